@@ -1,0 +1,90 @@
+"""The raw tier's unit of work: the pages fetched for one sub-resource, and their row frame."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import orjson
+import pyarrow as pa
+
+RAW_SCHEMA = pa.schema(
+    [
+        pa.field("_partition_date", pa.date32(), nullable=False),
+        pa.field("_sub_resource", pa.large_string(), nullable=False),
+        pa.field("_page_number", pa.int32(), nullable=False),
+        pa.field("_fetched_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("_request_url", pa.large_string(), nullable=False),
+        pa.field("_request_params", pa.large_string(), nullable=False),
+        pa.field("_http_status", pa.int32(), nullable=False),
+        pa.field("_response_body", pa.large_string(), nullable=False),
+    ]
+)
+"""Columns of every raw table, one row per HTTP page. `_request_params` is JSON."""
+
+
+@dataclass(frozen=True, slots=True)
+class RawPage:
+    """One HTTP page exactly as the upstream answered it."""
+
+    page_number: int
+    url: str
+    params: Mapping[str, str | int]
+    status: int
+    body: bytes
+    fetched_at: dt.datetime
+
+
+@dataclass(slots=True)
+class RawFetchResult:
+    """Every page of one sub-resource (for example one brand's model-year code).
+
+    `stats` carries what the fetcher learnt while paging (reported totals, records seen, retries)
+    and ends up in the asset's metadata; it is small and never per record.
+    """
+
+    sub_resource: str
+    pages: Sequence[RawPage]
+    stats: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def n_bytes(self) -> int:
+        return sum(len(p.body) for p in self.pages)
+
+    def to_arrow(self, partition_date: dt.date) -> pa.Table:
+        return make_raw_row_frame(partition_date, self.sub_resource, self.pages)
+
+
+def make_raw_row_frame(
+    partition_date: dt.date, sub_resource: str, pages: Sequence[RawPage]
+) -> pa.Table:
+    """Build the raw rows of one sub-resource column by column, pages sorted by number.
+
+    Constants are broadcast with `pa.repeat`; bodies are concatenated into one buffer with
+    offsets, so the frame costs one copy of the bytes and no per-row Python objects beyond the
+    pages themselves.
+    """
+    ordered = sorted(pages, key=lambda p: p.page_number)
+    n = len(ordered)
+    bodies = [p.body for p in ordered]
+    offsets = [0]
+    for body in bodies:
+        offsets.append(offsets[-1] + len(body))
+    body_array = pa.LargeStringArray.from_buffers(
+        n, pa.py_buffer(pa.array(offsets, pa.int64()).buffers()[1]), pa.py_buffer(b"".join(bodies))
+    )
+    columns = [
+        pa.repeat(pa.scalar(partition_date, pa.date32()), n),
+        pa.repeat(pa.scalar(sub_resource, pa.large_string()), n),
+        pa.array([p.page_number for p in ordered], pa.int32()),
+        pa.array([p.fetched_at for p in ordered], pa.timestamp("us", tz="UTC")),
+        pa.array([p.url for p in ordered], pa.large_string()),
+        pa.array(
+            [orjson.dumps(dict(p.params), option=orjson.OPT_SORT_KEYS).decode() for p in ordered],
+            pa.large_string(),
+        ),
+        pa.array([p.status for p in ordered], pa.int32()),
+        body_array,
+    ]
+    return pa.Table.from_arrays(columns, schema=RAW_SCHEMA)
