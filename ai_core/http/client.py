@@ -1,0 +1,286 @@
+"""The shared asynchronous HTTP client: one pooled connection set per run, retries, and limits.
+
+All requests of a run go through one `httpx.AsyncClient`, so connections (HTTP/2 when the server
+offers it) are reused instead of re-negotiated per page. A semaphore of `workers` slots is held
+only while a request is on the wire; backoff waits hold no slot, so one throttled page does not
+idle a worker that another page could use. The only sleeps are those backoff waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from ai_core.http.config import HttpClientConfig
+from ai_core.http.errors import FetchError, ResponseTooLarge, RetryableResponse
+from ai_core.http.headers import HeaderRotator
+from ai_core.http.payload import json_problem, parse_json
+from ai_core.http.response import JsonResponse
+from ai_core.http.retry import Transient, backoff_delay, classify_transport_error, parse_retry_after
+from ai_core.http.stats import FetchStats
+
+log = logging.getLogger(__name__)
+
+Validator = Callable[[Any], None]
+"""Checks a parsed payload; raises `RetryableResponse` when the upstream says it failed."""
+
+
+class AsyncHttpClient:
+    """JSON GETs with bounded concurrency, time-outs, retries and a body-size cap.
+
+    Use as `async with AsyncHttpClient(config) as client: await client.get_json(url, params)`.
+    `transport` replaces the network, for an in-process stand-in of an upstream.
+    """
+
+    def __init__(
+        self,
+        config: HttpClientConfig | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config or HttpClientConfig()
+        self.stats = FetchStats()
+        self._transport = transport
+        self._rng = rng or random.Random()
+        self._headers = HeaderRotator(rotate=self.config.rotate_headers)
+        self._http: httpx.AsyncClient | None = None
+        self._slots: asyncio.Semaphore | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._http is not None:
+            raise RuntimeError("AsyncHttpClient is already open; open each instance once")
+        cfg = self.config
+        self._http = httpx.AsyncClient(
+            http2=cfg.http2,
+            timeout=httpx.Timeout(cfg.timeout_s),
+            limits=httpx.Limits(max_connections=cfg.workers, max_keepalive_connections=cfg.workers),
+            follow_redirects=True,
+            transport=self._transport,
+        )
+        self._slots = asyncio.Semaphore(cfg.workers)
+        self.stats.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        http, self._http, self._slots = self._http, None, None
+        try:
+            if http is not None:
+                await http.aclose()
+        finally:
+            self.stats.stop()
+
+    async def get_json(
+        self,
+        url: str,
+        params: Mapping[str, str | int] | None = None,
+        *,
+        validate: Validator | None = None,
+        label: str | None = None,
+    ) -> JsonResponse:
+        """GET `url` with `params` and return the parsed JSON answer, retrying transient faults.
+
+        Raises `FetchError` when the answer is not retryable (a 4xx other than 429) or retries
+        are exhausted, `ResponseTooLarge` past `max_response_bytes`. Exceptions other than
+        `RetryableResponse` raised by `validate` propagate unchanged.
+        """
+        http, slots = self._open_parts()
+        cfg = self.config
+        query = dict(params) if params else {}
+        started = time.perf_counter()
+        attempts = 0
+        try:
+            while True:
+                attempts += 1
+                request = http.build_request(
+                    "GET", url, params=query, headers=self._headers.next_headers()
+                )
+                outcome = await self._attempt(http, slots, request, validate, label, attempts)
+                if isinstance(outcome, _Received):
+                    return JsonResponse(
+                        url=outcome.url,
+                        params=query,
+                        status=outcome.status,
+                        body=outcome.body,
+                        data=outcome.data,
+                        attempts=attempts,
+                        elapsed_s=time.perf_counter() - started,
+                        fetched_at=outcome.fetched_at,
+                        http_version=outcome.http_version,
+                    )
+                if attempts > cfg.max_retries:
+                    raise FetchError.exhausted(
+                        label=label,
+                        url=str(request.url),
+                        attempts=attempts,
+                        cause=outcome.detail,
+                        status=outcome.status,
+                    )
+                wait_s = self._wait_before_retry(attempts, outcome)
+                self.stats.observe_retry(outcome.kind, wait_s)
+                log.warning(
+                    "%s: %s on attempt %d of %d; retrying in %.2f s",
+                    label or request.url,
+                    outcome.detail,
+                    attempts,
+                    cfg.max_retries + 1,
+                    wait_s,
+                )
+                await asyncio.sleep(wait_s)
+        except Exception:
+            self.stats.failures += 1
+            raise
+
+    async def _attempt(
+        self,
+        http: httpx.AsyncClient,
+        slots: asyncio.Semaphore,
+        request: httpx.Request,
+        validate: Validator | None,
+        label: str | None,
+        attempts: int,
+    ) -> _Received | Transient:
+        cfg = self.config
+        status: int | None = None
+        async with slots:
+            sent = time.perf_counter()
+            try:
+                # httpx bounds each connect, write and read by timeout_s; this also bounds a
+                # body trickling in just under the read time-out, at twice the per-phase bound so
+                # that a plain stall is still reported as the phase that stalled.
+                async with asyncio.timeout(2 * cfg.timeout_s):
+                    response = await http.send(request, stream=True)
+                    status = response.status_code
+                    try:
+                        body = await self._read_capped(response, label, attempts)
+                    finally:
+                        await response.aclose()
+            except TimeoutError:
+                return Transient("timeout", f"no complete answer within {2 * cfg.timeout_s:g} s")
+            except httpx.RequestError as exc:
+                transient = classify_transport_error(exc, cfg.timeout_s)
+                if transient is None:
+                    raise FetchError.not_retryable(
+                        label=label,
+                        url=str(request.url),
+                        attempts=attempts,
+                        cause=f"{type(exc).__name__}: {exc}",
+                        status=None,
+                    ) from exc
+                return transient
+            finally:
+                self.stats.observe_attempt(time.perf_counter() - sent, status)
+        return self._interpret(response, body, validate, label, attempts)
+
+    async def _read_capped(
+        self, response: httpx.Response, label: str | None, attempts: int
+    ) -> bytes:
+        limit = self.config.max_response_bytes
+        declared = response.headers.get("content-length")
+        # A declared length is only the body's size when the body is not encoded.
+        if (
+            declared
+            and declared.isdigit()
+            and "content-encoding" not in response.headers
+            and int(declared) > limit
+        ):
+            raise self._too_large(response, label, attempts, int(declared))
+        chunks: list[bytes] = []
+        seen = 0
+        async for chunk in response.aiter_bytes():
+            seen += len(chunk)
+            if seen > limit:
+                raise self._too_large(response, label, attempts, seen)
+            chunks.append(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def _too_large(
+        self, response: httpx.Response, label: str | None, attempts: int, seen: int
+    ) -> ResponseTooLarge:
+        return ResponseTooLarge.past_limit(
+            label=label,
+            url=str(response.request.url),
+            attempts=attempts,
+            status=response.status_code,
+            seen=seen,
+            limit=self.config.max_response_bytes,
+        )
+
+    def _interpret(
+        self,
+        response: httpx.Response,
+        body: bytes,
+        validate: Validator | None,
+        label: str | None,
+        attempts: int,
+    ) -> _Received | Transient:
+        status = response.status_code
+        if status == 429 or status >= 500:
+            return Transient(
+                "http_429" if status == 429 else "http_5xx",
+                f"HTTP {status}",
+                status,
+                parse_retry_after(response.headers.get("retry-after")),
+            )
+        if not 200 <= status < 300:
+            raise FetchError.not_retryable(
+                label=label,
+                url=str(response.url),
+                attempts=attempts,
+                cause=f"HTTP {status}",
+                status=status,
+            )
+        problem = json_problem(response.headers.get("content-type"), body)
+        if problem is not None:
+            return Transient(problem.kind, problem.detail, status)
+        data, problem = parse_json(body)
+        if problem is not None:
+            return Transient(problem.kind, problem.detail, status)
+        if validate is not None:
+            try:
+                validate(data)
+            except RetryableResponse as exc:
+                return Transient("rejected", f"upstream reported failure: {exc.reason}", status)
+        self.stats.observe_page(len(body))
+        return _Received(
+            str(response.url), status, body, data, response.http_version, dt.datetime.now(dt.UTC)
+        )
+
+    def _wait_before_retry(self, attempts: int, outcome: Transient) -> float:
+        cfg = self.config
+        if outcome.retry_after_s is not None:
+            return min(outcome.retry_after_s, cfg.retry_after_cap_s)
+        return backoff_delay(attempts, cfg.retry_backoff_s, cfg.max_backoff_s, self._rng)
+
+    def _open_parts(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
+        if self._http is None or self._slots is None:
+            raise RuntimeError(
+                "AsyncHttpClient is not open; use it as `async with AsyncHttpClient(config) as c`"
+            )
+        return self._http, self._slots
+
+
+@dataclass(frozen=True, slots=True)
+class _Received:
+    """A good answer of one attempt, before the call's totals are known."""
+
+    url: str
+    status: int
+    body: bytes
+    data: Any
+    http_version: str
+    fetched_at: dt.datetime
