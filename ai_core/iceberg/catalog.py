@@ -1,0 +1,120 @@
+"""Which Iceberg catalog the platform talks to, resolved the pyiceberg way.
+
+A catalog named `default` (or the name given in config) is looked up exactly as
+`pyiceberg.catalog.load_catalog(name)` would: in `.pyiceberg.yaml` (under `$PYICEBERG_HOME`, the
+home directory, then the working directory) and in `PYICEBERG_CATALOG__<NAME>__<PROP>`
+environment variables. Both are read when a catalog is loaded, not when this module is imported,
+so a resource built after the environment changes sees the change.
+
+When nothing is configured for the name, an embedded catalog is used: SQLite at
+`<data_dir>/catalog.db` and a warehouse of local files under `<data_dir>/warehouse`, where
+`data_dir` is the resource's `data_dir`, else `$AI_DATA_DIR`, else `.data/`.
+
+Production examples (`.pyiceberg.yaml`; each key also works as an environment variable, for
+example `PYICEBERG_CATALOG__DEFAULT__URI`):
+
+    catalog:
+      default:                      # SQL catalog on Postgres, warehouse on S3
+        type: sql
+        uri: postgresql+psycopg2://iceberg:${PASSWORD}@db.internal:5432/iceberg
+        warehouse: s3://dealer-inventory-lake/warehouse
+        s3.region: us-east-1        # credentials from the usual AWS chain (role, env, profile)
+
+      rest:                         # a REST catalog (Polaris, Lakekeeper, Glue, Tabular, ...)
+        uri: https://catalog.internal/api/catalog
+        credential: ${CLIENT_ID}:${CLIENT_SECRET}
+        warehouse: dealer_inventory
+
+      gcs:                          # SQL catalog with the warehouse on Google Cloud Storage
+        type: sql
+        uri: postgresql+psycopg2://...
+        warehouse: gs://dealer-inventory-lake/warehouse
+        gcs.project-id: my-project
+
+Postgres needs the `psycopg2-binary` driver and S3/GCS need `pyiceberg[s3fs]` / `pyiceberg[gcsfs]`
+(or pyarrow's own file systems, which are already installed) in the deployment image. Pick the
+catalog per deployment with the resource's `catalog_name` (for example from `{{ env.X }}` in
+YAML); extra properties in the resource's `catalog_properties` override the file and variables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from pyiceberg.catalog import Catalog
+from pyiceberg.catalog import load_catalog as load_pyiceberg_catalog
+from pyiceberg.utils.config import Config
+
+DEFAULT_CATALOG_NAME = "default"
+DATA_DIR_ENV = "AI_DATA_DIR"
+DEFAULT_DATA_DIR = ".data"
+
+
+def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
+    """The embedded catalog's folder: the argument, else `$AI_DATA_DIR`, else `.data/`."""
+    chosen = data_dir or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
+    return Path(chosen).expanduser().resolve()
+
+
+def configured_catalog_properties(name: str = DEFAULT_CATALOG_NAME) -> dict[str, str] | None:
+    """Properties for `name` from `.pyiceberg.yaml` and `PYICEBERG_*` variables, read now.
+
+    pyiceberg reads its configuration once when `pyiceberg.catalog` is imported; reading a fresh
+    `Config` here lets a process configure the catalog after that import (as tests and
+    launchers that set the environment late do).
+    """
+    found = Config().get_catalog_config(name)
+    if not found:
+        return None
+    return {str(k): str(v) for k, v in found.items()}
+
+
+def embedded_catalog_properties(data_dir: str | Path | None = None) -> dict[str, str]:
+    """SQLite catalog plus local warehouse under `data_dir`; creates the folders."""
+    root = resolve_data_dir(data_dir)
+    warehouse = root / "warehouse"
+    warehouse.mkdir(parents=True, exist_ok=True)
+    return {
+        "type": "sql",
+        "uri": f"sqlite:///{root / 'catalog.db'}",
+        "warehouse": warehouse.as_uri(),
+    }
+
+
+def load_catalog(
+    data_dir: str | Path | None = None,
+    *,
+    name: str = DEFAULT_CATALOG_NAME,
+    properties: Mapping[str, str] | None = None,
+) -> Catalog:
+    """The catalog called `name` if pyiceberg configuration names it, else the embedded one.
+
+    `properties` override whatever the configuration says (and complete the embedded default).
+    """
+    base = configured_catalog_properties(name)
+    if base is None:
+        base = embedded_catalog_properties(data_dir)
+    merged = {**base, **(properties or {})}
+    try:
+        return load_pyiceberg_catalog(name, **merged)
+    except Exception as exc:
+        shown = {k: _redact(v) for k, v in merged.items() if not _is_secret(k)}
+        raise RuntimeError(
+            f"could not open the Iceberg catalog {name!r} with {shown}: {exc}; check "
+            "`.pyiceberg.yaml`, PYICEBERG_CATALOG__* variables or the catalog_properties"
+        ) from exc
+
+
+_URI_PASSWORD = re.compile(r"(://[^:/@]+:)[^@]+@")
+
+
+def _redact(value: str) -> str:
+    return _URI_PASSWORD.sub(r"\1***@", value)
+
+
+def _is_secret(key: str) -> bool:
+    lowered = key.lower()
+    return any(word in lowered for word in ("secret", "password", "credential", "token", "key"))

@@ -1,0 +1,99 @@
+"""Reading whole day partitions back: lazily, as a batch stream, or eagerly.
+
+Every view is pinned to the snapshot current when it is made and reads only the files of the
+requested days (the filter prunes by partition before any data is opened).
+
+Row order: `arrow_batches` and `arrow_table` return rows in the order they were written (chunks
+in write order, rows within a chunk in order), days in the order asked for. `lazy_frame` scans
+the same files in the same order, but Polars' streaming engine only keeps that order for
+order-preserving queries; sort, or use the Arrow views, when order matters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+
+import polars as pl
+import pyarrow as pa
+from pyiceberg.io.pyarrow import ArrowScan, schema_to_pyarrow
+from pyiceberg.table import Table
+
+from ai_core.iceberg.schema import PARTITION_COLUMN
+from ai_core.iceberg.tables import day_filter, dotted, partition_dates
+from ai_core.iceberg.writer import PARTITION_DATE_PROPERTY
+
+
+class MissingPartitionError(LookupError):
+    """A day was asked for that has never been written to the table."""
+
+
+def written_dates(table: Table) -> set[dt.date]:
+    """Days holding data, plus days written empty (recorded in retained snapshot summaries)."""
+    days = set(partition_dates(table))
+    for snapshot in table.snapshots():
+        recorded = (
+            snapshot.summary.additional_properties.get(PARTITION_DATE_PROPERTY)
+            if snapshot.summary
+            else None
+        )
+        if recorded:
+            days.add(dt.date.fromisoformat(recorded))
+    return days
+
+
+def require_dates(table: Table, dates: Sequence[dt.date]) -> None:
+    """Raise `MissingPartitionError` naming the table and the days never written."""
+    missing = sorted(set(dates) - written_dates(table))
+    if missing:
+        shown = ", ".join(d.isoformat() for d in missing[:10])
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        raise MissingPartitionError(
+            f"table {dotted(table.name())} has no partition {shown}{more}: materialize the "
+            "upstream asset for those days first"
+        )
+
+
+def lazy_frame(table: Table, dates: Sequence[dt.date] | None) -> pl.LazyFrame:
+    """A `pl.LazyFrame` of the days (all days when `dates` is None)."""
+    snapshot = table.current_snapshot()
+    if snapshot is None:
+        return pl.DataFrame(table.schema().as_arrow().empty_table()).lazy()
+    frame = pl.scan_iceberg(table, snapshot_id=snapshot.snapshot_id)
+    if dates is None:
+        return frame
+    return frame.filter(pl.col(PARTITION_COLUMN).is_in(list(dates)))
+
+
+def arrow_batches(table: Table, dates: Sequence[dt.date] | None) -> pa.RecordBatchReader:
+    """A streaming `pa.RecordBatchReader` of the days; holds one data file's batches at a time.
+
+    pyiceberg's own batch reader submits every file to its thread pool at once, so it can hold
+    the whole scan in memory; reading file by file keeps memory to the largest file.
+    """
+    snapshot = table.current_snapshot()
+    schema = table.schema()
+    target = schema_to_pyarrow(schema)
+    if snapshot is None:
+        return pa.RecordBatchReader.from_batches(target, iter(()))
+    days: list[dt.date | None] = list(dates) if dates is not None else [None]
+    tasks = [
+        task
+        for day in days
+        for task in table.scan(
+            row_filter=day_filter(None if day is None else [day]), snapshot_id=snapshot.snapshot_id
+        ).plan_files()
+    ]
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        scan = ArrowScan(table.metadata, table.io, schema, day_filter(dates))
+        for task in tasks:
+            for batch in scan.to_record_batches([task]):
+                yield batch.cast(target)
+
+    return pa.RecordBatchReader.from_batches(target, batches())
+
+
+def arrow_table(table: Table, dates: Sequence[dt.date] | None) -> pa.Table:
+    """The days as one `pa.Table`."""
+    return arrow_batches(table, dates).read_all()

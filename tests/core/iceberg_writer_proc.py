@@ -1,0 +1,128 @@
+"""A partition writer run as its own process, for the kill, concurrency and memory tests.
+
+    python -m tests.core.iceberg_writer_proc DATA_DIR TABLE DAY MODE [options]
+
+Modes:
+- `kill`: writes `--chunks` chunks, one data file each; after chunk `--signal-after` is on disk
+  it prints `staged N` and blocks on stdin until the parent kills it.
+- `race`: writes `--chunks` chunks, prints `ready` before the last one and waits for a line on
+  stdin, so two processes can be released into their commits together; prints the report.
+- `memory`: writes `--chunks` chunks of `--chunk-mb` MiB each; prints the report and peak RSS.
+
+Also the row builders the tests share, so parent and child write the same rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import resource
+import sys
+from collections.abc import Iterator
+
+import pyarrow as pa
+
+from ai_core.iceberg.catalog import load_catalog
+from ai_core.iceberg.writer import write_partition
+
+SCHEMA = pa.schema(
+    [
+        pa.field("_partition_date", pa.date32(), nullable=False),
+        pa.field("seq", pa.int64(), nullable=False),
+        pa.field("tag", pa.large_string()),
+    ]
+)
+
+
+def day_rows(day: dt.date, start: int, n: int, tag: str) -> pa.Table:
+    """`n` rows of `day` numbered from `start`, all tagged `tag`."""
+    return pa.table(
+        {
+            "_partition_date": pa.repeat(pa.scalar(day, pa.date32()), n),
+            "seq": pa.array(range(start, start + n), pa.int64()),
+            "tag": pa.repeat(pa.scalar(tag, pa.large_string()), n),
+        },
+        schema=SCHEMA,
+    )
+
+
+def chunked_rows(day: dt.date, chunks: int, rows_per_chunk: int, tag: str) -> list[pa.Table]:
+    return [day_rows(day, i * rows_per_chunk, rows_per_chunk, tag) for i in range(chunks)]
+
+
+_LETTERS = bytes(97 + i % 26 for i in range(256))
+
+
+def wide_chunk(day: dt.date, index: int, megabytes: int) -> pa.Table:
+    """About `megabytes` MiB of 1 KiB text rows that compress poorly, different per chunk."""
+    row_bytes = 1024
+    n = megabytes * 1024 * 1024 // row_bytes
+    body = random.Random(index).randbytes(n * row_bytes).translate(_LETTERS)
+    offsets = pa.array(range(0, n * row_bytes + 1, row_bytes), pa.int64())
+    payload = pa.LargeStringArray.from_buffers(n, offsets.buffers()[1], pa.py_buffer(body))
+    return pa.table(
+        {
+            "_partition_date": pa.repeat(pa.scalar(day, pa.date32()), n),
+            "seq": pa.array(range(index * n, (index + 1) * n), pa.int64()),
+            "payload": payload,
+        }
+    )
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _kill_chunks(day: dt.date, args: argparse.Namespace) -> Iterator[pa.Table]:
+    for i, chunk in enumerate(chunked_rows(day, args.chunks, args.rows, args.tag), start=1):
+        yield chunk
+        if i == args.signal_after:
+            # The writer asks for chunk i+1 only after chunk i's file is written.
+            _say(f"staged {i}")
+            sys.stdin.readline()
+
+
+def _race_chunks(day: dt.date, args: argparse.Namespace) -> Iterator[pa.Table]:
+    chunks = chunked_rows(day, args.chunks, args.rows, args.tag)
+    yield from chunks[:-1]
+    _say("ready")
+    sys.stdin.readline()
+    yield chunks[-1]
+
+
+def _memory_chunks(day: dt.date, args: argparse.Namespace) -> Iterator[pa.Table]:
+    for i in range(args.chunks):
+        yield wide_chunk(day, i, args.chunk_mb)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("data_dir")
+    parser.add_argument("table")
+    parser.add_argument("day", type=dt.date.fromisoformat)
+    parser.add_argument("mode", choices=["kill", "race", "memory"])
+    parser.add_argument("--chunks", type=int, default=5)
+    parser.add_argument("--rows", type=int, default=100)
+    parser.add_argument("--tag", default="new")
+    parser.add_argument("--signal-after", type=int, default=2)
+    parser.add_argument("--chunk-mb", type=int, default=50)
+    args = parser.parse_args()
+    chunks = {"kill": _kill_chunks, "race": _race_chunks, "memory": _memory_chunks}[args.mode]
+    report = write_partition(
+        load_catalog(args.data_dir),
+        args.table,
+        args.day,
+        chunks(args.day, args),
+        snapshot_properties={"writer": args.tag},
+        # One file per chunk, so a kill after chunk N leaves N files on disk.
+        coalesce_bytes=0 if args.mode == "kill" else 32 * 1024 * 1024,
+    )
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    _say(json.dumps({**report.as_metadata(), "peak_rss_mib": round(peak_mib, 1)}))
+
+
+if __name__ == "__main__":
+    main()
