@@ -1,0 +1,116 @@
+"""Completeness of a stored raw partition, computed from the stored bodies themselves.
+
+The check does not trust what the fetcher believed: it reads the partition back and, per
+sub-resource, compares the distinct record keys found in the bodies with the total the upstream
+reported. Both come out of the verbatim JSON by regular expressions in one vectorised Polars pass,
+so a national day of 5,000 pages is checked in seconds without parsing a record in Python.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+from pydantic import BaseModel
+
+SAMPLE_LIMIT = 50
+
+
+class CompletenessRule(BaseModel):
+    """Where a page states its records' keys and, for paged sources, its reported total.
+
+    Both are regexes with one capture group. Without `total_pattern` a sub-resource only has to
+    hold at least one record.
+    """
+
+    record_key_pattern: str
+    total_pattern: str | None = None
+
+
+def completeness_by_sub_resource(raw: pl.LazyFrame, rule: CompletenessRule) -> pl.DataFrame:
+    """Per sub-resource: pages, records, distinct records, expected (modal reported total)."""
+    body = pl.col("_response_body")
+    pages = raw.select(
+        "_sub_resource",
+        "_page_number",
+        (
+            body.str.extract(rule.total_pattern, 1).cast(pl.Int64, strict=False)
+            if rule.total_pattern
+            else pl.lit(None, pl.Int64)
+        ).alias("total"),
+        body.str.extract_all(rule.record_key_pattern).alias("keys"),
+    )
+    totals = (
+        pages.drop_nulls("total")
+        .group_by("_sub_resource", "total")
+        .agg(pl.len().alias("n"))
+        .sort("_sub_resource", "n", "total", descending=[False, True, True])
+        .group_by("_sub_resource", maintain_order=True)
+        .agg(
+            pl.col("total").first().alias("expected_records"),
+            pl.col("total").n_unique().alias("reported_totals"),
+        )
+    )
+    keys = (
+        pages.select("_sub_resource", "keys")
+        .explode("keys")
+        .drop_nulls("keys")
+        .with_columns(pl.col("keys").str.extract(rule.record_key_pattern, 1))
+        .group_by("_sub_resource")
+        .agg(
+            pl.len().alias("records"),
+            pl.col("keys").n_unique().alias("distinct_records"),
+        )
+    )
+    per_page = pages.group_by("_sub_resource").agg(pl.len().alias("pages"))
+    return (
+        per_page.join(keys, on="_sub_resource", how="left")
+        .join(totals, on="_sub_resource", how="left")
+        .with_columns(pl.col("records", "distinct_records").fill_null(0))
+        .sort("_sub_resource")
+        .collect()
+    )
+
+
+def completeness_check_result(raw: pl.LazyFrame, rule: CompletenessRule) -> dg.AssetCheckResult:
+    """Fails when a sub-resource is empty, short or long against its reported total."""
+    table = completeness_by_sub_resource(raw, rule)
+    needs_total = rule.total_pattern is not None
+    bad = table.filter(
+        (pl.col("distinct_records") == 0)
+        | (pl.col("expected_records").is_null() & needs_total)
+        | (pl.col("distinct_records") != pl.col("expected_records"))
+    ).with_columns(
+        pl.when(pl.col("distinct_records") == 0)
+        .then(pl.lit("empty"))
+        .when(pl.col("expected_records").is_null())
+        .then(pl.lit("no total reported" if needs_total else "ok"))
+        .when(pl.col("distinct_records") < pl.col("expected_records"))
+        .then(pl.lit("short"))
+        .otherwise(pl.lit("long"))
+        .alias("problem")
+    )
+    return dg.AssetCheckResult(
+        passed=table.height > 0 and bad.height == 0,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=None if table.height else "the partition holds no pages",
+        metadata={
+            "sub_resources": table.height,
+            "pages": int(table["pages"].sum()) if table.height else 0,
+            "distinct_records": int(table["distinct_records"].sum()) if table.height else 0,
+            "expected_records": int(table["expected_records"].fill_null(0).sum())
+            if table.height
+            else 0,
+            "incomplete_sub_resources": bad.height,
+            "samples": dg.MetadataValue.md(_markdown(bad.head(SAMPLE_LIMIT))),
+        },
+    )
+
+
+def _markdown(frame: pl.DataFrame) -> str:
+    if frame.is_empty():
+        return "none"
+    cols = ["_sub_resource", "problem", "pages", "distinct_records", "expected_records"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in frame.select(cols).iter_rows():
+        lines.append("| " + " | ".join(str(v) for v in row) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,74 @@
+"""`StellantisRawSource`: the raw component for the Stellantis public sites.
+
+One YAML instance per endpoint (`model_year_codes`, `inventory`, `dealers`); the component turns
+the run's settings into sub-resources. The inventory fetches one brand's model-year code at a
+time, reading the day's codes from the stored `public_model_year_codes` partition, so both assets
+agree on what existed that day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import dagster as dg
+import orjson
+import polars as pl
+
+from ai_core.http.config import HttpClientConfig
+from ai_core.raw.component import RawSourceComponent
+from ai_core.raw.paging import PagedSubResource
+from ai_stellantis.brands import BY_DOMAIN
+from ai_stellantis.settings import StellantisApiResource, StellantisSettings
+from ai_stellantis.sources.endpoints import DealerLocator, InventoryCode, ModelYearCodes
+
+RESOURCE_KEY = "stellantis_api"
+
+
+class StellantisRawSource(RawSourceComponent):
+    """A raw table of one Stellantis public endpoint, for every selected brand."""
+
+    endpoint: Literal["model_year_codes", "inventory", "dealers"]
+    required_resource_keys: list[str] = [RESOURCE_KEY]
+
+    def settings(self, context: dg.AssetExecutionContext) -> StellantisSettings:
+        resource: StellantisApiResource = getattr(context.resources, RESOURCE_KEY)
+        return resource.settings()
+
+    def http_config(self, context: dg.AssetExecutionContext) -> HttpClientConfig:
+        return self.settings(context).http()
+
+    def plan(
+        self, context: dg.AssetExecutionContext, inputs: Mapping[str, pl.LazyFrame]
+    ) -> Sequence[PagedSubResource]:
+        settings = self.settings(context)
+        brands = settings.selected_brands()
+        if self.endpoint == "model_year_codes":
+            return [ModelYearCodes(b, settings) for b in brands]
+        if self.endpoint == "dealers":
+            return [DealerLocator(b, settings) for b in brands]
+        codes = read_model_year_codes(inputs["public_model_year_codes"])
+        selected = {b.domain for b in brands}
+        missing = selected - {domain for domain, _ in codes}
+        if missing:
+            raise dg.Failure(
+                f"public_model_year_codes of {context.partition_key} holds no codes for "
+                f"{sorted(missing)}: materialise public_model_year_codes for this day first"
+            )
+        return [
+            InventoryCode(BY_DOMAIN[domain], code, settings)
+            for domain, code in codes
+            if domain in selected
+        ]
+
+
+def read_model_year_codes(raw_codes: pl.LazyFrame) -> list[tuple[str, str]]:
+    """(brand domain, model-year code) pairs listed in a day's stored filter pages, sorted."""
+    pages = raw_codes.select("_sub_resource", "_response_body").collect()
+    pairs: set[tuple[str, str]] = set()
+    for domain, body in pages.iter_rows():
+        data = orjson.loads(body)
+        for entry in data["result"]["data"].get("modelYearCodes") or []:
+            if isinstance(entry, dict) and entry.get("code"):
+                pairs.add((domain, str(entry["code"])))
+    return sorted(pairs)

@@ -1,0 +1,24 @@
+"""The Stellantis code location: its `defs/` folder plus the project-wide resources."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from ai_core.iceberg.io_manager import IcebergIOManager
+from ai_core.iceberg.resource import IcebergCatalogResource
+from ai_stellantis.components import RESOURCE_KEY
+from ai_stellantis.settings import StellantisApiResource
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions.merge(
+        dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
+        dg.Definitions(
+            resources={
+                "iceberg_io_manager": IcebergIOManager(),
+                "iceberg": IcebergCatalogResource(),
+                RESOURCE_KEY: StellantisApiResource(),
+            }
+        ),
+    )

@@ -1,0 +1,127 @@
+"""Run one day of the Stellantis pipeline against the local upstream server, and report it.
+
+`python -m ai_stellantis.run_day` starts the local stand-in of the public sites, runs the
+`stellantis_daily` job for the day on the embedded Iceberg catalog under `AI_DATA_DIR`, prints per
+asset the pages, rows, bytes and time and where the tables are, and stops the server. Runs are
+recorded in the Dagster instance under `<data dir>/dagster_home`, so `dagster dev` started with
+the same `DAGSTER_HOME` shows them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+JOB_NAME = "stellantis_daily"
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--date", default=dt.date.today().isoformat(), help="partition day")
+    parser.add_argument("--scope", default="small", choices=["tiny", "small", "national"])
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--latency", type=float, default=0.0, help="upstream seconds per page")
+    parser.add_argument("--faults", default="", help="upstream fault spec, e.g. 'html:0.02'")
+    parser.add_argument("--data-dir", default=os.environ.get("AI_DATA_DIR", ".data"))
+    parser.add_argument("--select", default=None, help="asset selection (default: the whole job)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    data_dir = Path(args.data_dir).resolve()
+    home = data_dir / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["AI_DATA_DIR"] = str(data_dir)
+    os.environ["DAGSTER_HOME"] = str(home)
+
+    from ai_stellantis.definitions import defs as load_defs
+    from ai_stellantis.upstream.process import serve_upstream
+
+    print(
+        f"local upstream: scope={args.scope} seed={args.seed} latency={args.latency}s", flush=True
+    )
+    with serve_upstream(
+        scope=args.scope, seed=args.seed, date=args.date, latency=args.latency, faults=args.faults
+    ) as upstream:
+        os.environ["STELLANTIS_BASE_URL_TEMPLATE"] = upstream.base_url_template
+        definitions = load_defs()
+        job = definitions.resolve_job_def(JOB_NAME)
+        selection = dg.AssetSelection.from_string(args.select) if args.select else None
+        started = time.perf_counter()
+        with dg.DagsterInstance.get() as instance:
+            result = job.execute_in_process(
+                partition_key=args.date,
+                instance=instance,
+                asset_selection=list(selection.resolve(definitions.resolve_asset_graph()))
+                if selection
+                else None,
+                raise_on_error=False,
+            )
+        wall = time.perf_counter() - started
+        served = upstream.stats()
+    print_report(result, wall, data_dir, served)
+    return 0 if result.success else 1
+
+
+def _value(metadata: dict[str, Any], key: str) -> Any:
+    entry = metadata.get(key)
+    return getattr(entry, "value", entry)
+
+
+def print_report(
+    result: dg.ExecuteInProcessResult, wall: float, data_dir: Path, served: dict[str, Any]
+) -> None:
+    step_seconds: dict[str, float] = {}
+    starts: dict[str, float] = {}
+    for event in result.all_events:
+        if event.step_key is None:
+            continue
+        if event.event_type_value == "STEP_START":
+            starts[event.step_key] = event.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
+            step_seconds[event.step_key] = event.timestamp - starts.get(event.step_key, 0.0)
+    rows = [("asset", "pages", "rows", "bytes", "seconds", "table")]
+    for event in result.get_asset_materialization_events():
+        mat = event.event_specific_data.materialization  # type: ignore[union-attr]
+        md = dict(mat.metadata)
+        step = event.step_key or ""
+        rows.append(
+            (
+                mat.asset_key.to_user_string(),
+                str(_value(md, "pages") or "-"),
+                f"{_value(md, 'rows') or 0:,}",
+                f"{_value(md, 'bytes') or 0:,}",
+                f"{step_seconds.get(step, 0.0):.1f}",
+                str(_value(md, "table") or "-"),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    print()
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    checks = result.get_asset_check_evaluations()
+    if checks:
+        print()
+        for check in checks:
+            mark = "passed" if check.passed else "FAILED"
+            print(f"check {check.asset_key.to_user_string()}:{check.check_name} {mark}")
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            print(f"\nstep {event.step_key} failed: {event.message}", file=sys.stderr)
+    print(f"\n{'succeeded' if result.success else 'FAILED'} in {wall:.1f} s")
+    print(f"tables: embedded Iceberg catalog {data_dir / 'catalog.db'}, files {data_dir}")
+    print(f"upstream served: {served.get('requests', served)}")
+    print(f"runs: DAGSTER_HOME={data_dir / 'dagster_home'} dagster dev  (then open the UI)")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The Stellantis public endpoints as paged sub-resources for the raw tier."""

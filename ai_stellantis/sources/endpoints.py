@@ -1,0 +1,170 @@
+"""The three public endpoints, each as a `PagedSubResource` the raw tier can fetch.
+
+Paths and parameters follow the upstream contract (`stellantis-api.md`). Payloads that say the
+upstream failed (`"result": "FAILURE"`, `"status": "FAILURE"`) raise `RetryableResponse`, so the
+client retries them like any other transient fault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ai_core.http.errors import RetryableResponse
+from ai_core.raw.paging import PageContent
+from ai_stellantis.brands import Brand
+from ai_stellantis.settings import StellantisSettings
+
+INVENTORY_PATH = "/hostd/inventory/getinventoryresults.json"
+FILTERS_PATH = "/hostd/inventory/getinventoryfilters.json"
+DEALERS_PATH = "/bdlws/MDLSDealerLocator"
+
+
+def _result_data(data: Any, what: str) -> Mapping[str, Any]:
+    """The `result.data` object of an inventory-style answer, or a retryable failure."""
+    result = data.get("result") if isinstance(data, dict) else None
+    if not isinstance(result, dict):
+        raise RetryableResponse(f"{what}: the answer has no `result` object")
+    if result.get("result") != "SUCCESS":
+        errors = result.get("errors") or []
+        raise RetryableResponse(f"{what}: upstream answered {result.get('result')!r} {errors!r}")
+    payload = result.get("data")
+    if not isinstance(payload, dict):
+        raise RetryableResponse(f"{what}: the answer has no `result.data` object")
+    return payload
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryCode:
+    """Vehicles of one brand's model-year code, paged by `pageSize`."""
+
+    brand: Brand
+    code: str
+    settings: StellantisSettings
+
+    @property
+    def key(self) -> str:
+        return f"{self.brand.domain}/{self.code}"
+
+    @property
+    def page_size(self) -> int:
+        return self.settings.page_size
+
+    @property
+    def max_records(self) -> int | None:
+        return self.settings.inventory_max_per_model
+
+    def request(self, page: int) -> tuple[str, Mapping[str, str | int]]:
+        s = self.settings
+        params: dict[str, str | int] = {
+            "func": "SALES",
+            "includeIncentives": "N",
+            "matchType": "X",
+            "modelYearCode": self.code,
+            "pageNumber": page,
+            "pageSize": s.page_size,
+            "radius": s.inventory_radius,
+            "sortBy": 0,
+            "zip": s.inventory_zip,
+        }
+        return s.base_url(self.brand) + INVENTORY_PATH, params
+
+    def label(self, page: int) -> str:
+        return f"public_inventory page {page} of {self.key}"
+
+    def validate(self, data: Any) -> None:
+        _result_data(data, self.label(0))
+
+    def read(self, data: Any) -> PageContent:
+        payload = _result_data(data, self.key)
+        meta = payload.get("metadata") or {}
+        vehicles = payload.get("vehicles") or []
+        keys = [str(v.get("vin")) for v in vehicles if isinstance(v, dict) and v.get("vin")]
+        return PageContent(_count(meta.get("totalcount", meta.get("totalCount"))), keys)
+
+
+def _count(value: Any) -> int | None:
+    """A reported total, which may come as a number, a string with separators, or not at all."""
+    try:
+        return int(str(value).replace(",", "").strip())
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelYearCodes:
+    """The model-year codes a brand lists today: one page."""
+
+    brand: Brand
+    settings: StellantisSettings
+    page_size: int = 10_000
+    max_records: int | None = None
+
+    @property
+    def key(self) -> str:
+        return self.brand.domain
+
+    def request(self, page: int) -> tuple[str, Mapping[str, str | int]]:
+        s = self.settings
+        params: dict[str, str | int] = {
+            "func": "SALES",
+            "zip": s.inventory_zip,
+            "radius": s.inventory_radius,
+        }
+        return s.base_url(self.brand) + FILTERS_PATH, params
+
+    def label(self, page: int) -> str:
+        return f"public_model_year_codes of {self.key}"
+
+    def validate(self, data: Any) -> None:
+        codes = _result_data(data, self.label(page=1)).get("modelYearCodes")
+        if not isinstance(codes, list):
+            raise RetryableResponse(f"{self.label(1)}: no `modelYearCodes` list")
+
+    def read(self, data: Any) -> PageContent:
+        codes = _result_data(data, self.key).get("modelYearCodes") or []
+        keys = [str(c.get("code")) for c in codes if isinstance(c, dict) and c.get("code")]
+        return PageContent(None, keys)
+
+
+@dataclass(frozen=True, slots=True)
+class DealerLocator:
+    """A brand's dealers within the radius: one page of up to 5,000."""
+
+    brand: Brand
+    settings: StellantisSettings
+    page_size: int = 5000
+    max_records: int | None = None
+
+    @property
+    def key(self) -> str:
+        return self.brand.domain
+
+    def request(self, page: int) -> tuple[str, Mapping[str, str | int]]:
+        s = self.settings
+        params: dict[str, str | int] = {
+            "brandCode": self.brand.letter,
+            "func": "SALES",
+            "radius": s.inventory_radius,
+            "resultsPage": page,
+            "resultsPerPage": self.page_size,
+            "zipCode": s.inventory_zip,
+        }
+        return s.base_url(self.brand) + DEALERS_PATH, params
+
+    def label(self, page: int) -> str:
+        return f"public_dealers of {self.key}"
+
+    def validate(self, data: Any) -> None:
+        if not isinstance(data, dict) or data.get("status") != "SUCCESS":
+            status = data.get("status") if isinstance(data, dict) else type(data).__name__
+            error = data.get("error") if isinstance(data, dict) else None
+            raise RetryableResponse(f"{self.label(1)}: upstream answered {status!r} {error!r}")
+        if not isinstance(data.get("dealer"), list):
+            raise RetryableResponse(f"{self.label(1)}: no `dealer` list")
+
+    def read(self, data: Any) -> PageContent:
+        dealers = data.get("dealer") or []
+        keys = [str(d.get("dealerCode")) for d in dealers if isinstance(d, dict)]
+        return PageContent(None, keys)

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Formatting, lint, types and the test suite, as CI runs them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+.venv/bin/ruff format --check .
+.venv/bin/ruff check .
+.venv/bin/mypy
+.venv/bin/pytest "$@"

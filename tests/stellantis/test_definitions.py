@@ -1,0 +1,43 @@
+"""The code location loads from its YAML with the expected assets, checks and schedule."""
+
+import dagster as dg
+
+from ai_stellantis.definitions import defs
+
+RAW = {
+    "stellantis/raw/public_model_year_codes",
+    "stellantis/raw/public_inventory",
+    "stellantis/raw/public_dealers",
+}
+SOURCES = {
+    "stellantis/sources/public_model_year_codes",
+    "stellantis/sources/public_inventory",
+    "stellantis/sources/public_dealers",
+}
+
+
+def test_definitions_load_with_raw_assets_sources_checks_and_schedule() -> None:
+    d = defs()
+    graph = d.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert keys >= RAW
+    assert keys >= SOURCES
+    for key in RAW:
+        node = graph.get(dg.AssetKey.from_user_string(key))
+        assert node.is_materializable
+        assert node.partitions_def is not None
+        assert node.group_name == "raw"
+        assert node.kinds >= {"iceberg", "http"}
+        assert node.description
+    inventory = dg.AssetKey.from_user_string("stellantis/raw/public_inventory")
+    assert dg.AssetKey.from_user_string("stellantis/raw/public_model_year_codes") in (
+        graph.get(inventory).parent_keys
+    )
+    checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
+    assert {(key, "completeness") for key in RAW} <= checks
+    schedule = d.resolve_schedule_def("stellantis_daily_schedule")
+    assert schedule.cron_schedule == "0 10 * * *"
+    job = d.resolve_job_def("stellantis_daily")
+    assert job.partitions_def is not None
+    assert isinstance(job.partitions_def, dg.DailyPartitionsDefinition)
+    assert job.partitions_def.end_offset == 1
