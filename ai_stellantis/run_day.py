@@ -32,6 +32,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--faults", default="", help="upstream fault spec, e.g. 'html:0.02'")
     parser.add_argument("--data-dir", default=os.environ.get("AI_DATA_DIR", ".data"))
     parser.add_argument("--select", default=None, help="asset selection (default: the whole job)")
+    parser.add_argument("--log-level", default="WARNING", help="Dagster console log level")
     return parser.parse_args(argv)
 
 
@@ -40,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     data_dir = Path(args.data_dir).resolve()
     home = data_dir / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
+    instance_yaml = home / "dagster.yaml"
+    if not instance_yaml.exists():
+        instance_yaml.write_text("telemetry:\n  enabled: false\n")
     os.environ["AI_DATA_DIR"] = str(data_dir)
     os.environ["DAGSTER_HOME"] = str(home)
 
@@ -65,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if selection
                 else None,
                 raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
             )
         wall = time.perf_counter() - started
         served = upstream.stats()
@@ -81,14 +86,10 @@ def print_report(
     result: dg.ExecuteInProcessResult, wall: float, data_dir: Path, served: dict[str, Any]
 ) -> None:
     step_seconds: dict[str, float] = {}
-    starts: dict[str, float] = {}
     for event in result.all_events:
-        if event.step_key is None:
-            continue
-        if event.event_type_value == "STEP_START":
-            starts[event.step_key] = event.timestamp
-        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
-            step_seconds[event.step_key] = event.timestamp - starts.get(event.step_key, 0.0)
+        if event.step_key and event.event_type_value == "STEP_SUCCESS":
+            duration_ms = getattr(event.event_specific_data, "duration_ms", None) or 0.0
+            step_seconds[event.step_key] = duration_ms / 1000
     rows = [("asset", "pages", "rows", "bytes", "seconds", "table")]
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization  # type: ignore[union-attr]
