@@ -141,7 +141,9 @@ async def fetch_paged(
                 while True:
                     if failure:
                         return
-                    if queue and queue[0][2] < next_to_yield + max_ahead:
+                    # A first page is one small page; letting it past the window keeps the
+                    # next page count known without holding more than `max_ahead` bodies.
+                    if queue and (queue[0][3] == 1 or queue[0][2] < next_to_yield + max_ahead):
                         _, _, j, page = heapq.heappop(queue)
                         break
                     if not queue and all(p.done for p in progress):

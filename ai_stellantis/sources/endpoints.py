@@ -49,7 +49,10 @@ class InventoryCode:
 
     @property
     def page_size(self) -> int:
-        return self.settings.page_size
+        # Pages are stored verbatim, so a cap below one page asks for smaller pages; above
+        # that the cap is met in whole pages.
+        cap = self.settings.inventory_max_per_model
+        return min(self.settings.page_size, cap) if cap else self.settings.page_size
 
     @property
     def max_records(self) -> int | None:
@@ -63,7 +66,7 @@ class InventoryCode:
             "matchType": "X",
             "modelYearCode": self.code,
             "pageNumber": page,
-            "pageSize": s.page_size,
+            "pageSize": self.page_size,
             "radius": s.inventory_radius,
             "sortBy": 0,
             "zip": s.inventory_zip,

@@ -1,0 +1,101 @@
+"""A stage's figures in the summary: what its process cost, what it reported, and its grades."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from benchmarks import defaults
+from benchmarks.grading import grade_stage
+from benchmarks.measure import ProcessFigures
+from benchmarks.scenario import StageConfig, Thresholds
+
+REPORTED_KEYS = ("rows", "bytes", "pages", "retries", "http_requests", "client_cpu_s")
+"""Metrics read from the stage's materialisation metadata or callable result, when present."""
+
+
+def _number(value: Any) -> float | int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def latency_bound(
+    pages: float | None, latency_s: float | None, workers: object | None
+) -> float | None:
+    """The least wall a fetch can take: every page waits `latency_s`, `workers` at a time."""
+    n_workers = _number(workers)
+    if pages is None or not latency_s or not n_workers or n_workers <= 0:
+        return None
+    return pages * latency_s / n_workers
+
+
+def stage_figures(
+    stage: StageConfig,
+    process: ProcessFigures,
+    outcome: Mapping[str, Any] | None,
+    *,
+    env: Mapping[str, str],
+    latency_s: float | None,
+    default_thresholds: Thresholds,
+) -> dict[str, Any]:
+    """The stage's entry in `summary.json`."""
+    outcome = outcome or {}
+    metrics: dict[str, Any] = dict(outcome.get("metrics") or {})
+    # The process exit code is the authority; the outcome file may be missing after a kill.
+    status = process.status
+    if status == "ok" and outcome.get("status") not in (None, "ok"):
+        status = "failed"
+    figures: dict[str, Any] = {
+        "name": stage.name,
+        "label": stage.label,
+        "kind": stage.kind,
+        "target": stage.target,
+        "baseline_of": stage.baseline_of,
+        "status": status,
+        "returncode": process.returncode,
+        "error": outcome.get("error")
+        or (None if status == "ok" else _missing_outcome_error(status, process)),
+        "wall_s": round(process.wall_s, 3),
+        "work_wall_s": _round(_number(outcome.get("work_wall_s"))),
+        "import_s": _round(_number(outcome.get("import_s"))),
+        "user_cpu_s": round(process.user_cpu_s, 3),
+        "sys_cpu_s": round(process.sys_cpu_s, 3),
+        "cpu_s": round(process.user_cpu_s + process.sys_cpu_s, 3),
+        "peak_rss_mb": round(process.peak_rss_mb, 1),
+        "peak_rss_sampled_mb": round(process.peak_rss_sampled_mb, 1),
+        "peak_rss_rusage_mb": round(process.peak_rss_rusage_mb, 1),
+        "rss_samples": process.samples,
+    }
+    for key in REPORTED_KEYS:
+        figures[key] = _number(metrics.get(key))
+    is_fetch = stage.fetch if stage.fetch is not None else figures["pages"] is not None
+    # The stage's own word on its concurrency beats the setting it was given.
+    workers = metrics.get("workers", env.get(defaults.WORKERS_ENV))
+    bound = latency_bound(figures["pages"], latency_s, workers) if is_fetch else None
+    work_wall = _number(outcome.get("work_wall_s"))
+    figures["latency_bound_s"] = _round(bound)
+    figures["wall_over_bound"] = _round(process.wall_s / bound) if bound else None
+    figures["work_over_bound"] = _round(work_wall / bound) if bound and work_wall else None
+    figures["metrics"] = metrics
+    figures["checks"] = outcome.get("checks") or []
+    thresholds = stage.thresholds or default_thresholds
+    figures["thresholds"] = thresholds.model_dump(mode="json")
+    figures["grades"] = grade_stage(status, process.peak_rss_mb, process.wall_s, thresholds)
+    figures["grade"] = figures["grades"]["stage"]
+    return figures
+
+
+def _missing_outcome_error(status: str, process: ProcessFigures) -> str:
+    if status == "killed":
+        return f"killed by the watchdog after {process.wall_s:.1f} s (STAGE_TIMEOUT_S)"
+    return f"stage process exited with code {process.returncode} and wrote no outcome"
+
+
+def _round(value: float | int | None, digits: int = 3) -> float | None:
+    return None if value is None else round(float(value), digits)

@@ -1,0 +1,231 @@
+"""Run a scenario: start the upstream server, run each stage in its own process, write the summary.
+
+Everything a run writes stays under its directory
+`benchmarks/results/<scenario>/<timestamp>-<label>/`: the isolated catalog and warehouse in
+`data/`, each stage's log and outcome in `stages/`, and `summary.json`, rewritten after every
+stage so an interrupted run still leaves what it measured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks import defaults
+from benchmarks import upstream as upstream_server
+from benchmarks.figures import stage_figures
+from benchmarks.measure import run_measured
+from benchmarks.scenario import Scenario, StageConfig, Thresholds
+from benchmarks.summary import RunSummary
+from benchmarks.upstream import UpstreamHandle
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
+
+
+class RunError(RuntimeError):
+    """The run could not go on (the server did not start, the harness failed); stage failures
+    are recorded in the summary instead."""
+
+    def __init__(self, message: str, summary_path: Path) -> None:
+        super().__init__(message)
+        self.summary_path = summary_path
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _file_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")
+
+
+def run_dir_for(results_root: Path, scenario: str, label: str, started: dt.datetime) -> Path:
+    """`<root>/<scenario>/<UTC timestamp>-<label>`, the label reduced to file-name characters."""
+    return results_root / scenario / f"{started:%Y%m%dT%H%M%SZ}-{_file_name(label) or 'run'}"
+
+
+@contextlib.contextmanager
+def _maybe_serve(scenario: Scenario) -> Iterator[UpstreamHandle | None]:
+    if scenario.upstream is None:
+        yield None
+        return
+    with upstream_server.serve(scenario.upstream) as handle:
+        yield handle
+
+
+def _stats(handle: UpstreamHandle | None) -> dict[str, Any]:
+    if handle is None:
+        return {}
+    try:
+        return dict(handle.stats())
+    except Exception as exc:  # the server's failure must not lose the run's figures
+        return {"error": f"upstream stats unavailable: {exc}"}
+
+
+def stage_env(
+    scenario: Scenario,
+    stage: StageConfig,
+    *,
+    data_dir: Path,
+    base_url_template: str | None,
+    inherited: Mapping[str, str],
+) -> dict[str, str]:
+    """The stage's environment: inherited, then the scenario's, the stage's, then the run's own.
+
+    The run's own values come last so no scenario can point a stage outside its isolated data
+    dir or away from the run's upstream server.
+    """
+    env = {**inherited, **scenario.env, **stage.env}
+    env["AI_DATA_DIR"] = str(data_dir)
+    env["PYTHONUNBUFFERED"] = "1"
+    if base_url_template is not None:
+        env["STELLANTIS_BASE_URL_TEMPLATE"] = base_url_template
+    return env
+
+
+def stage_command(
+    stage: StageConfig, partition: dt.date, out: Path, definitions: str = defaults.DEFINITIONS
+) -> list[str]:
+    """`python -m benchmarks.stage ...` for the stage."""
+    cmd = [sys.executable, "-m", "benchmarks.stage", "--partition", partition.isoformat()]
+    cmd += ["--out", str(out), "--name", stage.name]
+    if stage.asset_key is not None:
+        return [*cmd, "--asset", stage.asset_key, "--definitions", definitions]
+    return [*cmd, "--callable", str(stage.callable), "--params", json.dumps(stage.params)]
+
+
+def skipped_stage(stage: StageConfig, reason: str) -> dict[str, Any]:
+    """The summary entry of a stage that was not run."""
+    return {
+        "name": stage.name,
+        "label": stage.label,
+        "kind": stage.kind,
+        "target": stage.target,
+        "baseline_of": stage.baseline_of,
+        "status": "skipped",
+        "error": reason,
+        "grade": None,
+    }
+
+
+def _read_outcome(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class StageRunner:
+    """Runs the stages of one scenario run, each in its own measured process."""
+
+    scenario: Scenario
+    run_dir: Path
+    timeout_s: float
+    handle: UpstreamHandle | None
+
+    def run(self, index: int, stage: StageConfig) -> dict[str, Any]:
+        """Run one stage and return its summary entry."""
+        assert self.scenario.partition is not None
+        template = self.handle.base_url_template if self.handle is not None else None
+        env = stage_env(
+            self.scenario,
+            stage,
+            data_dir=self.run_dir / "data",
+            base_url_template=template,
+            inherited=os.environ,
+        )
+        stem = f"{index:02d}-{_file_name(stage.name)}"
+        out = self.run_dir / "stages" / f"{stem}.json"
+        log = self.run_dir / "stages" / f"{stem}.log"
+        before = _stats(self.handle)
+        process = run_measured(
+            stage_command(stage, self.scenario.partition, out, self.scenario.definitions),
+            env=env,
+            cwd=REPO_ROOT,
+            log_path=log,
+            timeout_s=self.timeout_s,
+        )
+        figures = stage_figures(
+            stage,
+            process,
+            _read_outcome(out),
+            env=env,
+            latency_s=self.scenario.upstream.mean_latency() if self.scenario.upstream else None,
+            default_thresholds=Thresholds(),
+        )
+        figures["upstream_stats_delta"] = upstream_server.stats_delta(before, _stats(self.handle))
+        figures["log"] = str(log.relative_to(self.run_dir))
+        return figures
+
+
+def run_scenario(
+    scenario: Scenario,
+    label: str,
+    *,
+    results_root: Path = RESULTS_DIR,
+    timeout_s: float = defaults.STAGE_TIMEOUT_S,
+    abort_on_failure: bool = False,
+    today: dt.date | None = None,
+    echo: Callable[[str], None] = print,
+) -> Path:
+    """Run every stage of `scenario` in order and return the path of its `summary.json`."""
+    started = _now()
+    scenario = scenario.resolved(today or started.date())
+    run_dir = run_dir_for(results_root, scenario.name, label, started)
+    (run_dir / "data").mkdir(parents=True)
+    (run_dir / "stages").mkdir()
+    summary = RunSummary(
+        run_dir / "summary.json",
+        scenario,
+        label,
+        repo=REPO_ROOT,
+        started=started,
+        harness={"stage_timeout_s": timeout_s, "abort_on_failure": abort_on_failure},
+    )
+    echo(f"run {scenario.name} -> {run_dir}")
+    try:
+        with _maybe_serve(scenario) as handle:
+            template = handle.base_url_template if handle is not None else None
+            summary.data["upstream"] = {
+                "base_url_template": template,
+                "state": upstream_server.served_state(handle) if handle is not None else None,
+                "stats": _stats(handle),
+            }
+            summary.write()
+            runner = StageRunner(scenario, run_dir, timeout_s, handle)
+            aborted_by: str | None = None
+            for index, stage in enumerate(scenario.stages, start=1):
+                if aborted_by is not None:
+                    summary.add_stage(
+                        skipped_stage(stage, f"run aborted after {aborted_by} failed")
+                    )
+                    continue
+                echo(f"[{index}/{len(scenario.stages)}] {stage.name}: {stage.kind} {stage.target}")
+                figures = runner.run(index, stage)
+                summary.add_stage(figures)
+                echo(
+                    f"    {figures['status']} in {figures['wall_s']:.1f} s, "
+                    f"peak {figures['peak_rss_mb']:.0f} MB, grade {figures['grade']}"
+                )
+                if figures["status"] != "ok" and abort_on_failure:
+                    aborted_by = stage.name
+            summary.data["upstream"]["stats"] = _stats(handle)
+    except Exception as exc:
+        message = f"{type(exc).__name__}: {exc}"
+        summary.finish(_now(), status="error", error=message)
+        raise RunError(f"run {scenario.name} stopped: {message}", summary.path) from exc
+    except BaseException:
+        summary.finish(_now(), status="interrupted")
+        raise
+    summary.finish(_now())
+    return summary.path
