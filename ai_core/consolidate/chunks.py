@@ -1,0 +1,50 @@
+"""Cutting a day into chunks of consecutive ids, so the wide pass holds one chunk at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from ai_core.consolidate.matching import GROUP
+
+CHUNK = "__chunk"
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkPlan:
+    """Which chunk each match group and each departed row belongs to."""
+
+    count: int
+    groups: pl.DataFrame
+    """`_group` to `__chunk`, for today's entities."""
+    ids: pl.DataFrame
+    """`_group` (null for departed rows) and the id of every row of the day."""
+    departed: pl.DataFrame | None
+    """The departed rows with their `__chunk`."""
+
+
+def plan_chunks(
+    ids: pl.DataFrame, departed: pl.DataFrame | None, id_column: str, chunk_rows: int
+) -> ChunkPlan:
+    """Sort every id of the day (today's and departed) and cut runs of `chunk_rows`."""
+    size = max(chunk_rows, 1)
+    every = ids.select(GROUP, pl.col(id_column).cast(pl.String))
+    if departed is not None and departed.height:
+        gone = departed.select(pl.lit(None, pl.UInt32).alias(GROUP), id_column)
+        every = pl.concat([every, gone], how="vertical_relaxed")
+    chunked = (
+        every.sort(id_column, nulls_last=True, maintain_order=True)
+        .with_row_index("_rank")
+        .with_columns((pl.col("_rank") // size).alias(CHUNK))
+    )
+    if departed is not None and departed.height:
+        departed = departed.join(
+            chunked.filter(pl.col(GROUP).is_null()).select(id_column, CHUNK), on=id_column
+        )
+    return ChunkPlan(
+        count=max(-(-chunked.height // size), 1),
+        groups=chunked.filter(pl.col(GROUP).is_not_null()).select(GROUP, CHUNK),
+        ids=chunked.select(GROUP, id_column),
+        departed=departed,
+    )

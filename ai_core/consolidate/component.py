@@ -1,0 +1,160 @@
+"""`ConsolidatedComponent`: an OEM's consolidated tier, one asset per entity, from YAML.
+
+Each entity asset reads its sources through the catalog resource (so a source missing today can
+be filled from an earlier day), its foreign-key targets as same-day inputs, and its own previous
+partition for history; it writes through the Iceberg IO manager and reports the `integrity`
+and `discrepancies` checks from the facts computed along the way.
+"""
+
+# No `from __future__ import annotations`: Dagster inspects the asset function's `context`
+# annotation as an object when the asset is defined.
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import dagster as dg
+import polars as pl
+from pydantic import model_validator
+
+from ai_core.consolidate.check_results import discrepancy_check_result, integrity_check_result
+from ai_core.consolidate.engine import ConsolidationStream, entity_namespace
+from ai_core.consolidate.foreign_keys import LookupTable
+from ai_core.consolidate.history import previous_day
+from ai_core.consolidate.sources import SourceInput, choose_partition
+from ai_core.consolidate.spec import EntitySpec
+from ai_core.iceberg.resource import IcebergCatalogResource
+from ai_core.partitions import daily_partitions, partition_date
+
+
+class ConsolidatedComponent(dg.Component, dg.Model, dg.Resolvable):
+    """The consolidated tier of one OEM and market: merged, identified, linked entities."""
+
+    oem: str
+    market: str
+    start_date: str
+    entities: list[EntitySpec]
+    group_name: str = "consolidated"
+    io_manager_key: str = "iceberg_io_manager"
+    catalog_resource_key: str = "iceberg"
+    owners: list[str] = []
+    tags: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _links_resolve(self) -> "ConsolidatedComponent":
+        names = [e.name for e in self.entities]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.oem} consolidated: entity names repeat ({names})")
+        for entity in self.entities:
+            for fk in entity.foreign_keys:
+                if fk.entity not in names or fk.entity == entity.name:
+                    raise ValueError(
+                        f"{self.oem} consolidated entity {entity.name!r}: foreign key "
+                        f"{fk.column} targets {fk.entity!r}; declare that entity in the same "
+                        f"component (declared: {names})"
+                    )
+        return self
+
+    def asset_key(self, entity: EntitySpec | str) -> dg.AssetKey:
+        name = entity if isinstance(entity, str) else entity.name
+        return dg.AssetKey([self.oem, "consolidated", name])
+
+    def entity(self, name: str) -> EntitySpec:
+        return next(e for e in self.entities if e.name == name)
+
+    def source_inputs(
+        self, catalog: IcebergCatalogResource, entity: EntitySpec, day: dt.date
+    ) -> list[SourceInput]:
+        """Each source group's rows for the day, or its latest day within `history_days`."""
+        inputs = []
+        for group in entity.source_groups:
+            chosen = choose_partition(
+                day, catalog.partition_dates(group.source), group.history_days
+            )
+            frame = None if chosen is None else catalog.scan_partition(group.source, chosen)
+            inputs.append(SourceInput(group, frame, chosen))
+        return inputs
+
+    def previous_partition(
+        self, catalog: IcebergCatalogResource, entity: EntitySpec, day: dt.date
+    ) -> pl.LazyFrame | None:
+        """The entity's latest partition before `day`, for history; None on the first day."""
+        if entity.history is None:
+            return None
+        key = self.asset_key(entity)
+        before = previous_day(day, catalog.partition_dates(key))
+        return None if before is None else catalog.scan_partition(key, before)
+
+    def consolidate(
+        self,
+        context: dg.AssetExecutionContext,
+        entity: EntitySpec,
+        targets: Mapping[str, pl.LazyFrame],
+    ) -> ConsolidationStream:
+        """One entity's day as a stream of chunks; override to change how inputs are gathered."""
+        day = partition_date(context)
+        catalog: IcebergCatalogResource = getattr(context.resources, self.catalog_resource_key)
+        lookups = {
+            name: LookupTable(frame, self.entity(name).id_column) for name, frame in targets.items()
+        }
+        return ConsolidationStream(
+            entity,
+            day,
+            self.source_inputs(catalog, entity, day),
+            entity_namespace(self.oem, self.market, entity.name),
+            lookups,
+            self.previous_partition(catalog, entity, day),
+        )
+
+    def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
+        partitions = daily_partitions(self.start_date)
+        return dg.Definitions(assets=[self._asset(e, partitions) for e in self.entities])
+
+    def _asset(
+        self, entity: EntitySpec, partitions: dg.PartitionsDefinition
+    ) -> dg.AssetsDefinition:
+        key = self.asset_key(entity)
+        targets = sorted({fk.entity for fk in entity.foreign_keys})
+        deps: list[dg.AssetDep] = [
+            dg.AssetDep(dg.AssetKey.from_user_string(g.source)) for g in entity.source_groups
+        ]
+        if entity.history is not None:
+            # History reads yesterday's partition: the dependency makes backfills run in order.
+            yesterday = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
+            deps.append(dg.AssetDep(key, partition_mapping=yesterday))
+        component = self
+
+        @dg.asset(
+            key=key,
+            description=entity.description
+            or f"{entity.name} of {self.oem} ({self.market}), merged across sources.",
+            group_name=self.group_name,
+            partitions_def=partitions,
+            ins={t: dg.AssetIn(key=self.asset_key(t)) for t in targets},
+            deps=deps,
+            io_manager_key=self.io_manager_key,
+            required_resource_keys={self.catalog_resource_key},
+            kinds={"iceberg", "polars"},
+            owners=self.owners or None,
+            tags={"oem": self.oem, "market": self.market, **self.tags},
+            check_specs=[
+                dg.AssetCheckSpec(
+                    "integrity",
+                    asset=key,
+                    description="Rows per source, ids present and unique, foreign keys resolved.",
+                ),
+                dg.AssetCheckSpec(
+                    "discrepancies",
+                    asset=key,
+                    description="Entities whose sources disagree on important fields.",
+                ),
+            ],
+        )
+        def _consolidated(context: dg.AssetExecutionContext, **inputs: Any) -> Iterator[Any]:
+            stream = component.consolidate(context, entity, inputs)
+            # The IO manager writes the chunks as they come and then asks the stream for its
+            # metadata; the integrity facts are complete by the time the checks are yielded.
+            yield dg.Output(stream)
+            yield integrity_check_result(stream.integrity)
+            yield discrepancy_check_result(stream.discrepancies)
+
+        return _consolidated

@@ -1,0 +1,254 @@
+"""One entity's consolidated day from its sources: stack, match, merge, identify, link, track.
+
+Pure Polars. The work runs in two passes so memory stays near the size of the inputs:
+
+1. narrow, over all rows: match groups, the merged key fields and so the ids, the source
+   counts and the discrepancies; the ids, sorted, cut the day into chunks of about
+   `chunk_rows` entities;
+2. wide, one chunk at a time: every field by its policy, foreign keys, history, and the rows
+   that left the feed, in id order.
+
+`ConsolidationStream` yields the chunks (the Iceberg IO manager writes them as they come);
+`consolidate` gathers them into one frame for callers that want it whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from ai_core.consolidate.checks import (
+    DiscrepancyFacts,
+    IntegrityFacts,
+    OrphanFacts,
+    discrepancies,
+    id_facts,
+    orphan_keys,
+    source_usage,
+)
+from ai_core.consolidate.chunks import CHUNK, plan_chunks
+from ai_core.consolidate.foreign_keys import LookupTable, attach_foreign_keys, lookup_frames
+from ai_core.consolidate.frames import with_aligned
+from ai_core.consolidate.history import (
+    HISTORY_COLUMNS,
+    departed,
+    previous_state,
+    with_history,
+)
+from ai_core.consolidate.ids import entity_id
+from ai_core.consolidate.matching import GROUP, match_groups
+from ai_core.consolidate.policies import (
+    GAP_FILLED,
+    OBSERVED_ON,
+    SOURCES,
+    WINNER,
+    in_precedence_order,
+    merge_groups,
+)
+from ai_core.consolidate.sources import (
+    PROVENANCE_INPUT,
+    SOURCE_AGE,
+    SOURCE_DATE,
+    SourceInput,
+    stack_sources,
+)
+from ai_core.consolidate.spec import EntitySpec, MergeSpec
+
+PARTITION_DATE = "_partition_date"
+PROVENANCE_OUTPUT = (WINNER, SOURCES, SOURCE_DATE, SOURCE_AGE, GAP_FILLED)
+CHUNK_ROWS = 16_384
+
+
+class NoSourceDataError(LookupError):
+    """No source of an entity has a partition within its history window."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConsolidationResult:
+    """The day's rows in id order, and the facts the asset checks report."""
+
+    frame: pl.DataFrame
+    integrity: IntegrityFacts
+    discrepancies: DiscrepancyFacts
+
+
+def entity_namespace(oem: str, market: str, entity: str) -> str:
+    """The namespace hashed into ids, e.g. `stellantis/US/dealers`."""
+    return f"{oem}/{market}/{entity}"
+
+
+class ConsolidationStream:
+    """One entity's day as chunks of rows; facts complete once it is exhausted.
+
+    Each chunk covers a range of ids and holds both today's entities and those that left the
+    feed, sorted by id, so the whole day comes out in id order. The stream is read once.
+    """
+
+    def __init__(
+        self,
+        entity: EntitySpec,
+        day: dt.date,
+        inputs: Sequence[SourceInput],
+        namespace: str,
+        lookups: Mapping[str, LookupTable] | None = None,
+        previous: pl.LazyFrame | pl.DataFrame | None = None,
+        chunk_rows: int = CHUNK_ROWS,
+    ) -> None:
+        self.entity = entity
+        self.day = day
+        self._where = f"consolidated {namespace} {day}"
+        self._lookups = lookup_frames(entity.foreign_keys, lookups or {}, self._where)
+        self._integrity: IntegrityFacts | None = None
+        if all(i.frame is None for i in inputs):
+            windows = ", ".join(f"{i.group.source} ({i.group.history_days} d)" for i in inputs)
+            raise NoSourceDataError(
+                f"{self._where}: no source has a partition in its window: {windows}; "
+                "materialize the transformed assets for this day first"
+            )
+        stacked = stack_sources(day, inputs)
+        self._fields = [c for c in stacked.columns if c not in PROVENANCE_INPUT]
+        stacked = with_aligned(stacked, match_groups(stacked, entity.merge.match_on, self._where))
+        self._rows = in_precedence_order(stacked)
+        keys = self._key_pass(namespace)
+        self._usage = source_usage(inputs, self._rows, keys)
+        ids = keys.select(GROUP, entity.id_column)
+        self.discrepancies = discrepancies(
+            self._rows, ids, entity.discrepancy_fields, entity.id_column
+        )
+        self._state: pl.DataFrame | None = None
+        self._gone: pl.DataFrame | None = None
+        if entity.history is not None:
+            self._state = previous_state(previous, entity.id_column)
+            self._gone = departed(
+                previous,
+                self._state,
+                ids[entity.id_column],
+                day,
+                entity.id_column,
+                entity.history.retain_sold_days,
+            )
+        plan = plan_chunks(ids, self._gone, entity.id_column, chunk_rows)
+        self._n_chunks, self._ids, self._gone = plan.count, plan.ids, plan.departed
+        chunk_of_row = (
+            self._rows.select(GROUP)
+            .join(plan.groups, on=GROUP, how="left", maintain_order="left")
+            .get_column(CHUNK)
+        )
+        self._rows = with_aligned(self._rows, chunk_of_row)
+
+    def _key_pass(self, namespace: str) -> pl.DataFrame:
+        """Per group: merged key fields, id and winner, from the key columns only."""
+        entity = self.entity
+        keys = [f for f in entity.key_fields if f in self._fields]
+        rules = {f: entity.merge.policy(f) for f in keys}
+        recency = {r.by for r in rules.values() if r.by} - set(keys)
+        narrow = self._rows.select(GROUP, *PROVENANCE_INPUT, *keys, *recency)
+        merge = MergeSpec(match_on=entity.merge.match_on, fields=rules)
+        merged = merge_groups(narrow, keys, merge, self._where)
+        return merged.with_columns(
+            entity_id(
+                namespace, entity.key_fields, merged.schema, entity.id_policy, self._where
+            ).alias(entity.id_column)
+        )
+
+    @property
+    def integrity(self) -> IntegrityFacts:
+        """Counts, ids and orphans; available once every chunk has been read."""
+        if self._integrity is None:
+            raise RuntimeError(
+                f"{self._where}: integrity facts are complete only after the stream is read"
+            )
+        return self._integrity
+
+    def output_metadata(self) -> dict[str, Any]:
+        """Summary numbers for the asset's materialization, once the stream is read."""
+        facts = self.integrity
+        return {
+            "active_rows": facts.active_rows if facts.active_rows is not None else facts.rows,
+            "discrepancies": self.discrepancies.total,
+            "chunks": self._n_chunks,
+        }
+
+    def __iter__(self) -> Iterator[pl.DataFrame]:
+        orphan_parts: dict[str, list[pl.Series]] = {
+            fk.column: [] for fk in self.entity.foreign_keys
+        }
+        orphan_counts = dict.fromkeys(orphan_parts, 0)
+        rows = active = 0
+        for k in range(self._n_chunks):
+            chunk = self._chunk(k)
+            present = chunk.filter(pl.col("active")) if self.entity.history else chunk
+            for fk in self.entity.foreign_keys:
+                lost = orphan_keys(present, fk)
+                orphan_counts[fk.column] += lost.len()
+                orphan_parts[fk.column].append(lost.unique())
+            rows += chunk.height
+            active += present.height
+            yield chunk
+        self._rows = self._rows.clear()
+        self._gone = None
+        self._integrity = id_facts(
+            self._ids,
+            self.entity.id_column,
+            rows=rows,
+            active_rows=active if self.entity.history else None,
+            usage=self._usage,
+            orphans=[
+                OrphanFacts.from_keys(
+                    fk.column, fk.entity, orphan_counts[fk.column], orphan_parts[fk.column]
+                )
+                for fk in self.entity.foreign_keys
+            ],
+        )
+
+    def _chunk(self, k: int) -> pl.DataFrame:
+        """Chunk `k`: its groups merged field by field, linked, tracked, plus its departed rows."""
+        entity = self.entity
+        rows = self._rows.filter(pl.col(CHUNK) == k)
+        merged = merge_groups(rows, self._fields, entity.merge, self._where)
+        merged = merged.join(self._ids, on=GROUP, how="left").drop(GROUP)
+        if entity.foreign_keys:
+            merged = attach_foreign_keys(merged, entity.foreign_keys, self._lookups, self._where)
+        if self._state is not None:
+            merged = with_history(merged, self._state, entity.id_column)
+        else:
+            merged = merged.drop(OBSERVED_ON)
+        frame = merged.select(self._columns())
+        if self._gone is not None and self._gone.height:
+            left = self._gone.filter(pl.col(CHUNK) == k)
+            # Today's columns rule: a field the sources dropped is not revived from old rows.
+            carried = left.select(c for c in frame.columns if c in left.columns)
+            frame = pl.concat([frame, carried], how="diagonal_relaxed")
+        return frame.sort(entity.id_column, nulls_last=True, maintain_order=True)
+
+    def _columns(self) -> list[pl.Expr | str]:
+        entity = self.entity
+        links = [fk.column for fk in entity.foreign_keys]
+        history = list(HISTORY_COLUMNS) if entity.history is not None else []
+        return [
+            pl.lit(self.day, pl.Date).alias(PARTITION_DATE),
+            entity.id_column,
+            *links,
+            *(f for f in self._fields if f not in (entity.id_column, *links)),
+            *history,
+            *PROVENANCE_OUTPUT,
+        ]
+
+
+def consolidate(
+    entity: EntitySpec,
+    day: dt.date,
+    inputs: Sequence[SourceInput],
+    namespace: str,
+    lookups: Mapping[str, LookupTable] | None = None,
+    previous: pl.LazyFrame | pl.DataFrame | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> ConsolidationResult:
+    """Consolidate one day of `entity` into one frame; `previous` is its last partition."""
+    stream = ConsolidationStream(entity, day, inputs, namespace, lookups, previous, chunk_rows)
+    frame = pl.concat(list(stream), how="vertical_relaxed")
+    return ConsolidationResult(frame, stream.integrity, stream.discrepancies)

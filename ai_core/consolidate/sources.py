@@ -1,0 +1,90 @@
+"""Which partition each source contributes (gap fill), and all sources stacked into one frame.
+
+A source with no rows for the day contributes its latest partition at most `history_days` older,
+and its rows say so: `_source_partition_date` and `_source_age_days` travel with every row into
+the merge.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from ai_core.consolidate.spec import SourceGroup
+
+SOURCE = "_source"
+PRIORITY = "_priority"
+SOURCE_DATE = "_source_partition_date"
+SOURCE_AGE = "_source_age_days"
+SNAPSHOT_HASH = "_snapshot_hash"
+
+PROVENANCE_INPUT = (SOURCE, PRIORITY, SOURCE_DATE, SOURCE_AGE, SNAPSHOT_HASH)
+"""Columns the stacking adds to every source row; entity fields are the other columns."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInput:
+    """One source group's rows for the day: `frame` is None when it has nothing in its window."""
+
+    group: SourceGroup
+    frame: pl.LazyFrame | pl.DataFrame | None
+    partition_date: dt.date | None
+
+
+def choose_partition(
+    day: dt.date, available: Iterable[dt.date], history_days: int
+) -> dt.date | None:
+    """The day itself if it holds rows, else the latest day within `history_days` before it."""
+    earliest = day - dt.timedelta(days=history_days)
+    candidates = [d for d in available if earliest <= d <= day]
+    return max(candidates, default=None)
+
+
+def entity_columns(frame: pl.LazyFrame | pl.DataFrame, group: SourceGroup) -> list[str]:
+    """The source's entity fields after renaming: every column not starting with `_`."""
+    names = frame.collect_schema().names()
+    missing = sorted(set(group.rename) - set(names))
+    if missing:
+        raise KeyError(
+            f"source {group.name} ({group.source}) has no columns {missing} to rename; "
+            f"its columns are {sorted(names)}: fix `rename` in the component's YAML"
+        )
+    return [group.rename.get(n, n) for n in names if not n.startswith("_")]
+
+
+def stack_sources(day: dt.date, inputs: Sequence[SourceInput]) -> pl.DataFrame:
+    """Every contributing source's rows in one frame, entity fields aligned by name.
+
+    Sources follow each other in precedence order (priority, fresher partition, name), which
+    the merge relies on. Fields a source lacks are null in its rows; types are widened to a
+    common supertype.
+    """
+    present = [
+        (i.group, i.frame.lazy(), i.partition_date)
+        for i in inputs
+        if i.frame is not None and i.partition_date is not None
+    ]
+    present.sort(key=lambda p: (p[0].priority, -p[2].toordinal(), p[0].name))
+    frames = []
+    for group, lazy, partition in present:
+        fields = entity_columns(lazy, group)
+        has_hash = SNAPSHOT_HASH in lazy.collect_schema().names()
+        renamed = lazy.rename(group.rename) if group.rename else lazy
+        frames.append(
+            renamed.select(
+                *fields,
+                pl.lit(group.name, pl.String).alias(SOURCE),
+                pl.lit(group.priority, pl.Int32).alias(PRIORITY),
+                pl.lit(partition, pl.Date).alias(SOURCE_DATE),
+                pl.lit((day - partition).days, pl.Int32).alias(SOURCE_AGE),
+                pl.col(SNAPSHOT_HASH).cast(pl.UInt64)
+                if has_hash
+                else pl.lit(None, pl.UInt64).alias(SNAPSHOT_HASH),
+            )
+        )
+    if not frames:
+        raise ValueError("no source contributed rows: nothing to stack")
+    return pl.concat(frames, how="diagonal_relaxed").collect(engine="in-memory")

@@ -1,0 +1,154 @@
+"""What a consolidated entity is made of, as declared in YAML: sources, merge rules, ids, links.
+
+These models are the component's schema and the engine's input; they hold no data and check
+only what can be checked without seeing a table (field types are checked by the engine).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+PolicyName = Literal["priority", "most_recent", "max", "min", "union"]
+"""How a field is chosen among a match group's rows.
+
+- `priority`: the value of the highest-priority source that has one (priority 1 first; among
+  equal priorities the fresher partition, then the source name).
+- `most_recent`: the non-null value with the greatest `by` (default `_source_partition_date`);
+  ties go to priority.
+- `max` / `min`: over every non-null value.
+- `union`: for list fields, the sorted distinct elements of every source's list; null only when
+  no source had a list.
+"""
+
+IdPolicy = Literal["hash_all", "first_non_empty"]
+"""`hash_all` encodes every key field; `first_non_empty` only the first one with a value, for
+identifiers that are mutually exclusive (a vehicle is known by its VIN or by its order number)."""
+
+
+class SourceGroup(BaseModel):
+    """One source of an entity: a transformed asset, ranked by priority (1 is highest)."""
+
+    name: str = Field(description="Short name used in provenance columns, e.g. `public`.")
+    source: str = Field(description="Asset key of the transformed table, `a/b/c`.")
+    priority: int = Field(description="1 wins over 2 when both have a value.")
+    history_days: int = Field(
+        default=0,
+        description="When the source has no rows for the day, use its latest partition at most "
+        "this many days older.",
+    )
+    rename: dict[str, str] = Field(
+        default_factory=dict, description="Source column to entity field, where they differ."
+    )
+
+    @model_validator(mode="after")
+    def _in_range(self) -> SourceGroup:
+        if self.priority < 1 or self.history_days < 0:
+            raise ValueError(
+                f"source group {self.name!r}: priority must be 1 or more and history_days 0 or "
+                f"more (got {self.priority} and {self.history_days})"
+            )
+        return self
+
+
+class FieldPolicy(BaseModel):
+    """A policy override for one field; YAML may give the policy name alone."""
+
+    policy: PolicyName
+    by: str | None = Field(
+        default=None, description="Recency column for `most_recent` (default: source partition)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: object) -> object:
+        return {"policy": value} if isinstance(value, str) else value
+
+
+class MergeSpec(BaseModel):
+    """How rows of different sources are recognised as one entity and merged."""
+
+    match_on: list[list[str]] = Field(
+        description="Alternative composite keys; rows sharing any complete key are one entity."
+    )
+    default: PolicyName = "priority"
+    fields: dict[str, FieldPolicy] = Field(default_factory=dict)
+
+    @field_validator("match_on")
+    @classmethod
+    def _keys_not_empty(cls, value: list[list[str]]) -> list[list[str]]:
+        if not value or any(not key for key in value):
+            raise ValueError("match_on needs at least one key, and every key at least one field")
+        return value
+
+    def policy(self, field: str) -> FieldPolicy:
+        return self.fields.get(field) or FieldPolicy(policy=self.default)
+
+
+class ForeignKey(BaseModel):
+    """A lookup into another entity of the same component and day, adding its id."""
+
+    column: str = Field(description="Column that receives the target's id, e.g. `dealer_id`.")
+    entity: str = Field(description="Name of the target entity in the same component.")
+    by: dict[str, str] = Field(
+        description="This entity's field to the target's field (YAML reads a bare `on` as true, "
+        "hence `by`)."
+    )
+
+    @field_validator("by")
+    @classmethod
+    def _by_not_empty(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("a foreign key needs at least one field in `by`")
+        return value
+
+
+class HistorySpec(BaseModel):
+    """Day-over-day tracking: first and last seen, active today, inferred sold date."""
+
+    retain_sold_days: int = Field(
+        default=7,
+        description="A vehicle that left the feed stays in the partition (inactive) while today "
+        "is at most this many days after its last_seen, so one that comes back keeps its "
+        "first_seen. On the day it leaves it is always there.",
+    )
+
+    @field_validator("retain_sold_days")
+    @classmethod
+    def _not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError(f"retain_sold_days must be 0 or more (got {value})")
+        return value
+
+
+class EntitySpec(BaseModel):
+    """One consolidated table: its sources, merge rules, id and links."""
+
+    name: str
+    description: str | None = None
+    id_column: str = "id"
+    key_fields: list[str]
+    id_policy: IdPolicy = "hash_all"
+    source_groups: list[SourceGroup]
+    merge: MergeSpec
+    foreign_keys: list[ForeignKey] = Field(default_factory=list)
+    discrepancy_fields: list[str] = Field(default_factory=list)
+    history: HistorySpec | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EntitySpec:
+        where = f"entity {self.name!r}"
+        if not self.key_fields:
+            raise ValueError(f"{where}: key_fields is empty; name the fields the id is made of")
+        if not self.source_groups:
+            raise ValueError(f"{where}: source_groups is empty; name at least one source")
+        names = [g.name for g in self.source_groups]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{where}: source group names repeat ({names}); make them unique")
+        for field, rule in self.merge.fields.items():
+            if rule.by and rule.policy != "most_recent":
+                raise ValueError(
+                    f"{where}: field {field!r} sets `by` but its policy is not most_recent"
+                )
+        return self
