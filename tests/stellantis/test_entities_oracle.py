@@ -13,7 +13,6 @@ import random
 from typing import Any
 
 import orjson
-import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -183,12 +182,3 @@ def test_a_page_that_is_not_json_is_malformed_for_both_paths() -> None:
     assert_same(got, oracle_extraction(InventoryVehicle, raw), InventoryVehicle)
     assert got.pages["status"].to_list() == ["ok", "malformed"]
     assert got.pages["reported_total"].to_list() == [1, None]
-
-
-def test_sources_read_the_columns_their_canonical_class_declares() -> None:
-    for entity in SOURCES:
-        canonical = entity.__mro__[1]
-        assert (
-            pl.Schema({n: f.annotation for n, f in entity.model_fields.items()}).names()
-            == pl.Schema({n: f.annotation for n, f in canonical.model_fields.items()}).names()
-        )

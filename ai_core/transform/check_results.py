@@ -1,0 +1,61 @@
+"""The transformed checks' facts as Dagster asset-check results, with their evidence attached."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from ai_core.transform.facts import DiscrepancyFacts, IntegrityFacts
+
+INTEGRITY = "integrity"
+DISCREPANCIES = "discrepancies"
+
+
+def _markdown(frame: pl.DataFrame) -> str:
+    if frame.is_empty():
+        return "none"
+    text = frame.with_columns(
+        pl.all().cast(pl.String).fill_null("").str.replace_all("|", r"\|", literal=True)
+    )
+    lines = ["| " + " | ".join(text.columns) + " |", "|" + "---|" * len(text.columns)]
+    lines += ["| " + " | ".join(row) + " |" for row in text.iter_rows()]
+    return "\n".join(lines)
+
+
+def integrity_check_result(facts: IntegrityFacts) -> dg.AssetCheckResult:
+    """An error when pages or records were lost or a sub-resource is short of its total."""
+    metadata: dict[str, Any] = {
+        "pages": facts.pages,
+        "bad_pages": facts.bad_pages,
+        "records": facts.records,
+        "rejected_records": facts.rejected,
+        "distinct_keys": facts.distinct_keys,
+        "short_sub_resources": facts.short_sub_resources,
+        "samples": dg.MetadataValue.md(_markdown(facts.samples)),
+    }
+    return dg.AssetCheckResult(
+        check_name=INTEGRITY,
+        passed=not facts.data_lost,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata=metadata,
+        description=None
+        if not facts.data_lost
+        else "records were lost between the raw pages and the table; see samples",
+    )
+
+
+def discrepancy_check_result(facts: DiscrepancyFacts) -> dg.AssetCheckResult:
+    """A warning when any discrepancy was found: the data is kept, but worth a look."""
+    metadata: dict[str, Any] = {
+        "discrepancies": facts.total,
+        **{f"count.{name}": n for name, n in sorted(facts.counts.items())},
+        "samples": dg.MetadataValue.md(_markdown(facts.samples)),
+    }
+    return dg.AssetCheckResult(
+        check_name=DISCREPANCIES,
+        passed=facts.total == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata=metadata,
+    )

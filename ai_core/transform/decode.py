@@ -1,0 +1,215 @@
+"""Decoding a batch of raw pages into one struct per page, with the schema an entity implies.
+
+Bodies are single JSON documents, and valid JSON has raw newlines only between tokens, so
+replacing them with spaces and joining the bodies with newlines gives NDJSON of pages, which
+`pl.read_ndjson` parses straight into the declared schema. `ignore_errors` makes a value of the
+wrong shape (a string where an object is declared) null instead of failing the batch.
+
+That read is the reference, but it is slow in Polars 2.1, mostly on lists of objects inside
+records. A chunk is therefore first decoded with `str.json_decode` and the same dtype, about
+twice as fast and equal on well-formed pages, but strict: any value of the wrong shape fails the
+whole chunk. The chunk then tries a second way: lists of objects inside records are read as their
+JSON text by `read_ndjson` and decoded with `str.json_decode`. That too is strict. Only then is
+the chunk read the direct way. `str.json_decode` reads two shapes differently from the direct
+read without failing (a lone scalar where a list of scalars is declared, a string holding JSON
+text where a deferred list is); a chunk with either goes straight to the direct read, so the
+result is always the direct read's.
+
+Only a body that is not JSON at all fails the direct read; then the chunk is split in halves until
+the bad pages are isolated, and they are reported as malformed.
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+import pyarrow as pa
+
+from ai_core.transform.schema import DType
+
+CHUNK_BYTES = 8 * 2**20
+"""Bodies decoded per read: bounds the memory of one decoded chunk."""
+PAGE = "_page"
+
+
+def ndjson_bytes(bodies: pl.Series) -> bytes:
+    """The bodies as NDJSON: raw newlines become spaces, one body per line."""
+    lines = (
+        bodies.str.replace_all("\n", " ", literal=True).str.replace_all("\r", " ", literal=True)
+        + "\n"
+    )
+    array = lines.to_arrow(compat_level=pl.CompatLevel.oldest())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if len(array) == 0:
+        return b""
+    # A large_string array stores its values back to back: the bytes between the first and the
+    # last offset are the whole document, taken with one copy.
+    _, offsets, data = array.buffers()
+    assert offsets is not None and data is not None
+    bounds = pa.Array.from_buffers(pa.int64(), len(array) + 1, [None, offsets], array.offset)
+    first, last = bounds[0].as_py(), bounds[-1].as_py()
+    return data.slice(first, last - first).to_pybytes()
+
+
+def _deferred(dtype: DType, in_list: bool = False) -> tuple[DType, list[str]]:
+    """The dtype with lists of objects inside list elements read as text, and their key names."""
+    if isinstance(dtype, pl.Struct):
+        fields: dict[str, DType] = {}
+        names: list[str] = []
+        for field in dtype.fields:
+            inner = field.dtype
+            if in_list and isinstance(inner, pl.List) and isinstance(inner.inner, pl.Struct):
+                fields[field.name] = pl.String()
+                names.append(field.name)
+            else:
+                fields[field.name], more = _deferred(inner, in_list)
+                names.extend(more)
+        return pl.Struct(fields), names
+    if isinstance(dtype, pl.List):
+        inner, names = _deferred(dtype.inner, True)
+        return pl.List(inner), names
+    return dtype, []
+
+
+def _scalar_lists(dtype: DType) -> list[str]:
+    """Key names of lists of scalars, which `str.json_decode` fills from a lone scalar."""
+    if isinstance(dtype, pl.Struct):
+        names = []
+        for field in dtype.fields:
+            inner = field.dtype
+            if isinstance(inner, pl.List) and not isinstance(inner.inner, pl.Struct | pl.List):
+                names.append(field.name)
+            names.extend(_scalar_lists(inner))
+        return names
+    if isinstance(dtype, pl.List):
+        return _scalar_lists(dtype.inner)
+    return []
+
+
+def _any_key(names: list[str], value: str) -> str | None:
+    """A regex for one of `names` as a key whose value starts like `value` (a regex class)."""
+    if not names:
+        return None
+    keys = "|".join(re.escape(n) for n in sorted(set(names)))
+    return f'"(?:{keys})"\\s*:\\s*{value}'
+
+
+def _restore(expr: pl.Expr, full: DType, text: DType) -> pl.Expr | None:
+    """An expression turning what was read as `text` into `full`; None where they agree."""
+    if full == text:
+        return None
+    if text == pl.String:
+        return expr.str.json_decode(full)
+    if isinstance(full, pl.List) and isinstance(text, pl.List):
+        inner = _restore(pl.element(), full.inner, text.inner)
+        return None if inner is None else expr.list.eval(inner)
+    assert isinstance(full, pl.Struct) and isinstance(text, pl.Struct)
+    texts = {f.name: f.dtype for f in text.fields}
+    changed = [
+        restored.alias(f.name)
+        for f in full.fields
+        if (restored := _restore(pl.field(f.name), f.dtype, texts[f.name])) is not None
+    ]
+    return expr.struct.with_fields(changed) if changed else None
+
+
+class PageDecoder:
+    """Decodes bodies as one page dtype, the fast way when it is safe."""
+
+    def __init__(self, dtype: pl.Struct) -> None:
+        self.dtype = dtype
+        text, names = _deferred(dtype)
+        assert isinstance(text, pl.Struct)
+        self._text_dtype = text
+        self._restore = _restore(pl.col(PAGE), dtype, text) if names else None
+        # Values `str.json_decode` would read differently from the direct read: a scalar where
+        # a list of scalars is declared (it makes a one-element list), and a string where a
+        # deferred list of objects is (its text might spell an array).
+        guards = [
+            g
+            for g in (
+                _any_key(_scalar_lists(dtype), r"[^\[n\s]"),
+                _any_key(names, '"'),
+            )
+            if g is not None
+        ]
+        self._ambiguous = "|".join(f"(?:{g})" for g in guards) or None
+
+    def _read(self, bodies: pl.Series, dtype: pl.Struct) -> pl.Series:
+        frame = pl.read_ndjson(
+            ndjson_bytes(bodies),
+            schema=pl.Schema({f.name: f.dtype for f in dtype.fields}),
+            ignore_errors=True,
+        )
+        if frame.height != bodies.len():
+            raise pl.exceptions.ComputeError(
+                f"{bodies.len()} bodies decoded to {frame.height} rows: "
+                "a body holds several documents"
+            )
+        return frame.select(pl.struct(pl.all()).alias(PAGE)).to_series()
+
+    def _fast(self, bodies: pl.Series) -> pl.Series | None:
+        if self._restore is None:
+            return None
+        try:
+            pages = self._read(bodies, self._text_dtype)
+            return pages.to_frame().select(self._restore.alias(PAGE)).to_series()
+        except pl.exceptions.PolarsError:
+            return None
+
+    def _direct(self, bodies: pl.Series) -> tuple[pl.Series, list[int]]:
+        """Decoded pages (null where malformed) and the positions of the malformed ones."""
+        try:
+            return self._read(bodies, self.dtype), []
+        except pl.exceptions.PolarsError:
+            if bodies.len() == 1:
+                return pl.Series(PAGE, [None], dtype=self.dtype), [0]
+        half = bodies.len() // 2
+        head, bad_head = self._direct(bodies.slice(0, half))
+        tail, bad_tail = self._direct(bodies.slice(half))
+        return head.append(tail), bad_head + [half + i for i in bad_tail]
+
+    def _strict(self, bodies: pl.Series) -> pl.Series | None:
+        try:
+            return bodies.str.json_decode(self.dtype).rename(PAGE)
+        except pl.exceptions.PolarsError:
+            return None
+
+    def decode_chunk(self, bodies: pl.Series) -> tuple[pl.Series, list[int]]:
+        """One chunk of non-blank bodies: pages and positions of malformed ones."""
+        if self._ambiguous is not None and bodies.str.contains(self._ambiguous).any():
+            return self._direct(bodies)
+        for attempt in (self._strict, self._fast):
+            pages = attempt(bodies)
+            if pages is not None:
+                return pages, []
+        return self._direct(bodies)
+
+    def decode(self, bodies: pl.Series) -> tuple[pl.Series, pl.Series]:
+        """Each body decoded (one struct per body, in order) and a malformed flag.
+
+        Blank bodies are malformed without being read: NDJSON readers skip blank lines, which
+        would shift every page after them.
+        """
+        blank = bodies.is_null() | (bodies.str.strip_chars(" \t\r\n") == "")
+        if not blank.any():
+            pages, bad = self.decode_chunk(bodies)
+            return pages, pl.int_range(bodies.len(), eager=True).is_in(bad).alias("_malformed")
+        readable = blank.not_().arg_true()
+        pages, bad = (
+            self.decode_chunk(bodies.gather(readable))
+            if readable.len()
+            else (
+                pl.Series(PAGE, [], dtype=self.dtype),
+                [],
+            )
+        )
+        placed = pl.DataFrame({"index": readable, PAGE: pages}).with_columns(
+            pl.int_range(pl.len()).is_in(bad).alias("bad")
+        )
+        aligned = pl.DataFrame(
+            {"index": pl.int_range(bodies.len(), eager=True, dtype=pl.UInt32)}
+        ).join(placed, on="index", how="left", maintain_order="left")
+        return aligned[PAGE], (blank | aligned["bad"].fill_null(False)).alias("_malformed")

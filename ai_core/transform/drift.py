@@ -1,0 +1,114 @@
+"""Upstream keys the declaration does not know: named and counted, never dropped silently.
+
+The decode schema of a plan lists every key the declaration reads; anything else the upstream
+sends is drift unless the entity lists it in `ignored_keys`. Detection infers the schema of a
+sample of pages (one vectorised schema-less decode, no Python per record) and walks it against
+the decode schema. The sample covers the first page of every sub-resource and pages spread over
+the batch, so a key that appears on a few pages only may be missed; once named, a key is counted
+over every body with a literal scan. Below a value whose type varies within the sample (an
+object in one record, a string in another) inference gives text and the keys under it are not
+listed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ai_core.transform.decode import ndjson_bytes
+from ai_core.transform.schema import DType
+
+SAMPLE_PAGES = 12
+SAMPLE_SHARE = 50
+COUNTED_KEYS = 20
+DRIFT_SCHEMA = pl.Schema({"key": pl.String(), "occurrences": pl.Int64()})
+
+
+def _ignored(path: str, ignored: frozenset[str]) -> bool:
+    return path in ignored
+
+
+def unknown_paths(
+    found: DType, known: DType, ignored: frozenset[str], prefix: str = ""
+) -> list[str]:
+    """Key paths (`a.b[].c`) present in `found` and absent from `known`."""
+    out: list[str] = []
+    if isinstance(found, pl.Struct) and isinstance(known, pl.Struct):
+        known_fields = {f.name: f.dtype for f in known.fields}
+        for field in found.fields:
+            path = f"{prefix}.{field.name}" if prefix else field.name
+            if field.name in known_fields:
+                out.extend(unknown_paths(field.dtype, known_fields[field.name], ignored, path))
+            elif not _ignored(path, ignored):
+                out.append(path)
+    elif isinstance(found, pl.List) and isinstance(known, pl.List):
+        out.extend(unknown_paths(found.inner, known.inner, ignored, f"{prefix}[]"))
+    return out
+
+
+def unknown_paths_in_value(
+    value: Any, known: DType, ignored: frozenset[str], counts: Counter[str], prefix: str = ""
+) -> None:
+    """The same walk over one parsed JSON value, counting every occurrence (the per-record path)."""
+    if isinstance(value, dict) and isinstance(known, pl.Struct):
+        known_fields = {f.name: f.dtype for f in known.fields}
+        for name, child in value.items():
+            path = f"{prefix}.{name}" if prefix else name
+            if name in known_fields:
+                unknown_paths_in_value(child, known_fields[name], ignored, counts, path)
+            elif not _ignored(path, ignored):
+                counts[path] += 1
+    elif isinstance(value, list) and isinstance(known, pl.List):
+        for element in value:
+            unknown_paths_in_value(element, known.inner, ignored, counts, f"{prefix}[]")
+
+
+def _sample(sub_resources: pl.Series, good: pl.Series, limit: int) -> list[int]:
+    """Well-formed pages to infer from: each sub-resource's first, then pages spread evenly;
+    one page in `SAMPLE_SHARE`, at most `limit`, so small batches are not read twice over."""
+    candidates = good.arg_true()
+    if candidates.len() == 0:
+        return []
+    limit = min(limit, max(2, -(-candidates.len() // SAMPLE_SHARE)))
+    subs = sub_resources.gather(candidates)
+    firsts = candidates.gather(subs.is_first_distinct().arg_true()).to_list()[:limit]
+    step = max(1, candidates.len() // max(1, limit - len(firsts)))
+    spread = candidates.gather_every(step).to_list()
+    return sorted({*firsts, *spread[: max(0, limit - len(firsts))]})
+
+
+def _leaf(path: str) -> str:
+    return path.rsplit(".", 1)[-1].removesuffix("[]")
+
+
+def detect_unknown_keys(
+    raw: pa.Table,
+    good: pl.Series,
+    known: pl.Struct,
+    ignored: Iterable[str] = (),
+    sample_pages: int = SAMPLE_PAGES,
+) -> pl.DataFrame:
+    """Unknown key paths in a sample of the well-formed (`good`) pages of a raw batch, with
+    how often each key name occurs in all its bodies (`key`, `occurrences`)."""
+    rows = _sample(pl.Series(raw["_sub_resource"]), good, sample_pages)
+    if not rows:
+        return pl.DataFrame(schema=DRIFT_SCHEMA)
+    sample = pl.Series(raw["_response_body"].take(rows))
+    inferred = pl.read_ndjson(
+        ndjson_bytes(sample), infer_schema_length=None, ignore_errors=True
+    ).schema
+    paths = sorted(set(unknown_paths(pl.Struct(dict(inferred)), known, frozenset(ignored))))
+    bodies = raw["_response_body"]
+    counts = [
+        int(pc.sum(pc.count_substring_regex(bodies, f'"{re.escape(_leaf(p))}"\\s*:')).as_py() or 0)
+        if i < COUNTED_KEYS
+        else None
+        for i, p in enumerate(paths)
+    ]
+    return pl.DataFrame({"key": paths, "occurrences": counts}, schema=DRIFT_SCHEMA)

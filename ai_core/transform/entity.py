@@ -1,0 +1,157 @@
+"""The base of entity declarations: where records sit in a page, their key, and derived columns.
+
+A canonical entity class names its columns the Python way and gives each a semantic type from
+`ai_core.transform.coerce` (`Text`, `Money`, `Flag`...). A source subclass says where each column
+comes from: `source_names(...)` maps names and nested paths (everything else is the camelCase of
+the Python name), `Records` says where the records are, and fields that need more than a rename
+are re-annotated with a transform (`Pick`, `Derived`). The class then validates one upstream record
+with plain Pydantic (`model_validate(record, context=provenance)`), and `compile_extractor` turns
+the same declaration into Polars expressions.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
+
+import polars as pl
+from pydantic import (
+    AliasGenerator,
+    AliasPath,
+    BaseModel,
+    ConfigDict,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from ai_core.transform.coerce import Transform
+
+ITEM = "item"
+"""In records below the first level, the path segment naming the record itself."""
+PARENT = "parent"
+"""In records below the first level, the path segment naming the enclosing record."""
+
+
+@dataclass(frozen=True, slots=True)
+class Records:
+    """Where an entity's records are: the path from the page to a list, then to nested lists.
+
+    `Records("result", "data", "vehicles")` makes every vehicle a record. `.then("options")` makes
+    every option of every vehicle a record instead; such a record is seen as
+    `{"item": option, "parent": vehicle}`, so its fields read `("item",)` or
+    `("parent", "modelYearCode")`.
+    """
+
+    levels: tuple[tuple[str, ...], ...]
+
+    def __init__(self, *path: str) -> None:
+        if not path:
+            raise ValueError("Records needs the path from the page to the list of records")
+        object.__setattr__(self, "levels", (tuple(path),))
+
+    def then(self, *path: str) -> Records:
+        """Records one list deeper: each element of `path` inside every current record."""
+        if not path:
+            raise ValueError("Records.then needs the path from a record to its nested list")
+        deeper = Records(*self.levels[0])
+        object.__setattr__(deeper, "levels", (*self.levels, tuple(path)))
+        return deeper
+
+
+class Derived(Transform):
+    """A column computed from the record's other columns and its provenance, not read.
+
+    `compute(record, provenance)` is the per-record rule (the record is the validated model,
+    provenance the raw row's `_sub_resource`, `_page_number`, `_partition_date`, `_fetched_at`,
+    `_request_url`); `expr` is the same rule as a Polars expression over those columns. Derived
+    columns are computed in declaration order, so one may use another declared before it.
+    """
+
+    def __init__(
+        self, compute: Callable[[Any, Mapping[str, Any]], Any], expr: pl.Expr, *, doc: str = ""
+    ) -> None:
+        self.compute = compute
+        self.expr = expr
+        self.doc = doc
+
+    def python(self, value: Any) -> Any:
+        # Whatever the upstream sends under this name is ignored: the column is computed.
+        return None
+
+    def polars(self, expr: pl.Expr) -> pl.Expr:
+        return self.expr
+
+    def decode_dtype(self, inner: pl.DataType | None) -> pl.DataType:
+        raise TypeError("a derived column reads nothing from the page")
+
+    def __repr__(self) -> str:
+        return f"Derived({self.doc or self.expr})"
+
+
+def constant(value: str | int | float | bool | None, doc: str = "") -> Derived:
+    """A column with the same value in every record (`None`: a column this source lacks)."""
+    return Derived(lambda record, provenance: value, pl.lit(value), doc=doc or f"always {value!r}")
+
+
+ABSENT = constant(None, "not published by this source")
+"""For canonical columns a source does not have: always null, and nothing is read for them."""
+
+
+def source_names(**paths: str | tuple[str, ...]) -> ConfigDict:
+    """A source's `model_config`: upstream names are the camelCase of the Python names, except
+    those given here, as a key (`dealer_zip="dealerZipCode"`) or a nested path
+    (`msrp=("price", "msrp")`)."""
+
+    def alias(name: str) -> str | AliasPath:
+        path = paths.get(name)
+        if path is None:
+            return to_camel(name)
+        if isinstance(path, str):
+            return path
+        return AliasPath(*path)
+
+    return ConfigDict(alias_generator=AliasGenerator(validation_alias=alias), extra="ignore")
+
+
+class Entity(BaseModel):
+    """An entity row. Subclasses set the class variables below and declare the columns."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    entity_key: ClassVar[tuple[str, ...]] = ()
+    """Columns that identify a record; a record without any of them is rejected."""
+    records: ClassVar[Records | None] = None
+    """Where the records are in a page (source classes only)."""
+    totals: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    """Paths in a page to the record count the upstream reports, first present wins."""
+    ignored_keys: ClassVar[tuple[str, ...]] = ()
+    """Upstream keys known and deliberately not read (`result.errors`, `a.list[].key`)."""
+    discrepancy_rules: ClassVar[Mapping[str, pl.Expr]] = {}
+    """Named boolean expressions over the extracted columns; true rows are reported."""
+    reports_unknown_keys: ClassVar[bool] = True
+    """False for entities that read a few keys of records another entity covers fully."""
+
+    @model_validator(mode="after")
+    def _derive_and_require_key(self, info: ValidationInfo) -> Self:
+        provenance: Mapping[str, Any] = info.context or {}
+        for name, derived in derived_columns(type(self)):
+            # Plain attribute assignment: the model does not validate on assignment.
+            setattr(self, name, derived.compute(self, provenance))
+        missing = [name for name in self.entity_key if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"{type(self).__name__} record has no {', '.join(missing)}")
+        return self
+
+
+@functools.cache
+def derived_columns(model: type[BaseModel]) -> tuple[tuple[str, Derived], ...]:
+    """The derived columns of a model, in declaration order."""
+    found: list[tuple[str, Derived]] = []
+    for name, info in model.model_fields.items():
+        marks = [m for m in info.metadata if isinstance(m, Derived)]
+        if marks:
+            found.append((name, marks[-1]))
+    return tuple(found)

@@ -1,0 +1,226 @@
+"""`compile_extractor`: an entity class read once, applied to batches of raw rows with Polars only.
+
+Per batch: decode the pages with the implied schema, explode the records level by level (the raw
+row's provenance travels with each record), build every column from the record struct with its
+transforms, compute derived columns, split off rejected records (no key, or a value that breaks a
+declared pattern), and hash the non-key columns. No Python runs per page or per record.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeAlias
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ai_core.transform.decode import CHUNK_BYTES, PAGE, PageDecoder
+from ai_core.transform.drift import DRIFT_SCHEMA, detect_unknown_keys
+from ai_core.transform.entity import Entity
+from ai_core.transform.hashing import snapshot_hash_expr
+from ai_core.transform.plan import EntityPlan, column_stages, entity_plan, navigate
+from ai_core.transform.rules import int_expr
+from ai_core.transform.schema import PROVENANCE_SCHEMA, transformed_schema
+
+RawBatch: TypeAlias = pa.Table | pa.RecordBatch | pl.DataFrame
+CONTEXT_COLUMNS = (*PROVENANCE_SCHEMA, "_request_url")
+"""Raw-row columns a derived column may use."""
+REJECTED_SCHEMA = pl.Schema(
+    {
+        "_sub_resource": pl.String(),
+        "_page_number": pl.Int32(),
+        "_record_index": pl.Int64(),
+        "reason": pl.String(),
+    }
+)
+PAGES_SCHEMA = pl.Schema(
+    {
+        "_sub_resource": pl.String(),
+        "_page_number": pl.Int32(),
+        "_fetched_at": pl.Datetime("us", "UTC"),
+        "status": pl.String(),
+        "reported_total": pl.Int64(),
+        "records": pl.Int64(),
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """What one batch of raw rows gave.
+
+    `rows` are the accepted records in the transformed schema. `rejected` names each refused
+    record by page and position. `pages` has one row per raw row: `status` is `ok`, `malformed`
+    (not JSON) or `http <status>`, `reported_total` what the page says the upstream holds, and
+    `records` how many records it carried. `unknown_keys` lists upstream keys the declaration
+    does not know.
+    """
+
+    rows: pl.DataFrame
+    rejected: pl.DataFrame
+    pages: pl.DataFrame
+    unknown_keys: pl.DataFrame
+
+
+def raw_table(raw: RawBatch) -> pa.Table:
+    """A raw batch as an Arrow table, whatever Arrow or Polars container it came in."""
+    if isinstance(raw, pl.DataFrame):
+        return raw.to_arrow(compat_level=pl.CompatLevel.oldest())
+    if isinstance(raw, pa.RecordBatch):
+        return pa.Table.from_batches([raw])
+    return raw
+
+
+def raw_frame(raw: RawBatch) -> pl.DataFrame:
+    """A raw batch as a Polars frame."""
+    if isinstance(raw, pl.DataFrame):
+        return raw
+    frame = pl.from_arrow(raw_table(raw))
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def _rec(level: int) -> str:
+    return f"_rec{level}"
+
+
+def _reason(plan: EntityPlan) -> pl.Expr:
+    reasons = [pl.when(pl.col(k).is_null()).then(pl.lit(f"no {k}")) for k in plan.key]
+    reasons += [
+        pl.when(pl.col(c.name).is_not_null() & ~pl.col(c.name).str.contains(c.pattern)).then(
+            pl.lit(f"{c.name} does not match {c.pattern}")
+        )
+        for c in plan.columns
+        if c.pattern is not None and c.derived is None
+    ]
+    return pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias("reason")
+
+
+def _reported_total(plan: EntityPlan) -> pl.Expr:
+    totals = [int_expr(navigate(pl.col(PAGE), path)) for path in plan.totals]
+    return (pl.coalesce(totals) if totals else pl.lit(None, pl.Int64)).alias("reported_total")
+
+
+class Extractor:
+    """The compiled form of one entity class; call it on a raw batch for the accepted rows."""
+
+    def __init__(self, plan: EntityPlan, *, detect_drift: bool = True) -> None:
+        self.plan = plan
+        self.detect_drift = detect_drift
+        self.schema = transformed_schema(plan.entity)
+        read = [c for c in plan.columns if c.derived is None]
+        self._stages = column_stages(read, lambda level: pl.col(_rec(level)))
+        self._derived = [
+            c.derived.expr.cast(c.dtype).alias(c.name) for c in plan.columns if c.derived
+        ]
+        self._reason = _reason(plan)
+        self._hash = snapshot_hash_expr(plan.hashed)
+        self._decoder = PageDecoder(plan.page_dtype)
+
+    def __call__(self, raw: RawBatch) -> pl.DataFrame:
+        return self.extract(raw).rows
+
+    def _records(self, pages: pl.DataFrame) -> pl.DataFrame:
+        levels = self.plan.records.levels
+        frame = pages.select(
+            *CONTEXT_COLUMNS, "_row", navigate(pl.col(PAGE), levels[0]).alias(_rec(1))
+        )
+        frame = frame.explode(_rec(1), empty_as_null=False, keep_nulls=False)
+        for depth, path in enumerate(levels[1:], start=2):
+            frame = frame.with_columns(navigate(pl.col(_rec(depth - 1)), path).alias(_rec(depth)))
+            frame = frame.explode(_rec(depth), empty_as_null=False, keep_nulls=False)
+        return frame.with_columns(
+            pl.int_range(pl.len(), dtype=pl.Int64).over("_row").alias("_record_index")
+        )
+
+    def extract(self, raw: RawBatch) -> Extraction:
+        """Rows, rejections, page facts and unknown keys of one batch of raw rows.
+
+        The batch is processed in slices of about `CHUNK_BYTES` of bodies, each converted to
+        Polars and decoded on its own (two at a time on two cores), so decoded pages are held
+        for a few slices, never for the whole batch.
+        """
+        table = raw_table(raw)
+        slices = [table.slice(start, length) for start, length in _slices(table)]
+        # Decoding a slice is mostly single-threaded inside Polars; slices run side by side.
+        with ThreadPoolExecutor(
+            max_workers=max(1, min(len(slices), pl.thread_pool_size()))
+        ) as pool:
+            parts = list(pool.map(lambda part: self._extract_slice(raw_frame(part)), slices))
+        rows = pl.concat([p[0] for p in parts]) if parts else pl.DataFrame(schema=self.schema)
+        rejected = (
+            pl.concat([p[1] for p in parts]) if parts else pl.DataFrame(schema=REJECTED_SCHEMA)
+        )
+        pages = pl.concat([p[2] for p in parts]) if parts else pl.DataFrame(schema=PAGES_SCHEMA)
+        unknown = pl.DataFrame(schema=DRIFT_SCHEMA)
+        if self.detect_drift and self.plan.entity.reports_unknown_keys:
+            unknown = detect_unknown_keys(
+                table, pages["status"] == "ok", self.plan.page_dtype, self.plan.entity.ignored_keys
+            )
+        return Extraction(rows=rows, rejected=rejected, pages=pages, unknown_keys=unknown)
+
+    def _extract_slice(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, ...]:
+        status = pl.col("_http_status")
+        ok = (status >= 200) & (status < 300)
+        bodies = frame.select(pl.when(ok).then(pl.col("_response_body"))).to_series()
+        decoded, malformed = self._decoder.decode(bodies)
+        pages = frame.select(*CONTEXT_COLUMNS, "_http_status").with_columns(
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
+            decoded.alias(PAGE),
+            malformed.alias("_malformed"),
+        )
+        records = self._records(pages)
+        values = records
+        for stage in self._stages[:-1]:
+            values = values.with_columns(stage)
+        values = values.select(*CONTEXT_COLUMNS, "_row", "_record_index", *self._stages[-1])
+        for expr in self._derived:
+            values = values.with_columns(expr)
+        values = values.with_columns(self._reason)
+        rows = values.filter(pl.col("reason") == "").select(
+            *PROVENANCE_SCHEMA, *(c.name for c in self.plan.columns), self._hash
+        )
+        rejected = values.filter(pl.col("reason") != "").select(*REJECTED_SCHEMA)
+        per_page = records.group_by("_row").agg(pl.len().cast(pl.Int64).alias("records"))
+        page_facts = (
+            pages.with_columns(
+                pl.when(~ok)
+                .then(pl.format("http {}", status))
+                .when(pl.col("_malformed"))
+                .then(pl.lit("malformed"))
+                .otherwise(pl.lit("ok"))
+                .alias("status"),
+                _reported_total(self.plan),
+            )
+            .join(per_page, on="_row", how="left", maintain_order="left")
+            .with_columns(pl.col("records").fill_null(0))
+            .select(*PAGES_SCHEMA)
+        )
+        return rows.cast(dict(self.schema)), rejected, page_facts  # type: ignore[arg-type]
+
+
+def _slices(table: pa.Table) -> list[tuple[int, int]]:
+    """(start, length) of consecutive slices of about `CHUNK_BYTES` of bodies."""
+    if table.num_rows == 0:
+        return []
+    sizes = pl.Series(pc.binary_length(table["_response_body"])).fill_null(0)
+    runs = (sizes.cum_sum() // CHUNK_BYTES).rle()
+    slices, start = [], 0
+    for length in runs.struct.field("len").to_list():
+        slices.append((start, length))
+        start += length
+    return slices
+
+
+def compile_extractor(entity: type[Entity], *, detect_drift: bool = True) -> Extractor:
+    """Read `entity` once; the result maps a raw batch (Arrow or Polars) to its typed rows.
+
+    `extractor(raw)` gives the accepted rows; `extractor.extract(raw)` gives them with the
+    rejected records, the per-page facts and the unknown upstream keys.
+    """
+    return Extractor(entity_plan(entity), detect_drift=detect_drift)
+
+
+__all__ = ["Extraction", "Extractor", "compile_extractor", "raw_frame", "raw_table"]

@@ -1,0 +1,166 @@
+"""Key groups: one row per entity key in a partition.
+
+Rows that share a key and a snapshot hash are the same record seen twice (a vehicle on two pages
+while the inventory moves): they collapse into one. A key with more than one distinct hash is a
+conflict. The row kept is decided by one deterministic rule, for duplicates and conflicts alike:
+
+    latest `_fetched_at`, then highest `_page_number`, then highest `_snapshot_hash`
+
+so a rerun over the same raw partition keeps the same rows. Conflicts are reported with the
+columns that differ, at most `SAMPLE_LIMIT` keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from ai_core.transform.schema import HASH_COLUMN
+
+SAMPLE_LIMIT = 50
+CONFLICT_SCHEMA = pl.Schema(
+    {
+        "key": pl.String(),
+        "versions": pl.UInt32(),
+        "rows": pl.UInt32(),
+        "differing": pl.List(pl.String()),
+        "kept_from": pl.String(),
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyGroups:
+    rows: pl.DataFrame
+    """One row per key, chosen by the rule above, in key order."""
+    duplicates: int
+    """Rows dropped because an identical row (same key and hash) was kept."""
+    conflicts: int
+    """Keys seen with more than one distinct hash."""
+    conflict_rows: int
+    """Rows dropped because another version of their key was kept."""
+    conflict_samples: pl.DataFrame
+    """Up to `SAMPLE_LIMIT` conflicted keys: versions, rows, differing columns, the kept page."""
+
+
+def _preference(key: Sequence[str]) -> tuple[list[str], list[bool]]:
+    columns = [*key, "_fetched_at", "_page_number", HASH_COLUMN]
+    return columns, [False] * len(key) + [True, True, True]
+
+
+def collapse_identical(rows: pl.DataFrame, key: Sequence[str]) -> pl.DataFrame:
+    """One row per (key, hash), chosen by the rule; safe to apply per batch before the final
+    resolution, which then gives the same result as applying it once to everything."""
+    distinct = rows.select(pl.struct(*key, HASH_COLUMN).n_unique()).item()
+    if distinct == rows.height:
+        # Nothing to collapse (the usual case for a batch of records with their own keys).
+        return rows
+    columns, descending = _preference(key)
+    return rows.sort(columns, descending=descending, nulls_last=True).unique(
+        subset=[*key, HASH_COLUMN], keep="first", maintain_order=True
+    )
+
+
+def _key_text(key: Sequence[str]) -> pl.Expr:
+    return pl.concat_str(
+        [pl.format(f"{k}={{}}", pl.col(k).cast(pl.String)) for k in key], separator=", "
+    )
+
+
+def _conflict_samples(
+    rows: pl.DataFrame,
+    kept: pl.DataFrame,
+    key: Sequence[str],
+    hashed: Sequence[str],
+    keys: pl.DataFrame,
+) -> pl.DataFrame:
+    sample_keys = keys.sort(list(key)).head(SAMPLE_LIMIT)
+    sample = rows.join(sample_keys.select(key), on=list(key), how="semi")
+    differs = sample.group_by(key).agg(
+        pl.col(HASH_COLUMN).n_unique().alias("versions"),
+        pl.len().alias("rows"),
+        # Hashing each column lets lists and structs be compared like scalars.
+        *(pl.col(c).hash().n_unique().gt(1).alias(c) for c in hashed),
+    )
+    differing = pl.concat_list(
+        [pl.when(pl.col(c)).then(pl.lit(c)) for c in hashed]
+    ).list.drop_nulls()
+    origin = kept.join(sample_keys.select(key), on=list(key), how="semi").select(
+        *key, pl.format("{} page {}", "_sub_resource", "_page_number").alias("kept_from")
+    )
+    return (
+        differs.join(origin, on=list(key), how="left")
+        .sort(list(key))
+        .select(
+            _key_text(key).alias("key"),
+            pl.col("versions").cast(pl.UInt32),
+            pl.col("rows").cast(pl.UInt32),
+            differing.alias("differing"),
+            "kept_from",
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class KeyChoice:
+    """Which row each key keeps, decided from the columns the rule needs and nothing else."""
+
+    kept: pl.DataFrame
+    duplicates: int
+    conflicts: int
+    conflict_rows: int
+    conflicted: pl.DataFrame
+    """The keys seen with more than one hash."""
+
+
+def choose_rows(rows: pl.DataFrame, key: Sequence[str]) -> KeyChoice:
+    """Apply the rule to rows that carry at least the key, provenance and hash columns."""
+    key = list(key)
+    columns, descending = _preference(key)
+    distinct = collapse_identical(rows, key).sort(columns, descending=descending, nulls_last=True)
+    kept = distinct.unique(subset=key, keep="first", maintain_order=True)
+    conflicted = (
+        distinct.group_by(key).agg(pl.len().alias("versions")).filter(pl.col("versions") > 1)
+    )
+    return KeyChoice(
+        kept=kept,
+        duplicates=rows.height - distinct.height,
+        conflicts=conflicted.height,
+        conflict_rows=distinct.height - kept.height,
+        conflicted=conflicted.select(key).sort(key),
+    )
+
+
+def conflict_samples(
+    rows: pl.DataFrame, kept: pl.DataFrame, key: Sequence[str], hashed: Sequence[str]
+) -> pl.DataFrame:
+    """Up to `SAMPLE_LIMIT` conflicted keys with the columns their versions differ in; `rows`
+    holds every row of those keys (at least), `kept` the rows the rule kept."""
+    key = list(key)
+    if rows.height == 0:
+        return pl.DataFrame(schema=CONFLICT_SCHEMA)
+    versions = (
+        rows.group_by(key).agg(pl.col(HASH_COLUMN).n_unique().alias("n")).filter(pl.col("n") > 1)
+    )
+    if versions.height == 0:
+        return pl.DataFrame(schema=CONFLICT_SCHEMA)
+    return _conflict_samples(rows, kept, key, hashed, versions.select(key))
+
+
+def resolve_key_groups(rows: pl.DataFrame, key: Sequence[str], hashed: Sequence[str]) -> KeyGroups:
+    """Collapse identical rows, resolve conflicts by the rule, and report what was dropped."""
+    choice = choose_rows(rows, key)
+    samples = (
+        _conflict_samples(rows, choice.kept, list(key), hashed, choice.conflicted)
+        if choice.conflicts
+        else pl.DataFrame(schema=CONFLICT_SCHEMA)
+    )
+    return KeyGroups(
+        rows=choice.kept,
+        duplicates=choice.duplicates,
+        conflicts=choice.conflicts,
+        conflict_rows=choice.conflict_rows,
+        conflict_samples=samples,
+    )

@@ -1,0 +1,246 @@
+"""Reading an entity class once: what each column reads, how it is coerced, what a page decodes to.
+
+The plan is the single interpretation of a declaration that both the vectorised extractor and the
+drift detector use. Errors here are errors in a declaration and name the class and field.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+from pydantic import AliasPath, BaseModel
+from pydantic.fields import FieldInfo
+
+from ai_core.transform.coerce import Matches, Transform
+from ai_core.transform.entity import ITEM, PARENT, Derived, Entity, Records
+from ai_core.transform.schema import DType, polars_dtype
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnPlan:
+    """One column: where it reads (records level and path), its transforms, its type."""
+
+    name: str
+    dtype: pl.DataType
+    level: int
+    """1 for the records of `Records(...)`, 2 for those of `.then(...)`; 0 when derived."""
+    path: tuple[str, ...]
+    transforms: tuple[Transform, ...]
+    """Outermost first: the order in which they apply to the value read."""
+    decode: pl.DataType | None
+    derived: Derived | None
+    pattern: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EntityPlan:
+    entity: type[Entity]
+    columns: tuple[ColumnPlan, ...]
+    key: tuple[str, ...]
+    records: Records
+    totals: tuple[tuple[str, ...], ...]
+    page_dtype: pl.Struct
+    """What a page decodes to: only the keys the declaration reads, every scalar as text."""
+
+    @property
+    def name(self) -> str:
+        return self.entity.__name__
+
+    @property
+    def hashed(self) -> tuple[str, ...]:
+        """The non-key columns, whose hash is the record's snapshot hash."""
+        return tuple(c.name for c in self.columns if c.name not in self.key)
+
+
+def _transforms(info: FieldInfo) -> list[Transform]:
+    """Transforms in the order they apply: Pydantic runs later annotations first."""
+    return [m for m in reversed(info.metadata) if isinstance(m, Transform)]
+
+
+def _pattern(info: FieldInfo) -> str | None:
+    patterns = [m.pattern for m in info.metadata if isinstance(m, Matches)]
+    return patterns[-1] if patterns else None
+
+
+def _alias_path(model: type[BaseModel], name: str, info: FieldInfo) -> tuple[str, ...]:
+    alias = info.validation_alias
+    if alias is None:
+        return (info.alias or name,)
+    if isinstance(alias, str):
+        return (alias,)
+    if isinstance(alias, AliasPath) and all(isinstance(p, str) for p in alias.path):
+        return tuple(str(p) for p in alias.path)
+    raise TypeError(
+        f"{model.__name__}.{name}: alias {alias!r} is not supported; give a key or a path of "
+        "keys (list positions and alias choices have no vectorised equivalent)"
+    )
+
+
+def _resolve(
+    model: type[BaseModel], name: str, path: tuple[str, ...], depth: int
+) -> tuple[int, tuple[str, ...]]:
+    """The records level a path reads from and the path relative to that level's record."""
+    level = depth
+    while level > 1 and path[:1] == (PARENT,):
+        level, path = level - 1, path[1:]
+    if level > 1:
+        if path[:1] != (ITEM,):
+            raise TypeError(
+                f"{model.__name__}.{name}: records below the first level are seen as "
+                f'{{"{ITEM}": record, "{PARENT}": enclosing}}; its path {path!r} must start '
+                f'with "{ITEM}" or "{PARENT}"'
+            )
+        path = path[1:]
+    return level, path
+
+
+def column_plans(model: type[BaseModel], depth: int = 1) -> tuple[ColumnPlan, ...]:
+    """Plans of a model's columns; `depth` is the records level its records sit at."""
+    plans: list[ColumnPlan] = []
+    for name, info in model.model_fields.items():
+        where = f"{model.__name__}.{name}"
+        dtype = polars_dtype(info.annotation, where)
+        transforms = _transforms(info)
+        derived = next((t for t in transforms if isinstance(t, Derived)), None)
+        if derived is not None:
+            plans.append(ColumnPlan(name, dtype, 0, (), (), None, derived, _pattern(info)))
+            continue
+        if not transforms:
+            raise TypeError(
+                f"{where} says nothing about how to read it: give it a semantic type "
+                "(Text, Int, Money, Flag, Date, Texts...) or a transform"
+            )
+        decode: pl.DataType | None = None
+        for transform in reversed(transforms):
+            decode = transform.decode_dtype(decode)
+        level, path = _resolve(model, name, _alias_path(model, name, info), depth)
+        plans.append(
+            ColumnPlan(name, dtype, level, path, tuple(transforms), decode, None, _pattern(info))
+        )
+    return tuple(plans)
+
+
+def merge_dtypes(a: DType | None, b: DType, where: str) -> DType:
+    """One decode dtype for a value read by several columns."""
+    if a is None or a == b:
+        return b
+    if isinstance(a, pl.Struct) and isinstance(b, pl.Struct):
+        fields: dict[str, DType] = {f.name: f.dtype for f in a.fields}
+        for f in b.fields:
+            fields[f.name] = merge_dtypes(fields.get(f.name), f.dtype, f"{where}.{f.name}")
+        return pl.Struct(fields)
+    if isinstance(a, pl.List) and isinstance(b, pl.List):
+        return pl.List(merge_dtypes(a.inner, b.inner, f"{where}[]"))
+    raise TypeError(f"{where} is read both as {a} and as {b}; a value has one shape")
+
+
+def _nest(path: tuple[str, ...], leaf: DType) -> DType:
+    for key in reversed(path):
+        leaf = pl.Struct({key: leaf})
+    return leaf
+
+
+def record_dtype(plans: tuple[ColumnPlan, ...], level: int, where: str) -> DType | None:
+    """What a record of `level` decodes to, from the columns reading at that level."""
+    dtype: DType | None = None
+    for plan in plans:
+        if plan.level == level and plan.decode is not None:
+            dtype = merge_dtypes(dtype, _nest(plan.path, plan.decode), f"{where}.{plan.name}")
+    return dtype
+
+
+def decode_struct(model: type[BaseModel]) -> pl.Struct:
+    """What an object validated as a nested `model` decodes to."""
+    plans = column_plans(model)
+    if any(p.derived for p in plans):
+        raise TypeError(f"{model.__name__}: nested models cannot have derived columns")
+    dtype = record_dtype(plans, 1, model.__name__)
+    if not isinstance(dtype, pl.Struct):
+        raise TypeError(f"{model.__name__}: a nested model reads keys of an object")
+    return dtype
+
+
+def navigate(expr: pl.Expr, path: tuple[str, ...]) -> pl.Expr:
+    for key in path:
+        expr = expr.struct.field(key)
+    return expr
+
+
+def column_expr(plan: ColumnPlan, source: pl.Expr) -> pl.Expr:
+    """The column's value from the record it reads, through its transforms, as its dtype."""
+    expr = navigate(source, plan.path)
+    for transform in plan.transforms:
+        expr = transform.polars(expr)
+    return expr.cast(plan.dtype).alias(plan.name)
+
+
+def column_stages(
+    plans: Sequence[ColumnPlan], source: Callable[[int], pl.Expr]
+) -> list[list[pl.Expr]]:
+    """`column_expr` for many columns as successive `with_columns` stages.
+
+    Each stage stores one transform's result in a working column `__<name>`, so a transform
+    that uses its input several times reads a column instead of recomputing the steps before it
+    (eager Polars does not eliminate common subexpressions).
+    """
+    stages: list[list[pl.Expr]] = [
+        [navigate(source(p.level), p.path).alias(f"__{p.name}") for p in plans]
+    ]
+    steps = {p.name: [s for t in p.transforms for s in t.steps()] for p in plans}
+    depth = max((len(s) for s in steps.values()), default=0)
+    for index in range(depth):
+        stages.append(
+            [
+                steps[p.name][index](pl.col(f"__{p.name}")).alias(f"__{p.name}")
+                for p in plans
+                if index < len(steps[p.name])
+            ]
+        )
+    stages.append([pl.col(f"__{p.name}").cast(p.dtype).alias(p.name) for p in plans])
+    return stages
+
+
+def struct_expr(model: type[BaseModel], element: pl.Expr) -> pl.Expr:
+    """A nested model's columns as one struct, read from `element`."""
+    return pl.struct(*(column_expr(p, element) for p in column_plans(model)))
+
+
+@functools.cache
+def entity_plan(entity: type[Entity]) -> EntityPlan:
+    """The plan of a source entity class, built once per class."""
+    if entity.records is None:
+        raise TypeError(
+            f"{entity.__name__} does not say where its records are: set `records = Records(...)` "
+            "on the source class"
+        )
+    missing = [k for k in entity.entity_key if k not in entity.model_fields]
+    if not entity.entity_key or missing:
+        raise TypeError(f"{entity.__name__}: entity_key {entity.entity_key!r} names no columns")
+    depth = len(entity.records.levels)
+    plans = column_plans(entity, depth)
+    # Build the page shape from the innermost records outwards.
+    inner: DType | None = None
+    for level in range(depth, 0, -1):
+        dtype = record_dtype(plans, level, entity.__name__)
+        if inner is not None:
+            nested = _nest(entity.records.levels[level], pl.List(inner))
+            dtype = merge_dtypes(dtype, nested, f"{entity.__name__} records level {level + 1}")
+        if dtype is None:
+            raise TypeError(f"{entity.__name__}: no column reads the records at level {level}")
+        inner = dtype
+    assert inner is not None
+    page = _nest(entity.records.levels[0], pl.List(inner))
+    for path in entity.totals:
+        page = merge_dtypes(page, _nest(path, pl.String()), f"{entity.__name__} totals")
+    assert isinstance(page, pl.Struct)
+    return EntityPlan(
+        entity=entity,
+        columns=plans,
+        key=entity.entity_key,
+        records=entity.records,
+        totals=entity.totals,
+        page_dtype=page,
+    )

@@ -1,0 +1,78 @@
+"""Transforms that reshape nested upstream values: picking from a list, lists of nested models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from pydantic import BaseModel
+
+from ai_core.transform.coerce import Transform
+from ai_core.transform.rules import as_text
+
+
+class Pick(Transform):
+    """From a list of objects, the `take` value of the first whose `where` equals `equals`.
+
+    Flattens name/value lists into columns: `Pick("typeDesc", "Drive", "value")` reads the value
+    of the `Drive` entry of `[{"typeDesc": "Drive", "value": "4WD"}, ...]`. The comparison is on
+    the exact text, as decoded.
+    """
+
+    def __init__(self, where: str, equals: str, take: str) -> None:
+        if where == take:
+            raise ValueError(f"Pick compares and takes the same key {where!r}")
+        self.where = where
+        self.equals = equals
+        self.take = take
+
+    def python(self, value: Any) -> Any:
+        if not isinstance(value, list):
+            return None
+        for element in value:
+            if isinstance(element, dict) and as_text(element.get(self.where)) == self.equals:
+                return element.get(self.take)
+        return None
+
+    def polars(self, expr: pl.Expr) -> pl.Expr:
+        element = pl.element()
+        return expr.list.eval(
+            element.filter(element.struct.field(self.where) == self.equals).struct.field(self.take)
+        ).list.first()
+
+    def decode_dtype(self, inner: pl.DataType | None) -> pl.DataType:
+        if inner is None:
+            raise TypeError(
+                "Pick needs a coercer for the value it takes, e.g. Annotated[Text, Pick(...)]"
+            )
+        return pl.List(pl.Struct({self.where: pl.String(), self.take: inner}))
+
+    def __repr__(self) -> str:
+        return f"Pick({self.where}={self.equals!r} -> {self.take})"
+
+
+class NestedList(Transform):
+    """A list of objects validated as `model`; anything that is not a list is null and elements
+    that are not objects are dropped."""
+
+    def __init__(self, model: type[BaseModel]) -> None:
+        self.model = model
+
+    def python(self, value: Any) -> list[Any] | None:
+        if not isinstance(value, list):
+            return None
+        return [element for element in value if isinstance(element, dict)]
+
+    def polars(self, expr: pl.Expr) -> pl.Expr:
+        # plan imports this module, so the nested model's expressions are built on demand.
+        from ai_core.transform.plan import struct_expr
+
+        return expr.list.drop_nulls().list.eval(struct_expr(self.model, pl.element()))
+
+    def decode_dtype(self, inner: pl.DataType | None) -> pl.DataType:
+        from ai_core.transform.plan import decode_struct
+
+        return pl.List(decode_struct(self.model))
+
+    def __repr__(self) -> str:
+        return f"NestedList({self.model.__name__})"

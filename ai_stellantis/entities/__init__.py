@@ -1,0 +1,49 @@
+"""Stellantis entities: canonical rows and how each public endpoint maps onto them."""
+
+from ai_stellantis.entities.dealer import Dealer, InventoryDealer, LocatorDealer
+from ai_stellantis.entities.feature import Feature, InventoryOption, InventoryPackageFeature
+from ai_stellantis.entities.model import (
+    FiltersModelYearCode,
+    InventoryModel,
+    ModelYearCode,
+    VehicleModel,
+)
+from ai_stellantis.entities.vehicle import (
+    Incentive,
+    InventoryIncentive,
+    InventoryPackage,
+    InventoryVehicle,
+    Package,
+    Vehicle,
+)
+
+SOURCES = (
+    InventoryVehicle,
+    InventoryDealer,
+    InventoryModel,
+    InventoryOption,
+    InventoryPackageFeature,
+    LocatorDealer,
+    FiltersModelYearCode,
+)
+"""Every source entity class, in the order the transformed tier lists them."""
+
+__all__ = [
+    "SOURCES",
+    "Dealer",
+    "Feature",
+    "FiltersModelYearCode",
+    "Incentive",
+    "InventoryDealer",
+    "InventoryIncentive",
+    "InventoryModel",
+    "InventoryOption",
+    "InventoryPackage",
+    "InventoryPackageFeature",
+    "InventoryVehicle",
+    "LocatorDealer",
+    "ModelYearCode",
+    "Package",
+    "Vehicle",
+    "VehicleModel",
+]

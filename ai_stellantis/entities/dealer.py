@@ -1,0 +1,126 @@
+"""The dealer, from the dealer locator (complete) and as each inventory vehicle names it (partial).
+
+Both sources map onto the canonical `Dealer`, so the consolidated tier can merge them; what a
+source does not publish is `ABSENT` (always null, nothing read).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+from ai_core.transform import ABSENT, Entity, Float, Join, Records, Text, source_names
+
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+CLOCK = Join("time", "ampm")
+"""`{"time": "9:00", "ampm": "AM"}` -> `9:00 AM`; blank when the showroom is closed."""
+
+
+class Dealer(Entity):
+    """A dealership selling the brand's new vehicles, with its showroom's sales hours."""
+
+    entity_key: ClassVar[tuple[str, ...]] = ("dealer_code",)
+
+    dealer_code: Text = None
+    name: Text = None
+    address1: Text = None
+    address2: Text = None
+    city: Text = None
+    state: Text = None
+    zip_code: Text = None
+    phone: Text = None
+    website: Text = None
+    latitude: Float = None
+    longitude: Float = None
+    monday_sales_open: Text = None
+    monday_sales_close: Text = None
+    tuesday_sales_open: Text = None
+    tuesday_sales_close: Text = None
+    wednesday_sales_open: Text = None
+    wednesday_sales_close: Text = None
+    thursday_sales_open: Text = None
+    thursday_sales_close: Text = None
+    friday_sales_open: Text = None
+    friday_sales_close: Text = None
+    saturday_sales_open: Text = None
+    saturday_sales_close: Text = None
+    sunday_sales_open: Text = None
+    sunday_sales_close: Text = None
+
+
+def _hours(day: str, end: str) -> tuple[str, ...]:
+    return ("departments", "sales", "hours", day, end)
+
+
+class LocatorDealer(Dealer):
+    """A dealer of `MDLSDealerLocator`, one record per element of `dealer`."""
+
+    model_config = source_names(
+        name="dealerName",
+        address1="dealerAddress1",
+        address2="dealerAddress2",
+        city="dealerCity",
+        state="dealerState",
+        zip_code="dealerZipCode",
+        phone="phoneNumber",
+        latitude="dealerShowroomLatitude",
+        longitude="dealerShowroomLongitude",
+        **{f"{day}_sales_{end}": _hours(day, end) for day in DAYS for end in ("open", "close")},
+    )
+    records: ClassVar[Records | None] = Records("dealer")
+    ignored_keys: ClassVar[tuple[str, ...]] = (
+        "status",
+        "error",
+        "dealer[].departments.service",
+        "dealer[].departments.parts",
+        # Closed days have blank times, which already read as null.
+        *(f"dealer[].departments.sales.hours.{day}.closed" for day in DAYS),
+    )
+
+    monday_sales_open: Annotated[Text, CLOCK] = None
+    monday_sales_close: Annotated[Text, CLOCK] = None
+    tuesday_sales_open: Annotated[Text, CLOCK] = None
+    tuesday_sales_close: Annotated[Text, CLOCK] = None
+    wednesday_sales_open: Annotated[Text, CLOCK] = None
+    wednesday_sales_close: Annotated[Text, CLOCK] = None
+    thursday_sales_open: Annotated[Text, CLOCK] = None
+    thursday_sales_close: Annotated[Text, CLOCK] = None
+    friday_sales_open: Annotated[Text, CLOCK] = None
+    friday_sales_close: Annotated[Text, CLOCK] = None
+    saturday_sales_open: Annotated[Text, CLOCK] = None
+    saturday_sales_close: Annotated[Text, CLOCK] = None
+    sunday_sales_open: Annotated[Text, CLOCK] = None
+    sunday_sales_close: Annotated[Text, CLOCK] = None
+
+
+class InventoryDealer(Dealer):
+    """The dealer fields of each inventory vehicle; one dealer per key once collapsed."""
+
+    model_config = source_names(
+        name="dealerName",
+        city="dealerCity",
+        state="dealerState",
+        zip_code="dealerZipCode",
+        latitude="lat",
+        longitude="lon",
+    )
+    records: ClassVar[Records | None] = Records("result", "data", "vehicles")
+    reports_unknown_keys: ClassVar[bool] = False
+
+    address1: Annotated[Text, ABSENT] = None
+    address2: Annotated[Text, ABSENT] = None
+    phone: Annotated[Text, ABSENT] = None
+    website: Annotated[Text, ABSENT] = None
+    monday_sales_open: Annotated[Text, ABSENT] = None
+    monday_sales_close: Annotated[Text, ABSENT] = None
+    tuesday_sales_open: Annotated[Text, ABSENT] = None
+    tuesday_sales_close: Annotated[Text, ABSENT] = None
+    wednesday_sales_open: Annotated[Text, ABSENT] = None
+    wednesday_sales_close: Annotated[Text, ABSENT] = None
+    thursday_sales_open: Annotated[Text, ABSENT] = None
+    thursday_sales_close: Annotated[Text, ABSENT] = None
+    friday_sales_open: Annotated[Text, ABSENT] = None
+    friday_sales_close: Annotated[Text, ABSENT] = None
+    saturday_sales_open: Annotated[Text, ABSENT] = None
+    saturday_sales_close: Annotated[Text, ABSENT] = None
+    sunday_sales_open: Annotated[Text, ABSENT] = None
+    sunday_sales_close: Annotated[Text, ABSENT] = None

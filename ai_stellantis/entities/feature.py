@@ -1,0 +1,53 @@
+"""Features: the option and package codes inventory vehicles carry, per model-year code.
+
+Options are bare codes; packages add a description and a price. Each vehicle contributes one
+record per code, so a day's thousands of identical records collapse to one per key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+from ai_core.transform import ABSENT, Entity, Money, Records, Text, constant, source_names
+
+
+class Feature(Entity):
+    """An option or package code offered on a model-year code."""
+
+    entity_key: ClassVar[tuple[str, ...]] = ("model_year_code", "kind", "code")
+
+    model_year_code: Text = None
+    kind: str | None = None
+    code: Text = None
+    description: Text = None
+    msrp: Money = None
+
+
+VEHICLES = Records("result", "data", "vehicles")
+
+
+class InventoryOption(Feature):
+    """An element of a vehicle's `options`."""
+
+    model_config = source_names(model_year_code=("parent", "modelYearCode"), code=("item",))
+    records: ClassVar[Records | None] = VEHICLES.then("options")
+    reports_unknown_keys: ClassVar[bool] = False
+
+    kind: Annotated[str | None, constant("option")] = None
+    description: Annotated[Text, ABSENT] = None
+    msrp: Annotated[Money, ABSENT] = None
+
+
+class InventoryPackageFeature(Feature):
+    """An element of a vehicle's `packages`."""
+
+    model_config = source_names(
+        model_year_code=("parent", "modelYearCode"),
+        code=("item", "code"),
+        description=("item", "desc"),
+        msrp=("item", "msrp"),
+    )
+    records: ClassVar[Records | None] = VEHICLES.then("packages")
+    reports_unknown_keys: ClassVar[bool] = False
+
+    kind: Annotated[str | None, constant("package")] = None

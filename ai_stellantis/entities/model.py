@@ -1,0 +1,64 @@
+"""Vehicle models: the model-year codes a brand lists, and the models its inventory shows.
+
+A model-year code (`IUJ202610`) names one model line and year of a brand; a model code
+(`JLJL74`) one body and trim within it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+from ai_core.transform import Entity, Int, Records, Text, source_names
+from ai_stellantis.entities import rules
+
+
+class ModelYearCode(Entity):
+    """A model line and year a brand lists for sale today, with its national vehicle count."""
+
+    entity_key: ClassVar[tuple[str, ...]] = ("code",)
+
+    code: Text = None
+    brand: str | None = None
+    model_year: Int = None
+    vehicle_line: Text = None
+    label: Text = None
+    vehicle_count: Int = None
+
+
+class FiltersModelYearCode(ModelYearCode):
+    """An element of `modelYearCodes` in `getinventoryfilters.json`."""
+
+    model_config = source_names(model_year="year", vehicle_count="count")
+    records: ClassVar[Records | None] = Records("result", "data", "modelYearCodes")
+    ignored_keys: ClassVar[tuple[str, ...]] = ("result.result", "result.errors")
+
+    brand: Annotated[str | None, rules.brand_from_domain(None)] = None
+
+
+class VehicleModel(Entity):
+    """A model (body and trim) of a model-year code."""
+
+    entity_key: ClassVar[tuple[str, ...]] = ("model_year_code", "model_code")
+
+    model_year_code: Text = None
+    model_code: Text = None
+    brand: str | None = None
+    model_year: Int = None
+    vehicle_line: Text = None
+    vehicle_type: Text = None
+    consumer_family: Text = None
+
+
+class InventoryModel(VehicleModel):
+    """The model of each inventory vehicle; one model per key once collapsed."""
+
+    model_config = source_names(
+        model_code="ccode",
+        vehicle_line="model",
+        consumer_family=("mackevisionData", "consumerFamily"),
+    )
+    records: ClassVar[Records | None] = Records("result", "data", "vehicles")
+    reports_unknown_keys: ClassVar[bool] = False
+
+    model_code: Annotated[Text, rules.MODEL_CODE] = None
+    brand: Annotated[str | None, rules.brand_from_domain(None)] = None

@@ -1,0 +1,207 @@
+"""The inventory vehicle: one row per vehicle of the public inventory search.
+
+`Vehicle` is the canonical row (about seventy columns once flattened: price parts, spec
+attributes, options and packages as lists); `InventoryVehicle` maps the inventory API onto it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Annotated, ClassVar
+
+import polars as pl
+from pydantic import BaseModel
+
+from ai_core.transform import (
+    Date,
+    Entity,
+    Flag,
+    Float,
+    Int,
+    Matches,
+    Money,
+    NestedList,
+    Pick,
+    Records,
+    Text,
+    TextSet,
+    Timestamp,
+    source_names,
+)
+from ai_stellantis.entities import rules
+
+
+class Package(BaseModel):
+    code: Text = None
+    description: Text = None
+    msrp: Money = None
+
+
+class Incentive(BaseModel):
+    id: Text = None
+    name: Text = None
+    amount: Money = None
+    expires: Date = None
+
+
+class Vehicle(Entity):
+    """A new vehicle for sale at a dealer, as the brand's site lists it on the day."""
+
+    entity_key: ClassVar[tuple[str, ...]] = ("vin",)
+
+    vin: Annotated[Text, Matches(rules.VIN_PATTERN)] = None
+    brand: str | None = None
+    published_brand: Text = None
+    brand_corrected: bool | None = None
+    model_year: Int = None
+    model_year_code: Text = None
+    assumed_model_year_code: Text = None
+    ccode: Text = None
+    model_code: Text = None
+    cpp: Text = None
+    vehicle_line: Text = None
+    vehicle_type: Text = None
+    llp: Text = None
+    status_code: Text = None
+
+    dealer_code: Text = None
+    dealer_name: Text = None
+    dealer_zip_code: Text = None
+    dealer_city: Text = None
+    dealer_state: Text = None
+    distance: Float = None
+    latitude: Float = None
+    longitude: Float = None
+
+    vehicle_desc: Text = None
+    trim_desc: Text = None
+    body_style: Text = None
+    drivetrain: Text = None
+    engine_desc: Text = None
+    engine_code: Text = None
+    transmission_desc: Text = None
+    transmission_code: Text = None
+    fuel_type: Text = None
+    mpg_city: Int = None
+    mpg_hwy: Int = None
+
+    exterior_color_code: Text = None
+    exterior_color_desc: Text = None
+    interior_color_code: Text = None
+    interior_color_desc: Text = None
+    interior_fabric: Text = None
+
+    options: TextSet = None
+    packages: Sequence[Package] | None = None
+    incentives: Sequence[Incentive] | None = None
+
+    msrp: Money = None
+    net_price: Money = None
+    employee_price: Money = None
+    destination: Money = None
+    discounted_price: Money = None
+    total_incentives: Money = None
+
+    drive: Text = None
+    doors: Int = None
+    seats: Int = None
+    real_trim: Text = None
+    power_source: Text = None
+
+    ext_image: Text = None
+    int_image: Text = None
+    ext_image_url: str | None = None
+    int_image_url: str | None = None
+    image_brand: Text = None
+    maker_code: Text = None
+    vin_matches_brand: bool | None = None
+    image_brand_matches: bool | None = None
+
+    consumer_family: Text = None
+    ulp: Text = None
+
+    inventory_status: Text = None
+    stock_number: Text = None
+    is_demo: Flag = None
+    mileage: Int = None
+    days_in_inventory: Int = None
+    last_updated: Timestamp = None
+
+
+class InventoryPackage(Package):
+    model_config = source_names(description="desc")
+
+
+class InventoryIncentive(Incentive):
+    model_config = source_names()
+
+
+ATTRIBUTES = ("attributes", "attributes")
+PRICE = "price"
+
+
+def _attribute(name: str) -> Pick:
+    return Pick("typeDesc", name, "value")
+
+
+class InventoryVehicle(Vehicle):
+    """A vehicle of `getinventoryresults.json`, one record per element of `vehicles`."""
+
+    model_config = source_names(
+        published_brand="brand",
+        model_code="ccode",
+        cpp="options",
+        vehicle_line="model",
+        latitude="lat",
+        longitude="lon",
+        msrp=(PRICE, "msrp"),
+        net_price=(PRICE, "netPrice"),
+        employee_price=(PRICE, "employeePrice"),
+        destination=(PRICE, "destination"),
+        discounted_price=(PRICE, "discountedPrice"),
+        total_incentives=(PRICE, "totalIncentives"),
+        drive=ATTRIBUTES,
+        doors=ATTRIBUTES,
+        seats=ATTRIBUTES,
+        real_trim=ATTRIBUTES,
+        power_source=ATTRIBUTES,
+        image_brand="extImage",
+        maker_code="vin",
+        consumer_family=("mackevisionData", "consumerFamily"),
+        ulp=("mackevisionData", "ulp"),
+    )
+    records: ClassVar[Records | None] = Records("result", "data", "vehicles")
+    totals: ClassVar[tuple[tuple[str, ...], ...]] = (
+        ("result", "data", "metadata", "totalcount"),
+        ("result", "data", "metadata", "totalCount"),
+    )
+    ignored_keys: ClassVar[tuple[str, ...]] = (
+        "result.result",
+        "result.errors",
+        "result.data.metadata.exactMatchCount",
+        "result.data.vehicles[].attributes.attributes[].typeId",
+    )
+    discrepancy_rules: ClassVar[Mapping[str, pl.Expr]] = {
+        "brand corrected": pl.col("brand_corrected"),
+        "image of an unknown brand": rules.UNKNOWN_BRAND_IMAGE,
+        "VIN maker code of another brand": pl.col("vin_matches_brand").not_(),
+        "image renderer asked for another brand": pl.col("image_brand_matches").not_(),
+    }
+
+    brand: Annotated[str | None, rules.brand_from_domain()] = None
+    brand_corrected: Annotated[bool | None, rules.BRAND_CORRECTED] = None
+    model_code: Annotated[Text, rules.MODEL_CODE] = None
+    cpp: Annotated[Text, rules.CPP] = None
+    packages: Annotated[list[InventoryPackage] | None, NestedList(InventoryPackage)] = None
+    incentives: Annotated[list[InventoryIncentive] | None, NestedList(InventoryIncentive)] = None
+    drive: Annotated[Text, _attribute("Drive")] = None
+    doors: Annotated[Int, _attribute("Doors")] = None
+    seats: Annotated[Int, _attribute("Seats")] = None
+    real_trim: Annotated[Text, _attribute("Real Trim")] = None
+    power_source: Annotated[Text, _attribute("Power Source")] = None
+    ext_image_url: Annotated[str | None, rules.image_url("ext_image")] = None
+    int_image_url: Annotated[str | None, rules.image_url("int_image")] = None
+    image_brand: Annotated[Text, rules.IMAGE_BRAND] = None
+    maker_code: Annotated[Text, rules.MAKER_CODE] = None
+    vin_matches_brand: Annotated[bool | None, rules.VIN_MATCHES_BRAND] = None
+    image_brand_matches: Annotated[bool | None, rules.IMAGE_BRAND_MATCHES] = None

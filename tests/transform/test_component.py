@@ -1,0 +1,148 @@
+"""`TransformedComponent` from YAML, materialised from a real raw table in an Iceberg catalog."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from ai_core.iceberg.io_manager import IcebergIOManager
+from ai_core.iceberg.resource import IcebergCatalogResource
+from ai_core.partitions import daily_partitions
+from ai_core.transform import HASH_COLUMN, transformed_schema
+from ai_core.transform.component import TransformedComponent, load_entity
+from tests.transform.payloads import raw_rows
+from tests.transform.toy import ShopWidget, page, widget
+
+YAML = """
+asset_key: shop/transformed/widgets
+description: Widgets of the shop's catalogue, one row per SKU.
+raw: shop/raw/widgets
+entity: tests.transform.toy.ShopWidget
+start_date: "2026-11-01"
+"""
+DAY = dt.date(2026, 11, 20)
+A, B = "shop.example/a", "shop.example/b"
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> IcebergCatalogResource:
+    return IcebergCatalogResource(catalog_name="transform-test", data_dir=str(tmp_path))
+
+
+def _assets(component: TransformedComponent) -> list[dg.AssetsDefinition]:
+    defs = component.build_defs(dg.ComponentTree.for_test().load_context)
+    return [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)]
+
+
+def _materialize(
+    catalog: IcebergCatalogResource, pages: list[tuple[str, int, bytes]]
+) -> dg.ExecuteInProcessResult:
+    catalog.write_partition("shop/raw/widgets", DAY, [raw_rows(pages)])
+    component = TransformedComponent.resolve_from_yaml(YAML)
+    raw = dg.SourceAsset(
+        dg.AssetKey(["shop", "raw", "widgets"]),
+        partitions_def=daily_partitions("2026-11-01"),
+        io_manager_key="iceberg_io_manager",
+    )
+    return dg.materialize(
+        [*_assets(component), raw],
+        partition_key=DAY.isoformat(),
+        selection=[component.key],
+        resources={
+            "iceberg_io_manager": IcebergIOManager(
+                catalog_name=catalog.catalog_name, data_dir=catalog.data_dir
+            )
+        },
+    )
+
+
+def test_the_instance_builds_one_asset_with_both_checks() -> None:
+    component = TransformedComponent.resolve_from_yaml(YAML)
+    (asset,) = _assets(component)
+    assert asset.key == dg.AssetKey(["shop", "transformed", "widgets"])
+    assert {d.asset_key for d in asset.specs_by_key[asset.key].deps} == {
+        dg.AssetKey(["shop", "raw", "widgets"])
+    }
+    assert {c.name for c in asset.check_specs} == {"integrity", "discrepancies"}
+    assert asset.group_names_by_key[asset.key] == "transformed"
+    assert component.entity_class() is ShopWidget
+
+
+def test_a_day_is_written_deduplicated_with_its_checks(catalog: IcebergCatalogResource) -> None:
+    result = _materialize(
+        catalog,
+        [
+            (A, 1, page([widget("AAA001"), widget("AAA002")], total=2)),
+            (A, 2, page([widget("AAA002"), widget("AAA001", title="Renamed")], total=2)),
+            (B, 1, page([widget("BBB001", pricing=None, colourway="red")], total=1)),
+        ],
+    )
+    assert result.success
+    table = catalog.scan_partition("shop/transformed/widgets", DAY).collect().sort("sku")
+    assert table.select("sku", "name", "_page_number").rows() == [
+        ("AAA001", "Renamed", 2),
+        ("AAA002", "Sprocket", 2),
+        ("BBB001", "Sprocket", 1),
+    ]
+    assert set(transformed_schema(ShopWidget)) <= set(table.columns)
+    assert table[HASH_COLUMN].null_count() == 0
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["integrity"].passed
+    discrepancies = checks["discrepancies"]
+    assert not discrepancies.passed
+    assert discrepancies.severity == dg.AssetCheckSeverity.WARN
+    counts = {k: v.value for k, v in discrepancies.metadata.items() if k.startswith("count.")}
+    assert counts == {
+        "count.no price": 1,
+        "count.unknown key data.items[].colourway": 1,
+        "count.key conflicts": 1,
+    }
+    metadata = result.asset_materializations_for_node(_node(result))[0].metadata
+    assert metadata["rows_written"].value == 3
+    assert metadata["duplicates_collapsed"].value == 1
+    assert metadata["key_conflicts"].value == 1
+
+
+def test_lost_records_fail_the_integrity_check(catalog: IcebergCatalogResource) -> None:
+    result = _materialize(
+        catalog, [(A, 1, page([widget(), widget(None)], total=3)), (A, 2, b"<html>")]
+    )
+    assert result.success
+    integrity = {e.check_name: e for e in result.get_asset_check_evaluations()}["integrity"]
+    assert not integrity.passed
+    assert integrity.severity == dg.AssetCheckSeverity.ERROR
+    assert integrity.metadata["bad_pages"].value == 1
+    assert integrity.metadata["rejected_records"].value == 1
+    assert integrity.metadata["short_sub_resources"].value == 1
+
+
+def test_a_rerun_replaces_the_day(catalog: IcebergCatalogResource) -> None:
+    pages = [(A, 1, page([widget("AAA001"), widget("AAA002")], total=2))]
+    assert _materialize(catalog, pages).success
+    assert _materialize(catalog, pages).success
+    table = catalog.scan_partition("shop/transformed/widgets", DAY).collect()
+    assert sorted(table["sku"]) == ["AAA001", "AAA002"]
+
+
+def test_an_entity_path_that_is_not_an_entity_is_refused() -> None:
+    with pytest.raises(ValueError, match="is not an Entity class"):
+        load_entity("polars.DataFrame")
+    with pytest.raises(ValueError, match="cannot be imported"):
+        load_entity("tests.transform.toy.Nothing")
+
+
+def _node(result: dg.ExecuteInProcessResult) -> str:
+    return next(
+        e.node_name for e in result.all_node_events if e.event_type_value == "ASSET_MATERIALIZATION"
+    )
+
+
+def test_written_rows_keep_polars_types(catalog: IcebergCatalogResource) -> None:
+    assert _materialize(catalog, [(A, 1, page([widget()], total=1))]).success
+    table = catalog.scan_partition("shop/transformed/widgets", DAY).collect()
+    assert table.schema["parts"] == pl.List(pl.Struct({"name": pl.String, "price": pl.Float64}))
+    assert table.schema["launched"] == pl.Date

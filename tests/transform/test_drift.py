@@ -1,0 +1,38 @@
+"""Upstream keys the declaration does not know are named and counted, known ones are not."""
+
+from __future__ import annotations
+
+from ai_core.transform import compile_extractor, oracle_extraction
+from tests.transform.payloads import raw_rows
+from tests.transform.toy import ShopWidget, page, widget
+
+SUB = "shop.example/widgets"
+
+
+def test_new_keys_at_every_level_are_named_and_counted() -> None:
+    items = [
+        widget(colourway="red", pricing={"list": 1, "currency": "USD"}),
+        widget("XYZ999", colourway="blue", parts=[{"label": "Nut", "weight": 3}]),
+    ]
+    raw = raw_rows(
+        [(SUB, 1, page(items, requestId="r1", served="edge")), (SUB, 2, page([widget()]))]
+    )
+    unknown = compile_extractor(ShopWidget).extract(raw).unknown_keys
+    assert unknown.rows() == [
+        ("data.items[].colourway", 2),
+        ("data.items[].parts[].weight", 1),
+        ("data.items[].pricing.currency", 1),
+        ("meta.served", 1),
+    ]
+    exact = oracle_extraction(ShopWidget, raw).unknown_keys
+    assert exact.rows() == unknown.rows()
+
+
+def test_ignored_keys_are_not_drift() -> None:
+    raw = raw_rows([(SUB, 1, page([widget()], requestId="r1"))])
+    assert compile_extractor(ShopWidget).extract(raw).unknown_keys.height == 0
+
+
+def test_detection_can_be_turned_off() -> None:
+    raw = raw_rows([(SUB, 1, page([widget(colourway="red")]))])
+    assert compile_extractor(ShopWidget, detect_drift=False).extract(raw).unknown_keys.height == 0
