@@ -16,7 +16,7 @@ from ai_core.http.config import HttpClientConfig
 from ai_core.iceberg.resource import IcebergCatalogResource
 from ai_core.partitions import daily_partitions, partition_date
 from ai_core.raw.checks import CompletenessRule, completeness_check_result
-from ai_core.raw.paging import PagedSubResource
+from ai_core.raw.paging import DEFAULT_CHUNK_PAGES, PagedSubResource
 from ai_core.raw.stream import RawFetchStream
 
 
@@ -34,6 +34,7 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
     catalog_resource_key: str = "iceberg"
     required_resource_keys: list[str] = []
     completeness: CompletenessRule | None = None
+    chunk_pages: int = DEFAULT_CHUNK_PAGES
     owners: list[str] = []
     tags: dict[str, str] = {}
 
@@ -56,6 +57,7 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
             self.asset_key,
             lambda: self.plan(context, inputs),
             http,
+            chunk_pages=self.chunk_pages,
             timeout_s=http.timeout_s * (http.max_retries + 2) * 4,
         )
 

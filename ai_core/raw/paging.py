@@ -1,13 +1,18 @@
-"""Fetch paged sub-resources through one worker pool, yielding each sub-resource whole and in order.
+"""Fetch paged sub-resources through one worker pool, yielding them in order, in bounded chunks.
 
 Fetching one sub-resource at a time leaves workers idle twice per sub-resource: while its first
 page (which tells the page count) is in flight, and while its last few pages finish. At 0.3 s a
-page and dozens of sub-resources that idle time adds up to more than the pages themselves. So all
-pages of all sub-resources go through one priority queue: a sub-resource's first page is fetched
-while the previous one's pages are still being fetched, and workers move on to the next
-sub-resource's pages as soon as the current one has none left. Results are still yielded one whole
-sub-resource at a time, in order, and workers never run more than `max_ahead` sub-resources ahead
-of the consumer, so memory is bounded by a few sub-resources whatever the fan-out.
+page and dozens of sub-resources that idle time adds up. So all pages of all sub-resources go
+through one priority queue: a sub-resource's first page is fetched while the previous one's pages
+are still being fetched, and workers move on to the next sub-resource's pages as soon as the
+current one has none left.
+
+Results are yielded in sub-resource order and page order. A sub-resource is one
+`RawFetchResult`, or several when it has more than `chunk_pages` pages (a national model line
+has about a thousand), and workers stop taking pages while `2 × chunk_pages` fetched pages wait
+to be written (pages of the sub-resource being emitted, which the consumer is waiting for, are
+always fetched). Memory is therefore bounded by the chunk size, whatever the fan-out or the size
+of one sub-resource.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from typing import Any, Protocol
 from ai_core.http.client import AsyncHttpClient, JsonResponse
 from ai_core.raw.result import RawFetchResult, RawPage
 
+DEFAULT_CHUNK_PAGES = 200
+
 
 @dataclass(frozen=True, slots=True)
 class PageContent:
@@ -34,9 +41,14 @@ class PageContent:
 class PagedSubResource(Protocol):
     """One sub-resource of an upstream source, for example one brand's model-year code."""
 
-    key: str
-    page_size: int
-    max_records: int | None
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def page_size(self) -> int: ...
+
+    @property
+    def max_records(self) -> int | None: ...
 
     def request(self, page: int) -> tuple[str, Mapping[str, str | int]]:
         """The URL and query parameters of a page (1-based)."""
@@ -63,22 +75,46 @@ class _Progress:
     keys: set[str] = field(default_factory=set)
     records: int = 0
     retries: int = 0
-    outstanding: int = 0
+    fetched: int = 0
+    outstanding: int = 1
     planned_last: int = 1
-    done: bool = False
+    next_to_emit: int = 1
+    parts: int = 0
 
-    def result(self) -> RawFetchResult:
-        totals = sorted(set(self.totals))
+    @property
+    def done(self) -> bool:
+        return self.outstanding == 0
+
+    def ready_run(self, chunk_pages: int) -> int:
+        """How many pages from `next_to_emit` on can be emitted now (0: wait)."""
+        run = 0
+        while self.next_to_emit + run in self.pages and run < chunk_pages:
+            run += 1
+        if run == chunk_pages or (self.done and run == len(self.pages)):
+            return run
+        return 0
+
+    def emit(self, n_pages: int) -> RawFetchResult:
+        first = self.next_to_emit
+        pages = [self.pages.pop(p) for p in range(first, first + n_pages)]
+        self.next_to_emit += n_pages
+        self.parts += 1
+        last = self.done and not self.pages
+        stats: dict[str, object] = {"part": self.parts, "pages": n_pages, "last_part": last}
+        if last:
+            stats |= self.summary()
+        return RawFetchResult(self.sub.key, pages, stats)
+
+    def summary(self) -> dict[str, object]:
         expected = max(set(self.totals), key=self.totals.count) if self.totals else None
-        stats: dict[str, object] = {
-            "pages": len(self.pages),
+        return {
+            "sub_resource_pages": self.fetched,
             "records": self.records,
             "distinct_records": len(self.keys),
             "expected_records": expected,
-            "reported_totals": totals,
+            "reported_totals": sorted(set(self.totals)),
             "retries": self.retries,
         }
-        return RawFetchResult(self.sub.key, list(self.pages.values()), stats)
 
 
 async def fetch_paged(
@@ -86,9 +122,9 @@ async def fetch_paged(
     subs: Sequence[PagedSubResource],
     *,
     workers: int,
-    max_ahead: int = 2,
+    chunk_pages: int = DEFAULT_CHUNK_PAGES,
 ) -> AsyncIterator[RawFetchResult]:
-    """Yield one `RawFetchResult` per sub-resource, in the order given.
+    """Yield the pages of every sub-resource, in order, as `RawFetchResult` chunks.
 
     Page 1 of each sub-resource tells how many pages follow. When the last planned page is full
     (the total drifted down while paging) the next page is fetched too, until a short page.
@@ -99,9 +135,9 @@ async def fetch_paged(
     # page count of the next sub-resource is known before the current one runs out of pages.
     queue: list[tuple[int, int, int, int]] = [(j - 1, 1, j, 1) for j in range(len(subs))]
     heapq.heapify(queue)
-    for p in progress:
-        p.outstanding = 1
-    next_to_yield = 0
+    budget = 2 * chunk_pages
+    held = 0  # pages fetched or in flight and not yet emitted
+    current = 0
     changed = asyncio.Condition()
     failure: list[BaseException] = []
 
@@ -116,6 +152,7 @@ async def fetch_paged(
         prog.pages[page] = RawPage(
             page, response.url, response.params, response.status, response.body, response.fetched_at
         )
+        prog.fetched += 1
         prog.records += len(content.record_keys)
         prog.keys.update(content.record_keys)
         prog.retries += response.attempts - 1
@@ -133,18 +170,20 @@ async def fetch_paged(
             prog.planned_last = page + 1
             enqueue(j, page + 1)
         prog.outstanding -= 1
-        prog.done = prog.outstanding == 0
 
     async def worker() -> None:
+        nonlocal held
         while True:
             async with changed:
                 while True:
                     if failure:
                         return
-                    # A first page is one small page; letting it past the window keeps the
-                    # next page count known without holding more than `max_ahead` bodies.
-                    if queue and (queue[0][3] == 1 or queue[0][2] < next_to_yield + max_ahead):
+                    # Pages of the sub-resource being emitted always go: the consumer waits for
+                    # them, so the budget must not. A first page is one small page; letting it
+                    # past too keeps the next page count known however far the writer lags.
+                    if queue and (queue[0][3] == 1 or queue[0][2] == current or held < budget):
                         _, _, j, page = heapq.heappop(queue)
+                        held += 1
                         break
                     if not queue and all(p.done for p in progress):
                         return
@@ -155,7 +194,7 @@ async def fetch_paged(
                 response = await client.get_json(
                     url, params, validate=sub.validate, label=sub.label(page)
                 )
-            except BaseException as exc:
+            except BaseException as exc:  # handed to the consumer below
                 async with changed:
                     failure.append(exc)
                     changed.notify_all()
@@ -166,19 +205,23 @@ async def fetch_paged(
 
     tasks = [asyncio.create_task(worker()) for _ in range(max(1, workers))]
     try:
-        while next_to_yield < len(progress):
+        while current < len(progress):
             async with changed:
-                while not failure and not progress[next_to_yield].done:
+                while True:
+                    if failure:
+                        raise failure[0]
+                    prog = progress[current]
+                    run = prog.ready_run(chunk_pages)
+                    if run or (prog.done and not prog.pages):
+                        break
                     await changed.wait()
-                if failure:
-                    raise failure[0]
-                finished = progress[next_to_yield]
-                next_to_yield += 1
+                result = prog.emit(run) if run else None
+                held -= run
+                if prog.done and not prog.pages:
+                    current += 1
                 changed.notify_all()
-            result = finished.result()
-            finished.pages = {}
-            finished.keys = set()
-            yield result
+            if result is not None:
+                yield result
         await asyncio.gather(*tasks)
     finally:
         for task in tasks:

@@ -18,7 +18,7 @@ import dagster as dg
 from ai_core.http.client import AsyncHttpClient
 from ai_core.http.config import HttpClientConfig
 from ai_core.http.sync import iterate_in_thread
-from ai_core.raw.paging import PagedSubResource, fetch_paged
+from ai_core.raw.paging import DEFAULT_CHUNK_PAGES, PagedSubResource, fetch_paged
 from ai_core.raw.result import RawFetchResult
 
 SubResourcePlan = Callable[[], Sequence[PagedSubResource]]
@@ -33,17 +33,18 @@ class RawFetchStream:
         plan: SubResourcePlan,
         http: HttpClientConfig,
         *,
-        max_ahead: int = 2,
+        chunk_pages: int = DEFAULT_CHUNK_PAGES,
         timeout_s: float | None = None,
     ) -> None:
         self.source_name = source_name
         self._plan = plan
         self._http = http
-        self._max_ahead = max_ahead
+        self._chunk_pages = chunk_pages
         self._timeout_s = timeout_s
         self._summaries: list[dict[str, Any]] = []
         self._client_stats: dict[str, Any] = {}
         self._wall_s = 0.0
+        self._chunks = 0
         self._consumed = False
 
     def __iter__(self) -> Iterator[RawFetchResult]:
@@ -53,8 +54,11 @@ class RawFetchStream:
         started = time.perf_counter()
         try:
             for result in iterate_in_thread(self._produce, maxsize=1, timeout_s=self._timeout_s):
-                self._summaries.append({"sub_resource": result.sub_resource, **result.stats})
+                self._chunks += 1
+                if result.stats.get("last_part"):
+                    self._summaries.append({"sub_resource": result.sub_resource, **result.stats})
                 yield result
+                del result  # the writer is done with it: free the pages before the next fetch
         finally:
             self._wall_s = time.perf_counter() - started
 
@@ -63,7 +67,7 @@ class RawFetchStream:
         async with AsyncHttpClient(self._http) as client:
             try:
                 async for result in fetch_paged(
-                    client, subs, workers=self._http.workers, max_ahead=self._max_ahead
+                    client, subs, workers=self._http.workers, chunk_pages=self._chunk_pages
                 ):
                     yield result
             finally:
@@ -75,11 +79,12 @@ class RawFetchStream:
         return list(self._summaries)
 
     def output_metadata(self) -> dict[str, Any]:
-        pages = sum(int(s["pages"]) for s in self._summaries)
+        pages = sum(int(s["sub_resource_pages"]) for s in self._summaries)
         incomplete = [s for s in self._summaries if not is_complete(s)]
         return {
             "sub_resources": len(self._summaries),
             "pages": pages,
+            "fetch_chunks": self._chunks,
             "records": sum(int(s["records"]) for s in self._summaries),
             "retries": sum(int(s["retries"]) for s in self._summaries),
             "incomplete_sub_resources": len(incomplete),
@@ -96,7 +101,7 @@ def is_complete(summary: dict[str, Any]) -> bool:
     """Complete: as many distinct records as the total the upstream reported."""
     expected = summary.get("expected_records")
     if expected is None:
-        return int(summary["pages"]) > 0
+        return int(summary["sub_resource_pages"]) > 0
     return int(summary["distinct_records"]) == int(expected)
 
 
@@ -107,7 +112,8 @@ def completeness_table(summaries: Sequence[dict[str, Any]], limit: int = 200) ->
     ]
     for s in summaries[:limit]:
         rows.append(
-            f"| {s['sub_resource']} | {s['pages']} | {s['records']} | {s['distinct_records']} "
+            f"| {s['sub_resource']} | {s['sub_resource_pages']} | {s['records']} "
+            f"| {s['distinct_records']} "
             f"| {s['expected_records']} | {s['retries']} |"
         )
     if len(summaries) > limit:
