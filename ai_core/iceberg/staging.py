@@ -33,6 +33,27 @@ DEFAULT_COALESCE_BYTES = 32 * 1024 * 1024
 """Chunks smaller than this (in Arrow bytes) are buffered together into one data file."""
 
 
+ROW_GROUP_BYTES = 8 * 1024 * 1024
+"""Row groups of about this many Arrow bytes, so readers can stream a day in small batches."""
+
+
+def _sized_row_groups(metadata: TableMetadata, rows: pa.Table) -> TableMetadata:
+    """The metadata with a row-group limit in rows that gives ~`ROW_GROUP_BYTES` row groups.
+
+    pyiceberg limits row groups by rows only (a million by default): for raw pages of ~100 KB
+    that makes one row group per file, and a reader must decode a whole file at once. A limit
+    the table sets itself is kept.
+    """
+    if TableProperties.PARQUET_ROW_GROUP_LIMIT in metadata.properties or rows.num_rows == 0:
+        return metadata
+    per_row = max(1, rows.nbytes // rows.num_rows)
+    limit = max(
+        16, min(TableProperties.PARQUET_ROW_GROUP_LIMIT_DEFAULT, ROW_GROUP_BYTES // per_row)
+    )
+    properties = {**metadata.properties, TableProperties.PARQUET_ROW_GROUP_LIMIT: str(limit)}
+    return metadata.model_copy(update={"properties": properties})
+
+
 class PartitionStager:
     """Writes one day's chunks as data files of `table` and remembers them for the commit."""
 
@@ -130,7 +151,7 @@ class PartitionStager:
             for batches in bin_pack_arrow_table(rows, target or 0)
         )
         # write_file runs tasks on an executor but yields in task order.
-        self.data_files.extend(write_file(self._table.io, metadata, tasks))
+        self.data_files.extend(write_file(self._table.io, _sized_row_groups(metadata, rows), tasks))
 
     def rebased(self) -> PartitionStager:
         """The same rows re-staged against the table's latest schema; this stager's files go.

@@ -122,7 +122,9 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
         )
         def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
             catalog: IcebergCatalogResource = getattr(context.resources, self.catalog_resource_key)
-            raw = catalog.scan_partition(self.key, partition_date(context))
-            return completeness_check_result(raw, rule)
+            pages = catalog.partition_batches(
+                self.key, partition_date(context), columns=["_sub_resource", "_response_body"]
+            )
+            return completeness_check_result(pages, rule)
 
         return _check
