@@ -54,7 +54,9 @@ def completeness_by_sub_resource(
         )
         for batch in batches
     ]
-    schema = {"_sub_resource": pl.String, "total": pl.Int64, "keys": pl.List(pl.String)}
+    schema = pl.Schema(
+        [("_sub_resource", pl.String), ("total", pl.Int64), ("keys", pl.List(pl.String))]
+    )
     pages = pl.concat(reduced) if reduced else pl.DataFrame(schema=schema)
     totals = (
         pages.drop_nulls("total")
