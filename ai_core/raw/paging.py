@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from ai_core.http.client import AsyncHttpClient, JsonResponse
 from ai_core.raw.result import RawFetchResult, RawPage
 
-DEFAULT_CHUNK_PAGES = 200
+DEFAULT_CHUNK_PAGES = 100
 
 
 @dataclass(frozen=True, slots=True)
