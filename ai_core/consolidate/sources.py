@@ -44,15 +44,18 @@ def choose_partition(
 
 
 def entity_columns(frame: pl.LazyFrame | pl.DataFrame, group: SourceGroup) -> list[str]:
-    """The source's entity fields after renaming: every column not starting with `_`."""
+    """The source's entity fields after renaming: every column not starting with `_` and not
+    excluded."""
     names = frame.collect_schema().names()
-    missing = sorted(set(group.rename) - set(names))
-    if missing:
-        raise KeyError(
-            f"source {group.name} ({group.source}) has no columns {missing} to rename; "
-            f"its columns are {sorted(names)}: fix `rename` in the component's YAML"
-        )
-    return [group.rename.get(n, n) for n in names if not n.startswith("_")]
+    for option, asked in (("rename", group.rename), ("exclude", group.exclude)):
+        missing = sorted(set(asked) - set(names))
+        if missing:
+            raise KeyError(
+                f"source {group.name} ({group.source}) has no columns {missing} to {option}; "
+                f"its columns are {sorted(names)}: fix `{option}` in the component's YAML"
+            )
+    left_out = set(group.exclude)
+    return [group.rename.get(n, n) for n in names if not n.startswith("_") and n not in left_out]
 
 
 def stack_sources(day: dt.date, inputs: Sequence[SourceInput]) -> pl.DataFrame:
@@ -80,7 +83,7 @@ def stack_sources(day: dt.date, inputs: Sequence[SourceInput]) -> pl.DataFrame:
                 pl.lit(group.priority, pl.Int32).alias(PRIORITY),
                 pl.lit(partition, pl.Date).alias(SOURCE_DATE),
                 pl.lit((day - partition).days, pl.Int32).alias(SOURCE_AGE),
-                pl.col(SNAPSHOT_HASH).cast(pl.UInt64)
+                pl.col(SNAPSHOT_HASH).reinterpret(signed=False)
                 if has_hash
                 else pl.lit(None, pl.UInt64).alias(SNAPSHOT_HASH),
             )

@@ -41,6 +41,11 @@ class SourceGroup(BaseModel):
     rename: dict[str, str] = Field(
         default_factory=dict, description="Source column to entity field, where they differ."
     )
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="Source columns the entity does not take, e.g. a finer-grained code than "
+        "the entity's key.",
+    )
 
     @model_validator(mode="after")
     def _in_range(self) -> SourceGroup:

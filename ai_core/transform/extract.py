@@ -143,7 +143,8 @@ class Extractor:
         for a few slices, never for the whole batch.
         """
         table = raw_table(raw)
-        slices = [table.slice(start, length) for start, length in _slices(table)]
+        workers = pl.thread_pool_size()
+        slices = [table.slice(start, length) for start, length in _slices(table, workers)]
         # Decoding a slice is mostly single-threaded inside Polars; slices run side by side.
         with ThreadPoolExecutor(
             max_workers=max(1, min(len(slices), pl.thread_pool_size()))
@@ -201,12 +202,21 @@ class Extractor:
         return rows.cast(dict(self.schema)), rejected, page_facts  # type: ignore[arg-type]
 
 
-def _slices(table: pa.Table) -> list[tuple[int, int]]:
-    """(start, length) of consecutive slices of about `CHUNK_BYTES` of bodies."""
+def _slices(table: pa.Table, workers: int = 1) -> list[tuple[int, int]]:
+    """(start, length) of consecutive slices of at most about `CHUNK_BYTES` of bodies.
+
+    Their number is a multiple of `workers` and their sizes about equal, so the workers finish
+    together instead of one waiting on a full slice while another had a scrap.
+    """
     if table.num_rows == 0:
         return []
     sizes = pl.Series(pc.binary_length(table["_response_body"])).fill_null(0)
-    runs = (sizes.cum_sum() // CHUNK_BYTES).rle()
+    total = int(sizes.sum())
+    count = -(-max(1, total) // CHUNK_BYTES)
+    count = -(-count // workers) * workers
+    step = max(1, -(-total // count))
+    # Bucketing each body by where it starts gives at most `count` slices.
+    runs = ((sizes.cum_sum() - sizes) // step).rle()
     slices, start = [], 0
     for length in runs.struct.field("len").to_list():
         slices.append((start, length))

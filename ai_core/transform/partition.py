@@ -1,10 +1,11 @@
 """One transformed day: the raw partition read batch by batch, resolved by key, written back out.
 
-The first pass extracts each raw batch, collapses identical rows within it, and spills the rows to
-an Arrow IPC file, keeping in memory only what the key rule needs (key, provenance, hash) and the
-page facts. Keys are then resolved over the whole day. The second pass, run by the IO manager as
-it consumes this object, reads the spilled batches back and yields the kept rows, evaluating the
-entity's discrepancy rules on them. Memory therefore holds one batch's rows, not the day's.
+The first pass extracts the raw batches in groups of a few tens of megabytes of bodies, collapses
+identical rows within each group, and spills the rows to an Arrow IPC file, keeping in memory only
+what the key rule needs (key, provenance, hash) and the page facts. Keys are then resolved over the
+whole day. The second pass, run by the IO manager as it consumes this object, reads the spilled
+batches back and yields the kept rows, evaluating the entity's discrepancy rules on them. Memory
+therefore holds one group's rows, not the day's.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, TypeAlias
 import polars as pl
 import pyarrow as pa
 
+from ai_core.transform.batching import grouped
 from ai_core.transform.drift import DRIFT_SCHEMA
 from ai_core.transform.extract import PAGES_SCHEMA, REJECTED_SCHEMA, Extractor
 from ai_core.transform.facts import (
@@ -87,7 +89,7 @@ class TransformedPartition:
         """Pass one: extract every raw batch, spill its rows, and resolve keys over the day."""
         started = time.perf_counter()
         pages, rejected, unknown, narrow = [], [], [], []
-        for index, batch in enumerate(self._raw):
+        for index, batch in enumerate(grouped(self._raw)):
             extraction = self.extractor.extract(batch)
             rows = collapse_identical(extraction.rows, self.key).with_columns(
                 pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW)

@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from ai_core.consolidate import NoSourceDataError, choose_partition, consolidate
+from ai_core.consolidate import EntitySpec, NoSourceDataError, choose_partition, consolidate
 from tests.consolidate.frames import DAY, frame, inputs, vehicle_spec
 
 
@@ -127,3 +127,25 @@ def test_an_unknown_rename_names_the_source_and_its_columns() -> None:
     )
     with pytest.raises(KeyError, match=r"source public \(a/t/p\) has no columns \['VIN'\]"):
         consolidate(spec, DAY, inputs(spec, {"public": frame([{"vin": "A"}])}), "a/US/v")
+
+
+def test_excluded_columns_stay_out_of_the_entity_and_unknown_ones_are_named() -> None:
+    def spec_with(exclude: list[str]) -> EntitySpec:
+        return vehicle_spec(
+            source_groups=[
+                {"name": "public", "source": "a/t/p", "priority": 1, "exclude": exclude}
+            ],
+            merge={"match_on": [["vin"]]},
+        )
+
+    rows = pl.DataFrame(
+        {"vin": ["A"], "order_number": [None], "price": [5], "trim_code": ["T1"]},
+        schema_overrides={"order_number": pl.String},
+    )
+    spec = spec_with(["trim_code"])
+    result = consolidate(spec, DAY, inputs(spec, {"public": rows}), "a/US/v")
+    assert "trim_code" not in result.frame.columns
+    assert result.frame.select("vin", "price").rows() == [("A", 5)]
+    spec = spec_with(["TRIM"])
+    with pytest.raises(KeyError, match=r"source public \(a/t/p\) has no columns \['TRIM'\]"):
+        consolidate(spec, DAY, inputs(spec, {"public": rows}), "a/US/v")
