@@ -9,9 +9,9 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from ai_stellantis.upstream.process import UpstreamHandle, serve_upstream
 
 from ai_stellantis.definitions import defs
+from ai_stellantis.upstream.process import UpstreamHandle, serve_upstream
 
 DAY = "2026-11-20"
 RAW_KEYS = [
