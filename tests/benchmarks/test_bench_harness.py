@@ -181,11 +181,21 @@ def test_unfinished_stage_is_red_whatever_it_cost() -> None:
 def test_shipped_scenarios_load() -> None:
     fast = load_scenario("stellantis_jeep_inventory_fast")
     national = load_scenario("stellantis_jeep_inventory")
-    assert [s.asset_key for s in fast.stages] == [
-        "stellantis/raw/public_model_year_codes",
-        "stellantis/raw/public_inventory",
-        "stellantis/raw/public_dealers",
-    ]
+    from ai_stellantis.definitions import defs
+
+    known = {k.to_user_string() for k in defs().resolve_asset_graph().get_all_asset_keys()}
+    for scenario in (fast, national):
+        keys = [s.asset_key for s in scenario.stages if s.asset_key]
+        assert keys[:3] == [
+            "stellantis/raw/public_model_year_codes",
+            "stellantis/raw/public_inventory",
+            "stellantis/raw/public_dealers",
+        ]
+        assert set(keys) <= known
+        assert {k.split("/")[1] for k in keys} == {"raw", "transformed", "consolidated"}
+        assert "stellantis/consolidated/inventory" in keys
+        baselines = {s.baseline_of for s in scenario.stages if s.baseline_of}
+        assert baselines == {"transformed_inventory"}
     assert fast.env["STELLANTIS_INVENTORY_ZIP"] == "10001"
     assert national.env["STELLANTIS_INVENTORY_RADIUS"] == "5000"
 
