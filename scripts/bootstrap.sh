@@ -12,4 +12,5 @@ else
   fi
   UV=.tools/bin/uv
 fi
-"$UV" sync --frozen --python 3.11 "$@"
+# Bytecode compiled at install: start-up reads .pyc even where PYTHONDONTWRITEBYTECODE is set.
+"$UV" sync --frozen --python 3.11 --compile-bytecode "$@"
