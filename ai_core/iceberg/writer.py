@@ -12,10 +12,12 @@ order, so a scan that reads files in manifest order (`Table.scan().to_arrow()`,
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pyarrow as pa
@@ -85,22 +87,38 @@ def write_partition(
     started = time.perf_counter()
     name = dotted(identifier)
     stager: PartitionStager | None = None
-    try:
-        for chunk in chunks:
-            arrow = chunk_to_arrow(chunk, partition_date)
+    # Chunk N is written to Parquet on the staging thread while the caller produces chunk N+1:
+    # at most one chunk waits, so memory holds two chunks, and the files keep chunk order.
+    pending: Future[None] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"stage-{name}") as staging:
+        try:
+            for chunk in chunks:
+                arrow = chunk_to_arrow(chunk, partition_date)
+                del chunk
+                if pending is not None:
+                    pending.result()
+                if stager is None:
+                    table = ensure_table(
+                        catalog, identifier, _first_schema(schema_hint, arrow.schema)
+                    )
+                    stager = PartitionStager(table, partition_date, coalesce_bytes=coalesce_bytes)
+                pending = staging.submit(stager.add, arrow)
+                del arrow  # the staging thread holds it until written
+            if pending is not None:
+                pending.result()
+                pending = None
             if stager is None:
-                table = ensure_table(catalog, identifier, _first_schema(schema_hint, arrow.schema))
+                table = ensure_table(catalog, identifier, _first_schema(schema_hint, None))
                 stager = PartitionStager(table, partition_date, coalesce_bytes=coalesce_bytes)
-            stager.add(arrow)
-            del arrow, chunk  # let the chunk go before the next one is produced
-        if stager is None:
-            table = ensure_table(catalog, identifier, _first_schema(schema_hint, None))
-            stager = PartitionStager(table, partition_date, coalesce_bytes=coalesce_bytes)
-        stager.flush()
-    except BaseException:
-        if stager is not None:
-            stager.discard()
-        raise
+            stager.flush()
+        except BaseException:
+            if pending is not None:
+                # Let the file being written land before deleting what was staged.
+                with contextlib.suppress(BaseException):
+                    pending.result()
+            if stager is not None:
+                stager.discard()
+            raise
 
     properties = {
         **(snapshot_properties or {}),

@@ -20,7 +20,9 @@ import json
 import random
 import resource
 import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -76,11 +78,22 @@ def _say(line: str) -> None:
     sys.stdout.flush()
 
 
+def _files_of(day: dt.date, args: argparse.Namespace) -> int:
+    return sum(1 for _ in Path(args.data_dir).rglob(f"_partition_date={day}/*.parquet"))
+
+
 def _kill_chunks(day: dt.date, args: argparse.Namespace) -> Iterator[pa.Table]:
+    already = _files_of(day, args)
     for i, chunk in enumerate(chunked_rows(day, args.chunks, args.rows, args.tag), start=1):
         yield chunk
         if i == args.signal_after:
-            # The writer asks for chunk i+1 only after chunk i's file is written.
+            # The writer stages chunk i on its own thread while it asks for chunk i+1: wait
+            # for chunk i's file to be on disk before saying so.
+            deadline = time.monotonic() + 60
+            while _files_of(day, args) < already + i:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"chunk {i} was not written within 60 s")
+                time.sleep(0.01)
             _say(f"staged {i}")
             sys.stdin.readline()
 
