@@ -16,8 +16,8 @@ import contextlib
 import datetime as dt
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa

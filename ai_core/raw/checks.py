@@ -1,10 +1,11 @@
 """Completeness of a stored raw partition, computed from the stored bodies themselves.
 
-The check does not trust what the fetcher believed: it reads the partition back and, per
-sub-resource, compares the distinct record keys found in the bodies with the total the upstream
-reported. Both come out of the verbatim JSON by regular expressions, vectorised over one Arrow
-batch of pages at a time, so a national day of 5,000 pages is checked in seconds, in the memory
-of one batch, without parsing a record in Python.
+The check does not trust what the fetcher believed: per sub-resource, it compares the distinct
+record keys found in the bodies that are committed with the total the upstream reported. Both come
+out of the verbatim JSON by regular expressions, vectorised over one batch of pages at a time,
+without parsing a record in Python. The raw asset tallies its chunks as they are written, so a
+national day of 5,000 pages is checked while it is fetched, without reading 500 MB back; a stored
+partition can be checked the same way from its batches.
 """
 
 from __future__ import annotations
@@ -30,62 +31,84 @@ class CompletenessRule(BaseModel):
     total_pattern: str | None = None
 
 
-def completeness_by_sub_resource(
-    batches: Iterable[pa.RecordBatch | pa.Table | pl.DataFrame], rule: CompletenessRule
-) -> pl.DataFrame:
-    """Per sub-resource: pages, records, distinct records, expected (modal reported total).
+_PAGES_SCHEMA = pl.Schema(
+    [("_sub_resource", pl.String), ("total", pl.Int64), ("keys", pl.List(pl.String))]
+)
 
-    Bodies are read one batch at a time and reduced to (sub-resource, total, keys) at once, so
-    memory holds one batch of bodies, not the day.
+
+class CompletenessTally:
+    """Per sub-resource completeness, fed one batch of raw rows at a time.
+
+    Each batch is reduced at once to (sub-resource, reported total, record keys) per page, so
+    memory holds the keys of the day, never its bodies. The raw asset feeds it the chunks it
+    writes, so the check covers exactly the rows committed; `completeness_by_sub_resource`
+    feeds it a stored partition.
     """
-    body = pl.col("_response_body")
-    total = (
-        body.str.extract(rule.total_pattern, 1).cast(pl.Int64, strict=False)
-        if rule.total_pattern
-        else pl.lit(None, pl.Int64)
-    )
-    reduced = [
-        _as_frame(batch).select(
-            "_sub_resource",
+
+    def __init__(self, rule: CompletenessRule) -> None:
+        self.rule = rule
+        body = pl.col("_response_body")
+        total = (
+            body.str.extract(rule.total_pattern, 1).cast(pl.Int64, strict=False)
+            if rule.total_pattern
+            else pl.lit(None, pl.Int64)
+        )
+        self._reduce = [
+            pl.col("_sub_resource"),
             total.alias("total"),
             body.str.extract_all(rule.record_key_pattern)
             .list.eval(pl.element().str.extract(rule.record_key_pattern, 1))
             .alias("keys"),
+        ]
+        self._pages: list[pl.DataFrame] = []
+
+    def add(self, batch: pa.RecordBatch | pa.Table | pl.DataFrame) -> None:
+        self._pages.append(_as_frame(batch).select(self._reduce))
+
+    def table(self) -> pl.DataFrame:
+        """Per sub-resource: pages, records, distinct records, expected (modal reported total)."""
+        pages = pl.concat(self._pages) if self._pages else pl.DataFrame(schema=_PAGES_SCHEMA)
+        totals = (
+            pages.drop_nulls("total")
+            .group_by("_sub_resource", "total")
+            .agg(pl.len().alias("n"))
+            .sort("_sub_resource", "n", "total", descending=[False, True, True])
+            .group_by("_sub_resource", maintain_order=True)
+            .agg(
+                pl.col("total").first().alias("expected_records"),
+                pl.col("total").n_unique().alias("reported_totals"),
+            )
         )
-        for batch in batches
-    ]
-    schema = pl.Schema(
-        [("_sub_resource", pl.String), ("total", pl.Int64), ("keys", pl.List(pl.String))]
-    )
-    pages = pl.concat(reduced) if reduced else pl.DataFrame(schema=schema)
-    totals = (
-        pages.drop_nulls("total")
-        .group_by("_sub_resource", "total")
-        .agg(pl.len().alias("n"))
-        .sort("_sub_resource", "n", "total", descending=[False, True, True])
-        .group_by("_sub_resource", maintain_order=True)
-        .agg(
-            pl.col("total").first().alias("expected_records"),
-            pl.col("total").n_unique().alias("reported_totals"),
+        keys = (
+            pages.select("_sub_resource", "keys")
+            .explode("keys")
+            .drop_nulls("keys")
+            .group_by("_sub_resource")
+            .agg(
+                pl.len().alias("records"),
+                pl.col("keys").n_unique().alias("distinct_records"),
+            )
         )
-    )
-    keys = (
-        pages.select("_sub_resource", "keys")
-        .explode("keys")
-        .drop_nulls("keys")
-        .group_by("_sub_resource")
-        .agg(
-            pl.len().alias("records"),
-            pl.col("keys").n_unique().alias("distinct_records"),
+        per_page = pages.group_by("_sub_resource").agg(pl.len().alias("pages"))
+        return (
+            per_page.join(keys, on="_sub_resource", how="left")
+            .join(totals, on="_sub_resource", how="left")
+            .with_columns(pl.col("records", "distinct_records").fill_null(0))
+            .sort("_sub_resource")
         )
-    )
-    per_page = pages.group_by("_sub_resource").agg(pl.len().alias("pages"))
-    return (
-        per_page.join(keys, on="_sub_resource", how="left")
-        .join(totals, on="_sub_resource", how="left")
-        .with_columns(pl.col("records", "distinct_records").fill_null(0))
-        .sort("_sub_resource")
-    )
+
+    def check_result(self) -> dg.AssetCheckResult:
+        return _check_result(self.table(), self.rule)
+
+
+def completeness_by_sub_resource(
+    batches: Iterable[pa.RecordBatch | pa.Table | pl.DataFrame], rule: CompletenessRule
+) -> pl.DataFrame:
+    """Per sub-resource: pages, records, distinct records, expected (modal reported total)."""
+    tally = CompletenessTally(rule)
+    for batch in batches:
+        tally.add(batch)
+    return tally.table()
 
 
 def _as_frame(batch: pa.RecordBatch | pa.Table | pl.DataFrame) -> pl.DataFrame:
@@ -100,7 +123,10 @@ def completeness_check_result(
     batches: Iterable[pa.RecordBatch | pa.Table | pl.DataFrame], rule: CompletenessRule
 ) -> dg.AssetCheckResult:
     """Fails when a sub-resource is empty, short or long against its reported total."""
-    table = completeness_by_sub_resource(batches, rule)
+    return _check_result(completeness_by_sub_resource(batches, rule), rule)
+
+
+def _check_result(table: pl.DataFrame, rule: CompletenessRule) -> dg.AssetCheckResult:
     needs_total = rule.total_pattern is not None
     bad = table.filter(
         (pl.col("distinct_records") == 0)

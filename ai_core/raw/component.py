@@ -3,19 +3,18 @@
 An instance in YAML names the asset, the upstream source it observes, and the raw assets it
 reads (the inventory reads the day's model-year codes). Subclasses say what to fetch by
 overriding `plan` (the sub-resources) and `http_config`; everything else — the stream, the
-asset, the completeness check — is shared.
+asset, the completeness check tallied while the pages are written — is shared.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
 import polars as pl
 
 from ai_core.http.config import HttpClientConfig
-from ai_core.iceberg.resource import IcebergCatalogResource
 from ai_core.partitions import daily_partitions, partition_date
-from ai_core.raw.checks import CompletenessRule, completeness_check_result
+from ai_core.raw.checks import CompletenessRule
 from ai_core.raw.paging import DEFAULT_CHUNK_PAGES, PagedSubResource
 from ai_core.raw.stream import RawFetchStream
 
@@ -31,7 +30,6 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
     start_date: str = "2026-01-01"
     group_name: str = "raw"
     io_manager_key: str = "iceberg_io_manager"
-    catalog_resource_key: str = "iceberg"
     required_resource_keys: list[str] = []
     completeness: CompletenessRule | None = None
     chunk_pages: int = DEFAULT_CHUNK_PAGES
@@ -59,6 +57,8 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
             http,
             chunk_pages=self.chunk_pages,
             timeout_s=http.timeout_s * (http.max_retries + 2) * 4,
+            partition_date=partition_date(context),
+            completeness=self.completeness,
         )
 
     @property
@@ -89,9 +89,15 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
             kinds={"iceberg", "http"},
             owners=self.owners or None,
             tags=self.tags or None,
+            check_specs=[self._completeness_spec()] if self.completeness else None,
         )
-        def _raw_asset(context: dg.AssetExecutionContext, **inputs: Any) -> RawFetchStream:
-            return component.fetch(context, inputs)
+        def _raw_asset(context: dg.AssetExecutionContext, **inputs: Any) -> Iterator[Any]:
+            stream = component.fetch(context, inputs)
+            # Dagster hands the output to the IO manager before resuming here, so by the next
+            # line every page is written and tallied.
+            yield dg.Output(stream)
+            if component.completeness is not None:
+                yield stream.completeness_result()
 
         assets: list[Any] = [_raw_asset]
         if self.source_key:
@@ -103,28 +109,15 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
                     kinds={"http"},
                 )
             )
-        checks = [self._completeness_check()] if self.completeness else []
-        return dg.Definitions(assets=assets, asset_checks=checks)
+        return dg.Definitions(assets=assets)
 
-    def _completeness_check(self) -> dg.AssetChecksDefinition:
-        rule = self.completeness
-        assert rule is not None
-
-        @dg.asset_check(
-            asset=self.key,
+    def _completeness_spec(self) -> dg.AssetCheckSpec:
+        return dg.AssetCheckSpec(
             name="completeness",
+            asset=self.key,
             description=(
-                "Every sub-resource stored for the day holds as many distinct records as the "
-                "upstream reported, and none is empty."
+                "Every sub-resource written for the day holds as many distinct records as the "
+                "upstream reported, and none is empty: tallied from the bodies as they are "
+                "written, so it covers exactly the committed rows."
             ),
-            blocking=False,
-            required_resource_keys={self.catalog_resource_key},
         )
-        def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-            catalog: IcebergCatalogResource = getattr(context.resources, self.catalog_resource_key)
-            pages = catalog.partition_batches(
-                self.key, partition_date(context), columns=["_sub_resource", "_response_body"]
-            )
-            return completeness_check_result(pages, rule)
-
-        return _check

@@ -47,13 +47,20 @@ class RawFetchResult:
     sub_resource: str
     pages: Sequence[RawPage]
     stats: dict[str, object] = field(default_factory=dict)
+    _arrow: tuple[dt.date, pa.Table] | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_bytes(self) -> int:
         return sum(len(p.body) for p in self.pages)
 
     def to_arrow(self, partition_date: dt.date) -> pa.Table:
-        return make_raw_row_frame(partition_date, self.sub_resource, self.pages)
+        """The raw rows, built once per date (the stream's check and the writer share them)."""
+        if self._arrow is None or self._arrow[0] != partition_date:
+            self._arrow = (
+                partition_date,
+                make_raw_row_frame(partition_date, self.sub_resource, self.pages),
+            )
+        return self._arrow[1]
 
 
 def make_raw_row_frame(

@@ -4,11 +4,13 @@ The asset returns this object instead of data; the Iceberg IO manager iterates i
 chunk per sub-resource, so the fetch and the write overlap and only a few sub-resources are ever
 held in memory. After the last chunk the IO manager asks for `output_metadata()`, which reports the
 whole run in one record: pages, bytes, retries, the client's timings, and each sub-resource's
-completeness figures.
+completeness figures. With a completeness rule the stream also tallies the record keys in the
+bodies it hands the writer, and `completeness_result()` is the check over exactly those rows.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
@@ -18,6 +20,7 @@ import dagster as dg
 from ai_core.http.client import AsyncHttpClient
 from ai_core.http.config import HttpClientConfig
 from ai_core.http.sync import iterate_in_thread
+from ai_core.raw.checks import CompletenessRule, CompletenessTally
 from ai_core.raw.paging import DEFAULT_CHUNK_PAGES, PagedSubResource, fetch_paged
 from ai_core.raw.result import RawFetchResult
 
@@ -35,8 +38,14 @@ class RawFetchStream:
         *,
         chunk_pages: int = DEFAULT_CHUNK_PAGES,
         timeout_s: float | None = None,
+        partition_date: dt.date | None = None,
+        completeness: CompletenessRule | None = None,
     ) -> None:
+        if completeness is not None and partition_date is None:
+            raise ValueError(f"{source_name}: a completeness rule needs the partition date")
         self.source_name = source_name
+        self._date = partition_date
+        self._tally = CompletenessTally(completeness) if completeness is not None else None
         self._plan = plan
         self._http = http
         self._chunk_pages = chunk_pages
@@ -57,6 +66,9 @@ class RawFetchStream:
                 self._chunks += 1
                 if result.stats.get("last_part"):
                     self._summaries.append({"sub_resource": result.sub_resource, **result.stats})
+                if self._tally is not None and self._date is not None:
+                    # The rows the writer is about to store, built once and shared with it.
+                    self._tally.add(result.to_arrow(self._date))
                 yield result
                 del result  # the writer is done with it: free the pages before the next fetch
         finally:
@@ -72,6 +84,14 @@ class RawFetchStream:
                     yield result
             finally:
                 self._client_stats = client.stats.summary()
+
+    def completeness_result(self) -> dg.AssetCheckResult:
+        """The completeness check over every page this stream delivered to the writer."""
+        if self._tally is None:
+            raise RuntimeError(f"{self.source_name}: the stream was built without a rule")
+        if not self._consumed:
+            raise RuntimeError(f"{self.source_name}: the stream has not been written yet")
+        return self._tally.check_result()
 
     @property
     def summaries(self) -> list[dict[str, Any]]:

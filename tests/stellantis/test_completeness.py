@@ -9,6 +9,8 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
+from ai_core.iceberg.catalog import load_catalog
+from ai_core.iceberg.reader import arrow_batches
 from ai_core.raw.checks import CompletenessRule, completeness_check_result
 from ai_core.raw.result import RawFetchResult, RawPage
 from tests.stellantis.conftest import DAY, UpstreamEnv, materialize_day
@@ -111,3 +113,27 @@ def test_max_per_model_caps_each_code_and_the_check_reports_it_short(
     )
     truth = stellantis_env.upstream.truth(ZIP, RADIUS, brands=["jeep.com"])
     assert check.passed == bool((truth.codes["count"] <= 3).all())
+
+
+def test_the_check_tallied_while_writing_equals_the_check_of_the_stored_partition(
+    stellantis_env: UpstreamEnv,
+) -> None:
+    # A short page on one code makes the check fail, so both paths have something to find.
+    truth = stellantis_env.upstream.truth(ZIP, RADIUS)
+    code = truth.codes.filter((pl.col("pages") == 1) & (pl.col("domain") == "jeep.com"))["code"][0]
+    stellantis_env.upstream.set_state(faults=f"drift@jeep.com/inventory/{code}/1x1")
+    result = materialize_day(CODES_AND_INVENTORY)
+    tallied = next(
+        c
+        for c in result.get_asset_check_evaluations()
+        if c.asset_key.to_user_string() == "stellantis/raw/public_inventory"
+    )
+    table = load_catalog(stellantis_env.data_dir).load_table("stellantis_raw.public_inventory")
+    stored = completeness_check_result(
+        arrow_batches(table, [DAY], ["_sub_resource", "_response_body"]), RULE
+    )
+    assert not tallied.passed and not stored.passed
+    assert {k: v.value for k, v in tallied.metadata.items()} == {
+        k: v.value for k, v in stored.metadata.items()
+    }
+    assert tallied.metadata["pages"].value == truth.codes["pages"].sum()
