@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import os
 import sys
 import time
@@ -125,4 +126,7 @@ def print_report(
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    # Skips the interpreter's final collection of everything Dagster loaded (about a second).
+    gc.freeze()
+    raise SystemExit(status)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import importlib
 import json
 import os
@@ -110,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(outcome, indent=2, default=str))
     if outcome["error"]:
         print(outcome["error"], file=sys.stderr)
+    # The stage is over; what is left is the interpreter's final collection, which walks every
+    # object Dagster, pyiceberg and Polars created: measured at 1.2 s of a 5 s stage. Frozen
+    # objects are skipped by it and the system reclaims the memory at exit.
+    gc.freeze()
     return 0 if outcome["status"] == "ok" else 1
 
 

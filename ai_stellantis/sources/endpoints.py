@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from ai_core.http.errors import RetryableResponse
 from ai_core.raw.paging import PageContent
@@ -96,17 +96,24 @@ def _count(value: Any) -> int | None:
 
 
 @dataclass(frozen=True, slots=True)
-class ModelYearCodes:
-    """The model-year codes a brand lists today: one page."""
+class _WholeBrandList:
+    """An endpoint that answers a brand's whole list in one page, keyed by the brand's domain."""
 
     brand: Brand
     settings: StellantisSettings
-    page_size: int = 10_000
-    max_records: int | None = None
+    page_size: ClassVar[int]
+    max_records: ClassVar[int | None] = None
 
     @property
     def key(self) -> str:
         return self.brand.domain
+
+
+@dataclass(frozen=True, slots=True)
+class ModelYearCodes(_WholeBrandList):
+    """The model-year codes a brand lists today: one page."""
+
+    page_size: ClassVar[int] = 10_000
 
     def request(self, page: int) -> tuple[str, Mapping[str, str | int]]:
         s = self.settings
@@ -132,17 +139,10 @@ class ModelYearCodes:
 
 
 @dataclass(frozen=True, slots=True)
-class DealerLocator:
+class DealerLocator(_WholeBrandList):
     """A brand's dealers within the radius: one page of up to 5,000."""
 
-    brand: Brand
-    settings: StellantisSettings
-    page_size: int = 5000
-    max_records: int | None = None
-
-    @property
-    def key(self) -> str:
-        return self.brand.domain
+    page_size: ClassVar[int] = 5000
 
     def request(self, page: int) -> tuple[str, Mapping[str, str | int]]:
         s = self.settings
