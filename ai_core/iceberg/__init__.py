@@ -3,10 +3,5 @@
 An asset `a/b/c` is the table `a_b.c`, partitioned by identity on `_partition_date`; each
 daily partition of the asset is one day of the table, replaced atomically on every write.
 Import from the modules (`ai_core.iceberg.io_manager`, `.resource`, `.writer`, ...): this
-package file imports no Dagster, so a writer process does not pay for it. It only installs the
-Arrow memory pool every reader and writer here relies on (see `ai_core.iceberg.memory`).
+package file stays empty so a writer process does not pay for importing Dagster.
 """
-
-from ai_core.iceberg.memory import configure_arrow_memory
-
-configure_arrow_memory()
