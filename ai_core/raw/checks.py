@@ -17,6 +17,8 @@ import polars as pl
 import pyarrow as pa
 from pydantic import BaseModel
 
+from ai_core.raw.totals import modal_totals
+
 SAMPLE_LIMIT = 50
 
 
@@ -68,17 +70,7 @@ class CompletenessTally:
     def table(self) -> pl.DataFrame:
         """Per sub-resource: pages, records, distinct records, expected (modal reported total)."""
         pages = pl.concat(self._pages) if self._pages else pl.DataFrame(schema=_PAGES_SCHEMA)
-        totals = (
-            pages.drop_nulls("total")
-            .group_by("_sub_resource", "total")
-            .agg(pl.len().alias("n"))
-            .sort("_sub_resource", "n", "total", descending=[False, True, True])
-            .group_by("_sub_resource", maintain_order=True)
-            .agg(
-                pl.col("total").first().alias("expected_records"),
-                pl.col("total").n_unique().alias("reported_totals"),
-            )
-        )
+        totals = modal_totals(pages, "total").rename({"total": "expected_records"})
         keys = (
             pages.select("_sub_resource", "keys")
             .explode("keys")

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from ai_core.raw.totals import modal_totals
+
 SAMPLE_LIMIT = 50
 
 
@@ -22,14 +24,7 @@ def sub_resource_counts(
 ) -> pl.DataFrame:
     """Per sub-resource: pages, bad pages, the reported total (the one most pages give, larger
     on a tie), records read, rejected, distinct keys kept, and `missing` (reported minus kept)."""
-    totals = (
-        pages.drop_nulls("reported_total")
-        .group_by("_sub_resource", "reported_total")
-        .agg(pl.len().alias("n"))
-        .sort("_sub_resource", "n", "reported_total", descending=[False, True, True])
-        .group_by("_sub_resource", maintain_order=True)
-        .agg(pl.col("reported_total").first())
-    )
+    totals = modal_totals(pages, "reported_total").drop("reported_totals")
     page_counts = pages.group_by("_sub_resource").agg(
         pl.len().alias("pages"),
         (pl.col("status") != "ok").sum().alias("bad_pages"),
