@@ -44,18 +44,6 @@ class IcebergCatalogResource(IcebergCatalogConfig):
         """A lazy view of one day; `MissingPartitionError` if that day was never written."""
         return self.scan_partitions(asset_key, [_as_date(partition_date)])
 
-    def partition_batches(
-        self,
-        asset_key: AssetKeyLike,
-        partition_date: dt.date | str,
-        columns: Sequence[str] | None = None,
-    ) -> pa.RecordBatchReader:
-        """One day as Arrow batches read file by file, optionally only some columns."""
-        table = self._existing(asset_key)
-        day = _as_date(partition_date)
-        reader.require_dates(table, [day])
-        return reader.arrow_batches(table, [day], columns)
-
     def scan_partitions(
         self, asset_key: AssetKeyLike, dates: Sequence[dt.date] | None = None
     ) -> pl.LazyFrame:

@@ -1,4 +1,4 @@
-"""Completeness of a stored raw partition, computed from the stored bodies themselves.
+"""Completeness of a raw partition, computed from the bodies it holds.
 
 The check does not trust what the fetcher believed: per sub-resource, it compares the distinct
 record keys found in the bodies that are committed with the total the upstream reported. Both come

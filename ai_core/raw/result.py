@@ -47,7 +47,9 @@ class RawFetchResult:
     sub_resource: str
     pages: Sequence[RawPage]
     stats: dict[str, object] = field(default_factory=dict)
-    _arrow: tuple[dt.date, pa.Table] | None = field(default=None, repr=False, compare=False)
+    _arrow: tuple[dt.date, pa.Table] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def n_bytes(self) -> int:

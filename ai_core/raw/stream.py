@@ -38,11 +38,9 @@ class RawFetchStream:
         *,
         chunk_pages: int = DEFAULT_CHUNK_PAGES,
         timeout_s: float | None = None,
-        partition_date: dt.date | None = None,
+        partition_date: dt.date,
         completeness: CompletenessRule | None = None,
     ) -> None:
-        if completeness is not None and partition_date is None:
-            raise ValueError(f"{source_name}: a completeness rule needs the partition date")
         self.source_name = source_name
         self._date = partition_date
         self._tally = CompletenessTally(completeness) if completeness is not None else None
@@ -66,7 +64,7 @@ class RawFetchStream:
                 self._chunks += 1
                 if result.stats.get("last_part"):
                     self._summaries.append({"sub_resource": result.sub_resource, **result.stats})
-                if self._tally is not None and self._date is not None:
+                if self._tally is not None:
                     # The rows the writer is about to store, built once and shared with it.
                     self._tally.add(result.to_arrow(self._date))
                 yield result
