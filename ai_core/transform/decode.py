@@ -88,12 +88,11 @@ def _scalar_lists(dtype: DType) -> list[str]:
     return []
 
 
-def _any_key(names: list[str], value: str) -> str | None:
-    """A regex for one of `names` as a key whose value starts like `value` (a regex class)."""
-    if not names:
-        return None
-    keys = "|".join(re.escape(n) for n in sorted(set(names)))
-    return f'"(?:{keys})"\\s*:\\s*{value}'
+def _key_guards(names: list[str], value: str) -> list[str]:
+    """Regexes, one per key of `names`, for that key with a value starting like `value` (a regex
+    class). One regex per key: an alternation of keys defeats the regex engine's literal
+    prefilter and scans about four times slower."""
+    return [f'"{re.escape(n)}"\\s*:\\s*{value}' for n in sorted(set(names))]
 
 
 def _restore(expr: pl.Expr, full: DType, text: DType) -> pl.Expr | None:
@@ -128,14 +127,14 @@ class PageDecoder:
         # a list of scalars is declared (it makes a one-element list), and a string where a
         # deferred list of objects is (its text might spell an array).
         guards = [
-            g
-            for g in (
-                _any_key(_scalar_lists(dtype), r"[^\[n\s]"),
-                _any_key(names, '"'),
-            )
-            if g is not None
+            *_key_guards(_scalar_lists(dtype), r"[^\[n\s]"),
+            *_key_guards(names, '"'),
         ]
-        self._ambiguous = "|".join(f"(?:{g})" for g in guards) or None
+        self._ambiguous = (
+            pl.any_horizontal([pl.first().str.contains(g) for g in guards]).any()
+            if guards
+            else None
+        )
 
     def _read(self, bodies: pl.Series, dtype: pl.Struct) -> pl.Series:
         frame = pl.read_ndjson(
@@ -182,7 +181,7 @@ class PageDecoder:
         # Without lists of objects inside records the direct read is the faster one as well
         # (about 1.5x on inventory pages read for a dozen keys), so it goes first.
         if self._restore is None or (
-            self._ambiguous is not None and bodies.str.contains(self._ambiguous).any()
+            self._ambiguous is not None and bodies.to_frame().select(self._ambiguous).item()
         ):
             return self._direct(bodies)
         for attempt in (self._strict, self._fast):

@@ -169,22 +169,18 @@ def navigate(expr: pl.Expr, path: tuple[str, ...]) -> pl.Expr:
     return expr
 
 
-def column_expr(plan: ColumnPlan, source: pl.Expr) -> pl.Expr:
-    """The column's value from the record it reads, through its transforms, as its dtype."""
-    expr = navigate(source, plan.path)
-    for transform in plan.transforms:
-        expr = transform.polars(expr)
-    return expr.cast(plan.dtype).alias(plan.name)
-
-
 def column_stages(
-    plans: Sequence[ColumnPlan], source: Callable[[int], pl.Expr]
+    plans: Sequence[ColumnPlan],
+    source: Callable[[int], pl.Expr],
+    ref: Callable[[str], pl.Expr] = pl.col,
 ) -> list[list[pl.Expr]]:
-    """`column_expr` for many columns as successive `with_columns` stages.
+    """Each column's value, read from its records level and put through its transforms to its
+    dtype, as successive `with_columns` stages.
 
     Each stage stores one transform's result in a working column `__<name>`, so a transform
     that uses its input several times reads a column instead of recomputing the steps before it
-    (eager Polars does not eliminate common subexpressions).
+    (eager Polars does not eliminate common subexpressions). `ref` names a working column: a
+    frame's column by default, `pl.field` for the fields of a struct being rebuilt.
     """
     stages: list[list[pl.Expr]] = [
         [navigate(source(p.level), p.path).alias(f"__{p.name}") for p in plans]
@@ -194,18 +190,35 @@ def column_stages(
     for index in range(depth):
         stages.append(
             [
-                steps[p.name][index](pl.col(f"__{p.name}")).alias(f"__{p.name}")
+                steps[p.name][index](ref(f"__{p.name}")).alias(f"__{p.name}")
                 for p in plans
                 if index < len(steps[p.name])
             ]
         )
-    stages.append([pl.col(f"__{p.name}").cast(p.dtype).alias(p.name) for p in plans])
+    stages.append([ref(f"__{p.name}").cast(p.dtype).alias(p.name) for p in plans])
     return stages
 
 
-def struct_expr(model: type[BaseModel], element: pl.Expr) -> pl.Expr:
-    """A nested model's columns as one struct, read from `element`."""
-    return pl.struct(*(column_expr(p, element) for p in column_plans(model)))
+def list_stages(model: type[BaseModel]) -> tuple[Callable[[pl.Expr], pl.Expr], ...]:
+    """A list of objects validated as `model`, as steps over the list, staged like a frame's
+    columns: the elements' working values are fields of one struct per element, each stage a
+    `list.eval` that adds the next step's fields, so no step is computed twice."""
+    plans = column_plans(model)
+    if any(p.derived for p in plans):
+        raise TypeError(f"{model.__name__}: nested models cannot have derived columns")
+    first, *middle, _ = column_stages(plans, lambda level: pl.element(), ref=pl.field)
+    element = pl.element()
+    last = pl.struct(
+        *(element.struct.field(f"__{p.name}").cast(p.dtype).alias(p.name) for p in plans)
+    )
+
+    def start(expr: pl.Expr) -> pl.Expr:
+        return expr.list.drop_nulls().list.eval(pl.struct(*first))
+
+    def stage(fields: list[pl.Expr]) -> Callable[[pl.Expr], pl.Expr]:
+        return lambda expr: expr.list.eval(element.struct.with_fields(fields))
+
+    return (start, *(stage(fields) for fields in middle), lambda e: e.list.eval(last))
 
 
 @functools.cache

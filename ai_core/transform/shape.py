@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
@@ -64,10 +65,15 @@ class NestedList(Transform):
         return [element for element in value if isinstance(element, dict)]
 
     def polars(self, expr: pl.Expr) -> pl.Expr:
-        # plan imports this module, so the nested model's expressions are built on demand.
-        from ai_core.transform.plan import struct_expr
+        for step in self.steps():
+            expr = step(expr)
+        return expr
 
-        return expr.list.drop_nulls().list.eval(struct_expr(self.model, pl.element()))
+    def steps(self) -> tuple[Callable[[pl.Expr], pl.Expr], ...]:
+        # plan imports this module, so the nested model's expressions are built on demand.
+        from ai_core.transform.plan import list_stages
+
+        return list_stages(self.model)
 
     def decode_dtype(self, inner: pl.DataType | None) -> pl.DataType:
         from ai_core.transform.plan import decode_struct
