@@ -91,6 +91,10 @@ def baseline_comparisons(stages: Sequence[Stage]) -> list[dict[str, Any]]:
                 "cpu_ratio": ratio(baseline.get("cpu_s"), target.get("cpu_s")),
                 "peak_rss_mb": [baseline.get("peak_rss_mb"), target.get("peak_rss_mb")],
                 "memory_ratio": ratio(baseline.get("peak_rss_mb"), target.get("peak_rss_mb")),
+                "extract_s": [baseline.get("extract_seconds"), target.get("extract_seconds")],
+                "extract_ratio": ratio(
+                    baseline.get("extract_seconds"), target.get("extract_seconds")
+                ),
             }
         )
     return pairs
@@ -100,7 +104,7 @@ def baseline_table(pairs: Sequence[Mapping[str, Any]]) -> str:
     """Baseline stages against their targets; wall `x3.00`: the baseline took 3 times longer."""
     headers = [
         "baseline", "vs stage", "wall s", "stage wall s", "wall x",
-        "peak MB", "stage peak MB", "memory x", "cpu x",
+        "peak MB", "stage peak MB", "memory x", "cpu x", "extract x",
     ]  # fmt: skip
     rows = [
         [
@@ -113,6 +117,7 @@ def baseline_table(pairs: Sequence[Mapping[str, Any]]) -> str:
             fmt(p["peak_rss_mb"][1], 0),
             fmt_ratio(p["memory_ratio"]),
             fmt_ratio(p["cpu_ratio"]),
+            fmt_ratio(p["extract_ratio"]),
         ]
         for p in pairs
     ]

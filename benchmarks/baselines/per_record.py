@@ -125,4 +125,5 @@ def run(context: StageContext) -> dict[str, Any]:
         "columns": frame.width,
         "target_table": target,
         **{k: round(v, 3) for k, v in timings.items()},
+        "extract_seconds": round(timings["read_validate_s"] + timings["hash_s"], 3),
     }

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from ai_core.iceberg.catalog import load_catalog
 from benchmarks.baselines.per_record import concat_pages, page_frames, row_hashes
+from benchmarks.report import baseline_comparisons, baseline_table
 from benchmarks.runner import run_scenario
 from benchmarks.scenario import Scenario
 from tests.benchmarks.conftest import DAY
@@ -51,7 +52,15 @@ def test_per_record_stage_writes_its_own_table(tmp_path: Path) -> None:
     assert per_record["bytes"] > 0
     assert per_record["metrics"]["pages_read"] == 3
     assert per_record["metrics"]["target_table"] == "benchmarks_baseline.per_record"
-    assert summary["baseline_comparisons"][0]["baseline"] == "per_record"
+    metrics = per_record["metrics"]
+    assert per_record["extract_seconds"] == pytest.approx(
+        metrics["read_validate_s"] + metrics["hash_s"], abs=0.002
+    )
+    [pair] = summary["baseline_comparisons"]
+    assert pair["baseline"] == "per_record"
+    # The seeded raw stage reports no extraction, so there is nothing to compare it with.
+    assert pair["extract_s"] == [per_record["extract_seconds"], None]
+    assert pair["extract_ratio"] is None
 
     table = load_catalog(path.parent / "data").load_table("benchmarks_baseline.per_record")
     rows = pl.DataFrame(table.scan().to_arrow()).sort("vin").to_dicts()
@@ -85,3 +94,24 @@ def test_no_records_is_an_error_that_names_the_entity() -> None:
 
     with pytest.raises(ValueError, match="no Nothing records"):
         concat_pages([], Nothing)
+
+
+def test_extraction_ratio_compares_the_reported_extraction_walls() -> None:
+    def stage(name: str, wall: float, extract: float, baseline_of: str | None = None) -> dict:
+        return {
+            "name": name,
+            "status": "ok",
+            "baseline_of": baseline_of,
+            "wall_s": wall,
+            "cpu_s": wall,
+            "peak_rss_mb": 100.0,
+            "extract_seconds": extract,
+        }
+
+    stages = [stage("fast", 20.0, 10.0), stage("slow", 150.0, 140.0, baseline_of="fast")]
+    [pair] = baseline_comparisons(stages)
+    assert pair["extract_s"] == [140.0, 10.0]
+    assert pair["extract_ratio"] == pytest.approx(14.0)
+    assert pair["wall_ratio"] == pytest.approx(7.5)
+    line = baseline_table([pair]).splitlines()[-1]
+    assert line.rstrip().endswith("x14.00")
