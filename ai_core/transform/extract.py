@@ -8,7 +8,8 @@ declared pattern), and hash the non-key columns. No Python runs per page or per 
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -142,14 +143,27 @@ class Extractor:
         Polars and decoded on its own (two at a time on two cores), so decoded pages are held
         for a few slices, never for the whole batch.
         """
+        with ThreadPoolExecutor(max_workers=pl.thread_pool_size()) as pool:
+            return self.submit(raw, pool)()
+
+    def submit(self, raw: RawBatch, pool: Executor) -> Callable[[], Extraction]:
+        """Queue the batch's slices on `pool` and return at once; calling the result waits for
+        them and gives the batch's `Extraction`. A caller can so prepare the next batch, or
+        finish the previous one, while the slices run."""
         table = raw_table(raw)
-        workers = pl.thread_pool_size()
-        slices = [table.slice(start, length) for start, length in _slices(table, workers)]
         # Decoding a slice is mostly single-threaded inside Polars; slices run side by side.
-        with ThreadPoolExecutor(
-            max_workers=max(1, min(len(slices), pl.thread_pool_size()))
-        ) as pool:
-            parts = list(pool.map(lambda part: self._extract_slice(raw_frame(part)), slices))
+        futures = [
+            pool.submit(self._extract_slice, table.slice(start, length))
+            for start, length in _slices(table, pl.thread_pool_size())
+        ]
+
+        def result() -> Extraction:
+            parts = [future.result() for future in futures]
+            return self._assemble(table, parts)
+
+        return result
+
+    def _assemble(self, table: pa.Table, parts: list[tuple[pl.DataFrame, ...]]) -> Extraction:
         rows = pl.concat([p[0] for p in parts]) if parts else pl.DataFrame(schema=self.schema)
         rejected = (
             pl.concat([p[1] for p in parts]) if parts else pl.DataFrame(schema=REJECTED_SCHEMA)
@@ -162,7 +176,8 @@ class Extractor:
             )
         return Extraction(rows=rows, rejected=rejected, pages=pages, unknown_keys=unknown)
 
-    def _extract_slice(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, ...]:
+    def _extract_slice(self, part: pa.Table) -> tuple[pl.DataFrame, ...]:
+        frame = raw_frame(part)
         status = pl.col("_http_status")
         ok = (status >= 200) & (status < 300)
         bodies = frame.select(pl.when(ok).then(pl.col("_response_body"))).to_series()
