@@ -5,15 +5,17 @@ replacing them with spaces and joining the bodies with newlines gives NDJSON of 
 `pl.read_ndjson` parses straight into the declared schema. `ignore_errors` makes a value of the
 wrong shape (a string where an object is declared) null instead of failing the batch.
 
-That read is the reference, and the fastest for pages without lists of objects inside records,
-which are read only that way. It is slow in Polars 2.1 on such lists, so a chunk that has them is
-first decoded with `str.json_decode` and the same dtype, about twice as fast and equal on
-well-formed pages, but strict: any value of the wrong shape fails the whole chunk. The chunk then
-tries a second way: lists of objects inside records are read as their JSON text by `read_ndjson`
-and decoded with `str.json_decode`. That too is strict. Only then is the chunk read the direct way.
-`str.json_decode` reads two shapes differently from the direct read without failing (a lone scalar
-where a list of scalars is declared, a string holding JSON text where a deferred list is); a chunk
-with either goes straight to the direct read, so the result is always the direct read's.
+That read is the reference, and the fastest for ordinary pages without lists of objects inside
+records, which are read only that way. It is slow in Polars 2.1 on such lists (about twice as
+slow as `str.json_decode` on inventory pages), and on very long lines (a dealer locator answers
+all of a brand's dealers in one body of several megabytes: read directly, 5.7 MB took 0.42 s and
+336 MB, against 0.12 s and 123 MB with `str.json_decode`). A chunk that has such lists, or bodies
+over `LARGE_BODY_BYTES` on average, is therefore first decoded with `str.json_decode` and the
+same dtype, equal on well-formed pages but strict: any value of the wrong shape fails the whole
+chunk, which is then read the direct way. `str.json_decode` reads one shape differently from the
+direct read without failing, a lone scalar where a list of scalars is declared (it makes a
+one-element list); a chunk with one goes straight to the direct read, so the result is always
+the direct read's.
 
 Only a body that is not JSON at all fails the direct read; then the chunk is split in halves until
 the bad pages are isolated, and they are reported as malformed.
@@ -30,6 +32,8 @@ from ai_core.transform.schema import DType
 
 CHUNK_BYTES = 8 * 2**20
 """Bodies decoded per read: bounds the memory of one decoded chunk."""
+LARGE_BODY_BYTES = 2**20
+"""Bodies longer than this on average are decoded with `str.json_decode` first."""
 PAGE = "_page"
 
 
@@ -53,24 +57,15 @@ def ndjson_bytes(bodies: pl.Series) -> bytes:
     return data.slice(first, last - first).to_pybytes()
 
 
-def _deferred(dtype: DType, in_list: bool = False) -> tuple[DType, list[str]]:
-    """The dtype with lists of objects inside list elements read as text, and their key names."""
+def _has_object_lists(dtype: DType, in_list: bool = False) -> bool:
+    """Whether the dtype has a list of objects inside the elements of a list."""
     if isinstance(dtype, pl.Struct):
-        fields: dict[str, DType] = {}
-        names: list[str] = []
-        for field in dtype.fields:
-            inner = field.dtype
-            if in_list and isinstance(inner, pl.List) and isinstance(inner.inner, pl.Struct):
-                fields[field.name] = pl.String()
-                names.append(field.name)
-            else:
-                fields[field.name], more = _deferred(inner, in_list)
-                names.extend(more)
-        return pl.Struct(fields), names
+        return any(_has_object_lists(f.dtype, in_list) for f in dtype.fields)
     if isinstance(dtype, pl.List):
-        inner, names = _deferred(dtype.inner, True)
-        return pl.List(inner), names
-    return dtype, []
+        if in_list and isinstance(dtype.inner, pl.Struct):
+            return True
+        return _has_object_lists(dtype.inner, True)
+    return False
 
 
 def _scalar_lists(dtype: DType) -> list[str]:
@@ -95,51 +90,24 @@ def _key_guards(names: list[str], value: str) -> list[str]:
     return [f'"{re.escape(n)}"\\s*:\\s*{value}' for n in sorted(set(names))]
 
 
-def _restore(expr: pl.Expr, full: DType, text: DType) -> pl.Expr | None:
-    """An expression turning what was read as `text` into `full`; None where they agree."""
-    if full == text:
-        return None
-    if text == pl.String:
-        return expr.str.json_decode(full)
-    if isinstance(full, pl.List) and isinstance(text, pl.List):
-        inner = _restore(pl.element(), full.inner, text.inner)
-        return None if inner is None else expr.list.eval(inner)
-    assert isinstance(full, pl.Struct) and isinstance(text, pl.Struct)
-    texts = {f.name: f.dtype for f in text.fields}
-    changed = [
-        restored.alias(f.name)
-        for f in full.fields
-        if (restored := _restore(pl.field(f.name), f.dtype, texts[f.name])) is not None
-    ]
-    return expr.struct.with_fields(changed) if changed else None
-
-
 class PageDecoder:
     """Decodes bodies as one page dtype, the fast way when it is safe."""
 
     def __init__(self, dtype: pl.Struct) -> None:
         self.dtype = dtype
-        text, names = _deferred(dtype)
-        assert isinstance(text, pl.Struct)
-        self._text_dtype = text
-        self._restore = _restore(pl.col(PAGE), dtype, text) if names else None
-        # Values `str.json_decode` would read differently from the direct read: a scalar where
-        # a list of scalars is declared (it makes a one-element list), and a string where a
-        # deferred list of objects is (its text might spell an array).
-        guards = [
-            *_key_guards(_scalar_lists(dtype), r"[^\[n\s]"),
-            *_key_guards(names, '"'),
-        ]
+        self._object_lists = _has_object_lists(dtype)
+        # A scalar where a list of scalars is declared: `str.json_decode` makes it a list.
+        guards = _key_guards(_scalar_lists(dtype), r"[^\[n\s]")
         self._ambiguous = (
             pl.any_horizontal([pl.first().str.contains(g) for g in guards]).any()
             if guards
             else None
         )
 
-    def _read(self, bodies: pl.Series, dtype: pl.Struct) -> pl.Series:
+    def _read(self, bodies: pl.Series) -> pl.Series:
         frame = pl.read_ndjson(
             ndjson_bytes(bodies),
-            schema=pl.Schema({f.name: f.dtype for f in dtype.fields}),
+            schema=pl.Schema({f.name: f.dtype for f in self.dtype.fields}),
             ignore_errors=True,
         )
         if frame.height != bodies.len():
@@ -149,19 +117,10 @@ class PageDecoder:
             )
         return frame.select(pl.struct(pl.all()).alias(PAGE)).to_series()
 
-    def _fast(self, bodies: pl.Series) -> pl.Series | None:
-        if self._restore is None:
-            return None
-        try:
-            pages = self._read(bodies, self._text_dtype)
-            return pages.to_frame().select(self._restore.alias(PAGE)).to_series()
-        except pl.exceptions.PolarsError:
-            return None
-
     def _direct(self, bodies: pl.Series) -> tuple[pl.Series, list[int]]:
         """Decoded pages (null where malformed) and the positions of the malformed ones."""
         try:
-            return self._read(bodies, self.dtype), []
+            return self._read(bodies), []
         except pl.exceptions.PolarsError:
             if bodies.len() == 1:
                 return pl.Series(PAGE, [None], dtype=self.dtype), [0]
@@ -178,17 +137,15 @@ class PageDecoder:
 
     def decode_chunk(self, bodies: pl.Series) -> tuple[pl.Series, list[int]]:
         """One chunk of non-blank bodies: pages and positions of malformed ones."""
-        # Without lists of objects inside records the direct read is the faster one as well
-        # (about 1.5x on inventory pages read for a dozen keys), so it goes first.
-        if self._restore is None or (
+        # Without lists of objects inside records the direct read of ordinary pages is the
+        # faster one as well (about 1.2x on inventory pages read for a dozen keys).
+        large = bodies.str.len_bytes().sum() > LARGE_BODY_BYTES * bodies.len()
+        if (not self._object_lists and not large) or (
             self._ambiguous is not None and bodies.to_frame().select(self._ambiguous).item()
         ):
             return self._direct(bodies)
-        for attempt in (self._strict, self._fast):
-            pages = attempt(bodies)
-            if pages is not None:
-                return pages, []
-        return self._direct(bodies)
+        pages = self._strict(bodies)
+        return (pages, []) if pages is not None else self._direct(bodies)
 
     def decode(self, bodies: pl.Series) -> tuple[pl.Series, pl.Series]:
         """Each body decoded (one struct per body, in order) and a malformed flag.

@@ -87,6 +87,22 @@ def _leaf(path: str) -> str:
     return path.rsplit(".", 1)[-1].removesuffix("[]")
 
 
+def _infer(bodies: pl.Series) -> DType:
+    """The dtype the bodies imply together.
+
+    `str.json_decode` infers it several times faster and in a fifth of the memory of
+    `read_ndjson` on long bodies (a 5.7 MB dealer locator page: 0.23 s and 124 MB against 1.08 s
+    and 602 MB); it fails on a body that is not JSON, which the NDJSON reader skips.
+    """
+    try:
+        return bodies.str.json_decode(infer_schema_length=None).dtype
+    except pl.exceptions.PolarsError:
+        inferred = pl.read_ndjson(
+            ndjson_bytes(bodies), infer_schema_length=None, ignore_errors=True
+        )
+        return pl.Struct(dict(inferred.schema))
+
+
 def detect_unknown_keys(
     raw: pa.Table,
     good: pl.Series,
@@ -100,10 +116,7 @@ def detect_unknown_keys(
     if not rows:
         return pl.DataFrame(schema=DRIFT_SCHEMA)
     sample = pl.Series(raw["_response_body"].take(rows))
-    inferred = pl.read_ndjson(
-        ndjson_bytes(sample), infer_schema_length=None, ignore_errors=True
-    ).schema
-    paths = sorted(set(unknown_paths(pl.Struct(dict(inferred)), known, frozenset(ignored))))
+    paths = sorted(set(unknown_paths(_infer(sample), known, frozenset(ignored))))
     bodies = raw["_response_body"]
     counts = [
         int(pc.sum(pc.count_substring_regex(bodies, f'"{re.escape(_leaf(p))}"\\s*:')).as_py() or 0)

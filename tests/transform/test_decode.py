@@ -9,7 +9,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ai_core.transform.decode import PageDecoder, ndjson_bytes
+from ai_core.transform.decode import LARGE_BODY_BYTES, PageDecoder, ndjson_bytes
 
 DTYPE = pl.Struct(
     {
@@ -89,7 +89,7 @@ def test_the_fast_read_is_the_direct_read(pages: list[dict[str, Any]]) -> None:
 
 def test_the_fast_read_is_used_on_clean_pages() -> None:
     bodies = pl.Series(['{"items": [{"id": 1, "parts": [{"name": "x", "qty": 2}]}]}'])
-    fast = PageDecoder(DTYPE)._fast(bodies)
+    fast = PageDecoder(DTYPE)._strict(bodies)
     assert fast is not None
     item = {"id": "1", "tags": None, "parts": [{"name": "x", "qty": "2"}], "meta": None}
     assert fast.to_list() == [{"n": None, "items": [item]}]
@@ -98,3 +98,31 @@ def test_the_fast_read_is_used_on_clean_pages() -> None:
     assert pages.to_list() == [
         {"n": None, "items": [{"id": None, "tags": None, "parts": None, "meta": None}]}
     ]
+
+
+def test_escapes_in_lists_of_objects_survive_when_the_strict_read_fails() -> None:
+    # `id` holds a list where text is declared, so `str.json_decode` fails the chunk and the
+    # direct read decides; the escaped backslash and quote must come through as written.
+    page = {"items": [{"id": [], "parts": [{"name": "a\\b", "qty": 'q"t'}]}]}
+    bodies = pl.Series([orjson.dumps(page).decode()])
+    decoder = PageDecoder(DTYPE)
+    assert decoder._strict(bodies) is None
+    pages, bad = decoder.decode_chunk(bodies)
+    assert bad == []
+    assert pages[0]["items"][0]["parts"] == [{"name": "a\\b", "qty": 'q"t'}]
+
+
+def test_a_long_body_without_object_lists_is_read_strictly_and_equals_the_direct_read() -> None:
+    flat = pl.Struct({"n": pl.String, "items": pl.List(pl.Struct({"id": pl.String}))})
+    decoder = PageDecoder(flat)
+    items = [{"id": f"{i:08d}", "note": "x" * 40} for i in range(30_000)]
+    bodies = pl.Series([orjson.dumps({"n": 1, "items": items}).decode()])
+    assert bodies.str.len_bytes()[0] > LARGE_BODY_BYTES
+    pages, bad = decoder.decode_chunk(bodies)
+    assert bad == []
+    assert pages.to_list() == decoder._direct(bodies)[0].to_list()
+    assert pages[0]["items"][29_999] == {"id": "00029999"}
+    # A wrong shape gives what the direct read gives: an array read as text is its JSON text.
+    wrong = pl.Series([orjson.dumps({"n": [1], "items": "none"}).decode() + " " * 2**20])
+    assert decoder.decode_chunk(wrong)[0].to_list() == decoder._direct(wrong)[0].to_list()
+    assert decoder.decode_chunk(wrong)[0][0] == {"n": "[1]", "items": None}
