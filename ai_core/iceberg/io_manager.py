@@ -65,6 +65,9 @@ class IcebergIOManager(dg.ConfigurableIOManager, IcebergCatalogConfig):
             "location": dg.MetadataValue.path(report.location),
             "dagster/row_count": report.rows,
             "dagster/table_name": report.table,
+            "dagster/column_schema": dg.TableSchema(
+                columns=[dg.TableColumn(name, kind) for name, kind in report.columns]
+            ),
         }
         extra = getattr(obj, "output_metadata", None)
         if callable(extra):

@@ -52,10 +52,13 @@ class WriteReport:
     snapshot_id: int
     seconds: float
     commit_attempts: int
+    columns: tuple[tuple[str, str], ...] = ()
+    """The table's columns after the write, as (name, Iceberg type)."""
 
     def as_metadata(self) -> dict[str, Any]:
         """Plain values for Dagster output metadata."""
         return {
+            "columns": len(self.columns),
             "table": self.table,
             "location": self.location,
             "rows": self.rows,
@@ -147,6 +150,7 @@ def write_partition(
         snapshot_id=result.snapshot_id,
         seconds=time.perf_counter() - started,
         commit_attempts=result.attempts,
+        columns=tuple((f.name, str(f.field_type)) for f in result.table.schema().fields),
     )
 
 

@@ -207,6 +207,13 @@ def test_generator_output_is_written_with_run_metadata(
     assert (meta["rows"], meta["chunks"], meta["files"]) == (4, 2, 1)
     assert meta["dagster/row_count"] == 4 and int(meta["bytes"]) > 0  # type: ignore[arg-type]
     assert str(meta["location"]).endswith("warehouse/shop_raw/pages")
+    table_columns = load_catalog(tmp_path).load_table("shop_raw.pages").schema().column_names
+    schema = meta["dagster/column_schema"]
+    assert isinstance(schema, dg.TableSchema)
+    assert [c.name for c in schema.columns] == table_columns
+    assert meta["columns"] == len(table_columns)
+    kinds = {c.name: c.type for c in schema.columns}
+    assert kinds["_partition_date"] == "date" and kinds["_response_body"] == "string"
     snapshot = load_catalog(tmp_path).load_table("shop_raw.pages").current_snapshot()
     assert snapshot is not None and meta["snapshot_id"] == str(snapshot.snapshot_id)
     summary = snapshot.summary.additional_properties  # type: ignore[union-attr]
