@@ -26,9 +26,11 @@ def load_definitions(ref: str = defaults.DEFINITIONS) -> dg.Definitions:
 def plain(value: Any) -> Any:
     """A metadata value as plain JSON: the wrapped value when it serialises, else its text."""
     raw = value.value if isinstance(value, dg.MetadataValue) else value
+    if isinstance(raw, dg.TableSchema):
+        return [{"name": c.name, "type": c.type} for c in raw.columns]
     try:
         json.dumps(raw)
-    except (TypeError, ValueError):
+    except Exception:  # Dagster records refuse iteration with a plain `Exception`
         return str(raw)
     return raw
 

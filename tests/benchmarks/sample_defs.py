@@ -18,6 +18,9 @@ def pages(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             "retries": 1,
             "partition": context.partition_key,
             "table": dg.MetadataValue.md("`sample_raw.pages`"),
+            "dagster/column_schema": dg.TableSchema(
+                columns=[dg.TableColumn("vin", "string"), dg.TableColumn("msrp", "double")]
+            ),
         }
     )
 

@@ -33,6 +33,10 @@ def test_asset_stages_report_metadata_checks_and_failures(tmp_path: Path) -> Non
     assert (pages["rows"], pages["bytes"], pages["pages"], pages["retries"]) == (120, 4096, 3, 1)
     assert pages["metrics"]["partition"] == DAY.isoformat()
     assert pages["metrics"]["table"] == "`sample_raw.pages`"
+    assert pages["metrics"]["dagster/column_schema"] == [
+        {"name": "vin", "type": "string"},
+        {"name": "msrp", "type": "double"},
+    ]
     assert pages["checks"] == [{"name": "pages_complete", "passed": False, "severity": "WARN"}]
     assert 0 < pages["work_wall_s"] < pages["wall_s"]
     # No upstream server, so no latency: the bound is unknown rather than zero.
