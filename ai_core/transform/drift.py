@@ -7,11 +7,13 @@ the decode schema. The sample covers the first page of every sub-resource and pa
 the batch, so a key that appears on a few pages only may be missed; once named, a key is counted
 over every body with a literal scan. Below a value whose type varies within the sample (an
 object in one record, a string in another) inference gives text and the keys under it are not
-listed.
+listed; sampled pages whose shapes cannot be reconciled at all (an object in one, a list in
+another) are inferred one page at a time, and answers that are not JSON objects are skipped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -92,7 +94,7 @@ def _infer(bodies: pl.Series) -> DType:
 
     `str.json_decode` infers it several times faster and in a fifth of the memory of
     `read_ndjson` on long bodies (a 5.7 MB dealer locator page: 0.23 s and 124 MB against 1.08 s
-    and 602 MB); it fails on a body that is not JSON, which the NDJSON reader skips.
+    and 602 MB). It fails where pages disagree on a value's shape, and so may `read_ndjson`.
     """
     try:
         return bodies.str.json_decode(infer_schema_length=None).dtype
@@ -101,6 +103,24 @@ def _infer(bodies: pl.Series) -> DType:
             ndjson_bytes(bodies), infer_schema_length=None, ignore_errors=True
         )
         return pl.Struct(dict(inferred.schema))
+
+
+def _sample_paths(sample: pl.Series, known: pl.Struct, ignored: frozenset[str]) -> set[str]:
+    """Unknown key paths of the sampled bodies that are JSON objects.
+
+    Pages that disagree on a value's shape (an object in one, a list in another) cannot be
+    inferred together; they are then inferred one by one, and a page that cannot be inferred
+    at all names no keys rather than failing the batch.
+    """
+    objects = sample.filter(sample.str.strip_chars_start(" \t\r\n").str.starts_with("{"))
+    try:
+        return set(unknown_paths(_infer(objects), known, ignored))
+    except pl.exceptions.PolarsError:
+        paths: set[str] = set()
+        for index in range(objects.len()):
+            with contextlib.suppress(pl.exceptions.PolarsError):
+                paths.update(unknown_paths(_infer(objects.slice(index, 1)), known, ignored))
+        return paths
 
 
 def detect_unknown_keys(
@@ -116,7 +136,7 @@ def detect_unknown_keys(
     if not rows:
         return pl.DataFrame(schema=DRIFT_SCHEMA)
     sample = pl.Series(raw["_response_body"].take(rows))
-    paths = sorted(set(unknown_paths(_infer(sample), known, frozenset(ignored))))
+    paths = sorted(_sample_paths(sample, known, frozenset(ignored)))
     bodies = raw["_response_body"]
     counts = [
         int(pc.sum(pc.count_substring_regex(bodies, f'"{re.escape(_leaf(p))}"\\s*:')).as_py() or 0)

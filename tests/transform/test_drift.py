@@ -36,3 +36,24 @@ def test_ignored_keys_are_not_drift() -> None:
 def test_detection_can_be_turned_off() -> None:
     raw = raw_rows([(SUB, 1, page([widget(colourway="red")]))])
     assert compile_extractor(ShopWidget, detect_drift=False).extract(raw).unknown_keys.height == 0
+
+
+def test_a_page_that_is_not_an_object_does_not_stop_detection() -> None:
+    other = "shop.example/gadgets"
+    # A valid JSON answer that is not an object carries no keys, and must not fail the batch.
+    raw = raw_rows([(SUB, 1, b"[1, 2]"), (other, 1, page([widget(colourway="red")]))])
+    unknown = compile_extractor(ShopWidget).extract(raw).unknown_keys
+    assert unknown.rows() == [("data.items[].colourway", 1)]
+
+
+def test_pages_that_disagree_on_a_shape_are_inferred_one_by_one() -> None:
+    other = "shop.example/gadgets"
+    raw = raw_rows(
+        [
+            (SUB, 1, page([widget(colourway="red")])),
+            # `pricing` is an object above and a list here: no one schema covers both pages.
+            (other, 1, page([widget(pricing=[1], finish="matte")])),
+        ]
+    )
+    unknown = compile_extractor(ShopWidget).extract(raw).unknown_keys
+    assert unknown.rows() == [("data.items[].colourway", 1), ("data.items[].finish", 1)]
