@@ -52,7 +52,7 @@ class WriteReport:
     snapshot_id: int
     seconds: float
     commit_attempts: int
-    columns: tuple[tuple[str, str], ...] = ()
+    columns: tuple[tuple[str, str], ...]
     """The table's columns after the write, as (name, Iceberg type)."""
 
     def as_metadata(self) -> dict[str, Any]:

@@ -139,8 +139,10 @@ class PageDecoder:
         """One chunk of non-blank bodies: pages and positions of malformed ones."""
         # Without lists of objects inside records the direct read of ordinary pages is the
         # faster one as well (about 1.2x on inventory pages read for a dozen keys).
-        large = bodies.str.len_bytes().sum() > LARGE_BODY_BYTES * bodies.len()
-        if (not self._object_lists and not large) or (
+        strict_first = (
+            self._object_lists or bodies.str.len_bytes().sum() > LARGE_BODY_BYTES * bodies.len()
+        )
+        if not strict_first or (
             self._ambiguous is not None and bodies.to_frame().select(self._ambiguous).item()
         ):
             return self._direct(bodies)

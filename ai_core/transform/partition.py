@@ -74,10 +74,6 @@ class TransformedPartition:
         self._narrow = pl.DataFrame(
             schema={**{c: schema[c] for c in narrow}, ROW: pl.UInt32, BATCH: pl.UInt32}
         )
-        self._narrow_parts: list[pl.DataFrame] = []
-        self._pages_parts: list[pl.DataFrame] = []
-        self._rejected_parts: list[pl.DataFrame] = []
-        self._unknown_parts: list[pl.DataFrame] = []
         self._conflict_samples: pl.DataFrame | None = None
         self._batch_duplicates = 0
         self._rule_counts: dict[str, int] = {}
@@ -97,36 +93,39 @@ class TransformedPartition:
         the next raw batch and spills the previous one's rows, so both cores stay busy.
         """
         started = time.perf_counter()
+        kept: list[tuple[pl.DataFrame, ...]] = []
         with ThreadPoolExecutor(max_workers=pl.thread_pool_size()) as pool:
             pending: Callable[[], Extraction] | None = None
             for batch in grouped(self._raw):
                 queued = self.extractor.submit(batch, pool)
                 if pending is not None:
-                    self._keep(pending())
+                    kept.append(self._keep(pending()))
                 pending = queued
             if pending is not None:
-                self._keep(pending())
+                kept.append(self._keep(pending()))
         self.timings.extract_s = time.perf_counter() - started
         started = time.perf_counter()
-        if self._files:
-            self._narrow = pl.concat(self._narrow_parts)
-            self._pages = pl.concat(self._pages_parts)
-            self._rejected = pl.concat(self._rejected_parts)
+        if kept:
+            narrow, pages, rejected, unknown = zip(*kept, strict=True)
+            self._narrow = pl.concat(narrow)
+            self._pages = pl.concat(pages)
+            self._rejected = pl.concat(rejected)
             self._unknown = (
-                pl.concat(self._unknown_parts)
+                pl.concat(unknown)
                 .group_by("key")
                 .agg(pl.col("occurrences").sum())
                 .sort("key")
                 .select(DRIFT_SCHEMA.names())
             )
-        self._choice = choose_rows(self._narrow, self.key) if self._files else None
+        self._choice = choose_rows(self._narrow, self.key) if kept else None
         if self._choice is not None and self._choice.conflicts:
             self._conflict_samples = self._sample_conflicts(self._choice)
         self.timings.resolve_s = time.perf_counter() - started
         return self
 
-    def _keep(self, extraction: Extraction) -> None:
-        """Spill one batch's rows, identical ones collapsed; keep its narrow columns and facts."""
+    def _keep(self, extraction: Extraction) -> tuple[pl.DataFrame, ...]:
+        """Spill one batch's rows, identical ones collapsed; give back what stays in memory:
+        their narrow columns, the page facts, the rejections and the unknown keys."""
         index = len(self._files)
         rows = collapse_identical(extraction.rows, self.key).with_columns(
             pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW)
@@ -135,14 +134,10 @@ class TransformedPartition:
         path = Path(self._spill.name) / f"{index:06d}.arrow"
         rows.write_ipc(path)
         self._files.append(path)
-        self._narrow_parts.append(
-            rows.select(
-                *self.key, "_sub_resource", "_page_number", "_fetched_at", HASH_COLUMN, ROW
-            ).with_columns(pl.lit(index, pl.UInt32).alias(BATCH))
-        )
-        self._pages_parts.append(extraction.pages)
-        self._rejected_parts.append(extraction.rejected)
-        self._unknown_parts.append(extraction.unknown_keys)
+        narrow = rows.select(
+            *self.key, "_sub_resource", "_page_number", "_fetched_at", HASH_COLUMN, ROW
+        ).with_columns(pl.lit(index, pl.UInt32).alias(BATCH))
+        return narrow, extraction.pages, extraction.rejected, extraction.unknown_keys
 
     def _sample_conflicts(self, choice: KeyChoice) -> pl.DataFrame:
         """The conflicted keys' differing columns, read from the spilled rows of a few keys."""

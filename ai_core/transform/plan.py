@@ -180,7 +180,7 @@ def column_stages(
     Each stage stores one transform's result in a working column `__<name>`, so a transform
     that uses its input several times reads a column instead of recomputing the steps before it
     (eager Polars does not eliminate common subexpressions). `ref` names a working column: a
-    frame's column by default, `pl.field` for the fields of a struct being rebuilt.
+    frame's column by default, a field of the list element for the elements of a list.
     """
     stages: list[list[pl.Expr]] = [
         [navigate(source(p.level), p.path).alias(f"__{p.name}") for p in plans]
@@ -206,10 +206,9 @@ def list_stages(model: type[BaseModel]) -> tuple[Callable[[pl.Expr], pl.Expr], .
     plans = column_plans(model)
     if any(p.derived for p in plans):
         raise TypeError(f"{model.__name__}: nested models cannot have derived columns")
-    first, *middle, _ = column_stages(plans, lambda level: pl.element(), ref=pl.field)
     element = pl.element()
-    last = pl.struct(
-        *(element.struct.field(f"__{p.name}").cast(p.dtype).alias(p.name) for p in plans)
+    first, *middle, last = column_stages(
+        plans, lambda level: element, ref=lambda name: element.struct.field(name)
     )
 
     def start(expr: pl.Expr) -> pl.Expr:
@@ -218,7 +217,7 @@ def list_stages(model: type[BaseModel]) -> tuple[Callable[[pl.Expr], pl.Expr], .
     def stage(fields: list[pl.Expr]) -> Callable[[pl.Expr], pl.Expr]:
         return lambda expr: expr.list.eval(element.struct.with_fields(fields))
 
-    return (start, *(stage(fields) for fields in middle), lambda e: e.list.eval(last))
+    return (start, *(stage(fields) for fields in middle), lambda e: e.list.eval(pl.struct(*last)))
 
 
 @functools.cache
