@@ -4,7 +4,9 @@ Outputs: `None` (nothing is written), a `pa.Table`, `pa.RecordBatch`, `pl.DataFr
 `pl.LazyFrame` (collected in streaming batches), a `RawFetchResult`, or any iterable of those,
 such as a generator: each item is a chunk, written as it arrives, and the day becomes visible in
 one commit when the iterable is exhausted. An output object with an `output_metadata()` method
-has it called after it is exhausted, and its entries join the write's metadata.
+has it called after it is exhausted, and its entries join the write's metadata; one with a
+`rows_to_drop(staged)` method has it called before the commit, to name rows of its chunks that
+the day leaves out after all (see `write_partition`).
 
 Inputs are views of the upstream's partitions (all of them when a partition mapping asks for
 several; the whole table when the upstream or the reading run is not partitioned), chosen by the
@@ -59,6 +61,7 @@ class IcebergIOManager(dg.ConfigurableIOManager, IcebergCatalogConfig):
             iter_chunks(obj, label),
             snapshot_properties=properties,
             max_commit_attempts=self.max_commit_attempts,
+            rows_to_drop=_method(obj, "rows_to_drop"),
         )
         metadata: dict[str, Any] = {
             **report.as_metadata(),
@@ -69,8 +72,8 @@ class IcebergIOManager(dg.ConfigurableIOManager, IcebergCatalogConfig):
                 columns=[dg.TableColumn(name, kind) for name, kind in report.columns]
             ),
         }
-        extra = getattr(obj, "output_metadata", None)
-        if callable(extra):
+        extra = _method(obj, "output_metadata")
+        if extra is not None:
             metadata.update(extra())
         context.add_output_metadata(metadata)
 
@@ -95,6 +98,11 @@ class IcebergIOManager(dg.ConfigurableIOManager, IcebergCatalogConfig):
         if view is pl.DataFrame:
             return pl.from_arrow(reader.arrow_table(table, dates))
         return reader.lazy_frame(table, dates)
+
+
+def _method(obj: Any, name: str) -> Any:
+    found = getattr(obj, name, None)
+    return found if callable(found) else None
 
 
 def iter_chunks(obj: Any, label: str) -> Iterator[Chunk]:

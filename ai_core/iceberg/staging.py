@@ -7,7 +7,10 @@ transaction that is never committed: it only gives the field ids the files are w
 and the commit re-applies the same evolution to the then-current table.
 
 Files are written in chunk order and numbered in that order, so the partition's files list rows
-in the order the chunks delivered them.
+in the order the chunks delivered them. The stager remembers which rows of which chunk each file
+holds, so a writer can read staged rows back (`rows`) and strike rows from the staged files
+(`strike`) before the commit, for a source that only knows at the end of the day which of the
+rows it already handed over must go.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ import contextlib
 import datetime as dt
 import itertools
 import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pyiceberg.io.pyarrow import bin_pack_arrow_table, pyarrow_to_schema, write_file
@@ -61,6 +67,32 @@ def _sized_row_groups(metadata: TableMetadata, rows: pa.Table) -> TableMetadata:
     return metadata.model_copy(update={"properties": properties})
 
 
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """Consecutive rows of one chunk inside a data file: chunk rows `start` to `start + length`."""
+
+    chunk: int
+    start: int
+    length: int
+
+
+def _split(pending: list[Segment], counts: Sequence[int]) -> list[list[Segment]]:
+    """The buffered chunks' segments cut at file boundaries (`counts` rows a file, in order)."""
+    out: list[list[Segment]] = []
+    queue = list(reversed(pending))
+    for count in counts:
+        segments: list[Segment] = []
+        while count:
+            head = queue.pop()
+            take = min(count, head.length)
+            segments.append(Segment(head.chunk, head.start, take))
+            if take < head.length:
+                queue.append(Segment(head.chunk, head.start + take, head.length - take))
+            count -= take
+        out.append(segments)
+    return out
+
+
 class PartitionStager:
     """Writes one day's chunks as data files of `table` and remembers them for the commit."""
 
@@ -83,8 +115,12 @@ class PartitionStager:
         self._write_uuid = uuid.uuid4()
         self._task_ids = itertools.count()
         self._buffer: list[pa.Table] = []
+        self._buffered: list[Segment] = []
         self._buffered_bytes = 0
         self.data_files: list[DataFile] = []
+        self._segments: list[list[Segment]] = []
+        """For each data file, the chunk rows it holds, in file order."""
+        self._struck = False
         self.chunks = 0
 
     @property
@@ -119,6 +155,7 @@ class PartitionStager:
             return
         conformed = conform(chunk, self.arrow_schema, self._name)
         self._buffer.append(conformed)
+        self._buffered.append(Segment(self.chunks - 1, 0, conformed.num_rows))
         self._buffered_bytes += conformed.nbytes
         if self._buffered_bytes >= self._coalesce_bytes:
             self.flush()
@@ -130,6 +167,13 @@ class PartitionStager:
         rows = pa.concat_tables(self._buffer)
         self._buffer.clear()
         self._buffered_bytes = 0
+        written = self._write(rows)
+        self._segments.extend(_split(self._buffered, [f.record_count for f in written]))
+        self._buffered.clear()
+        self.data_files.extend(written)
+
+    def _write(self, rows: pa.Table) -> list[DataFile]:
+        """`rows` written as data files of the day, in order."""
         metadata = self.metadata
         schema = metadata.schema()
         key = PartitionKey(
@@ -158,7 +202,75 @@ class PartitionStager:
             for batches in bin_pack_arrow_table(rows, target or 0)
         )
         # write_file runs tasks on an executor but yields in task order.
-        self.data_files.extend(write_file(self._table.io, _sized_row_groups(metadata, rows), tasks))
+        return list(write_file(self._table.io, _sized_row_groups(metadata, rows), tasks))
+
+    def _read(self, data_file: DataFile) -> pa.Table:
+        with self._table.io.new_input(data_file.file_path).open() as stream:
+            return pq.read_table(stream)
+
+    def _file_positions(self, index: int, chunk: int, positions: pl.Series) -> pl.Series:
+        """Which rows of data file `index` are rows `positions` of chunk `chunk`."""
+        found: list[pl.Series] = []
+        offset = 0
+        for segment in self._segments[index]:
+            if segment.chunk == chunk:
+                inside = positions.filter(
+                    (positions >= segment.start) & (positions < segment.start + segment.length)
+                )
+                found.append(inside - segment.start + offset)
+            offset += segment.length
+        return pl.concat(found) if found else pl.Series(dtype=pl.Int64)
+
+    def rows(self, chunk: int, positions: Sequence[int]) -> pa.Table:
+        """Rows `positions` (0-based, in the order delivered) of staged chunk `chunk`, in staged
+        order; meant for a few rows, since every file holding some of them is read whole."""
+        self._check_unstruck()
+        self.flush()
+        wanted = pl.Series(positions).cast(pl.Int64)
+        parts = []
+        for index, data_file in enumerate(self.data_files):
+            local = self._file_positions(index, chunk, wanted)
+            if local.len():
+                parts.append(self._read(data_file).take(pa.array(local.sort().to_arrow())))
+        return pa.concat_tables(parts) if parts else self.arrow_schema.empty_table()
+
+    def strike(self, drops: Mapping[int, Sequence[int]]) -> int:
+        """Rewrite the staged files holding the given rows without them, once, before the
+        commit; returns how many rows went. `drops` maps a chunk's index (0-based, in the order
+        the chunks were added) to positions of its rows. A file left empty is deleted."""
+        self._check_unstruck()
+        self.flush()
+        self._struck = True
+        positions = {
+            chunk: pl.Series(rows).cast(pl.Int64).unique()
+            for chunk, rows in drops.items()
+            if len(rows)
+        }
+        struck = 0
+        files: list[DataFile] = []
+        for index, data_file in enumerate(self.data_files):
+            doomed = [self._file_positions(index, c, rows) for c, rows in positions.items()]
+            doomed_rows = pl.concat(doomed) if doomed else pl.Series(dtype=pl.Int64)
+            if doomed_rows.len() == 0:
+                files.append(data_file)
+                continue
+            table = self._read(data_file)
+            keep = pl.repeat(True, table.num_rows, eager=True).scatter(doomed_rows, False)
+            kept = table.filter(keep.to_arrow())
+            struck += table.num_rows - kept.num_rows
+            # The new files go in the old one's place, so the day's rows keep their order.
+            files.extend(self._write(kept) if kept.num_rows else [])
+            with contextlib.suppress(Exception):
+                self._table.io.delete(data_file.file_path)
+        self.data_files = files
+        return struck
+
+    def _check_unstruck(self) -> None:
+        if self._struck:
+            raise RuntimeError(
+                f"{self._name}: rows were already struck from the staged files; strike once, "
+                "after reading back what is needed"
+            )
 
     def rebased(self) -> PartitionStager:
         """The same rows re-staged against the table's latest schema; this stager's files go.

@@ -5,6 +5,10 @@ chunk), every chunk is written to data files as it arrives, and one commit at th
 day's old files for the new ones. Zero chunks replace the day with nothing. If the chunks raise
 or the commit cannot land, the files written so far are deleted and the old day stays.
 
+A source that learns only at the end of the day that some rows it already handed over must go
+(a record seen again later, say) passes `rows_to_drop`: it is called once every chunk is staged,
+before the commit, and the files holding those rows are rewritten without them.
+
 Row order: the day's files are committed in chunk order and each file keeps its rows in chunk
 order, so a scan that reads files in manifest order (`Table.scan().to_arrow()`,
 `to_arrow_batch_reader()`, and the readers in `reader.py`) returns rows as written.
@@ -15,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +37,11 @@ from ai_core.iceberg.commit import (
 from ai_core.iceberg.schema import PARTITION_COLUMN, Chunk, chunk_to_arrow, creation_schema
 from ai_core.iceberg.staging import DEFAULT_COALESCE_BYTES, PartitionStager
 from ai_core.iceberg.tables import Identifier, dotted, ensure_table
+
+RowsToDrop = Callable[[PartitionStager], Mapping[int, Sequence[int]]]
+"""Given the stager once every chunk is staged (its `rows(chunk, positions)` reads staged rows
+back), the rows to leave out of the day: positions (0-based) of a chunk's rows by chunk index
+(0-based, in the order the chunks came)."""
 
 PARTITION_DATE_PROPERTY = "ai.partition-date"
 """Snapshot summary key every partition write records, so an empty day is still "written"."""
@@ -81,9 +90,11 @@ def write_partition(
     schema_hint: pa.Schema | None = None,
     coalesce_bytes: int = DEFAULT_COALESCE_BYTES,
     max_commit_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    rows_to_drop: RowsToDrop | None = None,
 ) -> WriteReport:
     """Replace day `partition_date` of the table with the rows of `chunks`, in one commit.
 
+    `rows_to_drop`, when given, names rows of the staged chunks that the commit leaves out.
     `schema_hint` gives the schema (types, required fields, column order) of a table created by
     this write; columns the chunks add later are appended as optional columns either way.
     """
@@ -114,6 +125,8 @@ def write_partition(
                 table = ensure_table(catalog, identifier, _first_schema(schema_hint, None))
                 stager = PartitionStager(table, partition_date, coalesce_bytes=coalesce_bytes)
             stager.flush()
+            if rows_to_drop is not None:
+                stager.strike(rows_to_drop(stager))
         except BaseException:
             if pending is not None:
                 # Let the file being written land before deleting what was staged.

@@ -2,8 +2,9 @@
 
 An instance in YAML names the asset, the raw asset it reads and the entity class that declares
 the rows (`ai_stellantis.entities.InventoryVehicle`). The asset reads its raw day as a
-`pa.RecordBatchReader`, returns a `TransformedPartition` that the Iceberg IO manager writes in one
-commit, and then reports the `integrity` (error) and `discrepancies` (warning) checks.
+`pa.RecordBatchReader` and returns a `TransformedPartition`, which the Iceberg IO manager extracts
+and writes group by group in one commit; then it reports the `integrity` (error) and
+`discrepancies` (warning) checks.
 Subclasses can override `transform` to change how a day is processed.
 """
 
@@ -65,9 +66,9 @@ class TransformedComponent(dg.Component, dg.Model, dg.Resolvable):
     def transform(
         self, context: dg.AssetExecutionContext, raw: pa.RecordBatchReader
     ) -> TransformedPartition:
-        """The day's rows, extracted and resolved; written when the IO manager iterates them."""
+        """The day's rows, extracted as the IO manager writes them, resolved before it commits."""
         extractor = compile_extractor(self.entity_class())
-        return TransformedPartition(self.asset_key, extractor, raw).prepare()
+        return TransformedPartition(self.asset_key, extractor, raw)
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         entity = self.entity_class()

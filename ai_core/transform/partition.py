@@ -1,27 +1,26 @@
-"""One transformed day: the raw partition read batch by batch, resolved by key, written back out.
+"""One transformed day: the raw partition read batch by batch, resolved by key, written as it goes.
 
-The first pass extracts the raw batches in groups of a few tens of megabytes of bodies, collapses
-identical rows within each group, and spills the rows to an Arrow IPC file, keeping in memory only
-what the key rule needs (key, provenance, hash) and the page facts. Keys are then resolved over the
-whole day. The second pass, run by the IO manager as it consumes this object, reads the spilled
-batches back and yields the kept rows, evaluating the entity's discrepancy rules on them. Memory
-therefore holds one group's rows, not the day's.
+The Iceberg IO manager iterates this object. Each step extracts a group of raw batches of a few
+tens of megabytes of bodies, collapses identical rows within it and hands its rows to the writer,
+which stages them as data files at once; only what the key rule needs (key, provenance, hash and
+the entity's rule flags) stays in memory, with the page facts. When every batch is staged, the
+writer asks `rows_to_drop`: keys are resolved over the whole day, and the rows that lost to
+another version of their key (usually none) are struck from the staged files before the one
+commit. Memory therefore holds one group's rows, not the day's, and no row is written twice.
 """
 
 from __future__ import annotations
 
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import polars as pl
 import pyarrow as pa
 
-from ai_core.transform.batching import grouped
+from ai_core.transform.batching import GROUP_BYTES, grouped
 from ai_core.transform.drift import DRIFT_SCHEMA
 from ai_core.transform.extract import PAGES_SCHEMA, REJECTED_SCHEMA, Extraction, Extractor
 from ai_core.transform.facts import (
@@ -49,22 +48,40 @@ BATCH = "_batch"
 ROW = "_row"
 
 
+class StagedRows(Protocol):
+    """The writer's staged chunks, as `rows_to_drop` sees them."""
+
+    def rows(self, chunk: int, positions: Sequence[int]) -> pa.Table: ...
+
+
 @dataclass(slots=True)
 class Timings:
     extract_s: float = 0.0
     resolve_s: float = 0.0
-    write_s: float = 0.0
+
+
+def _flag(index: int) -> str:
+    return f"_rule{index}"
 
 
 class TransformedPartition:
-    """Iterable of the day's kept rows as `pl.DataFrame` chunks; consumable once."""
+    """The day's rows as `pl.DataFrame` chunks, one per extracted group of raw batches, for a
+    writer that calls `rows_to_drop` before it commits (the Iceberg IO manager); consumable once."""
 
-    def __init__(self, label: str, extractor: Extractor, raw: RawBatches) -> None:
+    def __init__(
+        self,
+        label: str,
+        extractor: Extractor,
+        raw: RawBatches,
+        *,
+        group_bytes: int = GROUP_BYTES,
+    ) -> None:
         self.label = label
         self.extractor = extractor
         self._raw = raw
-        self._spill = tempfile.TemporaryDirectory(prefix="transformed-")
-        self._files: list[Path] = []
+        self._group_bytes = group_bytes
+        self._rules = dict(extractor.plan.entity.discrepancy_rules)
+        self._kept: list[tuple[pl.DataFrame, ...]] = []
         self._choice: KeyChoice | None = None
         self._pages = pl.DataFrame(schema=PAGES_SCHEMA)
         self._rejected = pl.DataFrame(schema=REJECTED_SCHEMA)
@@ -72,7 +89,12 @@ class TransformedPartition:
         schema = extractor.schema
         narrow = [*self.key, "_sub_resource", "_page_number", "_fetched_at", HASH_COLUMN]
         self._narrow = pl.DataFrame(
-            schema={**{c: schema[c] for c in narrow}, ROW: pl.UInt32, BATCH: pl.UInt32}
+            schema={
+                **{c: schema[c] for c in narrow},
+                ROW: pl.UInt32,
+                BATCH: pl.UInt32,
+                **{_flag(i): pl.Boolean for i in range(len(self._rules))},
+            }
         )
         self._conflict_samples: pl.DataFrame | None = None
         self._batch_duplicates = 0
@@ -86,27 +108,66 @@ class TransformedPartition:
     def key(self) -> list[str]:
         return list(self.extractor.plan.key)
 
-    def prepare(self) -> TransformedPartition:
-        """Pass one: extract every raw batch, spill its rows, and resolve keys over the day.
+    def __iter__(self) -> Iterator[pl.DataFrame]:
+        if self._consumed:
+            raise RuntimeError(f"{self.label}: a transformed partition can be written only once")
+        self._consumed = True
+        return self._extract()
 
-        Batches overlap: while one batch's slices are extracted on the pool, this thread reads
-        the next raw batch and spills the previous one's rows, so both cores stay busy.
+    def _extract(self) -> Iterator[pl.DataFrame]:
+        """Every group's rows, identical ones collapsed, in raw order.
+
+        Groups overlap: while one group's slices are extracted on the pool, this thread reads
+        the next raw group and hands the previous one's rows to the writer, so both cores stay
+        busy. `extract_s` counts this generator's own time, not the writer's between chunks.
         """
         started = time.perf_counter()
-        kept: list[tuple[pl.DataFrame, ...]] = []
         with ThreadPoolExecutor(max_workers=pl.thread_pool_size()) as pool:
             pending: Callable[[], Extraction] | None = None
-            for batch in grouped(self._raw):
+            for batch in grouped(self._raw, self._group_bytes):
                 queued = self.extractor.submit(batch, pool)
                 if pending is not None:
-                    kept.append(self._keep(pending()))
+                    rows = self._keep(pending())
+                    self.timings.extract_s += time.perf_counter() - started
+                    yield rows
+                    started = time.perf_counter()
                 pending = queued
             if pending is not None:
-                kept.append(self._keep(pending()))
-        self.timings.extract_s = time.perf_counter() - started
+                rows = self._keep(pending())
+                self.timings.extract_s += time.perf_counter() - started
+                yield rows
+                started = time.perf_counter()
+        self.timings.extract_s += time.perf_counter() - started
+        if not self._kept:
+            # A day without a raw batch still gives the table its columns.
+            yield pl.DataFrame(schema=self.extractor.schema)
+
+    def _keep(self, extraction: Extraction) -> pl.DataFrame:
+        """One group's rows, identical ones collapsed; what stays in memory is their narrow
+        columns and rule flags, the page facts, the rejections and the unknown keys."""
+        index = len(self._kept)
+        rows = collapse_identical(extraction.rows, self.key)
+        self._batch_duplicates += extraction.rows.height - rows.height
+        narrow = rows.select(
+            *self.key,
+            "_sub_resource",
+            "_page_number",
+            "_fetched_at",
+            HASH_COLUMN,
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW),
+            pl.lit(index, pl.UInt32).alias(BATCH),
+            *(rule.fill_null(False).alias(_flag(i)) for i, rule in enumerate(self._rules.values())),
+        )
+        self._kept.append((narrow, extraction.pages, extraction.rejected, extraction.unknown_keys))
+        return rows
+
+    def rows_to_drop(self, staged: StagedRows) -> dict[int, pl.Series]:
+        """Resolve keys over the day; the rows that lost (positions by chunk index), which the
+        writer strikes before the commit. Conflicts are sampled from the staged rows."""
         started = time.perf_counter()
-        if kept:
-            narrow, pages, rejected, unknown = zip(*kept, strict=True)
+        if self._kept:
+            narrow, pages, rejected, unknown = zip(*self._kept, strict=True)
+            self._kept = []
             self._narrow = pl.concat(narrow)
             self._pages = pl.concat(pages)
             self._rejected = pl.concat(rejected)
@@ -117,87 +178,65 @@ class TransformedPartition:
                 .sort("key")
                 .select(DRIFT_SCHEMA.names())
             )
-        self._choice = choose_rows(self._narrow, self.key) if kept else None
-        if self._choice is not None and self._choice.conflicts:
-            self._conflict_samples = self._sample_conflicts(self._choice)
-        self.timings.resolve_s = time.perf_counter() - started
-        return self
-
-    def _keep(self, extraction: Extraction) -> tuple[pl.DataFrame, ...]:
-        """Spill one batch's rows, identical ones collapsed; give back what stays in memory:
-        their narrow columns, the page facts, the rejections and the unknown keys."""
-        index = len(self._files)
-        rows = collapse_identical(extraction.rows, self.key).with_columns(
-            pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW)
+        choice = self._choice = choose_rows(self._narrow, self.key)
+        if choice.conflicts:
+            self._conflict_samples = self._sample_conflicts(choice, staged)
+        lost = self._narrow.join(choice.kept.select(BATCH, ROW), on=[BATCH, ROW], how="anti")
+        drops = {
+            int(batch): rows.to_series()
+            for (batch,), rows in lost.select(BATCH, ROW)
+            .partition_by(BATCH, as_dict=True, include_key=False)
+            .items()
+        }
+        self._rule_counts, self._rule_samples = rule_findings(
+            choice.kept,
+            {name: pl.col(_flag(i)) for i, name in enumerate(self._rules)},
+            self.key,
         )
-        self._batch_duplicates += extraction.rows.height - rows.height
-        path = Path(self._spill.name) / f"{index:06d}.arrow"
-        rows.write_ipc(path)
-        self._files.append(path)
-        narrow = rows.select(
-            *self.key, "_sub_resource", "_page_number", "_fetched_at", HASH_COLUMN, ROW
-        ).with_columns(pl.lit(index, pl.UInt32).alias(BATCH))
-        return narrow, extraction.pages, extraction.rejected, extraction.unknown_keys
+        self._rows_written = choice.kept.height
+        self.timings.resolve_s = time.perf_counter() - started
+        return drops
 
-    def _sample_conflicts(self, choice: KeyChoice) -> pl.DataFrame:
-        """The conflicted keys' differing columns, read from the spilled rows of a few keys."""
+    def _sample_conflicts(self, choice: KeyChoice, staged: StagedRows) -> pl.DataFrame:
+        """The conflicted keys' differing columns, read back from the staged rows of a few keys."""
         sampled = choice.conflicted.head(SAMPLE_LIMIT)
-        rows = pl.scan_ipc(self._files).join(sampled.lazy(), on=self.key, how="semi").collect()
-        return conflict_samples(rows.drop(ROW), choice.kept, self.key, self.extractor.plan.hashed)
+        where = self._narrow.join(sampled, on=self.key, how="semi").select(BATCH, ROW)
+        rows = pl.concat(
+            [
+                pl.DataFrame(staged.rows(int(batch), rows[ROW].to_list()))
+                for (batch,), rows in where.group_by(BATCH)
+            ],
+            how="vertical_relaxed",
+        )
+        return conflict_samples(rows, choice.kept, self.key, self.extractor.plan.hashed)
 
-    def __iter__(self) -> Iterator[pl.DataFrame]:
-        if self._consumed:
-            raise RuntimeError(f"{self.label}: a transformed partition can be written only once")
-        self._consumed = True
+    def _resolved(self) -> KeyChoice:
         if self._choice is None:
-            self.prepare()
-        return self._chunks()
-
-    def _chunks(self) -> Iterator[pl.DataFrame]:
-        started = time.perf_counter()
-        choice = self._choice
-        try:
-            if choice is None or choice.kept.height == 0:
-                yield pl.DataFrame(schema=self.extractor.schema)
-                return
-            for index, path in enumerate(self._files):
-                kept = choice.kept.filter(pl.col(BATCH) == index).select(ROW)
-                rows = pl.read_ipc(path).join(kept, on=ROW, how="semi").drop(ROW)
-                # Deleted as soon as read, while the writer stages the previous chunk, rather
-                # than all at the end (freeing a national day's spill took 0.3 s).
-                path.unlink()
-                counts, samples = rule_findings(
-                    rows, self.extractor.plan.entity.discrepancy_rules, self.key
-                )
-                for name, n in counts.items():
-                    self._rule_counts[name] = self._rule_counts.get(name, 0) + n
-                self._rule_samples = pl.concat([self._rule_samples, samples])
-                self._rows_written += rows.height
-                if rows.height:
-                    yield rows
-        finally:
-            self.timings.write_s = time.perf_counter() - started
-            self._spill.cleanup()
+            raise RuntimeError(
+                f"{self.label}: the day is not resolved yet; write it with the Iceberg IO "
+                "manager, which calls rows_to_drop before its commit"
+            )
+        return self._choice
 
     def integrity(self) -> IntegrityFacts:
-        """Data lost between the raw pages and the table (known once prepared)."""
+        """Data lost between the raw pages and the table (known once written)."""
+        self._resolved()
         counts = sub_resource_counts(self._pages, self._narrow, self._rejected, self.key)
         return integrity_facts(counts, self._pages, self._rejected)
 
     def discrepancies(self) -> DiscrepancyFacts:
         """Rule findings on the written rows, unknown keys and conflicts (known once written)."""
-        choice = self._choice
         return discrepancy_facts(
             self._rule_counts,
             self._rule_samples,
             self._unknown,
             self._conflict_samples,
-            choice.conflicts if choice else 0,
+            self._resolved().conflicts,
         )
 
     def output_metadata(self) -> dict[str, Any]:
         """What the day cost and what it found, for the asset's materialization."""
-        choice = self._choice
+        choice = self._resolved()
         pages = self._pages
         return {
             "pages": pages.height,
@@ -205,10 +244,9 @@ class TransformedPartition:
             "records": int(pages["records"].sum()) if pages.height else 0,
             "rejected_records": self._rejected.height,
             "rows_written": self._rows_written,
-            "duplicates_collapsed": self._batch_duplicates + (choice.duplicates if choice else 0),
-            "key_conflicts": choice.conflicts if choice else 0,
+            "duplicates_collapsed": self._batch_duplicates + choice.duplicates,
+            "key_conflicts": choice.conflicts,
             "unknown_keys": self._unknown.height,
             "extract_seconds": round(self.timings.extract_s, 3),
             "resolve_seconds": round(self.timings.resolve_s, 3),
-            "write_seconds": round(self.timings.write_s, 3),
         }

@@ -14,6 +14,7 @@ from pyiceberg.transforms import IdentityTransform
 
 from ai_core.iceberg.catalog import load_catalog
 from ai_core.iceberg.reader import arrow_table, lazy_frame, written_dates
+from ai_core.iceberg.staging import PartitionStager
 from ai_core.iceberg.tables import partition_dates
 from ai_core.iceberg.writer import write_partition
 from ai_core.raw.result import RAW_SCHEMA, RawFetchResult, RawPage
@@ -100,6 +101,70 @@ def test_small_chunks_share_files_and_keep_their_order(catalog: Catalog) -> None
     assert lazy_frame(table, [D2]).collect()["seq"].to_list() == list(range(42))
     both = arrow_table(table, [D2, D1]).column("seq").to_pylist()
     assert both == list(range(42)) + list(range(280))
+
+
+@pytest.mark.parametrize("coalesce_bytes", [0, 32 * 1024 * 1024])
+def test_rows_a_source_drops_before_the_commit_are_struck_from_the_staged_files(
+    catalog: Catalog, tmp_path: Path, coalesce_bytes: int
+) -> None:
+    asked: list[dict[int, list[int]]] = []
+
+    def rows_to_drop(staged: PartitionStager) -> dict[int, list[int]]:
+        # Rows handed over earlier can be read back by chunk and position.
+        asked.append({c: staged.rows(c, [0, 6]).column("seq").to_pylist() for c in (0, 3)})
+        return {0: [6, 0, 3], 2: list(range(7)), 3: [], 4: [1]}
+
+    files_before = data_files_on_disk(tmp_path)
+    report = write_partition(
+        catalog,
+        TABLE,
+        D1,
+        chunked_rows(D1, 5, 7, "x"),
+        coalesce_bytes=coalesce_bytes,
+        rows_to_drop=rows_to_drop,
+    )
+    assert asked == [{0: [0, 6], 3: [21, 27]}]
+    expected = [1, 2, 4, 5, *range(7, 14), *range(21, 29), *range(30, 35)]
+    assert day(catalog, D1).column("seq").to_pylist() == expected
+    assert report.rows == len(expected) and report.chunks == 5
+    # Chunk 2 lost every row: with a file a chunk, its file is gone rather than left empty.
+    assert report.files == (4 if coalesce_bytes == 0 else 1)
+    committed = {
+        Path(t.file.file_path.removeprefix("file://"))
+        for t in catalog.load_table(TABLE).scan().plan_files()
+    }
+    assert data_files_on_disk(tmp_path) - files_before == committed
+
+
+def test_rows_to_drop_that_fails_leaves_the_previous_day_and_no_files(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    write_partition(catalog, TABLE, D1, [day_rows(D1, 0, 3, "old")])
+    files_before = data_files_on_disk(tmp_path)
+
+    def rows_to_drop(staged: PartitionStager) -> dict[int, list[int]]:
+        raise ValueError("key resolution failed")
+
+    with pytest.raises(ValueError, match="key resolution"):
+        write_partition(
+            catalog,
+            TABLE,
+            D1,
+            chunked_rows(D1, 3, 7, "new"),
+            coalesce_bytes=0,
+            rows_to_drop=rows_to_drop,
+        )
+    assert day(catalog, D1).to_pydict() == day_rows(D1, 0, 3, "old").to_pydict()
+    assert data_files_on_disk(tmp_path) == files_before
+
+
+def test_rows_are_struck_once(catalog: Catalog) -> None:
+    def twice(staged: PartitionStager) -> dict[int, list[int]]:
+        staged.strike({0: [0]})
+        return {0: [1]}
+
+    with pytest.raises(RuntimeError, match="already struck"):
+        write_partition(catalog, TABLE, D1, chunked_rows(D1, 2, 7, "x"), rows_to_drop=twice)
 
 
 def test_other_days_are_untouched(catalog: Catalog) -> None:
