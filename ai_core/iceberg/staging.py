@@ -21,6 +21,7 @@ import itertools
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import polars as pl
 import pyarrow as pa
@@ -34,6 +35,9 @@ from pyiceberg.utils.properties import property_as_int
 
 from ai_core.iceberg.schema import conform, new_columns
 from ai_core.iceberg.tables import day_partition_field, dotted
+
+Positions: TypeAlias = Sequence[int] | pl.Series
+"""0-based positions of rows within a chunk."""
 
 DEFAULT_COALESCE_BYTES = 32 * 1024 * 1024
 """Chunks smaller than this (in Arrow bytes) are buffered together into one data file."""
@@ -221,7 +225,7 @@ class PartitionStager:
             offset += segment.length
         return pl.concat(found) if found else pl.Series(dtype=pl.Int64)
 
-    def rows(self, chunk: int, positions: Sequence[int]) -> pa.Table:
+    def rows(self, chunk: int, positions: Positions) -> pa.Table:
         """Rows `positions` (0-based, in the order delivered) of staged chunk `chunk`, in staged
         order; meant for a few rows, since every file holding some of them is read whole."""
         self._check_unstruck()
@@ -234,7 +238,7 @@ class PartitionStager:
                 parts.append(self._read(data_file).take(pa.array(local.sort().to_arrow())))
         return pa.concat_tables(parts) if parts else self.arrow_schema.empty_table()
 
-    def strike(self, drops: Mapping[int, Sequence[int]]) -> int:
+    def strike(self, drops: Mapping[int, Positions]) -> int:
         """Rewrite the staged files holding the given rows without them, once, before the
         commit; returns how many rows went. `drops` maps a chunk's index (0-based, in the order
         the chunks were added) to positions of its rows. A file left empty is deleted."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -35,10 +35,10 @@ from ai_core.iceberg.commit import (
     commit_partition,
 )
 from ai_core.iceberg.schema import PARTITION_COLUMN, Chunk, chunk_to_arrow, creation_schema
-from ai_core.iceberg.staging import DEFAULT_COALESCE_BYTES, PartitionStager
+from ai_core.iceberg.staging import DEFAULT_COALESCE_BYTES, PartitionStager, Positions
 from ai_core.iceberg.tables import Identifier, dotted, ensure_table
 
-RowsToDrop = Callable[[PartitionStager], Mapping[int, Sequence[int]]]
+RowsToDrop = Callable[[PartitionStager], Mapping[int, Positions]]
 """Given the stager once every chunk is staged (its `rows(chunk, positions)` reads staged rows
 back), the rows to leave out of the day: positions (0-based) of a chunk's rows by chunk index
 (0-based, in the order the chunks came)."""

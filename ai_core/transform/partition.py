@@ -51,7 +51,7 @@ ROW = "_row"
 class StagedRows(Protocol):
     """The writer's staged chunks, as `rows_to_drop` sees them."""
 
-    def rows(self, chunk: int, positions: Sequence[int]) -> pa.Table: ...
+    def rows(self, chunk: int, positions: Sequence[int] | pl.Series) -> pa.Table: ...
 
 
 @dataclass(slots=True)
