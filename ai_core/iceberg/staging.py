@@ -97,6 +97,14 @@ def _split(pending: list[Segment], counts: Sequence[int]) -> list[list[Segment]]
     return out
 
 
+def _positions(by_chunk: Mapping[int, Positions]) -> dict[int, pl.Series]:
+    return {
+        chunk: pl.Series(rows).cast(pl.Int64).unique()
+        for chunk, rows in by_chunk.items()
+        if len(rows)
+    }
+
+
 class PartitionStager:
     """Writes one day's chunks as data files of `table` and remembers them for the commit."""
 
@@ -212,28 +220,29 @@ class PartitionStager:
         with self._table.io.new_input(data_file.file_path).open() as stream:
             return pq.read_table(stream)
 
-    def _file_positions(self, index: int, chunk: int, positions: pl.Series) -> pl.Series:
-        """Which rows of data file `index` are rows `positions` of chunk `chunk`."""
+    def _local_positions(self, index: int, positions: Mapping[int, pl.Series]) -> pl.Series:
+        """Which rows of data file `index` are the given rows, by chunk index, of the chunks."""
         found: list[pl.Series] = []
         offset = 0
         for segment in self._segments[index]:
-            if segment.chunk == chunk:
-                inside = positions.filter(
-                    (positions >= segment.start) & (positions < segment.start + segment.length)
-                )
+            wanted = positions.get(segment.chunk)
+            if wanted is not None:
+                end = segment.start + segment.length
+                inside = wanted.filter((wanted >= segment.start) & (wanted < end))
                 found.append(inside - segment.start + offset)
             offset += segment.length
         return pl.concat(found) if found else pl.Series(dtype=pl.Int64)
 
-    def rows(self, chunk: int, positions: Positions) -> pa.Table:
-        """Rows `positions` (0-based, in the order delivered) of staged chunk `chunk`, in staged
-        order; meant for a few rows, since every file holding some of them is read whole."""
+    def rows(self, wanted: Mapping[int, Positions]) -> pa.Table:
+        """Staged rows, given as positions (0-based, in the order delivered) by chunk index, in
+        staged order; meant for a few rows, since each file holding some of them is read whole,
+        once."""
         self._check_unstruck()
         self.flush()
-        wanted = pl.Series(positions).cast(pl.Int64)
+        positions = _positions(wanted)
         parts = []
         for index, data_file in enumerate(self.data_files):
-            local = self._file_positions(index, chunk, wanted)
+            local = self._local_positions(index, positions)
             if local.len():
                 parts.append(self._read(data_file).take(pa.array(local.sort().to_arrow())))
         return pa.concat_tables(parts) if parts else self.arrow_schema.empty_table()
@@ -245,16 +254,13 @@ class PartitionStager:
         self._check_unstruck()
         self.flush()
         self._struck = True
-        positions = {
-            chunk: pl.Series(rows).cast(pl.Int64).unique()
-            for chunk, rows in drops.items()
-            if len(rows)
-        }
+        positions = _positions(drops)
+        if not positions:
+            return 0
         struck = 0
         files: list[DataFile] = []
         for index, data_file in enumerate(self.data_files):
-            doomed = [self._file_positions(index, c, rows) for c, rows in positions.items()]
-            doomed_rows = pl.concat(doomed) if doomed else pl.Series(dtype=pl.Int64)
+            doomed_rows = self._local_positions(index, positions)
             if doomed_rows.len() == 0:
                 files.append(data_file)
                 continue

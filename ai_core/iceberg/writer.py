@@ -39,7 +39,7 @@ from ai_core.iceberg.staging import DEFAULT_COALESCE_BYTES, PartitionStager, Pos
 from ai_core.iceberg.tables import Identifier, dotted, ensure_table
 
 RowsToDrop = Callable[[PartitionStager], Mapping[int, Positions]]
-"""Given the stager once every chunk is staged (its `rows(chunk, positions)` reads staged rows
+"""Given the stager once every chunk is staged (its `rows({chunk: positions})` reads staged rows
 back), the rows to leave out of the day: positions (0-based) of a chunk's rows by chunk index
 (0-based, in the order the chunks came)."""
 

@@ -12,7 +12,7 @@ commit. Memory therefore holds one group's rows, not the day's, and no row is wr
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias
@@ -51,13 +51,23 @@ ROW = "_row"
 class StagedRows(Protocol):
     """The writer's staged chunks, as `rows_to_drop` sees them."""
 
-    def rows(self, chunk: int, positions: Sequence[int] | pl.Series) -> pa.Table: ...
+    def rows(self, wanted: Mapping[int, Sequence[int] | pl.Series]) -> pa.Table: ...
 
 
 @dataclass(slots=True)
 class Timings:
     extract_s: float = 0.0
     resolve_s: float = 0.0
+
+
+def _by_batch(rows: pl.DataFrame) -> dict[int, pl.Series]:
+    """Positions of `rows` within their groups, by group index."""
+    return {
+        int(batch): positions.to_series()
+        for (batch,), positions in rows.select(BATCH, ROW)
+        .partition_by(BATCH, as_dict=True, include_key=False)
+        .items()
+    }
 
 
 def _flag(index: int) -> str:
@@ -100,7 +110,6 @@ class TransformedPartition:
         self._batch_duplicates = 0
         self._rule_counts: dict[str, int] = {}
         self._rule_samples = pl.DataFrame(schema=RULE_SAMPLES_SCHEMA)
-        self._rows_written = 0
         self._consumed = False
         self.timings = Timings()
 
@@ -115,32 +124,32 @@ class TransformedPartition:
         return self._extract()
 
     def _extract(self) -> Iterator[pl.DataFrame]:
-        """Every group's rows, identical ones collapsed, in raw order.
-
-        Groups overlap: while one group's slices are extracted on the pool, this thread reads
-        the next raw group and hands the previous one's rows to the writer, so both cores stay
-        busy. `extract_s` counts this generator's own time, not the writer's between chunks.
-        """
+        """Every group's rows, identical ones collapsed, in raw order. `extract_s` counts this
+        generator's own time, not the writer's between chunks."""
         started = time.perf_counter()
+        for extraction in self._extractions():
+            rows = self._keep(extraction)
+            self.timings.extract_s += time.perf_counter() - started
+            yield rows
+            started = time.perf_counter()
+        self.timings.extract_s += time.perf_counter() - started
+        if not self._kept:
+            # A day without a raw batch still gives the table its columns.
+            yield pl.DataFrame(schema=self.extractor.schema)
+
+    def _extractions(self) -> Iterator[Extraction]:
+        """Each group's extraction. Groups overlap: the next group's slices are queued on the
+        pool before one is handed on, so while this thread reads raw batches and the writer
+        stages rows, both cores keep extracting."""
         with ThreadPoolExecutor(max_workers=pl.thread_pool_size()) as pool:
             pending: Callable[[], Extraction] | None = None
             for batch in grouped(self._raw, self._group_bytes):
                 queued = self.extractor.submit(batch, pool)
                 if pending is not None:
-                    rows = self._keep(pending())
-                    self.timings.extract_s += time.perf_counter() - started
-                    yield rows
-                    started = time.perf_counter()
+                    yield pending()
                 pending = queued
             if pending is not None:
-                rows = self._keep(pending())
-                self.timings.extract_s += time.perf_counter() - started
-                yield rows
-                started = time.perf_counter()
-        self.timings.extract_s += time.perf_counter() - started
-        if not self._kept:
-            # A day without a raw batch still gives the table its columns.
-            yield pl.DataFrame(schema=self.extractor.schema)
+                yield pending()
 
     def _keep(self, extraction: Extraction) -> pl.DataFrame:
         """One group's rows, identical ones collapsed; what stays in memory is their narrow
@@ -182,32 +191,20 @@ class TransformedPartition:
         if choice.conflicts:
             self._conflict_samples = self._sample_conflicts(choice, staged)
         lost = self._narrow.join(choice.kept.select(BATCH, ROW), on=[BATCH, ROW], how="anti")
-        drops = {
-            int(batch): rows.to_series()
-            for (batch,), rows in lost.select(BATCH, ROW)
-            .partition_by(BATCH, as_dict=True, include_key=False)
-            .items()
-        }
+        drops = _by_batch(lost)
         self._rule_counts, self._rule_samples = rule_findings(
             choice.kept,
             {name: pl.col(_flag(i)) for i, name in enumerate(self._rules)},
             self.key,
         )
-        self._rows_written = choice.kept.height
         self.timings.resolve_s = time.perf_counter() - started
         return drops
 
     def _sample_conflicts(self, choice: KeyChoice, staged: StagedRows) -> pl.DataFrame:
         """The conflicted keys' differing columns, read back from the staged rows of a few keys."""
         sampled = choice.conflicted.head(SAMPLE_LIMIT)
-        where = self._narrow.join(sampled, on=self.key, how="semi").select(BATCH, ROW)
-        rows = pl.concat(
-            [
-                pl.DataFrame(staged.rows(int(batch), rows[ROW].to_list()))
-                for (batch,), rows in where.group_by(BATCH)
-            ],
-            how="vertical_relaxed",
-        )
+        where = self._narrow.join(sampled, on=self.key, how="semi")
+        rows = pl.DataFrame(staged.rows(_by_batch(where)))
         return conflict_samples(rows, choice.kept, self.key, self.extractor.plan.hashed)
 
     def _resolved(self) -> KeyChoice:
@@ -243,7 +240,7 @@ class TransformedPartition:
             "bad_pages": int((pages["status"] != "ok").sum()) if pages.height else 0,
             "records": int(pages["records"].sum()) if pages.height else 0,
             "rejected_records": self._rejected.height,
-            "rows_written": self._rows_written,
+            "rows_written": choice.kept.height,
             "duplicates_collapsed": self._batch_duplicates + choice.duplicates,
             "key_conflicts": choice.conflicts,
             "unknown_keys": self._unknown.height,

@@ -107,11 +107,11 @@ def test_small_chunks_share_files_and_keep_their_order(catalog: Catalog) -> None
 def test_rows_a_source_drops_before_the_commit_are_struck_from_the_staged_files(
     catalog: Catalog, tmp_path: Path, coalesce_bytes: int
 ) -> None:
-    asked: list[dict[int, list[int]]] = []
+    asked: list[list[int]] = []
 
     def rows_to_drop(staged: PartitionStager) -> dict[int, list[int]]:
         # Rows handed over earlier can be read back by chunk and position.
-        asked.append({c: staged.rows(c, [0, 6]).column("seq").to_pylist() for c in (0, 3)})
+        asked.append(staged.rows({3: [6, 0], 0: [0, 6]}).column("seq").to_pylist())
         return {0: [6, 0, 3], 2: list(range(7)), 3: [], 4: [1]}
 
     files_before = data_files_on_disk(tmp_path)
@@ -123,7 +123,7 @@ def test_rows_a_source_drops_before_the_commit_are_struck_from_the_staged_files(
         coalesce_bytes=coalesce_bytes,
         rows_to_drop=rows_to_drop,
     )
-    assert asked == [{0: [0, 6], 3: [21, 27]}]
+    assert asked == [[0, 6, 21, 27]]
     expected = [1, 2, 4, 5, *range(7, 14), *range(21, 29), *range(30, 35)]
     assert day(catalog, D1).column("seq").to_pylist() == expected
     assert report.rows == len(expected) and report.chunks == 5
