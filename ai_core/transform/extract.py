@@ -17,7 +17,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ai_core.transform.decode import CHUNK_BYTES, PAGE, PageDecoder
+from ai_core.transform.decode import CHUNK_BYTES, PAGE, PageDecoder, byte_runs
 from ai_core.transform.drift import DRIFT_SCHEMA, detect_unknown_keys
 from ai_core.transform.entity import Entity
 from ai_core.transform.hashing import snapshot_hash_expr
@@ -223,20 +223,7 @@ def _slices(table: pa.Table, workers: int = 1) -> list[tuple[int, int]]:
     Their number is a multiple of `workers` and their sizes about equal, so the workers finish
     together instead of one waiting on a full slice while another had a scrap.
     """
-    if table.num_rows == 0:
-        return []
-    sizes = pl.Series(pc.binary_length(table["_response_body"])).fill_null(0)
-    total = int(sizes.sum())
-    count = -(-max(1, total) // CHUNK_BYTES)
-    count = -(-count // workers) * workers
-    step = max(1, -(-total // count))
-    # Bucketing each body by where it starts gives at most `count` slices.
-    runs = ((sizes.cum_sum() - sizes) // step).rle()
-    slices, start = [], 0
-    for length in runs.struct.field("len").to_list():
-        slices.append((start, length))
-        start += length
-    return slices
+    return byte_runs(pl.Series(pc.binary_length(table["_response_body"])), CHUNK_BYTES, workers)
 
 
 def compile_extractor(entity: type[Entity], *, detect_drift: bool = True) -> Extractor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import orjson
@@ -9,7 +10,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ai_core.transform.decode import LARGE_BODY_BYTES, PageDecoder, ndjson_bytes
+from ai_core.transform.decode import LARGE_BODY_BYTES, PageDecoder, byte_runs, ndjson_bytes
 
 DTYPE = pl.Struct(
     {
@@ -78,13 +79,70 @@ PAGE = st.fixed_dictionaries({"n": ANY, "items": st.one_of(st.lists(ITEM, max_si
 
 
 @settings(max_examples=300, deadline=None)
-@given(pages=st.lists(PAGE, min_size=1, max_size=4))
-def test_the_fast_read_is_the_direct_read(pages: list[dict[str, Any]]) -> None:
+@given(pages=st.lists(PAGE, min_size=1, max_size=6), run_bytes=st.sampled_from([1, 200, 2**19]))
+def test_the_fast_read_is_the_direct_read(pages: list[dict[str, Any]], run_bytes: int) -> None:
+    # Runs of one body, of a few, and of the whole chunk: any run may fall back on its own.
     bodies = pl.Series([orjson.dumps(p).decode() for p in pages])
-    decoder = PageDecoder(DTYPE)
+    decoder = PageDecoder(DTYPE, run_bytes=run_bytes)
     direct, bad = decoder._direct(bodies)
     assert bad == []
     assert decoder.decode_chunk(bodies)[0].to_list() == direct.to_list()
+
+
+class CountingDecoder(PageDecoder):
+    """Records how many bodies each direct read gets."""
+
+    def __init__(self, dtype: pl.Struct, run_bytes: int) -> None:
+        super().__init__(dtype, run_bytes=run_bytes)
+        self.direct_reads: list[int] = []
+
+    def _direct(self, bodies: pl.Series) -> tuple[pl.Series, list[int]]:
+        self.direct_reads.append(bodies.len())
+        return super()._direct(bodies)
+
+
+def test_only_the_run_with_an_odd_page_is_read_the_direct_way() -> None:
+    clean = '{"items": [{"id": "%d", "parts": [{"name": "x", "qty": 2}]}]}'
+    odd = '{"items": [{"id": [], "parts": [{"name": "y"}]}]}'  # a list where text is declared
+    bodies = pl.Series([clean % i for i in range(6)] + [odd] + [clean % i for i in range(6, 9)])
+    # One body a run: the odd page alone goes to the direct read.
+    decoder = CountingDecoder(DTYPE, run_bytes=1)
+    pages, bad = decoder.decode_chunk(bodies)
+    assert bad == []
+    assert decoder.direct_reads == [1]
+    # Runs of a few bodies: one run, smaller than the chunk, goes to the direct read.
+    decoder = CountingDecoder(DTYPE, run_bytes=3 * len(clean))
+    assert decoder.decode_chunk(bodies)[0].to_list() == pages.to_list()
+    assert len(decoder.direct_reads) == 1 and decoder.direct_reads[0] < bodies.len()
+    assert pages.to_list() == PageDecoder(DTYPE)._direct(bodies)[0].to_list()
+    assert [p["items"][0]["id"] for p in pages] == [*map(str, range(6)), "[]", "6", "7", "8"]
+
+
+def test_malformed_pages_are_placed_by_their_position_in_the_chunk() -> None:
+    good = '{"n": 1, "items": [{"id": "a"}]}'
+    bodies = pl.Series([good, good, good, '{"n": "trunc', good])
+    pages, bad = PageDecoder(DTYPE, run_bytes=len(good)).decode_chunk(bodies)
+    assert bad == [3]
+    assert pages[4]["n"] == "1"
+
+
+def test_byte_runs_cover_the_items_in_order_about_equally() -> None:
+    sizes = pl.Series([100] * 10 + [None, 5_000] + [100] * 9)
+    runs = byte_runs(sizes, 450)
+    starts = [start for start, _ in runs]
+    assert starts == list(itertools.accumulate([n for _, n in runs[:-1]], initial=0))
+    assert sum(n for _, n in runs) == sizes.len()
+    # Before its last item, no run holds more than the limit; the big item ends its run.
+    assert all(sizes.slice(s, n - 1).fill_null(0).sum() <= 450 for s, n in runs)
+    assert any(s + n - 1 == 11 for s, n in runs)
+    assert byte_runs(pl.Series([100] * 40), 10**9, multiple=4) == [
+        (0, 10),
+        (10, 10),
+        (20, 10),
+        (30, 10),
+    ]
+    assert byte_runs(pl.Series([100] * 40), 1_000) == [(i, 10) for i in range(0, 40, 10)]
+    assert byte_runs(pl.Series([], dtype=pl.UInt32), 100) == []
 
 
 def test_the_fast_read_is_used_on_clean_pages() -> None:
