@@ -37,8 +37,12 @@ import pyarrow as pa
 
 from ai_core.transform.schema import DType
 
-CHUNK_BYTES = 8 * 2**20
-"""Bodies decoded per read: bounds the memory of one decoded chunk."""
+CHUNK_BYTES = 16 * 2**20
+"""Bodies extracted per slice: bounds the memory of one decoded chunk.
+
+Each slice also pays a fixed cost of about 20 ms for the hundred-odd expressions of an inventory
+vehicle, whatever its size, so slices are large: on the national Jeep day, 16 MB slices took the
+stage 9.66 s (mean of 3) at a peak of 800 MB, against 10.26 s and 720 MB with 8 MB ones."""
 DECODE_BYTES = 2**19
 """Bodies per `str.json_decode` call within a chunk."""
 LARGE_BODY_BYTES = 2**20
