@@ -10,6 +10,7 @@ trimmed text.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
@@ -33,8 +34,16 @@ class Slice(Transform):
         return part if len(part) == self.length else None
 
     def polars(self, expr: pl.Expr) -> pl.Expr:
-        part = text_expr(expr).str.slice(self.start, self.length)
-        return pl.when(part.str.len_chars() == self.length).then(part)
+        for step in self.steps():
+            expr = step(expr)
+        return expr
+
+    def steps(self) -> tuple[Callable[[pl.Expr], pl.Expr], ...]:
+        # The part is tested and kept: a step of its own, so it is computed once.
+        return (
+            lambda expr: text_expr(expr).str.slice(self.start, self.length),
+            lambda part: pl.when(part.str.len_chars() == self.length).then(part),
+        )
 
     def decode_dtype(self, inner: pl.DataType | None) -> pl.DataType:
         return pl.String()
@@ -56,8 +65,15 @@ class Extract(Transform):
         return (match.group(self.group) or None) if match else None
 
     def polars(self, expr: pl.Expr) -> pl.Expr:
-        found = text_expr(expr).str.extract(self.pattern, self.group)
-        return pl.when(found != "").then(found)
+        for step in self.steps():
+            expr = step(expr)
+        return expr
+
+    def steps(self) -> tuple[Callable[[pl.Expr], pl.Expr], ...]:
+        return (
+            lambda expr: text_expr(expr).str.extract(self.pattern, self.group),
+            lambda found: pl.when(found != "").then(found),
+        )
 
     def decode_dtype(self, inner: pl.DataType | None) -> pl.DataType:
         return pl.String()
