@@ -135,7 +135,8 @@ def detect_unknown_keys(
     rows = _sample(pl.Series(raw["_sub_resource"]), good, sample_pages)
     if not rows:
         return pl.DataFrame(schema=DRIFT_SCHEMA)
-    sample = pl.Series(raw["_response_body"].take(rows))
+    # Polars gathers the few rows; Arrow's `take` would first join the column's chunks.
+    sample = pl.Series(raw["_response_body"]).gather(rows)
     paths = sorted(_sample_paths(sample, known, frozenset(ignored)))
     bodies = raw["_response_body"]
     counts = [
