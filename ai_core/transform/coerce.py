@@ -67,7 +67,19 @@ class Transform:
         return core_schema.no_info_before_validator_function(self.python, handler(source))
 
 
-class Coercer(Transform):
+class Stepwise(Transform):
+    """A transform given as its steps; its expression is the steps applied in order."""
+
+    def polars(self, expr: pl.Expr) -> pl.Expr:
+        for step in self.steps():
+            expr = step(expr)
+        return expr
+
+    def steps(self) -> tuple[Callable[[pl.Expr], pl.Expr], ...]:
+        raise NotImplementedError
+
+
+class Coercer(Stepwise):
     """A scalar rule over decoded text."""
 
     def __init__(
@@ -84,11 +96,6 @@ class Coercer(Transform):
 
     def python(self, value: Any) -> Any:
         return self.rule(as_text(value))
-
-    def polars(self, expr: pl.Expr) -> pl.Expr:
-        for step in self._steps:
-            expr = step(expr)
-        return expr
 
     def steps(self) -> tuple[Callable[[pl.Expr], pl.Expr], ...]:
         return self._steps

@@ -15,11 +15,11 @@ from typing import Any
 
 import polars as pl
 
-from ai_core.transform.coerce import Transform
+from ai_core.transform.coerce import Stepwise, Transform
 from ai_core.transform.rules import as_text, text_expr, text_rule
 
 
-class Slice(Transform):
+class Slice(Stepwise):
     """`length` characters from `start` (0-based); null unless the text is long enough."""
 
     def __init__(self, start: int, length: int) -> None:
@@ -32,11 +32,6 @@ class Slice(Transform):
             return None
         part = text[self.start : self.start + self.length]
         return part if len(part) == self.length else None
-
-    def polars(self, expr: pl.Expr) -> pl.Expr:
-        for step in self.steps():
-            expr = step(expr)
-        return expr
 
     def steps(self) -> tuple[Callable[[pl.Expr], pl.Expr], ...]:
         # The part is tested and kept: a step of its own, so it is computed once.
@@ -52,7 +47,7 @@ class Slice(Transform):
         return f"Slice({self.start}, {self.length})"
 
 
-class Extract(Transform):
+class Extract(Stepwise):
     """Group `group` of the first match of `pattern`; null without a match or when empty."""
 
     def __init__(self, pattern: str, group: int = 1) -> None:
@@ -63,11 +58,6 @@ class Extract(Transform):
         text = text_rule(as_text(value))
         match = re.search(self.pattern, text) if text is not None else None
         return (match.group(self.group) or None) if match else None
-
-    def polars(self, expr: pl.Expr) -> pl.Expr:
-        for step in self.steps():
-            expr = step(expr)
-        return expr
 
     def steps(self) -> tuple[Callable[[pl.Expr], pl.Expr], ...]:
         return (
