@@ -19,9 +19,9 @@ direct read's.
 
 `str.json_decode` is called on about `DECODE_BYTES` of bodies at a time: it copies the bodies it
 is given into one document and builds the value tree of all of it, so its working memory grows
-with the call. On inventory pages,
-calls of 4 to 10 pages (0.4 to 1 MB) took 0.87 CPU-s per 1,280 pages; calls of 80 pages, 1.40.
-A run that fails falls back to the direct read on its own, so one odd page costs only its run.
+with the call. On inventory pages, calls of 4 to 10 pages (0.4 to 1 MB) took 0.87 CPU-s per 1,280
+pages; calls of 80 pages, 1.40. A run that fails falls back to the direct read on its own, so one
+odd page costs only its run.
 
 Only a body that is not JSON at all fails the direct read; then the chunk is split in halves until
 the bad pages are isolated, and they are reported as malformed.

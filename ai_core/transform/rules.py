@@ -26,10 +26,9 @@ TIMESTAMP_RE = (
     r"^([1-9][0-9]{3})-([0-9]{2})-([0-9]{2})[T ]([01][0-9]|2[0-3]):([0-5][0-9])"
     r"(?::([0-5][0-9])(?:\.[0-9]+)?)?(Z|[+-](?:0[0-9]|1[0-4]):?[0-5][0-9])?$"
 )
-STRUCTURED_RE = r"^(?s:\{.*\}|\[.*\])$"
-"""Text that is (or spells) a JSON object or array: how Polars renders one read as text."""
 NO_TEXT_RE = r"^[ \t\r\n]*(?s:\{.*\}|\[.*\])?[ \t\r\n]*$"
-"""Text that is blank, or structured once trimmed: what `text_rule` makes null."""
+"""What `text_rule` makes null: blank text, or text that is (or spells) a JSON object or array
+once trimmed, which is how Polars renders an object or array read as text."""
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 FLAG_WORDS: Mapping[str, bool] = {
