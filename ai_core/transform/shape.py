@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel
 
-from ai_core.transform.coerce import Transform
+from ai_core.transform.coerce import Stepwise, Transform
 from ai_core.transform.rules import as_text
 
 
@@ -52,7 +52,7 @@ class Pick(Transform):
         return f"Pick({self.where}={self.equals!r} -> {self.take})"
 
 
-class NestedList(Transform):
+class NestedList(Stepwise):
     """A list of objects validated as `model`; anything that is not a list is null and elements
     that are not objects are dropped."""
 
@@ -63,11 +63,6 @@ class NestedList(Transform):
         if not isinstance(value, list):
             return None
         return [element for element in value if isinstance(element, dict)]
-
-    def polars(self, expr: pl.Expr) -> pl.Expr:
-        for step in self.steps():
-            expr = step(expr)
-        return expr
 
     def steps(self) -> tuple[Callable[[pl.Expr], pl.Expr], ...]:
         # plan imports this module, so the nested model's expressions are built on demand.
