@@ -17,7 +17,7 @@ import polars as pl
 
 from ai_core.http.config import HttpClientConfig
 from ai_core.raw.component import RawSourceComponent
-from ai_core.raw.paging import PagedSubResource
+from ai_core.raw.paging import PagedSubResource, Unobservable
 from ai_stellantis.brands import BY_DOMAIN
 from ai_stellantis.settings import StellantisApiResource, StellantisSettings
 from ai_stellantis.sources.endpoints import DealerLocator, InventoryCode, ModelYearCodes
@@ -30,6 +30,7 @@ class StellantisRawSource(RawSourceComponent):
 
     endpoint: Literal["model_year_codes", "inventory", "dealers"]
     required_resource_keys: list[str] = [RESOURCE_KEY]
+    present_only: bool = True  # the public sites answer with today's data whatever the day
 
     def settings(self, context: dg.AssetExecutionContext) -> StellantisSettings:
         resource: StellantisApiResource = getattr(context.resources, RESOURCE_KEY)
@@ -47,23 +48,47 @@ class StellantisRawSource(RawSourceComponent):
             return [ModelYearCodes(b, settings) for b in brands]
         if self.endpoint == "dealers":
             return [DealerLocator(b, settings) for b in brands]
-        codes = read_model_year_codes(inputs["public_model_year_codes"])
+        raw_codes = inputs["public_model_year_codes"]
+        codes = read_model_year_codes(raw_codes)
+        unlisted = unlisted_brands(raw_codes)
         selected = {b.domain for b in brands}
-        missing = selected - {domain for domain, _ in codes}
+        missing = selected - {domain for domain, _ in codes} - set(unlisted)
         if missing:
             raise dg.Failure(
                 f"public_model_year_codes of {context.partition_key} holds no codes for "
-                f"{sorted(missing)}: materialise public_model_year_codes for this day first"
+                f"{sorted(missing)}: materialise public_model_year_codes for this day first",
+                allow_retries=False,
             )
-        return [
+        # A brand whose code list failed today is recorded as not observed, not as empty.
+        plan: list[PagedSubResource] = [
+            Unobservable(domain, f"public_model_year_codes of {domain} failed today: {error}")
+            for domain, error in sorted(unlisted.items())
+            if domain in selected
+        ]
+        plan += [
             InventoryCode(BY_DOMAIN[domain], code, settings)
             for domain, code in codes
             if domain in selected
         ]
+        return plan
+
+
+def unlisted_brands(raw_codes: pl.LazyFrame) -> dict[str, str]:
+    """Brand domains whose filter page failed that day, with the failure."""
+    if "_fetch_error" not in raw_codes.collect_schema().names():
+        return {}
+    failed = (
+        raw_codes.filter(pl.col("_fetch_error").is_not_null())
+        .select("_sub_resource", "_fetch_error")
+        .collect()
+    )
+    return dict(failed.iter_rows())
 
 
 def read_model_year_codes(raw_codes: pl.LazyFrame) -> list[tuple[str, str]]:
     """(brand domain, model-year code) pairs listed in a day's stored filter pages, sorted."""
+    if "_fetch_error" in raw_codes.collect_schema().names():
+        raw_codes = raw_codes.filter(pl.col("_fetch_error").is_null())
     pages = raw_codes.select("_sub_resource", "_response_body").collect()
     pairs: set[tuple[str, str]] = set()
     for domain, body in pages.iter_rows():

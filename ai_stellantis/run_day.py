@@ -10,7 +10,6 @@ the same `DAGSTER_HOME` shows them.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import gc
 import os
 import sys
@@ -21,24 +20,37 @@ from typing import Any
 
 import dagster as dg
 
+from ai_core.clock import TODAY_ENV, today
+from ai_core.http.redact import redact_url
+from ai_core.iceberg.catalog import DEFAULT_CATALOG_NAME, configured_catalog_properties
+
 JOB_NAME = "stellantis_daily"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--date", default=dt.date.today().isoformat(), help="partition day")
+    parser.add_argument(
+        "--date",
+        default=None,
+        help="the day to run, replayed by the stand-in as today (default: AI_TODAY or UTC today)",
+    )
     parser.add_argument("--scope", default="small", choices=["tiny", "small", "national"])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--latency", type=float, default=0.0, help="upstream seconds per page")
     parser.add_argument("--faults", default="", help="upstream fault spec, e.g. 'html:0.02'")
     parser.add_argument("--data-dir", default=os.environ.get("AI_DATA_DIR", ".data"))
     parser.add_argument("--select", default=None, help="asset selection (default: the whole job)")
-    parser.add_argument("--log-level", default="WARNING", help="Dagster console log level")
+    parser.add_argument(
+        "--log-level", default="INFO", help="Dagster console log level (INFO shows progress)"
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    args.date = args.date or today().isoformat()
+    # The stand-in serves this day as today, so the sources' one clock must say so too.
+    os.environ[TODAY_ENV] = args.date
     data_dir = Path(args.data_dir).resolve()
     home = data_dir / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
@@ -75,12 +87,58 @@ def main(argv: Sequence[str] | None = None) -> int:
         wall = time.perf_counter() - started
         served = upstream.stats()
     print_report(result, wall, data_dir, served)
-    return 0 if result.success else 1
+    failed_errors = [
+        c
+        for c in result.get_asset_check_evaluations()
+        if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR
+    ]
+    return 0 if result.success and not failed_errors else 1
 
 
 def _value(metadata: dict[str, Any], key: str) -> Any:
     entry = metadata.get(key)
     return getattr(entry, "value", entry)
+
+
+def verdict(check: dg.AssetCheckEvaluation) -> str:
+    """`passed`, `warn (N)` or `ERROR (N)`, then the first sample of what it found."""
+    if check.passed:
+        return "passed"
+    md = dict(check.metadata)
+    count = _value(md, "problem_count")
+    level = "ERROR" if check.severity == dg.AssetCheckSeverity.ERROR else "warn"
+    mark = f"{level} ({count})" if count is not None else level
+    sample = check.description or first_sample(_value(md, "samples"))
+    return f"{mark}: {sample}" if sample else mark
+
+
+def first_sample(samples: Any) -> str | None:
+    """The first row of a Markdown samples table, as `column=value` pairs."""
+    if not isinstance(samples, str):
+        return None
+    lines = [line for line in samples.splitlines() if line.startswith("|")]
+    if len(lines) < 3:
+        return None
+    names = [c.strip() for c in lines[0].strip("|").split("|")]
+    values = [c.strip() for c in lines[2].strip("|").split("|")]
+    return ", ".join(f"{n}={v}" for n, v in zip(names, values, strict=False))
+
+
+def root_cause(error: Any) -> str:
+    """The innermost error of a step failure, as `Type: message` (Dagster wraps user errors)."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    text = str(getattr(error, "message", error)).strip().splitlines()
+    return text[0] if text else repr(error)
+
+
+def catalog_description(data_dir: Path) -> str:
+    """Which Iceberg catalog the run wrote to: the configured one, or the embedded one."""
+    configured = configured_catalog_properties()
+    if configured is None:
+        return f"embedded Iceberg catalog {data_dir / 'catalog.db'}, files {data_dir}"
+    where = configured.get("uri") or configured.get("warehouse") or "(no uri)"
+    return f"Iceberg catalog {DEFAULT_CATALOG_NAME!r} at {redact_url(where)}"
 
 
 def print_report(
@@ -114,19 +172,25 @@ def print_report(
     if checks:
         print()
         for check in checks:
-            mark = "passed" if check.passed else "FAILED"
-            print(f"check {check.asset_key.to_user_string()}:{check.check_name} {mark}")
+            print(f"check {check.asset_key.to_user_string()}:{check.check_name} {verdict(check)}")
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
-            print(f"\nstep {event.step_key} failed: {event.message}", file=sys.stderr)
+            error = getattr(event.event_specific_data, "error", None)
+            cause = root_cause(error) if error is not None else event.message
+            print(f"\nstep {event.step_key} failed: {cause}", file=sys.stderr)
     print(f"\n{'succeeded' if result.success else 'FAILED'} in {wall:.1f} s")
-    print(f"tables: embedded Iceberg catalog {data_dir / 'catalog.db'}, files {data_dir}")
+    print(f"tables: {catalog_description(data_dir)}")
     print(f"upstream served: {served.get('requests', served)}")
     print(f"runs: DAGSTER_HOME={data_dir / 'dagster_home'} dagster dev  (then open the UI)")
 
 
 if __name__ == "__main__":
-    status = main()
+    try:
+        status = main()
+    except KeyboardInterrupt:
+        # The run and the stand-in stop with the process; nothing unfinished was committed.
+        print("\ninterrupted: the run stopped; days not committed keep their previous data")
+        status = 130
     # Skips the interpreter's final collection of everything Dagster loaded (about a second).
     gc.freeze()
     raise SystemExit(status)

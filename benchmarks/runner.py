@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ai_core.clock import TODAY_ENV
 from benchmarks import defaults
 from benchmarks import upstream as upstream_server
 from benchmarks.figures import stage_figures
@@ -87,6 +88,9 @@ def stage_env(
     env = {**inherited, **scenario.env, **stage.env}
     env["AI_DATA_DIR"] = str(data_dir)
     env["PYTHONUNBUFFERED"] = "1"
+    if scenario.partition is not None:
+        # The stand-in serves the scenario's day as "today", so the sources' clock says so too.
+        env[TODAY_ENV] = scenario.partition.isoformat()
     if base_url_template is not None:
         env["STELLANTIS_BASE_URL_TEMPLATE"] = base_url_template
     return env

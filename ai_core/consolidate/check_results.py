@@ -30,6 +30,7 @@ def integrity_check_result(facts: IntegrityFacts) -> dg.AssetCheckResult:
         "duplicate_ids": facts.duplicate_ids,
         "sources": dg.MetadataValue.md(_markdown(facts.sources)),
         "missing_sources": facts.missing_sources,
+        "problem_count": len(errors) + len(warnings),
     }
     if facts.active_rows is not None:
         metadata["active_rows"] = facts.active_rows
@@ -52,7 +53,8 @@ def integrity_check_result(facts: IntegrityFacts) -> dg.AssetCheckResult:
 def discrepancy_check_result(facts: DiscrepancyFacts) -> dg.AssetCheckResult:
     """Warns when sources disagree; disagreement is expected news about sources, not an error."""
     metadata: dict[str, Any] = {
-        f"disagreeing.{name}": count for name, count in facts.counts.items()
+        "problem_count": facts.total,
+        **{f"disagreeing.{name}": count for name, count in facts.counts.items()},
     }
     if facts.samples.height:
         metadata["samples"] = dg.MetadataValue.md(_markdown(facts.samples))

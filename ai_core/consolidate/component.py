@@ -20,10 +20,16 @@ from ai_core.consolidate.check_results import discrepancy_check_result, integrit
 from ai_core.consolidate.engine import ConsolidationStream, entity_namespace
 from ai_core.consolidate.foreign_keys import LookupTable
 from ai_core.consolidate.history import previous_day
-from ai_core.consolidate.sources import SourceInput, choose_partition
-from ai_core.consolidate.spec import EntitySpec
+from ai_core.consolidate.sources import (
+    CarriedRows,
+    SourceInput,
+    choose_partition,
+    latest_observations,
+)
+from ai_core.consolidate.spec import EntitySpec, SourceGroup
 from ai_core.iceberg.resource import IcebergCatalogResource
 from ai_core.partitions import daily_partitions, partition_date
+from ai_core.raw.parts import in_parts
 
 
 class ConsolidatedComponent(dg.Component, dg.Model, dg.Resolvable):
@@ -64,15 +70,44 @@ class ConsolidatedComponent(dg.Component, dg.Model, dg.Resolvable):
     def source_inputs(
         self, catalog: IcebergCatalogResource, entity: EntitySpec, day: dt.date
     ) -> list[SourceInput]:
-        """Each source group's rows for the day, or its latest day within `history_days`."""
+        """Each source group's rows for the day, or its latest day within `history_days`; parts
+        the chosen day did not observe are carried from the latest day that did."""
         inputs = []
         for group in entity.source_groups:
-            chosen = choose_partition(
-                day, catalog.partition_dates(group.source), group.history_days
+            available = catalog.partition_dates(group.source)
+            chosen = choose_partition(day, available, group.history_days)
+            if chosen is None:
+                inputs.append(SourceInput(group, None, None))
+                continue
+            window = [d for d in available if chosen - dt.timedelta(group.history_days) <= d]
+            unobserved = catalog.unobserved(group.source, [*window, day])
+            frame = catalog.scan_partition(group.source, chosen)
+            missing = unobserved.get(chosen, frozenset())
+            carried = tuple(
+                CarriedRows(earlier, self._carried(catalog, group, entity, earlier, parts, frame))
+                for earlier, parts in latest_observations(
+                    chosen, missing, available, unobserved, group.history_days
+                ).items()
             )
-            frame = None if chosen is None else catalog.scan_partition(group.source, chosen)
-            inputs.append(SourceInput(group, frame, chosen))
+            inputs.append(SourceInput(group, frame, chosen, missing, carried))
         return inputs
+
+    @staticmethod
+    def _carried(
+        catalog: IcebergCatalogResource,
+        group: SourceGroup,
+        entity: EntitySpec,
+        earlier: dt.date,
+        parts: frozenset[str],
+        today: pl.LazyFrame,
+    ) -> pl.LazyFrame:
+        """An earlier day's rows of `parts`, less those whose key today's rows already hold."""
+        rows = catalog.scan_partition(group.source, earlier).filter(in_parts(parts))
+        source_names = {new: old for old, new in group.rename.items()}
+        key = [source_names.get(f, f) for f in entity.key_fields]
+        if set(key) <= set(today.collect_schema().names()):
+            rows = rows.join(today.select(key).unique(), on=key, how="anti")
+        return rows
 
     def previous_partition(
         self, catalog: IcebergCatalogResource, entity: EntitySpec, day: dt.date

@@ -2,7 +2,10 @@
 
 A source with no rows for the day contributes its latest partition at most `history_days` older,
 and its rows say so: `_source_partition_date` and `_source_age_days` travel with every row into
-the merge.
+the merge. A source that wrote the day but could not observe part of it (a sub-resource whose
+pages failed, recorded with the day) also contributes, for that part only, the rows of the latest
+earlier day within `history_days` that observed it, unless today's rows hold their key: an outage
+is never read as the entities leaving.
 """
 
 from __future__ import annotations
@@ -26,12 +29,50 @@ PROVENANCE_INPUT = (SOURCE, PRIORITY, SOURCE_DATE, SOURCE_AGE, SNAPSHOT_HASH)
 
 
 @dataclass(frozen=True, slots=True)
+class CarriedRows:
+    """Rows of an earlier day standing in for a part of the source not observed today."""
+
+    partition_date: dt.date
+    frame: pl.LazyFrame | pl.DataFrame
+
+
+@dataclass(frozen=True, slots=True)
 class SourceInput:
-    """One source group's rows for the day: `frame` is None when it has nothing in its window."""
+    """One source group's rows for the day: `frame` is None when it has nothing in its window.
+
+    `unobserved` names the parts (sub-resources) the chosen day did not fully observe, and
+    `carried` the earlier rows that stand in for them."""
 
     group: SourceGroup
     frame: pl.LazyFrame | pl.DataFrame | None
     partition_date: dt.date | None
+    unobserved: frozenset[str] = frozenset()
+    carried: tuple[CarriedRows, ...] = ()
+
+
+def latest_observations(
+    day: dt.date,
+    unobserved_today: frozenset[str],
+    available: Iterable[dt.date],
+    unobserved_by_day: dict[dt.date, frozenset[str]],
+    history_days: int,
+) -> dict[dt.date, frozenset[str]]:
+    """For each earlier day within `history_days`, the parts unobserved today whose latest
+    observation it holds (a day observes a part when its write did not record it as missing)."""
+    earliest = day - dt.timedelta(days=history_days)
+    wanted = set(unobserved_today)
+    chosen: dict[dt.date, frozenset[str]] = {}
+    for earlier in sorted((d for d in available if earliest <= d < day), reverse=True):
+        missed = unobserved_by_day.get(earlier, frozenset())
+        seen = {
+            p for p in wanted if p not in missed and not any(p.startswith(m + "/") for m in missed)
+        }
+        if seen:
+            chosen[earlier] = frozenset(seen)
+            wanted -= seen
+        if not wanted:
+            break
+    return chosen
 
 
 def choose_partition(
@@ -70,6 +111,7 @@ def stack_sources(day: dt.date, inputs: Sequence[SourceInput]) -> pl.DataFrame:
         for i in inputs
         if i.frame is not None and i.partition_date is not None
     ]
+    present += [(i.group, c.frame.lazy(), c.partition_date) for i in inputs for c in i.carried]
     present.sort(key=lambda p: (p[0].priority, -p[2].toordinal(), p[0].name))
     frames = []
     for group, lazy, partition in present:

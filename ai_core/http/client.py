@@ -24,6 +24,7 @@ from ai_core.http.config import HttpClientConfig
 from ai_core.http.errors import FetchError, ResponseTooLarge, RetryableResponse
 from ai_core.http.headers import HeaderRotator
 from ai_core.http.payload import json_problem, parse_json
+from ai_core.http.redact import redact_url
 from ai_core.http.response import JsonResponse
 from ai_core.http.retry import Transient, backoff_delay, classify_transport_error, parse_retry_after
 from ai_core.http.stats import FetchStats
@@ -55,6 +56,7 @@ class AsyncHttpClient:
         self._headers = HeaderRotator(rotate=self.config.rotate_headers)
         self._http: httpx.AsyncClient | None = None
         self._slots: asyncio.Semaphore | None = None
+        self._hosts: set[str] = set()  # hosts asked for directly; redirects may stay on them
 
     async def __aenter__(self) -> Self:
         if self._http is not None:
@@ -66,6 +68,7 @@ class AsyncHttpClient:
             limits=httpx.Limits(max_connections=cfg.workers, max_keepalive_connections=cfg.workers),
             follow_redirects=True,
             transport=self._transport,
+            event_hooks={"request": [self._guard_redirect]},
         )
         self._slots = asyncio.Semaphore(cfg.workers)
         self.stats.start()
@@ -100,28 +103,56 @@ class AsyncHttpClient:
         """
         http, slots = self._open_parts()
         cfg = self.config
-        query = dict(params) if params else {}
-        started = time.perf_counter()
-        attempts = 0
+        call = _Call(label, dict(params) if params else {}, time.perf_counter())
+        deadline = asyncio.timeout(cfg.page_deadline_s)
+        try:
+            async with deadline:
+                return await self._tries(http, slots, url, validate, call)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            self.stats.failures += 1
+            last = f"; last: {call.last.detail}" if call.last is not None else ""
+            raise FetchError.exhausted(
+                label=label,
+                url=str(httpx.URL(url, params=call.query)),
+                attempts=max(1, call.attempts),
+                cause=f"no answer within the page deadline of {cfg.page_deadline_s:g} s{last}",
+                status=call.last.status if call.last is not None else None,
+            ) from None
+
+    async def _tries(
+        self,
+        http: httpx.AsyncClient,
+        slots: asyncio.Semaphore,
+        url: str,
+        validate: Validator | None,
+        call: _Call,
+    ) -> JsonResponse:
+        cfg = self.config
+        label = call.label
         try:
             while True:
-                attempts += 1
+                call.attempts += 1
+                attempts = call.attempts
                 request = http.build_request(
-                    "GET", url, params=query, headers=self._headers.next_headers()
+                    "GET", url, params=call.query, headers=self._headers.next_headers()
                 )
+                self._hosts.add(request.url.host)
                 outcome = await self._attempt(http, slots, request, validate, label, attempts)
                 if isinstance(outcome, _Received):
                     return JsonResponse(
                         url=outcome.url,
-                        params=query,
+                        params=call.query,
                         status=outcome.status,
                         body=outcome.body,
                         data=outcome.data,
                         attempts=attempts,
-                        elapsed_s=time.perf_counter() - started,
+                        elapsed_s=time.perf_counter() - call.started,
                         fetched_at=outcome.fetched_at,
                         http_version=outcome.http_version,
                     )
+                call.last = outcome
                 if attempts > cfg.max_retries:
                     raise FetchError.exhausted(
                         label=label,
@@ -134,7 +165,7 @@ class AsyncHttpClient:
                 self.stats.observe_retry(outcome.kind, wait_s)
                 log.warning(
                     "%s: %s on attempt %d of %d; retrying in %.2f s",
-                    label or request.url,
+                    label or redact_url(str(request.url)),
                     outcome.detail,
                     attempts,
                     cfg.max_retries + 1,
@@ -144,6 +175,11 @@ class AsyncHttpClient:
         except Exception:
             self.stats.failures += 1
             raise
+
+    async def _guard_redirect(self, request: httpx.Request) -> None:
+        """Refuse a redirect to a host the run never asked for, unless configured to follow."""
+        if not self.config.cross_host_redirects and request.url.host not in self._hosts:
+            raise _CrossHostRedirect(request.url.host)
 
     async def _attempt(
         self,
@@ -165,12 +201,22 @@ class AsyncHttpClient:
                 async with asyncio.timeout(2 * cfg.timeout_s):
                     response = await http.send(request, stream=True)
                     status = response.status_code
+                    self.stats.redirects += len(response.history)
                     try:
                         body = await self._read_capped(response, label, attempts)
                     finally:
                         await response.aclose()
             except TimeoutError:
                 return Transient("timeout", f"no complete answer within {2 * cfg.timeout_s:g} s")
+            except _CrossHostRedirect as exc:
+                raise FetchError.not_retryable(
+                    label=label,
+                    url=str(request.url),
+                    attempts=attempts,
+                    cause=f"a redirect to another host ({exc.host}), which is refused; set "
+                    "cross_host_redirects to follow it",
+                    status=None,
+                ) from None
             except httpx.RequestError as exc:
                 transient = classify_transport_error(exc, cfg.timeout_s)
                 if transient is None:
@@ -257,7 +303,12 @@ class AsyncHttpClient:
                 return Transient("rejected", f"upstream reported failure: {exc.reason}", status)
         self.stats.observe_page(len(body))
         return _Received(
-            str(response.url), status, body, data, response.http_version, dt.datetime.now(dt.UTC)
+            redact_url(str(response.url)),
+            status,
+            body,
+            data,
+            response.http_version,
+            dt.datetime.now(dt.UTC),
         )
 
     def _wait_before_retry(self, attempts: int, outcome: Transient) -> float:
@@ -284,3 +335,20 @@ class _Received:
     data: Any
     http_version: str
     fetched_at: dt.datetime
+
+
+@dataclass(slots=True)
+class _Call:
+    """One `get_json` call's tries so far, which its deadline reports when it passes."""
+
+    label: str | None
+    query: dict[str, str | int]
+    started: float
+    attempts: int = 0
+    last: Transient | None = None
+
+
+class _CrossHostRedirect(Exception):
+    def __init__(self, host: str) -> None:
+        super().__init__(host)
+        self.host = host

@@ -1,4 +1,13 @@
-"""Settings of the shared HTTP client; the one place their defaults live."""
+"""Settings of the shared HTTP client; the one place their defaults live.
+
+How long a page can hold the fetch, with the defaults: each connect, read and write waits at most
+`timeout_s` (20 s) and a whole try at most twice that (40 s, a body trickling in); a page's tries
+and the backoff waits between them end at `page_deadline_s` (120 s), after which the page is
+recorded as missing and the day goes on. `stall_s` (180 s) is the watchdog over the whole fetch:
+when requests are in flight and no page has finished, well or badly, for that long, every page
+not yet finished is recorded as missing. None of these depends on the number of pages, so a long
+healthy fetch is never cut short.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +22,19 @@ class HttpClientConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     timeout_s: float = Field(
-        default=60.0,
+        default=20.0,
         gt=0,
         description="Bound on each connect, read, write and pool wait; twice this on a whole try.",
+    )
+    page_deadline_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="Bound on one page across all its tries and backoff waits.",
+    )
+    stall_s: float = Field(
+        default=180.0,
+        gt=0,
+        description="A fetch with requests in flight and no page finished for this long stops.",
     )
     max_retries: int = Field(default=3, ge=0, description="Retries after the first attempt.")
     retry_backoff_s: float = Field(
@@ -34,6 +53,10 @@ class HttpClientConfig(BaseModel):
     rotate_headers: bool = Field(
         default=True,
         description="Rotate browser-like header sets per request instead of using one.",
+    )
+    cross_host_redirects: bool = Field(
+        default=False,
+        description="Follow redirects to another host; by default they fail the page.",
     )
     retry_after_cap_s: float = Field(
         default=60.0,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ai_core.http.redact import redact_url
+
 
 class RetryableResponse(Exception):
     """Raised by a `validate` callback when a well-formed answer says the upstream failed.
@@ -35,7 +37,7 @@ class FetchError(Exception):
     ) -> None:
         super().__init__(message)
         self.label = label
-        self.url = url
+        self.url = redact_url(url)
         self.attempts = attempts
         self.cause = cause
         self.status = status
@@ -49,7 +51,7 @@ class FetchError(Exception):
     def exhausted(
         cls, *, label: str | None, url: str, attempts: int, cause: str, status: int | None
     ) -> FetchError:
-        what = label or "request"
+        what, url = label or "request", redact_url(url)
         return cls(
             f"{what} failed after {attempts} attempts (last: {cause}): GET {url}. "
             "Rerun the partition once the upstream recovers.",
@@ -64,7 +66,7 @@ class FetchError(Exception):
     def not_retryable(
         cls, *, label: str | None, url: str, attempts: int, cause: str, status: int | None
     ) -> FetchError:
-        what = label or "request"
+        what, url = label or "request", redact_url(url)
         return cls(
             f"{what} failed with {cause} on attempt {attempts}, which is not retried: GET {url}. "
             "Check the URL and parameters, then rerun the partition.",
@@ -99,7 +101,7 @@ class ResponseTooLarge(FetchError):
     def past_limit(
         cls, *, label: str | None, url: str, attempts: int, status: int, seen: int, limit: int
     ) -> ResponseTooLarge:
-        what = label or "request"
+        what, url = label or "request", redact_url(url)
         return cls(
             f"{what}: the response to GET {url} passed max_response_bytes={limit} "
             f"({seen} bytes seen), so it was aborted and not retried. Raise max_response_bytes "

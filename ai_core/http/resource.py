@@ -18,6 +18,13 @@ class HttpClientResource(dg.ConfigurableResource):
     """Settings of the shared HTTP client; `client()` opens one per run."""
 
     timeout_s: float = Field(default=_DEFAULTS.timeout_s, description=_DOCS["timeout_s"])
+    page_deadline_s: float = Field(
+        default=_DEFAULTS.page_deadline_s, description=_DOCS["page_deadline_s"]
+    )
+    stall_s: float = Field(default=_DEFAULTS.stall_s, description=_DOCS["stall_s"])
+    cross_host_redirects: bool = Field(
+        default=_DEFAULTS.cross_host_redirects, description=_DOCS["cross_host_redirects"]
+    )
     max_retries: int = Field(default=_DEFAULTS.max_retries, description=_DOCS["max_retries"])
     retry_backoff_s: float = Field(
         default=_DEFAULTS.retry_backoff_s, description=_DOCS["retry_backoff_s"]

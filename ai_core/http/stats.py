@@ -46,6 +46,7 @@ class FetchStats:
     requests: int = 0
     pages_ok: int = 0
     failures: int = 0
+    redirects: int = 0
     body_bytes: int = 0
     retries: dict[str, int] = field(default_factory=dict)
     statuses: dict[int, int] = field(default_factory=dict)
@@ -92,6 +93,7 @@ class FetchStats:
         self.requests += other.requests
         self.pages_ok += other.pages_ok
         self.failures += other.failures
+        self.redirects += other.redirects
         self.body_bytes += other.body_bytes
         for kind, n in other.retries.items():
             self.retries[kind] = self.retries.get(kind, 0) + n
@@ -119,6 +121,7 @@ class FetchStats:
             "requests": self.requests,
             "pages_ok": self.pages_ok,
             "failures": self.failures,
+            "redirects": self.redirects,
             "bytes": self.body_bytes,
             "retries": sum(self.retries.values()),
             "retries_by_cause": dict(sorted(self.retries.items())),

@@ -5,6 +5,7 @@ Outputs: `None` (nothing is written), a `pa.Table`, `pa.RecordBatch`, `pl.DataFr
 such as a generator: each item is a chunk, written as it arrives, and the day becomes visible in
 one commit when the iterable is exhausted. An output object with an `output_metadata()` method
 has it called after it is exhausted, and its entries join the write's metadata; one with a
+`snapshot_properties()` method has them recorded in the day's snapshot; one with a
 `rows_to_drop(staged)` method has it called before the commit, to name rows of its chunks that
 the day leaves out after all (see `write_partition`).
 
@@ -62,6 +63,7 @@ class IcebergIOManager(dg.ConfigurableIOManager, IcebergCatalogConfig):
             snapshot_properties=properties,
             max_commit_attempts=self.max_commit_attempts,
             rows_to_drop=_method(obj, "rows_to_drop"),
+            late_properties=_method(obj, "snapshot_properties"),
         )
         metadata: dict[str, Any] = {
             **report.as_metadata(),

@@ -12,6 +12,7 @@ order-preserving queries; sort, or use the Arrow views, when order matters.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator, Sequence
 
 import polars as pl
@@ -22,7 +23,7 @@ from pyiceberg.table import Table
 
 from ai_core.iceberg.schema import PARTITION_COLUMN
 from ai_core.iceberg.tables import day_filter, dotted, partition_dates
-from ai_core.iceberg.writer import PARTITION_DATE_PROPERTY
+from ai_core.iceberg.writer import PARTITION_DATE_PROPERTY, UNOBSERVED_PROPERTY
 
 
 class MissingPartitionError(LookupError):
@@ -41,6 +42,25 @@ def written_dates(table: Table) -> set[dt.date]:
         if recorded:
             days.add(dt.date.fromisoformat(recorded))
     return days
+
+
+def unobserved_parts(table: Table, dates: Sequence[dt.date]) -> dict[dt.date, frozenset[str]]:
+    """Per day, the sub-resources its latest write recorded as not fully observed (days whose
+    latest write recorded none, or that were never written, are absent)."""
+    wanted = {d.isoformat() for d in dates}
+    found: dict[dt.date, frozenset[str]] = {}
+    for snapshot in sorted(table.snapshots(), key=lambda s: s.sequence_number or 0, reverse=True):
+        props = snapshot.summary.additional_properties if snapshot.summary else {}
+        day = props.get(PARTITION_DATE_PROPERTY)
+        if day not in wanted:
+            continue
+        wanted.discard(day)
+        parts = json.loads(props.get(UNOBSERVED_PROPERTY) or "[]")
+        if parts:
+            found[dt.date.fromisoformat(day)] = frozenset(parts)
+        if not wanted:
+            break
+    return found
 
 
 def require_dates(table: Table, dates: Sequence[dt.date]) -> None:

@@ -38,6 +38,13 @@ class IcebergCatalogResource(IcebergCatalogConfig):
         table = self.table(asset_key)
         return [] if table is None else tables.partition_dates(table)
 
+    def unobserved(
+        self, asset_key: AssetKeyLike, dates: Sequence[dt.date]
+    ) -> dict[dt.date, frozenset[str]]:
+        """Per day, the sub-resources of the source not fully observed (days with none absent)."""
+        table = self.table(asset_key)
+        return {} if table is None else reader.unobserved_parts(table, dates)
+
     def scan_partition(
         self, asset_key: AssetKeyLike, partition_date: dt.date | str
     ) -> pl.LazyFrame:

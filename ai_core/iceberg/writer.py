@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -45,6 +46,9 @@ back), the rows to leave out of the day: positions (0-based) of a chunk's rows b
 
 PARTITION_DATE_PROPERTY = "ai.partition-date"
 """Snapshot summary key every partition write records, so an empty day is still "written"."""
+
+UNOBSERVED_PROPERTY = "ai.unobserved"
+"""Snapshot summary key for the sub-resources of the source not fully observed that day (JSON)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +95,12 @@ def write_partition(
     coalesce_bytes: int = DEFAULT_COALESCE_BYTES,
     max_commit_attempts: int = DEFAULT_MAX_ATTEMPTS,
     rows_to_drop: RowsToDrop | None = None,
+    late_properties: Callable[[], Mapping[str, str]] | None = None,
 ) -> WriteReport:
     """Replace day `partition_date` of the table with the rows of `chunks`, in one commit.
 
     `rows_to_drop`, when given, names rows of the staged chunks that the commit leaves out.
+    `late_properties`, when given, adds snapshot properties known only once every chunk is in.
     `schema_hint` gives the schema (types, required fields, column order) of a table created by
     this write; columns the chunks add later are appended as optional columns either way.
     """
@@ -138,6 +144,7 @@ def write_partition(
 
     properties = {
         **(snapshot_properties or {}),
+        **(late_properties() if late_properties is not None else {}),
         PARTITION_DATE_PROPERTY: partition_date.isoformat(),
     }
     try:
@@ -188,3 +195,8 @@ def _first_schema(hint: pa.Schema | None, chunk_schema: pa.Schema | None) -> pa.
     if PARTITION_COLUMN not in schema.names:
         schema = schema.insert(0, pa.field(PARTITION_COLUMN, pa.date32(), nullable=False))
     return creation_schema(schema)
+
+
+def unobserved_property(parts: Iterable[str]) -> dict[str, str]:
+    """The snapshot property naming the sub-resources not fully observed that day."""
+    return {UNOBSERVED_PROPERTY: json.dumps(sorted(set(parts)))}

@@ -34,7 +34,13 @@ class CompletenessRule(BaseModel):
 
 
 _PAGES_SCHEMA = pl.Schema(
-    [("_sub_resource", pl.String), ("total", pl.Int64), ("keys", pl.List(pl.String))]
+    [
+        ("_sub_resource", pl.String),
+        ("_page_number", pl.Int32),
+        ("_fetch_error", pl.String),
+        ("total", pl.Int64),
+        ("keys", pl.List(pl.String)),
+    ]
 )
 
 
@@ -57,6 +63,8 @@ class CompletenessTally:
         )
         self._reduce = [
             pl.col("_sub_resource"),
+            pl.col("_page_number").cast(pl.Int32),
+            pl.col("_fetch_error").cast(pl.String),
             total.alias("total"),
             body.str.extract_all(rule.record_key_pattern)
             .list.eval(pl.element().str.extract(rule.record_key_pattern, 1))
@@ -65,10 +73,16 @@ class CompletenessTally:
         self._pages: list[pl.DataFrame] = []
 
     def add(self, batch: pa.RecordBatch | pa.Table | pl.DataFrame) -> None:
-        self._pages.append(_as_frame(batch).select(self._reduce))
+        frame = _as_frame(batch)
+        # A day stored before failed pages were kept has no `_fetch_error`.
+        absent = [c for c in ("_page_number", "_fetch_error") if c not in frame.columns]
+        if absent:
+            frame = frame.with_columns(pl.lit(None, _PAGES_SCHEMA[c]).alias(c) for c in absent)
+        self._pages.append(frame.select(self._reduce))
 
     def table(self) -> pl.DataFrame:
-        """Per sub-resource: pages, records, distinct records, expected (modal reported total)."""
+        """Per sub-resource: pages, records, distinct records, expected (modal reported total),
+        and the pages that failed with the first failure's text."""
         pages = pl.concat(self._pages) if self._pages else pl.DataFrame(schema=_PAGES_SCHEMA)
         totals = modal_totals(pages, "total").rename({"total": "expected_records"})
         keys = (
@@ -81,7 +95,13 @@ class CompletenessTally:
                 pl.col("keys").n_unique().alias("distinct_records"),
             )
         )
-        per_page = pages.group_by("_sub_resource").agg(pl.len().alias("pages"))
+        failed = pl.col("_fetch_error").is_not_null()
+        per_page = pages.group_by("_sub_resource").agg(
+            pl.len().alias("pages"),
+            failed.sum().cast(pl.Int64).alias("failed_pages"),
+            pl.col("_page_number").filter(failed).sort().alias("failed_page_numbers"),
+            pl.col("_fetch_error").drop_nulls().first().alias("first_error"),
+        )
         return (
             per_page.join(keys, on="_sub_resource", how="left")
             .join(totals, on="_sub_resource", how="left")
@@ -121,11 +141,20 @@ def completeness_check_result(
 def _check_result(table: pl.DataFrame, rule: CompletenessRule) -> dg.AssetCheckResult:
     needs_total = rule.total_pattern is not None
     bad = table.filter(
-        (pl.col("distinct_records") == 0)
+        (pl.col("failed_pages") > 0)
+        | (pl.col("distinct_records") == 0)
         | (pl.col("expected_records").is_null() & needs_total)
         | (pl.col("distinct_records") != pl.col("expected_records"))
     ).with_columns(
-        pl.when(pl.col("distinct_records") == 0)
+        pl.when(pl.col("failed_pages") > 0)
+        .then(
+            pl.format(
+                "pages {} not fetched: {}",
+                pl.col("failed_page_numbers").cast(pl.List(pl.String)).list.join(","),
+                pl.col("first_error"),
+            )
+        )
+        .when(pl.col("distinct_records") == 0)
         .then(pl.lit("empty"))
         .when(pl.col("expected_records").is_null())
         .then(pl.lit("no total reported" if needs_total else "ok"))
@@ -134,10 +163,20 @@ def _check_result(table: pl.DataFrame, rule: CompletenessRule) -> dg.AssetCheckR
         .otherwise(pl.lit("long"))
         .alias("problem")
     )
+    failed = bad.filter(pl.col("failed_pages") > 0)
+    description = None if table.height else "the partition holds no pages"
+    if failed.height:
+        named = ", ".join(failed["_sub_resource"].head(10).to_list())
+        more = f" and {failed.height - 10} more" if failed.height > 10 else ""
+        description = (
+            f"{int(failed['failed_pages'].sum())} pages of {failed.height} sub-resources were not "
+            f"fetched ({named}{more}); the rest of the day is stored. Rerun this asset for the "
+            "day once the upstream recovers, then its downstream assets."
+        )
     return dg.AssetCheckResult(
         passed=table.height > 0 and bad.height == 0,
         severity=dg.AssetCheckSeverity.ERROR,
-        description=None if table.height else "the partition holds no pages",
+        description=description,
         metadata={
             "sub_resources": table.height,
             "pages": int(table["pages"].sum()) if table.height else 0,
@@ -146,6 +185,9 @@ def _check_result(table: pl.DataFrame, rule: CompletenessRule) -> dg.AssetCheckR
             if table.height
             else 0,
             "incomplete_sub_resources": bad.height,
+            "problem_count": bad.height,
+            "failed_pages": int(table["failed_pages"].sum()) if table.height else 0,
+            "unobserved_sub_resources": failed["_sub_resource"].head(SAMPLE_LIMIT).to_list(),
             "samples": dg.MetadataValue.md(_markdown(bad.head(SAMPLE_LIMIT))),
         },
     )

@@ -4,14 +4,20 @@ An instance in YAML names the asset, the upstream source it observes, and the ra
 reads (the inventory reads the day's model-year codes). Subclasses say what to fetch by
 overriding `plan` (the sub-resources) and `http_config`; everything else — the stream, the
 asset, the completeness check tallied while the pages are written — is shared.
+
+A source that serves only the present (`present_only`, the public sites) refuses any partition
+but today's (`ai_core.clock.today`): fetching now for a past day would store today's pages under
+that day. Its stored days can still be transformed and consolidated again.
 """
 
+import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
 import polars as pl
 
+from ai_core.clock import TODAY_ENV, today
 from ai_core.http.config import HttpClientConfig
 from ai_core.partitions import daily_partitions, partition_date
 from ai_core.raw.checks import CompletenessRule
@@ -33,6 +39,7 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
     required_resource_keys: list[str] = []
     completeness: CompletenessRule | None = None
     chunk_pages: int = DEFAULT_CHUNK_PAGES
+    present_only: bool = False
     owners: list[str] = []
     tags: dict[str, str] = {}
 
@@ -50,16 +57,31 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
         self, context: dg.AssetExecutionContext, inputs: Mapping[str, pl.LazyFrame]
     ) -> RawFetchStream:
         """The run's pages as a stream of one `RawFetchResult` per sub-resource."""
+        day = partition_date(context)
+        if self.present_only:
+            self.require_today(day)
         http = self.http_config(context)
         return RawFetchStream(
             self.asset_key,
             lambda: self.plan(context, inputs),
             http,
             chunk_pages=self.chunk_pages,
-            timeout_s=http.timeout_s * (http.max_retries + 2) * 4,
-            partition_date=partition_date(context),
+            partition_date=day,
             completeness=self.completeness,
+            on_progress=context.log.info,
         )
+
+    def require_today(self, day: dt.date) -> None:
+        """Refuse a partition other than today's, saying why and what to do instead."""
+        now = today()
+        if day != now:
+            raise dg.Failure(
+                f"{self.asset_key} serves only the present: today is {now} ({TODAY_ENV} or the "
+                f"UTC date), so partition {day} cannot be fetched now. Its stored pages, if any, "
+                "can still be transformed and consolidated: materialise only the downstream "
+                f"assets for {day}. To replay a day against a local stand-in, set {TODAY_ENV}.",
+                allow_retries=False,
+            )
 
     @property
     def key(self) -> dg.AssetKey:
@@ -90,6 +112,11 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
             owners=self.owners or None,
             tags=self.tags or None,
             check_specs=[self._completeness_spec()] if self.completeness else None,
+            # Pages that fail are kept as missing, so a step fails only on what a fresh process
+            # may get past: a lost commit, a crash. Jitter spreads the retries of many assets.
+            retry_policy=dg.RetryPolicy(
+                max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+            ),
         )
         def _raw_asset(context: dg.AssetExecutionContext, **inputs: Any) -> Iterator[Any]:
             stream = component.fetch(context, inputs)

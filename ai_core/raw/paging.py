@@ -13,21 +13,35 @@ has about a thousand), and workers stop taking pages while `2 × chunk_pages` fe
 to be written (pages of the sub-resource being emitted, which the consumer is waiting for, are
 always fetched). Memory is therefore bounded by the chunk size, whatever the fan-out or the size
 of one sub-resource.
+
+A page that still fails once the client gives up on it (its retries or its deadline spent) does
+not stop the day: it becomes a page with `error` set and an empty body, in its place, and the
+other pages go on. A page 1 that fails leaves its sub-resource with that one page. A watchdog
+records every unfinished page as failed when requests are in flight and none has finished for
+`stall_s`, and a reporter hands a `FetchProgress` to `on_progress` every `progress_every_s`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import heapq
 import math
-from collections.abc import AsyncIterator, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import httpx
+
 from ai_core.http.client import AsyncHttpClient, JsonResponse
+from ai_core.http.errors import FetchError
+from ai_core.http.redact import redact_params, redact_url
 from ai_core.raw.result import RawFetchResult, RawPage
 
 DEFAULT_CHUNK_PAGES = 100
+PROGRESS_EVERY_S = 10.0
+FAILURE_SAMPLES = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +81,29 @@ class PagedSubResource(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Unobservable:
+    """A sub-resource known to be unavailable before any request (say, its parent list failed):
+    stored as one failed page so the day records it as not observed."""
+
+    key: str
+    reason: str
+    page_size: int = 1
+    max_records: int | None = None
+
+    def request(self, page: int) -> tuple[str, Mapping[str, str | int]]:
+        return "", {}
+
+    def label(self, page: int) -> str:
+        return self.key
+
+    def validate(self, data: Any) -> None:
+        return None
+
+    def read(self, data: Any) -> PageContent:
+        return PageContent(None, [])
+
+
 @dataclass(slots=True)
 class _Progress:
     sub: PagedSubResource
@@ -76,6 +113,7 @@ class _Progress:
     records: int = 0
     retries: int = 0
     fetched: int = 0
+    failed: dict[int, str] = field(default_factory=dict)
     outstanding: int = 1
     planned_last: int = 1
     next_to_emit: int = 1
@@ -114,7 +152,49 @@ class _Progress:
             "expected_records": expected,
             "reported_totals": sorted(set(self.totals)),
             "retries": self.retries,
+            "failed_pages": len(self.failed),
+            "failures": [
+                {"page": p, "error": e} for p, e in sorted(self.failed.items())[:FAILURE_SAMPLES]
+            ],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class FetchProgress:
+    """Where a fetch stands: what `on_progress` receives every `progress_every_s`."""
+
+    pages_done: int
+    pages_known: int
+    failed_pages: int
+    sub_resources_done: int
+    sub_resources: int
+    retries: int
+    elapsed_s: float
+
+    @property
+    def rate(self) -> float:
+        """Pages finished a second so far."""
+        return self.pages_done / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left at the rate so far, for the pages known so far."""
+        return (self.pages_known - self.pages_done) / self.rate if self.rate > 0 else None
+
+    def describe(self) -> str:
+        eta = self.eta_s
+        left = "" if eta is None else f", about {_duration(eta)} left"
+        return (
+            f"{self.pages_done:,} of {self.pages_known:,} pages known, "
+            f"{self.sub_resources_done} of {self.sub_resources} sub-resources, "
+            f"{self.rate:.1f} pages/s, {self.retries} retries, "
+            f"{self.failed_pages} pages missing{left}"
+        )
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
 async def fetch_paged(
@@ -123,12 +203,16 @@ async def fetch_paged(
     *,
     workers: int,
     chunk_pages: int = DEFAULT_CHUNK_PAGES,
+    stall_s: float | None = None,
+    on_progress: Callable[[FetchProgress], None] | None = None,
+    progress_every_s: float = PROGRESS_EVERY_S,
 ) -> AsyncIterator[RawFetchResult]:
     """Yield the pages of every sub-resource, in order, as `RawFetchResult` chunks.
 
     Page 1 of each sub-resource tells how many pages follow. When the last planned page is full
     (the total drifted down while paging) the next page is fetched too, until a short page.
-    A page that fails for good raises the client's `FetchError`, cancelling the other workers.
+    A page that fails for good (the client's `FetchError`, or a page `read` cannot make sense
+    of) is yielded as a failed page; any other exception cancels the other workers and is raised.
     """
     progress = [_Progress(sub) for sub in subs]
     # Page 1 of sub-resource j sorts just after page 1 of j-1, ahead of j-1's other pages, so the
@@ -140,15 +224,48 @@ async def fetch_paged(
     current = 0
     changed = asyncio.Condition()
     failure: list[BaseException] = []
+    in_flight: dict[tuple[int, int], tuple[str, Mapping[str, str | int]]] = {}
+    started = last_progress = time.monotonic()
 
     def enqueue(j: int, page: int) -> None:
         heapq.heappush(queue, (j, page, j, page))
         progress[j].outstanding += 1
 
+    def on_failure(
+        j: int, page: int, url: str, params: Mapping[str, str | int], status: int, error: str
+    ) -> None:
+        nonlocal last_progress
+        prog = progress[j]
+        now = dt.datetime.now(dt.UTC)
+        prog.pages[page] = RawPage(
+            page, redact_url(url), redact_params(params), status, b"", now, error
+        )
+        prog.failed[page] = error
+        prog.outstanding -= 1
+        last_progress = time.monotonic()
+
     def on_page(j: int, page: int, response: JsonResponse) -> None:
+        nonlocal last_progress
+        last_progress = time.monotonic()
         prog = progress[j]
         sub = prog.sub
-        content = sub.read(response.data)
+        try:
+            content = sub.read(response.data)
+        except Exception as exc:  # kept verbatim, marked unreadable, and the day goes on
+            error = f"{sub.label(page)}: unreadable page ({type(exc).__name__}: {exc})"
+            prog.pages[page] = RawPage(
+                page,
+                response.url,
+                response.params,
+                response.status,
+                response.body,
+                response.fetched_at,
+                error,
+            )
+            prog.failed[page] = error
+            prog.retries += response.attempts - 1
+            prog.outstanding -= 1
+            return
         prog.pages[page] = RawPage(
             page, response.url, response.params, response.status, response.body, response.fetched_at
         )
@@ -190,20 +307,75 @@ async def fetch_paged(
                     await changed.wait()
             sub = progress[j].sub
             url, params = sub.request(page)
+            in_flight[(j, page)] = (url, params)
             try:
                 response = await client.get_json(
                     url, params, validate=sub.validate, label=sub.label(page)
                 )
+            except FetchError as exc:
+                async with changed:
+                    if in_flight.pop((j, page), None) is not None:
+                        on_failure(j, page, exc.url, params, exc.status or 0, str(exc))
+                    changed.notify_all()
+                continue
+            except asyncio.CancelledError:
+                raise
             except BaseException as exc:  # handed to the consumer below
                 async with changed:
                     failure.append(exc)
                     changed.notify_all()
                 return
             async with changed:
-                on_page(j, page, response)
+                # Absent when the watchdog has already given this page up.
+                if in_flight.pop((j, page), None) is not None:
+                    on_page(j, page, response)
                 changed.notify_all()
 
+    def give_up(reason: str) -> None:
+        """Record every page not finished yet as failed, so the day can be written."""
+        for (j, page), (url, params) in list(in_flight.items()):
+            on_failure(j, page, str(httpx.URL(url, params=params)), params, 0, reason)
+        in_flight.clear()
+        while queue:
+            _, _, j, page = heapq.heappop(queue)
+            url, params = progress[j].sub.request(page)
+            on_failure(j, page, str(httpx.URL(url, params=params)), params, 0, reason)
+
+    def snapshot() -> FetchProgress:
+        return FetchProgress(
+            pages_done=sum(len(p.failed) + p.fetched for p in progress),
+            pages_known=sum(p.planned_last for p in progress),
+            failed_pages=sum(len(p.failed) for p in progress),
+            sub_resources_done=sum(p.done for p in progress),
+            sub_resources=len(progress),
+            retries=sum(client.stats.retries.values()),
+            elapsed_s=time.monotonic() - started,
+        )
+
+    async def watch() -> None:
+        """Report progress, and give up on every open page when nothing finishes for a while."""
+        tick = min(1.0, progress_every_s, stall_s or 1.0)
+        reported = time.monotonic()
+        while True:
+            await asyncio.sleep(tick)
+            now = time.monotonic()
+            if on_progress is not None and now - reported >= progress_every_s:
+                reported = now
+                on_progress(snapshot())
+            if stall_s is not None and in_flight and now - last_progress > stall_s:
+                async with changed:
+                    give_up(f"no page of the fetch finished within {stall_s:g} s (stalled)")
+                    changed.notify_all()
+                for task in tasks:
+                    task.cancel()
+
+    for j, sub in enumerate(subs):
+        if isinstance(sub, Unobservable):
+            queue.remove((j - 1, 1, j, 1))
+            on_failure(j, 1, "", {}, 0, sub.reason)
+    heapq.heapify(queue)
     tasks = [asyncio.create_task(worker()) for _ in range(max(1, workers))]
+    watcher = asyncio.create_task(watch())
     try:
         while current < len(progress):
             async with changed:
@@ -222,8 +394,11 @@ async def fetch_paged(
                 changed.notify_all()
             if result is not None:
                 yield result
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
+        # Workers end once every page is done; one cancelled by the watchdog ends with that.
         await asyncio.gather(*tasks, return_exceptions=True)
+        if failure:
+            raise failure[0]
+    finally:
+        for task in [*tasks, watcher]:
+            task.cancel()
+        await asyncio.gather(*tasks, watcher, return_exceptions=True)

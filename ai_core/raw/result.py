@@ -19,9 +19,14 @@ RAW_SCHEMA = pa.schema(
         pa.field("_request_params", pa.large_string(), nullable=False),
         pa.field("_http_status", pa.int32(), nullable=False),
         pa.field("_response_body", pa.large_string(), nullable=False),
+        pa.field("_fetch_error", pa.large_string(), nullable=True),
     ]
 )
-"""Columns of every raw table, one row per HTTP page. `_request_params` is JSON."""
+"""Columns of every raw table, one row per HTTP page. `_request_params` is JSON.
+
+A page that could not be fetched once its retries were spent (or could not be read) is a row too,
+with `_fetch_error` saying why and, when nothing arrived, an empty body and status 0: the stored
+day itself says which parts of the source were not observed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,7 @@ class RawPage:
     status: int
     body: bytes
     fetched_at: dt.datetime
+    error: str | None = None
 
 
 @dataclass(slots=True)
@@ -54,6 +60,10 @@ class RawFetchResult:
     @property
     def n_bytes(self) -> int:
         return sum(len(p.body) for p in self.pages)
+
+    @property
+    def failed_pages(self) -> list[RawPage]:
+        return [p for p in self.pages if p.error is not None]
 
     def to_arrow(self, partition_date: dt.date) -> pa.Table:
         """The raw rows, built once per date (the stream's check and the writer share them)."""
@@ -95,5 +105,6 @@ def make_raw_row_frame(
         ),
         pa.array([p.status for p in ordered], pa.int32()),
         body_array,
+        pa.array([p.error for p in ordered], pa.large_string()),
     ]
     return pa.Table.from_arrays(columns, schema=RAW_SCHEMA)

@@ -4,8 +4,9 @@ The asset returns this object instead of data; the Iceberg IO manager iterates i
 chunk per sub-resource, so the fetch and the write overlap and only a few sub-resources are ever
 held in memory. After the last chunk the IO manager asks for `output_metadata()`, which reports the
 whole run in one record: pages, bytes, retries, the client's timings, and each sub-resource's
-completeness figures. With a completeness rule the stream also tallies the record keys in the
-bodies it hands the writer, and `completeness_result()` is the check over exactly those rows.
+completeness figures, and which pages could not be fetched and why. With a completeness rule the
+stream also tallies the record keys in the bodies it hands the writer, and `completeness_result()`
+is the check over exactly those rows.
 """
 
 from __future__ import annotations
@@ -20,8 +21,14 @@ import dagster as dg
 from ai_core.http.client import AsyncHttpClient
 from ai_core.http.config import HttpClientConfig
 from ai_core.http.sync import iterate_in_thread
+from ai_core.iceberg.writer import unobserved_property
 from ai_core.raw.checks import CompletenessRule, CompletenessTally
-from ai_core.raw.paging import DEFAULT_CHUNK_PAGES, PagedSubResource, fetch_paged
+from ai_core.raw.paging import (
+    DEFAULT_CHUNK_PAGES,
+    FetchProgress,
+    PagedSubResource,
+    fetch_paged,
+)
 from ai_core.raw.result import RawFetchResult
 
 SubResourcePlan = Callable[[], Sequence[PagedSubResource]]
@@ -37,9 +44,9 @@ class RawFetchStream:
         http: HttpClientConfig,
         *,
         chunk_pages: int = DEFAULT_CHUNK_PAGES,
-        timeout_s: float | None = None,
         partition_date: dt.date,
         completeness: CompletenessRule | None = None,
+        on_progress: Callable[[str], None] | None = None,
     ) -> None:
         self.source_name = source_name
         self._date = partition_date
@@ -47,7 +54,7 @@ class RawFetchStream:
         self._plan = plan
         self._http = http
         self._chunk_pages = chunk_pages
-        self._timeout_s = timeout_s
+        self._on_progress = on_progress
         self._summaries: list[dict[str, Any]] = []
         self._client_stats: dict[str, Any] = {}
         self._wall_s = 0.0
@@ -60,7 +67,9 @@ class RawFetchStream:
         self._consumed = True
         started = time.perf_counter()
         try:
-            for result in iterate_in_thread(self._produce, maxsize=1, timeout_s=self._timeout_s):
+            # No bound on the whole fetch, which grows with the pages: each page has its deadline
+            # and the fetch a watchdog on progress (`HttpClientConfig.stall_s`).
+            for result in iterate_in_thread(self._produce, maxsize=1, name=self.source_name):
                 self._chunks += 1
                 if result.stats.get("last_part"):
                     self._summaries.append({"sub_resource": result.sub_resource, **result.stats})
@@ -77,11 +86,29 @@ class RawFetchStream:
         async with AsyncHttpClient(self._http) as client:
             try:
                 async for result in fetch_paged(
-                    client, subs, workers=self._http.workers, chunk_pages=self._chunk_pages
+                    client,
+                    subs,
+                    workers=self._http.workers,
+                    chunk_pages=self._chunk_pages,
+                    stall_s=self._http.stall_s,
+                    on_progress=self._report,
                 ):
                     yield result
             finally:
                 self._client_stats = client.stats.summary()
+
+    def _report(self, progress: FetchProgress) -> None:
+        if self._on_progress is not None:
+            self._on_progress(f"{self.source_name}: {progress.describe()}")
+
+    @property
+    def unobserved(self) -> list[str]:
+        """Sub-resources with at least one page that could not be fetched or read."""
+        return [s["sub_resource"] for s in self._summaries if int(s.get("failed_pages", 0))]
+
+    def snapshot_properties(self) -> dict[str, str]:
+        """The day's unobserved sub-resources, recorded with the commit."""
+        return unobserved_property(self.unobserved)
 
     def completeness_result(self) -> dg.AssetCheckResult:
         """The completeness check over every page this stream delivered to the writer."""
@@ -99,7 +126,16 @@ class RawFetchStream:
     def output_metadata(self) -> dict[str, Any]:
         pages = sum(int(s["sub_resource_pages"]) for s in self._summaries)
         incomplete = [s for s in self._summaries if not is_complete(s)]
+        failures = [
+            {"sub_resource": s["sub_resource"], **f}
+            for s in self._summaries
+            for f in s.get("failures", [])
+        ]
         return {
+            "failed_pages": sum(int(s.get("failed_pages", 0)) for s in self._summaries),
+            "unobserved_sub_resources": self.unobserved[:200],
+            "fetch_failures": dg.MetadataValue.json(failures[:50]),
+            "redirects": self._client_stats.get("redirects", 0),
             "sub_resources": len(self._summaries),
             "pages": pages,
             "fetch_chunks": self._chunks,
@@ -116,7 +152,9 @@ class RawFetchStream:
 
 
 def is_complete(summary: dict[str, Any]) -> bool:
-    """Complete: as many distinct records as the total the upstream reported."""
+    """Complete: no failed page, and as many distinct records as the upstream reported."""
+    if int(summary.get("failed_pages", 0)):
+        return False
     expected = summary.get("expected_records")
     if expected is None:
         return int(summary["sub_resource_pages"]) > 0
@@ -125,15 +163,15 @@ def is_complete(summary: dict[str, Any]) -> bool:
 
 def completeness_table(summaries: Sequence[dict[str, Any]], limit: int = 200) -> str:
     rows = [
-        "| sub-resource | pages | records | distinct | expected | retries |",
-        "|---|---|---|---|---|---|",
+        "| sub-resource | pages | records | distinct | expected | retries | failed pages |",
+        "|---|---|---|---|---|---|---|",
     ]
     for s in summaries[:limit]:
         rows.append(
             f"| {s['sub_resource']} | {s['sub_resource_pages']} | {s['records']} "
             f"| {s['distinct_records']} "
-            f"| {s['expected_records']} | {s['retries']} |"
+            f"| {s['expected_records']} | {s['retries']} | {s.get('failed_pages', 0)} |"
         )
     if len(summaries) > limit:
-        rows.append(f"| … {len(summaries) - limit} more | | | | | |")
+        rows.append(f"| … {len(summaries) - limit} more | | | | | | |")
     return "\n".join(rows)

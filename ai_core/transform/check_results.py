@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from ai_core.transform.facts import DiscrepancyFacts, IntegrityFacts
+from ai_core.transform.facts import SAMPLE_LIMIT, DiscrepancyFacts, IntegrityFacts
 
 INTEGRITY = "integrity"
 DISCREPANCIES = "discrepancies"
@@ -33,6 +33,8 @@ def integrity_check_result(facts: IntegrityFacts) -> dg.AssetCheckResult:
         "rejected_records": facts.rejected,
         "distinct_keys": facts.distinct_keys,
         "short_sub_resources": facts.short_sub_resources,
+        "problem_count": facts.bad_pages + facts.rejected + facts.short_sub_resources,
+        "unobserved_sub_resources": list(facts.unobserved[:SAMPLE_LIMIT]),
         "samples": dg.MetadataValue.md(_markdown(facts.samples)),
     }
     return dg.AssetCheckResult(
@@ -50,6 +52,7 @@ def discrepancy_check_result(facts: DiscrepancyFacts) -> dg.AssetCheckResult:
     """A warning when any discrepancy was found: the data is kept, but worth a look."""
     metadata: dict[str, Any] = {
         "discrepancies": facts.total,
+        "problem_count": facts.total,
         **{f"count.{name}": n for name, n in sorted(facts.counts.items())},
         "samples": dg.MetadataValue.md(_markdown(facts.samples)),
     }

@@ -64,6 +64,8 @@ class IntegrityFacts:
     """Sub-resources with fewer distinct keys than the upstream reported."""
     samples: pl.DataFrame
     """Up to `SAMPLE_LIMIT` problems: bad pages, rejected records, short sub-resources."""
+    unobserved: tuple[str, ...] = ()
+    """Sub-resources the raw day could not fetch in full, left out of `short_sub_resources`."""
 
     @property
     def data_lost(self) -> bool:
@@ -71,7 +73,10 @@ class IntegrityFacts:
 
 
 def integrity_facts(
-    counts: pl.DataFrame, pages: pl.DataFrame, rejected: pl.DataFrame
+    counts: pl.DataFrame,
+    pages: pl.DataFrame,
+    rejected: pl.DataFrame,
+    unobserved: Sequence[str] = (),
 ) -> IntegrityFacts:
     """Totals of `sub_resource_counts` and samples of what was lost."""
     bad = pages.filter(pl.col("status") != "ok").select(
@@ -105,6 +110,7 @@ def integrity_facts(
         distinct_keys=total("distinct_keys"),
         short_sub_resources=int((counts["missing"] > 0).sum()) if counts.height else 0,
         samples=samples.head(SAMPLE_LIMIT),
+        unobserved=tuple(unobserved),
     )
 
 
@@ -176,10 +182,10 @@ def discrepancy_facts(
             conflict_samples.select(
                 pl.lit("key conflict").alias("rule"),
                 pl.format(
-                    "{}: {} versions, differs in {}; kept {}",
+                    "{}: {} versions differ in {}; kept {}",
                     "key",
                     "versions",
-                    pl.col("differing").list.join(", "),
+                    "values",
                     "kept_from",
                 ).alias("detail"),
             )

@@ -26,9 +26,11 @@ CONFLICT_SCHEMA = pl.Schema(
         "versions": pl.UInt32(),
         "rows": pl.UInt32(),
         "differing": pl.List(pl.String()),
+        "values": pl.String(),
         "kept_from": pl.String(),
     }
 )
+VALUES_SHOWN = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +59,10 @@ def collapse_identical(rows: pl.DataFrame, key: Sequence[str]) -> pl.DataFrame:
     if distinct == rows.height:
         # Nothing to collapse (the usual case for a batch of records with their own keys).
         return rows
-    columns, descending = _preference(key)
-    return rows.sort(columns, descending=descending, nulls_last=True).unique(
+    # Identical rows differ only in provenance: keep the first page in sub-resource order, not
+    # the latest fetched, so a rerun of the day names the same page whatever the fetch order.
+    columns = [*key, "_sub_resource", "_page_number"]
+    return rows.sort(columns, nulls_last=True).unique(
         subset=[*key, HASH_COLUMN], keep="first", maintain_order=True
     )
 
@@ -90,17 +94,40 @@ def _conflict_samples(
     origin = kept.join(sample_keys.select(key), on=list(key), how="semi").select(
         *key, pl.format("{} page {}", "_sub_resource", "_page_number").alias("kept_from")
     )
-    return (
+    samples = (
         differs.join(origin, on=list(key), how="left")
         .sort(list(key))
-        .select(
-            _key_text(key).alias("key"),
-            pl.col("versions").cast(pl.UInt32),
-            pl.col("rows").cast(pl.UInt32),
-            differing.alias("differing"),
-            "kept_from",
-        )
+        .with_columns(differing.alias("differing"))
     )
+    return samples.select(
+        _key_text(key).alias("key"),
+        pl.col("versions").cast(pl.UInt32),
+        pl.col("rows").cast(pl.UInt32),
+        "differing",
+        pl.Series("values", _differing_values(sample, samples, key), pl.String),
+        "kept_from",
+    )
+
+
+def _differing_values(sample: pl.DataFrame, samples: pl.DataFrame, key: Sequence[str]) -> list[str]:
+    """Per sampled key, its versions' values of each differing column (`col: a | b`); the
+    sample is at most `SAMPLE_LIMIT` keys, so this is plain Python."""
+    by_key = sample.partition_by(list(key), as_dict=True, maintain_order=True)
+    texts = []
+    for row in samples.select(*key, "differing").iter_rows():
+        rows = by_key[tuple(row[: len(key)])]
+        parts = []
+        for column in row[-1]:
+            shown = list(dict.fromkeys(_short(v) for v in rows[column].to_list()))
+            more = " | …" if len(shown) > VALUES_SHOWN else ""
+            parts.append(f"{column}: {' | '.join(shown[:VALUES_SHOWN])}{more}")
+        texts.append("; ".join(parts))
+    return texts
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True, slots=True)

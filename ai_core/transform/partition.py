@@ -7,6 +7,10 @@ the entity's rule flags) stays in memory, with the page facts. When every batch 
 writer asks `rows_to_drop`: keys are resolved over the whole day, and the rows that lost to
 another version of their key (usually none) are struck from the staged files before the one
 commit. Memory therefore holds one group's rows, not the day's, and no row is written twice.
+
+Raw rows of pages that could not be fetched (`_fetch_error` set) hold no records: they are left
+out of the extraction, and their sub-resources are recorded with the day as not observed, so the
+consolidated tier carries those parts forward instead of reading them as gone.
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ from typing import Any, Protocol, TypeAlias
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from ai_core.iceberg.writer import unobserved_property
+from ai_core.raw.parts import in_parts
 from ai_core.transform.batching import GROUP_BYTES, grouped
 from ai_core.transform.drift import DRIFT_SCHEMA
 from ai_core.transform.extract import PAGES_SCHEMA, REJECTED_SCHEMA, Extraction, Extractor
@@ -111,6 +118,7 @@ class TransformedPartition:
         self._rule_counts: dict[str, int] = {}
         self._rule_samples = pl.DataFrame(schema=RULE_SAMPLES_SCHEMA)
         self._consumed = False
+        self._unobserved: set[str] = set()
         self.timings = Timings()
 
     @property
@@ -143,13 +151,40 @@ class TransformedPartition:
         stages rows, both cores keep extracting."""
         with ThreadPoolExecutor(max_workers=pl.thread_pool_size()) as pool:
             pending: Callable[[], Extraction] | None = None
-            for batch in grouped(self._raw, self._group_bytes):
+            for batch in grouped(self._observed(), self._group_bytes):
                 queued = self.extractor.submit(batch, pool)
                 if pending is not None:
                     yield pending()
                 pending = queued
             if pending is not None:
                 yield pending()
+
+    def _observed(self) -> Iterator[pa.RecordBatch | pa.Table | pl.DataFrame]:
+        """The raw batches without the rows of pages that failed, whose sub-resources are noted."""
+        for batch in self._raw:
+            arrow = batch.to_arrow() if isinstance(batch, pl.DataFrame) else batch
+            if "_fetch_error" not in arrow.schema.names:
+                yield batch
+                continue
+            errors = arrow.column("_fetch_error")
+            if errors.null_count == arrow.num_rows:
+                yield batch
+                continue
+            failed = pc.is_valid(errors)
+            subs = pc.unique(pc.filter(arrow.column("_sub_resource"), failed))
+            self._unobserved.update(str(s) for s in subs.to_pylist())
+            kept = arrow.filter(pc.invert(failed))
+            if kept.num_rows:
+                yield kept
+
+    @property
+    def unobserved(self) -> list[str]:
+        """Sub-resources with a page that could not be fetched, known once the day is read."""
+        return sorted(self._unobserved)
+
+    def snapshot_properties(self) -> dict[str, str]:
+        """The day's unobserved sub-resources, recorded with the commit."""
+        return unobserved_property(self._unobserved)
 
     def _keep(self, extraction: Extraction) -> pl.DataFrame:
         """One group's rows, identical ones collapsed; what stays in memory is their narrow
@@ -219,7 +254,10 @@ class TransformedPartition:
         """Data lost between the raw pages and the table (known once written)."""
         self._resolved()
         counts = sub_resource_counts(self._pages, self._narrow, self._rejected, self.key)
-        return integrity_facts(counts, self._pages, self._rejected)
+        # A part the raw day could not fetch is short by the upstream's fault, which the raw
+        # asset's completeness check reports; here it is only named.
+        observed = counts.filter(~in_parts(self._unobserved)) if self._unobserved else counts
+        return integrity_facts(observed, self._pages, self._rejected, self.unobserved)
 
     def discrepancies(self) -> DiscrepancyFacts:
         """Rule findings on the written rows, unknown keys and conflicts (known once written)."""
@@ -244,6 +282,7 @@ class TransformedPartition:
             "duplicates_collapsed": self._batch_duplicates + choice.duplicates,
             "key_conflicts": choice.conflicts,
             "unknown_keys": self._unknown.height,
+            "unobserved_sub_resources": self.unobserved[:200],
             "extract_seconds": round(self.timings.extract_s, 3),
             "resolve_seconds": round(self.timings.resolve_s, 3),
         }

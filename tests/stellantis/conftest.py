@@ -48,6 +48,7 @@ def stellantis_env(
         "STELLANTIS_INVENTORY_TIMEOUT": "5",
         "AI_DATA_DIR": str(tmp_path / "data"),
         "DAGSTER_HOME": str(home),
+        "AI_TODAY": DAY,
     }
     for name, value in settings.items():
         monkeypatch.setenv(name, value)

@@ -1,6 +1,7 @@
 """The consolidated tier over five days of the local upstream, raw to consolidated each day.
 
-On the third day the dealer locator answers FAILURE: its raw asset fails, the rest of the day
+Each day is one run of the daily job. On the third day the dealer locator answers FAILURE all
+day: its raw asset stores the failed pages and fails its completeness check, the rest of the day
 runs, and the dealers are filled from the day before. Vehicles the server stops serving get
 their inferred sold date; rerunning a day gives the same tables.
 """
@@ -65,25 +66,31 @@ def dealer_id(code: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def run_days(env: UpstreamEnv, keys: list[str]) -> dict[tuple[dt.date, str, str], bool]:
-    """Every day raw to consolidated; on the failed day the locator's assets fail or are skipped.
+def run_days(
+    env: UpstreamEnv, keys: list[str], monkeypatch: pytest.MonkeyPatch
+) -> dict[tuple[dt.date, str, str], bool]:
+    """Every day raw to consolidated in one run of the job; the locator is down on the failed day.
 
     Returns whether each consolidated check passed, by (day, entity, check).
     """
-    locator = ["stellantis/raw/public_dealers", "stellantis/transformed/locator_dealers"]
     checks = {}
     for day in DAYS:
         failing = day == FAILED_DAY
+        monkeypatch.setenv("AI_TODAY", day.isoformat())
         env.upstream.set_state(date=day, faults=LOCATOR_DOWN if failing else "")
-        if failing:
-            failed = materialize_day(locator[:1], day.isoformat(), raise_on_error=False)
-            assert not failed.success
-            [failure] = failed.get_step_failure_events()
-            assert failure.step_key == "stellantis__raw__public_dealers"
-            result = materialize_day([k for k in keys if k not in locator], day.isoformat())
-        else:
-            result = materialize_day(keys, day.isoformat())
+        result = materialize_day(keys, day.isoformat())
         assert result.success
+        raw_checks = {
+            c.asset_key.to_user_string(): c
+            for c in result.get_asset_check_evaluations()
+            if c.asset_key.path[1] == "raw"
+        }
+        locator = raw_checks["stellantis/raw/public_dealers"]
+        assert locator.passed is not failing
+        if failing:
+            assert locator.severity.value == "ERROR"
+            assert locator.metadata["unobserved_sub_resources"].value == sorted(BRANDS)
+            assert "not fetched" in (locator.description or "")
         for check in result.get_asset_check_evaluations():
             if check.asset_key.path[1] == "consolidated":
                 checks[(day, check.asset_key.path[-1], check.check_name)] = check.passed
@@ -97,7 +104,7 @@ def test_five_days_fill_the_failed_locator_track_history_and_rerun_identically(
     monkeypatch.setenv("STELLANTIS_INVENTORY_MAX_RETRIES", "0")
     keys = job_keys()
     assert {consolidated_key(e) for e in ENTITIES} <= set(keys)
-    checks = run_days(stellantis_env, keys)
+    checks = run_days(stellantis_env, keys, monkeypatch)
     assert len(checks) == len(DAYS) * len(ENTITIES) * 2
     assert all(checks.values()), [k for k, passed in checks.items() if not passed]
     catalog = IcebergCatalogResource(data_dir=str(stellantis_env.data_dir))

@@ -108,28 +108,41 @@ def test_each_fault_kind_still_yields_the_ground_truth(
         assert retries > 0
 
 
-def test_exhausted_retries_fail_clearly_and_keep_the_previous_partition(
+def test_exhausted_retries_keep_the_rest_of_the_day_and_say_what_is_missing(
     stellantis_env: UpstreamEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     materialize_day()
     before = stored(stellantis_env, "public_inventory")
-    table = load_catalog(stellantis_env.data_dir).load_table("stellantis_raw.public_inventory")
-    snapshot_before = table.current_snapshot()
     first_sub = before.sort("_sub_resource")["_sub_resource"][0]
     domain, code = first_sub.split("/")
     monkeypatch.setenv("STELLANTIS_INVENTORY_MAX_RETRIES", "2")
     stellantis_env.upstream.set_state(faults=f"html@{domain}/inventory/{code}/1x99")
     result = materialize_day(["stellantis/raw/public_inventory"], raise_on_error=False)
-    assert not result.success
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    message = str(failure.event_specific_data.error)  # type: ignore[union-attr]
+    assert result.success
+    [check] = result.get_asset_check_evaluations()
+    assert not check.passed
+    assert check.severity.value == "ERROR"
+    assert check.metadata["unobserved_sub_resources"].value == [first_sub]
+    assert "rerun" in (check.description or "").lower()
+    [materialization] = result.asset_materializations_for_node("stellantis__raw__public_inventory")
+    assert materialization.metadata["failed_pages"].value == 1
+    assert materialization.metadata["unobserved_sub_resources"].value == [first_sub]
+
+    after = stored(stellantis_env, "public_inventory")
+    failed = after.filter(pl.col("_fetch_error").is_not_null())
+    assert failed.select("_sub_resource", "_page_number", "_http_status").rows() == [
+        (first_sub, 1, 200)
+    ]
+    message = failed["_fetch_error"][0]
     assert f"public_inventory page 1 of {first_sub}" in message
     assert "3 attempts" in message
     assert "html" in message.lower()
     assert "rerun" in message.lower()
-    table.refresh()
-    assert table.current_snapshot() == snapshot_before
-    after = stored(stellantis_env, "public_inventory")
-    assert after.sort("_sub_resource", "_page_number").equals(
-        before.sort("_sub_resource", "_page_number")
+    # Every other sub-resource is stored as before.
+    kept = after.filter(pl.col("_sub_resource") != first_sub).drop("_fetched_at", "_fetch_error")
+    expected = before.filter(pl.col("_sub_resource") != first_sub).drop("_fetched_at")
+    assert kept.sort("_sub_resource", "_page_number").equals(
+        expected.drop([c for c in expected.columns if c not in kept.columns]).sort(
+            "_sub_resource", "_page_number"
+        )
     )

@@ -40,7 +40,7 @@ def test_transformed_day_holds_the_ground_truth(stellantis_env: UpstreamEnv) -> 
     for key in failed:
         metadata = checks[key].metadata
         assert metadata["discrepancies"].value == metadata["count.key conflicts"].value
-        assert "differs in consumer_family;" in str(metadata["samples"].value)
+        assert "differ in consumer_family: " in str(metadata["samples"].value)
     truth = stellantis_env.upstream.truth(ZIP, RADIUS)
 
     vehicles = stored(stellantis_env, "inventory_vehicles")

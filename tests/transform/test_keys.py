@@ -27,18 +27,20 @@ def rows(*records: tuple[str, int, int, float, list[str]]) -> pl.DataFrame:
     ).with_columns(snapshot_hash_expr(["price", "options"]))
 
 
-def test_identical_rows_collapse_into_one() -> None:
-    groups = resolve_key_groups(
-        rows(("A", 0, 1, 10.0, ["x"]), ("A", 1, 2, 10.0, ["x"]), ("B", 0, 1, 5.0, [])),
-        ["vin"],
-        ["price", "options"],
-    )
-    assert groups.rows.select("vin", "_page_number").rows() == [("A", 2), ("B", 1)]
+def test_identical_rows_collapse_into_the_first_page_whatever_the_fetch_order() -> None:
+    for later in (1, -1):
+        groups = resolve_key_groups(
+            rows(("A", 0, 1, 10.0, ["x"]), ("A", later, 2, 10.0, ["x"]), ("B", 0, 1, 5.0, [])),
+            ["vin"],
+            ["price", "options"],
+        )
+        assert groups.rows.select("vin", "_page_number").rows() == [("A", 1), ("B", 1)]
     assert (groups.duplicates, groups.conflicts, groups.conflict_rows) == (1, 0, 0)
     assert groups.conflict_samples.height == 0
 
 
 def test_a_conflict_keeps_the_latest_fetch_then_the_highest_page() -> None:
+    # Identical copies collapse first (B's `y` to page 1), then versions compete.
     data = rows(
         ("A", 5, 1, 10.0, ["x"]),
         ("A", 1, 9, 11.0, ["x"]),
@@ -49,12 +51,12 @@ def test_a_conflict_keeps_the_latest_fetch_then_the_highest_page() -> None:
     groups = resolve_key_groups(data, ["vin"], ["price", "options"])
     assert groups.rows.select("vin", "price", "options", "_page_number").rows() == [
         ("A", 10.0, ["x"], 1),
-        ("B", 5.0, ["y"], 3),
+        ("B", 5.0, ["z"], 2),
     ]
     assert (groups.duplicates, groups.conflicts, groups.conflict_rows) == (1, 2, 2)
     assert groups.conflict_samples.rows() == [
-        ("vin=A", 2, 2, ["price"], "jeep.com/IUJ202610 page 1"),
-        ("vin=B", 2, 3, ["options"], "jeep.com/IUJ202610 page 3"),
+        ("vin=A", 2, 2, ["price"], "price: 10.0 | 11.0", "jeep.com/IUJ202610 page 1"),
+        ("vin=B", 2, 3, ["options"], "options: ['y'] | ['z']", "jeep.com/IUJ202610 page 2"),
     ]
 
 

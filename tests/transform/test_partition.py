@@ -47,10 +47,11 @@ def test_keys_seen_again_in_later_groups_keep_one_row(catalog: Catalog) -> None:
         ],
     )
     table = pl.DataFrame(arrow_table(catalog.load_table(TABLE), [DAY]))
-    # Rows stay in raw order; each key keeps the row of the latest page (B 1 is fetched after
-    # A's pages, so AAA003 keeps its second, price-less version).
+    # Rows stay in raw order; identical copies keep their first page (AAA002), and versions
+    # that differ keep the latest page (B 1 is fetched after A's pages, so AAA003 keeps its
+    # second, price-less version).
     assert table.select("_sub_resource", "_page_number", "sku", "name").rows() == [
-        (A, 2, "AAA002", "Sprocket"),
+        (A, 1, "AAA002", "Sprocket"),
         (A, 2, "AAA001", "Renamed"),
         (A, 3, "AAA004", "Sprocket"),
         (B, 1, "AAA003", "Sprocket"),
@@ -65,8 +66,9 @@ def test_keys_seen_again_in_later_groups_keep_one_row(catalog: Catalog) -> None:
     assert facts.counts == {"no price": 2, "key conflicts": 2}
     conflicts = facts.samples.filter(pl.col("rule") == "key conflict")
     assert conflicts["detail"].to_list() == [
-        f"sku=AAA001: 2 versions, differs in name; kept {A} page 2",
-        f"sku=AAA003: 2 versions, differs in price, label; kept {B} page 1",
+        f"sku=AAA001: 2 versions differ in name: 'Sprocket' | 'Renamed'; kept {A} page 2",
+        f"sku=AAA003: 2 versions differ in price: 1299.5 | None; "
+        f"label: '{A}:AAA003' | '{B}:AAA003'; kept {B} page 1",
     ]
     # Keys are counted per sub-resource against what it reported: AAA003 counts in A and B.
     integrity = partition.integrity()
