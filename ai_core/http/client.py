@@ -115,7 +115,7 @@ class AsyncHttpClient:
             last = f"; last: {call.last.detail}" if call.last is not None else ""
             raise FetchError.exhausted(
                 label=label,
-                url=str(httpx.URL(url, params=call.query)),
+                url=str(httpx.URL(url, params=call.query or None)),
                 attempts=max(1, call.attempts),
                 cause=f"no answer within the page deadline of {cfg.page_deadline_s:g} s{last}",
                 status=call.last.status if call.last is not None else None,
@@ -136,7 +136,7 @@ class AsyncHttpClient:
                 call.attempts += 1
                 attempts = call.attempts
                 request = http.build_request(
-                    "GET", url, params=call.query, headers=self._headers.next_headers()
+                    "GET", url, params=call.query or None, headers=self._headers.next_headers()
                 )
                 self._hosts.add(request.url.host)
                 outcome = await self._attempt(http, slots, request, validate, label, attempts)

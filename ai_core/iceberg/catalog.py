@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -99,13 +100,35 @@ def load_catalog(
         base = embedded_catalog_properties(data_dir)
     merged = {**base, **(properties or {})}
     try:
-        return load_pyiceberg_catalog(name, **merged)
+        return _open_racing(name, merged)
     except Exception as exc:
         shown = {k: _redact(v) for k, v in merged.items() if not _is_secret(k)}
         raise RuntimeError(
             f"could not open the Iceberg catalog {name!r} with {shown}: {exc}; check "
             "`.pyiceberg.yaml`, PYICEBERG_CATALOG__* variables or the catalog_properties"
         ) from exc
+
+
+CREATE_ATTEMPTS = 5
+
+
+def _open_racing(name: str, properties: Mapping[str, str]) -> Catalog:
+    """Open the catalog; a SQL catalog's first opening creates its tables, and when another
+    process does so at the same moment one of them sees "already exists": open again."""
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        try:
+            return load_pyiceberg_catalog(name, **properties)
+        except Exception as exc:
+            if attempt == CREATE_ATTEMPTS or not lost_creation_race(exc):
+                raise
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")
+
+
+def lost_creation_race(exc: BaseException) -> bool:
+    """Whether `exc` says another writer created the same catalog object first."""
+    text = str(exc).lower()
+    return "already exists" in text or "unique constraint" in text or "duplicate key" in text
 
 
 _URI_PASSWORD = re.compile(r"(://[^:/@]+:)[^@]+@")

@@ -22,6 +22,7 @@ from pyiceberg.table import Table
 from pyiceberg.transforms import IdentityTransform
 from pyiceberg.types import DateType
 
+from ai_core.iceberg.catalog import lost_creation_race
 from ai_core.iceberg.schema import PARTITION_COLUMN
 
 Identifier = str | tuple[str, ...]
@@ -55,7 +56,12 @@ def ensure_table(catalog: Catalog, identifier: Identifier, schema: pa.Schema) ->
     table = load_table_or_none(catalog, identifier)
     if table is None:
         namespace = dotted(identifier).rsplit(".", 1)[0]
-        catalog.create_namespace_if_not_exists(namespace)
+        try:
+            catalog.create_namespace_if_not_exists(namespace)
+        except Exception as exc:
+            # Another process created it between the existence check and the insert.
+            if not (lost_creation_race(exc) and catalog.namespace_exists(namespace)):
+                raise
         try:
             with (
                 catalog.create_table_transaction(identifier, schema=schema) as tx,
@@ -64,6 +70,9 @@ def ensure_table(catalog: Catalog, identifier: Identifier, schema: pa.Schema) ->
                 spec.add_identity(PARTITION_COLUMN)
         except TableAlreadyExistsError:
             pass
+        except Exception as exc:
+            if not lost_creation_race(exc):
+                raise
         table = catalog.load_table(identifier)
     day_partition_field(table)
     return table

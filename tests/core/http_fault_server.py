@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import orjson
 
 _REASONS = {200: "OK", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error"}
-_REASONS |= {502: "Bad Gateway", 503: "Service Unavailable"}
+_REASONS |= {502: "Bad Gateway", 503: "Service Unavailable", 302: "Found"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,10 @@ class Fault:
     def status_code(cls, status: int, retry_after: str | None = None) -> Fault:
         headers = (("Retry-After", retry_after),) if retry_after is not None else ()
         return cls("status", status=status, headers=headers)
+
+    @classmethod
+    def redirect(cls, location: str) -> Fault:
+        return cls("status", status=302, headers=(("Location", location),))
 
     @classmethod
     def html(cls) -> Fault:
