@@ -20,6 +20,12 @@ from ai_core.consolidate.check_results import discrepancy_check_result, integrit
 from ai_core.consolidate.engine import ConsolidationStream, entity_namespace
 from ai_core.consolidate.foreign_keys import LookupTable
 from ai_core.consolidate.history import previous_day
+from ai_core.consolidate.lineage import (
+    HISTORY_FROM_PROPERTY,
+    history_stamp,
+    later_days,
+    stale_days,
+)
 from ai_core.consolidate.sources import (
     CarriedRows,
     SourceInput,
@@ -131,6 +137,19 @@ class ConsolidatedComponent(dg.Component, dg.Model, dg.Resolvable):
         lookups = {
             name: LookupTable(frame, self.entity(name).id_column) for name, frame in targets.items()
         }
+        properties: dict[str, str] = {}
+        later: list[dt.date] = []
+        if entity.history is not None:
+            key = self.asset_key(entity)
+            written = catalog.partition_dates(key)
+            properties = history_stamp(previous_day(day, written), catalog.day_writes(key))
+            later = later_days(day, written)
+            if later:
+                context.log.warning(
+                    f"{key.to_user_string()} {day} is rebuilt while {len(later)} later days "
+                    f"({later[0]}..{later[-1]}) hold history built on its previous version; "
+                    "the history repair sensor rebuilds them in order, or rerun them yourself"
+                )
         return ConsolidationStream(
             entity,
             day,
@@ -138,11 +157,59 @@ class ConsolidatedComponent(dg.Component, dg.Model, dg.Resolvable):
             entity_namespace(self.oem, self.market, entity.name),
             lookups,
             self.previous_partition(catalog, entity, day),
+            properties=properties,
+            later_days=later,
         )
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         partitions = daily_partitions(self.start_date)
-        return dg.Definitions(assets=[self._asset(e, partitions) for e in self.entities])
+        with_history = [e for e in self.entities if e.history is not None]
+        return dg.Definitions(
+            assets=[self._asset(e, partitions) for e in self.entities],
+            sensors=[self._history_repair_sensor(with_history)] if with_history else [],
+        )
+
+    def _history_repair_sensor(self, entities: list[EntitySpec]) -> dg.SensorDefinition:
+        """Rebuilds, earliest first, each day whose history was read from a previous day that
+        has since been written again; a rebuilt day makes the next one stale in turn."""
+        component = self
+        keys = [self.asset_key(e) for e in entities]
+
+        @dg.sensor(
+            name=f"{self.oem}_history_repair_sensor",
+            minimum_interval_seconds=60,
+            required_resource_keys={self.catalog_resource_key},
+            asset_selection=keys,
+            default_status=dg.DefaultSensorStatus.RUNNING,
+            description="Reruns consolidated days whose history was built on an earlier "
+            "version of the day before them, one day at a time, earliest first.",
+        )
+        def _repair(
+            context: dg.SensorEvaluationContext, **resources: Any
+        ) -> dg.SensorResult | dg.SkipReason:
+            # Dagster passes the required resources by key, which YAML may rename.
+            catalog: IcebergCatalogResource = resources[component.catalog_resource_key]
+            requests = []
+            for key in keys:
+                writes, written = catalog.day_writes(key), catalog.partition_dates(key)
+                stale = stale_days(writes, written)
+                if stale:
+                    day = stale[0]
+                    # Keyed by the version it will read, so each repair is requested once.
+                    reads = history_stamp(previous_day(day, written), writes)
+                    requests.append(
+                        dg.RunRequest(
+                            run_key=f"{key.to_user_string()}:{day}:{reads[HISTORY_FROM_PROPERTY]}",
+                            asset_selection=[key],
+                            partition_key=day.isoformat(),
+                            tags={"ai/reason": "history repair"},
+                        )
+                    )
+            if not requests:
+                return dg.SkipReason("every consolidated day's history is current")
+            return dg.SensorResult(run_requests=requests)
+
+        return _repair
 
     def _asset(
         self, entity: EntitySpec, partitions: dg.PartitionsDefinition

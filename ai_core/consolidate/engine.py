@@ -97,9 +97,14 @@ class ConsolidationStream:
         lookups: Mapping[str, LookupTable] | None = None,
         previous: pl.LazyFrame | pl.DataFrame | None = None,
         chunk_rows: int = CHUNK_ROWS,
+        *,
+        properties: Mapping[str, str] | None = None,
+        later_days: Sequence[dt.date] = (),
     ) -> None:
         self.entity = entity
         self.day = day
+        self._properties = dict(properties or {})
+        self.later_days = list(later_days)
         self._where = f"consolidated {namespace} {day}"
         self._lookups = lookup_frames(entity.foreign_keys, lookups or {}, self._where)
         self._integrity: IntegrityFacts | None = None
@@ -171,7 +176,16 @@ class ConsolidationStream:
             "active_rows": facts.active_rows if facts.active_rows is not None else facts.rows,
             "discrepancies": self.discrepancies.total,
             "chunks": self._n_chunks,
+            **(
+                {"later_days_to_rebuild": [d.isoformat() for d in self.later_days]}
+                if self.later_days
+                else {}
+            ),
         }
+
+    def snapshot_properties(self) -> dict[str, str]:
+        """Recorded with the commit: which version of the previous day the history read."""
+        return dict(self._properties)
 
     def __iter__(self) -> Iterator[pl.DataFrame]:
         orphan_parts: dict[str, list[pl.Series]] = {

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 import polars as pl
 import pyarrow as pa
@@ -44,22 +45,35 @@ def written_dates(table: Table) -> set[dt.date]:
     return days
 
 
+@dataclass(frozen=True, slots=True)
+class DayWrite:
+    """The latest write of one day: its snapshot and the properties it recorded."""
+
+    snapshot_id: int
+    properties: Mapping[str, str]
+
+
+def day_writes(table: Table) -> dict[dt.date, DayWrite]:
+    """Per day, the latest retained snapshot that wrote it (newest write wins)."""
+    found: dict[dt.date, DayWrite] = {}
+    for snapshot in sorted(table.snapshots(), key=lambda s: s.sequence_number or 0):
+        props = snapshot.summary.additional_properties if snapshot.summary else {}
+        day = props.get(PARTITION_DATE_PROPERTY)
+        if day:
+            found[dt.date.fromisoformat(day)] = DayWrite(snapshot.snapshot_id, dict(props))
+    return found
+
+
 def unobserved_parts(table: Table, dates: Sequence[dt.date]) -> dict[dt.date, frozenset[str]]:
     """Per day, the sub-resources its latest write recorded as not fully observed (days whose
     latest write recorded none, or that were never written, are absent)."""
-    wanted = {d.isoformat() for d in dates}
+    writes = day_writes(table)
     found: dict[dt.date, frozenset[str]] = {}
-    for snapshot in sorted(table.snapshots(), key=lambda s: s.sequence_number or 0, reverse=True):
-        props = snapshot.summary.additional_properties if snapshot.summary else {}
-        day = props.get(PARTITION_DATE_PROPERTY)
-        if day not in wanted:
-            continue
-        wanted.discard(day)
-        parts = json.loads(props.get(UNOBSERVED_PROPERTY) or "[]")
+    for day in dates:
+        write = writes.get(day)
+        parts = json.loads(write.properties.get(UNOBSERVED_PROPERTY) or "[]") if write else []
         if parts:
-            found[dt.date.fromisoformat(day)] = frozenset(parts)
-        if not wanted:
-            break
+            found[day] = frozenset(parts)
     return found
 
 

@@ -38,6 +38,11 @@ class IcebergCatalogResource(IcebergCatalogConfig):
         table = self.table(asset_key)
         return [] if table is None else tables.partition_dates(table)
 
+    def day_writes(self, asset_key: AssetKeyLike) -> dict[dt.date, reader.DayWrite]:
+        """Per day, the latest write's snapshot and recorded properties."""
+        table = self.table(asset_key)
+        return {} if table is None else reader.day_writes(table)
+
     def unobserved(
         self, asset_key: AssetKeyLike, dates: Sequence[dt.date]
     ) -> dict[dt.date, frozenset[str]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import dagster as dg
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -151,3 +152,39 @@ def test_a_past_day_of_a_source_that_serves_only_today_is_refused(
     assert f"today is {DAY2}" in message
     assert f"partition {DAY1} cannot be fetched now" in message
     assert "AI_TODAY" in message
+
+
+def test_rebuilding_a_past_day_marks_the_later_days_and_the_sensor_rebuilds_them_in_order(
+    stellantis_env: UpstreamEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STELLANTIS_BRANDS", ",".join(BRANDS))
+    days = [DAY1, DAY2, DAY2 + dt.timedelta(days=1)]
+    for day in days:
+        run(stellantis_env, monkeypatch, day)
+    catalog = IcebergCatalogResource(data_dir=str(stellantis_env.data_dir))
+    sensor = defs().get_sensor_def("stellantis_history_repair_sensor")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+    def tick() -> list[dg.RunRequest]:
+        with dg.build_sensor_context(
+            instance=dg.DagsterInstance.ephemeral(), resources={"iceberg": catalog}
+        ) as context:
+            result = sensor(context)
+        return list(result.run_requests or []) if isinstance(result, dg.SensorResult) else []
+
+    assert tick() == []
+    inventory = "stellantis/consolidated/inventory"
+    rebuilt = materialize_day([inventory], DAY1.isoformat())
+    [materialization] = rebuilt.asset_materializations_for_node(
+        "stellantis__consolidated__inventory"
+    )
+    assert materialization.metadata["later_days_to_rebuild"].value == [
+        d.isoformat() for d in days[1:]
+    ]
+    # Only the next day is stale now; once it is rebuilt, the day after it is.
+    for day in days[1:]:
+        [request] = tick()
+        assert request.partition_key == day.isoformat()
+        assert request.asset_selection == [dg.AssetKey.from_user_string(inventory)]
+        assert materialize_day([inventory], day.isoformat()).success
+    assert tick() == []
