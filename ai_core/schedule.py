@@ -21,6 +21,8 @@ class DailyScheduleComponent(dg.Component, dg.Model, dg.Resolvable):
     hour_of_day: int = 10
     minute_of_hour: int = 0
     default_status: str = "STOPPED"
+    run_retries: int = 1
+    """Whole-run retries from the failed steps, where the instance enables run retries."""
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         job = dg.define_asset_job(
@@ -28,6 +30,10 @@ class DailyScheduleComponent(dg.Component, dg.Model, dg.Resolvable):
             selection=self.selection,
             partitions_def=daily_partitions(self.start_date),
             description=self.description or None,
+            tags={
+                "dagster/max_retries": str(self.run_retries),
+                "dagster/retry_strategy": "FROM_FAILURE",
+            },
         )
         schedule = dg.build_schedule_from_partitioned_job(
             job,

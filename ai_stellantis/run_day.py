@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -112,6 +113,9 @@ def verdict(check: dg.AssetCheckEvaluation) -> str:
     return f"{mark}: {sample}" if sample else mark
 
 
+_CELL = re.compile(r"(?<!\\)\|")  # a cell border: a pipe not escaped as `\|`
+
+
 def first_sample(samples: Any) -> str | None:
     """The first row of a Markdown samples table, as `column=value` pairs."""
     if not isinstance(samples, str):
@@ -119,8 +123,8 @@ def first_sample(samples: Any) -> str | None:
     lines = [line for line in samples.splitlines() if line.startswith("|")]
     if len(lines) < 3:
         return None
-    names = [c.strip() for c in lines[0].strip("|").split("|")]
-    values = [c.strip() for c in lines[2].strip("|").split("|")]
+    names = [c.strip() for c in _CELL.split(lines[0].strip("|"))]
+    values = [c.strip().replace(r"\|", "|") for c in _CELL.split(lines[2].strip("|"))]
     return ", ".join(f"{n}={v}" for n, v in zip(names, values, strict=False))
 
 

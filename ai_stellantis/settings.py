@@ -7,7 +7,7 @@
 | `STELLANTIS_INVENTORY_ZIP` | `66952` (centre of the contiguous US) |
 | `STELLANTIS_INVENTORY_RADIUS` | `5000` (miles: national) |
 | `STELLANTIS_INVENTORY_PAGES_WORKERS` | `10` concurrent requests |
-| `STELLANTIS_INVENTORY_TIMEOUT` | `60` seconds per request |
+| `STELLANTIS_INVENTORY_TIMEOUT` | `20` seconds per connect, read or write |
 | `STELLANTIS_INVENTORY_MAX_RETRIES` | `3` retries after the first try |
 | `STELLANTIS_INVENTORY_RETRY_BACKOFF` | `2.0` seconds, doubled per retry, with jitter |
 | `STELLANTIS_INVENTORY_MAX_PER_MODEL` | unset: every vehicle of a model-year code |
@@ -35,7 +35,7 @@ class StellantisSettings(BaseModel):
     inventory_zip: str = "66952"
     inventory_radius: int = Field(5000, gt=0)
     inventory_pages_workers: int = Field(10, ge=1, le=64)
-    inventory_timeout: float = Field(60.0, gt=0)
+    inventory_timeout: float = Field(20.0, gt=0)
     inventory_max_retries: int = Field(3, ge=0)
     inventory_retry_backoff: float = Field(2.0, ge=0)
     inventory_max_per_model: int | None = Field(None, ge=1)

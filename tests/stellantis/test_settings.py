@@ -7,11 +7,12 @@ from ai_stellantis.brands import resolve_brands
 from ai_stellantis.settings import StellantisApiResource, StellantisSettings
 
 
-def test_defaults_match_the_original_deployment() -> None:
+def test_defaults() -> None:
     s = StellantisSettings.from_env({})
     assert (s.inventory_zip, s.inventory_radius, s.inventory_pages_workers) == ("66952", 5000, 10)
+    # The time-out bounds each connect, read and write; a page's tries end at its deadline.
     assert (s.inventory_timeout, s.inventory_max_retries, s.inventory_retry_backoff) == (
-        60.0,
+        20.0,
         3,
         2.0,
     )
@@ -43,7 +44,8 @@ def test_environment_overrides_and_http_config() -> None:
     assert s.base_url(s.selected_brands()[0]) == "http://127.0.0.1:9/jeep.com"
     assert (s.inventory_zip, s.inventory_radius, s.inventory_max_per_model) == ("10001", 50, 120)
     http = s.http()
-    assert (http.workers, http.timeout_s, http.max_retries) == (4, 60.0, 3)
+    assert (http.workers, http.timeout_s, http.max_retries) == (4, 20.0, 3)
+    assert (http.page_deadline_s, http.stall_s) == (120.0, 180.0)
 
 
 def test_resource_fields_override_environment(monkeypatch: pytest.MonkeyPatch) -> None:
