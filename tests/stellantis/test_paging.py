@@ -14,6 +14,7 @@ from ai_core.raw.result import RawFetchResult, RawPage
 from ai_stellantis.brands import BY_DOMAIN
 from ai_stellantis.settings import StellantisSettings
 from ai_stellantis.sources.endpoints import InventoryCode
+from ai_stellantis.upstream.truth import GroundTruth
 from tests.stellantis.conftest import UpstreamEnv
 from tests.stellantis.test_raw_tier import RADIUS, ZIP
 
@@ -80,6 +81,14 @@ async def _collect_with(
         ]
 
 
+def _jeep(env: UpstreamEnv, min_pages: int) -> tuple[StellantisSettings, GroundTruth, list[str]]:
+    """Settings for pages of 5, the truth at that size, and Jeep's codes of `min_pages` or more."""
+    settings = StellantisSettings(base_url_template=env.upstream.base_url_template, page_size=5)
+    truth = env.upstream.truth(ZIP, RADIUS, brands=["jeep.com"], page_size=5)
+    codes = truth.codes.filter(pl.col("pages") >= min_pages).sort("code")["code"].to_list()
+    return settings, truth, codes
+
+
 def _pages(results: list[RawFetchResult]) -> dict[tuple[str, int], RawPage]:
     return {(r.sub_resource, p.page_number): p for r in results for p in r.pages}
 
@@ -87,11 +96,7 @@ def _pages(results: list[RawFetchResult]) -> dict[tuple[str, int], RawPage]:
 def test_a_page_that_fails_for_good_is_kept_in_its_place_and_the_rest_goes_on(
     stellantis_env: UpstreamEnv,
 ) -> None:
-    settings = StellantisSettings(
-        base_url_template=stellantis_env.upstream.base_url_template, page_size=5
-    )
-    truth = stellantis_env.upstream.truth(ZIP, RADIUS, brands=["jeep.com"], page_size=5)
-    codes = truth.codes.filter(pl.col("pages") >= 3).sort("code")["code"].to_list()
+    settings, truth, codes = _jeep(stellantis_env, min_pages=3)
     failing = codes[0]
     stellantis_env.upstream.set_state(faults=f"5xx@jeep.com/inventory/{failing}/2x99")
     config = settings.http().model_copy(update={"max_retries": 0, "workers": 4})
@@ -117,11 +122,8 @@ def test_a_page_that_fails_for_good_is_kept_in_its_place_and_the_rest_goes_on(
 def test_the_watchdog_gives_up_on_a_stalled_fetch_and_progress_is_reported(
     stellantis_env: UpstreamEnv,
 ) -> None:
-    settings = StellantisSettings(
-        base_url_template=stellantis_env.upstream.base_url_template, page_size=5
-    )
-    truth = stellantis_env.upstream.truth(ZIP, RADIUS, brands=["jeep.com"], page_size=5)
-    codes = truth.codes.filter(pl.col("pages") >= 2).sort("code")["code"].to_list()[:3]
+    settings, _, codes = _jeep(stellantis_env, min_pages=2)
+    codes = codes[:3]
     stalled = codes[-1]
     stellantis_env.upstream.set_state(
         faults=f"stall@jeep.com/inventory/{stalled}/2x99", stall_seconds=60, latency=0.05
