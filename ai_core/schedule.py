@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import dagster as dg
 
 from ai_core.partitions import daily_partitions
@@ -20,7 +22,9 @@ class DailyScheduleComponent(dg.Component, dg.Model, dg.Resolvable):
     start_date: str = "2026-01-01"
     hour_of_day: int = 10
     minute_of_hour: int = 0
-    default_status: str = "STOPPED"
+    # The job exists to run unattended, so its schedule starts running on deploy; set STOPPED in
+    # YAML (or stop it in the UI) to keep it from running.
+    default_status: Literal["RUNNING", "STOPPED"] = "RUNNING"
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         job = dg.define_asset_job(

@@ -37,6 +37,9 @@ def test_definitions_load_with_raw_assets_sources_checks_and_schedule() -> None:
     assert {(key, "completeness") for key in RAW} <= checks
     schedule = d.resolve_schedule_def("stellantis_daily_schedule")
     assert schedule.cron_schedule == "0 10 * * *"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    for sensor in ("asset_check_sentry_sensor", "run_failure_sentry_sensor"):
+        assert d.resolve_sensor_def(sensor).default_status == dg.DefaultSensorStatus.RUNNING
     job = d.resolve_job_def("stellantis_daily")
     assert job.partitions_def is not None
     assert isinstance(job.partitions_def, dg.DailyPartitionsDefinition)
