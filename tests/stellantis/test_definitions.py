@@ -40,6 +40,9 @@ def test_definitions_load_with_raw_assets_sources_checks_and_schedule() -> None:
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     for sensor in ("asset_check_sentry_sensor", "run_failure_sentry_sensor"):
         assert d.resolve_sensor_def(sensor).default_status == dg.DefaultSensorStatus.RUNNING
+    upkeep = d.resolve_schedule_def("iceberg_upkeep_schedule")
+    assert upkeep.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert d.resolve_job_def("iceberg_upkeep").graph.node_names() == ["stellantis_table_upkeep"]
     job = d.resolve_job_def("stellantis_daily")
     assert job.partitions_def is not None
     assert isinstance(job.partitions_def, dg.DailyPartitionsDefinition)
