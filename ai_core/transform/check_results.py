@@ -13,7 +13,8 @@ INTEGRITY = "integrity"
 DISCREPANCIES = "discrepancies"
 
 
-def _markdown(frame: pl.DataFrame) -> str:
+def markdown_table(frame: pl.DataFrame) -> str:
+    """A frame as a markdown table for check metadata; `none` when it is empty."""
     if frame.is_empty():
         return "none"
     text = frame.with_columns(
@@ -33,7 +34,7 @@ def integrity_check_result(facts: IntegrityFacts) -> dg.AssetCheckResult:
         "rejected_records": facts.rejected,
         "distinct_keys": facts.distinct_keys,
         "short_sub_resources": facts.short_sub_resources,
-        "samples": dg.MetadataValue.md(_markdown(facts.samples)),
+        "samples": dg.MetadataValue.md(markdown_table(facts.samples)),
     }
     return dg.AssetCheckResult(
         check_name=INTEGRITY,
@@ -51,7 +52,7 @@ def discrepancy_check_result(facts: DiscrepancyFacts) -> dg.AssetCheckResult:
     metadata: dict[str, Any] = {
         "discrepancies": facts.total,
         **{f"count.{name}": n for name, n in sorted(facts.counts.items())},
-        "samples": dg.MetadataValue.md(_markdown(facts.samples)),
+        "samples": dg.MetadataValue.md(markdown_table(facts.samples)),
     }
     return dg.AssetCheckResult(
         check_name=DISCREPANCIES,
