@@ -18,6 +18,7 @@ from ai_core.alerts.sensors import (
     build_run_failure_sentry_sensor,
 )
 from ai_core.defs import build_core_defs
+from ai_core.iceberg.resource import IcebergCatalogResource
 from tests.alerts.sentry_receiver import SentryReceiver
 
 OEM = "acme"
@@ -110,7 +111,9 @@ def tick(
 
 
 def test_core_defs_run_both_sensors_by_default() -> None:
-    defs = build_core_defs(OEM)
+    defs = dg.Definitions.merge(
+        build_core_defs(OEM), dg.Definitions(resources={"iceberg": IcebergCatalogResource()})
+    )
     for name in (CHECK_SENSOR, RUN_FAILURE_SENSOR):
         assert defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
     assert defs.resolve_sensor_def(CHECK_SENSOR).minimum_interval_seconds == 60
