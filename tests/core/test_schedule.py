@@ -77,7 +77,7 @@ def test_the_schedule_runs_by_default_and_the_freshness_sensor_too() -> None:
 
 
 def test_a_deadline_past_midnight_is_refused_with_the_remedy() -> None:
-    with pytest.raises(ValueError, match="past midnight UTC.*lower hours_after"):
+    with pytest.raises(ValueError, match=r"past midnight UTC.*lower hours_after"):
         defs_of(component(yaml_for(dt.datetime(2026, 1, 1, 20, 0), 6)))
 
 
