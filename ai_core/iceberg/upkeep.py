@@ -51,6 +51,13 @@ def _bare(path: str) -> str:
 def expire_snapshots(table: Table, retention: dt.timedelta) -> int:
     """Drop snapshots older than `retention` but never a branch or tag head; how many went."""
     cutoff = dt.datetime.now(dt.UTC) - retention
+    heads = {ref.snapshot_id for ref in table.metadata.refs.values()}
+    cutoff_ms = int(cutoff.timestamp() * 1000)
+    # A commit with nothing to expire would still write a new metadata file.
+    if not any(
+        s.timestamp_ms < cutoff_ms and s.snapshot_id not in heads for s in table.metadata.snapshots
+    ):
+        return 0
     before = len(table.metadata.snapshots)
     table.maintenance.expire_snapshots().older_than(cutoff).commit()
     table.refresh()

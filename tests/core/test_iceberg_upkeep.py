@@ -106,8 +106,10 @@ def test_sweep_after_reruns_and_a_killed_writer_deletes_exactly_the_unreferenced
     )
     assert after_rows.to_pydict() == before_rows.to_pydict()
 
+    metadata_location = table.metadata_location
     again = upkeep(table, TABLE, retention=dt.timedelta(0), grace=dt.timedelta(days=1))
     assert (again.files_removed, again.snapshots_expired) == (0, 0)
+    assert load_catalog(tmp_path).load_table(TABLE).metadata_location == metadata_location
 
 
 def test_retention_keeps_recent_snapshots_and_grace_keeps_young_files(tmp_path: Path) -> None:
