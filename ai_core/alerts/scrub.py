@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 REDACTED = "[redacted]"
+# Whole words of a name (`api_token`, `X-Auth`), so `passed_rows` or `author` are not secrets.
 SECRET_NAME_RE = re.compile(
-    r"pass(word|wd)?|secret|token|api[_-]?key|auth|cookie|credential|dsn|private[_-]?key",
+    r"(?:^|[^a-z0-9])(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|auth|authorization"
+    r"|cookie|credentials?|dsn|private[_-]?key)(?:$|[^a-z0-9])",
     re.IGNORECASE,
 )
 URL_USERINFO_RE = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
