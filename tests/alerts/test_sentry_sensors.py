@@ -3,6 +3,7 @@ events received by a Sentry endpoint on 127.0.0.1."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -94,7 +95,20 @@ def receiver() -> Iterator[SentryReceiver]:
         yield receiver
 
 
-CHECKED = dg.Definitions(assets=[listings, other_oem, many_checks])
+SLOW_KEY = dg.AssetKey([OEM, "raw", "slow"])
+GATE = threading.Event()
+STARTED = threading.Event()
+
+
+@dg.asset(key=SLOW_KEY, check_specs=[dg.AssetCheckSpec("slow_check", asset=SLOW_KEY)])
+def slow() -> Iterator[Any]:
+    STARTED.set()
+    assert GATE.wait(120), "the test never opened the gate"
+    yield dg.Output(None)
+    yield dg.AssetCheckResult(check_name="slow_check", passed=False)
+
+
+CHECKED = dg.Definitions(assets=[listings, other_oem, many_checks, slow])
 
 
 def tick(
@@ -239,3 +253,31 @@ def test_the_dsn_comes_from_the_environment(
     dg.materialize([listings], instance=instance, partition_key=DAY)
     tick(build_asset_check_sentry_sensor(OEM), instance, SentryResource())
     assert sorted(e["tags"]["check_name"] for e in receiver.events) == ["completeness", "drift"]
+
+
+def test_a_check_still_running_holds_back_later_ones_until_it_is_evaluated(
+    instance: dg.DagsterInstance, receiver: SentryReceiver
+) -> None:
+    sensor = build_asset_check_sentry_sensor(OEM)
+    sentry = SentryResource(dsn=receiver.dsn)
+    GATE.clear()
+    STARTED.clear()
+    running = threading.Thread(target=lambda: dg.materialize([slow], instance=instance))
+    running.start()
+    try:
+        assert STARTED.wait(120)
+        dg.materialize([listings], instance=instance, partition_key=DAY)
+        held = tick(sensor, instance, sentry)
+        # The slow check was planned first: sending the later ones now would move the cursor
+        # past it, and its failure would never be sent.
+        assert receiver.events == []
+        assert held.cursor is None
+    finally:
+        GATE.set()
+        running.join(120)
+    tick(sensor, instance, sentry, cursor=held.cursor)
+    assert sorted(e["tags"]["check_name"] for e in receiver.events) == [
+        "completeness",
+        "drift",
+        "slow_check",
+    ]
