@@ -1,9 +1,10 @@
-"""The Stellantis code location: its `defs/` folder plus the project-wide resources."""
+"""The Stellantis code location: its `defs/` folder, the core alerts and the shared resources."""
 
 from pathlib import Path
 
 import dagster as dg
 
+from ai_core.defs import build_core_defs
 from ai_core.iceberg.io_manager import IcebergIOManager
 from ai_core.iceberg.resource import IcebergCatalogResource
 from ai_stellantis.components import RESOURCE_KEY
@@ -14,6 +15,7 @@ from ai_stellantis.settings import StellantisApiResource
 def defs() -> dg.Definitions:
     return dg.Definitions.merge(
         dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
+        build_core_defs(oem="stellantis"),
         dg.Definitions(
             resources={
                 "iceberg_io_manager": IcebergIOManager(),

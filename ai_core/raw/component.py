@@ -21,6 +21,7 @@ from ai_core.clock import TODAY_ENV, today
 from ai_core.http.config import HttpClientConfig
 from ai_core.partitions import daily_partitions, partition_date
 from ai_core.raw.checks import CompletenessRule
+from ai_core.raw.observation import ObservedFetchStream
 from ai_core.raw.paging import DEFAULT_CHUNK_PAGES, PagedSubResource
 from ai_core.raw.stream import RawFetchStream
 
@@ -56,19 +57,27 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
     def fetch(
         self, context: dg.AssetExecutionContext, inputs: Mapping[str, pl.LazyFrame]
     ) -> RawFetchStream:
-        """The run's pages as a stream of one `RawFetchResult` per sub-resource."""
+        """The run's pages as a stream of one `RawFetchResult` per sub-resource; with a source
+        node, the stream records an observation of the source when the fetch ends."""
         day = partition_date(context)
         if self.present_only:
             self.require_today(day)
         http = self.http_config(context)
-        return RawFetchStream(
-            self.asset_key,
-            lambda: self.plan(context, inputs),
-            http,
-            chunk_pages=self.chunk_pages,
-            partition_date=day,
-            completeness=self.completeness,
-            on_progress=context.log.info,
+        options: dict[str, Any] = {
+            "chunk_pages": self.chunk_pages,
+            "partition_date": day,
+            "completeness": self.completeness,
+            "on_progress": context.log.info,
+        }
+
+        def plan() -> Sequence[PagedSubResource]:
+            return self.plan(context, inputs)
+
+        if self.source_key is None:
+            return RawFetchStream(self.asset_key, plan, http, **options)
+        source = dg.AssetKey.from_user_string(self.source_key)
+        return ObservedFetchStream(
+            self.asset_key, plan, http, source=source, context=context, **options
         )
 
     def require_today(self, day: dt.date) -> None:

@@ -13,7 +13,8 @@ INTEGRITY = "integrity"
 DISCREPANCIES = "discrepancies"
 
 
-def _markdown(frame: pl.DataFrame) -> str:
+def markdown_table(frame: pl.DataFrame) -> str:
+    """A frame as a markdown table for check metadata; `none` when it is empty."""
     if frame.is_empty():
         return "none"
     text = frame.with_columns(
@@ -35,7 +36,7 @@ def integrity_check_result(facts: IntegrityFacts) -> dg.AssetCheckResult:
         "short_sub_resources": facts.short_sub_resources,
         "problem_count": facts.bad_pages + facts.rejected + facts.short_sub_resources,
         "unobserved_sub_resources": list(facts.unobserved[:SAMPLE_LIMIT]),
-        "samples": dg.MetadataValue.md(_markdown(facts.samples)),
+        "samples": dg.MetadataValue.md(markdown_table(facts.samples)),
     }
     return dg.AssetCheckResult(
         check_name=INTEGRITY,
@@ -54,7 +55,7 @@ def discrepancy_check_result(facts: DiscrepancyFacts) -> dg.AssetCheckResult:
         "discrepancies": facts.total,
         "problem_count": facts.total,
         **{f"count.{name}": n for name, n in sorted(facts.counts.items())},
-        "samples": dg.MetadataValue.md(_markdown(facts.samples)),
+        "samples": dg.MetadataValue.md(markdown_table(facts.samples)),
     }
     return dg.AssetCheckResult(
         check_name=DISCREPANCIES,

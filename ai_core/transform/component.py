@@ -3,8 +3,8 @@
 An instance in YAML names the asset, the raw asset it reads and the entity class that declares
 the rows (`ai_stellantis.entities.InventoryVehicle`). The asset reads its raw day as a
 `pa.RecordBatchReader` and returns a `TransformedPartition`, which the Iceberg IO manager extracts
-and writes group by group in one commit; then it reports the `integrity` (error) and
-`discrepancies` (warning) checks.
+and writes group by group in one commit; then it reports the `integrity` (error),
+`discrepancies` (warning) and `column_drift` (warning) checks.
 Subclasses can override `transform` to change how a day is processed.
 """
 
@@ -17,13 +17,17 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
-from ai_core.partitions import daily_partitions
+from ai_core.iceberg import tables
+from ai_core.iceberg.resource import IcebergCatalogResource
+from ai_core.iceberg.stats import day_column_counts
+from ai_core.partitions import daily_partitions, partition_date
 from ai_core.transform.check_results import (
     DISCREPANCIES,
     INTEGRITY,
     discrepancy_check_result,
     integrity_check_result,
 )
+from ai_core.transform.column_drift import COLUMN_DRIFT, ColumnDriftRule, column_drift_result
 from ai_core.transform.entity import Entity
 from ai_core.transform.extract import compile_extractor
 from ai_core.transform.partition import TransformedPartition
@@ -53,6 +57,7 @@ class TransformedComponent(dg.Component, dg.Model, dg.Resolvable):
     start_date: str = "2026-01-01"
     group_name: str = "transformed"
     io_manager_key: str = "iceberg_io_manager"
+    column_drift: ColumnDriftRule = ColumnDriftRule()
     owners: list[str] = []
     tags: dict[str, str] = {}
 
@@ -69,6 +74,25 @@ class TransformedComponent(dg.Component, dg.Model, dg.Resolvable):
         """The day's rows, extracted as the IO manager writes them, resolved before it commits."""
         extractor = compile_extractor(self.entity_class())
         return TransformedPartition(self.asset_key, extractor, raw)
+
+    def column_drift_check(
+        self, context: dg.AssetExecutionContext, partition: TransformedPartition
+    ) -> dg.AssetCheckResult:
+        """Each column's non-null share today against the latest earlier day, from the written
+        table, and the declared keys the day's sampled records lack."""
+        iceberg: IcebergCatalogResource = context.resources.iceberg
+        table = iceberg.table(self.key)
+        if table is None:
+            raise dg.Failure(f"{self.asset_key} has no table after its write: rerun the partition")
+        day = partition_date(context)
+        columns = list(partition.extractor.schema)
+        earlier = [d for d in tables.partition_dates(table) if d < day]
+        return column_drift_result(
+            day_column_counts(table, day, columns),
+            day_column_counts(table, earlier[-1], columns) if earlier else None,
+            partition.missing_keys(),
+            self.column_drift,
+        )
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         entity = self.entity_class()
@@ -87,6 +111,14 @@ class TransformedComponent(dg.Component, dg.Model, dg.Resolvable):
                 description="Records kept but corrected or suspect, upstream keys the "
                 "declaration does not know, and key conflicts.",
             ),
+            dg.AssetCheckSpec(
+                COLUMN_DRIFT,
+                asset=key,
+                description="No column's non-null share fell from at least "
+                f"{self.column_drift.was_at_least:.0%} on the previous day to under "
+                f"{self.column_drift.now_below:.0%}, and no declared key is absent from every "
+                "sampled record.",
+            ),
         ]
 
         @dg.asset(
@@ -96,6 +128,7 @@ class TransformedComponent(dg.Component, dg.Model, dg.Resolvable):
             partitions_def=daily_partitions(self.start_date),
             ins={"raw": dg.AssetIn(key=dg.AssetKey.from_user_string(self.raw))},
             io_manager_key=self.io_manager_key,
+            required_resource_keys={"iceberg"},
             kinds={"iceberg", "polars"},
             check_specs=checks,
             owners=self.owners or None,
@@ -109,5 +142,6 @@ class TransformedComponent(dg.Component, dg.Model, dg.Resolvable):
             yield dg.Output(partition)
             yield integrity_check_result(partition.integrity())
             yield discrepancy_check_result(partition.discrepancies())
+            yield component.column_drift_check(context, partition)
 
         return dg.Definitions(assets=[_transformed_asset])

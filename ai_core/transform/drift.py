@@ -1,4 +1,7 @@
-"""Upstream keys the declaration does not know: named and counted, never dropped silently.
+"""Upstream keys the declaration does not know, and declared keys the upstream stopped sending.
+
+Unknown keys are named and counted, never dropped silently. A declared key absent from every
+sampled record is named too (`missing_paths`): its column will be empty.
 
 The decode schema of a plan lists every key the declaration reads; anything else the upstream
 sends is drift unless the entity lists it in `ignored_keys`. Detection infers the schema of a
@@ -17,6 +20,7 @@ import contextlib
 import re
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -51,6 +55,26 @@ def unknown_paths(
                 out.append(path)
     elif isinstance(found, pl.List) and isinstance(known, pl.List):
         out.extend(unknown_paths(found.inner, known.inner, ignored, f"{prefix}[]"))
+    return out
+
+
+def missing_paths(found: DType, known: DType, prefix: str = "") -> list[str]:
+    """Key paths declared in `known` that `found` lacks, the highest missing level only.
+
+    Where `found` is not an object at a declared object's place (all nulls, or shapes that
+    disagree and were inferred as text) nothing can be said, and nothing is named.
+    """
+    out: list[str] = []
+    if isinstance(found, pl.Struct) and isinstance(known, pl.Struct):
+        found_fields = {f.name: f.dtype for f in found.fields}
+        for field in known.fields:
+            path = f"{prefix}.{field.name}" if prefix else field.name
+            if field.name in found_fields:
+                out.extend(missing_paths(found_fields[field.name], field.dtype, path))
+            else:
+                out.append(path)
+    elif isinstance(found, pl.List) and isinstance(known, pl.List):
+        out.extend(missing_paths(found.inner, known.inner, f"{prefix}[]"))
     return out
 
 
@@ -105,22 +129,63 @@ def _infer(bodies: pl.Series) -> DType:
         return pl.Struct(dict(inferred.schema))
 
 
-def _sample_paths(sample: pl.Series, known: pl.Struct, ignored: frozenset[str]) -> set[str]:
-    """Unknown key paths of the sampled bodies that are JSON objects.
+def _sample_dtypes(sample: pl.Series) -> list[DType]:
+    """The dtype the sampled bodies that are JSON objects imply together, or one per page.
 
     Pages that disagree on a value's shape (an object in one, a list in another) cannot be
     inferred together; they are then inferred one by one, and a page that cannot be inferred
-    at all names no keys rather than failing the batch.
+    at all is left out rather than failing the batch.
     """
     objects = sample.filter(sample.str.strip_chars_start(" \t\r\n").str.starts_with("{"))
+    if objects.len() == 0:
+        return []
     try:
-        return set(unknown_paths(_infer(objects), known, ignored))
+        return [_infer(objects)]
     except pl.exceptions.PolarsError:
-        paths: set[str] = set()
+        dtypes: list[DType] = []
         for index in range(objects.len()):
             with contextlib.suppress(pl.exceptions.PolarsError):
-                paths.update(unknown_paths(_infer(objects.slice(index, 1)), known, ignored))
-        return paths
+                dtypes.append(_infer(objects.slice(index, 1)))
+        return dtypes
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """Keys of a batch's sampled pages: `unknown` (`key`, `occurrences`) and the declared key
+    paths absent from every sampled record (`missing`; None when no page could be sampled)."""
+
+    unknown: pl.DataFrame
+    missing: frozenset[str] | None
+
+
+def detect_drift(
+    raw: pa.Table,
+    good: pl.Series,
+    known: pl.Struct,
+    ignored: Iterable[str] = (),
+    sample_pages: int = SAMPLE_PAGES,
+) -> Drift:
+    """Unknown key paths in a sample of the well-formed (`good`) pages of a raw batch, with
+    how often each key name occurs in all its bodies, and the declared paths the sample lacks."""
+    rows = _sample(pl.Series(raw["_sub_resource"]), good, sample_pages)
+    if not rows:
+        return Drift(pl.DataFrame(schema=DRIFT_SCHEMA), None)
+    # Polars gathers the few rows; Arrow's `take` would first join the column's chunks.
+    dtypes = _sample_dtypes(pl.Series(raw["_response_body"]).gather(rows))
+    if not dtypes:
+        return Drift(pl.DataFrame(schema=DRIFT_SCHEMA), None)
+    ignored = frozenset(ignored)
+    paths = sorted({p for dtype in dtypes for p in unknown_paths(dtype, known, ignored)})
+    missing = frozenset.intersection(*(frozenset(missing_paths(d, known)) for d in dtypes))
+    bodies = raw["_response_body"]
+    counts = [
+        int(pc.sum(pc.count_substring_regex(bodies, f'"{re.escape(_leaf(p))}"\\s*:')).as_py() or 0)
+        if i < COUNTED_KEYS
+        else None
+        for i, p in enumerate(paths)
+    ]
+    unknown = pl.DataFrame({"key": paths, "occurrences": counts}, schema=DRIFT_SCHEMA)
+    return Drift(unknown, missing)
 
 
 def detect_unknown_keys(
@@ -130,19 +195,5 @@ def detect_unknown_keys(
     ignored: Iterable[str] = (),
     sample_pages: int = SAMPLE_PAGES,
 ) -> pl.DataFrame:
-    """Unknown key paths in a sample of the well-formed (`good`) pages of a raw batch, with
-    how often each key name occurs in all its bodies (`key`, `occurrences`)."""
-    rows = _sample(pl.Series(raw["_sub_resource"]), good, sample_pages)
-    if not rows:
-        return pl.DataFrame(schema=DRIFT_SCHEMA)
-    # Polars gathers the few rows; Arrow's `take` would first join the column's chunks.
-    sample = pl.Series(raw["_response_body"]).gather(rows)
-    paths = sorted(_sample_paths(sample, known, frozenset(ignored)))
-    bodies = raw["_response_body"]
-    counts = [
-        int(pc.sum(pc.count_substring_regex(bodies, f'"{re.escape(_leaf(p))}"\\s*:')).as_py() or 0)
-        if i < COUNTED_KEYS
-        else None
-        for i, p in enumerate(paths)
-    ]
-    return pl.DataFrame({"key": paths, "occurrences": counts}, schema=DRIFT_SCHEMA)
+    """The unknown keys of `detect_drift`."""
+    return detect_drift(raw, good, known, ignored, sample_pages).unknown

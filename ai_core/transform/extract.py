@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ai_core.transform.decode import CHUNK_BYTES, PAGE, PageDecoder, byte_runs
-from ai_core.transform.drift import DRIFT_SCHEMA, detect_unknown_keys
+from ai_core.transform.drift import DRIFT_SCHEMA, Drift, detect_drift
 from ai_core.transform.entity import Entity
 from ai_core.transform.hashing import snapshot_hash_expr
 from ai_core.transform.plan import EntityPlan, column_stages, entity_plan, navigate
@@ -56,13 +56,15 @@ class Extraction:
     record by page and position. `pages` has one row per raw row: `status` is `ok`, `malformed`
     (not JSON) or `http <status>`, `reported_total` what the page says the upstream holds, and
     `records` how many records it carried. `unknown_keys` lists upstream keys the declaration
-    does not know.
+    does not know; `missing_keys` the declared key paths absent from every sampled record (None
+    when nothing was sampled).
     """
 
     rows: pl.DataFrame
     rejected: pl.DataFrame
     pages: pl.DataFrame
     unknown_keys: pl.DataFrame
+    missing_keys: frozenset[str] | None = None
 
 
 def raw_table(raw: RawBatch) -> pa.Table:
@@ -169,12 +171,25 @@ class Extractor:
             pl.concat([p[1] for p in parts]) if parts else pl.DataFrame(schema=REJECTED_SCHEMA)
         )
         pages = pl.concat([p[2] for p in parts]) if parts else pl.DataFrame(schema=PAGES_SCHEMA)
-        unknown = pl.DataFrame(schema=DRIFT_SCHEMA)
+        drift = Drift(pl.DataFrame(schema=DRIFT_SCHEMA), None)
         if self.detect_drift and self.plan.entity.reports_unknown_keys:
-            unknown = detect_unknown_keys(
+            drift = detect_drift(
                 table, pages["status"] == "ok", self.plan.page_dtype, self.plan.entity.ignored_keys
             )
-        return Extraction(rows=rows, rejected=rejected, pages=pages, unknown_keys=unknown)
+        return Extraction(
+            rows=rows,
+            rejected=rejected,
+            pages=pages,
+            unknown_keys=drift.unknown,
+            missing_keys=self._missing(drift.missing),
+        )
+
+    def _missing(self, missing: frozenset[str] | None) -> frozenset[str] | None:
+        """Missing declared keys, less the alternative totals a page sends only one of."""
+        totals = {".".join(path) for path in self.plan.totals}
+        if missing is None or totals <= missing:
+            return missing
+        return missing - totals
 
     def _extract_slice(self, part: pa.Table) -> tuple[pl.DataFrame, ...]:
         frame = raw_frame(part)

@@ -103,6 +103,7 @@ class TransformedPartition:
         self._pages = pl.DataFrame(schema=PAGES_SCHEMA)
         self._rejected = pl.DataFrame(schema=REJECTED_SCHEMA)
         self._unknown = pl.DataFrame(schema=DRIFT_SCHEMA)
+        self._missing: frozenset[str] | None = None
         schema = extractor.schema
         narrow = [*self.key, "_sub_resource", "_page_number", "_fetched_at", HASH_COLUMN]
         self._narrow = pl.DataFrame(
@@ -203,6 +204,13 @@ class TransformedPartition:
             *(rule.fill_null(False).alias(_flag(i)) for i, rule in enumerate(self._rules.values())),
         )
         self._kept.append((narrow, extraction.pages, extraction.rejected, extraction.unknown_keys))
+        if extraction.missing_keys is not None:
+            # Missing from the day means missing from every group's sample.
+            self._missing = (
+                extraction.missing_keys
+                if self._missing is None
+                else self._missing & extraction.missing_keys
+            )
         return rows
 
     def rows_to_drop(self, staged: StagedRows) -> dict[int, pl.Series]:
@@ -268,6 +276,10 @@ class TransformedPartition:
             self._conflict_samples,
             self._resolved().conflicts,
         )
+
+    def missing_keys(self) -> list[str]:
+        """Declared key paths absent from every sampled record of the day."""
+        return sorted(self._missing or ())
 
     def output_metadata(self) -> dict[str, Any]:
         """What the day cost and what it found, for the asset's materialization."""

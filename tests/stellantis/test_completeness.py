@@ -68,6 +68,7 @@ def test_drifted_total_on_a_single_page_fails_the_check(stellantis_env: Upstream
         c
         for c in result.get_asset_check_evaluations()
         if c.asset_key.to_user_string() == "stellantis/raw/public_inventory"
+        and c.check_name == "completeness"
     )
     assert not check.passed
     assert f"jeep.com/{code}" in check.metadata["samples"].value
@@ -110,6 +111,7 @@ def test_max_per_model_caps_each_code_and_the_check_reports_it_short(
         c
         for c in result.get_asset_check_evaluations()
         if c.asset_key.to_user_string() == "stellantis/raw/public_inventory"
+        and c.check_name == "completeness"
     )
     truth = stellantis_env.upstream.truth(ZIP, RADIUS, brands=["jeep.com"])
     assert check.passed == bool((truth.codes["count"] <= 3).all())
@@ -127,6 +129,7 @@ def test_the_check_tallied_while_writing_equals_the_check_of_the_stored_partitio
         c
         for c in result.get_asset_check_evaluations()
         if c.asset_key.to_user_string() == "stellantis/raw/public_inventory"
+        and c.check_name == "completeness"
     )
     table = load_catalog(stellantis_env.data_dir).load_table("stellantis_raw.public_inventory")
     stored = completeness_check_result(

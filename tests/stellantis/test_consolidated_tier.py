@@ -83,7 +83,7 @@ def run_days(
         raw_checks = {
             c.asset_key.to_user_string(): c
             for c in result.get_asset_check_evaluations()
-            if c.asset_key.path[1] == "raw"
+            if c.asset_key.path[1] == "raw" and c.check_name == "completeness"
         }
         locator = raw_checks["stellantis/raw/public_dealers"]
         assert locator.passed is not failing

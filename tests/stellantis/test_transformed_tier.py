@@ -32,7 +32,9 @@ def test_transformed_day_holds_the_ground_truth(stellantis_env: UpstreamEnv) -> 
         for c in result.get_asset_check_evaluations()
         if c.asset_key.to_user_string() in TRANSFORMED
     }
-    assert set(checks) == {(k, n) for k in TRANSFORMED for n in ("integrity", "discrepancies")}
+    assert set(checks) == {
+        (k, n) for k in TRANSFORMED for n in ("integrity", "discrepancies", "column_drift")
+    }
     failed = {k for k, c in checks.items() if not c.passed}
     # The upstream sends `mackevisionData: null` on some vehicles, so a model seen with and
     # without its consumer family is a (warning) key conflict; nothing else may be reported.

@@ -39,10 +39,13 @@ def _assets(component: TransformedComponent) -> list[dg.AssetsDefinition]:
 
 
 def _materialize(
-    catalog: IcebergCatalogResource, pages: list[tuple[str, int, bytes]]
+    catalog: IcebergCatalogResource,
+    pages: list[tuple[str, int, bytes]],
+    day: dt.date = DAY,
+    yaml: str = YAML,
 ) -> dg.ExecuteInProcessResult:
-    catalog.write_partition("shop/raw/widgets", DAY, [raw_rows(pages)])
-    component = TransformedComponent.resolve_from_yaml(YAML)
+    catalog.write_partition("shop/raw/widgets", day, [raw_rows(pages, day)])
+    component = TransformedComponent.resolve_from_yaml(yaml)
     raw = dg.SourceAsset(
         dg.AssetKey(["shop", "raw", "widgets"]),
         partitions_def=daily_partitions("2026-11-01"),
@@ -50,12 +53,13 @@ def _materialize(
     )
     return dg.materialize(
         [*_assets(component), raw],
-        partition_key=DAY.isoformat(),
+        partition_key=day.isoformat(),
         selection=[component.key],
         resources={
             "iceberg_io_manager": IcebergIOManager(
                 catalog_name=catalog.catalog_name, data_dir=catalog.data_dir
-            )
+            ),
+            "iceberg": catalog,
         },
     )
 
@@ -67,7 +71,7 @@ def test_the_instance_builds_one_asset_with_both_checks() -> None:
     assert {d.asset_key for d in asset.specs_by_key[asset.key].deps} == {
         dg.AssetKey(["shop", "raw", "widgets"])
     }
-    assert {c.name for c in asset.check_specs} == {"integrity", "discrepancies"}
+    assert {c.name for c in asset.check_specs} == {"integrity", "discrepancies", "column_drift"}
     assert asset.group_names_by_key[asset.key] == "transformed"
     assert component.entity_class() is ShopWidget
 
@@ -146,3 +150,70 @@ def test_written_rows_keep_polars_types(catalog: IcebergCatalogResource) -> None
     table = catalog.scan_partition("shop/transformed/widgets", DAY).collect()
     assert table.schema["parts"] == pl.List(pl.Struct({"name": pl.String, "price": pl.Float64}))
     assert table.schema["launched"] == pl.Date
+
+
+PREVIOUS = DAY - dt.timedelta(days=1)
+
+
+def _without(field: str, sku: str) -> dict[str, object]:
+    record = widget(sku)
+    del record[field]
+    return record
+
+
+def _drift(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}["column_drift"]
+
+
+def _full_day() -> list[tuple[str, int, bytes]]:
+    return [(A, 1, page([widget("AAA001"), widget("AAA002", stock=None)], total=2))]
+
+
+def test_a_field_removed_upstream_fails_column_drift_naming_it(
+    catalog: IcebergCatalogResource,
+) -> None:
+    first = _drift(_materialize(catalog, _full_day(), PREVIOUS))
+    assert first.passed and first.metadata["previous_day"].value == "none"
+
+    removed = [(A, 1, page([_without("stock", "AAA001"), _without("stock", "AAA002")], total=2))]
+    drift = _drift(_materialize(catalog, removed))
+    assert not drift.passed
+    assert drift.severity == dg.AssetCheckSeverity.WARN
+    assert drift.description == (
+        "stock: 50.0% non-null on 2026-11-19, 0.0% on 2026-11-20; "
+        "declared key data.items[].stock is absent from every sampled record"
+    )
+    assert drift.metadata["previous_day"].value == PREVIOUS.isoformat()
+    assert drift.metadata["emptied_columns"].value == 1
+    assert drift.metadata["missing_keys"].value == 1
+    assert "| stock | 50.0% | 0.0% |" in str(drift.metadata["samples"].value)
+
+
+def test_a_field_whose_type_changed_fails_column_drift(catalog: IcebergCatalogResource) -> None:
+    assert _drift(_materialize(catalog, _full_day(), PREVIOUS)).passed
+    # `pricing` turns from an object into text: the price is no longer where it is declared.
+    changed = [
+        (A, 1, page([widget("AAA001", pricing="1299"), widget("AAA002", pricing="5")], total=2))
+    ]
+    drift = _drift(_materialize(catalog, changed))
+    assert not drift.passed
+    assert drift.description == "price: 100.0% non-null on 2026-11-19, 0.0% on 2026-11-20"
+    assert drift.metadata["missing_keys"].value == 0
+
+
+def test_a_column_that_only_thins_passes_and_thresholds_come_from_yaml(
+    catalog: IcebergCatalogResource,
+) -> None:
+    assert _drift(_materialize(catalog, _full_day(), PREVIOUS)).passed
+    skus = ["AAA001", "AAA002", "AAA003", "AAA004"]
+    thinner = [(A, 1, page([widget(s, stock=None if s != "AAA001" else "3") for s in skus]))]
+    assert _drift(_materialize(catalog, thinner)).passed
+
+    strict = YAML + "column_drift: {was_at_least: 0.5, now_below: 0.3}\n"
+    drift = _drift(_materialize(catalog, thinner, yaml=strict))
+    assert not drift.passed
+    assert drift.description == "stock: 50.0% non-null on 2026-11-19, 25.0% on 2026-11-20"
+    assert drift.metadata["thresholds"].value == "from >= 50.0% to < 30.0%"
+
+    ignoring = YAML + "column_drift: {was_at_least: 0.5, now_below: 0.3, ignore: [stock]}\n"
+    assert _drift(_materialize(catalog, thinner, yaml=ignoring)).passed

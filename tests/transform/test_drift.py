@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ai_core.transform import compile_extractor, oracle_extraction
+from ai_core.transform.partition import TransformedPartition
 from tests.transform.payloads import raw_rows
 from tests.transform.toy import ShopWidget, page, widget
 
@@ -57,3 +58,44 @@ def test_pages_that_disagree_on_a_shape_are_inferred_one_by_one() -> None:
     )
     unknown = compile_extractor(ShopWidget).extract(raw).unknown_keys
     assert unknown.rows() == [("data.items[].colourway", 1), ("data.items[].finish", 1)]
+
+
+def _without(field: str, sku: str, *more: str) -> dict[str, object]:
+    record = widget(sku)
+    for name in (field, *more):
+        del record[name]
+    return record
+
+
+def test_a_declared_key_absent_from_every_sampled_record_is_named() -> None:
+    raw = raw_rows(
+        [
+            (
+                SUB,
+                1,
+                page(
+                    [_without("stock", "AAA001"), _without("pricing", "AAA002", "stock")], total=2
+                ),
+            ),
+            ("shop.example/gadgets", 1, page([_without("stock", "BBB001")], total=1)),
+        ]
+    )
+    # `pricing` is on two records of three and `meta.count` is the other name of the total.
+    assert compile_extractor(ShopWidget).extract(raw).missing_keys == {"data.items[].stock"}
+
+
+def test_a_missing_object_is_named_once_not_by_every_key_below_it() -> None:
+    raw = raw_rows([(SUB, 1, page([_without("pricing", "AAA001")], total=1))])
+    assert compile_extractor(ShopWidget).extract(raw).missing_keys == {"data.items[].pricing"}
+
+
+def test_a_key_present_on_any_record_of_the_day_is_not_missing() -> None:
+    day = [
+        raw_rows([(SUB, 1, page([_without("stock", "AAA001")], total=1))]),
+        raw_rows([(SUB, 2, page([widget("AAA002")], total=1))]),
+    ]
+    partition = TransformedPartition(
+        "shop/transformed/widgets", compile_extractor(ShopWidget), day, group_bytes=1
+    )
+    list(partition)
+    assert partition.missing_keys() == []

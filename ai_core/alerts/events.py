@@ -1,0 +1,94 @@
+"""Alert events: what a failed check or a failed run tells Sentry, secrets removed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import dagster as dg
+from sentry_sdk.types import Event
+
+from ai_core.alerts.scrub import scrub_text, scrub_value
+
+PARTITION_TAG = "dagster/partition"
+Level = Literal["warning", "error"]
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """One Sentry event: a message at a level, searchable tags and detailed extra."""
+
+    message: str
+    level: Level
+    tags: dict[str, str]
+    extra: dict[str, Any] = field(default_factory=dict)
+    fingerprint: list[str] = field(default_factory=list)
+
+    def as_sentry(self) -> Event:
+        event: Event = {
+            "message": self.message,
+            "level": self.level,
+            "logger": "dagster",
+            "tags": self.tags,
+            "extra": self.extra,
+        }
+        if self.fingerprint:
+            event["fingerprint"] = self.fingerprint
+        return event
+
+
+def metadata_values(metadata: Mapping[str, dg.MetadataValue]) -> dict[str, Any]:
+    """Check metadata as plain values (markdown samples as their text), secrets redacted."""
+    return {
+        name: scrub_value(name, value.value if isinstance(value, dg.MetadataValue) else value)
+        for name, value in metadata.items()
+    }
+
+
+def check_failure_event(
+    evaluation: dg.AssetCheckEvaluation, *, oem: str, run_id: str, partition: str | None
+) -> AlertEvent:
+    """A failed check: `warning` for a WARN check, `error` for an ERROR one."""
+    severity = evaluation.severity.value
+    level: Level = "warning" if evaluation.severity == dg.AssetCheckSeverity.WARN else "error"
+    asset = evaluation.asset_key.to_user_string()
+    extra: dict[str, Any] = {
+        "asset_key": asset,
+        "run_id": run_id,
+        "partition_date": partition,
+        **metadata_values(evaluation.metadata),
+    }
+    if evaluation.description:
+        extra["description"] = scrub_text(evaluation.description)
+    return AlertEvent(
+        message=f"Dagster asset check failure: {evaluation.check_name} on {asset} ({severity})",
+        level=level,
+        tags={
+            "oem": oem,
+            "check_name": evaluation.check_name,
+            "severity": severity,
+            "partition_date": partition or "",
+        },
+        extra=extra,
+        fingerprint=["dagster-asset-check", asset, evaluation.check_name],
+    )
+
+
+def run_failure_event(run: dg.DagsterRun, messages: Sequence[str], *, oem: str) -> AlertEvent:
+    """A failed run with its job, partition and errors: the run's, then each failed step's."""
+    partition = run.tags.get(PARTITION_TAG)
+    error = scrub_text("\n".join(messages))
+    headline = scrub_text(messages[-1].splitlines()[0]) if messages else "the run failed"
+    return AlertEvent(
+        message=f"Dagster run failure: {run.job_name} ({partition or 'unpartitioned'}): {headline}",
+        level="error",
+        tags={"oem": oem, "job_name": run.job_name, "partition_date": partition or ""},
+        extra={
+            "run_id": run.run_id,
+            "job_name": run.job_name,
+            "partition_date": partition,
+            "error": error,
+        },
+        fingerprint=["dagster-run-failure", run.job_name],
+    )

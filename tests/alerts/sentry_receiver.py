@@ -1,0 +1,78 @@
+"""A local Sentry ingest endpoint: accepts envelopes on 127.0.0.1 and keeps their events."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+def parse_envelope(body: bytes) -> list[tuple[dict[str, Any], bytes]]:
+    """The (item header, payload) pairs of a Sentry envelope."""
+    _, _, rest = body.partition(b"\n")
+    items: list[tuple[dict[str, Any], bytes]] = []
+    while rest.strip():
+        header_line, _, rest = rest.partition(b"\n")
+        header = json.loads(header_line)
+        if "length" in header:
+            payload, rest = rest[: header["length"]], rest[header["length"] :]
+            rest = rest.removeprefix(b"\n")
+        else:
+            payload, _, rest = rest.partition(b"\n")
+        items.append((header, payload))
+    return items
+
+
+class SentryReceiver:
+    """`with SentryReceiver() as r:` serves until the block ends; `r.dsn` points at it."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.requests = 0
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                encoding = self.headers.get("Content-Encoding", "")
+                if encoding == "gzip":
+                    body = gzip.decompress(body)
+                elif encoding == "deflate":
+                    body = zlib.decompress(body)
+                receiver._keep(self.path, body)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def dsn(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://publickey@{host}:{port}/42"
+
+    def _keep(self, path: str, body: bytes) -> None:
+        with self._lock:
+            self.requests += 1
+            if not path.endswith("/envelope/"):
+                return
+            for header, payload in parse_envelope(body):
+                if header.get("type") == "event":
+                    self.events.append(json.loads(payload))
+
+    def __enter__(self) -> SentryReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
