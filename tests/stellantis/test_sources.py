@@ -77,19 +77,21 @@ def test_each_fetch_is_observed_with_its_pages_and_status_mix(
         assert seen[key]["pages"] > 0 and seen[key]["outcome"] == "success"
 
 
-def test_a_failed_fetch_is_observed_and_keeps_the_last_success(
+def test_a_partial_fetch_is_observed_and_keeps_the_last_success(
     stellantis_env: UpstreamEnv, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = observations(run_day(instance))[INVENTORY_SOURCE]
     monkeypatch.setenv("STELLANTIS_INVENTORY_MAX_RETRIES", "1")
     stellantis_env.upstream.set_state(faults="html@jeep.com/inventory/*/1x99")
     result = run_day(instance, ["stellantis/raw/public_inventory"])
-    assert not result.success
+    # The day keeps what arrived; the pages that did not are recorded, not fatal.
+    assert result.success
     stored = instance.fetch_observations(dg.AssetKey.from_user_string(INVENTORY_SOURCE), limit=5)
     assert len(stored.records) == 2
     latest = stored.records[0].asset_observation
     assert latest is not None
-    failed = {k: v.value for k, v in latest.metadata.items()}
-    assert failed["outcome"].startswith("failed: public_inventory page 1 of jeep.com/")
-    assert failed["last_success"] == first["last_success"]
-    assert failed["failures"] >= 1 and failed["http_statuses"]["200"] > 0
+    partial = {k: v.value for k, v in latest.metadata.items()}
+    assert partial["outcome"] == f"partial: {partial['failed_pages']} pages not fetched"
+    assert partial["failed_pages"] >= 1
+    assert partial["last_success"] == first["last_success"]
+    assert partial["failures"] >= 1 and partial["http_statuses"]["200"] > 0
