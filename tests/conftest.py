@@ -38,7 +38,7 @@ def catalog_backend(request: pytest.FixtureRequest, tmp_path: Path) -> CatalogBa
     if kind == "embedded":
         return embedded_backend(tmp_path / "data")
     if kind == "postgres":
-        return postgres_backend(request.getfixturevalue("postgres"), tmp_path / "data")
+        return postgres_backend(request.getfixturevalue("postgres"), tmp_path / "postgres")
     if kind == "rest":
         return rest_backend(request.getfixturevalue("seaweed"))
     raise ValueError(f"unknown catalog backend {kind!r}; expected one of {BACKENDS}")
