@@ -35,6 +35,9 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
     chunk_pages: int = DEFAULT_CHUNK_PAGES
     owners: list[str] = []
     tags: dict[str, str] = {}
+    # A Dagster concurrency pool shared by the assets that call one site: its limit caps the
+    # steps (each with its own pages in flight) fetching at once across all runs and backfills.
+    pool: str | None = None
 
     def plan(
         self, context: dg.AssetExecutionContext, inputs: Mapping[str, pl.LazyFrame]
@@ -90,6 +93,7 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
             owners=self.owners or None,
             tags=self.tags or None,
             check_specs=[self._completeness_spec()] if self.completeness else None,
+            pool=self.pool,
         )
         def _raw_asset(context: dg.AssetExecutionContext, **inputs: Any) -> Iterator[Any]:
             stream = component.fetch(context, inputs)
