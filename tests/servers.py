@@ -7,6 +7,7 @@ locally and fails under CI (`CI=true`), so CI never passes by skipping the produ
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pwd
 import shutil
@@ -27,6 +28,7 @@ import pytest
 
 POSTGRES_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 START_TIMEOUT_S = 90.0
+PR_SET_PDEATHSIG = 1
 
 
 def missing(what: str, hint: str) -> NoReturn:
@@ -35,6 +37,17 @@ def missing(what: str, hint: str) -> NoReturn:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
+
+
+def die_with_parent(sig: signal.Signals = signal.SIGTERM) -> None:
+    """In a child before exec: Linux sends `sig` when the test process dies, even by SIGKILL,
+    so a killed test session leaves no server behind."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
+
+
+def _new_session_dying_with_parent() -> None:
+    os.setsid()
+    die_with_parent()
 
 
 def free_ports(n: int) -> list[int]:
@@ -139,6 +152,8 @@ def postgres_server() -> Iterator[Postgres]:
         if owner is not None:
             os.setgid(owner.pw_gid)
             os.setuid(owner.pw_uid)
+        # After the change of user, which clears it; SIGQUIT is Postgres's immediate shutdown.
+        die_with_parent(signal.SIGQUIT)
 
     (port,) = free_ports(1)
     subprocess.run(
@@ -231,8 +246,8 @@ def seaweed_server() -> Iterator[Seaweed]:
     proc = subprocess.Popen(
         [weed, "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", *args,
          "-s3.port.lance=0", "-webdav=false", "-admin.ui=false"],
-        stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env, start_new_session=True,
-        cwd=root,
+        stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env, cwd=root,
+        preexec_fn=_new_session_dying_with_parent,
     )  # fmt: skip
     try:
         wait_until(
@@ -272,7 +287,8 @@ def redis_server() -> Iterator[Redis]:
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--dir", str(root)],
-        stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True, cwd=root,
+        stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=root,
+        preexec_fn=_new_session_dying_with_parent,
     )  # fmt: skip
     try:
         wait_until(lambda: _port_open(port), "Redis", log, proc)
