@@ -13,4 +13,5 @@ else
   UV=.tools/bin/uv
 fi
 # Bytecode compiled at install: start-up reads .pyc even where PYTHONDONTWRITEBYTECODE is set.
-"$UV" sync --frozen --python 3.11 --compile-bytecode "$@"
+# --inexact: packages a user added (`--extra postgres`, ...) stay installed on the next run.
+"$UV" sync --frozen --inexact --python 3.11 --compile-bytecode "$@"

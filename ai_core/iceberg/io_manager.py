@@ -30,7 +30,7 @@ import dagster as dg
 import polars as pl
 import pyarrow as pa
 
-from ai_core.iceberg import reader, tables
+from ai_core.iceberg import columns, reader, tables
 from ai_core.iceberg.identifiers import asset_label, table_identifier, table_name
 from ai_core.iceberg.reader import MissingPartitionError
 from ai_core.iceberg.schema import Chunk
@@ -70,14 +70,27 @@ class IcebergIOManager(dg.ConfigurableIOManager, IcebergCatalogConfig):
             "location": dg.MetadataValue.path(report.location),
             "dagster/row_count": report.rows,
             "dagster/table_name": report.table,
-            "dagster/column_schema": dg.TableSchema(
-                columns=[dg.TableColumn(name, kind) for name, kind in report.columns]
-            ),
+            "dagster/column_schema": self._documented_columns(context),
         }
         extra = _method(obj, "output_metadata")
         if extra is not None:
             metadata.update(extra())
         context.add_output_metadata(metadata)
+
+    def _documented_columns(self, context: dg.OutputContext) -> dg.TableSchema:
+        """The table's columns after the write, their docs set from the asset's declared ones."""
+        table = self.catalog().load_table(table_identifier(context.asset_key))
+        declared = context.definition_metadata.get("dagster/column_schema")
+        if isinstance(declared, dg.TableSchema):
+            table = columns.apply_docs(
+                table, {c.name: c.description for c in declared.columns if c.description}
+            )
+        return dg.TableSchema(
+            columns=[
+                dg.TableColumn(name, kind, description=doc)
+                for name, kind, doc in columns.columns(table)
+            ]
+        )
 
     def load_input(self, context: dg.InputContext) -> Any:
         view, optional = _requested_view(context)

@@ -43,6 +43,9 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
     present_only: bool = False
     owners: list[str] = []
     tags: dict[str, str] = {}
+    # A Dagster concurrency pool shared by the assets that call one site: its limit caps the
+    # steps (each with its own pages in flight) fetching at once across all runs and backfills.
+    pool: str | None = None
 
     def plan(
         self, context: dg.AssetExecutionContext, inputs: Mapping[str, pl.LazyFrame]
@@ -126,6 +129,7 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
             retry_policy=dg.RetryPolicy(
                 max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
             ),
+            pool=self.pool,
         )
         def _raw_asset(context: dg.AssetExecutionContext, **inputs: Any) -> Iterator[Any]:
             stream = component.fetch(context, inputs)

@@ -28,6 +28,7 @@ from ai_core.transform.check_results import (
     integrity_check_result,
 )
 from ai_core.transform.column_drift import COLUMN_DRIFT, ColumnDriftRule, column_drift_result
+from ai_core.transform.columns import table_schema
 from ai_core.transform.entity import Entity
 from ai_core.transform.extract import compile_extractor
 from ai_core.transform.partition import TransformedPartition
@@ -133,7 +134,10 @@ class TransformedComponent(dg.Component, dg.Model, dg.Resolvable):
             check_specs=checks,
             owners=self.owners or None,
             tags=self.tags or None,
-            metadata={"entity": f"{entity.__module__}.{entity.__qualname__}"},
+            metadata={
+                "entity": f"{entity.__module__}.{entity.__qualname__}",
+                "dagster/column_schema": table_schema(entity),
+            },
         )
         def _transformed_asset(
             context: dg.AssetExecutionContext, raw: pa.RecordBatchReader

@@ -119,7 +119,8 @@ def source_names(**paths: str | tuple[str, ...]) -> ConfigDict:
 class Entity(BaseModel):
     """An entity row. Subclasses set the class variables below and declare the columns."""
 
-    model_config = ConfigDict(extra="ignore")
+    # A docstring under a field is its column's description (in Iceberg and in Dagster).
+    model_config = ConfigDict(extra="ignore", use_attribute_docstrings=True)
 
     entity_key: ClassVar[tuple[str, ...]] = ()
     """Columns that identify a record; a record without any of them is rejected."""

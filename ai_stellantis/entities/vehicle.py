@@ -50,11 +50,17 @@ class Vehicle(Entity):
     entity_key: ClassVar[tuple[str, ...]] = ("vin",)
 
     vin: Annotated[Text, Matches(rules.VIN_PATTERN)] = None
+    """Vehicle identification number, 17 characters; the key."""
     brand: str | None = None
+    """Brand of the vehicle; `brand_corrected` says whether it differs from the published one."""
     published_brand: Text = None
+    """The brand as the site published it."""
     brand_corrected: bool | None = None
+    """True when `brand` is not the brand the site published."""
     model_year: Int = None
+    """Model year, for example 2027."""
     model_year_code: Text = None
+    """The model-year code the vehicle was listed under, for example WLJ202710."""
     assumed_model_year_code: Text = None
     ccode: Text = None
     model_code: Text = None
@@ -65,13 +71,18 @@ class Vehicle(Entity):
     status_code: Text = None
 
     dealer_code: Text = None
+    """Code of the selling dealer; joins the dealer tables."""
     dealer_name: Text = None
+    """Name of the selling dealer."""
     dealer_zip_code: Text = None
     dealer_city: Text = None
     dealer_state: Text = None
     distance: Float = None
+    """Distance from the searched ZIP code to the dealer, as the site reports it."""
     latitude: Float = None
+    """Dealer latitude, degrees."""
     longitude: Float = None
+    """Dealer longitude, degrees."""
 
     vehicle_desc: Text = None
     trim_desc: Text = None
@@ -83,7 +94,9 @@ class Vehicle(Entity):
     transmission_code: Text = None
     fuel_type: Text = None
     mpg_city: Int = None
+    """EPA fuel economy in the city, miles per gallon."""
     mpg_hwy: Int = None
+    """EPA fuel economy on the highway, miles per gallon."""
 
     exterior_color_code: Text = None
     exterior_color_desc: Text = None
@@ -92,15 +105,24 @@ class Vehicle(Entity):
     interior_fabric: Text = None
 
     options: TextSet = None
+    """Codes of the installed options, trimmed, sorted and without duplicates."""
     packages: Sequence[Package] | None = None
+    """Installed packages: code, description and MSRP in US dollars."""
     incentives: Sequence[Incentive] | None = None
+    """Incentives offered on the vehicle: id, name, amount in US dollars, expiry day."""
 
     msrp: Money = None
+    """Manufacturer's suggested retail price, US dollars."""
     net_price: Money = None
+    """The site's net price (`price.netPrice`), US dollars."""
     employee_price: Money = None
+    """The site's employee price (`price.employeePrice`), US dollars."""
     destination: Money = None
+    """Destination charge, US dollars."""
     discounted_price: Money = None
+    """The site's discounted price (`price.discountedPrice`), US dollars."""
     total_incentives: Money = None
+    """The site's total of incentives (`price.totalIncentives`), US dollars."""
 
     drive: Text = None
     doors: Int = None
@@ -123,9 +145,13 @@ class Vehicle(Entity):
     inventory_status: Text = None
     stock_number: Text = None
     is_demo: Flag = None
+    """True for a dealer demonstrator."""
     mileage: Int = None
+    """Odometer miles."""
     days_in_inventory: Int = None
+    """Days the dealer has had the vehicle, as the site reports it."""
     last_updated: Timestamp = None
+    """When the site last updated the listing, UTC."""
 
 
 class InventoryPackage(Package):

@@ -1,6 +1,9 @@
 """A partition writer run as its own process, for the kill, concurrency and memory tests.
 
-    python -m tests.core.iceberg_writer_proc DATA_DIR TABLE DAY MODE [options]
+    python -m tests.core.iceberg_writer_proc TABLE DAY MODE [options]
+
+The catalog is the one `PYICEBERG_CATALOG__DEFAULT__*` variables configure (see
+`tests/catalogs.py`), so the same writer runs against every catalog backend.
 
 Modes:
 - `kill`: writes `--chunks` chunks, one data file each; after chunk `--signal-after` is on disk
@@ -22,12 +25,12 @@ import resource
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pyarrow as pa
 
-from ai_core.iceberg.catalog import load_catalog
+from ai_core.iceberg.catalog import configured_catalog_properties, load_catalog
 from ai_core.iceberg.writer import write_partition
+from tests.catalogs import data_files
 
 SCHEMA = pa.schema(
     [
@@ -78,19 +81,22 @@ def _say(line: str) -> None:
     sys.stdout.flush()
 
 
-def _files_of(day: dt.date, args: argparse.Namespace) -> int:
-    return sum(1 for _ in Path(args.data_dir).rglob(f"_partition_date={day}/*.parquet"))
+def _files_of(day: dt.date) -> int:
+    properties = configured_catalog_properties()
+    if properties is None:
+        raise RuntimeError("set PYICEBERG_CATALOG__DEFAULT__* for the writer's catalog")
+    return len(data_files(properties, day))
 
 
 def _kill_chunks(day: dt.date, args: argparse.Namespace) -> Iterator[pa.Table]:
-    already = _files_of(day, args)
+    already = _files_of(day)
     for i, chunk in enumerate(chunked_rows(day, args.chunks, args.rows, args.tag), start=1):
         yield chunk
         if i == args.signal_after:
             # The writer stages chunk i on its own thread while it asks for chunk i+1: wait
             # for chunk i's file to be on disk before saying so.
             deadline = time.monotonic() + 60
-            while _files_of(day, args) < already + i:
+            while _files_of(day) < already + i:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"chunk {i} was not written within 60 s")
                 time.sleep(0.01)
@@ -113,7 +119,6 @@ def _memory_chunks(day: dt.date, args: argparse.Namespace) -> Iterator[pa.Table]
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("data_dir")
     parser.add_argument("table")
     parser.add_argument("day", type=dt.date.fromisoformat)
     parser.add_argument("mode", choices=["kill", "race", "memory"])
@@ -125,7 +130,7 @@ def main() -> None:
     args = parser.parse_args()
     chunks = {"kill": _kill_chunks, "race": _race_chunks, "memory": _memory_chunks}[args.mode]
     report = write_partition(
-        load_catalog(args.data_dir),
+        load_catalog(),
         args.table,
         args.day,
         chunks(args.day, args),

@@ -17,6 +17,7 @@ from ai_core.iceberg.resource import IcebergCatalogResource
 from ai_core.iceberg.upkeep import stored_files, upkeep
 from ai_core.iceberg.writer import write_partition
 from ai_core.upkeep import UPKEEP_JOB, build_upkeep_defs
+from tests.catalogs import embedded_backend
 from tests.core.iceberg_writer_proc import SCHEMA, chunked_rows, day_rows
 from tests.core.test_iceberg_processes import start_writer
 
@@ -61,7 +62,15 @@ def reruns_and_a_killed_writer(data_dir: Path) -> Table:
         for day in DAYS[:2]:
             write_partition(catalog, TABLE, day, chunked_rows(day, 2, 4, tag), schema_hint=SCHEMA)
     proc = start_writer(
-        data_dir, DAYS[2], "kill", "--chunks", "5", "--rows", "10", "--signal-after", "2"
+        embedded_backend(data_dir),
+        DAYS[2],
+        "kill",
+        "--chunks",
+        "5",
+        "--rows",
+        "10",
+        "--signal-after",
+        "2",
     )
     try:
         assert proc.stdout is not None
