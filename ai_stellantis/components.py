@@ -1,28 +1,36 @@
-"""`StellantisRawSource`: the raw component for the Stellantis public sites.
+"""The Stellantis raw components: the public sites (`StellantisRawSource`) and DealerConnect.
 
 One YAML instance per endpoint (`model_year_codes`, `inventory`, `dealers`); the component turns
 the run's settings into sub-resources. The inventory fetches one brand's model-year code at a
 time, reading the day's codes from the stored `public_model_year_codes` partition, so both assets
-agree on what existed that day.
+agree on what existed that day. `DealerConnectRawSource` reads one kind of DealerConnect table
+(`inventory`, `sales`, `code_guides`) from BigQuery, one sub-resource per dealer table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Literal
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Literal
 
 import dagster as dg
 import orjson
 import polars as pl
+from google.cloud import bigquery
 
 from ai_core.http.config import HttpClientConfig
+from ai_core.partitions import partition_date
 from ai_core.raw.component import RawSourceComponent
+from ai_core.raw.output import RawOutput
 from ai_core.raw.paging import PagedSubResource, Unobservable
+from ai_core.raw.result import RawFetchResult
 from ai_stellantis.brands import BY_DOMAIN
 from ai_stellantis.settings import StellantisApiResource, StellantisSettings
+from ai_stellantis.sources.bigquery import DealerConnectBigQuery
+from ai_stellantis.sources.dealerconnect import DealerConnectStream, TableKind
 from ai_stellantis.sources.endpoints import DealerLocator, InventoryCode, ModelYearCodes
 
 RESOURCE_KEY = "stellantis_api"
+BIGQUERY_RESOURCE_KEY = "dealerconnect_bigquery"
 
 
 class StellantisRawSource(RawSourceComponent):
@@ -97,3 +105,64 @@ def read_model_year_codes(raw_codes: pl.LazyFrame) -> list[tuple[str, str]]:
             if isinstance(entry, dict) and entry.get("code"):
                 pairs.add((domain, str(entry["code"])))
     return sorted(pairs)
+
+
+class DealerConnectRawSource(RawSourceComponent):
+    """A raw table of one kind of DealerConnect BigQuery table, every dealer's for the day."""
+
+    tables: TableKind
+    dataset: str = "dealerconnect"
+    page_rows: int = 1000
+    required_resource_keys: list[str] = [BIGQUERY_RESOURCE_KEY]
+    kinds: list[str] = ["iceberg", "bigquery"]
+
+    def fetch(
+        self, context: dg.AssetExecutionContext, inputs: Mapping[str, pl.LazyFrame]
+    ) -> RawOutput:
+        resource: DealerConnectBigQuery = getattr(context.resources, BIGQUERY_RESOURCE_KEY)
+        settings = resource.settings()
+        return _ClientClosingStream(
+            resource,
+            lambda client: DealerConnectStream(
+                self.asset_key,
+                client,
+                dataset=self.dataset,
+                kind=self.tables,
+                day=partition_date(context),
+                workers=settings.workers,
+                timeout_s=settings.timeout,
+                page_rows=self.page_rows,
+                chunk_pages=self.chunk_pages,
+                completeness=self.completeness,
+                log=context.log,
+            ),
+        )
+
+
+class _ClientClosingStream:
+    """Opens the BigQuery client when the IO manager starts reading and closes it after."""
+
+    def __init__(
+        self,
+        resource: DealerConnectBigQuery,
+        build: Callable[[bigquery.Client], DealerConnectStream],
+    ) -> None:
+        self._resource = resource
+        self._build = build
+        self._stream: DealerConnectStream | None = None
+
+    def __iter__(self) -> Iterator[RawFetchResult]:
+        with self._resource.get_client() as client:
+            self._stream = self._build(client)
+            yield from self._stream
+
+    def _written(self) -> DealerConnectStream:
+        if self._stream is None:
+            raise RuntimeError("the DealerConnect stream has not been written yet")
+        return self._stream
+
+    def output_metadata(self) -> dict[str, Any]:
+        return self._written().output_metadata()
+
+    def completeness_result(self) -> dg.AssetCheckResult:
+        return self._written().completeness_result()
