@@ -1,6 +1,17 @@
 """Stellantis entities: canonical rows and how each public endpoint maps onto them."""
 
 from ai_stellantis.entities.dealer import Dealer, InventoryDealer, LocatorDealer
+from ai_stellantis.entities.dealerconnect import (
+    CodeGuideOption,
+    CodeGuidePackage,
+    CodeGuideTrim,
+    DealerConnectSale,
+    DealerConnectVehicle,
+    DealerVehicle,
+    GuideFeature,
+    Sale,
+    Trim,
+)
 from ai_stellantis.entities.feature import Feature, InventoryOption, InventoryPackageFeature
 from ai_stellantis.entities.model import (
     FiltersModelYearCode,
@@ -25,14 +36,26 @@ SOURCES = (
     InventoryPackageFeature,
     LocatorDealer,
     FiltersModelYearCode,
+    DealerConnectVehicle,
+    DealerConnectSale,
+    CodeGuideTrim,
+    CodeGuidePackage,
+    CodeGuideOption,
 )
 """Every source entity class, in the order the transformed tier lists them."""
 
 __all__ = [
     "SOURCES",
+    "CodeGuideOption",
+    "CodeGuidePackage",
+    "CodeGuideTrim",
     "Dealer",
+    "DealerConnectSale",
+    "DealerConnectVehicle",
+    "DealerVehicle",
     "Feature",
     "FiltersModelYearCode",
+    "GuideFeature",
     "Incentive",
     "InventoryDealer",
     "InventoryIncentive",
@@ -44,6 +67,8 @@ __all__ = [
     "LocatorDealer",
     "ModelYearCode",
     "Package",
+    "Sale",
+    "Trim",
     "Vehicle",
     "VehicleModel",
 ]
