@@ -9,6 +9,7 @@ agree on what existed that day. `DealerConnectRawSource` reads one kind of Deale
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ import polars as pl
 from google.cloud import bigquery
 
 from ai_core.http.config import HttpClientConfig
+from ai_core.iceberg.resource import IcebergCatalogResource
 from ai_core.partitions import partition_date
 from ai_core.raw.component import RawSourceComponent
 from ai_core.raw.output import RawOutput
@@ -113,14 +115,20 @@ class DealerConnectRawSource(RawSourceComponent):
     tables: TableKind
     dataset: str = "dealerconnect"
     page_rows: int = 1000
-    required_resource_keys: list[str] = [BIGQUERY_RESOURCE_KEY]
+    carry_vanished_days: int = 3
+    """A table read within this many days and missing today is recorded as not observed."""
+    catalog_resource_key: str = "iceberg"
+    required_resource_keys: list[str] = [BIGQUERY_RESOURCE_KEY, "iceberg"]
     kinds: list[str] = ["iceberg", "bigquery"]
 
     def fetch(
         self, context: dg.AssetExecutionContext, inputs: Mapping[str, pl.LazyFrame]
     ) -> RawOutput:
         resource: DealerConnectBigQuery = getattr(context.resources, BIGQUERY_RESOURCE_KEY)
+        catalog: IcebergCatalogResource = getattr(context.resources, self.catalog_resource_key)
         settings = resource.settings()
+        day = partition_date(context)
+        known = recently_read_tables(catalog, self.key, day, self.carry_vanished_days)
         return _ClientClosingStream(
             resource,
             lambda client: DealerConnectStream(
@@ -128,15 +136,34 @@ class DealerConnectRawSource(RawSourceComponent):
                 client,
                 dataset=self.dataset,
                 kind=self.tables,
-                day=partition_date(context),
+                day=day,
                 workers=settings.workers,
                 timeout_s=settings.timeout,
                 page_rows=self.page_rows,
                 chunk_pages=self.chunk_pages,
                 completeness=self.completeness,
+                known_tables=known,
                 log=context.log,
             ),
         )
+
+
+def recently_read_tables(
+    catalog: IcebergCatalogResource, key: dg.AssetKey, day: dt.date, days: int
+) -> list[str]:
+    """Sub-resources read without error on the `days` stored days before `day`."""
+    earliest = day - dt.timedelta(days=days)
+    dates = [d for d in catalog.partition_dates(key) if earliest <= d < day]
+    if not dates:
+        return []
+    read = (
+        catalog.scan_partitions(key, dates)
+        .filter(pl.col("_fetch_error").is_null())
+        .select("_sub_resource")
+        .unique()
+        .collect()
+    )
+    return sorted(read["_sub_resource"].to_list())
 
 
 class _ClientClosingStream:

@@ -5,6 +5,10 @@ sub-resource, read with one parameterised query for the day and paged by the cli
 result page becomes one raw row whose body is `{"table", "page", "total_rows", "rows"}` with the
 rows as the client returns them (POCs verbatim). Several tables are queried at once and yielded
 in table order, so memory holds at most `workers` tables.
+
+A table read on a recent day (`known_tables`) that is not listed today, or is listed and gone
+when queried, is stored as one failed page: the day records it as not observed, so downstream
+carries its rows forward instead of reading the dealer's units as sold.
 """
 
 from __future__ import annotations
@@ -92,6 +96,7 @@ class DealerConnectStream:
         page_rows: int,
         chunk_pages: int,
         completeness: CompletenessRule | None,
+        known_tables: Sequence[str] = (),
         log: dg.DagsterLogManager | None = None,
     ) -> None:
         self.source_name = source_name
@@ -104,6 +109,7 @@ class DealerConnectStream:
         self._page_rows = page_rows
         self._chunk_pages = chunk_pages
         self._tally = CompletenessTally(completeness) if completeness else None
+        self._known = frozenset(known_tables)
         self._log = log
         self._summaries: list[dict[str, Any]] = []
         self._vanished: list[str] = []
@@ -117,31 +123,51 @@ class DealerConnectStream:
         self._consumed = True
         started = time.perf_counter()
         try:
-            tables = dealer_tables(self._client, self._dataset, self._kind)
+            listed = dealer_tables(self._client, self._dataset, self._kind)
+            gone = self._known - set(listed)
+            tables = sorted(set(listed) | gone)
             with ThreadPoolExecutor(self._workers, thread_name_prefix="dealerconnect") as pool:
                 pending: list[Future[TableRead]] = []
                 ahead = iter(tables)
                 for table in ahead:
-                    pending.append(pool.submit(self._read, table))
+                    pending.append(self._submit(pool, table, table in gone))
                     if len(pending) >= self._workers:
                         break
                 while pending:
                     read = pending.pop(0).result()
                     nxt = next(ahead, None)
                     if nxt is not None:
-                        pending.append(pool.submit(self._read, nxt))
+                        pending.append(self._submit(pool, nxt, nxt in gone))
                     yield from self._chunks(read)
         finally:
             self._wall_s = time.perf_counter() - started
 
+    def _submit(self, pool: ThreadPoolExecutor, table: str, gone: bool) -> Future[TableRead]:
+        if gone:
+            done: Future[TableRead] = Future()
+            done.set_result(TableRead(table, [], 0, 0, vanished=True))
+            return done
+        return pool.submit(self._read, table)
+
     def _chunks(self, read: TableRead) -> Iterator[RawFetchResult]:
         if read.vanished:
             self._vanished.append(read.table)
+            reason = (
+                f"{self._dataset}.{read.table} is not in the dataset on {self._day}; it was read "
+                "on a recent day, so its rows are carried forward downstream"
+            )
             if self._log is not None:
-                self._log.warning(
-                    f"{self.source_name}: {self._dataset}.{read.table} was listed but is gone; "
-                    f"{self._day} has no rows of it"
-                )
+                self._log.warning(f"{self.source_name}: {reason}")
+            page = RawPage(
+                1,
+                self._url(read.table),
+                {"day": self._day.isoformat()},
+                0,
+                b"",
+                dt.datetime.now(dt.UTC),
+                error=reason,
+            )
+            yield self._tallied(RawFetchResult(read.table, [page]))
             return
         self._bad_documents += read.bad_documents
         self._summaries.append(
@@ -156,10 +182,17 @@ class DealerConnectStream:
             }
         )
         for start in range(0, len(read.pages), self._chunk_pages):
-            result = RawFetchResult(read.table, read.pages[start : start + self._chunk_pages])
-            if self._tally is not None:
-                self._tally.add(result.to_arrow(self._day))
-            yield result
+            yield self._tallied(
+                RawFetchResult(read.table, read.pages[start : start + self._chunk_pages])
+            )
+
+    def _tallied(self, result: RawFetchResult) -> RawFetchResult:
+        if self._tally is not None:
+            self._tally.add(result.to_arrow(self._day))
+        return result
+
+    def _url(self, table: str) -> str:
+        return f"bigquery://{self._client.project}/{self._dataset}/{table}"
 
     def _read(self, table: str) -> TableRead:
         project = self._client.project
@@ -167,7 +200,7 @@ class DealerConnectStream:
         config = bigquery.QueryJobConfig(
             query_parameters=[bigquery.ScalarQueryParameter("day", "DATE", self._day)]
         )
-        url = f"bigquery://{project}/{self._dataset}/{table}"
+        url = self._url(table)
         params: dict[str, str | int] = {"query": sql, "day": self._day.isoformat()}
         try:
             rows = self._client.query_and_wait(

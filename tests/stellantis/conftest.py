@@ -64,6 +64,26 @@ def stellantis_env(
     return UpstreamEnv(upstream, tmp_path / "data", dict(os.environ), brands)
 
 
+DEALERCONNECT_PARTS = ("dealerconnect", "code_guide", "consolidated/trims", "guide_features")
+
+
+def public_only(keys: Sequence[str]) -> list[str]:
+    """The keys of assets fed by the public sites alone (no DealerConnect stand-in needed)."""
+    return [k for k in keys if not any(part in k for part in DEALERCONNECT_PARTS)]
+
+
+def only_dealerconnect_missing(check: dg.AssetCheckEvaluation) -> bool:
+    """An integrity warning saying only that the DealerConnect source was not run."""
+    missing = check.metadata.get("missing_sources")
+    problems = check.metadata.get("problem_count")
+    return (
+        missing is not None
+        and problems is not None
+        and missing.value == ["dealerconnect"]
+        and problems.value == 1
+    )
+
+
 def materialize_day(
     keys: Sequence[str] = RAW_KEYS, day: str = DAY, *, raise_on_error: bool = True
 ) -> dg.ExecuteInProcessResult:
