@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--dataset", default="dealerconnect")
     serve.add_argument("--faults", default="", help="e.g. 'vanish:inventory_31022,slow_page:2'")
     serve.add_argument("--page-rows", type=int, default=DEFAULT_PAGE_ROWS)
+    serve.add_argument("--latency", type=float, default=0.0, help="seconds per API call")
     return parser
 
 
@@ -56,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             dataset=args.dataset,
             faults=args.faults,
             page_rows=args.page_rows,
+            latency=args.latency,
         )
     except (FaultSpecError, ValueError) as exc:
         print(f"dealerconnect: bad option: {exc}", file=sys.stderr)

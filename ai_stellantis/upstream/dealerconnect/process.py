@@ -19,9 +19,18 @@ import orjson
 
 from ai_stellantis.upstream.dealerconnect.data import DayTables, DealerConnectWorld
 from ai_stellantis.upstream.dealerconnect.faults import Faults
-from ai_stellantis.upstream.process import ROOT, UpstreamError, _first_line, _log_tail, _stop
+from ai_stellantis.upstream.process import (
+    ROOT,
+    UpstreamError,
+    UpstreamHandle,
+    _first_line,
+    _log_tail,
+    _stop,
+    serve_upstream,
+)
 
 CONTROL_TIMEOUT = 60.0
+ENDPOINT_ENV = "STELLANTIS_BIGQUERY_ENDPOINT"
 
 
 @dataclass
@@ -75,13 +84,14 @@ def serve_dealerconnect(
     faults: str = "",
     dataset: str = "dealerconnect",
     page_rows: int | None = None,
+    latency: float = 0.0,
 ) -> Iterator[DealerConnectHandle]:
     """Start the stand-in on a free port with its day loaded; stop it on exit."""
     day = date.isoformat() if isinstance(date, dt.date) else (date or dt.date.today().isoformat())
     command = [
         sys.executable, "-m", "ai_stellantis.upstream.dealerconnect", "serve",
         "--host", "127.0.0.1", "--port", "0", "--scope", scope, "--seed", str(seed),
-        "--date", day, "--dataset", dataset, "--faults", faults,
+        "--date", day, "--dataset", dataset, "--faults", faults, "--latency", str(latency),
     ]  # fmt: skip
     if page_rows is not None:
         command += ["--page-rows", str(page_rows)]
@@ -103,3 +113,30 @@ def serve_dealerconnect(
         if process.stdout is not None:
             process.stdout.close()
         log.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def serve_market(
+    scope: str = "tiny",
+    seed: int = 7,
+    date: dt.date | str | None = None,
+    latency: float = 0.0,
+    **public: Any,
+) -> Iterator[UpstreamHandle]:
+    """Both stand-ins over one market, each answering in `latency` seconds (a page, an API
+    call): the public sites' handle is yielded, and DealerConnect's endpoint is in
+    `STELLANTIS_BIGQUERY_ENDPOINT` for processes started inside the block (the benchmark
+    harness's stages)."""
+    with (
+        serve_upstream(scope, seed, date, latency, **public) as upstream,
+        serve_dealerconnect(scope, seed, date, latency=latency) as dealerconnect,
+    ):
+        before = os.environ.get(ENDPOINT_ENV)
+        os.environ[ENDPOINT_ENV] = dealerconnect.endpoint
+        try:
+            yield upstream
+        finally:
+            if before is None:
+                os.environ.pop(ENDPOINT_ENV, None)
+            else:
+                os.environ[ENDPOINT_ENV] = before

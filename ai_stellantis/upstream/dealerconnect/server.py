@@ -80,8 +80,10 @@ class DealerConnectBackend:
         dataset: str = "dealerconnect",
         faults: str = "",
         page_rows: int = DEFAULT_PAGE_ROWS,
+        latency: float = 0.0,
     ) -> None:
         self.world = world
+        self.latency = latency
         self.dataset = dataset
         self.page_rows = page_rows
         self.db = duckdb.connect()
@@ -152,6 +154,9 @@ class DealerConnectBackend:
     def count(self, method: str) -> None:
         with self.lock:
             self.requests[method] += 1
+        if self.latency > 0:
+            # Outside the lock: concurrent calls wait side by side, as on the real service.
+            time.sleep(self.latency)
 
     def list_tables(self, project: str, dataset: str, query: dict[str, str]) -> dict[str, Any]:
         self._require_dataset(project, dataset)
