@@ -15,6 +15,8 @@ anonymous, which only a stand-in accepts.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import os
 from collections.abc import Iterator, Mapping
@@ -54,11 +56,13 @@ class BigQuerySettings(BaseModel):
 
 
 def service_account_credentials(text: str) -> Credentials:
-    """Credentials from a service account's JSON; errors never quote it."""
+    """Credentials from a service account's JSON (or its base64, as dagster-gcp documents it);
+    errors never quote it."""
     try:
-        info = orjson.loads(text)
+        stripped = text.strip()
+        info = orjson.loads(stripped if stripped.startswith("{") else base64.b64decode(stripped))
         return service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
-    except (orjson.JSONDecodeError, ValueError, KeyError, TypeError) as exc:
+    except (orjson.JSONDecodeError, binascii.Error, ValueError, KeyError, TypeError) as exc:
         raise dg.Failure(
             "GCP_CREDENTIALS is not a service account key in JSON "
             f"({type(exc).__name__}): set it to the key file's content, or unset it to use "

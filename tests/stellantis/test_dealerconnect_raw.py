@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,3 +146,10 @@ def test_settings_and_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     ):
         pass
     assert "SECRET-VALUE" not in str(caught.value)
+    monkeypatch.setenv("GCP_CREDENTIALS", base64.b64encode(secret.encode()).decode())
+    with (
+        pytest.raises(Exception, match="GCP_CREDENTIALS is not a service account") as caught,
+        DealerConnectBigQuery().get_client(),
+    ):
+        pass
+    assert "SECRET" not in str(caught.value)
