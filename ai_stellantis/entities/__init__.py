@@ -28,7 +28,7 @@ from ai_stellantis.entities.vehicle import (
     Vehicle,
 )
 
-SOURCES = (
+PUBLIC_SOURCES = (
     InventoryVehicle,
     InventoryDealer,
     InventoryModel,
@@ -36,15 +36,22 @@ SOURCES = (
     InventoryPackageFeature,
     LocatorDealer,
     FiltersModelYearCode,
+)
+"""The source entities of the public sites."""
+DEALERCONNECT_SOURCES = (
     DealerConnectVehicle,
     DealerConnectSale,
     CodeGuideTrim,
     CodeGuidePackage,
     CodeGuideOption,
 )
+"""The source entities of DealerConnect."""
+SOURCES = PUBLIC_SOURCES + DEALERCONNECT_SOURCES
 """Every source entity class, in the order the transformed tier lists them."""
 
 __all__ = [
+    "DEALERCONNECT_SOURCES",
+    "PUBLIC_SOURCES",
     "SOURCES",
     "CodeGuideOption",
     "CodeGuidePackage",
