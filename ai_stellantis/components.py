@@ -1,28 +1,38 @@
-"""`StellantisRawSource`: the raw component for the Stellantis public sites.
+"""The Stellantis raw components: the public sites (`StellantisRawSource`) and DealerConnect.
 
 One YAML instance per endpoint (`model_year_codes`, `inventory`, `dealers`); the component turns
 the run's settings into sub-resources. The inventory fetches one brand's model-year code at a
 time, reading the day's codes from the stored `public_model_year_codes` partition, so both assets
-agree on what existed that day.
+agree on what existed that day. `DealerConnectRawSource` reads one kind of DealerConnect table
+(`inventory`, `sales`, `code_guides`) from BigQuery, one sub-resource per dealer table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Literal
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Literal
 
 import dagster as dg
 import orjson
 import polars as pl
+from google.cloud import bigquery
 
 from ai_core.http.config import HttpClientConfig
+from ai_core.iceberg.resource import IcebergCatalogResource
+from ai_core.partitions import partition_date
 from ai_core.raw.component import RawSourceComponent
+from ai_core.raw.output import RawOutput
 from ai_core.raw.paging import PagedSubResource, Unobservable
+from ai_core.raw.result import RawFetchResult
 from ai_stellantis.brands import BY_DOMAIN
 from ai_stellantis.settings import StellantisApiResource, StellantisSettings
+from ai_stellantis.sources.bigquery import DealerConnectBigQuery
+from ai_stellantis.sources.dealerconnect import DealerConnectStream, TableKind
 from ai_stellantis.sources.endpoints import DealerLocator, InventoryCode, ModelYearCodes
 
 RESOURCE_KEY = "stellantis_api"
+BIGQUERY_RESOURCE_KEY = "dealerconnect_bigquery"
 
 
 class StellantisRawSource(RawSourceComponent):
@@ -97,3 +107,89 @@ def read_model_year_codes(raw_codes: pl.LazyFrame) -> list[tuple[str, str]]:
             if isinstance(entry, dict) and entry.get("code"):
                 pairs.add((domain, str(entry["code"])))
     return sorted(pairs)
+
+
+class DealerConnectRawSource(RawSourceComponent):
+    """A raw table of one kind of DealerConnect BigQuery table, every dealer's for the day."""
+
+    tables: TableKind
+    dataset: str = "dealerconnect"
+    page_rows: int = 1000
+    carry_vanished_days: int = 3
+    """A table read within this many days and missing today is recorded as not observed."""
+    catalog_resource_key: str = "iceberg"
+    required_resource_keys: list[str] = [BIGQUERY_RESOURCE_KEY, "iceberg"]
+    kinds: list[str] = ["iceberg", "bigquery"]
+
+    def fetch(
+        self, context: dg.AssetExecutionContext, inputs: Mapping[str, pl.LazyFrame]
+    ) -> RawOutput:
+        resource: DealerConnectBigQuery = getattr(context.resources, BIGQUERY_RESOURCE_KEY)
+        catalog: IcebergCatalogResource = getattr(context.resources, self.catalog_resource_key)
+        settings = resource.settings()
+        day = partition_date(context)
+        known = recently_read_tables(catalog, self.key, day, self.carry_vanished_days)
+        return _ClientClosingStream(
+            resource,
+            lambda client: DealerConnectStream(
+                self.asset_key,
+                client,
+                dataset=self.dataset,
+                kind=self.tables,
+                day=day,
+                workers=settings.workers,
+                timeout_s=settings.timeout,
+                page_rows=self.page_rows,
+                chunk_pages=self.chunk_pages,
+                completeness=self.completeness,
+                known_tables=known,
+                log=context.log,
+            ),
+        )
+
+
+def recently_read_tables(
+    catalog: IcebergCatalogResource, key: dg.AssetKey, day: dt.date, days: int
+) -> list[str]:
+    """Sub-resources read without error on the `days` stored days before `day`."""
+    earliest = day - dt.timedelta(days=days)
+    dates = [d for d in catalog.partition_dates(key) if earliest <= d < day]
+    if not dates:
+        return []
+    read = (
+        catalog.scan_partitions(key, dates)
+        .filter(pl.col("_fetch_error").is_null())
+        .select("_sub_resource")
+        .unique()
+        .collect()
+    )
+    return sorted(read["_sub_resource"].to_list())
+
+
+class _ClientClosingStream:
+    """Opens the BigQuery client when the IO manager starts reading and closes it after."""
+
+    def __init__(
+        self,
+        resource: DealerConnectBigQuery,
+        build: Callable[[bigquery.Client], DealerConnectStream],
+    ) -> None:
+        self._resource = resource
+        self._build = build
+        self._stream: DealerConnectStream | None = None
+
+    def __iter__(self) -> Iterator[RawFetchResult]:
+        with self._resource.get_client() as client:
+            self._stream = self._build(client)
+            yield from self._stream
+
+    def _written(self) -> DealerConnectStream:
+        if self._stream is None:
+            raise RuntimeError("the DealerConnect stream has not been written yet")
+        return self._stream
+
+    def output_metadata(self) -> dict[str, Any]:
+        return self._written().output_metadata()
+
+    def completeness_result(self) -> dg.AssetCheckResult:
+        return self._written().completeness_result()

@@ -7,8 +7,9 @@ import dagster as dg
 from ai_core.defs import build_core_defs
 from ai_core.iceberg.io_manager import IcebergIOManager
 from ai_core.iceberg.resource import IcebergCatalogResource
-from ai_stellantis.components import RESOURCE_KEY
+from ai_stellantis.components import BIGQUERY_RESOURCE_KEY, RESOURCE_KEY
 from ai_stellantis.settings import StellantisApiResource
+from ai_stellantis.sources.bigquery import DealerConnectBigQuery
 
 
 @dg.definitions
@@ -21,6 +22,7 @@ def defs() -> dg.Definitions:
                 "iceberg_io_manager": IcebergIOManager(),
                 "iceberg": IcebergCatalogResource(),
                 RESOURCE_KEY: StellantisApiResource(),
+                BIGQUERY_RESOURCE_KEY: DealerConnectBigQuery(),
             }
         ),
     )

@@ -62,15 +62,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ["DAGSTER_HOME"] = str(home)
 
     from ai_stellantis.definitions import defs as load_defs
+    from ai_stellantis.upstream.dealerconnect.process import serve_dealerconnect
     from ai_stellantis.upstream.process import serve_upstream
 
     print(
         f"local upstream: scope={args.scope} seed={args.seed} latency={args.latency}s", flush=True
     )
-    with serve_upstream(
-        scope=args.scope, seed=args.seed, date=args.date, latency=args.latency, faults=args.faults
-    ) as upstream:
+    with (
+        serve_upstream(
+            scope=args.scope,
+            seed=args.seed,
+            date=args.date,
+            latency=args.latency,
+            faults=args.faults,
+        ) as upstream,
+        serve_dealerconnect(scope=args.scope, seed=args.seed, date=args.date) as dealerconnect,
+    ):
         os.environ["STELLANTIS_BASE_URL_TEMPLATE"] = upstream.base_url_template
+        os.environ["STELLANTIS_BIGQUERY_ENDPOINT"] = dealerconnect.endpoint
         definitions = load_defs()
         job = definitions.resolve_job_def(JOB_NAME)
         selection = dg.AssetSelection.from_string(args.select) if args.select else None

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# No test may look for Google's metadata server: credentials are always given or anonymous.
+os.environ["NO_GCE_CHECK"] = "True"
 
 from tests.catalogs import CatalogBackend, embedded_backend, postgres_backend, rest_backend
 from tests.servers import Postgres, Redis, Seaweed, postgres_server, redis_server, seaweed_server

@@ -5,7 +5,7 @@ Pure functions over frames; `check_results` turns them into Dagster asset-check 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -201,8 +201,10 @@ def discrepancies(
     fields: Sequence[str],
     id_column: str,
     limit: int = SAMPLE_LIMIT,
+    tolerances: Mapping[str, float] | None = None,
 ) -> DiscrepancyFacts:
-    """Entities whose sources give different non-null values for one of `fields`.
+    """Entities whose sources give different non-null values for one of `fields`; for a field
+    with a tolerance, values further apart than it.
 
     Each source speaks once per entity (its preferred row), so only disagreement between
     sources counts. `ordered` is the rows in precedence order (`in_precedence_order`); `ids`
@@ -218,9 +220,15 @@ def discrepancies(
         .group_by(GROUP, SOURCE)
         .agg(pl.col(f).first(ignore_nulls=True) for f in present)
     )
-    distinct = per_source.group_by(GROUP).agg(
-        pl.col(f).drop_nulls().n_unique().alias(f) for f in present
-    )
+    tolerance = tolerances or {}
+
+    def disagree(f: str) -> pl.Expr:
+        if f in tolerance:
+            spread = pl.col(f).max() - pl.col(f).min()
+            return (spread > tolerance[f]).fill_null(False).cast(pl.UInt32) + 1
+        return pl.col(f).drop_nulls().n_unique()
+
+    distinct = per_source.group_by(GROUP).agg(disagree(f).alias(f) for f in present)
     counts = distinct.select((pl.col(f) > 1).sum().alias(f) for f in present).row(0, named=True)
     samples = []
     budget = limit

@@ -125,6 +125,17 @@ class ConsolidatedComponent(dg.Component, dg.Model, dg.Resolvable):
         before = previous_day(day, catalog.partition_dates(key))
         return None if before is None else catalog.scan_partition(key, before)
 
+    def sales_rows(
+        self, catalog: IcebergCatalogResource, entity: EntitySpec, day: dt.date
+    ) -> pl.DataFrame | None:
+        """The entity's observed sales of the day and its `history_days` before, if declared."""
+        spec = entity.history.sales if entity.history is not None else None
+        if spec is None:
+            return None
+        earliest = day - dt.timedelta(days=spec.history_days)
+        dates = [d for d in catalog.partition_dates(spec.source) if earliest <= d <= day]
+        return catalog.scan_partitions(spec.source, dates).collect() if dates else None
+
     def consolidate(
         self,
         context: dg.AssetExecutionContext,
@@ -159,6 +170,7 @@ class ConsolidatedComponent(dg.Component, dg.Model, dg.Resolvable):
             self.previous_partition(catalog, entity, day),
             properties=properties,
             later_days=later,
+            sales=self.sales_rows(catalog, entity, day),
         )
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
@@ -219,6 +231,8 @@ class ConsolidatedComponent(dg.Component, dg.Model, dg.Resolvable):
         deps: list[dg.AssetDep] = [
             dg.AssetDep(dg.AssetKey.from_user_string(g.source)) for g in entity.source_groups
         ]
+        if entity.history is not None and entity.history.sales is not None:
+            deps.append(dg.AssetDep(dg.AssetKey.from_user_string(entity.history.sales.source)))
         if entity.history is not None:
             # History reads yesterday's partition: the dependency makes backfills run in order.
             yesterday = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)

@@ -49,6 +49,7 @@ from ai_core.consolidate.policies import (
     in_precedence_order,
     merge_groups,
 )
+from ai_core.consolidate.sales import SOLD_DATE_SOURCE, with_observed_sales
 from ai_core.consolidate.sources import (
     PROVENANCE_INPUT,
     SOURCE_AGE,
@@ -100,8 +101,10 @@ class ConsolidationStream:
         *,
         properties: Mapping[str, str] | None = None,
         later_days: Sequence[dt.date] = (),
+        sales: pl.DataFrame | None = None,
     ) -> None:
         self.entity = entity
+        self._sales = sales
         self.day = day
         self._properties = dict(properties or {})
         self.later_days = list(later_days)
@@ -115,14 +118,26 @@ class ConsolidationStream:
                 "materialize the transformed assets for this day first"
             )
         stacked = stack_sources(day, inputs)
+        if any(i.frame is None for i in inputs):
+            # A source with nothing in its window cannot name its fields: keys only it provides
+            # are empty today, rather than unknown.
+            wanted = {f for key in entity.merge.match_on for f in key} | set(entity.key_fields)
+            absent = sorted(wanted - set(stacked.columns))
+            stacked = stacked.with_columns(pl.lit(None, pl.String).alias(f) for f in absent)
         self._fields = [c for c in stacked.columns if c not in PROVENANCE_INPUT]
         stacked = with_aligned(stacked, match_groups(stacked, entity.merge.match_on, self._where))
         self._rows = in_precedence_order(stacked)
         keys = self._key_pass(namespace)
+        if previous is not None:
+            keys = keep_previous_ids(keys, previous, entity.merge.match_on, entity.id_column)
         self._usage = source_usage(inputs, self._rows, keys)
         ids = keys.select(GROUP, entity.id_column)
         self.discrepancies = discrepancies(
-            self._rows, ids, entity.discrepancy_fields, entity.id_column
+            self._rows,
+            ids,
+            entity.discrepancy_fields,
+            entity.id_column,
+            tolerances=entity.discrepancy_tolerance,
         )
         self._state: pl.DataFrame | None = None
         self._gone: pl.DataFrame | None = None
@@ -232,11 +247,16 @@ class ConsolidationStream:
         else:
             merged = merged.drop(OBSERVED_ON)
         frame = merged.select(self._columns())
+        sales = entity.history.sales if entity.history is not None else None
+        if sales is not None:
+            frame = frame.with_columns(pl.lit(None, pl.String).alias(SOLD_DATE_SOURCE))
         if self._gone is not None and self._gone.height:
             left = self._gone.filter(pl.col(CHUNK) == k)
             # Today's columns rule: a field the sources dropped is not revived from old rows.
             carried = left.select(c for c in frame.columns if c in left.columns)
             frame = pl.concat([frame, carried], how="diagonal_relaxed")
+        if sales is not None:
+            frame = with_observed_sales(frame, self._sales, sales)
         return frame.sort(entity.id_column, nulls_last=True, maintain_order=True)
 
     def _columns(self) -> list[pl.Expr | str]:
@@ -261,8 +281,50 @@ def consolidate(
     lookups: Mapping[str, LookupTable] | None = None,
     previous: pl.LazyFrame | pl.DataFrame | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    sales: pl.DataFrame | None = None,
 ) -> ConsolidationResult:
     """Consolidate one day of `entity` into one frame; `previous` is its last partition."""
-    stream = ConsolidationStream(entity, day, inputs, namespace, lookups, previous, chunk_rows)
+    stream = ConsolidationStream(
+        entity, day, inputs, namespace, lookups, previous, chunk_rows, sales=sales
+    )
     frame = pl.concat(list(stream), how="vertical_relaxed")
     return ConsolidationResult(frame, stream.integrity, stream.discrepancies)
+
+
+def keep_previous_ids(
+    keys: pl.DataFrame,
+    previous: pl.LazyFrame | pl.DataFrame,
+    match_on: Sequence[Sequence[str]],
+    id_column: str,
+) -> pl.DataFrame:
+    """Entities that match one of the previous day's by any match key keep that entity's id.
+
+    An id is computed from the key fields, so without this it would change when a key field
+    gains a value (a public vehicle gaining a dealer's order number): history would then read
+    one vehicle sold and another new. The first match key that finds a previous entity wins.
+    """
+    lazy = previous.lazy()
+    names = set(lazy.collect_schema().names())
+    found: pl.Series | None = None
+    for columns in match_on:
+        cols = list(columns)
+        if not set(cols) <= names or not set(cols) <= set(keys.columns):
+            continue
+        lookup = (
+            lazy.select(*cols, pl.col(id_column).cast(pl.String).alias(_PREVIOUS_ID))
+            .drop_nulls(cols)
+            .unique(cols, keep="first")
+            .collect()
+        )
+        hit = (
+            keys.select(cols)
+            .join(lookup, on=cols, how="left", maintain_order="left")
+            .get_column(_PREVIOUS_ID)
+        )
+        found = hit if found is None else found.fill_null(hit)
+    if found is None or found.null_count() == found.len():
+        return keys
+    return keys.with_columns(pl.coalesce(found, pl.col(id_column).cast(pl.String)).alias(id_column))
+
+
+_PREVIOUS_ID = "__previous_id"

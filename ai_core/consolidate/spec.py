@@ -109,14 +109,39 @@ class ForeignKey(BaseModel):
         return value
 
 
+class SalesSpec(BaseModel):
+    """A source of observed sales: its sale dates replace the dates inferred from the feed."""
+
+    source: str = Field(description="Asset key of the transformed sales table, `a/b/c`.")
+    date_field: str = Field(default="sale_date", description="The sales table's date column.")
+    match_on: list[list[str]] = Field(
+        description="Alternative keys shared by the entity and the sales rows, tried in order."
+    )
+    history_days: int = Field(
+        default=7, description="Sales of this many earlier days are read too."
+    )
+
+    @field_validator("history_days")
+    @classmethod
+    def _days_not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError(f"sales history_days must be 0 or more (got {value})")
+        return value
+
+
 class HistorySpec(BaseModel):
-    """Day-over-day tracking: first and last seen, active today, inferred sold date."""
+    """Day-over-day tracking: first and last seen, active today, sold date (inferred from the
+    feed, or observed in a sales source)."""
 
     retain_sold_days: int = Field(
         default=7,
         description="A vehicle that left the feed stays in the partition (inactive) while today "
         "is at most this many days after its last_seen, so one that comes back keeps its "
         "first_seen. On the day it leaves it is always there.",
+    )
+    sales: SalesSpec | None = Field(
+        default=None,
+        description="Observed sales; with them `sold_date_source` says `observed` or `inferred`.",
     )
 
     @field_validator("retain_sold_days")
@@ -139,6 +164,10 @@ class EntitySpec(BaseModel):
     merge: MergeSpec
     foreign_keys: list[ForeignKey] = Field(default_factory=list)
     discrepancy_fields: list[str] = Field(default_factory=list)
+    discrepancy_tolerance: dict[str, float] = Field(
+        default_factory=dict,
+        description="Numeric discrepancy fields whose sources may differ by up to this much.",
+    )
     history: HistorySpec | None = None
 
     @model_validator(mode="after")

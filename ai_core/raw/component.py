@@ -22,6 +22,7 @@ from ai_core.http.config import HttpClientConfig
 from ai_core.partitions import daily_partitions, partition_date
 from ai_core.raw.checks import CompletenessRule
 from ai_core.raw.observation import ObservedFetchStream
+from ai_core.raw.output import RawOutput
 from ai_core.raw.paging import DEFAULT_CHUNK_PAGES, PagedSubResource
 from ai_core.raw.stream import RawFetchStream
 
@@ -46,6 +47,7 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
     # A Dagster concurrency pool shared by the assets that call one site: its limit caps the
     # steps (each with its own pages in flight) fetching at once across all runs and backfills.
     pool: str | None = None
+    kinds: list[str] = ["iceberg", "http"]
 
     def plan(
         self, context: dg.AssetExecutionContext, inputs: Mapping[str, pl.LazyFrame]
@@ -59,7 +61,7 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
 
     def fetch(
         self, context: dg.AssetExecutionContext, inputs: Mapping[str, pl.LazyFrame]
-    ) -> RawFetchStream:
+    ) -> RawOutput:
         """The run's pages as a stream of one `RawFetchResult` per sub-resource; with a source
         node, the stream records an observation of the source when the fetch ends."""
         day = partition_date(context)
@@ -120,7 +122,7 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
             deps=deps,
             io_manager_key=self.io_manager_key,
             required_resource_keys=set(self.required_resource_keys),
-            kinds={"iceberg", "http"},
+            kinds=set(self.kinds),
             owners=self.owners or None,
             tags=self.tags or None,
             check_specs=[self._completeness_spec()] if self.completeness else None,
@@ -146,7 +148,7 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
                     key=dg.AssetKey.from_user_string(self.source_key),
                     description=self.source_description or f"Upstream of {self.asset_key}",
                     group_name="sources",
-                    kinds={"http"},
+                    kinds=set(self.kinds) - {"iceberg"},
                 )
             )
         return dg.Definitions(assets=assets)

@@ -5,7 +5,9 @@ the rows (`ai_stellantis.entities.InventoryVehicle`). The asset reads its raw da
 `pa.RecordBatchReader` and returns a `TransformedPartition`, which the Iceberg IO manager extracts
 and writes group by group in one commit; then it reports the `integrity` (error),
 `discrepancies` (warning) and `column_drift` (warning) checks.
-Subclasses can override `transform` to change how a day is processed.
+Subclasses can override `transform` to change how a day is processed. `embedded_json` names
+fields whose string values are JSON documents (a warehouse's text column), decoded before
+extraction.
 """
 
 # No `from __future__ import annotations`: Dagster reads the asset function's `raw` annotation
@@ -29,6 +31,7 @@ from ai_core.transform.check_results import (
 )
 from ai_core.transform.column_drift import COLUMN_DRIFT, ColumnDriftRule, column_drift_result
 from ai_core.transform.columns import table_schema
+from ai_core.transform.embedded import expand_reader
 from ai_core.transform.entity import Entity
 from ai_core.transform.extract import compile_extractor
 from ai_core.transform.partition import TransformedPartition
@@ -61,6 +64,7 @@ class TransformedComponent(dg.Component, dg.Model, dg.Resolvable):
     column_drift: ColumnDriftRule = ColumnDriftRule()
     owners: list[str] = []
     tags: dict[str, str] = {}
+    embedded_json: list[str] = []
 
     @property
     def key(self) -> dg.AssetKey:
@@ -74,6 +78,8 @@ class TransformedComponent(dg.Component, dg.Model, dg.Resolvable):
     ) -> TransformedPartition:
         """The day's rows, extracted as the IO manager writes them, resolved before it commits."""
         extractor = compile_extractor(self.entity_class())
+        if self.embedded_json:
+            raw = expand_reader(raw, self.embedded_json)
         return TransformedPartition(self.asset_key, extractor, raw)
 
     def column_drift_check(

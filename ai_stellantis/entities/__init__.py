@@ -1,6 +1,17 @@
 """Stellantis entities: canonical rows and how each public endpoint maps onto them."""
 
 from ai_stellantis.entities.dealer import Dealer, InventoryDealer, LocatorDealer
+from ai_stellantis.entities.dealerconnect import (
+    CodeGuideOption,
+    CodeGuidePackage,
+    CodeGuideTrim,
+    DealerConnectSale,
+    DealerConnectVehicle,
+    DealerVehicle,
+    GuideFeature,
+    Sale,
+    Trim,
+)
 from ai_stellantis.entities.feature import Feature, InventoryOption, InventoryPackageFeature
 from ai_stellantis.entities.model import (
     FiltersModelYearCode,
@@ -17,7 +28,7 @@ from ai_stellantis.entities.vehicle import (
     Vehicle,
 )
 
-SOURCES = (
+PUBLIC_SOURCES = (
     InventoryVehicle,
     InventoryDealer,
     InventoryModel,
@@ -26,13 +37,32 @@ SOURCES = (
     LocatorDealer,
     FiltersModelYearCode,
 )
+"""The source entities of the public sites."""
+DEALERCONNECT_SOURCES = (
+    DealerConnectVehicle,
+    DealerConnectSale,
+    CodeGuideTrim,
+    CodeGuidePackage,
+    CodeGuideOption,
+)
+"""The source entities of DealerConnect."""
+SOURCES = PUBLIC_SOURCES + DEALERCONNECT_SOURCES
 """Every source entity class, in the order the transformed tier lists them."""
 
 __all__ = [
+    "DEALERCONNECT_SOURCES",
+    "PUBLIC_SOURCES",
     "SOURCES",
+    "CodeGuideOption",
+    "CodeGuidePackage",
+    "CodeGuideTrim",
     "Dealer",
+    "DealerConnectSale",
+    "DealerConnectVehicle",
+    "DealerVehicle",
     "Feature",
     "FiltersModelYearCode",
+    "GuideFeature",
     "Incentive",
     "InventoryDealer",
     "InventoryIncentive",
@@ -44,6 +74,8 @@ __all__ = [
     "LocatorDealer",
     "ModelYearCode",
     "Package",
+    "Sale",
+    "Trim",
     "Vehicle",
     "VehicleModel",
 ]

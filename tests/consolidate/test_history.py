@@ -134,3 +134,36 @@ def test_history_needs_a_previous_partition_written_with_history() -> None:
             None,
             day1,
         )
+
+
+def test_an_entity_keeps_its_id_when_a_key_field_gains_a_value() -> None:
+    # Ids come from the order number first, which only the dealer feed carries: a vehicle
+    # listed publicly before its dealer's feed names its order keeps its first id and history.
+    spec = vehicle_spec(key_fields=["order_number", "vin"], history={"retain_sold_days": 7})
+    day1 = consolidate(
+        spec,
+        _day(1),
+        inputs(spec, {"public": frame([{"vin": "A"}, {"vin": "B"}])}, day=_day(1)),
+        "acme/US/v",
+        None,
+        None,
+    ).frame
+    dealer = frame([{"vin": "A", "order_number": "O-1"}, {"order_number": "O-2"}])
+    day2 = consolidate(
+        spec,
+        _day(2),
+        inputs(
+            spec, {"public": frame([{"vin": "A"}, {"vin": "B"}]), "dealer": dealer}, day=_day(2)
+        ),
+        "acme/US/v",
+        None,
+        day1,
+    ).frame
+    ids1 = dict(day1.select("vin", "vehicle_id").iter_rows())
+    got = {r["vin"] or r["order_number"]: r for r in day2.iter_rows(named=True)}
+    assert got["A"]["vehicle_id"] == ids1["A"] and got["A"]["order_number"] == "O-1"
+    assert got["A"]["first_seen"] == _day(1) and got["A"]["active"]
+    assert got["B"]["vehicle_id"] == ids1["B"]
+    # A new unit known only by its order number gets the id of that order number.
+    assert got["O-2"]["vehicle_id"] not in ids1.values() and got["O-2"]["first_seen"] == _day(2)
+    assert day2.filter(~pl.col("active")).height == 0

@@ -11,6 +11,7 @@ import dagster as dg
 import pytest
 
 from ai_stellantis.definitions import defs
+from ai_stellantis.upstream.dealerconnect.process import serve_dealerconnect
 from ai_stellantis.upstream.process import UpstreamHandle, serve_upstream
 
 DAY = "2026-11-20"
@@ -35,9 +36,19 @@ def upstream() -> Iterator[UpstreamHandle]:
         yield handle
 
 
+@pytest.fixture(scope="session")
+def dealerconnect_endpoint() -> Iterator[str]:
+    """DealerConnect's stand-in for the day, so a whole-job run reads it and never Google."""
+    with serve_dealerconnect("tiny", seed=7, date=DAY) as handle:
+        yield handle.endpoint
+
+
 @pytest.fixture
 def stellantis_env(
-    upstream: UpstreamHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    upstream: UpstreamHandle,
+    dealerconnect_endpoint: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> UpstreamEnv:
     upstream.set_state(date=DAY, faults="", latency=0.0)
     home = tmp_path / "dagster_home"
@@ -49,6 +60,7 @@ def stellantis_env(
         "AI_DATA_DIR": str(tmp_path / "data"),
         "DAGSTER_HOME": str(home),
         "AI_TODAY": DAY,
+        "STELLANTIS_BIGQUERY_ENDPOINT": dealerconnect_endpoint,
     }
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
@@ -62,6 +74,26 @@ def stellantis_env(
         "alfaromeousa.com",
     ]
     return UpstreamEnv(upstream, tmp_path / "data", dict(os.environ), brands)
+
+
+DEALERCONNECT_PARTS = ("dealerconnect", "code_guide", "consolidated/trims", "guide_features")
+
+
+def public_only(keys: Sequence[str]) -> list[str]:
+    """The keys of assets fed by the public sites alone (no DealerConnect stand-in needed)."""
+    return [k for k in keys if not any(part in k for part in DEALERCONNECT_PARTS)]
+
+
+def only_dealerconnect_missing(check: dg.AssetCheckEvaluation) -> bool:
+    """An integrity warning saying only that the DealerConnect source was not run."""
+    missing = check.metadata.get("missing_sources")
+    problems = check.metadata.get("problem_count")
+    return (
+        missing is not None
+        and problems is not None
+        and missing.value == ["dealerconnect"]
+        and problems.value == 1
+    )
 
 
 def materialize_day(

@@ -33,6 +33,12 @@ def run_daily_job() -> float:
     return time.perf_counter() - started
 
 
+def job_tables() -> int:
+    """How many tables the daily job writes: one per raw, transformed and consolidated asset."""
+    keys = defs().resolve_all_asset_keys()
+    return sum(1 for k in keys if k.path[1] in ("raw", "transformed", "consolidated"))
+
+
 def read_tables(properties: dict[str, str] | None) -> dict[str, pl.DataFrame]:
     """Every table of the job, read with pyiceberg and with Polars (which must agree)."""
     catalog = load_catalog(properties=properties)

@@ -1,4 +1,4 @@
-"""The consolidated tier's YAML: four entity assets, their sources, links, checks and job."""
+"""The consolidated tier's YAML: the entity assets, their sources, links, checks and job."""
 
 import dagster as dg
 
@@ -15,11 +15,16 @@ PARENTS = {
     },
     "inventory": {
         f"{TRANSFORMED}/inventory_vehicles",
+        f"{TRANSFORMED}/dealerconnect_vehicles",
+        # Observed sale dates.
+        f"{TRANSFORMED}/dealerconnect_sales",
         "stellantis/consolidated/dealers",
         "stellantis/consolidated/models",
         # Yesterday's own partition, for first and last seen.
         "stellantis/consolidated/inventory",
     },
+    "trims": {f"{TRANSFORMED}/code_guide_trims"},
+    "guide_features": {f"{TRANSFORMED}/code_guide_packages", f"{TRANSFORMED}/code_guide_options"},
 }
 
 

@@ -14,6 +14,11 @@ SOURCES = {
     "stellantis/sources/public_inventory",
     "stellantis/sources/public_dealers",
 }
+DEALERCONNECT_RAW = {
+    "stellantis/raw/dealerconnect_inventory",
+    "stellantis/raw/dealerconnect_sales",
+    "stellantis/raw/dealerconnect_code_guides",
+}
 
 
 def test_definitions_load_with_raw_assets_sources_checks_and_schedule() -> None:
@@ -29,6 +34,11 @@ def test_definitions_load_with_raw_assets_sources_checks_and_schedule() -> None:
         assert node.group_name == "raw"
         assert node.kinds >= {"iceberg", "http"}
         assert node.description
+    for key in DEALERCONNECT_RAW:
+        node = graph.get(dg.AssetKey.from_user_string(key))
+        assert node.is_materializable and node.group_name == "raw"
+        assert node.kinds >= {"iceberg", "bigquery"}
+    assert "dealerconnect_bigquery" in d.resources
     inventory = dg.AssetKey.from_user_string("stellantis/raw/public_inventory")
     assert dg.AssetKey.from_user_string("stellantis/raw/public_model_year_codes") in (
         graph.get(inventory).parent_keys

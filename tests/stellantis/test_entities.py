@@ -20,6 +20,7 @@ from ai_core.transform import (
     transformed_schema,
 )
 from ai_stellantis.entities import (
+    PUBLIC_SOURCES,
     SOURCES,
     FiltersModelYearCode,
     InventoryDealer,
@@ -259,7 +260,7 @@ RAW_OF: dict[type[Entity], str] = {
 }
 
 
-@pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.__name__)
+@pytest.mark.parametrize("source", PUBLIC_SOURCES, ids=lambda s: s.__name__)
 def test_a_served_day_gives_the_same_frame_both_ways(source: type[Entity]) -> None:
     raw = served_day()[RAW_OF[source]]
     got = compile_extractor(source).extract(raw)

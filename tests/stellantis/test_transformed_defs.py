@@ -13,6 +13,17 @@ TRANSFORMED = {
     "stellantis/transformed/inventory_packages": ("public_inventory", "InventoryPackageFeature"),
     "stellantis/transformed/locator_dealers": ("public_dealers", "LocatorDealer"),
     "stellantis/transformed/model_year_codes": ("public_model_year_codes", "FiltersModelYearCode"),
+    "stellantis/transformed/dealerconnect_vehicles": (
+        "dealerconnect_inventory",
+        "DealerConnectVehicle",
+    ),
+    "stellantis/transformed/dealerconnect_sales": ("dealerconnect_sales", "DealerConnectSale"),
+    "stellantis/transformed/code_guide_trims": ("dealerconnect_code_guides", "CodeGuideTrim"),
+    "stellantis/transformed/code_guide_packages": (
+        "dealerconnect_code_guides",
+        "CodeGuidePackage",
+    ),
+    "stellantis/transformed/code_guide_options": ("dealerconnect_code_guides", "CodeGuideOption"),
 }
 
 

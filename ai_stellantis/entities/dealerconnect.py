@@ -1,0 +1,232 @@
+"""DealerConnect entities: dealers' own units (from the POC), their sales, and the code guides.
+
+Pages are DealerConnect raw pages, `{"table", "page", "total_rows", "rows": [...]}`, with the
+`poc` and `guide` documents decoded in place (`embedded_json` in the YAML); a document that was
+not JSON reads as `{"_error": "not JSON"}` and is reported by the `discrepancies` check. The
+dealer is the table's suffix (`inventory_68302`), read from the sub-resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, ClassVar
+
+import polars as pl
+from pydantic import BaseModel
+
+from ai_core.transform import (
+    Date,
+    Derived,
+    Entity,
+    Int,
+    Matches,
+    Money,
+    NestedList,
+    Records,
+    Text,
+    Timestamp,
+    constant,
+    source_names,
+)
+from ai_stellantis.entities import rules
+
+ROWS = Records("rows")
+TOTALS: tuple[tuple[str, ...], ...] = (("total_rows",),)
+NOT_JSON = {"document not JSON": pl.col("document_error").is_not_null()}
+
+
+def _dealer(record: Any, provenance: Mapping[str, Any]) -> str | None:
+    table = str(provenance.get("_sub_resource") or "")
+    return table.split("_", 1)[1] if "_" in table else None
+
+
+DEALER_FROM_TABLE = Derived(
+    _dealer,
+    pl.col("_sub_resource").str.split_exact("_", 1).struct.field("field_1"),
+    doc="the dealer code, the suffix of the table's name",
+)
+
+
+class PocOption(BaseModel):
+    code: Text = None
+    description: Text = None
+    msrp: Money = None
+
+
+class DealerVehicle(Entity):
+    """A unit in a dealer's own stock: on order, in transit or on the lot, VIN or not yet."""
+
+    entity_key: ClassVar[tuple[str, ...]] = ("order_number",)
+
+    order_number: Text = None
+    vin: Annotated[Text, Matches(rules.VIN_PATTERN)] = None
+    dealer_code: Text = None
+    status: Text = None
+    model_year: Int = None
+    model_code: Text = None
+    cpp: Text = None
+    llp: Text = None
+    exterior_color_code: Text = None
+    exterior_color_desc: Text = None
+    interior_color_code: Text = None
+    interior_color_desc: Text = None
+    packages: Sequence[PocOption] | None = None
+    base_price: Money = None
+    options_price: Money = None
+    destination: Money = None
+    msrp: Money = None
+    ship_date: Date = None
+    blob_id: Text = None
+    fetched_at: Timestamp = None
+    document_error: Text = None
+
+
+class DealerConnectVehicle(DealerVehicle):
+    """A row of an `inventory_{dealer}` table with its POC."""
+
+    model_config = source_names(
+        order_number="order_number",
+        vin="vin",
+        status="status",
+        model_year=("poc", "modelYear"),
+        model_code="model_code",
+        cpp="pkg",
+        llp=("poc", "llp"),
+        exterior_color_code=("poc", "paint", "code"),
+        exterior_color_desc=("poc", "paint", "description"),
+        interior_color_code=("poc", "fabric", "code"),
+        interior_color_desc=("poc", "fabric", "description"),
+        packages=("poc", "options"),
+        base_price=("poc", "price", "base"),
+        options_price=("poc", "price", "options"),
+        destination=("poc", "price", "destination"),
+        msrp=("poc", "price", "msrp"),
+        ship_date=("poc", "shipDate"),
+        blob_id="blob_id",
+        fetched_at="fetched_at",
+        document_error=("poc", "_error"),
+    )
+    records: ClassVar[Records | None] = ROWS
+    totals: ClassVar[tuple[tuple[str, ...], ...]] = TOTALS
+    ignored_keys: ClassVar[tuple[str, ...]] = (
+        "table",
+        "page",
+        "rows[].fetch_date",
+        "rows[].poc.modelCode",
+        "rows[].poc.cpp",
+        "rows[].poc.dealerCode",
+        "rows[].poc._text",
+    )
+    discrepancy_rules: ClassVar[Mapping[str, pl.Expr]] = NOT_JSON
+
+    dealer_code: Annotated[Text, DEALER_FROM_TABLE] = None
+    packages: Annotated[list[PocOption] | None, NestedList(PocOption)] = None
+
+
+class Sale(Entity):
+    """A vehicle a dealer sold, with the day of the sale."""
+
+    entity_key: ClassVar[tuple[str, ...]] = ("order_number",)
+
+    order_number: Text = None
+    vin: Annotated[Text, Matches(rules.VIN_PATTERN)] = None
+    dealer_code: Text = None
+    sale_date: Date = None
+    sale_type: Text = None
+    msrp: Money = None
+    blob_id: Text = None
+    document_error: Text = None
+
+
+class DealerConnectSale(Sale):
+    """A row of a `sales_{dealer}` table."""
+
+    model_config = source_names(
+        order_number="order_number",
+        vin="vin",
+        sale_date="sale_date",
+        sale_type="sale_type",
+        msrp=("poc", "price", "msrp"),
+        blob_id="blob_id",
+        document_error=("poc", "_error"),
+    )
+    records: ClassVar[Records | None] = ROWS
+    totals: ClassVar[tuple[tuple[str, ...], ...]] = TOTALS
+    reports_unknown_keys: ClassVar[bool] = False
+    discrepancy_rules: ClassVar[Mapping[str, pl.Expr]] = NOT_JSON
+
+    dealer_code: Annotated[Text, DEALER_FROM_TABLE] = None
+
+
+class Trim(Entity):
+    """A trim of a model code, by its CPP, as the code guide names it."""
+
+    entity_key: ClassVar[tuple[str, ...]] = ("model_year", "model_code", "cpp")
+
+    model_year: Int = None
+    model_code: Text = None
+    cpp: Text = None
+    trim_name: Text = None
+    powertrain: Text = None
+    model_group: Text = None
+    vehicle_line: Text = None
+
+
+class CodeGuideTrim(Trim):
+    """An element of a code guide's `trims`."""
+
+    model_config = source_names(
+        model_year=("parent", "model_year"),
+        model_code=("parent", "model_code"),
+        cpp=("item", "cpp"),
+        trim_name=("item", "name"),
+        powertrain=("item", "powertrain"),
+        model_group=("parent", "guide", "modelGroup"),
+        vehicle_line=("parent", "guide", "vehicleLine"),
+    )
+    records: ClassVar[Records | None] = ROWS.then("guide", "trims")
+    reports_unknown_keys: ClassVar[bool] = False
+
+
+class GuideFeature(Entity):
+    """A package or option a code guide offers on a model code, with its description and price."""
+
+    entity_key: ClassVar[tuple[str, ...]] = ("model_year", "model_code", "kind", "code")
+
+    model_year: Int = None
+    model_code: Text = None
+    kind: str | None = None
+    code: Text = None
+    description: Text = None
+    msrp: Money = None
+    model_group: Text = None
+
+
+_GUIDE_FEATURE = {
+    "model_year": ("parent", "model_year"),
+    "model_code": ("parent", "model_code"),
+    "code": ("item", "code"),
+    "description": ("item", "description"),
+    "msrp": ("item", "msrp"),
+    "model_group": ("parent", "guide", "modelGroup"),
+}
+
+
+class CodeGuidePackage(GuideFeature):
+    """An element of a code guide's `packages`."""
+
+    model_config = source_names(**_GUIDE_FEATURE)
+    records: ClassVar[Records | None] = ROWS.then("guide", "packages")
+    reports_unknown_keys: ClassVar[bool] = False
+
+    kind: Annotated[str | None, constant("package")] = None
+
+
+class CodeGuideOption(GuideFeature):
+    """An element of a code guide's `options`."""
+
+    model_config = source_names(**_GUIDE_FEATURE)
+    records: ClassVar[Records | None] = ROWS.then("guide", "options")
+    reports_unknown_keys: ClassVar[bool] = False
+
+    kind: Annotated[str | None, constant("option")] = None

@@ -1,0 +1,271 @@
+"""DealerConnect's BigQuery tables as raw pages: dealer tables discovered, a day read from each.
+
+Dealers are found by listing the dataset (`inventory_{dealer}`, `sales_{dealer}`); each table is a
+sub-resource, read with one parameterised query for the day and paged by the client, and every
+result page becomes one raw row whose body is `{"table", "page", "total_rows", "rows"}` with the
+rows as the client returns them (POCs verbatim). Several tables are queried at once and yielded
+in table order, so memory holds at most `workers` tables.
+
+A table read on a recent day (`known_tables`) that is not listed today, or is listed and gone
+when queried, is stored as one failed page: the day records it as not observed, so downstream
+carries its rows forward instead of reading the dealer's units as sold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import dagster as dg
+import orjson
+from google.api_core import exceptions
+from google.cloud import bigquery
+
+from ai_core.raw.checks import CompletenessRule, CompletenessTally
+from ai_core.raw.result import RawFetchResult, RawPage
+from ai_core.raw.stream import completeness_table, is_complete
+
+TableKind = Literal["inventory", "sales", "code_guides"]
+DEALER_TABLE = re.compile(r"^(inventory|sales)_([A-Za-z0-9]+)$")
+IDENTIFIER = re.compile(r"^[A-Za-z0-9_-]+$")
+CODE_GUIDES = "code_guides"
+TOTAL_PATTERN = r'"total_rows"\s*:\s*([0-9]+)'
+BLOB_PATTERN = r'"blob_id"\s*:\s*"([^"]+)"'
+
+
+def dealer_tables(client: bigquery.Client, dataset: str, kind: TableKind) -> list[str]:
+    """The dataset's tables of one kind, sorted; code guides are one table."""
+    if kind == CODE_GUIDES:
+        return [CODE_GUIDES]
+    names = [t.table_id for t in client.list_tables(f"{client.project}.{dataset}")]
+    return sorted(n for n in names if (m := DEALER_TABLE.match(n)) and m.group(1) == kind)
+
+
+def day_query(project: str, dataset: str, table: str) -> str:
+    """The query of one table's day. BigQuery cannot take a table name as a parameter, so names
+    are checked against a strict pattern before they are quoted; the day is always `@day`."""
+    for part in (project, dataset, table):
+        if not IDENTIFIER.match(part):
+            raise ValueError(f"DealerConnect: {part!r} is not a BigQuery identifier")
+    source = f"SELECT * FROM `{project}.{dataset}.{table}` WHERE fetch_date = @day"
+    if table == CODE_GUIDES:
+        # The loader may parse a guide twice in a day: keep its latest copy.
+        source += " QUALIFY ROW_NUMBER() OVER (PARTITION BY blob_id ORDER BY fetched_at DESC) = 1"
+    return source + " ORDER BY blob_id"
+
+
+def poc_is_json(text: object) -> bool:
+    if not isinstance(text, str):
+        return text is None
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+@dataclass(slots=True)
+class TableRead:
+    """The pages of one table's day, or why there are none."""
+
+    table: str
+    pages: list[RawPage]
+    total_rows: int
+    bad_documents: int
+    vanished: bool = False
+
+
+class DealerConnectStream:
+    """The raw output of one DealerConnect table kind for one day (see the module docstring)."""
+
+    def __init__(
+        self,
+        source_name: str,
+        client: bigquery.Client,
+        *,
+        dataset: str,
+        kind: TableKind,
+        day: dt.date,
+        workers: int,
+        timeout_s: float,
+        page_rows: int,
+        chunk_pages: int,
+        completeness: CompletenessRule | None,
+        known_tables: Sequence[str] = (),
+        log: dg.DagsterLogManager | None = None,
+    ) -> None:
+        self.source_name = source_name
+        self._client = client
+        self._dataset = dataset
+        self._kind = kind
+        self._day = day
+        self._workers = workers
+        self._timeout_s = timeout_s
+        self._page_rows = page_rows
+        self._chunk_pages = chunk_pages
+        self._tally = CompletenessTally(completeness) if completeness else None
+        self._known = frozenset(known_tables)
+        self._log = log
+        self._summaries: list[dict[str, Any]] = []
+        self._vanished: list[str] = []
+        self._bad_documents = 0
+        self._wall_s = 0.0
+        self._consumed = False
+
+    def __iter__(self) -> Iterator[RawFetchResult]:
+        if self._consumed:
+            raise RuntimeError(f"{self.source_name}: a fetch stream can be consumed only once")
+        self._consumed = True
+        started = time.perf_counter()
+        try:
+            listed = dealer_tables(self._client, self._dataset, self._kind)
+            gone = self._known - set(listed)
+            tables = sorted(set(listed) | gone)
+            with ThreadPoolExecutor(self._workers, thread_name_prefix="dealerconnect") as pool:
+                pending: list[Future[TableRead]] = []
+                ahead = iter(tables)
+                for table in ahead:
+                    pending.append(self._submit(pool, table, table in gone))
+                    if len(pending) >= self._workers:
+                        break
+                while pending:
+                    read = pending.pop(0).result()
+                    nxt = next(ahead, None)
+                    if nxt is not None:
+                        pending.append(self._submit(pool, nxt, nxt in gone))
+                    yield from self._chunks(read)
+        finally:
+            self._wall_s = time.perf_counter() - started
+
+    def _submit(self, pool: ThreadPoolExecutor, table: str, gone: bool) -> Future[TableRead]:
+        if gone:
+            done: Future[TableRead] = Future()
+            done.set_result(TableRead(table, [], 0, 0, vanished=True))
+            return done
+        return pool.submit(self._read, table)
+
+    def _chunks(self, read: TableRead) -> Iterator[RawFetchResult]:
+        if read.vanished:
+            self._vanished.append(read.table)
+            reason = (
+                f"{self._dataset}.{read.table} is not in the dataset on {self._day}; it was read "
+                "on a recent day, so its rows are carried forward downstream"
+            )
+            if self._log is not None:
+                self._log.warning(f"{self.source_name}: {reason}")
+            page = RawPage(
+                1,
+                self._url(read.table),
+                {"day": self._day.isoformat()},
+                0,
+                b"",
+                dt.datetime.now(dt.UTC),
+                error=reason,
+            )
+            yield self._tallied(RawFetchResult(read.table, [page]))
+            return
+        self._bad_documents += read.bad_documents
+        self._summaries.append(
+            {
+                "sub_resource": read.table,
+                "sub_resource_pages": len(read.pages),
+                "records": read.total_rows,
+                "distinct_records": read.total_rows,
+                "expected_records": read.total_rows,
+                "retries": 0,
+                "documents_not_json": read.bad_documents,
+            }
+        )
+        for start in range(0, len(read.pages), self._chunk_pages):
+            yield self._tallied(
+                RawFetchResult(read.table, read.pages[start : start + self._chunk_pages])
+            )
+
+    def _tallied(self, result: RawFetchResult) -> RawFetchResult:
+        if self._tally is not None:
+            self._tally.add(result.to_arrow(self._day))
+        return result
+
+    def _url(self, table: str) -> str:
+        return f"bigquery://{self._client.project}/{self._dataset}/{table}"
+
+    def _read(self, table: str) -> TableRead:
+        project = self._client.project
+        sql = day_query(project, self._dataset, table)
+        config = bigquery.QueryJobConfig(
+            query_parameters=[bigquery.ScalarQueryParameter("day", "DATE", self._day)]
+        )
+        url = self._url(table)
+        params: dict[str, str | int] = {"query": sql, "day": self._day.isoformat()}
+        try:
+            rows = self._client.query_and_wait(
+                sql,
+                job_config=config,
+                page_size=self._page_rows,
+                api_timeout=self._timeout_s,
+                wait_timeout=self._timeout_s,
+            )
+            total = int(rows.total_rows or 0)
+            pages: list[RawPage] = []
+            bad = 0
+            for number, page in enumerate(_pages(rows), start=1):
+                records = [dict(r.items()) for r in page]
+                bad += sum(not poc_is_json(r.get("poc", r.get("guide"))) for r in records)
+                body = orjson.dumps(
+                    {"table": table, "page": number, "total_rows": total, "rows": records}
+                )
+                fetched = dt.datetime.now(dt.UTC)
+                pages.append(RawPage(number, url, params, 200, body, fetched))
+        except exceptions.NotFound:
+            return TableRead(table, [], 0, 0, vanished=True)
+        except exceptions.GoogleAPIError as exc:
+            raise dg.Failure(
+                f"{self.source_name}: query of {self._dataset}.{table} for {self._day} failed "
+                f"({type(exc).__name__}: {_message(exc)}); rerun the partition, and check the "
+                "table's schema if it fails again"
+            ) from None
+        return TableRead(table, pages, total, bad)
+
+    def completeness_result(self) -> dg.AssetCheckResult:
+        if self._tally is None:
+            raise RuntimeError(f"{self.source_name}: the stream was built without a rule")
+        if not self._consumed:
+            raise RuntimeError(f"{self.source_name}: the stream has not been written yet")
+        return self._tally.check_result()
+
+    @property
+    def summaries(self) -> Sequence[dict[str, Any]]:
+        return list(self._summaries)
+
+    def output_metadata(self) -> dict[str, Any]:
+        incomplete = [s for s in self._summaries if not is_complete(s)]
+        return {
+            "sub_resources": len(self._summaries),
+            "pages": sum(int(s["sub_resource_pages"]) for s in self._summaries),
+            "records": sum(int(s["records"]) for s in self._summaries),
+            "documents_not_json": self._bad_documents,
+            "vanished_tables": dg.MetadataValue.json(self._vanished),
+            "incomplete_sub_resources": len(incomplete),
+            "fetch_wall_s": round(self._wall_s, 3),
+            "workers": self._workers,
+            "completeness": dg.MetadataValue.md(completeness_table(self._summaries)),
+        }
+
+
+def _pages(rows: Any) -> Iterator[Sequence[Any]]:
+    """The result's pages; an empty result still gives one empty page, recording the read."""
+    seen = False
+    for page in rows.pages:
+        seen = True
+        yield list(page)
+    if not seen:
+        yield []
+
+
+def _message(exc: exceptions.GoogleAPIError) -> str:
+    return str(getattr(exc, "message", "") or exc).splitlines()[0][:300]

@@ -1,0 +1,64 @@
+"""Faults the DealerConnect stand-in injects, written as `kind:argument` items joined by commas.
+
+| item | effect on the served day |
+|---|---|
+| `vanish:inventory_31022` | the table is not listed, and a query of it answers 404 notFound |
+| `query_error:sales_38941` | every query of the table answers 400 invalidQuery |
+| `backend_error:inventory_46860` | the first query of the table answers 503 backendError |
+| `slow_page:1.5` | every result page after the first is answered 1.5 s late |
+| `bad_poc:0.05` | that share of POCs is cut short (not JSON), as a failed parse leaves it |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KINDS = ("vanish", "query_error", "backend_error", "slow_page", "bad_poc")
+
+
+class FaultSpecError(ValueError):
+    """A fault item the stand-in does not understand."""
+
+
+@dataclass(frozen=True, slots=True)
+class Faults:
+    vanished: frozenset[str] = frozenset()
+    query_errors: frozenset[str] = frozenset()
+    backend_errors: frozenset[str] = frozenset()
+    slow_page_s: float = 0.0
+    bad_poc_share: float = 0.0
+
+    @classmethod
+    def parse(cls, spec: str) -> Faults:
+        tables: dict[str, set[str]] = {
+            "vanish": set(),
+            "query_error": set(),
+            "backend_error": set(),
+        }
+        slow, bad = 0.0, 0.0
+        for item in (part.strip() for part in spec.split(",")):
+            if not item:
+                continue
+            kind, _, argument = item.partition(":")
+            if kind not in KINDS or not argument:
+                raise FaultSpecError(
+                    f"fault {item!r} is not one of {', '.join(k + ':ARG' for k in KINDS)}"
+                )
+            if kind in tables:
+                tables[kind].add(argument)
+                continue
+            try:
+                number = float(argument)
+            except ValueError:
+                raise FaultSpecError(f"fault {item!r} needs a number after the colon") from None
+            if kind == "slow_page":
+                slow = number
+            else:
+                bad = number
+        return cls(
+            frozenset(tables["vanish"]),
+            frozenset(tables["query_error"]),
+            frozenset(tables["backend_error"]),
+            slow,
+            bad,
+        )
