@@ -62,7 +62,9 @@ def missing_paths(found: DType, known: DType, prefix: str = "") -> list[str]:
     """Key paths declared in `known` that `found` lacks, the highest missing level only.
 
     Where `found` is not an object at a declared object's place (all nulls, or shapes that
-    disagree and were inferred as text) nothing can be said, and nothing is named.
+    disagree and were inferred as text) nothing can be said, and nothing is named. Keys starting
+    with `_` are markers the pipeline itself may add (`_error` for a document that is not JSON),
+    absent on a good day, so they are never named.
     """
     out: list[str] = []
     if isinstance(found, pl.Struct) and isinstance(known, pl.Struct):
@@ -71,7 +73,7 @@ def missing_paths(found: DType, known: DType, prefix: str = "") -> list[str]:
             path = f"{prefix}.{field.name}" if prefix else field.name
             if field.name in found_fields:
                 out.extend(missing_paths(found_fields[field.name], field.dtype, path))
-            else:
+            elif not field.name.startswith("_"):
                 out.append(path)
     elif isinstance(found, pl.List) and isinstance(known, pl.List):
         out.extend(missing_paths(found.inner, known.inner, f"{prefix}[]"))

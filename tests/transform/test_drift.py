@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import polars as pl
+
 from ai_core.transform import compile_extractor, oracle_extraction
+from ai_core.transform.drift import missing_paths
 from ai_core.transform.partition import TransformedPartition
 from tests.transform.payloads import raw_rows
 from tests.transform.toy import ShopWidget, page, widget
@@ -99,3 +102,9 @@ def test_a_key_present_on_any_record_of_the_day_is_not_missing() -> None:
     )
     list(partition)
     assert partition.missing_keys() == []
+
+
+def test_markers_the_pipeline_adds_are_not_named_missing() -> None:
+    known = pl.Struct({"poc": pl.Struct({"model": pl.String, "_error": pl.String})})
+    found = pl.Struct({"poc": pl.Struct({"cpp": pl.String})})
+    assert missing_paths(found, known) == ["poc.model"]
