@@ -35,6 +35,7 @@ def test_the_readme_query_examples_give_the_stored_values(stellantis_env: Upstre
     stored = pl.scan_iceberg(vehicles).collect()  # type: ignore[arg-type]
     active = stored.filter(pl.col("active"))
     assert day.num_rows == stored.height > 0  # type: ignore[attr-defined]
-    assert by_brand["brand"].to_list() == sorted(active["brand"].unique().to_list())
+    # Units only a dealer's own stock lists may have no brand yet: their group sorts first.
+    assert by_brand["brand"].to_list() == active["brand"].unique().sort().to_list()
     assert by_brand["vehicles"].sum() == active.height
     assert dict(top) == dict(active.group_by("brand").len().iter_rows())
