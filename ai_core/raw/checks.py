@@ -113,6 +113,17 @@ class CompletenessTally:
         return _check_result(self.table(), self.rule)
 
 
+def written_completeness(
+    source_name: str, tally: CompletenessTally | None, written: bool
+) -> dg.AssetCheckResult:
+    """The check a raw stream reports once its chunks are written: over exactly those rows."""
+    if tally is None:
+        raise RuntimeError(f"{source_name}: the stream was built without a rule")
+    if not written:
+        raise RuntimeError(f"{source_name}: the stream has not been written yet")
+    return tally.check_result()
+
+
 def completeness_by_sub_resource(
     batches: Iterable[pa.RecordBatch | pa.Table | pl.DataFrame], rule: CompletenessRule
 ) -> pl.DataFrame:

@@ -22,7 +22,7 @@ from ai_core.http.client import AsyncHttpClient
 from ai_core.http.config import HttpClientConfig
 from ai_core.http.sync import iterate_in_thread
 from ai_core.iceberg.writer import unobserved_property
-from ai_core.raw.checks import CompletenessRule, CompletenessTally
+from ai_core.raw.checks import CompletenessRule, CompletenessTally, written_completeness
 from ai_core.raw.paging import (
     DEFAULT_CHUNK_PAGES,
     FetchProgress,
@@ -112,11 +112,7 @@ class RawFetchStream:
 
     def completeness_result(self) -> dg.AssetCheckResult:
         """The completeness check over every page this stream delivered to the writer."""
-        if self._tally is None:
-            raise RuntimeError(f"{self.source_name}: the stream was built without a rule")
-        if not self._consumed:
-            raise RuntimeError(f"{self.source_name}: the stream has not been written yet")
-        return self._tally.check_result()
+        return written_completeness(self.source_name, self._tally, self._consumed)
 
     @property
     def summaries(self) -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ import orjson
 from google.api_core import exceptions
 from google.cloud import bigquery
 
-from ai_core.raw.checks import CompletenessRule, CompletenessTally
+from ai_core.raw.checks import CompletenessRule, CompletenessTally, written_completeness
 from ai_core.raw.result import RawFetchResult, RawPage
 from ai_core.raw.stream import completeness_table, is_complete
 
@@ -232,11 +232,7 @@ class DealerConnectStream:
         return TableRead(table, pages, total, bad)
 
     def completeness_result(self) -> dg.AssetCheckResult:
-        if self._tally is None:
-            raise RuntimeError(f"{self.source_name}: the stream was built without a rule")
-        if not self._consumed:
-            raise RuntimeError(f"{self.source_name}: the stream has not been written yet")
-        return self._tally.check_result()
+        return written_completeness(self.source_name, self._tally, self._consumed)
 
     @property
     def summaries(self) -> Sequence[dict[str, Any]]:
