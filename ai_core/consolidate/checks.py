@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import polars as pl
 
@@ -225,7 +226,10 @@ def discrepancies(
     def disagree(f: str) -> pl.Expr:
         if f in tolerance:
             spread = pl.col(f).max() - pl.col(f).min()
-            return (spread > tolerance[f]).fill_null(False).cast(pl.UInt32) + 1
+            # As the decimal the YAML spells (`str` of a float is its shortest spelling): money
+            # compares to the cent, without float rounding.
+            limit = pl.lit(Decimal(str(tolerance[f])))
+            return (spread > limit).fill_null(False).cast(pl.UInt32) + 1
         return pl.col(f).drop_nulls().n_unique()
 
     distinct = per_source.group_by(GROUP).agg(disagree(f).alias(f) for f in present)

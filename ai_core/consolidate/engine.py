@@ -32,7 +32,7 @@ from ai_core.consolidate.checks import (
 )
 from ai_core.consolidate.chunks import CHUNK, plan_chunks
 from ai_core.consolidate.foreign_keys import LookupTable, attach_foreign_keys, lookup_frames
-from ai_core.consolidate.frames import with_aligned
+from ai_core.consolidate.frames import refuse_float_for_decimal, with_aligned
 from ai_core.consolidate.history import (
     HISTORY_COLUMNS,
     departed,
@@ -254,6 +254,9 @@ class ConsolidationStream:
             left = self._gone.filter(pl.col(CHUNK) == k)
             # Today's columns rule: a field the sources dropped is not revived from old rows.
             carried = left.select(c for c in frame.columns if c in left.columns)
+            refuse_float_for_decimal(
+                [(self._where, frame.schema), (f"{self._where}, previous day", carried.schema)]
+            )
             frame = pl.concat([frame, carried], how="diagonal_relaxed")
         if sales is not None:
             frame = with_observed_sales(frame, self._sales, sales)

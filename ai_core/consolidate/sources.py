@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from ai_core.consolidate.frames import refuse_float_for_decimal
 from ai_core.consolidate.spec import SourceGroup
 
 SOURCE = "_source"
@@ -132,4 +133,10 @@ def stack_sources(day: dt.date, inputs: Sequence[SourceInput]) -> pl.DataFrame:
         )
     if not frames:
         raise ValueError("no source contributed rows: nothing to stack")
+    refuse_float_for_decimal(
+        [
+            (f"{group.source} {partition}", frame.collect_schema())
+            for (group, _, partition), frame in zip(present, frames, strict=True)
+        ]
+    )
     return pl.concat(frames, how="diagonal_relaxed").collect(engine="in-memory")

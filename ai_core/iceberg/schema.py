@@ -142,6 +142,24 @@ def _gains_nested_fields(stored: pa.DataType, incoming: pa.DataType) -> bool:
     return False
 
 
+def _decimal_stored_as_float(incoming: pa.DataType, stored: pa.DataType) -> str | None:
+    """The incoming decimal type, where `stored` has a float in its place (nested too)."""
+    if pa.types.is_decimal(incoming) and pa.types.is_floating(stored):
+        return str(incoming)
+    if pa.types.is_struct(incoming) and pa.types.is_struct(stored):
+        names = {f.name for f in stored.fields}
+        for f in incoming.fields:
+            if f.name in names:
+                found = _decimal_stored_as_float(f.type, stored.field(f.name).type)
+                if found is not None:
+                    return found
+        return None
+    list_kinds = (pa.types.is_list, pa.types.is_large_list)
+    if any(k(incoming) for k in list_kinds) and any(k(stored) for k in list_kinds):
+        return _decimal_stored_as_float(incoming.value_type, stored.value_type)
+    return None
+
+
 def conform(chunk: pa.Table, target: pa.Schema, table: str) -> pa.Table:
     """The chunk with exactly the target's columns, order, types and nullability.
 
@@ -165,6 +183,14 @@ def conform(chunk: pa.Table, target: pa.Schema, table: str) -> pa.Table:
                 f"{column.null_count} nulls in it"
             )
         if column.type != field.type:
+            lossy = _decimal_stored_as_float(column.type, field.type)
+            if lossy is not None:
+                raise ValueError(
+                    f"{table}: column {field.name!r} holds decimals ({lossy}) but the table stores "
+                    "it as a floating-point number, which Iceberg cannot change to a decimal; "
+                    f"drop {table} and materialize its days again (README: upgrading to decimal "
+                    "money)"
+                )
             try:
                 column = column.cast(field.type)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Annotated, Any
 
 import polars as pl
@@ -19,6 +20,7 @@ from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
 from ai_core.transform.rules import (
+    MONEY_DTYPE,
     as_text,
     date_from_parts,
     date_parts,
@@ -164,7 +166,7 @@ class Matches:
 TEXT = Coercer("text", text_rule, text_expr, pl.String())
 INT = Coercer("int", int_rule, int_expr, pl.Int64())
 FLOAT = Coercer("float", float_rule, float_expr, pl.Float64())
-MONEY = Coercer("money", money_rule, money_expr, pl.Float64())
+MONEY = Coercer("money", money_rule, money_expr, MONEY_DTYPE)
 FLAG = Coercer("flag", flag_rule, flag_expr, pl.Boolean())
 DATE = Coercer("date", date_rule, (date_parts, date_from_parts), pl.Date())
 TIMESTAMP = Coercer(
@@ -174,7 +176,7 @@ TIMESTAMP = Coercer(
 Text = Annotated[str | None, TEXT]
 Int = Annotated[int | None, INT]
 Float = Annotated[float | None, FLOAT]
-Money = Annotated[float | None, MONEY]
+Money = Annotated[Decimal | None, MONEY]
 Flag = Annotated[bool | None, FLAG]
 Date = Annotated[dt.date | None, DATE]
 Timestamp = Annotated[dt.datetime | None, TIMESTAMP]

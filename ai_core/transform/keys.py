@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 import polars as pl
 
@@ -126,7 +127,8 @@ def _differing_values(sample: pl.DataFrame, samples: pl.DataFrame, key: Sequence
 
 
 def _short(value: object, limit: int = 60) -> str:
-    text = repr(value)
+    # Amounts read as written (`1299.50`), not as `Decimal('1299.50')`.
+    text = str(value) if isinstance(value, Decimal) else repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import polars as pl
@@ -118,20 +118,40 @@ def float_expr(expr: pl.Expr) -> pl.Expr:
     return _number(expr.str.strip_chars(WHITESPACE).str.replace_all(",", "", literal=True))
 
 
-def money_rule(text: str | None) -> float | None:
-    """Amounts such as `$52,345`, `52345.00` or `-$500`: `$`, `,` and spaces are ignored."""
+MONEY_DTYPE = pl.Decimal(12, 2)
+"""Money columns: cents are the smallest unit a price is quoted in, and twelve digits hold any
+amount below ten billion dollars while Parquet still stores it as one 64-bit integer."""
+MONEY_LIMIT = Decimal(10) ** (MONEY_DTYPE.precision - MONEY_DTYPE.scale)
+CENT = Decimal(1).scaleb(-MONEY_DTYPE.scale)
+
+
+def money_rule(text: str | None) -> Decimal | None:
+    """Amounts such as `$52,345`, `52345.00` or `-$500`: `$`, `,` and spaces are ignored.
+
+    Amounts are rounded to the cent, half to even (as Polars casts text to a decimal); amounts
+    of ten billion dollars or more are null."""
     if text is None:
         return None
-    return _float_from(text.replace("$", "").replace(",", "").strip(WHITESPACE).replace(" ", ""))
+    text = text.replace("$", "").replace(",", "").strip(WHITESPACE).replace(" ", "")
+    if not re.fullmatch(FLOAT_RE, text):
+        return None
+    value = Decimal(text)
+    # Compared before rounding: `quantize` raises on values beyond the context's precision.
+    if abs(value) >= MONEY_LIMIT:
+        return None
+    cents = value.quantize(CENT, rounding=ROUND_HALF_EVEN)
+    return cents if abs(cents) < MONEY_LIMIT else None
 
 
 def money_expr(expr: pl.Expr) -> pl.Expr:
-    return _number(
+    text = (
         expr.str.replace_all("$", "", literal=True)
         .str.replace_all(",", "", literal=True)
         .str.strip_chars(WHITESPACE)
         .str.replace_all(" ", "", literal=True)
     )
+    # Text straight to the decimal, never through a float: `0.135` stays 0.14, not 0.13.
+    return text.str.extract(f"^({FLOAT_RE[1:-1]})$").cast(MONEY_DTYPE, strict=False)
 
 
 def flag_rule(text: str | None) -> bool | None:

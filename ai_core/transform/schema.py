@@ -6,12 +6,15 @@ import datetime as dt
 import types
 import typing
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Annotated, Any, TypeAlias, Union
 
 import polars as pl
 import pyarrow as pa
 from polars.datatypes import DataTypeClass
 from pydantic import BaseModel
+
+from ai_core.transform.rules import MONEY_DTYPE
 
 DType: TypeAlias = pl.DataType | DataTypeClass
 """A Polars dtype as Polars hands it out: an instance, or a class for parameterless types."""
@@ -32,6 +35,7 @@ _SCALARS: dict[Any, pl.DataType] = {
     str: pl.String(),
     int: pl.Int64(),
     float: pl.Float64(),
+    Decimal: MONEY_DTYPE,  # the only decimals are money amounts
     bool: pl.Boolean(),
     dt.date: pl.Date(),
     dt.datetime: pl.Datetime("us", "UTC"),
@@ -56,8 +60,8 @@ def polars_dtype(annotation: Any, where: str = "field") -> pl.DataType:
     if annotation in _SCALARS:
         return _SCALARS[annotation]
     raise TypeError(
-        f"{where}: no column type for {annotation!r}; use str, int, float, bool, "
-        "date, datetime, a list or a nested model"
+        f"{where}: no column type for {annotation!r}; use str, int, float, Decimal (money), "
+        "bool, date, datetime, a list or a nested model"
     )
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import polars as pl
+import pytest
 
 from ai_core.consolidate import consolidate
 from ai_core.consolidate.sales import SOLD_DATE_SOURCE, with_observed_sales
 from ai_core.consolidate.spec import SalesSpec
-from tests.consolidate.frames import DAY, frame, inputs, vehicle_spec
+from ai_core.transform.rules import MONEY_DTYPE
+from tests.consolidate.frames import DAY, VEHICLE_SCHEMA, frame, inputs, vehicle_spec
 
 SPEC = SalesSpec(source="acme/transformed/sales", match_on=[["order_number"], ["vin"]])
 D1, D2 = dt.date(2026, 11, 18), dt.date(2026, 11, 19)
@@ -60,3 +63,30 @@ def test_a_price_tolerance_keeps_small_differences_out_of_the_discrepancies() ->
     assert result.discrepancies.counts == {"price": 1}
     ids = dict(result.frame.select("vin", "vehicle_id").iter_rows())
     assert result.discrepancies.samples.rows() == [(ids["B"], "price", "dealer=1101; public=1000")]
+
+
+def test_a_price_tolerance_compares_decimal_prices_to_the_cent() -> None:
+    # As floats, 1.30 - 1.00 is 0.30000000000000004: more than a 0.30 tolerance.
+    spec = vehicle_spec(discrepancy_fields=["price"], discrepancy_tolerance={"price": 0.3})
+    schema = {**VEHICLE_SCHEMA, "price": MONEY_DTYPE}
+    public = frame(
+        [{"vin": "A", "price": Decimal("1.00")}, {"vin": "B", "price": Decimal("1.00")}], schema
+    )
+    dealer = frame(
+        [{"vin": "A", "price": Decimal("1.30")}, {"vin": "B", "price": Decimal("1.31")}], schema
+    )
+    result = consolidate(spec, DAY, inputs(spec, {"public": public, "dealer": dealer}), "acme/US/v")
+    assert result.frame.schema["price"] == MONEY_DTYPE
+    assert result.discrepancies.counts == {"price": 1}
+    ids = dict(result.frame.select("vin", "vehicle_id").iter_rows())
+    assert result.discrepancies.samples.rows() == [(ids["B"], "price", "dealer=1.31; public=1.00")]
+
+
+def test_a_source_still_holding_float_prices_is_named_rather_than_stacked() -> None:
+    spec = vehicle_spec()
+    public = frame(
+        [{"vin": "A", "price": Decimal("1.00")}], {**VEHICLE_SCHEMA, "price": MONEY_DTYPE}
+    )
+    dealer = frame([{"vin": "A", "price": 1.0}], {**VEHICLE_SCHEMA, "price": pl.Float64()})
+    with pytest.raises(TypeError, match=r"acme/transformed/dealer 2026-11-20: column 'price' is"):
+        consolidate(spec, DAY, inputs(spec, {"public": public, "dealer": dealer}), "acme/US/v")

@@ -241,6 +241,20 @@ def test_polars_frames_are_cast_to_required_columns(catalog: Catalog) -> None:
     assert day(catalog, D1).num_rows == 2
 
 
+def test_decimal_money_into_a_table_of_floats_names_the_table_the_column_and_the_fix(
+    catalog: Catalog,
+) -> None:
+    money = pl.Decimal(12, 2)
+    floats = pl.DataFrame({"seq": [1], "msrp": [52345.0], "packages": [[{"msrp": 995.0}]]})
+    write_partition(catalog, TABLE, D1, [floats])
+    decimals = floats.cast({"msrp": money, "packages": pl.List(pl.Struct({"msrp": money}))})
+    with pytest.raises(ValueError, match=r"shop_raw.items: column 'msrp' holds decimals .*drop"):
+        write_partition(catalog, TABLE, D2, [decimals])
+    with pytest.raises(ValueError, match=r"shop_raw.items: column 'packages' holds decimals"):
+        write_partition(catalog, TABLE, D2, [decimals.drop("msrp")])
+    assert written_dates(catalog.load_table(TABLE)) == {D1}
+
+
 def test_raw_fetch_results_are_written_as_raw_rows(catalog: Catalog) -> None:
     fetched = dt.datetime(2026, 11, 21, 10, tzinfo=dt.UTC)
     pages = [

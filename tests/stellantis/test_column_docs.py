@@ -30,7 +30,7 @@ def test_the_column_schema_is_declared_on_the_asset_before_any_run() -> None:
     assert columns["msrp"].description == "Manufacturer's suggested retail price, US dollars."
     assert columns["_fetched_at"].description == PROVENANCE_DOCS["_fetched_at"]
     assert columns["packages"].type == (
-        "list<struct<code: string, description: string, msrp: double>>"
+        "list<struct<code: string, description: string, msrp: decimal(12, 2)>>"
     )
     assert columns["last_updated"].type == "timestamptz"
 
@@ -55,5 +55,5 @@ def test_a_run_writes_the_descriptions_as_iceberg_field_docs(stellantis_env: Ups
     assert {c.name: c.description for c in stored.columns} == declared
     assert not [c.type for c in stored.columns if FIELD_ID.search(c.type)]
     assert {c.name: c.type for c in stored.columns}["packages"] == (
-        "list<struct<code: string, description: string, msrp: double>>"
+        "list<struct<code: string, description: string, msrp: decimal(12, 2)>>"
     )

@@ -56,12 +56,13 @@ def test_a_source_has_its_canonical_table(source: type[Entity]) -> None:
 def test_the_vehicle_table_has_about_seventy_typed_columns() -> None:
     schema = transformed_schema(InventoryVehicle)
     assert 65 <= len(schema) <= 80
-    assert schema["msrp"] == pl.Float64
+    assert schema["msrp"] == pl.Decimal(12, 2)
+    assert schema["latitude"] == pl.Float64
     assert schema["is_demo"] == pl.Boolean
     assert schema["last_updated"] == pl.Datetime("us", "UTC")
     assert schema["options"] == pl.List(pl.String)
     assert schema["packages"] == pl.List(
-        pl.Struct({"code": pl.String, "description": pl.String, "msrp": pl.Float64})
+        pl.Struct({"code": pl.String, "description": pl.String, "msrp": pl.Decimal(12, 2)})
     )
     assert schema["doors"] == pl.Int64
     assert schema[HASH_COLUMN] == pl.Int64

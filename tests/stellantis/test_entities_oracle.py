@@ -4,7 +4,7 @@ Generated payloads start from contract-shaped vehicles and then lose keys, get n
 values of the wrong type and unknown keys, at every level. One difference is known and kept out
 of the generator: Polars parses some 17-significant-digit floats one unit in the last place away
 from Python, so generated floats have at most 9 significant digits (prices and coordinates
-have far fewer).
+have far fewer; money is read from its text as a decimal, never through a float).
 """
 
 from __future__ import annotations

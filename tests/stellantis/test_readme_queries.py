@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 
 from tests.stellantis.conftest import UpstreamEnv
 from tests.stellantis.production import run_daily_job
@@ -38,4 +40,18 @@ def test_the_readme_query_examples_give_the_stored_values(stellantis_env: Upstre
     # Units only a dealer's own stock lists may have no brand yet: their group sorts first.
     assert by_brand["brand"].to_list() == active["brand"].unique().sort().to_list()
     assert by_brand["vehicles"].sum() == active.height
-    assert dict(top) == dict(active.group_by("brand").len().iter_rows())
+    assert {(b, n) for b, n, _ in top} == set(active.group_by("brand").len().iter_rows())
+
+    # Money is a decimal in all three, and its sums are exact to the cent.
+    assert day.schema.field("msrp").type == pa.decimal128(12, 2)  # type: ignore[attr-defined]
+    assert stored.schema["msrp"] == pl.Decimal(12, 2)
+    exact: dict[str | None, Decimal] = {}
+    for row in day.select(["brand", "msrp", "active"]).to_pylist():  # type: ignore[attr-defined]
+        if row["active"] and row["msrp"] is not None:
+            assert isinstance(row["msrp"], Decimal)
+            exact[row["brand"]] = exact.get(row["brand"], Decimal(0)) + row["msrp"]
+    assert exact
+    assert {b: t for b, _, t in top if t is not None} == exact
+    assert all(isinstance(t, Decimal) for _, _, t in top if t is not None)
+    polars_totals = dict(by_brand.select("brand", "total_msrp").iter_rows())
+    assert {b: polars_totals[b] for b in exact} == exact

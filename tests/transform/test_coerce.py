@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -38,9 +39,15 @@ UTC = dt.UTC
         (TEXT, True, "true"),
         (TEXT, {"a": 1}, None),
         (TEXT, "[1, 2]", None),
-        (MONEY, "$52,345", 52345.0),
-        (MONEY, "-$500.25", -500.25),
-        (MONEY, 52345, 52345.0),
+        (MONEY, "$52,345", Decimal("52345.00")),
+        (MONEY, "-$500.25", Decimal("-500.25")),
+        (MONEY, 52345, Decimal("52345.00")),
+        (MONEY, 52345.999, Decimal("52346.00")),
+        (MONEY, "0.125", Decimal("0.12")),
+        (MONEY, "0.135", Decimal("0.14")),
+        (MONEY, "9999999999.99", Decimal("9999999999.99")),
+        (MONEY, "9999999999.995", None),
+        (MONEY, "1e400", None),
         (MONEY, "", None),
         (MONEY, "call us", None),
         (INT, "1,204", 1204),
@@ -66,8 +73,12 @@ UTC = dt.UTC
     ],
 )
 def test_readings(coercer: Coercer, raw: Any, value: Any) -> None:
+    # The types too: a float equals the decimal of the same value.
+    assert type(coercer.python(raw)) is type(value)
     assert coercer.python(raw) == value
-    assert _polars(coercer, [raw]) == [value]
+    (expressed,) = _polars(coercer, [raw])
+    assert type(expressed) is type(value)
+    assert expressed == value
 
 
 def _polars(coercer: Coercer, values: list[Any]) -> list[Any]:

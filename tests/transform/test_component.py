@@ -148,7 +148,9 @@ def _node(result: dg.ExecuteInProcessResult) -> str:
 def test_written_rows_keep_polars_types(catalog: IcebergCatalogResource) -> None:
     assert _materialize(catalog, [(A, 1, page([widget()], total=1))]).success
     table = catalog.scan_partition("shop/transformed/widgets", DAY).collect()
-    assert table.schema["parts"] == pl.List(pl.Struct({"name": pl.String, "price": pl.Float64}))
+    money = pl.Decimal(12, 2)
+    assert table.schema["parts"] == pl.List(pl.Struct({"name": pl.String, "price": money}))
+    assert table.schema["price"] == money
     assert table.schema["launched"] == pl.Date
 
 

@@ -94,7 +94,7 @@ def test_discrepancies_count_rules_unknown_keys_and_conflicts() -> None:
     assert details["no price"] == f"sku=ABC123 ({A} page 1)"
     assert details["unknown key"] == "data.items[].extra (1 occurrences)"
     assert details["key conflict"].startswith(
-        "sku=ABC123: 2 versions differ in name: 'Sprocket' | 'Other'; price: None | 1299.5"
+        "sku=ABC123: 2 versions differ in name: 'Sprocket' | 'Other'; price: None | 1299.50"
     )
     assert facts.samples.height <= 50
     assert isinstance(facts.samples, pl.DataFrame)

@@ -6,14 +6,17 @@ import datetime as dt
 import os
 import subprocess
 import sys
+from decimal import Decimal
 
 import polars as pl
 
 from ai_core.transform.hashing import snapshot_hash_expr
+from ai_core.transform.rules import MONEY_DTYPE
 
-COLUMNS = ["name", "price", "qty", "ok", "day", "tags", "parts"]
-GOLDEN = [-6360686211398560273, 4390180404133552291, 7062020450351014973]
-"""Hashes of `frame()` under polars 2.1.0. If an upgrade changes them, see the README."""
+COLUMNS = ["name", "price", "weight", "qty", "ok", "day", "tags", "parts"]
+GOLDEN = [-3024376852830062787, -9127081323114378721, 7098079560039924951]
+"""Hashes of `frame()` (prices as decimals, as money is stored) under polars 2.1.0. If an upgrade
+changes them, see the README."""
 
 
 def frame() -> pl.DataFrame:
@@ -21,12 +24,16 @@ def frame() -> pl.DataFrame:
         {
             "key": ["a", "b", "c"],
             "name": ["Sprocket", None, "é"],
-            "price": [1299.5, None, -0.0],
+            "price": pl.Series([Decimal("1299.50"), None, Decimal("-0.00")], dtype=MONEY_DTYPE),
+            "weight": [12.5, None, -0.0],
             "qty": [1, 2, None],
             "ok": [True, None, False],
             "day": [dt.date(2026, 11, 20), None, dt.date(1999, 1, 1)],
             "tags": [["a", "b"], [], None],
-            "parts": [[{"n": "x", "p": 1.0}], None, []],
+            "parts": pl.Series(
+                [[{"n": "x", "p": Decimal("1.00")}], None, []],
+                dtype=pl.List(pl.Struct({"n": pl.String, "p": MONEY_DTYPE})),
+            ),
         }
     )
 

@@ -43,19 +43,19 @@ def test_keys_seen_again_in_later_groups_keep_one_row(catalog: Catalog) -> None:
             (A, 1, page([widget("AAA001"), widget("AAA002"), widget("AAA003")], total=4)),
             (A, 2, page([widget("AAA002"), widget("AAA001", title="Renamed")], total=4)),
             (A, 3, page([widget("AAA004", pricing=None)], total=4)),
-            (B, 1, page([widget("AAA003", pricing=None), widget("BBB001")], total=2)),
+            (B, 2, page([widget("AAA003", pricing=None), widget("BBB001")], total=2)),
         ],
     )
     table = pl.DataFrame(arrow_table(catalog.load_table(TABLE), [DAY]))
     # Rows stay in raw order; identical copies keep their first page (AAA002), and versions
-    # that differ keep the latest page (B 1 is fetched after A's pages, so AAA003 keeps its
-    # second, price-less version).
+    # that differ keep the latest fetch, then the highest page (all pages here share one fetch
+    # time, so AAA003 keeps its price-less version of B's page 2).
     assert table.select("_sub_resource", "_page_number", "sku", "name").rows() == [
         (A, 1, "AAA002", "Sprocket"),
         (A, 2, "AAA001", "Renamed"),
         (A, 3, "AAA004", "Sprocket"),
-        (B, 1, "AAA003", "Sprocket"),
-        (B, 1, "BBB001", "Sprocket"),
+        (B, 2, "AAA003", "Sprocket"),
+        (B, 2, "BBB001", "Sprocket"),
     ]
     metadata = partition.output_metadata()
     assert metadata["rows_written"] == 5
@@ -67,8 +67,8 @@ def test_keys_seen_again_in_later_groups_keep_one_row(catalog: Catalog) -> None:
     conflicts = facts.samples.filter(pl.col("rule") == "key conflict")
     assert conflicts["detail"].to_list() == [
         f"sku=AAA001: 2 versions differ in name: 'Sprocket' | 'Renamed'; kept {A} page 2",
-        f"sku=AAA003: 2 versions differ in price: 1299.5 | None; "
-        f"label: '{A}:AAA003' | '{B}:AAA003'; kept {B} page 1",
+        f"sku=AAA003: 2 versions differ in price: 1299.50 | None; "
+        f"label: '{A}:AAA003' | '{B}:AAA003'; kept {B} page 2",
     ]
     # Keys are counted per sub-resource against what it reported: AAA003 counts in A and B.
     integrity = partition.integrity()
