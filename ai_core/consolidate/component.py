@@ -171,6 +171,7 @@ class ConsolidatedComponent(dg.Component, dg.Model, dg.Resolvable):
             properties=properties,
             later_days=later,
             sales=self.sales_rows(catalog, entity, day),
+            source_docs={g.source: catalog.column_docs(g.source) for g in entity.source_groups},
         )
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:

@@ -31,6 +31,7 @@ from ai_core.consolidate.checks import (
     source_usage,
 )
 from ai_core.consolidate.chunks import CHUNK, plan_chunks
+from ai_core.consolidate.columns import column_docs
 from ai_core.consolidate.foreign_keys import LookupTable, attach_foreign_keys, lookup_frames
 from ai_core.consolidate.frames import refuse_float_for_decimal, with_aligned
 from ai_core.consolidate.history import (
@@ -102,8 +103,10 @@ class ConsolidationStream:
         properties: Mapping[str, str] | None = None,
         later_days: Sequence[dt.date] = (),
         sales: pl.DataFrame | None = None,
+        source_docs: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.entity = entity
+        self._source_docs = dict(source_docs or {})
         self._sales = sales
         self.day = day
         self._properties = dict(properties or {})
@@ -197,6 +200,10 @@ class ConsolidationStream:
                 else {}
             ),
         }
+
+    def column_docs(self) -> dict[str, str]:
+        """Each column's description, for the Iceberg field docs and Dagster's column schema."""
+        return column_docs(self.entity, self._source_docs)
 
     def snapshot_properties(self) -> dict[str, str]:
         """Recorded with the commit: which version of the previous day the history read."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import types
 import typing
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -70,21 +70,24 @@ class IcebergIOManager(dg.ConfigurableIOManager, IcebergCatalogConfig):
             "location": dg.MetadataValue.path(report.location),
             "dagster/row_count": report.rows,
             "dagster/table_name": report.table,
-            "dagster/column_schema": self._documented_columns(context),
+            "dagster/column_schema": self._documented_columns(context, _method(obj, "column_docs")),
         }
         extra = _method(obj, "output_metadata")
         if extra is not None:
             metadata.update(extra())
         context.add_output_metadata(metadata)
 
-    def _documented_columns(self, context: dg.OutputContext) -> dg.TableSchema:
-        """The table's columns after the write, their docs set from the asset's declared ones."""
+    def _documented_columns(
+        self, context: dg.OutputContext, written_docs: Callable[[], Mapping[str, str]] | None
+    ) -> dg.TableSchema:
+        """The table's columns after the write, their docs set from the asset's declared ones
+        and, for tables whose columns are known only once written, from the output's own."""
         table = self.catalog().load_table(table_identifier(context.asset_key))
+        docs = dict(written_docs()) if written_docs is not None else {}
         declared = context.definition_metadata.get("dagster/column_schema")
         if isinstance(declared, dg.TableSchema):
-            table = columns.apply_docs(
-                table, {c.name: c.description for c in declared.columns if c.description}
-            )
+            docs.update({c.name: c.description for c in declared.columns if c.description})
+        table = columns.apply_docs(table, docs)
         return dg.TableSchema(
             columns=[
                 dg.TableColumn(name, kind, description=doc)

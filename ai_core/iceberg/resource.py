@@ -18,7 +18,7 @@ import polars as pl
 import pyarrow as pa
 from pyiceberg.table import Table
 
-from ai_core.iceberg import reader, tables
+from ai_core.iceberg import columns, reader, tables
 from ai_core.iceberg.identifiers import AssetKeyLike, asset_label, table_identifier, table_name
 from ai_core.iceberg.reader import MissingPartitionError
 from ai_core.iceberg.schema import Chunk
@@ -32,6 +32,13 @@ class IcebergCatalogResource(IcebergCatalogConfig):
     def table(self, asset_key: AssetKeyLike) -> Table | None:
         """The asset's table, or None before its first write."""
         return tables.load_table_or_none(self.catalog(), table_identifier(asset_key))
+
+    def column_docs(self, asset_key: AssetKeyLike) -> dict[str, str]:
+        """The documented top-level columns of the asset's table; empty before its first write."""
+        table = self.table(asset_key)
+        if table is None:
+            return {}
+        return {name: doc for name, _, doc in columns.columns(table) if doc}
 
     def partition_dates(self, asset_key: AssetKeyLike) -> list[dt.date]:
         """Days holding rows, from partition metadata; empty when the table does not exist."""

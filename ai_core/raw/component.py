@@ -24,7 +24,9 @@ from ai_core.raw.checks import CompletenessRule
 from ai_core.raw.observation import ObservedFetchStream
 from ai_core.raw.output import RawOutput
 from ai_core.raw.paging import DEFAULT_CHUNK_PAGES, PagedSubResource
+from ai_core.raw.result import RAW_DOCS, RAW_SCHEMA
 from ai_core.raw.stream import RawFetchStream
+from ai_core.transform.columns import type_name
 
 
 class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
@@ -132,6 +134,7 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
                 max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
             ),
             pool=self.pool,
+            metadata={"dagster/column_schema": raw_column_schema()},
         )
         def _raw_asset(context: dg.AssetExecutionContext, **inputs: Any) -> Iterator[Any]:
             stream = component.fetch(context, inputs)
@@ -163,3 +166,14 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
                 "written, so it covers exactly the committed rows."
             ),
         )
+
+
+def raw_column_schema() -> dg.TableSchema:
+    """The raw table's columns with their Iceberg types and descriptions, for Dagster's UI."""
+    schema = pl.DataFrame(RAW_SCHEMA.empty_table()).schema
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(name, type_name(dtype), description=RAW_DOCS[name])
+            for name, dtype in schema.items()
+        ]
+    )

@@ -29,6 +29,22 @@ with `_fetch_error` saying why and, when nothing arrived, an empty body and stat
 day itself says which parts of the source were not observed."""
 
 
+RAW_DOCS = {
+    "_partition_date": "The day the page was fetched for; the table's partition.",
+    "_sub_resource": "The part of the source the page belongs to (for the inventory: the brand "
+    "site and model-year code; for DealerConnect: the dealer's table).",
+    "_page_number": "The page's number within its sub-resource, from 1.",
+    "_fetched_at": "When the page's answer arrived, in UTC.",
+    "_request_url": "The URL requested, secrets redacted.",
+    "_request_params": "The request's query parameters, as JSON.",
+    "_http_status": "The HTTP status of the answer; 0 when none arrived.",
+    "_response_body": "The body exactly as the upstream sent it (empty when nothing arrived).",
+    "_fetch_error": "Why the page could not be fetched or read once its retries were spent; "
+    "null for a page that was.",
+}
+"""The description of each `RAW_SCHEMA` column, declared on every raw asset."""
+
+
 @dataclass(frozen=True, slots=True)
 class RawPage:
     """One HTTP page exactly as the upstream answered it."""

@@ -21,30 +21,55 @@ class Dealer(Entity):
     entity_key: ClassVar[tuple[str, ...]] = ("dealer_code",)
 
     dealer_code: Text = None
+    """Dealer code, the dealer's identifier across sources; the key."""
     name: Text = None
+    """Dealership name."""
     address1: Text = None
+    """Street address, first line."""
     address2: Text = None
+    """Street address, second line."""
     city: Text = None
+    """City."""
     state: Text = None
+    """State, two letters."""
     zip_code: Text = None
+    """ZIP code."""
     phone: Text = None
+    """Showroom phone number."""
     website: Text = None
+    """Dealership website."""
     latitude: Float = None
+    """Latitude of the showroom, degrees."""
     longitude: Float = None
+    """Longitude of the showroom, degrees."""
     monday_sales_open: Text = None
+    """When the sales showroom opens on Mondays, for example 9:00 AM; null when closed."""
     monday_sales_close: Text = None
+    """When the sales showroom closes on Mondays, for example 8:00 PM; null when closed."""
     tuesday_sales_open: Text = None
+    """When the sales showroom opens on Tuesdays, for example 9:00 AM; null when closed."""
     tuesday_sales_close: Text = None
+    """When the sales showroom closes on Tuesdays, for example 8:00 PM; null when closed."""
     wednesday_sales_open: Text = None
+    """When the sales showroom opens on Wednesdays, for example 9:00 AM; null when closed."""
     wednesday_sales_close: Text = None
+    """When the sales showroom closes on Wednesdays, for example 8:00 PM; null when closed."""
     thursday_sales_open: Text = None
+    """When the sales showroom opens on Thursdays, for example 9:00 AM; null when closed."""
     thursday_sales_close: Text = None
+    """When the sales showroom closes on Thursdays, for example 8:00 PM; null when closed."""
     friday_sales_open: Text = None
+    """When the sales showroom opens on Fridays, for example 9:00 AM; null when closed."""
     friday_sales_close: Text = None
+    """When the sales showroom closes on Fridays, for example 8:00 PM; null when closed."""
     saturday_sales_open: Text = None
+    """When the sales showroom opens on Saturdays, for example 9:00 AM; null when closed."""
     saturday_sales_close: Text = None
+    """When the sales showroom closes on Saturdays, for example 8:00 PM; null when closed."""
     sunday_sales_open: Text = None
+    """When the sales showroom opens on Sundays, for example 9:00 AM; null when closed."""
     sunday_sales_close: Text = None
+    """When the sales showroom closes on Sundays, for example 8:00 PM; null when closed."""
 
 
 def _hours(day: str, end: str) -> tuple[str, ...]:

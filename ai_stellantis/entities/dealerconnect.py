@@ -59,26 +59,47 @@ class DealerVehicle(Entity):
     entity_key: ClassVar[tuple[str, ...]] = ("order_number",)
 
     order_number: Text = None
+    """The dealer's order number of the unit; the key."""
     vin: Annotated[Text, Matches(rules.VIN_PATTERN)] = None
+    """Vehicle identification number, 17 characters; null until the unit is built or assigned."""
     dealer_code: Text = None
+    """Code of the dealer whose stock holds the unit (the suffix of its DealerConnect table)."""
     status: Text = None
+    """Where the unit is, for example IN_STOCK, IN_TRANSIT, IN_PRODUCTION or ALLOCATED."""
     model_year: Int = None
+    """Model year, from the unit's POC."""
     model_code: Text = None
+    """Model code, 6 characters, for example JLJL74."""
     cpp: Text = None
+    """Customer preferred package, 3 characters (`pkg`), for example 22W."""
     llp: Text = None
+    """Lower-level package code, from the POC."""
     exterior_color_code: Text = None
+    """Paint code, from the POC."""
     exterior_color_desc: Text = None
+    """Paint name, from the POC."""
     interior_color_code: Text = None
+    """Interior fabric code, from the POC."""
     interior_color_desc: Text = None
+    """Interior fabric name, from the POC."""
     packages: Sequence[PocOption] | None = None
+    """Options and packages on the unit's POC: code, description and MSRP in US dollars."""
     base_price: Money = None
+    """Base price on the POC, US dollars."""
     options_price: Money = None
+    """Price of the options on the POC, US dollars."""
     destination: Money = None
+    """Destination charge on the POC, US dollars."""
     msrp: Money = None
+    """Manufacturer's suggested retail price on the POC, US dollars."""
     ship_date: Date = None
+    """Day the unit shipped (or is to ship), from the POC."""
     blob_id: Text = None
+    """DealerConnect's id of the parsed POC document."""
     fetched_at: Timestamp = None
+    """When DealerConnect read the dealer portal, UTC."""
     document_error: Text = None
+    """Why the POC document could not be read (for example `not JSON`); null when it was."""
 
 
 class DealerConnectVehicle(DealerVehicle):
@@ -129,13 +150,21 @@ class Sale(Entity):
     entity_key: ClassVar[tuple[str, ...]] = ("order_number",)
 
     order_number: Text = None
+    """The dealer's order number of the sold unit; the key."""
     vin: Annotated[Text, Matches(rules.VIN_PATTERN)] = None
+    """Vehicle identification number, 17 characters."""
     dealer_code: Text = None
+    """Code of the selling dealer (the suffix of its DealerConnect table)."""
     sale_date: Date = None
+    """Day the vehicle was sold."""
     sale_type: Text = None
+    """RETAIL or FLEET."""
     msrp: Money = None
+    """Manufacturer's suggested retail price on the POC, US dollars."""
     blob_id: Text = None
+    """DealerConnect's id of the parsed POC document."""
     document_error: Text = None
+    """Why the POC document could not be read (for example `not JSON`); null when it was."""
 
 
 class DealerConnectSale(Sale):
@@ -164,12 +193,19 @@ class Trim(Entity):
     entity_key: ClassVar[tuple[str, ...]] = ("model_year", "model_code", "cpp")
 
     model_year: Int = None
+    """Model year of the code guide."""
     model_code: Text = None
+    """Model code, 6 characters, for example JLJL74."""
     cpp: Text = None
+    """Customer preferred package naming the trim, 3 characters, for example 22W."""
     trim_name: Text = None
+    """Trim name, for example Willys."""
     powertrain: Text = None
+    """Powertrain of the trim, for example 2.0L I4 Turbo."""
     model_group: Text = None
+    """The code guide's model group, for example JL."""
     vehicle_line: Text = None
+    """Model line, for example Wrangler."""
 
 
 class CodeGuideTrim(Trim):
@@ -194,12 +230,19 @@ class GuideFeature(Entity):
     entity_key: ClassVar[tuple[str, ...]] = ("model_year", "model_code", "kind", "code")
 
     model_year: Int = None
+    """Model year of the code guide."""
     model_code: Text = None
+    """Model code, 6 characters, for example JLJL74."""
     kind: str | None = None
+    """`package` or `option`."""
     code: Text = None
+    """Package or option code."""
     description: Text = None
+    """Description in the code guide."""
     msrp: Money = None
+    """Price in the code guide, US dollars."""
     model_group: Text = None
+    """The code guide's model group, for example JL."""
 
 
 _GUIDE_FEATURE = {

@@ -17,10 +17,15 @@ class Feature(Entity):
     entity_key: ClassVar[tuple[str, ...]] = ("model_year_code", "kind", "code")
 
     model_year_code: Text = None
+    """Model-year code the feature is offered on, for example IUJ202610."""
     kind: str | None = None
+    """`option` or `package`."""
     code: Text = None
+    """Option or package code, for example AJ1."""
     description: Text = None
+    """Package description; null for options, which the site lists as bare codes."""
     msrp: Money = None
+    """Package price, US dollars; null for options."""
 
 
 VEHICLES = Records("result", "data", "vehicles")

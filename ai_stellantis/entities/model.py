@@ -18,11 +18,17 @@ class ModelYearCode(Entity):
     entity_key: ClassVar[tuple[str, ...]] = ("code",)
 
     code: Text = None
+    """Model-year code, for example IUJ202610: one model line and year of a brand; the key."""
     brand: str | None = None
+    """Brand of the site that lists the code."""
     model_year: Int = None
+    """Model year, for example 2027."""
     vehicle_line: Text = None
+    """Model line, for example Wrangler."""
     label: Text = None
+    """The code's label on the site's filters."""
     vehicle_count: Int = None
+    """Vehicles of this code for sale nationally, as the site counts them today."""
 
 
 class FiltersModelYearCode(ModelYearCode):
@@ -41,12 +47,19 @@ class VehicleModel(Entity):
     entity_key: ClassVar[tuple[str, ...]] = ("model_year_code", "model_code")
 
     model_year_code: Text = None
+    """Model-year code the model belongs to, for example IUJ202610."""
     model_code: Text = None
+    """Model code, 6 characters (for example JLJL74): one body and trim."""
     brand: str | None = None
+    """Brand of the site that lists the model."""
     model_year: Int = None
+    """Model year, for example 2027."""
     vehicle_line: Text = None
+    """Model line, for example Wrangler."""
     vehicle_type: Text = None
+    """Vehicle type as the site classes it (SUV, truck, car...)."""
     consumer_family: Text = None
+    """The site's consumer family of the model (`mackevisionData.consumerFamily`)."""
 
 
 class InventoryModel(VehicleModel):

@@ -62,21 +62,32 @@ class Vehicle(Entity):
     model_year_code: Text = None
     """The model-year code the vehicle was listed under, for example WLJ202710."""
     assumed_model_year_code: Text = None
+    """The model-year code the site assumes for the listing (`assumedModelYearCode`)."""
     ccode: Text = None
+    """The site's combined code: 9-character model-year code, then 6-character model code."""
     model_code: Text = None
+    """Model code, 6 characters (for example JLJL74): one body and trim of the model line."""
     cpp: Text = None
+    """Customer preferred package, 3 characters (22W): 2nd is the powertrain, last the trim."""
     vehicle_line: Text = None
+    """Model line, for example Wrangler."""
     vehicle_type: Text = None
+    """Vehicle type as the site classes it (SUV, truck, car...)."""
     llp: Text = None
+    """Lower-level package code (`llp`), as the site publishes it."""
     status_code: Text = None
+    """The site's status code of the listing (`statusCode`)."""
 
     dealer_code: Text = None
     """Code of the selling dealer; joins the dealer tables."""
     dealer_name: Text = None
     """Name of the selling dealer."""
     dealer_zip_code: Text = None
+    """ZIP code of the selling dealer (ZIP+4 where the site gives it)."""
     dealer_city: Text = None
+    """City of the selling dealer."""
     dealer_state: Text = None
+    """State of the selling dealer, two letters."""
     distance: Float = None
     """Distance from the searched ZIP code to the dealer, as the site reports it."""
     latitude: Float = None
@@ -85,24 +96,38 @@ class Vehicle(Entity):
     """Dealer longitude, degrees."""
 
     vehicle_desc: Text = None
+    """The site's one-line description of the vehicle."""
     trim_desc: Text = None
+    """Trim name, for example Sahara."""
     body_style: Text = None
+    """Body style, for example 4-door."""
     drivetrain: Text = None
+    """Drivetrain as the site describes it, for example 4x4."""
     engine_desc: Text = None
+    """Engine description."""
     engine_code: Text = None
+    """Engine code."""
     transmission_desc: Text = None
+    """Transmission description."""
     transmission_code: Text = None
+    """Transmission code."""
     fuel_type: Text = None
+    """Fuel type, for example Gas or Hybrid."""
     mpg_city: Int = None
     """EPA fuel economy in the city, miles per gallon."""
     mpg_hwy: Int = None
     """EPA fuel economy on the highway, miles per gallon."""
 
     exterior_color_code: Text = None
+    """Paint code, for example PAU."""
     exterior_color_desc: Text = None
+    """Paint name."""
     interior_color_code: Text = None
+    """Interior colour code."""
     interior_color_desc: Text = None
+    """Interior colour name."""
     interior_fabric: Text = None
+    """Seat fabric or leather, as the site describes it."""
 
     options: TextSet = None
     """Codes of the installed options, trimmed, sorted and without duplicates."""
@@ -125,25 +150,42 @@ class Vehicle(Entity):
     """The site's total of incentives (`price.totalIncentives`), US dollars."""
 
     drive: Text = None
+    """Drive attribute (`Drive`), for example 4WD."""
     doors: Int = None
+    """Number of doors (`Doors` attribute)."""
     seats: Int = None
+    """Number of seats (`Seats` attribute)."""
     real_trim: Text = None
+    """The trim the site's `Real Trim` attribute names."""
     power_source: Text = None
+    """Power source attribute (`Power Source`), for example Gas or Plug-in Hybrid."""
 
     ext_image: Text = None
+    """Query string of the exterior image for the brand's image renderer."""
     int_image: Text = None
+    """Query string of the interior image for the brand's image renderer."""
     ext_image_url: str | None = None
+    """Full URL of the exterior image on the brand's site."""
     int_image_url: str | None = None
+    """Full URL of the interior image on the brand's site."""
     image_brand: Text = None
+    """Brand letter the exterior image asks the renderer for (`brand=` in `ext_image`)."""
     maker_code: Text = None
+    """The VIN's first three characters: the maker (WMI)."""
     vin_matches_brand: bool | None = None
+    """True when the VIN's maker code builds the brand; null when either is unknown."""
     image_brand_matches: bool | None = None
+    """True when the image renderer is asked for the brand; null when either is unknown."""
 
     consumer_family: Text = None
+    """The site's consumer family of the model (`mackevisionData.consumerFamily`)."""
     ulp: Text = None
+    """Upper-level package code (`mackevisionData.ulp`), as the site publishes it."""
 
     inventory_status: Text = None
+    """The site's inventory status of the vehicle, for example in stock or in transit."""
     stock_number: Text = None
+    """The dealer's stock number."""
     is_demo: Flag = None
     """True for a dealer demonstrator."""
     mileage: Int = None
