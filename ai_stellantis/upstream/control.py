@@ -94,6 +94,7 @@ class ControlApi:
             "responses": dict(s.statuses),
             "faults": dict(s.faults),
             "faults_total": sum(s.faults.values()),
+            "peak_in_flight": dict(s.peak_in_flight),
             "pages_served": s.pages_served,
             "vehicles_served": s.vehicles_served,
             "bytes_sent": s.bytes_sent,

@@ -43,6 +43,9 @@ class UpstreamServer:
         self.cache = DayCache(self.world, state.date)
         self.injector = FaultInjector(state.fault_spec(), seed)
         self.requests: Counter[str] = Counter()
+        self.in_flight: Counter[str] = Counter()
+        self.peak_in_flight: Counter[str] = Counter()
+        """Per site, the most requests it was answering at once: what concurrency limits bound."""
         self.statuses: Counter[str] = Counter()
         self.faults: Counter[str] = Counter({k: 0 for k in KINDS})
         self.pages_served = 0
@@ -135,6 +138,17 @@ class UpstreamServer:
             return request.keep_alive
         self.requests[endpoint] += 1
         self.requests["total"] += 1
+        self.in_flight[domain] += 1
+        self.peak_in_flight[domain] = max(self.peak_in_flight[domain], self.in_flight[domain])
+        try:
+            return await self._answer_site(brand, endpoint, request, writer)
+        finally:
+            self.in_flight[domain] -= 1
+
+    async def _answer_site(
+        self, brand: BrandSpec, endpoint: str, request: Request, writer: asyncio.StreamWriter
+    ) -> bool:
+        domain = brand.domain
         code, page = endpoints.target(endpoint, request.query)
         fault = self.injector.decide(domain, endpoint, code, page)
         if fault == "stall":
