@@ -53,8 +53,7 @@ def refuse_float_for_decimal(schemas: Sequence[tuple[str, pl.Schema]]) -> None:
                     raise TypeError(
                         f"{floats}: column {name!r} is {float_dtype} where {decimals} has "
                         f"{decimal_dtype}; it was written before money became a decimal type: "
-                        "drop that table and materialize its days again (README: upgrading to "
-                        "decimal money)"
+                        "drop that table and materialize its days again (README: Upgrading)"
                     )
 
 

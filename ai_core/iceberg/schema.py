@@ -188,8 +188,7 @@ def conform(chunk: pa.Table, target: pa.Schema, table: str) -> pa.Table:
                 raise ValueError(
                     f"{table}: column {field.name!r} holds decimals ({lossy}) but the table stores "
                     "it as a floating-point number, which Iceberg cannot change to a decimal; "
-                    f"drop {table} and materialize its days again (README: upgrading to decimal "
-                    "money)"
+                    f"drop {table} and materialize its days again (README: Upgrading)"
                 )
             try:
                 column = column.cast(field.type)

@@ -31,8 +31,8 @@ day itself says which parts of the source were not observed."""
 
 RAW_DOCS = {
     "_partition_date": "The day the page was fetched for; the table's partition.",
-    "_sub_resource": "The part of the source the page belongs to (for the inventory: the brand "
-    "site and model-year code; for DealerConnect: the dealer's table).",
+    "_sub_resource": "The part of the source the page belongs to (a site and query, a table), "
+    "fetched page by page.",
     "_page_number": "The page's number within its sub-resource, from 1.",
     "_fetched_at": "When the page's answer arrived, in UTC.",
     "_request_url": "The URL requested, secrets redacted.",
