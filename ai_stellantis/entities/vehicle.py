@@ -165,9 +165,9 @@ class Vehicle(Entity):
     int_image: Text = None
     """Query string of the interior image for the brand's image renderer."""
     ext_image_url: str | None = None
-    """Full URL of the exterior image on the brand's site."""
+    """URL of the exterior image on the brand's site; null for a site of no known brand."""
     int_image_url: str | None = None
-    """Full URL of the interior image on the brand's site."""
+    """URL of the interior image on the brand's site; null for a site of no known brand."""
     image_brand: Text = None
     """Brand letter the exterior image asks the renderer for (`brand=` in `ext_image`)."""
     maker_code: Text = None
