@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from ai_stellantis.settings import DEFAULT_PAGE_SIZE
 from ai_stellantis.upstream.catalog import SCOPES
 from ai_stellantis.upstream.faults import FaultSpecError
 from ai_stellantis.upstream.state import ServedState
@@ -56,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(truth)
     truth.add_argument("--zip", default="66952")
     truth.add_argument("--radius", type=float, default=5000.0)
-    truth.add_argument("--page-size", type=int, default=50)
+    truth.add_argument("--page-size", type=int, default=DEFAULT_PAGE_SIZE)
     truth.add_argument("--brands", default="", help="comma list of domains (default all)")
     truth.add_argument("--out", required=True, help="directory for the parquet files")
     return parser

@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from ai_stellantis.settings import DEFAULT_PAGE_SIZE
 from ai_stellantis.upstream.faults import FaultSpec
 from ai_stellantis.upstream.truth import GroundTruth, ground_truth
 
@@ -103,7 +104,7 @@ class UpstreamHandle:
         zip: str = "66952",
         radius: float = 5000,
         *,
-        page_size: int = 50,
+        page_size: int = DEFAULT_PAGE_SIZE,
         brands: Iterable[str] | None = None,
         date: dt.date | str | None = None,
     ) -> GroundTruth:
