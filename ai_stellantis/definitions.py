@@ -11,9 +11,15 @@ from ai_stellantis.components import BIGQUERY_RESOURCE_KEY, RESOURCE_KEY
 from ai_stellantis.settings import StellantisApiResource
 from ai_stellantis.sources.bigquery import DealerConnectBigQuery
 
+# Each step forks from a server that imported the location once, instead of a fresh interpreter
+# importing Dagster, Polars and pyiceberg again for every step.
+STEP_PROCESSES = dg.multiprocess_executor.configured(
+    {"start_method": {"forkserver": {"preload_modules": [__name__]}}}
+)
 
-@dg.definitions
-def defs() -> dg.Definitions:
+
+def location(executor: dg.ExecutorDefinition = STEP_PROCESSES) -> dg.Definitions:
+    """The location's definitions, its steps run by `executor`."""
     return dg.Definitions.merge(
         dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
         build_core_defs(oem="stellantis"),
@@ -23,6 +29,12 @@ def defs() -> dg.Definitions:
                 "iceberg": IcebergCatalogResource(),
                 RESOURCE_KEY: StellantisApiResource(),
                 BIGQUERY_RESOURCE_KEY: DealerConnectBigQuery(),
-            }
+            },
+            executor=executor,
         ),
     )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return location()

@@ -11,6 +11,7 @@
 | `STELLANTIS_INVENTORY_MAX_RETRIES` | `3` retries after the first try |
 | `STELLANTIS_INVENTORY_RETRY_BACKOFF` | `2.0` seconds, doubled per retry, with jitter |
 | `STELLANTIS_INVENTORY_MAX_PER_MODEL` | unset: every vehicle of a model-year code |
+| `STELLANTIS_PAGE_SIZE` | `200` vehicles a page (the sites cap it at 500) |
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from ai_core.http.config import HttpClientConfig
 from ai_stellantis.brands import BRANDS, Brand, resolve_brands
 
 ENV_PREFIX = "STELLANTIS_"
+DEFAULT_PAGE_SIZE = 200
+"""Vehicles asked for a page: a page costs the sites more the more it carries, but less per
+vehicle, up to their cap of 500; benchmarks/README.md has the measurement."""
 
 
 class StellantisSettings(BaseModel):
@@ -39,7 +43,7 @@ class StellantisSettings(BaseModel):
     inventory_max_retries: int = Field(3, ge=0)
     inventory_retry_backoff: float = Field(2.0, ge=0)
     inventory_max_per_model: int | None = Field(None, ge=1)
-    page_size: int = Field(50, ge=1, le=500)
+    page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=500)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StellantisSettings:

@@ -30,11 +30,22 @@ def _number(value: Any) -> float | int | None:
 
 
 def latency_bound(
-    pages: float | None, latency_s: float | None, workers: object | None
+    pages: float | None,
+    latency_s: float | None,
+    workers: object | None,
+    paced_s: float | None = None,
 ) -> float | None:
-    """The least wall a fetch can take: every page waits `latency_s`, `workers` at a time."""
+    """The least wall a fetch can take: the server's waits, `workers` at a time.
+
+    `paced_s`, the seconds the server says it waited before its answers during the stage, is
+    the exact sum whatever its latency model; without it every page is taken to wait `latency_s`.
+    """
     n_workers = _number(workers)
-    if pages is None or not latency_s or not n_workers or n_workers <= 0:
+    if pages is None or not n_workers or n_workers <= 0:
+        return None
+    if paced_s:
+        return paced_s / n_workers
+    if not latency_s:
         return None
     return pages * latency_s / n_workers
 
@@ -47,6 +58,7 @@ def stage_figures(
     env: Mapping[str, str],
     latency_s: float | None,
     default_thresholds: Thresholds,
+    paced_s: float | None = None,
 ) -> dict[str, Any]:
     """The stage's entry in `summary.json`."""
     outcome = outcome or {}
@@ -81,7 +93,7 @@ def stage_figures(
     is_fetch = stage.fetch if stage.fetch is not None else figures["pages"] is not None
     # The stage's own word on its concurrency beats the setting it was given.
     workers = metrics.get("workers", env.get(defaults.WORKERS_ENV))
-    bound = latency_bound(figures["pages"], latency_s, workers) if is_fetch else None
+    bound = latency_bound(figures["pages"], latency_s, workers, paced_s) if is_fetch else None
     work_wall = _number(outcome.get("work_wall_s"))
     figures["latency_bound_s"] = _round(bound)
     figures["wall_over_bound"] = _round(process.wall_s / bound) if bound else None

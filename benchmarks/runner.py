@@ -159,6 +159,8 @@ class StageRunner:
             log_path=log,
             timeout_s=self.timeout_s,
         )
+        delta = upstream_server.stats_delta(before, _stats(self.handle))
+        paced = delta.get("paced_seconds")
         figures = stage_figures(
             stage,
             process,
@@ -166,8 +168,9 @@ class StageRunner:
             env=env,
             latency_s=self.scenario.upstream.mean_latency() if self.scenario.upstream else None,
             default_thresholds=Thresholds(),
+            paced_s=paced if isinstance(paced, int | float) else None,
         )
-        figures["upstream_stats_delta"] = upstream_server.stats_delta(before, _stats(self.handle))
+        figures["upstream_stats_delta"] = delta
         figures["log"] = str(log.relative_to(self.run_dir))
         return figures
 

@@ -87,6 +87,9 @@ class UpstreamConfig(BaseModel):
     jitter: float | None = None
     """Spread of the latency, as a fraction of it (0..1)."""
     evening: bool | None = None
+    size_share: float | None = None
+    """Share of a 50-vehicle page's latency that grows with its vehicles (the server's default
+    when unset); see `ServedState.answer_latency`."""
     faults: Any = None
     """Passed to the server as given, e.g. `"html:0.02,429:0.01"`; empty means none."""
     server: str = defaults.UPSTREAM_SERVER

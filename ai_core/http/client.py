@@ -28,6 +28,7 @@ from ai_core.http.redact import redact_url
 from ai_core.http.response import JsonResponse
 from ai_core.http.retry import Transient, backoff_delay, classify_transport_error, parse_retry_after
 from ai_core.http.stats import FetchStats
+from ai_core.http.transport import AiohttpTransport
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +63,15 @@ class AsyncHttpClient:
         if self._http is not None:
             raise RuntimeError("AsyncHttpClient is already open; open each instance once")
         cfg = self.config
+        transport = self._transport
+        if transport is None and not cfg.http2:
+            transport = AiohttpTransport(cfg.workers)
         self._http = httpx.AsyncClient(
             http2=cfg.http2,
             timeout=httpx.Timeout(cfg.timeout_s),
             limits=httpx.Limits(max_connections=cfg.workers, max_keepalive_connections=cfg.workers),
             follow_redirects=True,
-            transport=self._transport,
+            transport=transport,
             event_hooks={"request": [self._guard_redirect]},
         )
         self._slots = asyncio.Semaphore(cfg.workers)

@@ -6,19 +6,15 @@
 instance (Postgres storage), the catalog and the warehouse with the run.
 """
 
-import dagster as dg
 from dagster_celery import celery_executor
 
-from ai_stellantis.definitions import defs as location
+from ai_stellantis.definitions import location
 
-defs = dg.Definitions.merge(
-    location(),
-    dg.Definitions(
-        executor=celery_executor.configured(
-            {
-                "broker": {"env": "DAGSTER_CELERY_BROKER_URL"},
-                "backend": {"env": "DAGSTER_CELERY_BACKEND_URL"},
-            }
-        )
-    ),
+defs = location(
+    executor=celery_executor.configured(
+        {
+            "broker": {"env": "DAGSTER_CELERY_BROKER_URL"},
+            "backend": {"env": "DAGSTER_CELERY_BACKEND_URL"},
+        }
+    )
 )

@@ -4,14 +4,10 @@ Steps get 2 GB (the raw imports need it) and 1 vCPU; runs must be launched by th
 launcher of the Hybrid agent, whose task definition the step tasks reuse.
 """
 
-import dagster as dg
 from dagster_aws.ecs import ecs_executor
 
-from ai_stellantis.definitions import defs as location
+from ai_stellantis.definitions import location
 
-defs = dg.Definitions.merge(
-    location(),
-    dg.Definitions(
-        executor=ecs_executor.configured({"cpu": 1024, "memory": 2048, "max_concurrent": 8})
-    ),
+defs = location(
+    executor=ecs_executor.configured({"cpu": 1024, "memory": 2048, "max_concurrent": 8})
 )

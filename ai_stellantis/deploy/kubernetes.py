@@ -5,10 +5,9 @@ catalog: it gets 2 GiB, the size the first production deployment found necessary
 get 1 GiB. The run pod itself only orchestrates (see `dagster_cloud.yaml`).
 """
 
-import dagster as dg
 from dagster_k8s import k8s_job_executor
 
-from ai_stellantis.definitions import defs as location
+from ai_stellantis.definitions import location
 
 
 def _resources(memory: str, cpu: str) -> dict[str, object]:
@@ -25,15 +24,12 @@ def _resources(memory: str, cpu: str) -> dict[str, object]:
 STEP_K8S_CONFIG = _resources(memory="1Gi", cpu="500m")
 PER_STEP_K8S_CONFIG = {"stellantis__raw__public_inventory": _resources(memory="2Gi", cpu="1")}
 
-defs = dg.Definitions.merge(
-    location(),
-    dg.Definitions(
-        executor=k8s_job_executor.configured(
-            {
-                "max_concurrent": 8,
-                "step_k8s_config": STEP_K8S_CONFIG,
-                "per_step_k8s_config": PER_STEP_K8S_CONFIG,
-            }
-        )
-    ),
+defs = location(
+    executor=k8s_job_executor.configured(
+        {
+            "max_concurrent": 8,
+            "step_k8s_config": STEP_K8S_CONFIG,
+            "per_step_k8s_config": PER_STEP_K8S_CONFIG,
+        }
+    )
 )

@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from ai_stellantis.settings import DEFAULT_PAGE_SIZE
 from ai_stellantis.upstream.catalog import SCOPES
 from ai_stellantis.upstream.faults import FaultSpecError
 from ai_stellantis.upstream.state import ServedState
@@ -44,13 +45,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--latency", type=float, default=0.0, help="mean seconds per answer")
     serve.add_argument("--jitter", type=float, default=0.2, help="latency spread, 0..1")
     serve.add_argument("--evening", action="store_true", help="US evening: twice the latency")
+    serve.add_argument(
+        "--size-share",
+        type=float,
+        default=0.5,
+        help="share of a 50-vehicle page's latency that grows with its vehicles, 0..1",
+    )
     serve.add_argument("--faults", default="", help="e.g. 'html:0.05,failure@jeep.com/dealers/1'")
     serve.add_argument("--stall-seconds", type=float, default=90.0)
     truth = sub.add_parser("truth", help="write the ground truth of one search as parquet")
     _common(truth)
     truth.add_argument("--zip", default="66952")
     truth.add_argument("--radius", type=float, default=5000.0)
-    truth.add_argument("--page-size", type=int, default=50)
+    truth.add_argument("--page-size", type=int, default=DEFAULT_PAGE_SIZE)
     truth.add_argument("--brands", default="", help="comma list of domains (default all)")
     truth.add_argument("--out", required=True, help="directory for the parquet files")
     return parser
@@ -98,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             latency=args.latency,
             jitter=args.jitter,
             evening=args.evening,
+            size_share=args.size_share,
             stall_seconds=args.stall_seconds,
         )
     except (FaultSpecError, ValueError) as exc:

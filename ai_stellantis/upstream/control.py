@@ -98,6 +98,7 @@ class ControlApi:
             "pages_served": s.pages_served,
             "vehicles_served": s.vehicles_served,
             "bytes_sent": s.bytes_sent,
+            "paced_seconds": round(s.paced_seconds, 4),
             "cpu_seconds": round(time.process_time(), 4),
             "build_seconds": round(s.cache.build_seconds, 4),
             "build_cpu_seconds": round(s.cache.build_cpu_seconds, 4),

@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from ai_stellantis.settings import DEFAULT_PAGE_SIZE
 from ai_stellantis.upstream.faults import FaultSpec
 from ai_stellantis.upstream.truth import GroundTruth, ground_truth
 
@@ -87,7 +88,7 @@ class UpstreamHandle:
         return self._call("GET", "state")
 
     def set_state(self, **changes: Any) -> dict[str, Any]:
-        """Change `date`, `faults`, `latency`, `jitter`, `evening` or `stall_seconds` now.
+        """Change the served `date`, `faults`, pacing or `stall_seconds` now.
 
         A new date is built before this returns; new faults start with fresh pinned counts.
         """
@@ -103,7 +104,7 @@ class UpstreamHandle:
         zip: str = "66952",
         radius: float = 5000,
         *,
-        page_size: int = 50,
+        page_size: int = DEFAULT_PAGE_SIZE,
         brands: Iterable[str] | None = None,
         date: dt.date | str | None = None,
     ) -> GroundTruth:
@@ -165,6 +166,7 @@ def serve_upstream(
     jitter: float = 0.2,
     faults: object = "",
     evening: bool = False,
+    size_share: float = 0.5,
     *,
     stall_seconds: float = 90.0,
     ready_timeout: float | None = None,
@@ -177,6 +179,7 @@ def serve_upstream(
         "--scope", scope, "--seed", str(seed), "--date", day,
         "--latency", str(latency), "--jitter", str(jitter),
         "--faults", str(FaultSpec.parse(faults)), "--stall-seconds", str(stall_seconds),
+        "--size-share", str(size_share),
     ]  # fmt: skip
     if evening:
         command.append("--evening")

@@ -51,6 +51,7 @@ class UpstreamServer:
         self.pages_served = 0
         self.vehicles_served = 0
         self.bytes_sent = 0
+        self.paced_seconds = 0.0
         self.ready = False
         self.warm_error: str | None = None
         self.started = time.monotonic()
@@ -154,9 +155,11 @@ class UpstreamServer:
         if fault == "stall":
             self._count(fault)
             await asyncio.sleep(self.state.stall_seconds)
-        else:
-            await self._pace(self.state)
-        response, applied = await self._respond(brand, endpoint, request, fault)
+        # The jitter is drawn before the answer is built, so a seed gives the same faults as ever.
+        spread = self._spread(self.state) if fault != "stall" else None
+        response, applied, vehicles = await self._respond(brand, endpoint, request, fault)
+        if spread is not None:
+            await self._pace(self.state, vehicles, spread)
         if applied and fault is not None:
             self._count(fault)
         if fault == "truncated":
@@ -177,32 +180,37 @@ class UpstreamServer:
     def _count(self, kind: str) -> None:
         self.faults[kind] += 1
 
-    async def _pace(self, state: ServedState) -> None:
-        mean = state.mean_latency()
-        if mean > 0:
-            spread = state.jitter * (2 * self.injector.random() - 1)
-            await asyncio.sleep(max(0.0, mean * (1 + spread)))
+    def _spread(self, state: ServedState) -> float:
+        if state.mean_latency() <= 0:
+            return 0.0
+        return state.jitter * (2 * self.injector.random() - 1)
+
+    async def _pace(self, state: ServedState, vehicles: int | None, spread: float) -> None:
+        wait = max(0.0, state.answer_latency(vehicles) * (1 + spread))
+        if wait > 0:
+            self.paced_seconds += wait
+            await asyncio.sleep(wait)
 
     async def _respond(
         self, brand: BrandSpec, endpoint: str, request: Request, fault: str | None
-    ) -> tuple[Response, bool]:
-        """The endpoint's answer with a payload fault applied; True when one was.
+    ) -> tuple[Response, bool, int | None]:
+        """The endpoint's answer, True when a payload fault was applied, and its vehicles.
 
         Transport faults (stall, truncated, reset) are applied by the caller to this answer.
         """
         if fault in ("429", "429_retry_after"):
             headers = [("Retry-After", "1")] if fault == "429_retry_after" else []
-            return Response(429, b"Too Many Requests", "text/plain", headers), True
+            return Response(429, b"Too Many Requests", "text/plain", headers), True, None
         if fault == "5xx":
             status = (500, 502, 503, 504)[int(self.injector.random() * 4)]
-            return responses.plain_error(status, "upstream error"), True
+            return responses.plain_error(status, "upstream error"), True, None
         if fault == "html":
-            return responses.cdn_error_page(), True
+            return responses.cdn_error_page(), True, None
         if fault == "failure":
             message = "The service is temporarily unavailable. Please try again later."
             if endpoint == "dealers":
-                return responses.dealer_failure(message), True
-            return responses.result_failure("SERVICE_UNAVAILABLE", message), True
+                return responses.dealer_failure(message), True, None
+            return responses.result_failure("SERVICE_UNAVAILABLE", message), True, None
         try:
             if endpoint == "inventory":
                 nudge = int(1 + self.injector.random() * 5) * (
@@ -213,7 +221,7 @@ class UpstreamServer:
                 )
                 self.pages_served += 1
                 self.vehicles_served += served
-                return response, applied
+                return response, applied, served
             if endpoint == "filters":
                 response = await endpoints.filters(self.cache, brand, request.query)
             else:
@@ -228,7 +236,7 @@ class UpstreamServer:
             detail = f"{endpoint} of {brand.domain} failed: {type(exc).__name__}: {exc}"
             print(f"upstream: {detail}", file=sys.stderr)
             response = responses.plain_error(500, detail)
-        return response, False
+        return response, False, None
 
 
 async def run(

@@ -14,6 +14,7 @@ from pathlib import Path
 import orjson
 import polars as pl
 
+from ai_stellantis.settings import DEFAULT_PAGE_SIZE
 from ai_stellantis.upstream.catalog import BRANDS, BY_DOMAIN
 from ai_stellantis.upstream.geo import centroid
 from ai_stellantis.upstream.world import World
@@ -79,7 +80,7 @@ def ground_truth(
     zip: str = "66952",
     radius: float = 5000,
     *,
-    page_size: int = 50,
+    page_size: int = DEFAULT_PAGE_SIZE,
     brands: Iterable[str] | None = None,
     world: World | None = None,
 ) -> GroundTruth:

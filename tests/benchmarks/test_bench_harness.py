@@ -62,11 +62,14 @@ def test_fetch_stage_figures(tiny_run: Run) -> None:
     assert codes["bytes"] == len(body)
     assert codes["pages"] == 1
     assert codes["retries"] == 0
-    # One page at 0.05 s with the stage's own 2 workers, not the scenario's 4.
-    assert codes["latency_bound_s"] == pytest.approx(0.025)
+    # The server's own wait for its one answer (0.05 s, jittered), shared by the stage's own 2
+    # workers, not the scenario's 4.
+    paced = codes["upstream_stats_delta"]["paced_seconds"]
+    assert paced == pytest.approx(0.05, rel=0.25)
+    assert codes["latency_bound_s"] == pytest.approx(paced / 2, abs=0.0005)
     # Both figures are rounded to 3 decimals; wall_s's rounding is magnified 40x by the ratio.
     assert codes["wall_over_bound"] == pytest.approx(
-        codes["wall_s"] / 0.025, abs=0.0005 / 0.025 + 0.0005
+        codes["wall_s"] / (paced / 2), abs=0.0005 / 0.025 + 0.0005
     )
     assert codes["wall_s"] > 0
     assert codes["cpu_s"] == pytest.approx(codes["user_cpu_s"] + codes["sys_cpu_s"], abs=2e-3)
@@ -174,6 +177,13 @@ def test_latency_bound(
     pages: float | None, latency: float | None, workers: object, expected: float | None
 ) -> None:
     assert latency_bound(pages, latency, workers) == pytest.approx(expected)
+
+
+def test_latency_bound_prefers_the_servers_own_waits() -> None:
+    # 335 pages the server answered in 120 s of waits in all, 10 at a time.
+    assert latency_bound(335, 0.3, 10, paced_s=120.0) == pytest.approx(12.0)
+    assert latency_bound(335, None, 10, paced_s=120.0) == pytest.approx(12.0)
+    assert latency_bound(335, 0.3, 10, paced_s=None) == pytest.approx(10.05)
 
 
 def test_unfinished_stage_is_red_whatever_it_cost() -> None:

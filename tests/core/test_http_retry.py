@@ -18,6 +18,9 @@ from tests.core.http_fault_server import Fault, FaultServer
 FAST = HttpClientConfig(
     timeout_s=2, max_retries=3, retry_backoff_s=0.01, max_backoff_s=0.02, workers=4
 )
+# HTTP/1.1 goes through aiohttp's pool, HTTP/2 through httpx's: each failure must be classified
+# alike under both.
+POOLS = pytest.mark.parametrize("http2", [False, True], ids=["aiohttp", "httpcore"])
 
 
 def reject_failure(data: Any) -> None:
@@ -46,11 +49,13 @@ async def fetch_once(server: FaultServer, path: str, config: HttpClientConfig = 
     ],
     ids=lambda v: v.kind if isinstance(v, Fault) else v,
 )
+@POOLS
 def test_each_transient_fault_is_retried_then_succeeds(
-    fault_server: FaultServer, fault: Fault, kind: str
+    fault_server: FaultServer, fault: Fault, kind: str, http2: bool
 ) -> None:
     fault_server.script("/p", fault, fault)
-    response, stats = asyncio.run(fetch_once(fault_server, "/p"))
+    config = FAST.model_copy(update={"http2": http2})
+    response, stats = asyncio.run(fetch_once(fault_server, "/p", config))
     assert response.status == 200
     assert response.attempts == 3
     assert response.data["result"]["result"] == "SUCCESS"
@@ -60,9 +65,10 @@ def test_each_transient_fault_is_retried_then_succeeds(
     assert stats["failures"] == 0
 
 
-def test_read_stall_times_out_and_is_retried(fault_server: FaultServer) -> None:
+@POOLS
+def test_read_stall_times_out_and_is_retried(fault_server: FaultServer, http2: bool) -> None:
     fault_server.script("/p", Fault.stall(3.0))
-    config = FAST.model_copy(update={"timeout_s": 0.3})
+    config = FAST.model_copy(update={"timeout_s": 0.3, "http2": http2})
     response, stats = asyncio.run(fetch_once(fault_server, "/p", config))
     assert response.attempts == 2
     assert stats["retries_by_cause"] == {"read_timeout": 1}
@@ -138,13 +144,14 @@ def test_exhausted_retries_on_5xx_carry_the_status(fault_server: FaultServer) ->
     assert (caught.value.attempts, caught.value.status, caught.value.cause) == (1, 502, "HTTP 502")
 
 
-def test_refused_connection_is_retried_then_reported() -> None:
+@POOLS
+def test_refused_connection_is_retried_then_reported(http2: bool) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again before use: nothing listens there
 
     async def go() -> None:
-        async with AsyncHttpClient(FAST) as client:
+        async with AsyncHttpClient(FAST.model_copy(update={"http2": http2})) as client:
             await client.get_json(f"http://127.0.0.1:{port}/x", label="dealers of ram")
 
     with pytest.raises(FetchError) as caught:

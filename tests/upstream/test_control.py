@@ -89,6 +89,33 @@ def test_latency_and_evening(upstream: UpstreamHandle, client: httpx.Client) -> 
     assert 0.2 <= timed() < 0.29
 
 
+def test_an_inventory_page_waits_longer_the_more_vehicles_it_carries(
+    upstream: UpstreamHandle, client: httpx.Client, truth: GroundTruth
+) -> None:
+    upstream.set_state(latency=0.1, jitter=0.0, size_share=0.5)
+    domain, code, count = (
+        truth.codes.sort("count", descending=True).select("domain", "code", "count").row(0)
+    )
+    assert count > 10
+    waited = []
+    for size in (1, count):
+        before = upstream.stats()
+        answer = client.get(
+            upstream.url(domain) + INVENTORY, params=inventory_params(code, 1, size)
+        )
+        served = len(answer.json()["result"]["data"]["vehicles"])
+        after = upstream.stats()
+        assert after["vehicles_served"] - before["vehicles_served"] == served
+        waited.append(after["paced_seconds"] - before["paced_seconds"])
+    # Half of a 50-vehicle page's 0.1 s is fixed, the other half grows with the vehicles.
+    assert waited[0] == pytest.approx(0.05 + 0.05 / 50, abs=1e-3)
+    assert waited[1] == pytest.approx(0.05 + 0.05 * count / 50, abs=1e-3)
+    # Answers of other endpoints wait the mean latency.
+    before = upstream.stats()["paced_seconds"]
+    client.get(upstream.url(domain) + FILTERS, params={"zip": "66952", "radius": 5000})
+    assert upstream.stats()["paced_seconds"] - before == pytest.approx(0.1, abs=1e-3)
+
+
 def test_twenty_five_concurrent_clients(upstream: UpstreamHandle, truth: GroundTruth) -> None:
     upstream.set_state(latency=0.05)
     codes = truth.codes.select("domain", "code").rows()

@@ -1,0 +1,99 @@
+"""Client CPU per page under each transport, against the local stand-in on loopback.
+
+`python -m benchmarks.client_cpu [--requests N] [--workers W]` fetches the same inventory pages
+N times through `AsyncHttpClient` with httpx's own pool (httpcore) and with the aiohttp transport,
+alternating, and prints the event loop's CPU per request: the CPU the fetch itself costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+
+import httpx
+
+from ai_core.http.client import AsyncHttpClient
+from ai_core.http.config import HttpClientConfig
+from ai_core.http.transport import AiohttpTransport
+from ai_stellantis.upstream.process import serve_upstream
+
+PATH = "/hostd/inventory/getinventoryresults.json"
+
+
+async def _codes(base: str) -> list[str]:
+    async with AsyncHttpClient(HttpClientConfig()) as client:
+        answer = await client.get_json(
+            f"{base}/hostd/inventory/getinventoryfilters.json",
+            {"func": "SALES", "zip": "66952", "radius": "5000"},
+        )
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            code = node.get("modelYearCode") or node.get("code")
+            if isinstance(code, str) and len(code) == 9:
+                found.append(code)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(answer.data)
+    return sorted(set(found))
+
+
+async def _run(base: str, codes: list[str], requests: int, workers: int, kind: str) -> dict:
+    config = HttpClientConfig(workers=workers, http2=False)
+    transport: httpx.AsyncBaseTransport = (
+        AiohttpTransport(workers)
+        if kind == "aiohttp"
+        else httpx.AsyncHTTPTransport(
+            limits=httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
+        )
+    )
+    async with AsyncHttpClient(config, transport=transport) as client:
+
+        async def one(i: int) -> int:
+            params = {
+                "func": "SALES", "includeIncentives": "N", "matchType": "X",
+                "modelYearCode": codes[i % len(codes)], "pageNumber": 1, "pageSize": 50,
+                "radius": 5000, "sortBy": 0, "zip": "66952",
+            }  # fmt: skip
+            return len((await client.get_json(base + PATH, params)).body)
+
+        sizes = await asyncio.gather(*(one(i) for i in range(requests)))
+        summary = client.stats.summary()
+    return {"kind": kind, "bytes_per_page": sum(sizes) // len(sizes), **summary}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    with serve_upstream(scope="tiny", latency=0.0, jitter=0.0) as upstream:
+        base = upstream.url("jeep.com")
+        codes = asyncio.run(_codes(base))
+        per_request: dict[str, list[float]] = {"httpcore": [], "aiohttp": []}
+        for _ in range(args.rounds):
+            for kind in per_request:
+                result = asyncio.run(_run(base, codes, args.requests, args.workers, kind))
+                per_request[kind].append(result["loop_cpu_per_request_ms"])
+                print(
+                    kind,
+                    result["bytes_per_page"],
+                    "B/page",
+                    result["loop_cpu_per_request_ms"],
+                    "ms/request",
+                )
+    for kind, values in per_request.items():
+        print(
+            f"{kind}: median {statistics.median(values):.3f} ms CPU a request, {args.rounds} rounds"
+        )
+
+
+if __name__ == "__main__":
+    main()
