@@ -170,6 +170,11 @@ class StageRunner:
     timeout_s: float
     handle: UpstreamHandle | None
 
+    @property
+    def envs_dir(self) -> Path:
+        """`<results root>/.envs`: the run directory is `<results root>/<scenario>/<run>`."""
+        return self.run_dir.parent.parent / ENVS_DIRNAME
+
     def run(self, index: int, stage: StageConfig) -> dict[str, Any]:
         """Run one stage and return its summary entry."""
         assert self.scenario.partition is not None
@@ -200,9 +205,7 @@ class StageRunner:
             # Built before the stage's clock starts: installing is not the stage's work.
             started = _now()
             try:
-                python = stage_environment.ensure(
-                    REPO_ROOT / stage.environment, self.run_dir.parent.parent / ENVS_DIRNAME
-                )
+                python = stage_environment.ensure(REPO_ROOT / stage.environment, self.envs_dir)
             except stage_environment.StageEnvironmentError as exc:
                 return {**skipped_stage(stage, str(exc)), "status": "failed", "grade": "red"}
             placeholders["env_python"] = str(python)
