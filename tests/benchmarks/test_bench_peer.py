@@ -9,13 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import time
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import polars as pl
 import pytest
 
 from benchmarks import environment
+from benchmarks.peer.dagster_run import run_timings
 from benchmarks.peer.dlt_config import TOTAL_PATH, source_config
 from benchmarks.peer.stored import facts
 from benchmarks.report import run_report
@@ -42,6 +45,7 @@ def test_peer_scenarios_set_dlt_beside_ours(name: str) -> None:
         "stellantis/transformed/inventory_vehicles",
     ]
     assert ours.verify is not None and ours.verify.callable == "benchmarks.peer.stored:ours"
+    assert ours.env["DAGSTER_HOME"] == ours.verify.params["dagster_home"] == "{stage_dir}"
     for table_format in ("parquet", "iceberg"):
         peer = stages[f"dlt_{table_format}"]
         assert peer.baseline_of == "ours"
@@ -226,3 +230,22 @@ def test_command_stage_with_verify_runs_through_the_harness(tmp_path: Path) -> N
     report = run_report(summary)
     assert "stored against served:" in report
     assert "price__msrp__v_text String" in report
+
+
+def test_run_timings_read_the_last_run_of_an_instance(tmp_path: Path) -> None:
+    @dg.asset
+    def pause() -> int:
+        time.sleep(0.2)
+        return 1
+
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert dg.materialize([pause], instance=instance).success
+    timings = run_timings(tmp_path)
+    assert set(timings["steps_s"]) == {"pause"}
+    assert 0.2 <= timings["steps_s"]["pause"] <= timings["run_s"]
+    assert timings["steps_total_s"] == timings["steps_s"]["pause"]
+
+
+def test_run_timings_name_an_empty_instance(tmp_path: Path) -> None:
+    with pytest.raises(LookupError, match=f"instance at {tmp_path} holds no run"):
+        run_timings(tmp_path)
