@@ -2,7 +2,7 @@
 
 Verify callables (`verify` of a stage) read a pipeline's stored vehicles and compare them with
 the stand-in's ground truth for the run's search (`STELLANTIS_INVENTORY_ZIP`, `_RADIUS`,
-`STELLANTIS_BRANDS`), which the server writes to Parquet through its control API. The figures:
+`STELLANTIS_BRANDS`) on the day the server serves. The figures:
 
 | figure | meaning |
 |---|---|
@@ -25,45 +25,41 @@ from typing import Any
 
 import polars as pl
 
+from ai_stellantis.upstream.truth import ground_truth
 from benchmarks.baselines.tables import day_filter, open_catalog
 from benchmarks.context import StageContext
 from benchmarks.peer.dagster_run import run_timings
 
 OUR_VEHICLES = "stellantis_transformed.inventory_vehicles"
-TRUTH_TIMEOUT_S = 600.0
-"""The national truth is a whole day of every brand: the stand-in takes a while to build it."""
+STATE_TIMEOUT_S = 30.0
 
 
 def served_vins(env: Mapping[str, str], out_dir: Path) -> pl.Series:
     """The distinct VINs the stand-in serves for the run's search, by its ground truth.
 
-    The truth is written once to `out_dir` (the run's directory) and shared by later checks.
+    The served day, seed and scope come from the server's control API; the truth is computed
+    here for the run's brands only and kept in `out_dir` (the run's directory) for later checks.
     """
     zip_code = env.get("STELLANTIS_INVENTORY_ZIP", "66952")
     radius = env.get("STELLANTIS_INVENTORY_RADIUS", "5000")
+    domains = [d.strip() for d in env.get("STELLANTIS_BRANDS", "").split(",") if d.strip()]
     template = env.get("STELLANTIS_BASE_URL_TEMPLATE", "")
     if "/{domain}" not in template:
         raise RuntimeError(
             "STELLANTIS_BASE_URL_TEMPLATE does not name the stand-in ('.../{domain}'): the "
             "ground truth is only known for a run against the local upstream server"
         )
-    target = out_dir / f"truth-{zip_code}-{radius}"
-    vehicles = target / "vehicles.parquet"
-    if not vehicles.is_file():
-        body = json.dumps({"out": str(target), "zip": zip_code, "radius": float(radius)})
-        request = urllib.request.Request(
-            template.removesuffix("/{domain}") + "/_sim/truth",
-            data=body.encode(),
-            method="POST",
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=TRUTH_TIMEOUT_S) as answer:
-            answer.read()
-    domains = [d.strip() for d in env.get("STELLANTIS_BRANDS", "").split(",") if d.strip()]
-    truth = pl.scan_parquet(vehicles)
-    if domains:
-        truth = truth.filter(pl.col("domain").is_in(domains))
-    return truth.select(pl.col("vin").unique()).collect().to_series()
+    target = out_dir / f"truth-{zip_code}-{radius}-{'+'.join(domains) or 'all'}.parquet"
+    if not target.is_file():
+        state_url = template.removesuffix("/{domain}") + "/_sim/state"
+        with urllib.request.urlopen(state_url, timeout=STATE_TIMEOUT_S) as answer:
+            state = json.loads(answer.read())
+        truth = ground_truth(
+            state["seed"], state["date"], state["scope"], zip_code, float(radius),
+            brands=domains or None,
+        )  # fmt: skip
+        truth.vehicles.select("domain", "vin").write_parquet(target)
+    return pl.read_parquet(target).get_column("vin").unique()
 
 
 def msrp_names(names: Iterable[str]) -> list[str]:

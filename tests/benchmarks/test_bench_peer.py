@@ -17,6 +17,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from ai_stellantis.upstream.truth import ground_truth
 from benchmarks import environment
 from benchmarks.peer.dagster_run import run_timings
 from benchmarks.peer.dlt_config import TOTAL_PATH, source_config
@@ -209,8 +210,9 @@ def test_command_stage_with_verify_runs_through_the_harness(tmp_path: Path) -> N
     assert stored_like_dlt["rows"] == rows and stored_like_dlt["pages"] == 2
     assert stored_like_dlt["latency_bound_s"] == pytest.approx(2 * 0.01 / 2)
     assert stored_like_dlt["cpu_s"] > 0 and stored_like_dlt["peak_rss_mb"] > 10
-    truth = pl.read_parquet(path.parent / "truth-66952-5000" / "vehicles.parquet")
-    served = truth.filter(pl.col("domain") == "jeep.com").get_column("vin").n_unique()
+    truth = ground_truth(7, DAY, "tiny", "66952", 5000, brands=["jeep.com"])
+    served = truth.vehicles.get_column("vin").n_unique()
+    assert (path.parent / "truth-66952-5000-jeep.com.parquet").is_file()
     assert stored_like_dlt["stored"] == {
         "path": str(stage_dir / "inventory"),
         "format": "parquet",
