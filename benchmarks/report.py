@@ -124,6 +124,37 @@ def baseline_table(pairs: Sequence[Mapping[str, Any]]) -> str:
     return table(headers, rows)
 
 
+def stored_table(stages: Sequence[Stage]) -> str:
+    """What each verified stage stored against what the upstream served (its `stored`)."""
+    headers = [
+        "stage", "served", "stored rows", "duplicates", "missing", "unexpected",
+        "once", "msrp stored as", "msrp text rows",
+    ]  # fmt: skip
+    rows = []
+    for s in stages:
+        stored = s.get("stored")
+        if not stored:
+            continue
+        if stored.get("error"):
+            rows.append([s["name"], "-", "-", "-", "-", "-", "-", stored["error"][:60], "-"])
+            continue
+        types = ", ".join(f"{n} {t}" for n, t in (stored.get("msrp_columns") or {}).items())
+        rows.append(
+            [
+                s["name"],
+                fmt(stored.get("served")),
+                fmt(stored.get("stored_rows")),
+                fmt(stored.get("duplicate_rows")),
+                fmt(stored.get("missing")),
+                fmt(stored.get("unexpected")),
+                "yes" if stored.get("every_vehicle_once") else "no",
+                types or "-",
+                fmt(stored.get("msrp_text_rows")),
+            ]
+        )
+    return table(headers, rows) if rows else ""
+
+
 def run_report(summary: Mapping[str, Any]) -> str:
     """The console report of one run."""
     git = summary.get("git") or {}
@@ -139,6 +170,9 @@ def run_report(summary: Mapping[str, Any]) -> str:
     pairs = summary.get("baseline_comparisons") or []
     if pairs:
         lines += ["", "baselines in this run:", baseline_table(pairs)]
+    stored = stored_table(summary["stages"])
+    if stored:
+        lines += ["", "stored against served:", stored]
     if summary.get("error"):
         lines += ["", f"run stopped: {summary['error']}"]
     failed = [s for s in summary["stages"] if s["status"] not in ("ok", "skipped")]

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import re
+import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Any
 
 from ai_core.clock import TODAY_ENV
 from benchmarks import defaults
+from benchmarks import environment as stage_environment
 from benchmarks import upstream as upstream_server
 from benchmarks.figures import stage_figures
 from benchmarks.measure import run_measured
@@ -30,6 +32,13 @@ from benchmarks.upstream import UpstreamHandle
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
+ENVS_DIRNAME = ".envs"
+"""Stage environments live in `<results root>/.envs/`, shared by every run under that root."""
+PLACEHOLDERS = ("python", "env_python", "partition", "out", "stage_dir", "repo")
+"""What a command stage's argv, its `env` values and its verify params may name in braces:
+the project's interpreter, the stage environment's, the partition, the stage's outcome file
+(a command may write `{"status", "metrics", "error"}` there), the stage's own directory, and
+the repository root."""
 
 
 class RunError(RuntimeError):
@@ -96,10 +105,34 @@ def stage_env(
     return env
 
 
+def expand(text: str, values: Mapping[str, str]) -> str:
+    """`text` with each `{placeholder}` of `values` replaced; other braces are left alone."""
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", value)
+    return text
+
+
+def expand_params(value: Any, values: Mapping[str, str]) -> Any:
+    """Placeholders expanded in every string of a JSON-like value."""
+    if isinstance(value, str):
+        return expand(value, values)
+    if isinstance(value, list):
+        return [expand_params(v, values) for v in value]
+    if isinstance(value, dict):
+        return {k: expand_params(v, values) for k, v in value.items()}
+    return value
+
+
 def stage_command(
-    stage: StageConfig, partition: dt.date, out: Path, definitions: str = defaults.DEFINITIONS
+    stage: StageConfig,
+    partition: dt.date,
+    out: Path,
+    definitions: str = defaults.DEFINITIONS,
+    placeholders: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """`python -m benchmarks.stage ...` for the stage."""
+    """The stage's argv: a command stage's own, else `python -m benchmarks.stage ...`."""
+    if stage.command is not None:
+        return [expand(part, placeholders or {}) for part in stage.command]
     cmd = [sys.executable, "-m", "benchmarks.stage", "--partition", partition.isoformat()]
     cmd += ["--out", str(out), "--name", stage.name]
     if stage.asset_key is not None:
@@ -137,23 +170,51 @@ class StageRunner:
     timeout_s: float
     handle: UpstreamHandle | None
 
+    @property
+    def envs_dir(self) -> Path:
+        """`<results root>/.envs`: the run directory is `<results root>/<scenario>/<run>`."""
+        return self.run_dir.parent.parent / ENVS_DIRNAME
+
     def run(self, index: int, stage: StageConfig) -> dict[str, Any]:
         """Run one stage and return its summary entry."""
         assert self.scenario.partition is not None
         template = self.handle.base_url_template if self.handle is not None else None
+        stem = f"{index:02d}-{_file_name(stage.name)}"
+        out = self.run_dir / "stages" / f"{stem}.json"
+        log = self.run_dir / "stages" / f"{stem}.log"
+        stage_dir = self.run_dir / "stages" / stem
+        if stage.command is not None or stage.verify is not None:
+            stage_dir.mkdir(parents=True, exist_ok=True)
+        placeholders = {
+            "python": sys.executable,
+            "partition": self.scenario.partition.isoformat(),
+            "out": str(out),
+            "stage_dir": str(stage_dir),
+            "repo": str(REPO_ROOT),
+        }
+        expanded = {k: expand(v, placeholders) for k, v in stage.env.items()}
         env = stage_env(
             self.scenario,
-            stage,
+            stage.model_copy(update={"env": expanded}),
             data_dir=self.run_dir / "data",
             base_url_template=template,
             inherited=os.environ,
         )
-        stem = f"{index:02d}-{_file_name(stage.name)}"
-        out = self.run_dir / "stages" / f"{stem}.json"
-        log = self.run_dir / "stages" / f"{stem}.log"
+        setup: dict[str, Any] = {}
+        if stage.environment is not None:
+            # Built before the stage's clock starts: installing is not the stage's work.
+            started = _now()
+            try:
+                python = stage_environment.ensure(REPO_ROOT / stage.environment, self.envs_dir)
+            except stage_environment.StageEnvironmentError as exc:
+                return {**skipped_stage(stage, str(exc)), "status": "failed", "grade": "red"}
+            placeholders["env_python"] = str(python)
+            setup = {"python": str(python), "seconds": round((_now() - started).total_seconds(), 3)}
         before = _stats(self.handle)
         process = run_measured(
-            stage_command(stage, self.scenario.partition, out, self.scenario.definitions),
+            stage_command(
+                stage, self.scenario.partition, out, self.scenario.definitions, placeholders
+            ),
             env=env,
             cwd=REPO_ROOT,
             log_path=log,
@@ -172,7 +233,45 @@ class StageRunner:
         )
         figures["upstream_stats_delta"] = delta
         figures["log"] = str(log.relative_to(self.run_dir))
+        if setup:
+            figures["environment"] = setup
+        if stage.verify is not None and figures["status"] == "ok":
+            figures["stored"] = self.verify(stage, env, placeholders, stage_dir / "verify.json")
         return figures
+
+    def verify(
+        self,
+        stage: StageConfig,
+        env: Mapping[str, str],
+        placeholders: Mapping[str, str],
+        out: Path,
+    ) -> dict[str, Any]:
+        """Run the stage's verify callable in a process of its own, outside the measurement."""
+        assert stage.verify is not None and self.scenario.partition is not None
+        params = expand_params(stage.verify.params, placeholders)
+        cmd = [sys.executable, "-m", "benchmarks.stage", "--callable", stage.verify.callable]
+        cmd += ["--partition", self.scenario.partition.isoformat(), "--out", str(out)]
+        cmd += ["--name", stage.name, "--params", json.dumps(params)]
+        log = out.with_suffix(".log")
+        with log.open("wb") as log_file:
+            try:
+                subprocess.run(
+                    cmd,
+                    env=dict(env),
+                    cwd=REPO_ROOT,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    timeout=self.timeout_s,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                return {"error": f"verify {stage.verify.callable} ran over {self.timeout_s} s"}
+        outcome = _read_outcome(out) or {}
+        if outcome.get("status") != "ok":
+            error = outcome.get("error") or f"verify wrote no outcome; see {log}"
+            return {"error": error.strip().splitlines()[-1]}
+        return dict(outcome.get("metrics") or {})
 
 
 def run_scenario(
@@ -220,10 +319,13 @@ def run_scenario(
                 echo(f"[{index}/{len(scenario.stages)}] {stage.name}: {stage.kind} {stage.target}")
                 figures = runner.run(index, stage)
                 summary.add_stage(figures)
-                echo(
-                    f"    {figures['status']} in {figures['wall_s']:.1f} s, "
-                    f"peak {figures['peak_rss_mb']:.0f} MB, grade {figures['grade']}"
-                )
+                if "wall_s" in figures:
+                    echo(
+                        f"    {figures['status']} in {figures['wall_s']:.1f} s, "
+                        f"peak {figures['peak_rss_mb']:.0f} MB, grade {figures['grade']}"
+                    )
+                else:
+                    echo(f"    {figures['status']} before it started: {figures['error']}")
                 if figures["status"] != "ok" and abort_on_failure:
                     aborted_by = stage.name
             summary.data["upstream"]["stats"] = _stats(handle)

@@ -35,8 +35,21 @@ class Thresholds(BaseModel):
         return self
 
 
+class VerifyConfig(BaseModel):
+    """A check run after the stage, outside its measurement: `module:function` and its params.
+
+    It is called like a callable stage; what it returns goes to the stage's `stored` figures.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    callable: str
+    params: dict[str, Any] = {}
+
+
 class StageConfig(BaseModel):
-    """One stage: a Dagster asset partition or a `module:function` callable, in its own process."""
+    """One stage, in its own process: a Dagster asset partition, a `module:function` callable,
+    or a command."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -44,30 +57,50 @@ class StageConfig(BaseModel):
     label: str = ""
     asset_key: str | None = None
     callable: str | None = None
+    command: list[str] | None = None
+    """argv of a command stage; placeholders are listed in `benchmarks.runner.PLACEHOLDERS`."""
+    environment: str | None = None
+    """A pinned requirements file (repository-relative) whose venv the stage runs in, as
+    `{env_python}`; built before the stage and kept between runs."""
     baseline_of: str | None = None
     thresholds: Thresholds | None = None
     env: dict[str, str] = {}
     params: dict[str, Any] = {}
     fetch: bool | None = None
     """Whether the latency bound applies; unset means 'when the stage reports pages'."""
+    verify: VerifyConfig | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> StageConfig:
-        if (self.asset_key is None) == (self.callable is None):
-            raise ValueError(f"stage {self.name!r}: give exactly one of asset_key or callable")
+        targets = [t for t in (self.asset_key, self.callable, self.command) if t is not None]
+        if len(targets) != 1:
+            raise ValueError(
+                f"stage {self.name!r}: give exactly one of asset_key, callable or command"
+            )
         if self.callable is not None and ":" not in self.callable:
             raise ValueError(
                 f"stage {self.name!r}: callable {self.callable!r} must be 'module:function'"
+            )
+        if self.command is not None and not self.command:
+            raise ValueError(f"stage {self.name!r}: command is empty")
+        uses_env = any("{env_python}" in part for part in self.command or ())
+        if uses_env and self.environment is None:
+            raise ValueError(
+                f"stage {self.name!r}: command uses {{env_python}} but names no environment"
             )
         return self
 
     @property
     def kind(self) -> str:
-        return "asset" if self.asset_key is not None else "callable"
+        if self.asset_key is not None:
+            return "asset"
+        return "callable" if self.callable is not None else "command"
 
     @property
     def target(self) -> str:
-        return self.asset_key if self.asset_key is not None else str(self.callable)
+        if self.asset_key is not None:
+            return self.asset_key
+        return str(self.callable) if self.callable is not None else " ".join(self.command or ())
 
 
 class UpstreamConfig(BaseModel):
