@@ -58,6 +58,7 @@ from ai_core.consolidate.sources import (
     stack_sources,
 )
 from ai_core.consolidate.spec import EntitySpec, MergeSpec
+from ai_core.iceberg.output import PartitionOutput
 
 PARTITION_DATE = "_partition_date"
 PROVENANCE_OUTPUT = (WINNER, SOURCES, SOURCE_DATE, SOURCE_AGE, GAP_FILLED)
@@ -82,7 +83,7 @@ def entity_namespace(oem: str, market: str, entity: str) -> str:
     return f"{oem}/{market}/{entity}"
 
 
-class ConsolidationStream:
+class ConsolidationStream(PartitionOutput):
     """One entity's day as chunks of rows; facts complete once it is exhausted.
 
     Each chunk covers a range of ids and holds both today's entities and those that left the
@@ -202,7 +203,7 @@ class ConsolidationStream:
         """Recorded with the commit: which version of the previous day the history read."""
         return dict(self._properties)
 
-    def __iter__(self) -> Iterator[pl.DataFrame]:
+    def chunks(self) -> Iterator[pl.DataFrame]:
         orphan_parts: dict[str, list[pl.Series]] = {
             fk.column: [] for fk in self.entity.foreign_keys
         }
@@ -287,7 +288,7 @@ def consolidate(
     stream = ConsolidationStream(
         entity, day, inputs, namespace, lookups, previous, chunk_rows, sales=sales
     )
-    frame = pl.concat(list(stream), how="vertical_relaxed")
+    frame = pl.concat(list(stream.chunks()), how="vertical_relaxed")
     return ConsolidationResult(frame, stream.integrity, stream.discrepancies)
 
 

@@ -22,7 +22,7 @@ from ai_core.http.config import HttpClientConfig
 from ai_core.partitions import daily_partitions, partition_date
 from ai_core.raw.checks import CompletenessRule
 from ai_core.raw.observation import ObservedFetchStream
-from ai_core.raw.output import RawOutput
+from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.paging import DEFAULT_CHUNK_PAGES, PagedSubResource
 from ai_core.raw.stream import RawFetchStream
 
@@ -61,9 +61,9 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
 
     def fetch(
         self, context: dg.AssetExecutionContext, inputs: Mapping[str, pl.LazyFrame]
-    ) -> RawOutput:
-        """The run's pages as a stream of one `RawFetchResult` per sub-resource; with a source
-        node, the stream records an observation of the source when the fetch ends."""
+    ) -> LazyRawFetch:
+        """The run's fetch, not yet started: it runs as the IO manager writes its chunks. With a
+        source node, the stream records an observation of the source when the fetch ends."""
         day = partition_date(context)
         if self.present_only:
             self.require_today(day)
@@ -134,6 +134,7 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
             pool=self.pool,
         )
         def _raw_asset(context: dg.AssetExecutionContext, **inputs: Any) -> Iterator[Any]:
+            # Nothing is fetched here: the IO manager runs the fetch as it writes the chunks.
             stream = component.fetch(context, inputs)
             # Dagster hands the output to the IO manager before resuming here, so by the next
             # line every page is written and tallied.

@@ -53,9 +53,6 @@ class RawFetchResult:
     sub_resource: str
     pages: Sequence[RawPage]
     stats: dict[str, object] = field(default_factory=dict)
-    _arrow: tuple[dt.date, pa.Table] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
 
     @property
     def n_bytes(self) -> int:
@@ -66,13 +63,8 @@ class RawFetchResult:
         return [p for p in self.pages if p.error is not None]
 
     def to_arrow(self, partition_date: dt.date) -> pa.Table:
-        """The raw rows, built once per date (the stream's check and the writer share them)."""
-        if self._arrow is None or self._arrow[0] != partition_date:
-            self._arrow = (
-                partition_date,
-                make_raw_row_frame(partition_date, self.sub_resource, self.pages),
-            )
-        return self._arrow[1]
+        """The raw rows of these pages, one per page."""
+        return make_raw_row_frame(partition_date, self.sub_resource, self.pages)
 
 
 def make_raw_row_frame(

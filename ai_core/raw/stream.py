@@ -1,10 +1,11 @@
-"""The raw asset's output: a lazily fetched stream of sub-resources, consumed by the IO manager.
+"""The HTTP raw asset's output: a lazily fetched stream of sub-resources, written as it comes.
 
-The asset returns this object instead of data; the Iceberg IO manager iterates it and writes one
-chunk per sub-resource, so the fetch and the write overlap and only a few sub-resources are ever
-held in memory. After the last chunk the IO manager asks for `output_metadata()`, which reports the
-whole run in one record: pages, bytes, retries, the client's timings, and each sub-resource's
-completeness figures, and which pages could not be fetched and why. With a completeness rule the
+The asset returns this object instead of data; the Iceberg IO manager consumes its chunks, one
+Arrow table per fetched group of pages, so the fetch and the write overlap and only a few
+sub-resources are ever held in memory. After the last chunk the IO manager asks for
+`output_metadata()`, which reports the whole run in one record: pages, bytes, retries, the
+client's timings, each sub-resource's completeness figures, and which pages could not be fetched
+and why. With a completeness rule the
 stream also tallies the record keys in the bodies it hands the writer, and `completeness_result()`
 is the check over exactly those rows.
 """
@@ -17,12 +18,14 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
 import dagster as dg
+import pyarrow as pa
 
 from ai_core.http.client import AsyncHttpClient
 from ai_core.http.config import HttpClientConfig
 from ai_core.http.sync import iterate_in_thread
 from ai_core.iceberg.writer import unobserved_property
 from ai_core.raw.checks import CompletenessRule, CompletenessTally, written_completeness
+from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.paging import (
     DEFAULT_CHUNK_PAGES,
     FetchProgress,
@@ -34,8 +37,8 @@ from ai_core.raw.result import RawFetchResult
 SubResourcePlan = Callable[[], Sequence[PagedSubResource]]
 
 
-class RawFetchStream:
-    """Iterable of `RawFetchResult`, one per sub-resource, fetched through one shared client."""
+class RawFetchStream(LazyRawFetch):
+    """The day's sub-resources fetched through one shared client, as raw rows."""
 
     def __init__(
         self,
@@ -61,7 +64,7 @@ class RawFetchStream:
         self._chunks = 0
         self._consumed = False
 
-    def __iter__(self) -> Iterator[RawFetchResult]:
+    def chunks(self) -> Iterator[pa.Table]:
         if self._consumed:
             raise RuntimeError(f"{self.source_name}: a fetch stream can be consumed only once")
         self._consumed = True
@@ -73,11 +76,12 @@ class RawFetchStream:
                 self._chunks += 1
                 if result.stats.get("last_part"):
                     self._summaries.append({"sub_resource": result.sub_resource, **result.stats})
+                rows = result.to_arrow(self._date)
+                del result  # the rows hold the bodies now: free the pages
                 if self._tally is not None:
-                    # The rows the writer is about to store, built once and shared with it.
-                    self._tally.add(result.to_arrow(self._date))
-                yield result
-                del result  # the writer is done with it: free the pages before the next fetch
+                    self._tally.add(rows)  # exactly the rows the writer is about to store
+                yield rows
+                del rows  # the writer is done with them: free them before the next fetch
         finally:
             self._wall_s = time.perf_counter() - started
 

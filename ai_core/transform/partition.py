@@ -1,12 +1,13 @@
 """One transformed day: the raw partition read batch by batch, resolved by key, written as it goes.
 
-The Iceberg IO manager iterates this object. Each step extracts a group of raw batches of a few
-tens of megabytes of bodies, collapses identical rows within it and hands its rows to the writer,
-which stages them as data files at once; only what the key rule needs (key, provenance, hash and
-the entity's rule flags) stays in memory, with the page facts. When every batch is staged, the
-writer asks `rows_to_drop`: keys are resolved over the whole day, and the rows that lost to
-another version of their key (usually none) are struck from the staged files before the one
-commit. Memory therefore holds one group's rows, not the day's, and no row is written twice.
+The Iceberg IO manager consumes this object's chunks. Each step extracts a group of raw batches
+of a few tens of megabytes of bodies, collapses identical rows within it and hands its rows to
+the writer, which stages them as data files at once; only what the key rule needs (key,
+provenance, hash and the entity's rule flags) stays in memory, with the page facts. When every
+batch is staged, the writer asks `rows_to_drop`: keys are resolved over the whole day, and the
+rows that lost to another version of their key (usually none) are struck from the staged files
+before the one commit. Memory therefore holds one group's rows, not the day's, and no row is
+written twice.
 
 Raw rows of pages that could not be fetched (`_fetch_error` set) hold no records: they are left
 out of the extraction, and their sub-resources are recorded with the day as not observed, so the
@@ -16,15 +17,16 @@ consolidated tier carries those parts forward instead of reading them as gone.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeAlias
+from typing import Any, TypeAlias
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ai_core.iceberg.output import PartitionOutput, StagedRows
 from ai_core.iceberg.writer import unobserved_property
 from ai_core.raw.parts import in_parts
 from ai_core.transform.batching import GROUP_BYTES, grouped
@@ -55,12 +57,6 @@ BATCH = "_batch"
 ROW = "_row"
 
 
-class StagedRows(Protocol):
-    """The writer's staged chunks, as `rows_to_drop` sees them."""
-
-    def rows(self, wanted: Mapping[int, Sequence[int] | pl.Series]) -> pa.Table: ...
-
-
 @dataclass(slots=True)
 class Timings:
     extract_s: float = 0.0
@@ -81,7 +77,7 @@ def _flag(index: int) -> str:
     return f"_rule{index}"
 
 
-class TransformedPartition:
+class TransformedPartition(PartitionOutput):
     """The day's rows as `pl.DataFrame` chunks, one per extracted group of raw batches, for a
     writer that calls `rows_to_drop` before it commits (the Iceberg IO manager); consumable once."""
 
@@ -126,7 +122,7 @@ class TransformedPartition:
     def key(self) -> list[str]:
         return list(self.extractor.plan.key)
 
-    def __iter__(self) -> Iterator[pl.DataFrame]:
+    def chunks(self) -> Iterator[pl.DataFrame]:
         if self._consumed:
             raise RuntimeError(f"{self.label}: a transformed partition can be written only once")
         self._consumed = True

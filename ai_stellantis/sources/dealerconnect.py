@@ -23,10 +23,12 @@ from typing import Any, Literal
 
 import dagster as dg
 import orjson
+import pyarrow as pa
 from google.api_core import exceptions
 from google.cloud import bigquery
 
 from ai_core.raw.checks import CompletenessRule, CompletenessTally, written_completeness
+from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.result import RawFetchResult, RawPage
 from ai_core.raw.stream import completeness_table, is_complete
 
@@ -80,7 +82,7 @@ class TableRead:
     vanished: bool = False
 
 
-class DealerConnectStream:
+class DealerConnectStream(LazyRawFetch):
     """The raw output of one DealerConnect table kind for one day (see the module docstring)."""
 
     def __init__(
@@ -117,7 +119,7 @@ class DealerConnectStream:
         self._wall_s = 0.0
         self._consumed = False
 
-    def __iter__(self) -> Iterator[RawFetchResult]:
+    def chunks(self) -> Iterator[pa.Table]:
         if self._consumed:
             raise RuntimeError(f"{self.source_name}: a fetch stream can be consumed only once")
         self._consumed = True
@@ -149,7 +151,7 @@ class DealerConnectStream:
             return done
         return pool.submit(self._read, table)
 
-    def _chunks(self, read: TableRead) -> Iterator[RawFetchResult]:
+    def _chunks(self, read: TableRead) -> Iterator[pa.Table]:
         if read.vanished:
             self._vanished.append(read.table)
             reason = (
@@ -186,10 +188,11 @@ class DealerConnectStream:
                 RawFetchResult(read.table, read.pages[start : start + self._chunk_pages])
             )
 
-    def _tallied(self, result: RawFetchResult) -> RawFetchResult:
+    def _tallied(self, result: RawFetchResult) -> pa.Table:
+        rows = result.to_arrow(self._day)
         if self._tally is not None:
-            self._tally.add(result.to_arrow(self._day))
-        return result
+            self._tally.add(rows)
+        return rows
 
     def _url(self, table: str) -> str:
         return f"bigquery://{self._client.project}/{self._dataset}/{table}"
@@ -239,6 +242,7 @@ class DealerConnectStream:
         return list(self._summaries)
 
     def output_metadata(self) -> dict[str, Any]:
+        """The day's tables, pages and records, and which tables vanished."""
         incomplete = [s for s in self._summaries if not is_complete(s)]
         return {
             "sub_resources": len(self._summaries),

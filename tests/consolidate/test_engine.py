@@ -106,7 +106,7 @@ def test_the_stream_yields_sorted_chunks_and_then_reports() -> None:
     )
     with pytest.raises(RuntimeError, match="only after the stream is read"):
         _ = stream.integrity
-    chunks = list(stream)
+    chunks = list(stream.chunks())
     assert [c.height for c in chunks] == [8, 8, 8, 6]
     ids = pl.concat([c["vehicle_id"] for c in chunks])
     assert ids.is_sorted()

@@ -14,6 +14,7 @@ import pytest
 
 from ai_core.iceberg.catalog import load_catalog
 from ai_core.iceberg.io_manager import IcebergIOManager
+from ai_core.iceberg.output import PartitionOutput
 from ai_core.iceberg.reader import arrow_table
 from ai_core.raw.result import RawFetchResult, RawPage
 
@@ -22,8 +23,8 @@ D1, D2, D3 = "2026-11-10", "2026-11-11", "2026-11-12"
 FETCHED = dt.datetime(2026, 11, 10, 10, tzinfo=dt.UTC)
 
 
-def fetch(day: str) -> Iterator[RawFetchResult]:
-    """Two sub-resources of two pages each; the bodies say which day and page they are."""
+def fetch(day: str) -> Iterator[pa.Table]:
+    """Two sub-resources of two pages each as raw rows; the bodies say which day and page."""
     for sub in ("J/IUJ", "D/IUD"):
         pages = [
             RawPage(
@@ -36,20 +37,29 @@ def fetch(day: str) -> Iterator[RawFetchResult]:
             )
             for n in (1, 2)
         ]
-        yield RawFetchResult(sub, pages, stats={"retries": 1})
+        yield RawFetchResult(sub, pages).to_arrow(dt.date.fromisoformat(day))
 
 
-class CountingStream:
-    """An output that is iterated by the IO manager and reports on itself afterwards."""
+class CountingStream(PartitionOutput):
+    """An output whose chunks the IO manager consumes, then asks what to drop and report."""
 
     def __init__(self, day: str) -> None:
         self.day = day
         self.seen = 0
 
-    def __iter__(self) -> Iterator[RawFetchResult]:
-        for result in fetch(self.day):
-            self.seen += len(result.pages)
-            yield result
+    def chunks(self) -> Iterator[pa.Table]:
+        for rows in fetch(self.day):
+            self.seen += rows.num_rows
+            yield rows
+
+    def rows_to_drop(self, staged: Any) -> dict[int, list[int]]:
+        # The second page of the second chunk, read back from the staged files to prove it.
+        (body,) = staged.rows({1: [1]}).column("_response_body").to_pylist()
+        assert body == f"{self.day} D/IUD 2"
+        return {1: [1]}
+
+    def snapshot_properties(self) -> dict[str, str]:
+        return {"pages_seen": str(self.seen)}
 
     def output_metadata(self) -> dict[str, Any]:
         return {"pages": self.seen, "retries": 2}
@@ -222,13 +232,21 @@ def test_generator_output_is_written_with_run_metadata(
     assert summary["dagster.asset_key"] == "shop/raw/pages"
 
 
-def test_output_metadata_of_the_stream_joins_the_write_metadata(
-    io_manager: IcebergIOManager,
+def test_a_partition_output_drops_rows_records_properties_and_reports(
+    io_manager: IcebergIOManager, tmp_path: Path
 ) -> None:
     result = run(io_manager, "shop/raw/streamed", D1)
     (event,) = result.get_asset_materialization_events()
     meta = {k: v.value for k, v in event.materialization.metadata.items()}
-    assert (meta["pages"], meta["retries"], meta["rows"]) == (4, 2, 4)
+    assert (meta["pages"], meta["retries"], meta["rows"]) == (4, 2, 3)
+    assert stored(tmp_path, "shop_raw.streamed", D1).column("_response_body").to_pylist() == [
+        f"{D1} J/IUJ 1",
+        f"{D1} J/IUJ 2",
+        f"{D1} D/IUD 1",
+    ]
+    snapshot = load_catalog(tmp_path).load_table("shop_raw.streamed").current_snapshot()
+    assert snapshot is not None
+    assert snapshot.summary.additional_properties["pages_seen"] == "4"  # type: ignore[union-attr]
 
 
 def test_downstream_reads_only_its_partition(io_manager: IcebergIOManager, tmp_path: Path) -> None:

@@ -241,15 +241,14 @@ def test_polars_frames_are_cast_to_required_columns(catalog: Catalog) -> None:
     assert day(catalog, D1).num_rows == 2
 
 
-def test_raw_fetch_results_are_written_as_raw_rows(catalog: Catalog) -> None:
+def test_raw_rows_keep_their_required_columns(catalog: Catalog) -> None:
     fetched = dt.datetime(2026, 11, 21, 10, tzinfo=dt.UTC)
     pages = [
         RawPage(n, f"https://x/{n}", {"pageNumber": n}, 200, b'{"n": %d}' % n, fetched)
         for n in (2, 1)
     ]
-    write_partition(
-        catalog, TABLE, D1, [RawFetchResult("J/IUJ", pages), RawFetchResult("J/IUK", pages[:1])]
-    )
+    chunks = [RawFetchResult("J/IUJ", pages), RawFetchResult("J/IUK", pages[:1])]
+    write_partition(catalog, TABLE, D1, [c.to_arrow(D1) for c in chunks])
     table = catalog.load_table(TABLE)
     assert table.schema().as_arrow().names == RAW_SCHEMA.names
     assert table.schema().find_field("_response_body").required

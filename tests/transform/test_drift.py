@@ -100,7 +100,7 @@ def test_a_key_present_on_any_record_of_the_day_is_not_missing() -> None:
     partition = TransformedPartition(
         "shop/transformed/widgets", compile_extractor(ShopWidget), day, group_bytes=1
     )
-    list(partition)
+    list(partition.chunks())
     assert partition.missing_keys() == []
 
 

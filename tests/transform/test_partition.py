@@ -32,7 +32,7 @@ def _write(catalog: Catalog, pages: list[tuple[str, int, bytes]]) -> Transformed
     # One raw page a group: each page is extracted, collapsed and staged on its own.
     raw = raw_rows(pages).to_batches(max_chunksize=1)
     partition = TransformedPartition(TABLE, compile_extractor(ShopWidget), raw, group_bytes=1)
-    write_partition(catalog, TABLE, DAY, partition, rows_to_drop=partition.rows_to_drop)
+    write_partition(catalog, TABLE, DAY, partition.chunks(), rows_to_drop=partition.rows_to_drop)
     return partition
 
 
@@ -77,7 +77,7 @@ def test_keys_seen_again_in_later_groups_keep_one_row(catalog: Catalog) -> None:
 
 def test_a_day_without_raw_batches_still_creates_the_table(catalog: Catalog) -> None:
     partition = TransformedPartition(TABLE, compile_extractor(ShopWidget), [])
-    write_partition(catalog, TABLE, DAY, partition, rows_to_drop=partition.rows_to_drop)
+    write_partition(catalog, TABLE, DAY, partition.chunks(), rows_to_drop=partition.rows_to_drop)
     table = catalog.load_table(TABLE)
     assert "sku" in table.schema().column_names
     assert arrow_table(table, [DAY]).num_rows == 0
@@ -86,8 +86,8 @@ def test_a_day_without_raw_batches_still_creates_the_table(catalog: Catalog) -> 
 
 def test_facts_need_the_day_resolved_first() -> None:
     partition = TransformedPartition(TABLE, compile_extractor(ShopWidget), [])
-    list(partition)
+    list(partition.chunks())
     with pytest.raises(RuntimeError, match="not resolved yet"):
         partition.integrity()
     with pytest.raises(RuntimeError, match="written only once"):
-        list(partition)
+        list(partition.chunks())
