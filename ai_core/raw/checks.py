@@ -14,9 +14,9 @@ from collections.abc import Iterable
 
 import dagster as dg
 import polars as pl
-import pyarrow as pa
 from pydantic import BaseModel
 
+from ai_core.arrow import Frame, as_polars
 from ai_core.raw.totals import modal_totals
 
 SAMPLE_LIMIT = 50
@@ -72,8 +72,8 @@ class CompletenessTally:
         ]
         self._pages: list[pl.DataFrame] = []
 
-    def add(self, batch: pa.RecordBatch | pa.Table | pl.DataFrame) -> None:
-        frame = _as_frame(batch)
+    def add(self, batch: Frame) -> None:
+        frame = as_polars(batch)
         # A day stored before failed pages were kept has no `_fetch_error`.
         absent = [c for c in ("_page_number", "_fetch_error") if c not in frame.columns]
         if absent:
@@ -124,9 +124,7 @@ def written_completeness(
     return tally.check_result()
 
 
-def completeness_by_sub_resource(
-    batches: Iterable[pa.RecordBatch | pa.Table | pl.DataFrame], rule: CompletenessRule
-) -> pl.DataFrame:
+def completeness_by_sub_resource(batches: Iterable[Frame], rule: CompletenessRule) -> pl.DataFrame:
     """Per sub-resource: pages, records, distinct records, expected (modal reported total)."""
     tally = CompletenessTally(rule)
     for batch in batches:
@@ -134,16 +132,8 @@ def completeness_by_sub_resource(
     return tally.table()
 
 
-def _as_frame(batch: pa.RecordBatch | pa.Table | pl.DataFrame) -> pl.DataFrame:
-    if isinstance(batch, pl.DataFrame):
-        return batch
-    frame = pl.from_arrow(batch)
-    assert isinstance(frame, pl.DataFrame)
-    return frame
-
-
 def completeness_check_result(
-    batches: Iterable[pa.RecordBatch | pa.Table | pl.DataFrame], rule: CompletenessRule
+    batches: Iterable[Frame], rule: CompletenessRule
 ) -> dg.AssetCheckResult:
     """Fails when a sub-resource is empty, short or long against its reported total."""
     return _check_result(completeness_by_sub_resource(batches, rule), rule)

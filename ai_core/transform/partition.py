@@ -26,6 +26,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ai_core.arrow import Frame, as_arrow
 from ai_core.iceberg.output import PartitionOutput, StagedRows
 from ai_core.iceberg.writer import unobserved_property
 from ai_core.raw.parts import in_parts
@@ -50,11 +51,20 @@ from ai_core.transform.keys import (
 )
 from ai_core.transform.schema import HASH_COLUMN
 
-RawBatches: TypeAlias = (
-    pa.RecordBatchReader | Iterable[pa.RecordBatch] | Iterable[pa.Table] | Iterable[pl.DataFrame]
-)
+RawBatches: TypeAlias = pa.RecordBatchReader | Iterable[Frame]
 BATCH = "_batch"
 ROW = "_row"
+
+
+@dataclass(frozen=True, slots=True)
+class KeptGroup:
+    """What stays in memory of one written group until the day is resolved."""
+
+    narrow: pl.DataFrame
+    """Key, provenance, hash, position and rule flags of each written row."""
+    pages: pl.DataFrame
+    rejected: pl.DataFrame
+    unknown_keys: pl.DataFrame
 
 
 @dataclass(slots=True)
@@ -94,7 +104,7 @@ class TransformedPartition(PartitionOutput):
         self._raw = raw
         self._group_bytes = group_bytes
         self._rules = dict(extractor.plan.entity.discrepancy_rules)
-        self._kept: list[tuple[pl.DataFrame, ...]] = []
+        self._kept: list[KeptGroup] = []
         self._choice: KeyChoice | None = None
         self._pages = pl.DataFrame(schema=PAGES_SCHEMA)
         self._rejected = pl.DataFrame(schema=REJECTED_SCHEMA)
@@ -156,16 +166,16 @@ class TransformedPartition(PartitionOutput):
             if pending is not None:
                 yield pending()
 
-    def _observed(self) -> Iterator[pa.RecordBatch | pa.Table | pl.DataFrame]:
+    def _observed(self) -> Iterator[pa.Table]:
         """The raw batches without the rows of pages that failed, whose sub-resources are noted."""
         for batch in self._raw:
-            arrow = batch.to_arrow() if isinstance(batch, pl.DataFrame) else batch
+            arrow = as_arrow(batch)
             if "_fetch_error" not in arrow.schema.names:
-                yield batch
+                yield arrow
                 continue
             errors = arrow.column("_fetch_error")
             if errors.null_count == arrow.num_rows:
-                yield batch
+                yield arrow
                 continue
             failed = pc.is_valid(errors)
             subs = pc.unique(pc.filter(arrow.column("_sub_resource"), failed))
@@ -199,7 +209,9 @@ class TransformedPartition(PartitionOutput):
             pl.lit(index, pl.UInt32).alias(BATCH),
             *(rule.fill_null(False).alias(_flag(i)) for i, rule in enumerate(self._rules.values())),
         )
-        self._kept.append((narrow, extraction.pages, extraction.rejected, extraction.unknown_keys))
+        self._kept.append(
+            KeptGroup(narrow, extraction.pages, extraction.rejected, extraction.unknown_keys)
+        )
         if extraction.missing_keys is not None:
             # Missing from the day means missing from every group's sample.
             self._missing = (
@@ -214,13 +226,12 @@ class TransformedPartition(PartitionOutput):
         writer strikes before the commit. Conflicts are sampled from the staged rows."""
         started = time.perf_counter()
         if self._kept:
-            narrow, pages, rejected, unknown = zip(*self._kept, strict=True)
-            self._kept = []
-            self._narrow = pl.concat(narrow)
-            self._pages = pl.concat(pages)
-            self._rejected = pl.concat(rejected)
+            kept, self._kept = self._kept, []
+            self._narrow = pl.concat(k.narrow for k in kept)
+            self._pages = pl.concat(k.pages for k in kept)
+            self._rejected = pl.concat(k.rejected for k in kept)
             self._unknown = (
-                pl.concat(unknown)
+                pl.concat(k.unknown_keys for k in kept)
                 .group_by("key")
                 .agg(pl.col("occurrences").sum())
                 .sort("key")

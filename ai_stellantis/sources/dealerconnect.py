@@ -29,8 +29,8 @@ from google.cloud import bigquery
 
 from ai_core.raw.checks import CompletenessRule, CompletenessTally, written_completeness
 from ai_core.raw.output import LazyRawFetch
-from ai_core.raw.result import RawFetchResult, RawPage
-from ai_core.raw.stream import completeness_table, is_complete
+from ai_core.raw.result import RawFetchResult, RawPage, SubResourceSummary
+from ai_core.raw.stream import completeness_table
 
 TableKind = Literal["inventory", "sales", "code_guides"]
 DEALER_TABLE = re.compile(r"^(inventory|sales)_([A-Za-z0-9]+)$")
@@ -113,7 +113,7 @@ class DealerConnectStream(LazyRawFetch):
         self._tally = CompletenessTally(completeness) if completeness else None
         self._known = frozenset(known_tables)
         self._log = log
-        self._summaries: list[dict[str, Any]] = []
+        self._summaries: list[SubResourceSummary] = []
         self._vanished: list[str] = []
         self._bad_documents = 0
         self._wall_s = 0.0
@@ -173,15 +173,13 @@ class DealerConnectStream(LazyRawFetch):
             return
         self._bad_documents += read.bad_documents
         self._summaries.append(
-            {
-                "sub_resource": read.table,
-                "sub_resource_pages": len(read.pages),
-                "records": read.total_rows,
-                "distinct_records": read.total_rows,
-                "expected_records": read.total_rows,
-                "retries": 0,
-                "documents_not_json": read.bad_documents,
-            }
+            SubResourceSummary(
+                sub_resource=read.table,
+                pages=len(read.pages),
+                records=read.total_rows,
+                distinct_records=read.total_rows,
+                expected_records=read.total_rows,
+            )
         )
         for start in range(0, len(read.pages), self._chunk_pages):
             yield self._tallied(
@@ -238,16 +236,16 @@ class DealerConnectStream(LazyRawFetch):
         return written_completeness(self.source_name, self._tally, self._consumed)
 
     @property
-    def summaries(self) -> Sequence[dict[str, Any]]:
+    def summaries(self) -> Sequence[SubResourceSummary]:
         return list(self._summaries)
 
     def output_metadata(self) -> dict[str, Any]:
         """The day's tables, pages and records, and which tables vanished."""
-        incomplete = [s for s in self._summaries if not is_complete(s)]
+        incomplete = [s for s in self._summaries if not s.complete]
         return {
             "sub_resources": len(self._summaries),
-            "pages": sum(int(s["sub_resource_pages"]) for s in self._summaries),
-            "records": sum(int(s["records"]) for s in self._summaries),
+            "pages": sum(s.pages for s in self._summaries),
+            "records": sum(s.records for s in self._summaries),
             "documents_not_json": self._bad_documents,
             "vanished_tables": dg.MetadataValue.json(self._vanished),
             "incomplete_sub_resources": len(incomplete),

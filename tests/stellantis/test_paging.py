@@ -45,12 +45,13 @@ def test_chunks_come_in_order_bounded_and_complete(stellantis_env: UpstreamEnv) 
     assert order == sorted(order, key=lambda x: (codes.index(x[0].split("/")[1]), x[1]))
     assert len(order) == len(set(order))
 
-    finals = [r for r in results if r.stats["last_part"]]
+    finals = [r for r in results if r.summary is not None]
     assert [r.sub_resource for r in finals] == [f"jeep.com/{c}" for c in codes]
     expected = dict(truth.codes.select("code", "count").iter_rows())
     for r in finals:
         code = r.sub_resource.split("/")[1]
-        assert r.stats["distinct_records"] == r.stats["expected_records"] == expected[code]
+        assert r.summary is not None
+        assert r.summary.distinct_records == r.summary.expected_records == expected[code]
 
     pages_per_code = dict(truth.codes.select("code", "pages").iter_rows())
     got_pages = pl.DataFrame(order, schema=["sub", "page"], orient="row").group_by("sub").len()
@@ -112,11 +113,9 @@ def test_a_page_that_fails_for_good_is_kept_in_its_place_and_the_rest_goes_on(
     for code in codes:
         numbers = sorted(n for s, n in pages if s == f"jeep.com/{code}")
         assert numbers[: expected[code]] == list(range(1, expected[code] + 1))
-    summary = next(
-        r.stats for r in results if r.stats.get("last_part") and failing in r.sub_resource
-    )
-    assert summary["failed_pages"] == 1
-    assert summary["failures"][0]["page"] == 2  # type: ignore[index]
+    summary = next(r.summary for r in results if r.summary and failing in r.sub_resource)
+    assert summary.failed_pages == 1
+    assert summary.failures[0].page == 2
 
 
 def test_the_watchdog_gives_up_on_a_stalled_fetch_and_progress_is_reported(
