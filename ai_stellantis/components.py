@@ -29,7 +29,7 @@ from ai_stellantis.brands import BY_DOMAIN
 from ai_stellantis.settings import StellantisApiResource, StellantisSettings
 from ai_stellantis.sources.bigquery import DealerConnectBigQuery
 from ai_stellantis.sources.dealerconnect import DealerConnectStream, TableKind
-from ai_stellantis.sources.endpoints import DealerLocator, InventoryCode, ModelYearCodes
+from ai_stellantis.sources.public_sites import DealerLocator, InventoryCode, ModelYearCodes
 
 RESOURCE_KEY = "stellantis_api"
 BIGQUERY_RESOURCE_KEY = "dealerconnect_bigquery"

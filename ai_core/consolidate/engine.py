@@ -165,10 +165,10 @@ class ConsolidationStream(PartitionOutput):
         """Per group: merged key fields, id and winner, from the key columns only."""
         entity = self.entity
         keys = [f for f in entity.key_fields if f in self._fields]
-        rules = {f: entity.merge.policy(f) for f in keys}
-        recency = {r.by for r in rules.values() if r.by} - set(keys)
+        policies = {f: entity.merge.policy(f) for f in keys}
+        recency = {p.by for p in policies.values() if p.by} - set(keys)
         narrow = self._rows.select(GROUP, *PROVENANCE_INPUT, *keys, *recency)
-        merge = MergeSpec(match_on=entity.merge.match_on, fields=rules)
+        merge = MergeSpec(match_on=entity.merge.match_on, fields=policies)
         merged = merge_groups(narrow, keys, merge, self._where)
         return merged.with_columns(
             entity_id(

@@ -22,7 +22,7 @@ from ai_core.raw.totals import modal_totals
 SAMPLE_LIMIT = 50
 
 
-class CompletenessRule(BaseModel):
+class CompletenessPatterns(BaseModel):
     """Where a page states its records' keys and, for paged sources, its reported total.
 
     Both are regexes with one capture group. Without `total_pattern` a sub-resource only has to
@@ -53,7 +53,7 @@ class CompletenessTally:
     feeds it a stored partition.
     """
 
-    def __init__(self, rule: CompletenessRule) -> None:
+    def __init__(self, rule: CompletenessPatterns) -> None:
         self.rule = rule
         body = pl.col("_response_body")
         total = (
@@ -124,7 +124,9 @@ def written_completeness(
     return tally.check_result()
 
 
-def completeness_by_sub_resource(batches: Iterable[Frame], rule: CompletenessRule) -> pl.DataFrame:
+def completeness_by_sub_resource(
+    batches: Iterable[Frame], rule: CompletenessPatterns
+) -> pl.DataFrame:
     """Per sub-resource: pages, records, distinct records, expected (modal reported total)."""
     tally = CompletenessTally(rule)
     for batch in batches:
@@ -133,13 +135,13 @@ def completeness_by_sub_resource(batches: Iterable[Frame], rule: CompletenessRul
 
 
 def completeness_check_result(
-    batches: Iterable[Frame], rule: CompletenessRule
+    batches: Iterable[Frame], rule: CompletenessPatterns
 ) -> dg.AssetCheckResult:
     """Fails when a sub-resource is empty, short or long against its reported total."""
     return _check_result(completeness_by_sub_resource(batches, rule), rule)
 
 
-def _check_result(table: pl.DataFrame, rule: CompletenessRule) -> dg.AssetCheckResult:
+def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCheckResult:
     needs_total = rule.total_pattern is not None
     bad = table.filter(
         (pl.col("failed_pages") > 0)

@@ -20,7 +20,7 @@ import polars as pl
 from ai_core.clock import TODAY_ENV, today
 from ai_core.http.config import HttpClientConfig
 from ai_core.partitions import daily_partitions, partition_date
-from ai_core.raw.checks import CompletenessRule
+from ai_core.raw.checks import CompletenessPatterns
 from ai_core.raw.observation import ObservedFetchStream
 from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.paging import DEFAULT_CHUNK_PAGES, PagedSubResource
@@ -39,7 +39,7 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
     group_name: str = "raw"
     io_manager_key: str = "iceberg_io_manager"
     required_resource_keys: list[str] = []
-    completeness: CompletenessRule | None = None
+    completeness: CompletenessPatterns | None = None
     chunk_pages: int = DEFAULT_CHUNK_PAGES
     present_only: bool = False
     owners: list[str] = []

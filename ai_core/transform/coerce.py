@@ -1,6 +1,6 @@
 """Coercers: how a raw JSON value becomes a typed column, written twice and kept equal.
 
-A coercer pairs a rule of `ai_core.transform.rules` (Python, on the value rendered as text) with
+A coercer pairs a rule of `ai_core.transform.scalars` (Python, on the value rendered as text) with
 its Polars expression (on the decoded text column), and is a Pydantic annotation: in a field's
 `Annotated` metadata it is the before-validator of the per-record path and, for the extractor,
 the expression. The semantic types at the bottom (`Text`, `Money`, `Flag`...) are what entity
@@ -18,7 +18,7 @@ import polars as pl
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
-from ai_core.transform.rules import (
+from ai_core.transform.scalars import (
     as_text,
     date_from_parts,
     date_parts,

@@ -22,7 +22,7 @@ from ai_core.transform.drift import DRIFT_SCHEMA, Drift, detect_drift
 from ai_core.transform.entity import Entity
 from ai_core.transform.hashing import snapshot_hash_expr
 from ai_core.transform.plan import EntityPlan, column_stages, entity_plan, navigate
-from ai_core.transform.rules import int_expr
+from ai_core.transform.scalars import int_expr
 from ai_core.transform.schema import PROVENANCE_SCHEMA, transformed_schema
 
 CONTEXT_COLUMNS = (*PROVENANCE_SCHEMA, "_request_url")

@@ -34,12 +34,12 @@ from ai_core.transform.batching import GROUP_BYTES, grouped
 from ai_core.transform.drift import DRIFT_SCHEMA
 from ai_core.transform.extract import PAGES_SCHEMA, REJECTED_SCHEMA, Extraction, Extractor
 from ai_core.transform.facts import (
-    RULE_SAMPLES_SCHEMA,
+    DISCREPANCY_SAMPLES_SCHEMA,
     DiscrepancyFacts,
     IntegrityFacts,
     discrepancy_facts,
+    discrepancy_findings,
     integrity_facts,
-    rule_findings,
     sub_resource_counts,
 )
 from ai_core.transform.keys import (
@@ -84,7 +84,7 @@ def _by_batch(rows: pl.DataFrame) -> dict[int, pl.Series]:
 
 
 def _flag(index: int) -> str:
-    return f"_rule{index}"
+    return f"_discrepancy{index}"
 
 
 class TransformedPartition(PartitionOutput):
@@ -103,7 +103,7 @@ class TransformedPartition(PartitionOutput):
         self.extractor = extractor
         self._raw = raw
         self._group_bytes = group_bytes
-        self._rules = dict(extractor.plan.entity.discrepancy_rules)
+        self._discrepancies = dict(extractor.plan.entity.discrepancies)
         self._kept: list[KeptGroup] = []
         self._choice: KeyChoice | None = None
         self._pages = pl.DataFrame(schema=PAGES_SCHEMA)
@@ -117,13 +117,13 @@ class TransformedPartition(PartitionOutput):
                 **{c: schema[c] for c in narrow},
                 ROW: pl.UInt32,
                 BATCH: pl.UInt32,
-                **{_flag(i): pl.Boolean for i in range(len(self._rules))},
+                **{_flag(i): pl.Boolean for i in range(len(self._discrepancies))},
             }
         )
         self._conflict_samples: pl.DataFrame | None = None
         self._batch_duplicates = 0
-        self._rule_counts: dict[str, int] = {}
-        self._rule_samples = pl.DataFrame(schema=RULE_SAMPLES_SCHEMA)
+        self._discrepancy_counts: dict[str, int] = {}
+        self._discrepancy_samples = pl.DataFrame(schema=DISCREPANCY_SAMPLES_SCHEMA)
         self._consumed = False
         self._unobserved: set[str] = set()
         self.timings = Timings()
@@ -207,7 +207,10 @@ class TransformedPartition(PartitionOutput):
             HASH_COLUMN,
             pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW),
             pl.lit(index, pl.UInt32).alias(BATCH),
-            *(rule.fill_null(False).alias(_flag(i)) for i, rule in enumerate(self._rules.values())),
+            *(
+                condition.fill_null(False).alias(_flag(i))
+                for i, condition in enumerate(self._discrepancies.values())
+            ),
         )
         self._kept.append(
             KeptGroup(narrow, extraction.pages, extraction.rejected, extraction.unknown_keys)
@@ -242,9 +245,9 @@ class TransformedPartition(PartitionOutput):
             self._conflict_samples = self._sample_conflicts(choice, staged)
         lost = self._narrow.join(choice.kept.select(BATCH, ROW), on=[BATCH, ROW], how="anti")
         drops = _by_batch(lost)
-        self._rule_counts, self._rule_samples = rule_findings(
+        self._discrepancy_counts, self._discrepancy_samples = discrepancy_findings(
             choice.kept,
-            {name: pl.col(_flag(i)) for i, name in enumerate(self._rules)},
+            {name: pl.col(_flag(i)) for i, name in enumerate(self._discrepancies)},
             self.key,
         )
         self.timings.resolve_s = time.perf_counter() - started
@@ -277,8 +280,8 @@ class TransformedPartition(PartitionOutput):
     def discrepancies(self) -> DiscrepancyFacts:
         """Rule findings on the written rows, unknown keys and conflicts (known once written)."""
         return discrepancy_facts(
-            self._rule_counts,
-            self._rule_samples,
+            self._discrepancy_counts,
+            self._discrepancy_samples,
             self._unknown,
             self._conflict_samples,
             self._resolved().conflicts,

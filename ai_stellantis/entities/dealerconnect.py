@@ -28,7 +28,7 @@ from ai_core.transform import (
     constant,
     source_names,
 )
-from ai_stellantis.entities import rules
+from ai_stellantis.entities import fields
 
 ROWS = Records("rows")
 TOTALS: tuple[tuple[str, ...], ...] = (("total_rows",),)
@@ -59,7 +59,7 @@ class DealerVehicle(Entity):
     entity_key: ClassVar[tuple[str, ...]] = ("order_number",)
 
     order_number: Text = None
-    vin: Annotated[Text, Matches(rules.VIN_PATTERN)] = None
+    vin: Annotated[Text, Matches(fields.VIN_PATTERN)] = None
     dealer_code: Text = None
     status: Text = None
     model_year: Int = None
@@ -117,7 +117,7 @@ class DealerConnectVehicle(DealerVehicle):
         "rows[].poc.dealerCode",
         "rows[].poc._text",
     )
-    discrepancy_rules: ClassVar[Mapping[str, pl.Expr]] = NOT_JSON
+    discrepancies: ClassVar[Mapping[str, pl.Expr]] = NOT_JSON
 
     dealer_code: Annotated[Text, DEALER_FROM_TABLE] = None
     packages: Annotated[list[PocOption] | None, NestedList(PocOption)] = None
@@ -129,7 +129,7 @@ class Sale(Entity):
     entity_key: ClassVar[tuple[str, ...]] = ("order_number",)
 
     order_number: Text = None
-    vin: Annotated[Text, Matches(rules.VIN_PATTERN)] = None
+    vin: Annotated[Text, Matches(fields.VIN_PATTERN)] = None
     dealer_code: Text = None
     sale_date: Date = None
     sale_type: Text = None
@@ -153,7 +153,7 @@ class DealerConnectSale(Sale):
     records: ClassVar[Records | None] = ROWS
     totals: ClassVar[tuple[tuple[str, ...], ...]] = TOTALS
     reports_unknown_keys: ClassVar[bool] = False
-    discrepancy_rules: ClassVar[Mapping[str, pl.Expr]] = NOT_JSON
+    discrepancies: ClassVar[Mapping[str, pl.Expr]] = NOT_JSON
 
     dealer_code: Annotated[Text, DEALER_FROM_TABLE] = None
 

@@ -27,7 +27,7 @@ import pyarrow as pa
 from google.api_core import exceptions
 from google.cloud import bigquery
 
-from ai_core.raw.checks import CompletenessRule, CompletenessTally, written_completeness
+from ai_core.raw.checks import CompletenessPatterns, CompletenessTally, written_completeness
 from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.result import RawFetchResult, RawPage, SubResourceSummary
 from ai_core.raw.stream import completeness_table
@@ -97,7 +97,7 @@ class DealerConnectStream(LazyRawFetch):
         timeout_s: float,
         page_rows: int,
         chunk_pages: int,
-        completeness: CompletenessRule | None,
+        completeness: CompletenessPatterns | None,
         known_tables: Sequence[str] = (),
         log: dg.DagsterLogManager | None = None,
     ) -> None:

@@ -11,13 +11,13 @@ import pytest
 
 from ai_core.iceberg.catalog import load_catalog
 from ai_core.iceberg.reader import arrow_batches
-from ai_core.raw.checks import CompletenessRule, completeness_check_result
+from ai_core.raw.checks import CompletenessPatterns, completeness_check_result
 from ai_core.raw.result import RawFetchResult, RawPage
 from tests.stellantis.conftest import DAY, UpstreamEnv, materialize_day
 from tests.stellantis.test_raw_tier import RADIUS, ZIP, stored_vehicles, truth_vehicles
 
 CODES_AND_INVENTORY = ["stellantis/raw/public_model_year_codes", "stellantis/raw/public_inventory"]
-RULE = CompletenessRule(
+RULE = CompletenessPatterns(
     total_pattern=r'"total[cC]ount"\s*:\s*"?([0-9]+)',
     record_key_pattern=r'"vin"\s*:\s*"([^"]+)"',
 )

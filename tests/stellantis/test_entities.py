@@ -150,7 +150,7 @@ def test_a_site_of_an_unknown_brand_gives_no_image_url_and_a_warning() -> None:
     assert row["brand_corrected"] is False
     assert row["ext_image_url"] is None
     assert row["vin_matches_brand"] is None
-    rule = InventoryVehicle.discrepancy_rules["image of an unknown brand"]
+    rule = InventoryVehicle.discrepancies["image of an unknown brand"]
     assert rows.select(rule).to_series().to_list() == [True]
 
 

@@ -8,9 +8,9 @@ from ai_core.transform import (
     Extraction,
     compile_extractor,
     discrepancy_facts,
+    discrepancy_findings,
     integrity_facts,
     resolve_key_groups,
-    rule_findings,
     sub_resource_counts,
 )
 from tests.transform.payloads import raw_rows
@@ -84,7 +84,7 @@ def test_discrepancies_count_rules_unknown_keys_and_conflicts() -> None:
     e = compile_extractor(ShopWidget).extract(raw)
     plan_hashed = [c for c in e.rows.columns if c not in ("sku",) and not c.startswith("_")]
     groups = resolve_key_groups(e.rows, ["sku"], plan_hashed)
-    rule_counts, rule_samples = rule_findings(groups.rows, ShopWidget.discrepancy_rules, ["sku"])
+    rule_counts, rule_samples = discrepancy_findings(groups.rows, ShopWidget.discrepancies, ["sku"])
     facts = discrepancy_facts(
         rule_counts, rule_samples, e.unknown_keys, groups.conflict_samples, groups.conflicts
     )

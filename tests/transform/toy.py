@@ -70,7 +70,7 @@ class ShopWidget(Widget):
     records: ClassVar[Records | None] = Records("data", "items")
     totals: ClassVar[tuple[tuple[str, ...], ...]] = (("meta", "total"), ("meta", "count"))
     ignored_keys: ClassVar[tuple[str, ...]] = ("meta.requestId", "data.items[].specs[].unit")
-    discrepancy_rules: ClassVar[Mapping[str, pl.Expr]] = {"no price": pl.col("price").is_null()}
+    discrepancies: ClassVar[Mapping[str, pl.Expr]] = {"no price": pl.col("price").is_null()}
 
     colour: Annotated[Text, Pick("key", "Colour", "value")] = None
     parts: Annotated[list[SourcePart] | None, NestedList(SourcePart)] = None

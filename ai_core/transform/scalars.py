@@ -1,4 +1,4 @@
-"""Scalar rules over decoded text, each written for Python and as a Polars expression.
+"""Scalar parsing over decoded text: each rule written for Python and as a Polars expression.
 
 Every scalar is decoded from the page as text (JSON numbers and booleans included), so a rule is
 a function of text. `as_text` renders a raw JSON value as Polars renders it, so the Python side

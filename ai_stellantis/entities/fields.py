@@ -1,9 +1,9 @@
-"""Stellantis rules shared by the entities: brand from the request's domain, its evidence in the
-VIN and the image renderer, image URLs, and the identifiers hidden in other codes.
+"""Field transforms the Stellantis entities share: brand from the request's domain, its evidence
+in the VIN and the image renderer, image URLs, and the identifiers hidden in other codes.
 
 The brand of a record is the brand whose site answered (the first part of `_sub_resource`); the
-upstream `brand` text is kept as published and a difference is flagged, never fatal. Each rule is
-written once for the per-record path and once as a Polars expression.
+upstream `brand` text is kept as published and a difference is flagged, never fatal. Each
+transform is written once for the per-record path and once as a Polars expression.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from ai_core.transform import Derived, Extract, OnlyMatch, Slice
+from ai_core.transform import Derived, OnlyMatch, RegexGroup, Slice
 from ai_stellantis.brands import BRANDS
 
 BRAND_NAMES: dict[str, str] = {b.domain: b.name for b in BRANDS}
@@ -44,7 +44,7 @@ CPP = OnlyMatch(CPP_PATTERN)
 """The customer preferred package: the one option code of the form `2<digit><letter>`."""
 MAKER_CODE = Slice(0, 3)
 """The VIN's maker code (WMI)."""
-IMAGE_BRAND = Extract(IMAGE_BRAND_PATTERN)
+IMAGE_BRAND = RegexGroup(IMAGE_BRAND_PATTERN)
 """The brand letter the image renderer is asked for (`brand=J`)."""
 
 DOMAIN = pl.col("_sub_resource").str.split("/").list.first()
