@@ -4,7 +4,7 @@ The check does not trust what the fetcher believed: per sub-resource, it compare
 record keys found in the bodies that are committed with the total the upstream reported. Both come
 out of the verbatim JSON by regular expressions, vectorised over one batch of pages at a time,
 without parsing a record in Python. The raw asset tallies its chunks as they are written, so a
-national day of 5,000 pages is checked while it is fetched, without reading 500 MB back; a stored
+national day is checked while it is fetched, without reading its bodies back; a stored
 partition can be checked the same way from its batches.
 """
 

@@ -1,8 +1,8 @@
 """Fetch paged sub-resources through one worker pool, yielding them in order, in bounded chunks.
 
 Fetching one sub-resource at a time leaves workers idle twice per sub-resource: while its first
-page (which tells the page count) is in flight, and while its last few pages finish. At 0.3 s a
-page and dozens of sub-resources that idle time adds up. So all pages of all sub-resources go
+page (which tells the page count) is in flight, and while its last few pages finish. Over dozens
+of sub-resources that idle time adds up. So all pages of all sub-resources go
 through one priority queue: a sub-resource's first page is fetched while the previous one's pages
 are still being fetched, and workers move on to the next sub-resource's pages as soon as the
 current one has none left.

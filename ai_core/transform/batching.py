@@ -1,7 +1,7 @@
 """Regrouping raw batches into units worth extracting, whatever size the reader yields them in.
 
-The Iceberg reader yields batches of about 8 MB, one data file's row group at a time, at most one
-decode slice: extracted one by one they would leave the second core idle. Consecutive
+The Iceberg reader yields batches of one data file's row group at a time, at most one decode
+slice: extracted one by one they would leave the second core idle. Consecutive
 batches are therefore joined until they hold `GROUP_BYTES` of bodies, enough slices to run side by
 side, while memory still holds only a few tens of megabytes of raw pages.
 """

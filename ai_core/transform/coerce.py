@@ -124,9 +124,9 @@ class TextList(Transform):
         return sorted(set(items)) if self.as_set else items
 
     def polars(self, expr: pl.Expr) -> pl.Expr:
-        # One `list.eval`, where the work is vectorised: `list.sort()` and `list.drop_nulls()`
-        # run list by list (25x and 30x slower in Polars 2.1). Sorting first lets `unique` keep
-        # the first of each run. Byte order of UTF-8 is code point order, as Python's `sorted`.
+        # One `list.eval`, where the work is vectorised (`list.sort()` and `list.drop_nulls()` run
+        # list by list). Sorting first lets `unique` keep the first of each run. Byte order of
+        # UTF-8 is code point order, as Python's `sorted`.
         items = text_expr(pl.element()).drop_nulls()
         return expr.list.eval(items.sort().unique(maintain_order=True) if self.as_set else items)
 

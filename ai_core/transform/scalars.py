@@ -70,9 +70,7 @@ def text_rule(text: str | None) -> str | None:
 
 def text_expr(expr: pl.Expr) -> pl.Expr:
     """`text_rule` over a column or field; `expr` is read twice, so give it no computation.
-
-    Testing the untrimmed text and trimming only what is kept took 15 ms per 250,000 values,
-    against 20 ms to trim, blank structured text and turn blanks to null one after the other."""
+    Only the text kept is trimmed, which is cheaper than trimming everything first."""
     return pl.when(expr.str.contains(NO_TEXT_RE).not_()).then(expr.str.strip_chars(WHITESPACE))
 
 
