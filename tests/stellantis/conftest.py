@@ -11,8 +11,8 @@ import dagster as dg
 import pytest
 
 from ai_stellantis.definitions import defs
-from ai_stellantis.upstream.dealerconnect.process import serve_dealerconnect
-from ai_stellantis.upstream.process import UpstreamHandle, serve_upstream
+from standin.stellantis.dealerconnect.process import serve_dealerconnect
+from standin.stellantis.sites.process import UpstreamHandle, serve_upstream
 
 DAY = "2026-11-20"
 RAW_KEYS = [

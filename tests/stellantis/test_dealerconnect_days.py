@@ -17,7 +17,7 @@ from polars.testing import assert_frame_equal
 
 from ai_core.iceberg.resource import IcebergCatalogResource
 from ai_stellantis.definitions import defs
-from ai_stellantis.upstream.dealerconnect.process import DealerConnectHandle, serve_dealerconnect
+from standin.stellantis.dealerconnect.process import DealerConnectHandle, serve_dealerconnect
 from tests.stellantis.conftest import UpstreamEnv, materialize_day
 
 DAYS = [dt.date(2026, 11, 18) + dt.timedelta(days=i) for i in range(4)]

@@ -14,7 +14,7 @@ import pytest
 from ai_core.iceberg.catalog import load_catalog
 from ai_stellantis.sources.bigquery import BigQuerySettings, DealerConnectBigQuery
 from ai_stellantis.sources.dealerconnect import poc_is_json
-from ai_stellantis.upstream.dealerconnect.process import DealerConnectHandle, serve_dealerconnect
+from standin.stellantis.dealerconnect.process import DealerConnectHandle, serve_dealerconnect
 from tests.stellantis.conftest import materialize_day
 
 DAY = dt.date(2026, 11, 20)

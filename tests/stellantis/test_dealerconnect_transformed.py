@@ -21,8 +21,8 @@ from ai_stellantis.entities import (
     DealerConnectSale,
     DealerConnectVehicle,
 )
-from ai_stellantis.upstream.dealerconnect.data import dollars
-from ai_stellantis.upstream.dealerconnect.process import DealerConnectHandle, serve_dealerconnect
+from standin.stellantis.dealerconnect.data import dollars
+from standin.stellantis.dealerconnect.process import DealerConnectHandle, serve_dealerconnect
 from tests.stellantis.conftest import materialize_day
 
 DAY = dt.date(2026, 11, 20)

@@ -30,10 +30,10 @@ from ai_stellantis.entities import (
     InventoryVehicle,
     LocatorDealer,
 )
-from ai_stellantis.upstream.catalog import BY_DOMAIN as SPECS
-from ai_stellantis.upstream.responses import dealer_list, inventory_page, model_year_codes
-from ai_stellantis.upstream.truth import ground_truth
-from ai_stellantis.upstream.world import CodeInfo
+from standin.stellantis.sites.catalog import BY_DOMAIN as SPECS
+from standin.stellantis.sites.responses import dealer_list, inventory_page, model_year_codes
+from standin.stellantis.sites.truth import ground_truth
+from standin.stellantis.sites.world import CodeInfo
 from tests.transform.payloads import inventory_body, raw_rows
 
 DAY = dt.date(2026, 11, 20)

@@ -14,7 +14,7 @@ from ai_core.raw.result import RawFetchResult, RawPage
 from ai_stellantis.brands import BY_DOMAIN
 from ai_stellantis.settings import StellantisSettings
 from ai_stellantis.sources.endpoints import InventoryCode
-from ai_stellantis.upstream.truth import GroundTruth
+from standin.stellantis.sites.truth import GroundTruth
 from tests.stellantis.conftest import UpstreamEnv
 from tests.stellantis.test_raw_tier import RADIUS, ZIP
 
