@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
+import dagster as dg
 import orjson
 import polars as pl
 import pyarrow as pa
@@ -11,7 +13,7 @@ import pytest
 
 from ai_core.iceberg.catalog import load_catalog
 from ai_core.iceberg.reader import arrow_batches
-from ai_core.raw.checks import CompletenessRule, completeness_check_result
+from ai_core.raw.checks import CompletenessRule, CompletenessTally
 from ai_core.raw.result import RawFetchResult, RawPage
 from tests.ai_stellantis.conftest import DAY, UpstreamEnv, materialize_day
 from tests.ai_stellantis.raw_vehicles import RADIUS, ZIP, stored_vehicles, truth_vehicles
@@ -38,13 +40,23 @@ def _frame(*results: RawFetchResult) -> list[pa.Table]:
     return [r.to_arrow(dt.date(2026, 11, 20)) for r in results]
 
 
+def tallied_check(
+    batches: Iterable[pa.RecordBatch | pa.Table | pl.DataFrame], rule: CompletenessRule
+) -> dg.AssetCheckResult:
+    """The check over `batches`, tallied as the raw asset tallies the chunks it writes."""
+    tally = CompletenessTally(rule)
+    for batch in batches:
+        tally.add(batch)
+    return tally.check_result()
+
+
 def test_check_names_short_long_and_empty_sub_resources() -> None:
     ok = RawFetchResult("jeep.com/A", [_page(1, 3, ["a1", "a2"]), _page(2, 3, ["a3"])])
     repeated = RawFetchResult("jeep.com/B", [_page(1, 2, ["b1", "b2"]), _page(2, 2, ["b2"])])
     short = RawFetchResult("jeep.com/C", [_page(1, 4, ["c1", "c2"])])
     long = RawFetchResult("jeep.com/D", [_page(1, 1, ["d1", "d2"])])
     empty = RawFetchResult("jeep.com/E", [_page(1, 0, [])])
-    result = completeness_check_result(_frame(ok, repeated, short, long, empty), RULE)
+    result = tallied_check(_frame(ok, repeated, short, long, empty), RULE)
     assert not result.passed
     assert result.metadata["incomplete_sub_resources"].value == 3
     samples = result.metadata["samples"].value
@@ -53,7 +65,7 @@ def test_check_names_short_long_and_empty_sub_resources() -> None:
     assert "| jeep.com/E | empty | 1 | 0 | 0 |" in samples
     assert "jeep.com/A" not in samples and "jeep.com/B" not in samples
 
-    passing = completeness_check_result(_frame(ok, repeated), RULE)
+    passing = tallied_check(_frame(ok, repeated), RULE)
     assert passing.passed
     assert passing.metadata["distinct_records"].value == 5
 
@@ -132,9 +144,7 @@ def test_the_check_tallied_while_writing_equals_the_check_of_the_stored_partitio
         and c.check_name == "completeness"
     )
     table = load_catalog(stellantis_env.data_dir).load_table("stellantis_raw.public_inventory")
-    stored = completeness_check_result(
-        arrow_batches(table, [DAY], ["_sub_resource", "_response_body"]), RULE
-    )
+    stored = tallied_check(arrow_batches(table, [DAY], ["_sub_resource", "_response_body"]), RULE)
     assert not tallied.passed and not stored.passed
     assert {k: v.value for k, v in tallied.metadata.items()} == {
         k: v.value for k, v in stored.metadata.items()
