@@ -10,8 +10,6 @@ partition can be checked the same way from its batches.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import dagster as dg
 import polars as pl
 from pydantic import BaseModel
@@ -49,8 +47,8 @@ class CompletenessTally:
 
     Each batch is reduced at once to (sub-resource, reported total, record keys) per page, so
     memory holds the keys of the day, never its bodies. The raw asset feeds it the chunks it
-    writes, so the check covers exactly the rows committed; `completeness_by_sub_resource`
-    feeds it a stored partition.
+    writes, so the check covers exactly the rows committed; fed a stored partition's batches, it
+    checks that day again.
     """
 
     def __init__(self, rule: CompletenessPatterns) -> None:
@@ -122,23 +120,6 @@ def written_completeness(
     if not written:
         raise RuntimeError(f"{source_name}: the stream has not been written yet")
     return tally.check_result()
-
-
-def completeness_by_sub_resource(
-    batches: Iterable[Frame], rule: CompletenessPatterns
-) -> pl.DataFrame:
-    """Per sub-resource: pages, records, distinct records, expected (modal reported total)."""
-    tally = CompletenessTally(rule)
-    for batch in batches:
-        tally.add(batch)
-    return tally.table()
-
-
-def completeness_check_result(
-    batches: Iterable[Frame], rule: CompletenessPatterns
-) -> dg.AssetCheckResult:
-    """Fails when a sub-resource is empty, short or long against its reported total."""
-    return _check_result(completeness_by_sub_resource(batches, rule), rule)
 
 
 def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCheckResult:

@@ -1,0 +1,39 @@
+"""What the server serves right now, readable and changeable at run time through `/_sim/state`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from standin.stellantis.sites.faults import FaultSpec
+
+
+class ServedState(BaseModel):
+    """The served day, faults and pacing. Seed and scope are fixed for a server's life."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    date: dt.date = Field(default_factory=dt.date.today)
+    faults: str = ""
+    latency: float = Field(default=0.0, ge=0.0)
+    jitter: float = Field(default=0.2, ge=0.0, le=1.0)
+    evening: bool = False
+    stall_seconds: float = Field(default=90.0, ge=0.0)
+
+    @field_validator("faults", mode="before")
+    @classmethod
+    def _canonical_faults(cls, value: Any) -> str:
+        return str(FaultSpec.parse(value))
+
+    def fault_spec(self) -> FaultSpec:
+        return FaultSpec.parse(self.faults)
+
+    def mean_latency(self) -> float:
+        """Mean seconds per answer: US evening hours are twice as slow."""
+        return self.latency * (2.0 if self.evening else 1.0)
+
+    def updated(self, changes: dict[str, Any]) -> ServedState:
+        """A copy with `changes` applied and validated; unknown keys are an error."""
+        return ServedState.model_validate(self.model_dump() | changes)
