@@ -35,7 +35,8 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
     source_key: str | None = None
     source_description: str | None = None
     upstream: list[str] = []
-    start_date: str = "2026-01-01"
+    start_date: str
+    """The first daily partition (YYYY-MM-DD)."""
     group_name: str = "raw"
     io_manager_key: str = "iceberg_io_manager"
     required_resource_keys: list[str] = []

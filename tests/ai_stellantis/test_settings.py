@@ -3,6 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
+from ai_core.http.config import HttpClientConfig
 from ai_stellantis.brands import resolve_brands
 from ai_stellantis.settings import StellantisApiResource, StellantisSettings
 
@@ -26,6 +27,10 @@ def test_defaults() -> None:
         "alfaromeousa.com",
     ]
     assert s.base_url(s.selected_brands()[2]) == "https://www.ramtrucks.com"
+
+
+def test_http_defaults_are_the_shared_clients() -> None:
+    assert StellantisSettings.from_env({}).http() == HttpClientConfig()
 
 
 def test_environment_overrides_and_http_config() -> None:

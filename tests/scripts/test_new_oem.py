@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -46,7 +47,10 @@ def test_a_scaffolded_oem_is_registered_loads_and_passes_its_own_tests(repo: Pat
                  "ai_acme/defs/consolidated/defs.yaml", "ai_acme/defs/schedules/defs.yaml",
                  "tests/ai_acme/test_definitions.py", "tests/ai_acme/test_day.py"]:  # fmt: skip
         assert (repo / path).is_file(), path
-    assert "{{" not in "".join(p.read_text() for p in (repo / "ai_acme").rglob("*.*"))
+    written = "".join(p.read_text() for p in (repo / "ai_acme").rglob("*.*"))
+    # Scaffold placeholders are all filled; Dagster's own `{{ start_date }}` stays for load time.
+    assert re.findall(r"\{\{\w+\}\}", written) == []
+    assert '"2026-11-01"' in (repo / "ai_acme" / "partitions.py").read_text()
 
     workspace = yaml.safe_load((repo / "workspace.yaml").read_text())["load_from"]
     assert [e["python_module"]["location_name"] for e in workspace] == ["ai_stellantis", "ai_acme"]
