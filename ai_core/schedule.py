@@ -32,7 +32,8 @@ class DailyScheduleComponent(dg.Component, dg.Model, dg.Resolvable):
     job_name: str
     selection: str
     description: str = ""
-    start_date: str = "2026-01-01"
+    start_date: str
+    """The first daily partition (YYYY-MM-DD)."""
     hour_of_day: int = Field(default=10, ge=0, le=23)
     minute_of_hour: int = Field(default=0, ge=0, le=59)
     # The job exists to run unattended, so its schedule starts running on deploy; set STOPPED in

@@ -16,20 +16,20 @@ from typing import Any, Literal
 import dagster as dg
 import orjson
 import polars as pl
+import pyarrow as pa
 from google.cloud import bigquery
 
 from ai_core.http.config import HttpClientConfig
 from ai_core.iceberg.resource import IcebergCatalogResource
 from ai_core.partitions import partition_date
 from ai_core.raw.component import RawSourceComponent
-from ai_core.raw.output import RawOutput
+from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.paging import PagedSubResource, Unobservable
-from ai_core.raw.result import RawFetchResult
 from ai_stellantis.brands import BY_DOMAIN
 from ai_stellantis.settings import StellantisApiResource, StellantisSettings
 from ai_stellantis.sources.bigquery import DealerConnectBigQuery
 from ai_stellantis.sources.dealerconnect import DealerConnectStream, TableKind
-from ai_stellantis.sources.endpoints import DealerLocator, InventoryCode, ModelYearCodes
+from ai_stellantis.sources.public_sites import DealerLocator, InventoryCode, ModelYearCodes
 
 RESOURCE_KEY = "stellantis_api"
 BIGQUERY_RESOURCE_KEY = "dealerconnect_bigquery"
@@ -123,7 +123,7 @@ class DealerConnectRawSource(RawSourceComponent):
 
     def fetch(
         self, context: dg.AssetExecutionContext, inputs: Mapping[str, pl.LazyFrame]
-    ) -> RawOutput:
+    ) -> LazyRawFetch:
         resource: DealerConnectBigQuery = getattr(context.resources, BIGQUERY_RESOURCE_KEY)
         catalog: IcebergCatalogResource = getattr(context.resources, self.catalog_resource_key)
         settings = resource.settings()
@@ -166,7 +166,7 @@ def recently_read_tables(
     return sorted(read["_sub_resource"].to_list())
 
 
-class _ClientClosingStream:
+class _ClientClosingStream(LazyRawFetch):
     """Opens the BigQuery client when the IO manager starts reading and closes it after."""
 
     def __init__(
@@ -178,10 +178,10 @@ class _ClientClosingStream:
         self._build = build
         self._stream: DealerConnectStream | None = None
 
-    def __iter__(self) -> Iterator[RawFetchResult]:
+    def chunks(self) -> Iterator[pa.Table]:
         with self._resource.get_client() as client:
             self._stream = self._build(client)
-            yield from self._stream
+            yield from self._stream.chunks()
 
     def _written(self) -> DealerConnectStream:
         if self._stream is None:

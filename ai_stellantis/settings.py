@@ -1,17 +1,8 @@
-"""Settings of the Stellantis sources: defaults here, overrides from the environment at run time.
+"""Settings of the Stellantis public sites: defaults here, overrides from the environment.
 
-| variable | default |
-|---|---|
-| `STELLANTIS_BASE_URL_TEMPLATE` | `https://www.{domain}` |
-| `STELLANTIS_BRANDS` | all six brand domains |
-| `STELLANTIS_INVENTORY_ZIP` | `66952` (centre of the contiguous US) |
-| `STELLANTIS_INVENTORY_RADIUS` | `5000` (miles: national) |
-| `STELLANTIS_INVENTORY_PAGES_WORKERS` | `10` concurrent requests |
-| `STELLANTIS_INVENTORY_TIMEOUT` | `20` seconds per connect, read or write |
-| `STELLANTIS_INVENTORY_MAX_RETRIES` | `3` retries after the first try |
-| `STELLANTIS_INVENTORY_RETRY_BACKOFF` | `2.0` seconds, doubled per retry, with jitter |
-| `STELLANTIS_INVENTORY_MAX_PER_MODEL` | unset: every vehicle of a model-year code |
-| `STELLANTIS_PAGE_SIZE` | `200` vehicles a page (the sites cap it at 500) |
+Each field is overridden at run time by `STELLANTIS_<FIELD>` (for example
+`STELLANTIS_INVENTORY_PAGES_WORKERS`) when that variable is set and not empty. The HTTP fields
+default to the shared client's defaults (`ai_core.http.config.HttpClientConfig`).
 """
 
 from __future__ import annotations
@@ -29,21 +20,38 @@ ENV_PREFIX = "STELLANTIS_"
 DEFAULT_PAGE_SIZE = 200
 """Vehicles asked for a page: a page costs the sites more the more it carries, but less per
 vehicle, up to their cap of 500; benchmarks/README.md has the measurement."""
+_HTTP = HttpClientConfig()
 
 
 class StellantisSettings(BaseModel):
     """Everything the Stellantis raw sources need to know about where and how to fetch."""
 
-    base_url_template: str = "https://www.{domain}"
-    brands: str = ",".join(b.domain for b in BRANDS)
-    inventory_zip: str = "66952"
-    inventory_radius: int = Field(5000, gt=0)
-    inventory_pages_workers: int = Field(10, ge=1, le=64)
-    inventory_timeout: float = Field(20.0, gt=0)
-    inventory_max_retries: int = Field(3, ge=0)
-    inventory_retry_backoff: float = Field(2.0, ge=0)
-    inventory_max_per_model: int | None = Field(None, ge=1)
-    page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=500)
+    base_url_template: str = Field(
+        "https://www.{domain}", description="The sites; a local stand-in's URL in tests."
+    )
+    brands: str = Field(
+        ",".join(b.domain for b in BRANDS), description="Brand domains or names, comma-separated."
+    )
+    inventory_zip: str = Field("66952", description="Search centre: the contiguous US's.")
+    inventory_radius: int = Field(5000, gt=0, description="Search radius in miles: national.")
+    inventory_pages_workers: int = Field(
+        _HTTP.workers, ge=1, le=64, description="Requests in flight at once."
+    )
+    inventory_timeout: float = Field(
+        _HTTP.timeout_s, gt=0, description="Seconds per connect, read or write."
+    )
+    inventory_max_retries: int = Field(
+        _HTTP.max_retries, ge=0, description="Retries after the first try."
+    )
+    inventory_retry_backoff: float = Field(
+        _HTTP.retry_backoff_s, ge=0, description="Seconds, doubled per retry, with jitter."
+    )
+    inventory_max_per_model: int | None = Field(
+        None, ge=1, description="Vehicles read per model-year code; unset: all of them."
+    )
+    page_size: int = Field(
+        DEFAULT_PAGE_SIZE, ge=1, le=500, description="Vehicles asked for a page (the sites cap it)."
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StellantisSettings:

@@ -16,7 +16,7 @@ import httpx
 from ai_core.http.client import AsyncHttpClient
 from ai_core.http.config import HttpClientConfig
 from ai_core.http.transport import AiohttpTransport
-from ai_stellantis.upstream.process import serve_upstream
+from standin.stellantis.sites.process import serve_upstream
 
 PATH = "/hostd/inventory/getinventoryresults.json"
 

@@ -3,7 +3,7 @@
 DEFINITIONS = "ai_stellantis.definitions:defs"
 """The Dagster definitions whose assets `asset_key` stages name."""
 
-UPSTREAM_SERVER = "ai_stellantis.upstream.process:serve_upstream"
+UPSTREAM_SERVER = "standin.stellantis.sites.process:serve_upstream"
 """The context manager that runs the local upstream server."""
 
 STAGE_TIMEOUT_S = 1800.0

@@ -3,11 +3,11 @@
 # Iceberg catalog in .data/. Options are passed on: see `--help`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh --no-dev >&2
+bash scripts/bootstrap.sh --no-dev --group standin >&2
 # The run gets a process group of its own, so Ctrl-C reaches this script alone, which stops the
 # whole group (run, stand-in, Dagster's helpers) and says so in one line. A day commits at once
 # or not at all, so a stopped run leaves every table as it was or with whole days.
-setsid .venv/bin/python -m ai_stellantis.run_day "$@" &
+setsid .venv/bin/python -m standin.stellantis.run_day "$@" &
 run=$!
 stop() {
   kill -TERM -- "-$run" 2>/dev/null || true

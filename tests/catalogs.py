@@ -17,6 +17,8 @@ from pyarrow import fs
 from tests.servers import Postgres, Seaweed
 
 CATALOG_ENV_PREFIX = "PYICEBERG_CATALOG__DEFAULT__"
+BACKENDS = ["embedded", "postgres", "rest"]
+"""The catalog kinds tests are parametrised over (the `catalog_backend` fixture)."""
 
 
 @dataclass(frozen=True)

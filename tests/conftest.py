@@ -11,10 +11,14 @@ import pytest
 # No test may look for Google's metadata server: credentials are always given or anonymous.
 os.environ["NO_GCE_CHECK"] = "True"
 
-from tests.catalogs import CatalogBackend, embedded_backend, postgres_backend, rest_backend
+from tests.catalogs import (
+    BACKENDS,
+    CatalogBackend,
+    embedded_backend,
+    postgres_backend,
+    rest_backend,
+)
 from tests.servers import Postgres, Redis, Seaweed, postgres_server, redis_server, seaweed_server
-
-BACKENDS = ["embedded", "postgres", "rest"]
 
 
 @pytest.fixture(scope="session")

@@ -59,6 +59,7 @@ from ai_core.consolidate.sources import (
     stack_sources,
 )
 from ai_core.consolidate.spec import EntitySpec, MergeSpec
+from ai_core.iceberg.output import PartitionOutput
 
 PARTITION_DATE = "_partition_date"
 PROVENANCE_OUTPUT = (WINNER, SOURCES, SOURCE_DATE, SOURCE_AGE, GAP_FILLED)
@@ -83,7 +84,7 @@ def entity_namespace(oem: str, market: str, entity: str) -> str:
     return f"{oem}/{market}/{entity}"
 
 
-class ConsolidationStream:
+class ConsolidationStream(PartitionOutput):
     """One entity's day as chunks of rows; facts complete once it is exhausted.
 
     Each chunk covers a range of ids and holds both today's entities and those that left the
@@ -167,10 +168,10 @@ class ConsolidationStream:
         """Per group: merged key fields, id and winner, from the key columns only."""
         entity = self.entity
         keys = [f for f in entity.key_fields if f in self._fields]
-        rules = {f: entity.merge.policy(f) for f in keys}
-        recency = {r.by for r in rules.values() if r.by} - set(keys)
+        policies = {f: entity.merge.policy(f) for f in keys}
+        recency = {p.by for p in policies.values() if p.by} - set(keys)
         narrow = self._rows.select(GROUP, *PROVENANCE_INPUT, *keys, *recency)
-        merge = MergeSpec(match_on=entity.merge.match_on, fields=rules)
+        merge = MergeSpec(match_on=entity.merge.match_on, fields=policies)
         merged = merge_groups(narrow, keys, merge, self._where)
         return merged.with_columns(
             entity_id(
@@ -209,7 +210,7 @@ class ConsolidationStream:
         """Recorded with the commit: which version of the previous day the history read."""
         return dict(self._properties)
 
-    def __iter__(self) -> Iterator[pl.DataFrame]:
+    def chunks(self) -> Iterator[pl.DataFrame]:
         orphan_parts: dict[str, list[pl.Series]] = {
             fk.column: [] for fk in self.entity.foreign_keys
         }
@@ -297,7 +298,7 @@ def consolidate(
     stream = ConsolidationStream(
         entity, day, inputs, namespace, lookups, previous, chunk_rows, sales=sales
     )
-    frame = pl.concat(list(stream), how="vertical_relaxed")
+    frame = pl.concat(list(stream.chunks()), how="vertical_relaxed")
     return ConsolidationResult(frame, stream.integrity, stream.discrepancies)
 
 

@@ -42,24 +42,24 @@ def in_precedence_order(stacked: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def policy_expr(name: str, rule: FieldPolicy, schema: pl.Schema, where: str) -> list[pl.Expr]:
+def policy_expr(name: str, field: FieldPolicy, schema: pl.Schema, where: str) -> list[pl.Expr]:
     """The aggregation(s) computing one field; `union` also counts the lists it saw."""
     dtype = schema[name]
     col = pl.col(name)
     is_list = isinstance(dtype, pl.List | pl.Array)
-    if rule.policy == "priority":
+    if field.policy == "priority":
         return [col.first(ignore_nulls=True)]
-    if rule.policy == "most_recent":
-        by = rule.by or SOURCE_DATE
+    if field.policy == "most_recent":
+        by = field.by or SOURCE_DATE
         if by not in schema:
             raise KeyError(f"{where}: field {name!r} is most_recent by {by!r}, which no source has")
         # A stable sort keeps precedence order among equally recent rows.
         ordered = col.sort_by(by, descending=True, nulls_last=True, maintain_order=True)
         return [ordered.first(ignore_nulls=True)]
-    if rule.policy in ("max", "min"):
+    if field.policy in ("max", "min"):
         if is_list or isinstance(dtype, pl.Struct):
-            raise TypeError(f"{where}: field {name!r} is {dtype}; {rule.policy} needs scalars")
-        return [col.max() if rule.policy == "max" else col.min()]
+            raise TypeError(f"{where}: field {name!r} is {dtype}; {field.policy} needs scalars")
+        return [col.max() if field.policy == "max" else col.min()]
     if not is_list:
         raise TypeError(f"{where}: field {name!r} is {dtype}; union needs a list field")
     elements = col.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique().sort()

@@ -1,4 +1,4 @@
-"""What a consolidated entity is made of, as declared in YAML: sources, merge rules, ids, links.
+"""What a consolidated entity is made of, as declared in YAML: sources, merge policies, ids, links.
 
 These models are the component's schema and the engine's input; they hold no data and check
 only what can be checked without seeing a table (field types are checked by the engine).
@@ -153,7 +153,7 @@ class HistorySpec(BaseModel):
 
 
 class EntitySpec(BaseModel):
-    """One consolidated table: its sources, merge rules, id and links."""
+    """One consolidated table: its sources, merge policies, id and links."""
 
     name: str
     description: str | None = None

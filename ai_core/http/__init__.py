@@ -4,7 +4,6 @@ from ai_core.http.client import AsyncHttpClient, Validator
 from ai_core.http.config import HttpClientConfig
 from ai_core.http.errors import FetchError, ResponseTooLarge, RetryableResponse
 from ai_core.http.headers import BROWSER_PROFILES, HeaderRotator
-from ai_core.http.resource import HttpClientResource
 from ai_core.http.response import JsonResponse
 from ai_core.http.stats import FetchStats
 from ai_core.http.sync import iterate_in_thread, run_async
@@ -16,7 +15,6 @@ __all__ = [
     "FetchStats",
     "HeaderRotator",
     "HttpClientConfig",
-    "HttpClientResource",
     "JsonResponse",
     "ResponseTooLarge",
     "RetryableResponse",

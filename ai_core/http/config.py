@@ -1,12 +1,11 @@
 """Settings of the shared HTTP client; the one place their defaults live.
 
-How long a page can hold the fetch, with the defaults: each connect, read and write waits at most
-`timeout_s` (20 s) and a whole try at most twice that (40 s, a body trickling in); a page's tries
-and the backoff waits between them end at `page_deadline_s` (120 s), after which the page is
-recorded as missing and the day goes on. `stall_s` (180 s) is the watchdog over the whole fetch:
-when requests are in flight and no page has finished, well or badly, for that long, every page
-not yet finished is recorded as missing. None of these depends on the number of pages, so a long
-healthy fetch is never cut short.
+How long a page can hold the fetch: each connect, read and write waits at most `timeout_s` and a
+whole try at most twice that (a body trickling in); a page's tries and the backoff waits between
+them end at `page_deadline_s`, after which the page is recorded as missing and the day goes on.
+`stall_s` is the watchdog over the whole fetch: when requests are in flight and no page has
+finished, well or badly, for that long, every page not yet finished is recorded as missing. None
+of these depends on the number of pages, so a long healthy fetch is never cut short.
 """
 
 from __future__ import annotations

@@ -10,31 +10,9 @@ When nothing is configured for the name, an embedded catalog is used: SQLite at
 `<data_dir>/catalog.db` and a warehouse of local files under `<data_dir>/warehouse`, where
 `data_dir` is the resource's `data_dir`, else `$AI_DATA_DIR`, else `.data/`.
 
-Production examples (`.pyiceberg.yaml`; each key also works as an environment variable, for
-example `PYICEBERG_CATALOG__DEFAULT__URI`):
-
-    catalog:
-      default:                      # SQL catalog on Postgres, warehouse on S3
-        type: sql
-        uri: postgresql+psycopg2://iceberg:${PASSWORD}@db.internal:5432/iceberg
-        warehouse: s3://dealer-inventory-lake/warehouse
-        s3.region: us-east-1        # credentials from the usual AWS chain (role, env, profile)
-
-      rest:                         # a REST catalog (Polaris, Lakekeeper, Glue, Tabular, ...)
-        uri: https://catalog.internal/api/catalog
-        credential: ${CLIENT_ID}:${CLIENT_SECRET}
-        warehouse: dealer_inventory
-
-      gcs:                          # SQL catalog with the warehouse on Google Cloud Storage
-        type: sql
-        uri: postgresql+psycopg2://...
-        warehouse: gs://dealer-inventory-lake/warehouse
-        gcs.project-id: my-project
-
-Postgres needs the `psycopg2-binary` driver and S3/GCS need `pyiceberg[s3fs]` / `pyiceberg[gcsfs]`
-(or pyarrow's own file systems, which are already installed) in the deployment image. Pick the
-catalog per deployment with the resource's `catalog_name` (for example from `{{ env.X }}` in
-YAML); extra properties in the resource's `catalog_properties` override the file and variables.
+Pick the catalog per deployment with the resource's `catalog_name`; extra properties in its
+`catalog_properties` override the file and variables. The README's "Production paths" shows
+Postgres, REST and object-store configurations.
 """
 
 from __future__ import annotations

@@ -1,13 +1,9 @@
 """`IcebergIOManager`: each asset is a table, each daily partition a replaceable day of it.
 
-Outputs: `None` (nothing is written), a `pa.Table`, `pa.RecordBatch`, `pl.DataFrame`,
-`pl.LazyFrame` (collected in streaming batches), a `RawFetchResult`, or any iterable of those,
-such as a generator: each item is a chunk, written as it arrives, and the day becomes visible in
-one commit when the iterable is exhausted. An output object with an `output_metadata()` method
-has it called after it is exhausted, and its entries join the write's metadata; one with a
-`snapshot_properties()` method has them recorded in the day's snapshot; one with a
-`rows_to_drop(staged)` method has it called before the commit, to name rows of its chunks that
-the day leaves out after all (see `write_partition`).
+Outputs: `None` (nothing is written), a `PartitionOutput` (see `output.py`), a `pa.Table`,
+`pa.RecordBatch`, `pl.DataFrame`, `pl.LazyFrame` (collected in streaming batches), or any iterable
+of those tables and frames, such as a generator: each item is a chunk, written as it arrives, and
+the day becomes visible in one commit when the chunks are exhausted.
 
 Inputs are views of the upstream's partitions (all of them when a partition mapping asks for
 several; the whole table when the upstream or the reading run is not partitioned), chosen by the
@@ -23,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import types
 import typing
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -32,13 +28,13 @@ import pyarrow as pa
 
 from ai_core.iceberg import columns, reader, tables
 from ai_core.iceberg.identifiers import asset_label, table_identifier, table_name
+from ai_core.iceberg.output import PartitionOutput
 from ai_core.iceberg.reader import MissingPartitionError
 from ai_core.iceberg.schema import Chunk
 from ai_core.iceberg.settings import IcebergCatalogConfig
 from ai_core.iceberg.writer import write_partition
-from ai_core.raw.result import RawFetchResult
 
-_CHUNK_TYPES = (pa.Table, pa.RecordBatch, pl.DataFrame, RawFetchResult)
+_CHUNK_TYPES = (pa.Table, pa.RecordBatch, pl.DataFrame)
 
 
 class IcebergIOManager(dg.ConfigurableIOManager, IcebergCatalogConfig):
@@ -55,35 +51,37 @@ class IcebergIOManager(dg.ConfigurableIOManager, IcebergCatalogConfig):
             "dagster.partition_key": day.isoformat(),
             "dagster.asset_key": label,
         }
+        lazy = obj if isinstance(obj, PartitionOutput) else None
         report = write_partition(
             self.catalog(),
             table_identifier(context.asset_key),
             day,
-            iter_chunks(obj, label),
+            lazy.chunks() if lazy is not None else iter_chunks(obj, label),
             snapshot_properties=properties,
             max_commit_attempts=self.max_commit_attempts,
-            rows_to_drop=_method(obj, "rows_to_drop"),
-            late_properties=_method(obj, "snapshot_properties"),
+            rows_to_drop=lazy.rows_to_drop if lazy is not None else None,
+            late_properties=lazy.snapshot_properties if lazy is not None else None,
         )
         metadata: dict[str, Any] = {
             **report.as_metadata(),
             "location": dg.MetadataValue.path(report.location),
             "dagster/row_count": report.rows,
             "dagster/table_name": report.table,
-            "dagster/column_schema": self._documented_columns(context, _method(obj, "column_docs")),
+            "dagster/column_schema": self._documented_columns(
+                context, lazy.column_docs() if lazy is not None else {}
+            ),
         }
-        extra = _method(obj, "output_metadata")
-        if extra is not None:
-            metadata.update(extra())
+        if lazy is not None:
+            metadata.update(lazy.output_metadata())
         context.add_output_metadata(metadata)
 
     def _documented_columns(
-        self, context: dg.OutputContext, written_docs: Callable[[], Mapping[str, str]] | None
+        self, context: dg.OutputContext, written_docs: Mapping[str, str]
     ) -> dg.TableSchema:
         """The table's columns after the write, their docs set from the asset's declared ones
         and, for tables whose columns are known only once written, from the output's own."""
         table = self.catalog().load_table(table_identifier(context.asset_key))
-        docs = dict(written_docs()) if written_docs is not None else {}
+        docs = dict(written_docs)
         declared = context.definition_metadata.get("dagster/column_schema")
         if isinstance(declared, dg.TableSchema):
             docs.update({c.name: c.description for c in declared.columns if c.description})
@@ -118,11 +116,6 @@ class IcebergIOManager(dg.ConfigurableIOManager, IcebergCatalogConfig):
         return reader.lazy_frame(table, dates)
 
 
-def _method(obj: Any, name: str) -> Any:
-    found = getattr(obj, name, None)
-    return found if callable(found) else None
-
-
 def iter_chunks(obj: Any, label: str) -> Iterator[Chunk]:
     """The output as a stream of writable chunks, one level of iterables flattened."""
     if isinstance(obj, _CHUNK_TYPES):
@@ -148,8 +141,8 @@ def iter_chunks(obj: Any, label: str) -> Iterator[Chunk]:
 
 
 _ACCEPTED = (
-    "return a pyarrow Table/RecordBatch, a polars DataFrame/LazyFrame, a RawFetchResult, "
-    "or an iterable of those"
+    "return a PartitionOutput, a pyarrow Table/RecordBatch, a polars DataFrame/LazyFrame, "
+    "or an iterable of those tables and frames"
 )
 
 

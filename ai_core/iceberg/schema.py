@@ -11,35 +11,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import TypeAlias
 
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ai_core.raw.result import RawFetchResult
+from ai_core.arrow import Frame, as_arrow
 
 PARTITION_COLUMN = "_partition_date"
 """The date column every table is partitioned by (identity transform)."""
 
-Chunk: TypeAlias = pa.Table | pa.RecordBatch | pl.DataFrame | RawFetchResult
+Chunk: TypeAlias = Frame
 """One piece of a partition's rows, as accepted by the writer."""
 
 
 def chunk_to_arrow(chunk: Chunk, partition_date: dt.date) -> pa.Table:
     """The chunk as an Arrow table whose `_partition_date` is `partition_date` on every row."""
-    if isinstance(chunk, RawFetchResult):
-        table = chunk.to_arrow(partition_date)
-    elif isinstance(chunk, pl.DataFrame):
-        table = chunk.to_arrow()
-    elif isinstance(chunk, pa.RecordBatch):
-        table = pa.Table.from_batches([chunk])
-    elif isinstance(chunk, pa.Table):
-        table = chunk
-    else:
-        raise TypeError(
-            f"cannot write a chunk of type {type(chunk).__name__}: expected a pyarrow Table or "
-            "RecordBatch, a polars DataFrame, or a RawFetchResult"
-        )
-    return _with_partition_column(table, partition_date)
+    return _with_partition_column(as_arrow(chunk), partition_date)
 
 
 def _with_partition_column(table: pa.Table, partition_date: dt.date) -> pa.Table:

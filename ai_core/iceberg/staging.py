@@ -44,10 +44,8 @@ DEFAULT_COALESCE_BYTES = 32 * 1024 * 1024
 
 
 ROW_GROUP_BYTES = 32 * 1024 * 1024
-"""Row groups of about this many Arrow bytes for tables of ordinary rows.
-
-Writing a national consolidated day (250,000 rows, 80 columns) took 2.15 s with 8 MB row groups
-and 1.6 s with 32 MB ones, and the files came out 20% smaller."""
+"""Row groups of about this many Arrow bytes for tables of ordinary rows: larger groups wrote
+faster and smaller files (figures in benchmarks/README.md, "Design notes")."""
 
 WIDE_ROW_BYTES = 16 * 1024
 WIDE_ROW_GROUP_BYTES = 8 * 1024 * 1024

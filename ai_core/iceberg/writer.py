@@ -35,14 +35,14 @@ from ai_core.iceberg.commit import (
     SchemaConflictError,
     commit_partition,
 )
+from ai_core.iceberg.output import StagedRows
 from ai_core.iceberg.schema import PARTITION_COLUMN, Chunk, chunk_to_arrow, creation_schema
 from ai_core.iceberg.staging import DEFAULT_COALESCE_BYTES, PartitionStager, Positions
 from ai_core.iceberg.tables import Identifier, dotted, ensure_table
 
-RowsToDrop = Callable[[PartitionStager], Mapping[int, Positions]]
-"""Given the stager once every chunk is staged (its `rows({chunk: positions})` reads staged rows
-back), the rows to leave out of the day: positions (0-based) of a chunk's rows by chunk index
-(0-based, in the order the chunks came)."""
+RowsToDrop = Callable[[StagedRows], Mapping[int, Positions]]
+"""Given the staged chunks once every chunk is staged, the rows to leave out of the day:
+positions (0-based) of a chunk's rows by chunk index (0-based, in the order the chunks came)."""
 
 PARTITION_DATE_PROPERTY = "ai.partition-date"
 """Snapshot summary key every partition write records, so an empty day is still "written"."""

@@ -4,25 +4,23 @@ The check does not trust what the fetcher believed: per sub-resource, it compare
 record keys found in the bodies that are committed with the total the upstream reported. Both come
 out of the verbatim JSON by regular expressions, vectorised over one batch of pages at a time,
 without parsing a record in Python. The raw asset tallies its chunks as they are written, so a
-national day of 5,000 pages is checked while it is fetched, without reading 500 MB back; a stored
+national day is checked while it is fetched, without reading its bodies back; a stored
 partition can be checked the same way from its batches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import dagster as dg
 import polars as pl
-import pyarrow as pa
 from pydantic import BaseModel
 
+from ai_core.arrow import Frame, as_polars
 from ai_core.raw.totals import modal_totals
 
 SAMPLE_LIMIT = 50
 
 
-class CompletenessRule(BaseModel):
+class CompletenessPatterns(BaseModel):
     """Where a page states its records' keys and, for paged sources, its reported total.
 
     Both are regexes with one capture group. Without `total_pattern` a sub-resource only has to
@@ -49,11 +47,11 @@ class CompletenessTally:
 
     Each batch is reduced at once to (sub-resource, reported total, record keys) per page, so
     memory holds the keys of the day, never its bodies. The raw asset feeds it the chunks it
-    writes, so the check covers exactly the rows committed; `completeness_by_sub_resource`
-    feeds it a stored partition.
+    writes, so the check covers exactly the rows committed; fed a stored partition's batches, it
+    checks that day again.
     """
 
-    def __init__(self, rule: CompletenessRule) -> None:
+    def __init__(self, rule: CompletenessPatterns) -> None:
         self.rule = rule
         body = pl.col("_response_body")
         total = (
@@ -72,8 +70,8 @@ class CompletenessTally:
         ]
         self._pages: list[pl.DataFrame] = []
 
-    def add(self, batch: pa.RecordBatch | pa.Table | pl.DataFrame) -> None:
-        frame = _as_frame(batch)
+    def add(self, batch: Frame) -> None:
+        frame = as_polars(batch)
         # A day stored before failed pages were kept has no `_fetch_error`.
         absent = [c for c in ("_page_number", "_fetch_error") if c not in frame.columns]
         if absent:
@@ -124,32 +122,7 @@ def written_completeness(
     return tally.check_result()
 
 
-def completeness_by_sub_resource(
-    batches: Iterable[pa.RecordBatch | pa.Table | pl.DataFrame], rule: CompletenessRule
-) -> pl.DataFrame:
-    """Per sub-resource: pages, records, distinct records, expected (modal reported total)."""
-    tally = CompletenessTally(rule)
-    for batch in batches:
-        tally.add(batch)
-    return tally.table()
-
-
-def _as_frame(batch: pa.RecordBatch | pa.Table | pl.DataFrame) -> pl.DataFrame:
-    if isinstance(batch, pl.DataFrame):
-        return batch
-    frame = pl.from_arrow(batch)
-    assert isinstance(frame, pl.DataFrame)
-    return frame
-
-
-def completeness_check_result(
-    batches: Iterable[pa.RecordBatch | pa.Table | pl.DataFrame], rule: CompletenessRule
-) -> dg.AssetCheckResult:
-    """Fails when a sub-resource is empty, short or long against its reported total."""
-    return _check_result(completeness_by_sub_resource(batches, rule), rule)
-
-
-def _check_result(table: pl.DataFrame, rule: CompletenessRule) -> dg.AssetCheckResult:
+def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCheckResult:
     needs_total = rule.total_pattern is not None
     bad = table.filter(
         (pl.col("failed_pages") > 0)

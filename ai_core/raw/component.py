@@ -20,9 +20,9 @@ import polars as pl
 from ai_core.clock import TODAY_ENV, today
 from ai_core.http.config import HttpClientConfig
 from ai_core.partitions import daily_partitions, partition_date
-from ai_core.raw.checks import CompletenessRule
+from ai_core.raw.checks import CompletenessPatterns
 from ai_core.raw.observation import ObservedFetchStream
-from ai_core.raw.output import RawOutput
+from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.paging import DEFAULT_CHUNK_PAGES, PagedSubResource
 from ai_core.raw.result import RAW_DOCS, RAW_SCHEMA
 from ai_core.raw.stream import RawFetchStream
@@ -37,11 +37,12 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
     source_key: str | None = None
     source_description: str | None = None
     upstream: list[str] = []
-    start_date: str = "2026-01-01"
+    start_date: str
+    """The first daily partition (YYYY-MM-DD)."""
     group_name: str = "raw"
     io_manager_key: str = "iceberg_io_manager"
     required_resource_keys: list[str] = []
-    completeness: CompletenessRule | None = None
+    completeness: CompletenessPatterns | None = None
     chunk_pages: int = DEFAULT_CHUNK_PAGES
     present_only: bool = False
     owners: list[str] = []
@@ -63,9 +64,9 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
 
     def fetch(
         self, context: dg.AssetExecutionContext, inputs: Mapping[str, pl.LazyFrame]
-    ) -> RawOutput:
-        """The run's pages as a stream of one `RawFetchResult` per sub-resource; with a source
-        node, the stream records an observation of the source when the fetch ends."""
+    ) -> LazyRawFetch:
+        """The run's fetch, not yet started: it runs as the IO manager writes its chunks. With a
+        source node, the stream records an observation of the source when the fetch ends."""
         day = partition_date(context)
         if self.present_only:
             self.require_today(day)
@@ -137,6 +138,7 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
             metadata={"dagster/column_schema": raw_column_schema()},
         )
         def _raw_asset(context: dg.AssetExecutionContext, **inputs: Any) -> Iterator[Any]:
+            # Nothing is fetched here: the IO manager runs the fetch as it writes the chunks.
             stream = component.fetch(context, inputs)
             # Dagster hands the output to the IO manager before resuming here, so by the next
             # line every page is written and tallied.

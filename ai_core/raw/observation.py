@@ -14,9 +14,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
+import pyarrow as pa
 
 from ai_core.alerts.scrub import scrub_text
-from ai_core.raw.result import RawFetchResult
 from ai_core.raw.stream import RawFetchStream
 
 LAST_SUCCESS = "last_success"
@@ -75,10 +75,10 @@ class ObservedFetchStream(RawFetchStream):
         self._source = source
         self._context = context
 
-    def __iter__(self) -> Iterator[RawFetchResult]:
+    def chunks(self) -> Iterator[pa.Table]:
         error: BaseException | None = None
         try:
-            yield from super().__iter__()
+            yield from super().chunks()
         except BaseException as exc:
             error = exc
             raise

@@ -1,24 +1,24 @@
-"""What a raw asset hands the IO manager: chunks to write, then its metadata and completeness."""
+"""What a raw asset returns: its fetch, not yet run, which runs as the IO manager writes it."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Iterator
-from typing import Any, Protocol
 
 import dagster as dg
+import pyarrow as pa
 
-from ai_core.raw.result import RawFetchResult
+from ai_core.iceberg.output import PartitionOutput
 
 
-class RawOutput(Protocol):
-    """An iterable of `RawFetchResult` chunks, consumed once by the IO manager."""
+class LazyRawFetch(PartitionOutput):
+    """A day's fetch that runs while the Iceberg IO manager consumes its chunks: one Arrow table
+    of raw rows (`RAW_SCHEMA`) per fetched group of pages, so pages are written as they arrive."""
 
-    def __iter__(self) -> Iterator[RawFetchResult]: ...
+    @abstractmethod
+    def chunks(self) -> Iterator[pa.Table]:
+        """Fetch the day, yielding each group of pages as raw rows; consumable once."""
 
-    def output_metadata(self) -> dict[str, Any]:
-        """The run's figures, asked for once every chunk is written."""
-        ...
-
+    @abstractmethod
     def completeness_result(self) -> dg.AssetCheckResult:
         """The completeness check over exactly the chunks written."""
-        ...

@@ -1,8 +1,8 @@
 """Fetch paged sub-resources through one worker pool, yielding them in order, in bounded chunks.
 
 Fetching one sub-resource at a time leaves workers idle twice per sub-resource: while its first
-page (which tells the page count) is in flight, and while its last few pages finish. At 0.3 s a
-page and dozens of sub-resources that idle time adds up. So all pages of all sub-resources go
+page (which tells the page count) is in flight, and while its last few pages finish. Over dozens
+of sub-resources that idle time adds up. So all pages of all sub-resources go
 through one priority queue: a sub-resource's first page is fetched while the previous one's pages
 are still being fetched, and workers move on to the next sub-resource's pages as soon as the
 current one has none left.
@@ -37,7 +37,7 @@ import httpx
 from ai_core.http.client import AsyncHttpClient, JsonResponse
 from ai_core.http.errors import FetchError
 from ai_core.http.redact import redact_params, redact_url
-from ai_core.raw.result import RawFetchResult, RawPage
+from ai_core.raw.result import PageFailure, RawFetchResult, RawPage, SubResourceSummary
 
 DEFAULT_CHUNK_PAGES = 100
 PROGRESS_EVERY_S = 10.0
@@ -104,6 +104,30 @@ class Unobservable:
         return PageContent(None, [])
 
 
+@dataclass(order=True, frozen=True, slots=True)
+class QueuedPage:
+    """A page waiting for a worker, ordered by when it should be fetched.
+
+    Pages rank by (`rank`, `rank_page`): page 1 of sub-resource j ranks as (j - 1, 1), just after
+    page 1 of j - 1 and ahead of j - 1's other pages, so the next sub-resource's page count is
+    known before the current one runs out of pages.
+    """
+
+    rank: int
+    rank_page: int
+    sub: int
+    """Index of the sub-resource in the plan."""
+    page: int
+
+    @classmethod
+    def first(cls, sub: int) -> QueuedPage:
+        return cls(sub - 1, 1, sub, 1)
+
+    @classmethod
+    def later(cls, sub: int, page: int) -> QueuedPage:
+        return cls(sub, page, sub, page)
+
+
 @dataclass(slots=True)
 class _Progress:
     sub: PagedSubResource
@@ -138,25 +162,23 @@ class _Progress:
         self.next_to_emit += n_pages
         self.parts += 1
         last = self.done and not self.pages
-        stats: dict[str, object] = {"part": self.parts, "pages": n_pages, "last_part": last}
-        if last:
-            stats |= self.summary()
-        return RawFetchResult(self.sub.key, pages, stats)
+        summary = self.summary() if last else None
+        return RawFetchResult(self.sub.key, pages, part=self.parts, summary=summary)
 
-    def summary(self) -> dict[str, object]:
+    def summary(self) -> SubResourceSummary:
         expected = max(set(self.totals), key=self.totals.count) if self.totals else None
-        return {
-            "sub_resource_pages": self.fetched,
-            "records": self.records,
-            "distinct_records": len(self.keys),
-            "expected_records": expected,
-            "reported_totals": sorted(set(self.totals)),
-            "retries": self.retries,
-            "failed_pages": len(self.failed),
-            "failures": [
-                {"page": p, "error": e} for p, e in sorted(self.failed.items())[:FAILURE_SAMPLES]
-            ],
-        }
+        return SubResourceSummary(
+            sub_resource=self.sub.key,
+            pages=self.fetched,
+            records=self.records,
+            distinct_records=len(self.keys),
+            expected_records=expected,
+            retries=self.retries,
+            failed_pages=len(self.failed),
+            failures=tuple(
+                PageFailure(p, e) for p, e in sorted(self.failed.items())[:FAILURE_SAMPLES]
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,9 +237,7 @@ async def fetch_paged(
     of) is yielded as a failed page; any other exception cancels the other workers and is raised.
     """
     progress = [_Progress(sub) for sub in subs]
-    # Page 1 of sub-resource j sorts just after page 1 of j-1, ahead of j-1's other pages, so the
-    # page count of the next sub-resource is known before the current one runs out of pages.
-    queue: list[tuple[int, int, int, int]] = [(j - 1, 1, j, 1) for j in range(len(subs))]
+    queue = [QueuedPage.first(j) for j in range(len(subs))]
     heapq.heapify(queue)
     budget = 2 * chunk_pages
     held = 0  # pages fetched or in flight and not yet emitted
@@ -228,7 +248,7 @@ async def fetch_paged(
     started = last_progress = time.monotonic()
 
     def enqueue(j: int, page: int) -> None:
-        heapq.heappush(queue, (j, page, j, page))
+        heapq.heappush(queue, QueuedPage.later(j, page))
         progress[j].outstanding += 1
 
     def on_failure(
@@ -298,8 +318,10 @@ async def fetch_paged(
                     # Pages of the sub-resource being emitted always go: the consumer waits for
                     # them, so the budget must not. A first page is one small page; letting it
                     # past too keeps the next page count known however far the writer lags.
-                    if queue and (queue[0][3] == 1 or queue[0][2] == current or held < budget):
-                        _, _, j, page = heapq.heappop(queue)
+                    head = queue[0] if queue else None
+                    if head and (head.page == 1 or head.sub == current or held < budget):
+                        heapq.heappop(queue)
+                        j, page = head.sub, head.page
                         held += 1
                         break
                     if not queue and all(p.done for p in progress):
@@ -337,9 +359,11 @@ async def fetch_paged(
             on_failure(j, page, str(httpx.URL(url, params=params)), params, 0, reason)
         in_flight.clear()
         while queue:
-            _, _, j, page = heapq.heappop(queue)
-            url, params = progress[j].sub.request(page)
-            on_failure(j, page, str(httpx.URL(url, params=params)), params, 0, reason)
+            queued = heapq.heappop(queue)
+            url, params = progress[queued.sub].sub.request(queued.page)
+            on_failure(
+                queued.sub, queued.page, str(httpx.URL(url, params=params)), params, 0, reason
+            )
 
     def snapshot() -> FetchProgress:
         return FetchProgress(
@@ -371,7 +395,7 @@ async def fetch_paged(
 
     for j, sub in enumerate(subs):
         if isinstance(sub, Unobservable):
-            queue.remove((j - 1, 1, j, 1))
+            queue.remove(QueuedPage.first(j))
             on_failure(j, 1, "", {}, 0, sub.reason)
     heapq.heapify(queue)
     tasks = [asyncio.create_task(worker()) for _ in range(max(1, workers))]

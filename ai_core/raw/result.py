@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import orjson
 import pyarrow as pa
@@ -58,20 +58,51 @@ class RawPage:
     error: str | None = None
 
 
-@dataclass(slots=True)
-class RawFetchResult:
-    """Every page of one sub-resource (for example one brand's model-year code).
+@dataclass(frozen=True, slots=True)
+class PageFailure:
+    """A page that could not be fetched or read, and why."""
 
-    `stats` carries what the fetcher learnt while paging (reported totals, records seen, retries)
-    and ends up in the asset's metadata; it is small and never per record.
+    page: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubResourceSummary:
+    """What a fetch learnt of one sub-resource once its last page was in; never per record."""
+
+    sub_resource: str
+    pages: int
+    """Pages fetched and read (failed pages are counted in `failed_pages`)."""
+    records: int
+    distinct_records: int
+    expected_records: int | None
+    """The total the upstream reported most often; None for an unpaged resource."""
+    retries: int = 0
+    failed_pages: int = 0
+    failures: tuple[PageFailure, ...] = ()
+    """The first few failed pages."""
+
+    @property
+    def complete(self) -> bool:
+        """No failed page, and as many distinct records as the upstream reported."""
+        if self.failed_pages:
+            return False
+        if self.expected_records is None:
+            return self.pages > 0
+        return self.distinct_records == self.expected_records
+
+
+@dataclass(frozen=True, slots=True)
+class RawFetchResult:
+    """Pages of one sub-resource (for example one brand's model-year code), in one or more parts.
+
+    The last part of a sub-resource carries its `summary`, which ends up in the asset's metadata.
     """
 
     sub_resource: str
     pages: Sequence[RawPage]
-    stats: dict[str, object] = field(default_factory=dict)
-    _arrow: tuple[dt.date, pa.Table] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
+    part: int = 1
+    summary: SubResourceSummary | None = None
 
     @property
     def n_bytes(self) -> int:
@@ -82,13 +113,8 @@ class RawFetchResult:
         return [p for p in self.pages if p.error is not None]
 
     def to_arrow(self, partition_date: dt.date) -> pa.Table:
-        """The raw rows, built once per date (the stream's check and the writer share them)."""
-        if self._arrow is None or self._arrow[0] != partition_date:
-            self._arrow = (
-                partition_date,
-                make_raw_row_frame(partition_date, self.sub_resource, self.pages),
-            )
-        return self._arrow[1]
+        """The raw rows of these pages, one per page."""
+        return make_raw_row_frame(partition_date, self.sub_resource, self.pages)
 
 
 def make_raw_row_frame(

@@ -1,10 +1,11 @@
-"""The raw asset's output: a lazily fetched stream of sub-resources, consumed by the IO manager.
+"""The HTTP raw asset's output: a lazily fetched stream of sub-resources, written as it comes.
 
-The asset returns this object instead of data; the Iceberg IO manager iterates it and writes one
-chunk per sub-resource, so the fetch and the write overlap and only a few sub-resources are ever
-held in memory. After the last chunk the IO manager asks for `output_metadata()`, which reports the
-whole run in one record: pages, bytes, retries, the client's timings, and each sub-resource's
-completeness figures, and which pages could not be fetched and why. With a completeness rule the
+The asset returns this object instead of data; the Iceberg IO manager consumes its chunks, one
+Arrow table per fetched group of pages, so the fetch and the write overlap and only a few
+sub-resources are ever held in memory. After the last chunk the IO manager asks for
+`output_metadata()`, which reports the whole run in one record: pages, bytes, retries, the
+client's timings, each sub-resource's completeness figures, and which pages could not be fetched
+and why. With a completeness rule the
 stream also tallies the record keys in the bodies it hands the writer, and `completeness_result()`
 is the check over exactly those rows.
 """
@@ -17,25 +18,27 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
 import dagster as dg
+import pyarrow as pa
 
 from ai_core.http.client import AsyncHttpClient
 from ai_core.http.config import HttpClientConfig
 from ai_core.http.sync import iterate_in_thread
 from ai_core.iceberg.writer import unobserved_property
-from ai_core.raw.checks import CompletenessRule, CompletenessTally, written_completeness
+from ai_core.raw.checks import CompletenessPatterns, CompletenessTally, written_completeness
+from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.paging import (
     DEFAULT_CHUNK_PAGES,
     FetchProgress,
     PagedSubResource,
     fetch_paged,
 )
-from ai_core.raw.result import RawFetchResult
+from ai_core.raw.result import RawFetchResult, SubResourceSummary
 
 SubResourcePlan = Callable[[], Sequence[PagedSubResource]]
 
 
-class RawFetchStream:
-    """Iterable of `RawFetchResult`, one per sub-resource, fetched through one shared client."""
+class RawFetchStream(LazyRawFetch):
+    """The day's sub-resources fetched through one shared client, as raw rows."""
 
     def __init__(
         self,
@@ -45,7 +48,7 @@ class RawFetchStream:
         *,
         chunk_pages: int = DEFAULT_CHUNK_PAGES,
         partition_date: dt.date,
-        completeness: CompletenessRule | None = None,
+        completeness: CompletenessPatterns | None = None,
         on_progress: Callable[[str], None] | None = None,
     ) -> None:
         self.source_name = source_name
@@ -55,13 +58,13 @@ class RawFetchStream:
         self._http = http
         self._chunk_pages = chunk_pages
         self._on_progress = on_progress
-        self._summaries: list[dict[str, Any]] = []
+        self._summaries: list[SubResourceSummary] = []
         self._client_stats: dict[str, Any] = {}
         self._wall_s = 0.0
         self._chunks = 0
         self._consumed = False
 
-    def __iter__(self) -> Iterator[RawFetchResult]:
+    def chunks(self) -> Iterator[pa.Table]:
         if self._consumed:
             raise RuntimeError(f"{self.source_name}: a fetch stream can be consumed only once")
         self._consumed = True
@@ -71,13 +74,14 @@ class RawFetchStream:
             # and the fetch a watchdog on progress (`HttpClientConfig.stall_s`).
             for result in iterate_in_thread(self._produce, maxsize=1, name=self.source_name):
                 self._chunks += 1
-                if result.stats.get("last_part"):
-                    self._summaries.append({"sub_resource": result.sub_resource, **result.stats})
+                if result.summary is not None:
+                    self._summaries.append(result.summary)
+                rows = result.to_arrow(self._date)
+                del result  # the rows hold the bodies now: free the pages
                 if self._tally is not None:
-                    # The rows the writer is about to store, built once and shared with it.
-                    self._tally.add(result.to_arrow(self._date))
-                yield result
-                del result  # the writer is done with it: free the pages before the next fetch
+                    self._tally.add(rows)  # exactly the rows the writer is about to store
+                yield rows
+                del rows  # the writer is done with them: free them before the next fetch
         finally:
             self._wall_s = time.perf_counter() - started
 
@@ -104,7 +108,7 @@ class RawFetchStream:
     @property
     def unobserved(self) -> list[str]:
         """Sub-resources with at least one page that could not be fetched or read."""
-        return [s["sub_resource"] for s in self._summaries if int(s.get("failed_pages", 0))]
+        return [s.sub_resource for s in self._summaries if s.failed_pages]
 
     def snapshot_properties(self) -> dict[str, str]:
         """The day's unobserved sub-resources, recorded with the commit."""
@@ -115,28 +119,28 @@ class RawFetchStream:
         return written_completeness(self.source_name, self._tally, self._consumed)
 
     @property
-    def summaries(self) -> list[dict[str, Any]]:
+    def summaries(self) -> list[SubResourceSummary]:
         """Per sub-resource: pages, records, distinct records, expected records, retries."""
         return list(self._summaries)
 
     def output_metadata(self) -> dict[str, Any]:
-        pages = sum(int(s["sub_resource_pages"]) for s in self._summaries)
-        incomplete = [s for s in self._summaries if not is_complete(s)]
+        pages = sum(s.pages for s in self._summaries)
+        incomplete = [s for s in self._summaries if not s.complete]
         failures = [
-            {"sub_resource": s["sub_resource"], **f}
+            {"sub_resource": s.sub_resource, "page": f.page, "error": f.error}
             for s in self._summaries
-            for f in s.get("failures", [])
+            for f in s.failures
         ]
         return {
-            "failed_pages": sum(int(s.get("failed_pages", 0)) for s in self._summaries),
+            "failed_pages": sum(s.failed_pages for s in self._summaries),
             "unobserved_sub_resources": self.unobserved[:200],
             "fetch_failures": dg.MetadataValue.json(failures[:50]),
             "redirects": self._client_stats.get("redirects", 0),
             "sub_resources": len(self._summaries),
             "pages": pages,
             "fetch_chunks": self._chunks,
-            "records": sum(int(s["records"]) for s in self._summaries),
-            "retries": sum(int(s["retries"]) for s in self._summaries),
+            "records": sum(s.records for s in self._summaries),
+            "retries": sum(s.retries for s in self._summaries),
             "incomplete_sub_resources": len(incomplete),
             "fetch_wall_s": round(self._wall_s, 3),
             "workers": self._http.workers,
@@ -147,26 +151,15 @@ class RawFetchStream:
         }
 
 
-def is_complete(summary: dict[str, Any]) -> bool:
-    """Complete: no failed page, and as many distinct records as the upstream reported."""
-    if int(summary.get("failed_pages", 0)):
-        return False
-    expected = summary.get("expected_records")
-    if expected is None:
-        return int(summary["sub_resource_pages"]) > 0
-    return int(summary["distinct_records"]) == int(expected)
-
-
-def completeness_table(summaries: Sequence[dict[str, Any]], limit: int = 200) -> str:
+def completeness_table(summaries: Sequence[SubResourceSummary], limit: int = 200) -> str:
     rows = [
         "| sub-resource | pages | records | distinct | expected | retries | failed pages |",
         "|---|---|---|---|---|---|---|",
     ]
     for s in summaries[:limit]:
         rows.append(
-            f"| {s['sub_resource']} | {s['sub_resource_pages']} | {s['records']} "
-            f"| {s['distinct_records']} "
-            f"| {s['expected_records']} | {s['retries']} | {s.get('failed_pages', 0)} |"
+            f"| {s.sub_resource} | {s.pages} | {s.records} | {s.distinct_records} "
+            f"| {s.expected_records} | {s.retries} | {s.failed_pages} |"
         )
     if len(summaries) > limit:
         rows.append(f"| … {len(summaries) - limit} more | | | | | | |")

@@ -37,8 +37,8 @@ from ai_core.transform.facts import (
     DiscrepancyFacts,
     IntegrityFacts,
     discrepancy_facts,
+    discrepancy_findings,
     integrity_facts,
-    rule_findings,
     sub_resource_counts,
 )
 from ai_core.transform.keys import (
@@ -58,7 +58,7 @@ from ai_core.transform.schema import (
     transformed_schema,
 )
 from ai_core.transform.shape import NestedList, Pick
-from ai_core.transform.textops import Extract, Join, OnlyMatch, Slice
+from ai_core.transform.textops import Join, OnlyMatch, RegexGroup, Slice
 
 __all__ = [
     "ABSENT",
@@ -77,7 +77,6 @@ __all__ = [
     "Derived",
     "DiscrepancyFacts",
     "Entity",
-    "Extract",
     "Extraction",
     "Extractor",
     "Flag",
@@ -93,6 +92,7 @@ __all__ = [
     "OnlyMatch",
     "Pick",
     "Records",
+    "RegexGroup",
     "Slice",
     "Text",
     "TextList",
@@ -106,13 +106,13 @@ __all__ = [
     "conflict_samples",
     "constant",
     "discrepancy_facts",
+    "discrepancy_findings",
     "entity_plan",
     "integrity_facts",
     "oracle_extract",
     "oracle_extraction",
     "pydantic_to_polars_schema",
     "resolve_key_groups",
-    "rule_findings",
     "source_names",
     "sub_resource_counts",
     "transformed_arrow_schema",

@@ -1,6 +1,6 @@
 """Coercers: how a raw JSON value becomes a typed column, written twice and kept equal.
 
-A coercer pairs a rule of `ai_core.transform.rules` (Python, on the value rendered as text) with
+A coercer pairs a rule of `ai_core.transform.scalars` (Python, on the value rendered as text) with
 its Polars expression (on the decoded text column), and is a Pydantic annotation: in a field's
 `Annotated` metadata it is the before-validator of the per-record path and, for the extractor,
 the expression. The semantic types at the bottom (`Text`, `Money`, `Flag`...) are what entity
@@ -19,7 +19,7 @@ import polars as pl
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
-from ai_core.transform.rules import (
+from ai_core.transform.scalars import (
     MONEY_DTYPE,
     as_text,
     date_from_parts,
@@ -126,9 +126,9 @@ class TextList(Transform):
         return sorted(set(items)) if self.as_set else items
 
     def polars(self, expr: pl.Expr) -> pl.Expr:
-        # One `list.eval`, where the work is vectorised: `list.sort()` and `list.drop_nulls()`
-        # run list by list (25x and 30x slower in Polars 2.1). Sorting first lets `unique` keep
-        # the first of each run. Byte order of UTF-8 is code point order, as Python's `sorted`.
+        # One `list.eval`, where the work is vectorised (`list.sort()` and `list.drop_nulls()` run
+        # list by list). Sorting first lets `unique` keep the first of each run. Byte order of
+        # UTF-8 is code point order, as Python's `sorted`.
         items = text_expr(pl.element()).drop_nulls()
         return expr.list.eval(items.sort().unique(maintain_order=True) if self.as_set else items)
 

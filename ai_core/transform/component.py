@@ -58,7 +58,8 @@ class TransformedComponent(dg.Component, dg.Model, dg.Resolvable):
     description: str
     raw: str
     entity: str
-    start_date: str = "2026-01-01"
+    start_date: str
+    """The first daily partition (YYYY-MM-DD)."""
     group_name: str = "transformed"
     io_manager_key: str = "iceberg_io_manager"
     column_drift: ColumnDriftRule = ColumnDriftRule()

@@ -5,23 +5,18 @@ replacing them with spaces and joining the bodies with newlines gives NDJSON of 
 `pl.read_ndjson` parses straight into the declared schema. `ignore_errors` makes a value of the
 wrong shape (a string where an object is declared) null instead of failing the batch.
 
-That read is the reference, and the fastest for ordinary pages without lists of objects inside
-records, which are read only that way. It is slow in Polars 2.1 on such lists (about twice as
-slow as `str.json_decode` on inventory pages), and on very long lines (a dealer locator answers
-all of a brand's dealers in one body of several megabytes: read directly, 5.7 MB took 0.42 s and
-336 MB, against 0.12 s and 123 MB with `str.json_decode`). A chunk that has such lists, or bodies
-over `LARGE_BODY_BYTES` on average, is therefore first decoded with `str.json_decode` and the
-same dtype, equal on well-formed pages but strict: any value of the wrong shape fails the whole
-call, whose bodies are then read the direct way. `str.json_decode` reads one shape differently
-from the direct read without failing, a lone scalar where a list of scalars is declared (it makes
-a one-element list); bodies with one go straight to the direct read, so the result is always the
-direct read's.
+That read is the reference, and the fastest for ordinary pages. It is slow on lists of objects
+inside records and on very long bodies (figures in benchmarks/README.md, "Design notes"), so a
+chunk that has such lists, or bodies over `LARGE_BODY_BYTES` on average, is first decoded with
+`str.json_decode` and the same dtype, equal on well-formed pages but strict: any value of the
+wrong shape fails the whole call, whose bodies are then read the direct way. `str.json_decode`
+reads one shape differently from the direct read without failing, a lone scalar where a list of
+scalars is declared (it makes a one-element list); bodies with one go straight to the direct
+read, so the result is always the direct read's.
 
-`str.json_decode` is called on about `DECODE_BYTES` of bodies at a time: it copies the bodies it
-is given into one document and builds the value tree of all of it, so its working memory grows
-with the call. On inventory pages, calls of 4 to 10 pages (0.4 to 1 MB) took 0.87 CPU-s per 1,280
-pages; calls of 80 pages, 1.40. A run that fails falls back to the direct read on its own, so one
-odd page costs only its run.
+`str.json_decode` is called on about `DECODE_BYTES` of bodies at a time, because it copies the
+bodies it is given into one document and its cost grows with the call. A run that fails falls
+back to the direct read on its own, so one odd page costs only its run.
 
 Only a body that is not JSON at all fails the direct read; then the chunk is split in halves until
 the bad pages are isolated, and they are reported as malformed.
@@ -38,11 +33,8 @@ import pyarrow as pa
 from ai_core.transform.schema import DType
 
 CHUNK_BYTES = 16 * 2**20
-"""Bodies extracted per slice: bounds the memory of one decoded chunk.
-
-Each slice also pays a fixed cost of about 20 ms for the hundred-odd expressions of an inventory
-vehicle, whatever its size, so slices are large: on the national Jeep day, 16 MB slices took the
-stage 9.66 s (mean of 3) at a peak of 800 MB, against 10.26 s and 720 MB with 8 MB ones."""
+"""Bodies extracted per slice: bounds the memory of one decoded chunk, and is large because each
+slice pays a fixed cost for the entity's expressions."""
 DECODE_BYTES = 2**19
 """Bodies per `str.json_decode` call within a chunk."""
 LARGE_BODY_BYTES = 2**20
@@ -119,8 +111,7 @@ def _scalar_lists(dtype: DType) -> list[str]:
 
 def _key_guards(names: list[str], value: str) -> list[str]:
     """Regexes, one per key of `names`, for that key with a value starting like `value` (a regex
-    class). One regex per key: an alternation of keys defeats the regex engine's literal
-    prefilter and scans about four times slower."""
+    class); one per key, because an alternation defeats the regex engine's literal prefilter."""
     return [f'"{re.escape(n)}"\\s*:\\s*{value}' for n in sorted(set(names))]
 
 
@@ -187,8 +178,7 @@ class PageDecoder:
 
     def decode_chunk(self, bodies: pl.Series) -> tuple[pl.Series, list[int]]:
         """One chunk of non-blank bodies: pages and positions of malformed ones."""
-        # Without lists of objects inside records the direct read of ordinary pages is the
-        # faster one as well (about 1.2x on inventory pages read for a dozen keys).
+        # Without lists of objects inside records the direct read is the faster one as well.
         strict_first = (
             self._object_lists or bodies.str.len_bytes().sum() > LARGE_BODY_BYTES * bodies.len()
         )

@@ -130,7 +130,7 @@ class Entity(BaseModel):
     """Paths in a page to the record count the upstream reports, first present wins."""
     ignored_keys: ClassVar[tuple[str, ...]] = ()
     """Upstream keys known and deliberately not read (`result.errors`, `a.list[].key`)."""
-    discrepancy_rules: ClassVar[Mapping[str, pl.Expr]] = {}
+    discrepancies: ClassVar[Mapping[str, pl.Expr]] = {}
     """Named boolean expressions over the extracted columns; true rows are reported."""
     reports_unknown_keys: ClassVar[bool] = True
     """False for entities that read a few keys of records another entity covers fully."""

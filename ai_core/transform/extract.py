@@ -11,21 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeAlias
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ai_core.arrow import Frame, as_arrow, as_polars
 from ai_core.transform.decode import CHUNK_BYTES, PAGE, PageDecoder, byte_runs
 from ai_core.transform.drift import DRIFT_SCHEMA, Drift, detect_drift
 from ai_core.transform.entity import Entity
 from ai_core.transform.hashing import snapshot_hash_expr
 from ai_core.transform.plan import EntityPlan, column_stages, entity_plan, navigate
-from ai_core.transform.rules import int_expr
+from ai_core.transform.scalars import int_expr
 from ai_core.transform.schema import PROVENANCE_SCHEMA, transformed_schema
 
-RawBatch: TypeAlias = pa.Table | pa.RecordBatch | pl.DataFrame
 CONTEXT_COLUMNS = (*PROVENANCE_SCHEMA, "_request_url")
 """Raw-row columns a derived column may use."""
 REJECTED_SCHEMA = pl.Schema(
@@ -67,22 +66,13 @@ class Extraction:
     missing_keys: frozenset[str] | None = None
 
 
-def raw_table(raw: RawBatch) -> pa.Table:
-    """A raw batch as an Arrow table, whatever Arrow or Polars container it came in."""
-    if isinstance(raw, pl.DataFrame):
-        return raw.to_arrow(compat_level=pl.CompatLevel.oldest())
-    if isinstance(raw, pa.RecordBatch):
-        return pa.Table.from_batches([raw])
-    return raw
+@dataclass(frozen=True, slots=True)
+class SliceRows:
+    """What one slice of a raw batch gave: accepted rows, rejected records, page facts."""
 
-
-def raw_frame(raw: RawBatch) -> pl.DataFrame:
-    """A raw batch as a Polars frame."""
-    if isinstance(raw, pl.DataFrame):
-        return raw
-    frame = pl.from_arrow(raw_table(raw))
-    assert isinstance(frame, pl.DataFrame)
-    return frame
+    rows: pl.DataFrame
+    rejected: pl.DataFrame
+    pages: pl.DataFrame
 
 
 def _rec(level: int) -> str:
@@ -122,7 +112,7 @@ class Extractor:
         self._hash = snapshot_hash_expr(plan.hashed)
         self._decoder = PageDecoder(plan.page_dtype)
 
-    def __call__(self, raw: RawBatch) -> pl.DataFrame:
+    def __call__(self, raw: Frame) -> pl.DataFrame:
         return self.extract(raw).rows
 
     def _records(self, pages: pl.DataFrame) -> pl.DataFrame:
@@ -138,7 +128,7 @@ class Extractor:
             pl.int_range(pl.len(), dtype=pl.Int64).over("_row").alias("_record_index")
         )
 
-    def extract(self, raw: RawBatch) -> Extraction:
+    def extract(self, raw: Frame) -> Extraction:
         """Rows, rejections, page facts and unknown keys of one batch of raw rows.
 
         The batch is processed in slices of about `CHUNK_BYTES` of bodies, each converted to
@@ -148,11 +138,11 @@ class Extractor:
         with ThreadPoolExecutor(max_workers=pl.thread_pool_size()) as pool:
             return self.submit(raw, pool)()
 
-    def submit(self, raw: RawBatch, pool: Executor) -> Callable[[], Extraction]:
+    def submit(self, raw: Frame, pool: Executor) -> Callable[[], Extraction]:
         """Queue the batch's slices on `pool` and return at once; calling the result waits for
         them and gives the batch's `Extraction`. A caller can so prepare the next batch, or
         finish the previous one, while the slices run."""
-        table = raw_table(raw)
+        table = as_arrow(raw)
         # Decoding a slice is mostly single-threaded inside Polars; slices run side by side.
         futures = [
             pool.submit(self._extract_slice, table.slice(start, length))
@@ -165,12 +155,14 @@ class Extractor:
 
         return result
 
-    def _assemble(self, table: pa.Table, parts: list[tuple[pl.DataFrame, ...]]) -> Extraction:
-        rows = pl.concat([p[0] for p in parts]) if parts else pl.DataFrame(schema=self.schema)
+    def _assemble(self, table: pa.Table, parts: list[SliceRows]) -> Extraction:
+        rows = pl.concat([p.rows for p in parts]) if parts else pl.DataFrame(schema=self.schema)
         rejected = (
-            pl.concat([p[1] for p in parts]) if parts else pl.DataFrame(schema=REJECTED_SCHEMA)
+            pl.concat([p.rejected for p in parts])
+            if parts
+            else pl.DataFrame(schema=REJECTED_SCHEMA)
         )
-        pages = pl.concat([p[2] for p in parts]) if parts else pl.DataFrame(schema=PAGES_SCHEMA)
+        pages = pl.concat([p.pages for p in parts]) if parts else pl.DataFrame(schema=PAGES_SCHEMA)
         drift = Drift(pl.DataFrame(schema=DRIFT_SCHEMA), None)
         if self.detect_drift and self.plan.entity.reports_unknown_keys:
             drift = detect_drift(
@@ -191,8 +183,8 @@ class Extractor:
             return missing
         return missing - totals
 
-    def _extract_slice(self, part: pa.Table) -> tuple[pl.DataFrame, ...]:
-        frame = raw_frame(part)
+    def _extract_slice(self, part: pa.Table) -> SliceRows:
+        frame = as_polars(part)
         status = pl.col("_http_status")
         ok = (status >= 200) & (status < 300)
         bodies = frame.select(pl.when(ok).then(pl.col("_response_body"))).to_series()
@@ -229,7 +221,7 @@ class Extractor:
             .with_columns(pl.col("records").fill_null(0))
             .select(*PAGES_SCHEMA)
         )
-        return rows.cast(dict(self.schema)), rejected, page_facts  # type: ignore[arg-type]
+        return SliceRows(rows.cast(dict(self.schema)), rejected, page_facts)  # type: ignore[arg-type]
 
 
 def _slices(table: pa.Table, workers: int = 1) -> list[tuple[int, int]]:
@@ -250,4 +242,4 @@ def compile_extractor(entity: type[Entity], *, detect_drift: bool = True) -> Ext
     return Extractor(entity_plan(entity), detect_drift=detect_drift)
 
 
-__all__ = ["Extraction", "Extractor", "compile_extractor", "raw_frame", "raw_table"]
+__all__ = ["Extraction", "Extractor", "compile_extractor"]

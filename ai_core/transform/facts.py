@@ -128,20 +128,20 @@ class DiscrepancyFacts:
         return sum(self.counts.values())
 
 
-RULE_SAMPLES_SCHEMA = pl.Schema({"rule": pl.String(), "detail": pl.String()})
+DISCREPANCY_SAMPLES_SCHEMA = pl.Schema({"rule": pl.String(), "detail": pl.String()})
 
 
-def rule_findings(
-    rows: pl.DataFrame, rules: Mapping[str, pl.Expr], key: Sequence[str]
+def discrepancy_findings(
+    rows: pl.DataFrame, discrepancies: Mapping[str, pl.Expr], key: Sequence[str]
 ) -> tuple[dict[str, int], pl.DataFrame]:
-    """Rows matching each discrepancy rule: counts, and up to `SAMPLE_LIMIT` samples a rule."""
+    """Rows showing each named discrepancy: counts, and up to `SAMPLE_LIMIT` samples of each."""
     key_text = pl.concat_str(
         [pl.format(f"{k}={{}}", pl.col(k).cast(pl.String)) for k in key], separator=", "
     )
     counts: dict[str, int] = {}
-    samples = [pl.DataFrame(schema=RULE_SAMPLES_SCHEMA)]
-    for name, rule in rules.items():
-        hits = rows.filter(rule.fill_null(False))
+    samples = [pl.DataFrame(schema=DISCREPANCY_SAMPLES_SCHEMA)]
+    for name, condition in discrepancies.items():
+        hits = rows.filter(condition.fill_null(False))
         counts[name] = hits.height
         samples.append(
             hits.head(SAMPLE_LIMIT).select(
@@ -193,6 +193,6 @@ def discrepancy_facts(
     kinds = [k for k in kinds if k.height]
     share = SAMPLE_LIMIT // max(1, len(kinds))
     samples = pl.concat(
-        [k.head(max(1, share)) for k in kinds] or [pl.DataFrame(schema=RULE_SAMPLES_SCHEMA)]
+        [k.head(max(1, share)) for k in kinds] or [pl.DataFrame(schema=DISCREPANCY_SAMPLES_SCHEMA)]
     )
     return DiscrepancyFacts(counts=counts, samples=samples.head(SAMPLE_LIMIT))

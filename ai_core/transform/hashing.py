@@ -2,8 +2,8 @@
 
 `pl.struct(...).hash()` is identical across processes, thread counts and chunkings for one Polars
 version and changes between versions, so the hash is comparable only within a pinned Polars. The
-golden-value test in `tests/transform/test_hashing.py` fails when an upgrade changes it; the README
-says what to do then.
+golden-value test (`tests/ai_core/transform/test_hashing.py`) fails when an upgrade changes it;
+the README says what to do then.
 """
 
 from __future__ import annotations

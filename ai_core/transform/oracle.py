@@ -15,6 +15,7 @@ import orjson
 import polars as pl
 from pydantic import ValidationError
 
+from ai_core.arrow import Frame, as_polars
 from ai_core.transform.coerce import INT
 from ai_core.transform.drift import DRIFT_SCHEMA, unknown_paths_in_value
 from ai_core.transform.entity import ITEM, PARENT, Entity
@@ -23,8 +24,6 @@ from ai_core.transform.extract import (
     PAGES_SCHEMA,
     REJECTED_SCHEMA,
     Extraction,
-    RawBatch,
-    raw_frame,
 )
 from ai_core.transform.hashing import snapshot_hash_expr
 from ai_core.transform.plan import entity_plan
@@ -69,7 +68,7 @@ def _reason(error: ValidationError) -> str:
     )
 
 
-def oracle_extraction(entity: type[Entity], raw: RawBatch) -> Extraction:
+def oracle_extraction(entity: type[Entity], raw: Frame) -> Extraction:
     """The per-record path's rows, rejections, page facts and (exact) unknown keys."""
     plan = entity_plan(entity)
     schema = transformed_schema(entity)
@@ -79,7 +78,7 @@ def oracle_extraction(entity: type[Entity], raw: RawBatch) -> Extraction:
     pages: list[dict[str, Any]] = []
     unknown: Counter[str] = Counter()
     columns = [*CONTEXT_COLUMNS, "_http_status", "_response_body"]
-    for raw_row in raw_frame(raw).select(columns).iter_rows(named=True):
+    for raw_row in as_polars(raw).select(columns).iter_rows(named=True):
         body = raw_row.pop("_response_body")
         status = raw_row.pop("_http_status")
         context = raw_row
@@ -130,6 +129,6 @@ def oracle_extraction(entity: type[Entity], raw: RawBatch) -> Extraction:
     )
 
 
-def oracle_extract(entity: type[Entity], raw: RawBatch) -> pl.DataFrame:
+def oracle_extract(entity: type[Entity], raw: Frame) -> pl.DataFrame:
     """The accepted rows of a raw batch, validated and dumped record by record with Pydantic."""
     return oracle_extraction(entity, raw).rows

@@ -1,12 +1,13 @@
 """One transformed day: the raw partition read batch by batch, resolved by key, written as it goes.
 
-The Iceberg IO manager iterates this object. Each step extracts a group of raw batches of a few
-tens of megabytes of bodies, collapses identical rows within it and hands its rows to the writer,
-which stages them as data files at once; only what the key rule needs (key, provenance, hash and
-the entity's rule flags) stays in memory, with the page facts. When every batch is staged, the
-writer asks `rows_to_drop`: keys are resolved over the whole day, and the rows that lost to
-another version of their key (usually none) are struck from the staged files before the one
-commit. Memory therefore holds one group's rows, not the day's, and no row is written twice.
+The Iceberg IO manager consumes this object's chunks. Each step extracts a group of raw batches
+of a few tens of megabytes of bodies, collapses identical rows within it and hands its rows to
+the writer, which stages them as data files at once; only what the key rule needs (key,
+provenance, hash and the entity's rule flags) stays in memory, with the page facts. When every
+batch is staged, the writer asks `rows_to_drop`: keys are resolved over the whole day, and the
+rows that lost to another version of their key (usually none) are struck from the staged files
+before the one commit. Memory therefore holds one group's rows, not the day's, and no row is
+written twice.
 
 Raw rows of pages that could not be fetched (`_fetch_error` set) hold no records: they are left
 out of the extraction, and their sub-resources are recorded with the day as not observed, so the
@@ -16,27 +17,29 @@ consolidated tier carries those parts forward instead of reading them as gone.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeAlias
+from typing import Any, TypeAlias
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ai_core.arrow import Frame, as_arrow
+from ai_core.iceberg.output import PartitionOutput, StagedRows
 from ai_core.iceberg.writer import unobserved_property
 from ai_core.raw.parts import in_parts
 from ai_core.transform.batching import GROUP_BYTES, grouped
 from ai_core.transform.drift import DRIFT_SCHEMA
 from ai_core.transform.extract import PAGES_SCHEMA, REJECTED_SCHEMA, Extraction, Extractor
 from ai_core.transform.facts import (
-    RULE_SAMPLES_SCHEMA,
+    DISCREPANCY_SAMPLES_SCHEMA,
     DiscrepancyFacts,
     IntegrityFacts,
     discrepancy_facts,
+    discrepancy_findings,
     integrity_facts,
-    rule_findings,
     sub_resource_counts,
 )
 from ai_core.transform.keys import (
@@ -48,17 +51,20 @@ from ai_core.transform.keys import (
 )
 from ai_core.transform.schema import HASH_COLUMN
 
-RawBatches: TypeAlias = (
-    pa.RecordBatchReader | Iterable[pa.RecordBatch] | Iterable[pa.Table] | Iterable[pl.DataFrame]
-)
+RawBatches: TypeAlias = pa.RecordBatchReader | Iterable[Frame]
 BATCH = "_batch"
 ROW = "_row"
 
 
-class StagedRows(Protocol):
-    """The writer's staged chunks, as `rows_to_drop` sees them."""
+@dataclass(frozen=True, slots=True)
+class KeptGroup:
+    """What stays in memory of one written group until the day is resolved."""
 
-    def rows(self, wanted: Mapping[int, Sequence[int] | pl.Series]) -> pa.Table: ...
+    narrow: pl.DataFrame
+    """Key, provenance, hash, position and rule flags of each written row."""
+    pages: pl.DataFrame
+    rejected: pl.DataFrame
+    unknown_keys: pl.DataFrame
 
 
 @dataclass(slots=True)
@@ -78,10 +84,10 @@ def _by_batch(rows: pl.DataFrame) -> dict[int, pl.Series]:
 
 
 def _flag(index: int) -> str:
-    return f"_rule{index}"
+    return f"_discrepancy{index}"
 
 
-class TransformedPartition:
+class TransformedPartition(PartitionOutput):
     """The day's rows as `pl.DataFrame` chunks, one per extracted group of raw batches, for a
     writer that calls `rows_to_drop` before it commits (the Iceberg IO manager); consumable once."""
 
@@ -97,8 +103,8 @@ class TransformedPartition:
         self.extractor = extractor
         self._raw = raw
         self._group_bytes = group_bytes
-        self._rules = dict(extractor.plan.entity.discrepancy_rules)
-        self._kept: list[tuple[pl.DataFrame, ...]] = []
+        self._discrepancies = dict(extractor.plan.entity.discrepancies)
+        self._kept: list[KeptGroup] = []
         self._choice: KeyChoice | None = None
         self._pages = pl.DataFrame(schema=PAGES_SCHEMA)
         self._rejected = pl.DataFrame(schema=REJECTED_SCHEMA)
@@ -111,13 +117,13 @@ class TransformedPartition:
                 **{c: schema[c] for c in narrow},
                 ROW: pl.UInt32,
                 BATCH: pl.UInt32,
-                **{_flag(i): pl.Boolean for i in range(len(self._rules))},
+                **{_flag(i): pl.Boolean for i in range(len(self._discrepancies))},
             }
         )
         self._conflict_samples: pl.DataFrame | None = None
         self._batch_duplicates = 0
-        self._rule_counts: dict[str, int] = {}
-        self._rule_samples = pl.DataFrame(schema=RULE_SAMPLES_SCHEMA)
+        self._discrepancy_counts: dict[str, int] = {}
+        self._discrepancy_samples = pl.DataFrame(schema=DISCREPANCY_SAMPLES_SCHEMA)
         self._consumed = False
         self._unobserved: set[str] = set()
         self.timings = Timings()
@@ -126,7 +132,7 @@ class TransformedPartition:
     def key(self) -> list[str]:
         return list(self.extractor.plan.key)
 
-    def __iter__(self) -> Iterator[pl.DataFrame]:
+    def chunks(self) -> Iterator[pl.DataFrame]:
         if self._consumed:
             raise RuntimeError(f"{self.label}: a transformed partition can be written only once")
         self._consumed = True
@@ -160,16 +166,16 @@ class TransformedPartition:
             if pending is not None:
                 yield pending()
 
-    def _observed(self) -> Iterator[pa.RecordBatch | pa.Table | pl.DataFrame]:
+    def _observed(self) -> Iterator[pa.Table]:
         """The raw batches without the rows of pages that failed, whose sub-resources are noted."""
         for batch in self._raw:
-            arrow = batch.to_arrow() if isinstance(batch, pl.DataFrame) else batch
+            arrow = as_arrow(batch)
             if "_fetch_error" not in arrow.schema.names:
-                yield batch
+                yield arrow
                 continue
             errors = arrow.column("_fetch_error")
             if errors.null_count == arrow.num_rows:
-                yield batch
+                yield arrow
                 continue
             failed = pc.is_valid(errors)
             subs = pc.unique(pc.filter(arrow.column("_sub_resource"), failed))
@@ -201,9 +207,14 @@ class TransformedPartition:
             HASH_COLUMN,
             pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW),
             pl.lit(index, pl.UInt32).alias(BATCH),
-            *(rule.fill_null(False).alias(_flag(i)) for i, rule in enumerate(self._rules.values())),
+            *(
+                condition.fill_null(False).alias(_flag(i))
+                for i, condition in enumerate(self._discrepancies.values())
+            ),
         )
-        self._kept.append((narrow, extraction.pages, extraction.rejected, extraction.unknown_keys))
+        self._kept.append(
+            KeptGroup(narrow, extraction.pages, extraction.rejected, extraction.unknown_keys)
+        )
         if extraction.missing_keys is not None:
             # Missing from the day means missing from every group's sample.
             self._missing = (
@@ -218,13 +229,12 @@ class TransformedPartition:
         writer strikes before the commit. Conflicts are sampled from the staged rows."""
         started = time.perf_counter()
         if self._kept:
-            narrow, pages, rejected, unknown = zip(*self._kept, strict=True)
-            self._kept = []
-            self._narrow = pl.concat(narrow)
-            self._pages = pl.concat(pages)
-            self._rejected = pl.concat(rejected)
+            kept, self._kept = self._kept, []
+            self._narrow = pl.concat(k.narrow for k in kept)
+            self._pages = pl.concat(k.pages for k in kept)
+            self._rejected = pl.concat(k.rejected for k in kept)
             self._unknown = (
-                pl.concat(unknown)
+                pl.concat(k.unknown_keys for k in kept)
                 .group_by("key")
                 .agg(pl.col("occurrences").sum())
                 .sort("key")
@@ -235,9 +245,9 @@ class TransformedPartition:
             self._conflict_samples = self._sample_conflicts(choice, staged)
         lost = self._narrow.join(choice.kept.select(BATCH, ROW), on=[BATCH, ROW], how="anti")
         drops = _by_batch(lost)
-        self._rule_counts, self._rule_samples = rule_findings(
+        self._discrepancy_counts, self._discrepancy_samples = discrepancy_findings(
             choice.kept,
-            {name: pl.col(_flag(i)) for i, name in enumerate(self._rules)},
+            {name: pl.col(_flag(i)) for i, name in enumerate(self._discrepancies)},
             self.key,
         )
         self.timings.resolve_s = time.perf_counter() - started
@@ -270,8 +280,8 @@ class TransformedPartition:
     def discrepancies(self) -> DiscrepancyFacts:
         """Rule findings on the written rows, unknown keys and conflicts (known once written)."""
         return discrepancy_facts(
-            self._rule_counts,
-            self._rule_samples,
+            self._discrepancy_counts,
+            self._discrepancy_samples,
             self._unknown,
             self._conflict_samples,
             self._resolved().conflicts,

@@ -14,7 +14,7 @@ import pyarrow as pa
 from polars.datatypes import DataTypeClass
 from pydantic import BaseModel
 
-from ai_core.transform.rules import MONEY_DTYPE
+from ai_core.transform.scalars import MONEY_DTYPE
 
 DType: TypeAlias = pl.DataType | DataTypeClass
 """A Polars dtype as Polars hands it out: an instance, or a class for parameterless types."""

@@ -9,7 +9,7 @@ import polars as pl
 from pydantic import BaseModel
 
 from ai_core.transform.coerce import Stepwise, Transform
-from ai_core.transform.rules import as_text
+from ai_core.transform.scalars import as_text
 
 
 class Pick(Transform):

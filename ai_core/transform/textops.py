@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from ai_core.transform.coerce import Stepwise, Transform
-from ai_core.transform.rules import as_text, text_expr, text_rule
+from ai_core.transform.scalars import as_text, text_expr, text_rule
 
 
 class Slice(Stepwise):
@@ -47,7 +47,7 @@ class Slice(Stepwise):
         return f"Slice({self.start}, {self.length})"
 
 
-class Extract(Stepwise):
+class RegexGroup(Stepwise):
     """Group `group` of the first match of `pattern`; null without a match or when empty."""
 
     def __init__(self, pattern: str, group: int = 1) -> None:
@@ -69,7 +69,7 @@ class Extract(Stepwise):
         return pl.String()
 
     def __repr__(self) -> str:
-        return f"Extract({self.pattern!r}, {self.group})"
+        return f"RegexGroup({self.pattern!r}, {self.group})"
 
 
 class OnlyMatch(Transform):

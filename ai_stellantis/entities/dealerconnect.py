@@ -28,7 +28,7 @@ from ai_core.transform import (
     constant,
     source_names,
 )
-from ai_stellantis.entities import rules
+from ai_stellantis.entities import fields
 
 ROWS = Records("rows")
 TOTALS: tuple[tuple[str, ...], ...] = (("total_rows",),)
@@ -60,7 +60,7 @@ class DealerVehicle(Entity):
 
     order_number: Text = None
     """The dealer's order number of the unit; the key."""
-    vin: Annotated[Text, Matches(rules.VIN_PATTERN)] = None
+    vin: Annotated[Text, Matches(fields.VIN_PATTERN)] = None
     """Vehicle identification number, 17 characters; null until the unit is built or assigned."""
     dealer_code: Text = None
     """Code of the dealer whose stock holds the unit (the suffix of its DealerConnect table)."""
@@ -138,7 +138,7 @@ class DealerConnectVehicle(DealerVehicle):
         "rows[].poc.dealerCode",
         "rows[].poc._text",
     )
-    discrepancy_rules: ClassVar[Mapping[str, pl.Expr]] = NOT_JSON
+    discrepancies: ClassVar[Mapping[str, pl.Expr]] = NOT_JSON
 
     dealer_code: Annotated[Text, DEALER_FROM_TABLE] = None
     packages: Annotated[list[PocOption] | None, NestedList(PocOption)] = None
@@ -151,7 +151,7 @@ class Sale(Entity):
 
     order_number: Text = None
     """The dealer's order number of the sold unit; the key."""
-    vin: Annotated[Text, Matches(rules.VIN_PATTERN)] = None
+    vin: Annotated[Text, Matches(fields.VIN_PATTERN)] = None
     """Vehicle identification number, 17 characters."""
     dealer_code: Text = None
     """Code of the selling dealer (the suffix of its DealerConnect table)."""
@@ -182,7 +182,7 @@ class DealerConnectSale(Sale):
     records: ClassVar[Records | None] = ROWS
     totals: ClassVar[tuple[tuple[str, ...], ...]] = TOTALS
     reports_unknown_keys: ClassVar[bool] = False
-    discrepancy_rules: ClassVar[Mapping[str, pl.Expr]] = NOT_JSON
+    discrepancies: ClassVar[Mapping[str, pl.Expr]] = NOT_JSON
 
     dealer_code: Annotated[Text, DEALER_FROM_TABLE] = None
 

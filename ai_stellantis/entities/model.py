@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, ClassVar
 
 from ai_core.transform import Entity, Int, Records, Text, source_names
-from ai_stellantis.entities import rules
+from ai_stellantis.entities import fields
 
 
 class ModelYearCode(Entity):
@@ -38,7 +38,7 @@ class FiltersModelYearCode(ModelYearCode):
     records: ClassVar[Records | None] = Records("result", "data", "modelYearCodes")
     ignored_keys: ClassVar[tuple[str, ...]] = ("result.result", "result.errors")
 
-    brand: Annotated[str | None, rules.brand_from_domain(None)] = None
+    brand: Annotated[str | None, fields.brand_from_domain(None)] = None
 
 
 class VehicleModel(Entity):
@@ -73,5 +73,5 @@ class InventoryModel(VehicleModel):
     records: ClassVar[Records | None] = Records("result", "data", "vehicles")
     reports_unknown_keys: ClassVar[bool] = False
 
-    model_code: Annotated[Text, rules.MODEL_CODE] = None
-    brand: Annotated[str | None, rules.brand_from_domain(None)] = None
+    model_code: Annotated[Text, fields.MODEL_CODE] = None
+    brand: Annotated[str | None, fields.brand_from_domain(None)] = None

@@ -28,7 +28,7 @@ from ai_core.transform import (
     Timestamp,
     source_names,
 )
-from ai_stellantis.entities import rules
+from ai_stellantis.entities import fields
 
 
 class Package(BaseModel):
@@ -49,7 +49,7 @@ class Vehicle(Entity):
 
     entity_key: ClassVar[tuple[str, ...]] = ("vin",)
 
-    vin: Annotated[Text, Matches(rules.VIN_PATTERN)] = None
+    vin: Annotated[Text, Matches(fields.VIN_PATTERN)] = None
     """Vehicle identification number, 17 characters; the key."""
     brand: str | None = None
     """Brand of the vehicle; `brand_corrected` says whether it differs from the published one."""
@@ -249,17 +249,17 @@ class InventoryVehicle(Vehicle):
         "result.data.metadata.exactMatchCount",
         "result.data.vehicles[].attributes.attributes[].typeId",
     )
-    discrepancy_rules: ClassVar[Mapping[str, pl.Expr]] = {
+    discrepancies: ClassVar[Mapping[str, pl.Expr]] = {
         "brand corrected": pl.col("brand_corrected"),
-        "image of an unknown brand": rules.UNKNOWN_BRAND_IMAGE,
+        "image of an unknown brand": fields.UNKNOWN_BRAND_IMAGE,
         "VIN maker code of another brand": pl.col("vin_matches_brand").not_(),
         "image renderer asked for another brand": pl.col("image_brand_matches").not_(),
     }
 
-    brand: Annotated[str | None, rules.brand_from_domain()] = None
-    brand_corrected: Annotated[bool | None, rules.BRAND_CORRECTED] = None
-    model_code: Annotated[Text, rules.MODEL_CODE] = None
-    cpp: Annotated[Text, rules.CPP] = None
+    brand: Annotated[str | None, fields.brand_from_domain()] = None
+    brand_corrected: Annotated[bool | None, fields.BRAND_CORRECTED] = None
+    model_code: Annotated[Text, fields.MODEL_CODE] = None
+    cpp: Annotated[Text, fields.CPP] = None
     packages: Annotated[list[InventoryPackage] | None, NestedList(InventoryPackage)] = None
     incentives: Annotated[list[InventoryIncentive] | None, NestedList(InventoryIncentive)] = None
     drive: Annotated[Text, _attribute("Drive")] = None
@@ -267,9 +267,9 @@ class InventoryVehicle(Vehicle):
     seats: Annotated[Int, _attribute("Seats")] = None
     real_trim: Annotated[Text, _attribute("Real Trim")] = None
     power_source: Annotated[Text, _attribute("Power Source")] = None
-    ext_image_url: Annotated[str | None, rules.image_url("ext_image")] = None
-    int_image_url: Annotated[str | None, rules.image_url("int_image")] = None
-    image_brand: Annotated[Text, rules.IMAGE_BRAND] = None
-    maker_code: Annotated[Text, rules.MAKER_CODE] = None
-    vin_matches_brand: Annotated[bool | None, rules.VIN_MATCHES_BRAND] = None
-    image_brand_matches: Annotated[bool | None, rules.IMAGE_BRAND_MATCHES] = None
+    ext_image_url: Annotated[str | None, fields.image_url("ext_image")] = None
+    int_image_url: Annotated[str | None, fields.image_url("int_image")] = None
+    image_brand: Annotated[Text, fields.IMAGE_BRAND] = None
+    maker_code: Annotated[Text, fields.MAKER_CODE] = None
+    vin_matches_brand: Annotated[bool | None, fields.VIN_MATCHES_BRAND] = None
+    image_brand_matches: Annotated[bool | None, fields.IMAGE_BRAND_MATCHES] = None

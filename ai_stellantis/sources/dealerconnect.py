@@ -23,12 +23,14 @@ from typing import Any, Literal
 
 import dagster as dg
 import orjson
+import pyarrow as pa
 from google.api_core import exceptions
 from google.cloud import bigquery
 
-from ai_core.raw.checks import CompletenessRule, CompletenessTally, written_completeness
-from ai_core.raw.result import RawFetchResult, RawPage
-from ai_core.raw.stream import completeness_table, is_complete
+from ai_core.raw.checks import CompletenessPatterns, CompletenessTally, written_completeness
+from ai_core.raw.output import LazyRawFetch
+from ai_core.raw.result import RawFetchResult, RawPage, SubResourceSummary
+from ai_core.raw.stream import completeness_table
 
 TableKind = Literal["inventory", "sales", "code_guides"]
 DEALER_TABLE = re.compile(r"^(inventory|sales)_([A-Za-z0-9]+)$")
@@ -80,7 +82,7 @@ class TableRead:
     vanished: bool = False
 
 
-class DealerConnectStream:
+class DealerConnectStream(LazyRawFetch):
     """The raw output of one DealerConnect table kind for one day (see the module docstring)."""
 
     def __init__(
@@ -95,7 +97,7 @@ class DealerConnectStream:
         timeout_s: float,
         page_rows: int,
         chunk_pages: int,
-        completeness: CompletenessRule | None,
+        completeness: CompletenessPatterns | None,
         known_tables: Sequence[str] = (),
         log: dg.DagsterLogManager | None = None,
     ) -> None:
@@ -111,13 +113,13 @@ class DealerConnectStream:
         self._tally = CompletenessTally(completeness) if completeness else None
         self._known = frozenset(known_tables)
         self._log = log
-        self._summaries: list[dict[str, Any]] = []
+        self._summaries: list[SubResourceSummary] = []
         self._vanished: list[str] = []
         self._bad_documents = 0
         self._wall_s = 0.0
         self._consumed = False
 
-    def __iter__(self) -> Iterator[RawFetchResult]:
+    def chunks(self) -> Iterator[pa.Table]:
         if self._consumed:
             raise RuntimeError(f"{self.source_name}: a fetch stream can be consumed only once")
         self._consumed = True
@@ -149,7 +151,7 @@ class DealerConnectStream:
             return done
         return pool.submit(self._read, table)
 
-    def _chunks(self, read: TableRead) -> Iterator[RawFetchResult]:
+    def _chunks(self, read: TableRead) -> Iterator[pa.Table]:
         if read.vanished:
             self._vanished.append(read.table)
             reason = (
@@ -171,25 +173,24 @@ class DealerConnectStream:
             return
         self._bad_documents += read.bad_documents
         self._summaries.append(
-            {
-                "sub_resource": read.table,
-                "sub_resource_pages": len(read.pages),
-                "records": read.total_rows,
-                "distinct_records": read.total_rows,
-                "expected_records": read.total_rows,
-                "retries": 0,
-                "documents_not_json": read.bad_documents,
-            }
+            SubResourceSummary(
+                sub_resource=read.table,
+                pages=len(read.pages),
+                records=read.total_rows,
+                distinct_records=read.total_rows,
+                expected_records=read.total_rows,
+            )
         )
         for start in range(0, len(read.pages), self._chunk_pages):
             yield self._tallied(
                 RawFetchResult(read.table, read.pages[start : start + self._chunk_pages])
             )
 
-    def _tallied(self, result: RawFetchResult) -> RawFetchResult:
+    def _tallied(self, result: RawFetchResult) -> pa.Table:
+        rows = result.to_arrow(self._day)
         if self._tally is not None:
-            self._tally.add(result.to_arrow(self._day))
-        return result
+            self._tally.add(rows)
+        return rows
 
     def _url(self, table: str) -> str:
         return f"bigquery://{self._client.project}/{self._dataset}/{table}"
@@ -235,15 +236,16 @@ class DealerConnectStream:
         return written_completeness(self.source_name, self._tally, self._consumed)
 
     @property
-    def summaries(self) -> Sequence[dict[str, Any]]:
+    def summaries(self) -> Sequence[SubResourceSummary]:
         return list(self._summaries)
 
     def output_metadata(self) -> dict[str, Any]:
-        incomplete = [s for s in self._summaries if not is_complete(s)]
+        """The day's tables, pages and records, and which tables vanished."""
+        incomplete = [s for s in self._summaries if not s.complete]
         return {
             "sub_resources": len(self._summaries),
-            "pages": sum(int(s["sub_resource_pages"]) for s in self._summaries),
-            "records": sum(int(s["records"]) for s in self._summaries),
+            "pages": sum(s.pages for s in self._summaries),
+            "records": sum(s.records for s in self._summaries),
             "documents_not_json": self._bad_documents,
             "vanished_tables": dg.MetadataValue.json(self._vanished),
             "incomplete_sub_resources": len(incomplete),

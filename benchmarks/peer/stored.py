@@ -25,10 +25,10 @@ from typing import Any
 
 import polars as pl
 
-from ai_stellantis.upstream.truth import ground_truth
 from benchmarks.baselines.tables import day_filter, open_catalog
 from benchmarks.context import StageContext
 from benchmarks.peer.dagster_run import run_timings
+from standin.stellantis.sites.truth import ground_truth
 
 OUR_VEHICLES = "stellantis_transformed.inventory_vehicles"
 STATE_TIMEOUT_S = 30.0

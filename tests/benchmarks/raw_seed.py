@@ -63,6 +63,6 @@ def seed_raw(context: StageContext) -> dict[str, Any]:
         load_catalog(context.data_dir),
         ("stellantis_raw", "public_inventory"),
         context.partition,
-        [RawFetchResult("IUJ202610", pages)],
+        [RawFetchResult("IUJ202610", pages).to_arrow(context.partition)],
     )
     return {"rows": report.rows, "bytes": report.bytes}

@@ -17,7 +17,6 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from ai_stellantis.upstream.truth import ground_truth
 from benchmarks import environment
 from benchmarks.peer.dagster_run import run_timings
 from benchmarks.peer.dlt_config import TOTAL_PATH, source_config
@@ -25,6 +24,7 @@ from benchmarks.peer.stored import facts
 from benchmarks.report import run_report
 from benchmarks.runner import REPO_ROOT, expand, run_scenario, stage_command
 from benchmarks.scenario import Scenario, StageConfig, load_scenario
+from standin.stellantis.sites.truth import ground_truth
 
 DAY = dt.date(2026, 11, 20)
 PEER_SCENARIOS = ("stellantis_jeep_peer", "stellantis_jeep_inventory_peer")

@@ -1,0 +1,135 @@
+"""Field transforms the Stellantis entities share: brand from the request's domain, its evidence
+in the VIN and the image renderer, image URLs, and the identifiers hidden in other codes.
+
+The brand of a record is the brand whose site answered (the first part of `_sub_resource`); the
+upstream `brand` text is kept as published and a difference is flagged, never fatal. Each
+transform is written once for the per-record path and once as a Polars expression.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+from ai_core.transform import Derived, OnlyMatch, RegexGroup, Slice
+from ai_stellantis.brands import BRANDS
+
+BRAND_NAMES: dict[str, str] = {b.domain: b.name for b in BRANDS}
+BRAND_LETTERS: dict[str, str] = {b.domain: b.letter for b in BRANDS}
+WMI_BRANDS: dict[str, str] = {
+    "1C3": "DC",
+    "1C4": "JDC",
+    "1C6": "R",
+    "2C3": "DC",
+    "2C4": "C",
+    "3C4": "JX",
+    "3C6": "R",
+    "3C7": "R",
+    "ZAC": "JDX",
+    "ZAR": "Y",
+    "ZFA": "X",
+    "ZFB": "XR",
+}
+"""Brand letters that build vehicles under each maker code (WMI), as far as it is known."""
+
+VIN_PATTERN = r"^[A-HJ-NPR-Z0-9]{17}$"
+CPP_PATTERN = r"^2[0-9][A-Z]$"
+IMAGE_BRAND_PATTERN = r"(?:^|&)brand=([^&]*)"
+
+MODEL_CODE = Slice(9, 6)
+"""The model code: characters 10-15 of `ccode`, after the 9-character model-year code."""
+CPP = OnlyMatch(CPP_PATTERN)
+"""The customer preferred package: the one option code of the form `2<digit><letter>`."""
+MAKER_CODE = Slice(0, 3)
+"""The VIN's maker code (WMI)."""
+IMAGE_BRAND = RegexGroup(IMAGE_BRAND_PATTERN)
+"""The brand letter the image renderer is asked for (`brand=J`)."""
+
+DOMAIN = pl.col("_sub_resource").str.split("/").list.first()
+
+
+def domain_of(provenance: Mapping[str, Any]) -> str:
+    return str(provenance.get("_sub_resource") or "").split("/")[0]
+
+
+def _brand(record: Any, provenance: Mapping[str, Any]) -> str | None:
+    name = BRAND_NAMES.get(domain_of(provenance))
+    return name if name is not None else getattr(record, "published_brand", None)
+
+
+def brand_from_domain(published: str | None = "published_brand") -> Derived:
+    """The brand of the site that answered; for an unknown site, the brand as published."""
+    named = DOMAIN.replace_strict(BRAND_NAMES, default=None, return_dtype=pl.String)
+    if published is None:
+        return Derived(
+            lambda record, provenance: BRAND_NAMES.get(domain_of(provenance)),
+            named,
+            doc="brand of the answering site",
+        )
+    return Derived(_brand, pl.coalesce(named, pl.col(published)), doc="brand of the site")
+
+
+BRAND_CORRECTED = Derived(
+    lambda record, provenance: (
+        domain_of(provenance) in BRAND_NAMES and record.published_brand != record.brand
+    ),
+    DOMAIN.is_in(list(BRAND_NAMES)) & pl.col("published_brand").ne_missing(pl.col("brand")),
+    doc="the published brand is not the brand of the site (or is missing)",
+)
+
+
+def _vin_matches(record: Any, provenance: Mapping[str, Any]) -> bool | None:
+    letters = WMI_BRANDS.get(record.maker_code or "")
+    letter = BRAND_LETTERS.get(domain_of(provenance))
+    return None if letters is None or letter is None else letter in letters
+
+
+VIN_MATCHES_BRAND = Derived(
+    _vin_matches,
+    pl.when(pl.col("maker_code").is_in(list(WMI_BRANDS)) & DOMAIN.is_in(list(BRAND_LETTERS))).then(
+        pl.col("maker_code")
+        .replace_strict(WMI_BRANDS, default=None, return_dtype=pl.String)
+        .str.contains(DOMAIN.replace_strict(BRAND_LETTERS, default=None), literal=True)
+    ),
+    doc="the VIN's maker code builds the site's brand; null when either is unknown",
+)
+
+
+def _image_matches(record: Any, provenance: Mapping[str, Any]) -> bool | None:
+    letter = BRAND_LETTERS.get(domain_of(provenance))
+    if record.image_brand is None or letter is None:
+        return None
+    return record.image_brand == letter
+
+
+IMAGE_BRAND_MATCHES = Derived(
+    _image_matches,
+    pl.when(DOMAIN.is_in(list(BRAND_LETTERS))).then(
+        pl.col("image_brand") == DOMAIN.replace_strict(BRAND_LETTERS, default=None)
+    ),
+    doc="the image renderer is asked for the site's brand; null when either is unknown",
+)
+
+
+def image_url(query: str) -> Derived:
+    """`https://www.{domain}/mediaserver/iris?{query}` for a known brand site, else null."""
+
+    def compute(record: Any, provenance: Mapping[str, Any]) -> str | None:
+        domain = domain_of(provenance)
+        value = getattr(record, query)
+        if value is None or domain not in BRAND_NAMES:
+            return None
+        return f"https://www.{domain}/mediaserver/iris?{value}"
+
+    expr = pl.when(pl.col(query).is_not_null() & DOMAIN.is_in(list(BRAND_NAMES))).then(
+        pl.concat_str(pl.lit("https://www."), DOMAIN, pl.lit("/mediaserver/iris?"), pl.col(query))
+    )
+    return Derived(compute, expr, doc=f"image URL from {query}")
+
+
+UNKNOWN_BRAND_IMAGE = (pl.col("ext_image").is_not_null() & pl.col("ext_image_url").is_null()) | (
+    pl.col("int_image").is_not_null() & pl.col("int_image_url").is_null()
+)
+"""A record with an image query but no URL: its site is not a known brand."""

@@ -1,0 +1,283 @@
+"""Both Sentry sensors end to end: real instance, real runs, ticks evaluated as the daemon does,
+events received by a Sentry endpoint on 127.0.0.1."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from ai_core.alerts.resource import SENTRY_DSN_ENV, SentryResource
+from ai_core.alerts.sensors import (
+    CHECK_SENSOR,
+    EVENTS_PER_TICK,
+    RUN_FAILURE_SENSOR,
+    build_asset_check_sentry_sensor,
+    build_run_failure_sentry_sensor,
+)
+from ai_core.defs import build_core_defs
+from ai_core.iceberg.resource import IcebergCatalogResource
+from tests.ai_core.alerts.sentry_receiver import SentryReceiver
+
+OEM = "acme"
+DAY = "2026-11-20"
+PARTITIONS = dg.DailyPartitionsDefinition(start_date="2026-11-01")
+
+
+@dg.asset(
+    key=[OEM, "raw", "listings"],
+    partitions_def=PARTITIONS,
+    check_specs=[
+        dg.AssetCheckSpec("completeness", asset=dg.AssetKey([OEM, "raw", "listings"])),
+        dg.AssetCheckSpec("drift", asset=dg.AssetKey([OEM, "raw", "listings"])),
+        dg.AssetCheckSpec("fine", asset=dg.AssetKey([OEM, "raw", "listings"])),
+    ],
+)
+def listings() -> Iterator[Any]:
+    yield dg.Output(None)
+    yield dg.AssetCheckResult(
+        check_name="completeness",
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "short_sub_resources": 2,
+            "samples": dg.MetadataValue.md("| sub_resource | records |\n|---|---|\n| IUJ | 3 |"),
+            "api_token": "tok-123",
+            "source": "https://svc:hunter2@api.example.test/v1?page=2&access_token=abc",
+        },
+    )
+    yield dg.AssetCheckResult(
+        check_name="drift", passed=False, severity=dg.AssetCheckSeverity.WARN, metadata={"n": 1}
+    )
+    yield dg.AssetCheckResult(check_name="fine", passed=True)
+
+
+OTHER_KEY = dg.AssetKey(["other", "raw", "listings"])
+
+
+@dg.asset(key=OTHER_KEY, check_specs=[dg.AssetCheckSpec("x", asset=OTHER_KEY)])
+def other_oem() -> Iterator[Any]:
+    yield dg.Output(None)
+    yield dg.AssetCheckResult(check_name="x", passed=False)
+
+
+MANY = EVENTS_PER_TICK + 30
+MANY_KEY = dg.AssetKey([OEM, "raw", "many"])
+
+
+@dg.asset(
+    key=MANY_KEY,
+    check_specs=[dg.AssetCheckSpec(f"c{i:03d}", asset=MANY_KEY) for i in range(MANY)],
+)
+def many_checks() -> Iterator[Any]:
+    yield dg.Output(None)
+    for i in range(MANY):
+        yield dg.AssetCheckResult(check_name=f"c{i:03d}", passed=False)
+
+
+@dg.asset(key=[OEM, "raw", "boom"], partitions_def=PARTITIONS)
+def boom() -> None:
+    raise RuntimeError("upstream answered 503 for https://svc:hunter2@api.example.test/v1")
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture
+def receiver() -> Iterator[SentryReceiver]:
+    with SentryReceiver() as receiver:
+        yield receiver
+
+
+SLOW_KEY = dg.AssetKey([OEM, "raw", "slow"])
+GATE = threading.Event()
+STARTED = threading.Event()
+
+
+@dg.asset(key=SLOW_KEY, check_specs=[dg.AssetCheckSpec("slow_check", asset=SLOW_KEY)])
+def slow() -> Iterator[Any]:
+    STARTED.set()
+    assert GATE.wait(120), "the test never opened the gate"
+    yield dg.Output(None)
+    yield dg.AssetCheckResult(check_name="slow_check", passed=False)
+
+
+CHECKED = dg.Definitions(assets=[listings, other_oem, many_checks, slow])
+
+
+def tick(
+    sensor: dg.SensorDefinition,
+    instance: dg.DagsterInstance,
+    sentry: SentryResource,
+    cursor: str | None = None,
+    definitions: dg.Definitions = CHECKED,
+) -> Any:
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"sentry": sentry}, definitions=definitions
+    )
+    return sensor.evaluate_tick(context)
+
+
+def test_core_defs_run_both_sensors_by_default() -> None:
+    defs = dg.Definitions.merge(
+        build_core_defs(OEM), dg.Definitions(resources={"iceberg": IcebergCatalogResource()})
+    )
+    for name in (CHECK_SENSOR, RUN_FAILURE_SENSOR):
+        assert defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
+    assert defs.resolve_sensor_def(CHECK_SENSOR).minimum_interval_seconds == 60
+
+
+def test_failed_checks_are_sent_once_with_their_tags_and_metadata(
+    instance: dg.DagsterInstance, receiver: SentryReceiver
+) -> None:
+    sensor = build_asset_check_sentry_sensor(OEM)
+    sentry = SentryResource(dsn=receiver.dsn)
+    dg.materialize([listings], instance=instance, partition_key=DAY)
+    dg.materialize([other_oem], instance=instance)
+
+    first = tick(sensor, instance, sentry)
+    events = sorted(receiver.events, key=lambda e: e["tags"]["check_name"])
+    assert [e["message"] for e in events] == [
+        f"Dagster asset check failure: completeness on {OEM}/raw/listings (ERROR)",
+        f"Dagster asset check failure: drift on {OEM}/raw/listings (WARN)",
+    ]
+    assert [e["level"] for e in events] == ["error", "warning"]
+    completeness = events[0]
+    assert completeness["tags"] == {
+        "oem": OEM,
+        "check_name": "completeness",
+        "severity": "ERROR",
+        "partition_date": DAY,
+    }
+    extra = completeness["extra"]
+    run_id = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": DAY}))[0].run_id
+    assert extra["asset_key"] == f"{OEM}/raw/listings"
+    assert extra["run_id"] == run_id
+    assert extra["partition_date"] == DAY
+    assert extra["short_sub_resources"] == 2
+    assert "| IUJ | 3 |" in extra["samples"]
+    assert extra["api_token"] == "[redacted]"
+    assert extra["source"] == (
+        "https://[redacted]@api.example.test/v1?page=2&access_token=[redacted]"
+    )
+    assert "hunter2" not in str(receiver.events) and "tok-123" not in str(receiver.events)
+    assert first.cursor is not None
+
+    second = tick(sensor, instance, sentry, cursor=first.cursor)
+    assert len(receiver.events) == 2
+    assert second.cursor is None or second.cursor == first.cursor
+
+    dg.materialize([listings], instance=instance, partition_key="2026-11-21")
+    third = tick(sensor, instance, sentry, cursor=first.cursor)
+    assert len(receiver.events) == 4
+    assert {e["tags"]["partition_date"] for e in receiver.events[2:]} == {"2026-11-21"}
+    assert int(third.cursor) > int(first.cursor)
+
+
+def test_more_than_a_tick_of_failures_continue_on_the_next_tick(
+    instance: dg.DagsterInstance, receiver: SentryReceiver
+) -> None:
+    sensor = build_asset_check_sentry_sensor(OEM)
+    sentry = SentryResource(dsn=receiver.dsn)
+    dg.materialize([many_checks], instance=instance)
+
+    first = tick(sensor, instance, sentry)
+    assert len(receiver.events) == EVENTS_PER_TICK
+    assert "more wait" in first.skip_message
+    second = tick(sensor, instance, sentry, cursor=first.cursor)
+    assert len(receiver.events) == MANY
+    third = tick(sensor, instance, sentry, cursor=second.cursor)
+    assert len(receiver.events) == MANY
+    assert third.skip_message == "no check evaluations since the last tick"
+    names = sorted(e["tags"]["check_name"] for e in receiver.events)
+    assert names == [f"c{i:03d}" for i in range(MANY)]
+
+
+def test_a_failed_run_is_sent_with_job_partition_and_error(
+    instance: dg.DagsterInstance, receiver: SentryReceiver
+) -> None:
+    sensor = build_run_failure_sentry_sensor(OEM)
+    sentry = SentryResource(dsn=receiver.dsn)
+    defs = dg.Definitions(assets=[boom], sensors=[sensor])
+    # A run status sensor's first tick marks where it starts watching, as under the daemon.
+    start = tick(sensor, instance, sentry, definitions=defs)
+    result = dg.materialize([boom], instance=instance, partition_key=DAY, raise_on_error=False)
+    assert not result.success
+
+    after = tick(sensor, instance, sentry, cursor=start.cursor, definitions=defs)
+    assert len(receiver.events) == 1
+    event = receiver.events[0]
+    assert event["level"] == "error"
+    assert event["tags"] == {
+        "oem": OEM,
+        "job_name": result.dagster_run.job_name,
+        "partition_date": DAY,
+    }
+    assert event["extra"]["run_id"] == result.run_id
+    assert "RuntimeError: upstream answered 503" in event["message"]
+    assert "https://[redacted]@api.example.test/v1" in event["extra"]["error"]
+    assert "hunter2" not in str(event)
+
+    tick(sensor, instance, sentry, cursor=after.cursor, definitions=defs)
+    assert len(receiver.events) == 1
+
+
+def test_without_a_dsn_nothing_is_sent(
+    instance: dg.DagsterInstance, receiver: SentryReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SENTRY_DSN_ENV, raising=False)
+    sentry = SentryResource()
+    dg.materialize([listings], instance=instance, partition_key=DAY)
+    checks = tick(build_asset_check_sentry_sensor(OEM), instance, sentry)
+    assert checks.skip_message == "SENTRY_DSN is not set: failed checks are not sent to Sentry"
+    assert checks.cursor is None
+
+    sensor = build_run_failure_sentry_sensor(OEM)
+    defs = dg.Definitions(assets=[boom], sensors=[sensor])
+    start = tick(sensor, instance, sentry, definitions=defs)
+    dg.materialize([boom], instance=instance, partition_key=DAY, raise_on_error=False)
+    tick(sensor, instance, sentry, cursor=start.cursor, definitions=defs)
+    assert receiver.requests == 0
+
+
+def test_the_dsn_comes_from_the_environment(
+    instance: dg.DagsterInstance, receiver: SentryReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SENTRY_DSN_ENV, receiver.dsn)
+    dg.materialize([listings], instance=instance, partition_key=DAY)
+    tick(build_asset_check_sentry_sensor(OEM), instance, SentryResource())
+    assert sorted(e["tags"]["check_name"] for e in receiver.events) == ["completeness", "drift"]
+
+
+def test_a_check_still_running_holds_back_later_ones_until_it_is_evaluated(
+    instance: dg.DagsterInstance, receiver: SentryReceiver
+) -> None:
+    sensor = build_asset_check_sentry_sensor(OEM)
+    sentry = SentryResource(dsn=receiver.dsn)
+    GATE.clear()
+    STARTED.clear()
+    running = threading.Thread(target=lambda: dg.materialize([slow], instance=instance))
+    running.start()
+    try:
+        assert STARTED.wait(120)
+        dg.materialize([listings], instance=instance, partition_key=DAY)
+        held = tick(sensor, instance, sentry)
+        # The slow check was planned first: sending the later ones now would move the cursor
+        # past it, and its failure would never be sent.
+        assert receiver.events == []
+        assert held.cursor is None
+    finally:
+        GATE.set()
+        running.join(120)
+    tick(sensor, instance, sentry, cursor=held.cursor)
+    assert sorted(e["tags"]["check_name"] for e in receiver.events) == [
+        "completeness",
+        "drift",
+        "slow_check",
+    ]

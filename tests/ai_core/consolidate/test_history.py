@@ -1,0 +1,169 @@
+"""History over several synthetic days, each derived from the previous day's partition only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+import pytest
+
+from ai_core.consolidate import consolidate
+from ai_core.consolidate.history import previous_day
+from tests.ai_core.consolidate.frames import frame, inputs, vehicle_spec
+
+D1 = dt.date(2026, 11, 1)
+
+
+def _day(n: int) -> dt.date:
+    return D1 + dt.timedelta(days=n - 1)
+
+
+def _run(
+    vins_by_day: dict[int, list[str]], retain: int = 30, *, lazy_previous: bool = False
+) -> dict[int, pl.DataFrame]:
+    """Consolidate the days in order, each from its sources and the previous result only."""
+    spec = vehicle_spec(history={"retain_sold_days": retain})
+    out: dict[int, pl.DataFrame] = {}
+    previous: pl.DataFrame | None = None
+    for n in sorted(vins_by_day):
+        rows = [{"vin": v, "price": n} for v in vins_by_day[n]]
+        prev: Any = previous.lazy() if lazy_previous and previous is not None else previous
+        result = consolidate(
+            spec,
+            _day(n),
+            inputs(spec, {"public": frame(rows)}, day=_day(n)),
+            "acme/US/v",
+            None,
+            prev,
+        )
+        out[n] = result.frame
+        previous = result.frame
+    return out
+
+
+def _state(day_frame: pl.DataFrame) -> dict[str, tuple]:
+    return {
+        r["vin"]: (r["first_seen"], r["last_seen"], r["active"], r["sold_date"], r["relisted"])
+        for r in day_frame.iter_rows(named=True)
+    }
+
+
+@pytest.mark.parametrize("lazy_previous", [False, True])
+def test_first_last_seen_sold_and_relisted(lazy_previous: bool) -> None:
+    days = _run(
+        {1: ["A", "B", "C"], 2: ["A", "B"], 3: ["A", "B", "C"], 4: ["A"], 5: ["A"]},
+        lazy_previous=lazy_previous,
+    )
+    assert _state(days[1]) == {v: (_day(1), _day(1), True, None, False) for v in "ABC"}
+    # C leaves on day 2: its sold date is the last day it was listed.
+    assert _state(days[2])["C"] == (_day(1), _day(1), False, _day(1), False)
+    assert _state(days[2])["A"] == (_day(1), _day(2), True, None, False)
+    # C comes back on day 3: first_seen is kept, the sold date cleared, and it is marked relisted.
+    assert _state(days[3])["C"] == (_day(1), _day(3), True, None, True)
+    # B and C leave on day 4 and stay in the partition as sold.
+    assert _state(days[4]) == {
+        "A": (_day(1), _day(4), True, None, False),
+        "B": (_day(1), _day(3), False, _day(3), False),
+        "C": (_day(1), _day(3), False, _day(3), False),
+    }
+    assert _state(days[5])["B"] == (_day(1), _day(3), False, _day(3), False)
+    assert dict(days[5].select("vin", "price").iter_rows()) == {"A": 5, "B": 3, "C": 3}
+
+
+def test_sold_rows_keep_their_last_values_and_today_partition() -> None:
+    days = _run({1: ["A", "B"], 2: ["A"]})
+    sold = days[2].filter(pl.col("vin") == "B").row(0, named=True)
+    assert sold["price"] == 1
+    assert sold["_partition_date"] == _day(2)
+    assert sold["_source_partition_date"] == _day(1)
+    assert sold["_source_age_days"] == 1
+
+
+def test_retention_drops_vehicles_sold_long_ago() -> None:
+    # Kept while today is at most `retain_sold_days` after its last day seen.
+    days = _run({1: ["A", "B"], 2: ["A"], 3: ["A"], 4: ["A"]}, retain=2)
+    assert set(days[2]["vin"]) == {"A", "B"}
+    assert set(days[3]["vin"]) == {"A", "B"}
+    assert set(days[4]["vin"]) == {"A"}
+    # The day it leaves, a vehicle is always there, whatever the retention.
+    assert set(_run({1: ["A", "B"], 2: ["A"]}, retain=0)[2]["vin"]) == {"A", "B"}
+    # A vehicle back after the retention starts over.
+    again = _run({1: ["A", "B"], 2: ["A"], 3: ["A"], 4: ["A"], 5: ["A", "B"]}, retain=2)
+    assert _state(again[5])["B"] == (_day(5), _day(5), True, None, False)
+
+
+def test_skipped_run_day_continues_from_the_latest_partition() -> None:
+    days = _run({1: ["A", "B"], 4: ["A"]})
+    assert _state(days[4])["B"] == (_day(1), _day(1), False, _day(1), False)
+    assert _state(days[4])["A"] == (_day(1), _day(4), True, None, False)
+    assert previous_day(_day(4), [_day(1), _day(4), _day(6)]) == _day(1)
+    assert previous_day(_day(1), [_day(1), _day(4)]) is None
+
+
+def test_gap_filled_rows_are_last_seen_on_their_source_day() -> None:
+    spec = vehicle_spec(history={"retain_sold_days": 30})
+    day1 = consolidate(
+        spec, _day(1), inputs(spec, {"public": frame([{"vin": "A"}])}, day=_day(1)), "acme/US/v"
+    ).frame
+    # Day 2: the public feed failed, the dealer feed of day 1 fills the gap.
+    day2 = consolidate(
+        spec,
+        _day(2),
+        inputs(spec, {"dealer": frame([{"vin": "A"}])}, {"dealer": 1}, day=_day(2)),
+        "acme/US/v",
+        None,
+        day1,
+    ).frame
+    row = day2.row(0, named=True)
+    assert (row["active"], row["last_seen"], row["_gap_filled"]) == (True, _day(1), True)
+
+
+def test_history_needs_a_previous_partition_written_with_history() -> None:
+    spec = vehicle_spec(history={"retain_sold_days": 3})
+    plain = vehicle_spec()
+    day1 = consolidate(
+        plain, _day(1), inputs(plain, {"public": frame([{"vin": "A"}])}, day=_day(1)), "acme/US/v"
+    ).frame
+    with pytest.raises(KeyError, match="not written with history"):
+        consolidate(
+            spec,
+            _day(2),
+            inputs(spec, {"public": frame([{"vin": "A"}])}, day=_day(2)),
+            "x",
+            None,
+            day1,
+        )
+
+
+def test_an_entity_keeps_its_id_when_a_key_field_gains_a_value() -> None:
+    # Ids come from the order number first, which only the dealer feed carries: a vehicle
+    # listed publicly before its dealer's feed names its order keeps its first id and history.
+    spec = vehicle_spec(key_fields=["order_number", "vin"], history={"retain_sold_days": 7})
+    day1 = consolidate(
+        spec,
+        _day(1),
+        inputs(spec, {"public": frame([{"vin": "A"}, {"vin": "B"}])}, day=_day(1)),
+        "acme/US/v",
+        None,
+        None,
+    ).frame
+    dealer = frame([{"vin": "A", "order_number": "O-1"}, {"order_number": "O-2"}])
+    day2 = consolidate(
+        spec,
+        _day(2),
+        inputs(
+            spec, {"public": frame([{"vin": "A"}, {"vin": "B"}]), "dealer": dealer}, day=_day(2)
+        ),
+        "acme/US/v",
+        None,
+        day1,
+    ).frame
+    ids1 = dict(day1.select("vin", "vehicle_id").iter_rows())
+    got = {r["vin"] or r["order_number"]: r for r in day2.iter_rows(named=True)}
+    assert got["A"]["vehicle_id"] == ids1["A"] and got["A"]["order_number"] == "O-1"
+    assert got["A"]["first_seen"] == _day(1) and got["A"]["active"]
+    assert got["B"]["vehicle_id"] == ids1["B"]
+    # A new unit known only by its order number gets the id of that order number.
+    assert got["O-2"]["vehicle_id"] not in ids1.values() and got["O-2"]["first_seen"] == _day(2)
+    assert day2.filter(~pl.col("active")).height == 0

@@ -1,0 +1,151 @@
+"""Gap fill (which partition a source contributes) and the flags its rows carry."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from ai_core.consolidate import EntitySpec, NoSourceDataError, choose_partition, consolidate
+from tests.ai_core.consolidate.frames import DAY, frame, inputs, vehicle_spec
+
+
+def _d(offset: int) -> dt.date:
+    return DAY + dt.timedelta(days=offset)
+
+
+@pytest.mark.parametrize(
+    ("available", "history_days", "expected"),
+    [
+        ([_d(-3), _d(-1), _d(0)], 2, _d(0)),  # today's rows win
+        ([_d(-3), _d(-1)], 2, _d(-1)),  # latest day within the window
+        ([_d(-3), _d(-2)], 2, _d(-2)),  # the window's edge is included
+        ([_d(-3)], 2, None),  # too old
+        ([_d(-1)], 0, None),  # no window: today or nothing
+        ([_d(1), _d(-1)], 2, _d(-1)),  # a later day (backfill) is never used
+        ([], 5, None),
+    ],
+)
+def test_choose_partition(
+    available: list[dt.date], history_days: int, expected: dt.date | None
+) -> None:
+    assert choose_partition(DAY, available, history_days) == expected
+
+
+def test_gap_filled_rows_say_where_they_come_from() -> None:
+    spec = vehicle_spec()
+    result = consolidate(
+        spec,
+        DAY,
+        inputs(
+            spec,
+            {
+                "public": frame([{"vin": "A", "price": 1}]),
+                "dealer": frame([{"vin": "A", "price": 2}, {"vin": "B"}]),
+            },
+            ages={"dealer": 2},
+        ),
+        "acme/US/vehicles",
+    )
+    rows = {r["vin"]: r for r in result.frame.iter_rows(named=True)}
+    assert (
+        rows["A"]["_winner"],
+        rows["A"]["_source_partition_date"],
+        rows["A"]["_source_age_days"],
+    ) == (
+        "public",
+        DAY,
+        0,
+    )
+    assert rows["A"]["_sources"] == ["public", "dealer"]
+    assert rows["A"]["_gap_filled"] is True  # the dealer's part is two days old
+    assert (
+        rows["B"]["_winner"],
+        rows["B"]["_source_partition_date"],
+        rows["B"]["_source_age_days"],
+    ) == (
+        "dealer",
+        _d(-2),
+        2,
+    )
+    usage = result.integrity.sources
+    assert usage.select("_source", "partition_date", "rows", "won").rows() == [
+        ("public", DAY, 1, 1),
+        ("dealer", _d(-2), 2, 1),
+    ]
+
+
+def test_a_missing_source_is_reported_and_the_rest_consolidated() -> None:
+    spec = vehicle_spec()
+    result = consolidate(spec, DAY, inputs(spec, {"public": frame([{"vin": "A"}])}), "acme/US/v")
+    assert result.frame["vin"].to_list() == ["A"]
+    assert result.integrity.missing_sources == ["dealer"]
+    assert result.integrity.warnings == ["source dealer has no partition in its history window"]
+
+
+def test_no_source_at_all_is_an_error_naming_the_sources() -> None:
+    spec = vehicle_spec()
+    with pytest.raises(
+        NoSourceDataError, match=r"acme/transformed/public \(2 d\).*acme/transformed/dealer"
+    ):
+        consolidate(spec, DAY, inputs(spec, {}), "acme/US/v")
+
+
+def test_sources_are_aligned_by_field_name_with_renames_and_widened_types() -> None:
+    spec = vehicle_spec(
+        source_groups=[
+            {"name": "public", "source": "a/t/p", "priority": 1},
+            {
+                "name": "dealer",
+                "source": "a/t/d",
+                "priority": 2,
+                "rename": {"VIN": "vin", "msrp": "price"},
+            },
+        ]
+    )
+    dealer = pl.DataFrame(
+        {"VIN": ["A", "B"], "msrp": pl.Series([7, 9], dtype=pl.Int32), "extra": ["x", "y"]}
+    )
+    result = consolidate(
+        spec,
+        DAY,
+        inputs(spec, {"public": frame([{"vin": "A", "price": 5}]), "dealer": dealer}),
+        "a/US/v",
+    )
+    got = result.frame.select("vin", "price", "extra").rows()
+    # price is merged by max across the renamed column and the public one.
+    assert sorted(got) == [("A", 7, "x"), ("B", 9, "y")]
+    assert result.frame.schema["price"] == pl.Int64
+
+
+def test_an_unknown_rename_names_the_source_and_its_columns() -> None:
+    spec = vehicle_spec(
+        source_groups=[
+            {"name": "public", "source": "a/t/p", "priority": 1, "rename": {"VIN": "vin"}}
+        ]
+    )
+    with pytest.raises(KeyError, match=r"source public \(a/t/p\) has no columns \['VIN'\]"):
+        consolidate(spec, DAY, inputs(spec, {"public": frame([{"vin": "A"}])}), "a/US/v")
+
+
+def test_excluded_columns_stay_out_of_the_entity_and_unknown_ones_are_named() -> None:
+    def spec_with(exclude: list[str]) -> EntitySpec:
+        return vehicle_spec(
+            source_groups=[
+                {"name": "public", "source": "a/t/p", "priority": 1, "exclude": exclude}
+            ],
+            merge={"match_on": [["vin"]]},
+        )
+
+    rows = pl.DataFrame(
+        {"vin": ["A"], "order_number": [None], "price": [5], "trim_code": ["T1"]},
+        schema_overrides={"order_number": pl.String},
+    )
+    spec = spec_with(["trim_code"])
+    result = consolidate(spec, DAY, inputs(spec, {"public": rows}), "a/US/v")
+    assert "trim_code" not in result.frame.columns
+    assert result.frame.select("vin", "price").rows() == [("A", 5)]
+    spec = spec_with(["TRIM"])
+    with pytest.raises(KeyError, match=r"source public \(a/t/p\) has no columns \['TRIM'\]"):
+        consolidate(spec, DAY, inputs(spec, {"public": rows}), "a/US/v")

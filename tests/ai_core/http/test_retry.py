@@ -1,0 +1,206 @@
+"""Retries: each transient fault is retried, then succeeds; lasting failure is reported."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email.utils
+import random
+import socket
+from typing import Any
+
+import pytest
+
+from ai_core.http import AsyncHttpClient, FetchError, HttpClientConfig, RetryableResponse
+from ai_core.http.retry import backoff_delay, parse_retry_after
+from tests.ai_core.http.fault_server import Fault, FaultServer
+
+FAST = HttpClientConfig(
+    timeout_s=2, max_retries=3, retry_backoff_s=0.01, max_backoff_s=0.02, workers=4
+)
+# HTTP/1.1 goes through aiohttp's pool, HTTP/2 through httpx's: each failure must be classified
+# alike under both.
+POOLS = pytest.mark.parametrize("http2", [False, True], ids=["aiohttp", "httpcore"])
+
+
+def reject_failure(data: Any) -> None:
+    if data["result"]["result"] != "SUCCESS":
+        raise RetryableResponse(f"result {data['result']['result']}")
+
+
+async def fetch_once(server: FaultServer, path: str, config: HttpClientConfig = FAST) -> Any:
+    async with AsyncHttpClient(config) as client:
+        response = await client.get_json(server.url(path), validate=reject_failure, label=path)
+        return response, client.stats.summary()
+
+
+@pytest.mark.parametrize(
+    ("fault", "kind"),
+    [
+        (Fault.status_code(429), "http_429"),
+        (Fault.status_code(500), "http_5xx"),
+        (Fault.status_code(503), "http_5xx"),
+        (Fault.reset(), "connection"),
+        (Fault.html(), "html"),
+        (Fault.text(), "not_json"),
+        (Fault.truncated_json(), "invalid_json"),
+        (Fault.short_body(), "connection"),
+        (Fault.failure(), "rejected"),
+    ],
+    ids=lambda v: v.kind if isinstance(v, Fault) else v,
+)
+@POOLS
+def test_each_transient_fault_is_retried_then_succeeds(
+    fault_server: FaultServer, fault: Fault, kind: str, http2: bool
+) -> None:
+    fault_server.script("/p", fault, fault)
+    config = FAST.model_copy(update={"http2": http2})
+    response, stats = asyncio.run(fetch_once(fault_server, "/p", config))
+    assert response.status == 200
+    assert response.attempts == 3
+    assert response.data["result"]["result"] == "SUCCESS"
+    assert fault_server.requests == 3
+    assert stats["retries_by_cause"] == {kind: 2}
+    assert stats["pages_ok"] == 1
+    assert stats["failures"] == 0
+
+
+@POOLS
+def test_read_stall_times_out_and_is_retried(fault_server: FaultServer, http2: bool) -> None:
+    fault_server.script("/p", Fault.stall(3.0))
+    config = FAST.model_copy(update={"timeout_s": 0.3, "http2": http2})
+    response, stats = asyncio.run(fetch_once(fault_server, "/p", config))
+    assert response.attempts == 2
+    assert stats["retries_by_cause"] == {"read_timeout": 1}
+    assert stats["latency_max_s"] >= 0.3
+
+
+def test_retry_after_seconds_is_honoured(fault_server: FaultServer) -> None:
+    fault_server.script("/p", Fault.status_code(429, retry_after="1"))
+    response, stats = asyncio.run(fetch_once(fault_server, "/p"))
+    assert response.attempts == 2
+    assert response.elapsed_s >= 1.0
+    assert stats["backoff_s"] == 1.0
+
+
+def test_retry_after_http_date_is_honoured(fault_server: FaultServer) -> None:
+    when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3)
+    # Whole seconds: the date is 2 to 3 s ahead when written, a little less when the client
+    # reads it, so the wait is well over 1 s whatever the fraction of the second.
+    header = email.utils.format_datetime(when, usegmt=True)
+    fault_server.script("/p", Fault.status_code(503, retry_after=header))
+    response, _ = asyncio.run(fetch_once(fault_server, "/p"))
+    assert response.attempts == 2
+    assert 1.0 <= response.elapsed_s < 4.0
+
+
+def test_retry_after_is_capped(fault_server: FaultServer) -> None:
+    fault_server.script("/p", Fault.status_code(429, retry_after="120"))
+    config = FAST.model_copy(update={"retry_after_cap_s": 0.2})
+    response, stats = asyncio.run(fetch_once(fault_server, "/p", config))
+    assert response.attempts == 2
+    assert 0.2 <= response.elapsed_s < 1.0
+    assert stats["backoff_s"] == 0.2
+
+
+def test_exhausted_retries_raise_fetch_error_naming_label_url_attempts_and_cause(
+    fault_server: FaultServer,
+) -> None:
+    fault_server.always("/hostd/inventory/getinventoryresults.json", Fault.html())
+    config = FAST.model_copy(update={"max_retries": 2})
+    label = "public_inventory page 37 of IUJ202610"
+
+    async def go() -> dict[str, Any]:
+        async with AsyncHttpClient(config) as client:
+            with pytest.raises(FetchError) as caught:
+                await client.get_json(
+                    fault_server.url("/hostd/inventory/getinventoryresults.json"),
+                    {"modelYearCode": "IUJ202610", "pageNumber": 37},
+                    label=label,
+                )
+            err = caught.value
+            url = fault_server.url("/hostd/inventory/getinventoryresults.json")
+            assert err.url == url + "?modelYearCode=IUJ202610&pageNumber=37"
+            assert (err.label, err.attempts, err.status) == (label, 3, 200)
+            assert err.cause == "an HTML page (text/html; charset=utf-8)"
+            assert str(err) == (
+                f"{label} failed after 3 attempts (last: an HTML page (text/html; charset=utf-8)):"
+                f" GET {err.url}. Rerun the partition once the upstream recovers."
+            )
+            return client.stats.summary()
+
+    stats = asyncio.run(go())
+    assert fault_server.requests == 3
+    assert stats["failures"] == 1
+    assert stats["retries_by_cause"] == {"html": 2}
+    assert "user-agent" not in str(stats).lower()
+
+
+def test_exhausted_retries_on_5xx_carry_the_status(fault_server: FaultServer) -> None:
+    fault_server.always("/p", Fault.status_code(502))
+    config = FAST.model_copy(update={"max_retries": 0})
+    with pytest.raises(FetchError) as caught:
+        asyncio.run(fetch_once(fault_server, "/p", config))
+    assert (caught.value.attempts, caught.value.status, caught.value.cause) == (1, 502, "HTTP 502")
+
+
+@POOLS
+def test_refused_connection_is_retried_then_reported(http2: bool) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again before use: nothing listens there
+
+    async def go() -> None:
+        async with AsyncHttpClient(FAST.model_copy(update={"http2": http2})) as client:
+            await client.get_json(f"http://127.0.0.1:{port}/x", label="dealers of ram")
+
+    with pytest.raises(FetchError) as caught:
+        asyncio.run(go())
+    assert caught.value.attempts == FAST.max_retries + 1
+    assert caught.value.status is None
+    assert caught.value.cause.startswith("connection failed (ConnectError")
+
+
+def test_fetch_error_survives_pickling() -> None:
+    import pickle
+
+    err = FetchError.exhausted(
+        label="l", url="http://u/?a=1", attempts=4, cause="HTTP 503", status=503
+    )
+    copy = pickle.loads(pickle.dumps(err))
+    assert (type(copy), str(copy), copy.label, copy.attempts, copy.status) == (
+        FetchError,
+        str(err),
+        "l",
+        4,
+        503,
+    )
+
+
+@pytest.mark.parametrize("retry", [1, 2, 3, 8])
+def test_backoff_is_full_jitter_under_the_exponential_ceiling(retry: int) -> None:
+    rng = random.Random(7)
+    ceiling = min(30.0, 2.0 * 2 ** (retry - 1))
+    delays = [backoff_delay(retry, 2.0, 30.0, rng) for _ in range(2000)]
+    assert all(0.0 <= d <= ceiling for d in delays)
+    assert min(delays) < 0.1 * ceiling
+    assert max(delays) > 0.9 * ceiling
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("5", 5.0),
+        (" 0 ", 0.0),
+        ("-3", 0.0),
+        ("2.5", 2.5),
+        ("Sun, 22 Nov 2026 12:00:30 GMT", 30.0),
+        ("Sun, 22 Nov 2026 11:59:00 GMT", 0.0),
+        ("soon", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_retry_after(header: str | None, expected: float | None) -> None:
+    now = dt.datetime(2026, 11, 22, 12, 0, 0, tzinfo=dt.UTC)
+    assert parse_retry_after(header, now) == expected

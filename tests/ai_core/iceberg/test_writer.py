@@ -1,0 +1,350 @@
+"""The day-partition writer against a real SQLite catalog and real Parquet files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pytest
+from pyiceberg.catalog import Catalog
+from pyiceberg.transforms import IdentityTransform
+
+from ai_core.iceberg.catalog import load_catalog
+from ai_core.iceberg.reader import arrow_table, lazy_frame, written_dates
+from ai_core.iceberg.staging import PartitionStager
+from ai_core.iceberg.tables import partition_dates
+from ai_core.iceberg.writer import write_partition
+from ai_core.raw.result import RAW_SCHEMA, RawFetchResult, RawPage
+from tests.ai_core.iceberg.writer_proc import SCHEMA, chunked_rows, day_rows
+
+TABLE = "shop_raw.items"
+D1, D2, D3 = dt.date(2026, 11, 21), dt.date(2026, 11, 22), dt.date(2026, 11, 23)
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Catalog:
+    return load_catalog(tmp_path)
+
+
+def day(catalog: Catalog, date: dt.date) -> pa.Table:
+    return arrow_table(catalog.load_table(TABLE), [date])
+
+
+def data_files_on_disk(tmp_path: Path) -> set[Path]:
+    return set((tmp_path / "warehouse").rglob("*.parquet"))
+
+
+def test_first_write_creates_namespace_and_day_partitioned_table(catalog: Catalog) -> None:
+    report = write_partition(catalog, TABLE, D1, [day_rows(D1, 0, 4, "a")], schema_hint=SCHEMA)
+    table = catalog.load_table(TABLE)
+    assert ("shop_raw",) in catalog.list_namespaces()
+    (field,) = table.spec().fields
+    assert isinstance(field.transform, IdentityTransform)
+    assert table.schema().find_field(field.source_id).name == "_partition_date"
+    assert table.schema().find_field("seq").required
+    assert not table.schema().find_field("tag").required
+    assert (report.rows, report.files, report.chunks) == (4, 1, 1)
+    assert report.bytes == sum(task.file.file_size_in_bytes for task in table.scan().plan_files())
+    assert report.snapshot_id == table.current_snapshot().snapshot_id  # type: ignore[union-attr]
+    assert day(catalog, D1).to_pydict() == day_rows(D1, 0, 4, "a").to_pydict()
+
+
+def test_rerun_replaces_the_day_instead_of_duplicating(catalog: Catalog) -> None:
+    write_partition(catalog, TABLE, D1, [day_rows(D1, 0, 5, "first")])
+    write_partition(catalog, TABLE, D1, [day_rows(D1, 0, 5, "first")])
+    assert day(catalog, D1).num_rows == 5
+    write_partition(catalog, TABLE, D1, [day_rows(D1, 100, 2, "second")])
+    assert day(catalog, D1).to_pydict() == day_rows(D1, 100, 2, "second").to_pydict()
+
+
+def test_chunked_write_is_one_commit_recording_its_context(catalog: Catalog) -> None:
+    write_partition(catalog, TABLE, D1, [day_rows(D1, 0, 3, "old")])
+    before = catalog.load_table(TABLE)
+    versions_before = len(before.metadata.metadata_log)
+    snapshots_before = len(before.snapshots())
+    props = {
+        "dagster.run_id": "run-1",
+        "dagster.partition_key": "2026-11-21",
+        "dagster.asset_key": "shop/raw/items",
+    }
+    report = write_partition(
+        catalog,
+        TABLE,
+        D1,
+        chunked_rows(D1, 5, 10, "new"),
+        snapshot_properties=props,
+        coalesce_bytes=0,
+    )
+    after = catalog.load_table(TABLE)
+    assert len(after.metadata.metadata_log) == versions_before + 1
+    assert len(after.snapshots()) == snapshots_before + 1
+    snapshot = after.current_snapshot()
+    assert snapshot is not None and snapshot.snapshot_id == report.snapshot_id
+    summary = snapshot.summary.additional_properties  # type: ignore[union-attr]
+    assert {k: summary[k] for k in props} == props
+    assert summary["ai.partition-date"] == "2026-11-21"
+    assert summary["added-records"] == "50" and summary["deleted-records"] == "3"
+    assert (report.rows, report.files, report.chunks) == (50, 5, 5)
+
+
+def test_small_chunks_share_files_and_keep_their_order(catalog: Catalog) -> None:
+    report = write_partition(catalog, TABLE, D1, chunked_rows(D1, 40, 7, "x"))
+    assert report.files == 1 and report.chunks == 40
+    assert day(catalog, D1).column("seq").to_pylist() == list(range(280))
+    big = write_partition(catalog, TABLE, D2, chunked_rows(D2, 6, 7, "y"), coalesce_bytes=0)
+    assert big.files == 6
+    table = catalog.load_table(TABLE)
+    assert arrow_table(table, [D2]).column("seq").to_pylist() == list(range(42))
+    assert lazy_frame(table, [D2]).collect()["seq"].to_list() == list(range(42))
+    both = arrow_table(table, [D2, D1]).column("seq").to_pylist()
+    assert both == list(range(42)) + list(range(280))
+
+
+@pytest.mark.parametrize("coalesce_bytes", [0, 32 * 1024 * 1024])
+def test_rows_a_source_drops_before_the_commit_are_struck_from_the_staged_files(
+    catalog: Catalog, tmp_path: Path, coalesce_bytes: int
+) -> None:
+    asked: list[list[int]] = []
+
+    def rows_to_drop(staged: PartitionStager) -> dict[int, list[int]]:
+        # Rows handed over earlier can be read back by chunk and position.
+        asked.append(staged.rows({3: [6, 0], 0: [0, 6]}).column("seq").to_pylist())
+        return {0: [6, 0, 3], 2: list(range(7)), 3: [], 4: [1]}
+
+    files_before = data_files_on_disk(tmp_path)
+    report = write_partition(
+        catalog,
+        TABLE,
+        D1,
+        chunked_rows(D1, 5, 7, "x"),
+        coalesce_bytes=coalesce_bytes,
+        rows_to_drop=rows_to_drop,
+    )
+    assert asked == [[0, 6, 21, 27]]
+    expected = [1, 2, 4, 5, *range(7, 14), *range(21, 29), *range(30, 35)]
+    assert day(catalog, D1).column("seq").to_pylist() == expected
+    assert report.rows == len(expected) and report.chunks == 5
+    # Chunk 2 lost every row: with a file a chunk, its file is gone rather than left empty.
+    assert report.files == (4 if coalesce_bytes == 0 else 1)
+    committed = {
+        Path(t.file.file_path.removeprefix("file://"))
+        for t in catalog.load_table(TABLE).scan().plan_files()
+    }
+    assert data_files_on_disk(tmp_path) - files_before == committed
+
+
+def test_rows_to_drop_that_fails_leaves_the_previous_day_and_no_files(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    write_partition(catalog, TABLE, D1, [day_rows(D1, 0, 3, "old")])
+    files_before = data_files_on_disk(tmp_path)
+
+    def rows_to_drop(staged: PartitionStager) -> dict[int, list[int]]:
+        raise ValueError("key resolution failed")
+
+    with pytest.raises(ValueError, match="key resolution"):
+        write_partition(
+            catalog,
+            TABLE,
+            D1,
+            chunked_rows(D1, 3, 7, "new"),
+            coalesce_bytes=0,
+            rows_to_drop=rows_to_drop,
+        )
+    assert day(catalog, D1).to_pydict() == day_rows(D1, 0, 3, "old").to_pydict()
+    assert data_files_on_disk(tmp_path) == files_before
+
+
+def test_rows_are_struck_once(catalog: Catalog) -> None:
+    def twice(staged: PartitionStager) -> dict[int, list[int]]:
+        staged.strike({0: [0]})
+        return {0: [1]}
+
+    with pytest.raises(RuntimeError, match="already struck"):
+        write_partition(catalog, TABLE, D1, chunked_rows(D1, 2, 7, "x"), rows_to_drop=twice)
+
+
+def test_other_days_are_untouched(catalog: Catalog) -> None:
+    write_partition(catalog, TABLE, D1, [day_rows(D1, 0, 3, "d1")])
+    write_partition(catalog, TABLE, D2, [day_rows(D2, 0, 4, "d2")])
+    d2_files = {
+        t.file.file_path
+        for t in catalog.load_table(TABLE).scan().plan_files()
+        if "2026-11-22" in t.file.file_path
+    }
+    write_partition(catalog, TABLE, D1, [day_rows(D1, 10, 1, "d1-again")])
+    table = catalog.load_table(TABLE)
+    assert day(catalog, D2).to_pydict() == day_rows(D2, 0, 4, "d2").to_pydict()
+    assert {
+        t.file.file_path for t in table.scan().plan_files() if "2026-11-22" in t.file.file_path
+    } == d2_files
+    assert partition_dates(table) == [D1, D2]
+
+
+def test_zero_chunks_empty_the_day_in_one_commit(catalog: Catalog) -> None:
+    write_partition(catalog, TABLE, D1, [day_rows(D1, 0, 3, "d1")])
+    write_partition(catalog, TABLE, D2, [day_rows(D2, 0, 3, "d2")])
+    versions = len(catalog.load_table(TABLE).metadata.metadata_log)
+    report = write_partition(catalog, TABLE, D1, [])
+    table = catalog.load_table(TABLE)
+    assert len(table.metadata.metadata_log) == versions + 1
+    assert (report.rows, report.files, report.chunks) == (0, 0, 0)
+    assert day(catalog, D1).num_rows == 0
+    assert day(catalog, D2).num_rows == 3
+    assert partition_dates(table) == [D2]
+    assert written_dates(table) == {D1, D2}
+
+
+def test_zero_chunks_on_a_new_table_create_it_with_the_hint(catalog: Catalog) -> None:
+    write_partition(catalog, TABLE, D1, [], schema_hint=SCHEMA)
+    table = catalog.load_table(TABLE)
+    assert table.schema().as_arrow().names == SCHEMA.names
+    assert written_dates(table) == {D1}
+
+
+def test_new_columns_evolve_the_schema(catalog: Catalog) -> None:
+    write_partition(catalog, TABLE, D1, [day_rows(D1, 0, 2, "a")], schema_hint=SCHEMA)
+    wider = day_rows(D2, 0, 2, "b").append_column("price", pa.array([1.5, None]))
+    nested = pl.DataFrame({"seq": [7], "tag": ["c"], "dealer": [{"code": "X1", "zip": "66952"}]})
+    write_partition(catalog, TABLE, D2, [wider, nested])
+    table = catalog.load_table(TABLE)
+    assert table.schema().as_arrow().names == ["_partition_date", "seq", "tag", "price", "dealer"]
+    assert not table.schema().find_field("price").required
+    d2 = day(catalog, D2).to_pylist()
+    assert [r["price"] for r in d2] == [1.5, None, None]
+    assert d2[2]["dealer"] == {"code": "X1", "zip": "66952"}
+    lazy = lazy_frame(table, [D1, D2]).collect()
+    assert lazy.columns == ["_partition_date", "seq", "tag", "price", "dealer"]
+    assert lazy.sort("_partition_date", "seq")["price"].to_list() == [None, None, 1.5, None, None]
+    d1 = day(catalog, D1).to_pylist()
+    assert [r["price"] for r in d1] == [None, None] and d1[0]["dealer"] is None
+
+
+def test_polars_frames_are_cast_to_required_columns(catalog: Catalog) -> None:
+    write_partition(catalog, TABLE, D1, [], schema_hint=SCHEMA)
+    frame = pl.DataFrame({"seq": [1, 2], "tag": ["p", None]})  # nullable, no _partition_date
+    write_partition(catalog, TABLE, D1, [frame])
+    assert day(catalog, D1).to_pydict() == {
+        "_partition_date": [D1, D1],
+        "seq": [1, 2],
+        "tag": ["p", None],
+    }
+    with pytest.raises(ValueError, match="'seq' is required but the chunk has 1 nulls"):
+        write_partition(
+            catalog, TABLE, D1, [pl.DataFrame({"seq": [None, 3]}, schema={"seq": pl.Int64})]
+        )
+    with pytest.raises(ValueError, match="cannot be stored as int64"):
+        write_partition(catalog, TABLE, D1, [pl.DataFrame({"seq": ["not a number"]})])
+    assert day(catalog, D1).num_rows == 2
+
+
+def test_decimal_money_into_a_table_of_floats_names_the_table_the_column_and_the_fix(
+    catalog: Catalog,
+) -> None:
+    money = pl.Decimal(12, 2)
+    floats = pl.DataFrame({"seq": [1], "msrp": [52345.0], "packages": [[{"msrp": 995.0}]]})
+    write_partition(catalog, TABLE, D1, [floats])
+    decimals = floats.cast({"msrp": money, "packages": pl.List(pl.Struct({"msrp": money}))})
+    with pytest.raises(ValueError, match=r"shop_raw.items: column 'msrp' holds decimals .*drop"):
+        write_partition(catalog, TABLE, D2, [decimals])
+    with pytest.raises(ValueError, match=r"shop_raw.items: column 'packages' holds decimals"):
+        write_partition(catalog, TABLE, D2, [decimals.drop("msrp")])
+    assert written_dates(catalog.load_table(TABLE)) == {D1}
+
+
+def test_raw_rows_keep_their_required_columns(catalog: Catalog) -> None:
+    fetched = dt.datetime(2026, 11, 21, 10, tzinfo=dt.UTC)
+    pages = [
+        RawPage(n, f"https://x/{n}", {"pageNumber": n}, 200, b'{"n": %d}' % n, fetched)
+        for n in (2, 1)
+    ]
+    chunks = [RawFetchResult("J/IUJ", pages), RawFetchResult("J/IUK", pages[:1])]
+    write_partition(catalog, TABLE, D1, [c.to_arrow(D1) for c in chunks])
+    table = catalog.load_table(TABLE)
+    assert table.schema().as_arrow().names == RAW_SCHEMA.names
+    assert table.schema().find_field("_response_body").required
+    rows = day(catalog, D1)
+    assert rows.column("_sub_resource").to_pylist() == ["J/IUJ", "J/IUJ", "J/IUK"]
+    assert rows.column("_page_number").to_pylist() == [1, 2, 2]
+    assert rows.column("_response_body").to_pylist() == ['{"n": 1}', '{"n": 2}', '{"n": 2}']
+
+
+def test_rows_of_another_day_are_refused(catalog: Catalog) -> None:
+    with pytest.raises(
+        ValueError, match="holds _partition_date values from 2026-11-21 to 2026-11-22"
+    ):
+        write_partition(
+            catalog,
+            TABLE,
+            D1,
+            [pa.concat_tables([day_rows(D1, 0, 1, "a"), day_rows(D2, 1, 1, "b")])],
+        )
+
+
+def test_a_failing_generator_leaves_the_previous_day_and_no_files(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    write_partition(catalog, TABLE, D1, [day_rows(D1, 0, 3, "old")])
+    files_before = data_files_on_disk(tmp_path)
+    snapshot_before = catalog.load_table(TABLE).current_snapshot()
+
+    def chunks() -> Iterator[pa.Table]:
+        yield day_rows(D1, 0, 10, "new")
+        yield day_rows(D1, 10, 10, "new")
+        raise ConnectionError("upstream went away on page 3")
+
+    with pytest.raises(ConnectionError, match="page 3"):
+        write_partition(catalog, TABLE, D1, chunks(), coalesce_bytes=0)
+    table = catalog.load_table(TABLE)
+    assert table.current_snapshot() == snapshot_before
+    assert day(catalog, D1).to_pydict() == day_rows(D1, 0, 3, "old").to_pydict()
+    assert data_files_on_disk(tmp_path) == files_before
+
+
+def test_a_commit_that_loses_a_race_is_retried_on_fresh_metadata(catalog: Catalog) -> None:
+    write_partition(catalog, TABLE, D1, [day_rows(D1, 0, 1, "seed")])
+
+    def chunks() -> Iterator[pa.Table]:
+        yield day_rows(D1, 0, 5, "slow")
+        # Another writer commits a different day (with a new column) while this one is staging.
+        other = day_rows(D2, 0, 2, "fast").append_column("extra", pa.array(["e", "f"]))
+        write_partition(load_catalog_like(catalog), TABLE, D2, [other])
+        yield day_rows(D1, 5, 5, "slow").append_column("late", pa.array([1] * 5))
+
+    report = write_partition(catalog, TABLE, D1, chunks())
+    assert report.commit_attempts >= 1
+    table = catalog.load_table(TABLE)
+    assert table.schema().as_arrow().names == ["_partition_date", "seq", "tag", "extra", "late"]
+    assert day(catalog, D1).column("seq").to_pylist() == list(range(10))
+    assert day(catalog, D2).column("extra").to_pylist() == ["e", "f"]
+
+
+def test_two_writers_of_the_same_day_leave_one_copy(catalog: Catalog) -> None:
+    write_partition(catalog, TABLE, D1, [day_rows(D1, 0, 1, "seed")])
+
+    def chunks() -> Iterator[pa.Table]:
+        yield day_rows(D1, 0, 4, "first")
+        write_partition(load_catalog_like(catalog), TABLE, D1, [day_rows(D1, 0, 4, "second")])
+
+    write_partition(catalog, TABLE, D1, chunks())
+    rows = day(catalog, D1)
+    assert rows.num_rows == 4
+    assert set(rows.column("tag").to_pylist()) == {"first"}
+
+
+def load_catalog_like(catalog: Catalog) -> Catalog:
+    """A second catalog client on the same database, as another process would have."""
+    return load_catalog(properties=dict(catalog.properties))
+
+
+def test_partition_dates_reads_manifests_that_span_days(catalog: Catalog) -> None:
+    write_partition(catalog, TABLE, D1, [day_rows(D1, 0, 2, "ours")], schema_hint=SCHEMA)
+    table = catalog.load_table(TABLE)
+    # Another engine appends two days in one manifest.
+    table.append(pa.concat_tables([day_rows(D2, 0, 1, "them"), day_rows(D3, 0, 1, "them")]))
+    assert partition_dates(catalog.load_table(TABLE)) == [D1, D2, D3]
+    write_partition(catalog, TABLE, D2, [])
+    assert partition_dates(catalog.load_table(TABLE)) == [D1, D3]

@@ -1,0 +1,147 @@
+"""A toy paged source for the raw tier: a shop's item catalogue served over real HTTP on loopback.
+
+`ShopServer` answers `GET /items?category=C&page=N&size=S` with
+`{"total": T, "items": [{"sku": ...}, ...]}`, from a catalogue of categories it is given, and can
+be told to answer one page with 503 every time. `ShopCategory` is that endpoint as a
+`PagedSubResource`, and `ShopRawSource` the raw component a shop's YAML instantiates.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import dagster as dg
+import orjson
+import polars as pl
+
+from ai_core.http.config import HttpClientConfig
+from ai_core.http.errors import RetryableResponse
+from ai_core.raw.component import RawSourceComponent
+from ai_core.raw.paging import PageContent, PagedSubResource
+
+CATALOGUE = {"bolts": 7, "nuts": 3, "washers": 0}
+"""Items per category: 7 bolts are three pages of three, 3 nuts exactly one full page."""
+
+
+def skus(category: str, count: int) -> list[str]:
+    return [f"{category}-{i:03d}" for i in range(1, count + 1)]
+
+
+@dataclass
+class ShopServer:
+    """The shop on a free loopback port; `failing` holds (category, page) pairs that answer 503."""
+
+    catalogue: Mapping[str, int]
+    failing: set[tuple[str, int]] = field(default_factory=set)
+    requests: list[tuple[str, int]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        shop = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                category, page = query.get("category", ""), int(query.get("page", "1"))
+                shop.requests.append((category, page))
+                if url.path != "/items" or category not in shop.catalogue:
+                    self._answer(404, b'{"error": "no such category"}')
+                elif (category, page) in shop.failing:
+                    self._answer(503, b'{"error": "busy"}')
+                else:
+                    size = int(query.get("size", "3"))
+                    every = skus(category, shop.catalogue[category])
+                    items = [{"sku": s} for s in every[(page - 1) * size : page * size]]
+                    self._answer(200, orjson.dumps({"total": len(every), "items": items}))
+
+            def _answer(self, status: int, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> ShopServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+
+@dataclass(frozen=True, slots=True)
+class ShopCategory:
+    """One category of the shop's catalogue, paged by `size`."""
+
+    base_url: str
+    category: str
+    page_size: int = 3
+    max_records: int | None = None
+
+    @property
+    def key(self) -> str:
+        return f"shop/{self.category}"
+
+    def request(self, page: int) -> tuple[str, Mapping[str, str | int]]:
+        return f"{self.base_url}/items", {
+            "category": self.category,
+            "page": page,
+            "size": self.page_size,
+        }
+
+    def label(self, page: int) -> str:
+        return f"shop_items page {page} of {self.key}"
+
+    def validate(self, data: Any) -> None:
+        if not isinstance(data, dict) or "items" not in data:
+            raise RetryableResponse(f"{self.label(0)}: the answer has no `items`")
+
+    def read(self, data: Any) -> PageContent:
+        return PageContent(int(data["total"]), [str(item["sku"]) for item in data["items"]])
+
+
+def fast_http() -> HttpClientConfig:
+    """One quick retry and short bounds, so a page that keeps failing is given up at once."""
+    return HttpClientConfig(
+        timeout_s=5, page_deadline_s=10, max_retries=1, retry_backoff_s=0.01, workers=4
+    )
+
+
+class ShopRawSource(RawSourceComponent):
+    """The shop's item catalogue, one sub-resource per category."""
+
+    base_url: str
+    categories: list[str]
+
+    def http_config(self, context: dg.AssetExecutionContext) -> HttpClientConfig:
+        return fast_http()
+
+    def plan(
+        self, context: dg.AssetExecutionContext, inputs: Mapping[str, pl.LazyFrame]
+    ) -> Sequence[PagedSubResource]:
+        return [ShopCategory(self.base_url, c) for c in self.categories]
+
+
+def iter_skus(bodies: Sequence[str]) -> Iterator[str]:
+    """The SKUs in stored response bodies, in order."""
+    for body in bodies:
+        if body:
+            yield from (item["sku"] for item in orjson.loads(body)["items"])

@@ -1,0 +1,83 @@
+"""The paging scheduler over a toy shop: order, chunks, pages that fail, parts never observed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Sequence
+
+import pytest
+
+from ai_core.http.client import AsyncHttpClient
+from ai_core.raw.paging import PagedSubResource, Unobservable, fetch_paged
+from ai_core.raw.result import RawFetchResult
+from tests.ai_core.raw.shop import CATALOGUE, ShopCategory, ShopServer, fast_http, iter_skus, skus
+
+
+@pytest.fixture
+def shop() -> Iterator[ShopServer]:
+    with ShopServer(CATALOGUE) as server:
+        yield server
+
+
+def fetch(subs: Sequence[PagedSubResource], chunk_pages: int = 100) -> list[RawFetchResult]:
+    async def collect() -> list[RawFetchResult]:
+        async with AsyncHttpClient(fast_http()) as client:
+            return [r async for r in fetch_paged(client, subs, workers=4, chunk_pages=chunk_pages)]
+
+    return asyncio.run(collect())
+
+
+def categories(shop: ShopServer, *names: str) -> list[ShopCategory]:
+    return [ShopCategory(shop.base_url, name) for name in names]
+
+
+def test_pages_come_in_order_in_bounded_chunks_and_hold_every_record(shop: ShopServer) -> None:
+    results = fetch(categories(shop, "bolts", "nuts", "washers"), chunk_pages=2)
+
+    chunks = [(r.sub_resource, [p.page_number for p in r.pages]) for r in results]
+    # A last page that is exactly full costs one more, empty, page: nuts has 3 of 3.
+    assert chunks == [
+        ("shop/bolts", [1, 2]),
+        ("shop/bolts", [3]),
+        ("shop/nuts", [1, 2]),
+        ("shop/washers", [1]),
+    ]
+    for name, count in CATALOGUE.items():
+        bodies = [
+            p.body.decode() for r in results if r.sub_resource == f"shop/{name}" for p in r.pages
+        ]
+        assert list(iter_skus(bodies)) == skus(name, count)
+    assert all(p.status == 200 and p.error is None for r in results for p in r.pages)
+    assert results[0].pages[1].params == {"category": "bolts", "page": 2, "size": 3}
+
+
+def test_a_page_that_keeps_failing_is_kept_in_its_place_and_the_rest_goes_on(
+    shop: ShopServer,
+) -> None:
+    shop.failing.add(("bolts", 2))
+    results = fetch(categories(shop, "bolts", "nuts"))
+
+    bolts = [p for r in results if r.sub_resource == "shop/bolts" for p in r.pages]
+    assert [p.page_number for p in bolts] == [1, 2, 3]
+    failed = bolts[1]
+    assert failed.body == b""
+    assert failed.error is not None and "shop_items page 2 of shop/bolts" in failed.error
+    assert list(iter_skus([p.body.decode() for p in bolts])) == ["bolts-001", "bolts-002",
+        "bolts-003", "bolts-007"]  # fmt: skip
+    assert shop.requests.count(("bolts", 2)) == 2  # the first try and one retry
+    nuts = [p for r in results if r.sub_resource == "shop/nuts" for p in r.pages]
+    assert list(iter_skus([p.body.decode() for p in nuts])) == skus("nuts", 3)
+
+
+def test_an_unobservable_part_is_one_failed_page_and_costs_no_request(shop: ShopServer) -> None:
+    subs: list[PagedSubResource] = [
+        Unobservable("shop/screws", "the category list failed today"),
+        *categories(shop, "nuts"),
+    ]
+    results = fetch(subs)
+
+    (screws,) = [r for r in results if r.sub_resource == "shop/screws"]
+    assert [(p.page_number, p.status, p.body, p.error) for p in screws.pages] == [
+        (1, 0, b"", "the category list failed today")
+    ]
+    assert {category for category, _ in shop.requests} == {"nuts"}

@@ -1,0 +1,163 @@
+"""The compiled extractor on hand-built pages: values, nesting, rejections, page facts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from ai_core.transform import compile_extractor, entity_plan, transformed_schema
+from ai_core.transform.entity import Entity, Records
+from tests.ai_core.transform.payloads import raw_rows
+from tests.ai_core.transform.toy import ShopWidget, ShopWidgetTag, page, widget
+
+SUB = "shop.example/widgets"
+
+
+def extract(*pages: bytes, status: int = 200) -> tuple[pl.DataFrame, ...]:
+    raw = raw_rows([(SUB, i + 1, body) for i, body in enumerate(pages)], status=status)
+    e = compile_extractor(ShopWidget).extract(raw)
+    return e.rows, e.rejected, e.pages
+
+
+def test_a_record_becomes_one_typed_row_with_its_provenance() -> None:
+    rows, rejected, _ = extract(page([widget()], total=1))
+    assert rejected.height == 0
+    row = rows.row(0, named=True)
+    assert row["_sub_resource"] == SUB
+    assert row["_page_number"] == 1
+    assert row["_partition_date"] == dt.date(2026, 11, 20)
+    assert row["_fetched_at"] == dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
+    assert {k: row[k] for k in ("sku", "name", "price", "stock", "active", "launched")} == {
+        "sku": "ABC123",
+        "name": "Sprocket",
+        "price": 1299.5,
+        "stock": 12,
+        "active": True,
+        "launched": dt.date(2026, 3, 1),
+    }
+    assert row["colour"] == "Red"
+    assert row["tags"] == ["a", "b"]
+    assert row["parts"] == [{"name": "Gear", "price": 3.0}]
+    assert (row["maker"], row["label"], row["legacy"]) == ("Acme", f"{SUB}:ABC123", None)
+    assert rows.schema == transformed_schema(ShopWidget)
+
+
+@pytest.mark.parametrize(
+    ("fields", "column", "value"),
+    [
+        ({"pricing": None}, "price", None),
+        ({"pricing": "junk"}, "price", None),
+        ({"pricing": {"list": 12}}, "price", 12.0),
+        ({"pricing": {"list": ""}}, "price", None),
+        ({"stock": 7.0}, "stock", 7),
+        ({"stock": "7.5"}, "stock", None),
+        ({"active": False}, "active", False),
+        ({"active": "maybe"}, "active", None),
+        ({"title": {"nested": 1}}, "name", None),
+        ({"title": 42}, "name", "42"),
+        ({"specs": "junk"}, "colour", None),
+        ({"specs": [{"key": "Colour"}]}, "colour", None),
+        ({"tags": "a"}, "tags", None),
+        ({"tags": [None, 1, ""]}, "tags", ["1"]),
+        ({"parts": [None, "x", {"label": " Nut "}]}, "parts", [{"name": "Nut", "price": None}]),
+        ({"launchDate": "2026-02-30"}, "launched", None),
+    ],
+)
+def test_tolerated_shapes_read_as_documented(fields: dict, column: str, value: object) -> None:
+    rows, _, _ = extract(page([widget(**fields)]))
+    assert rows[column].to_list() == [value]
+
+
+def test_records_without_a_key_or_with_a_bad_one_are_rejected_and_named() -> None:
+    rows, rejected, pages = extract(page([widget(), widget(None), "text", widget("abc")], total=4))
+    assert rows["sku"].to_list() == ["ABC123"]
+    assert rejected.select("_record_index", "reason").rows() == [
+        (1, "no sku"),
+        (2, "no sku"),
+        (3, "sku does not match ^[A-Z]{3}[0-9]{3}$"),
+    ]
+    assert pages.select("status", "reported_total", "records").row(0) == ("ok", 4, 4)
+
+
+def test_page_facts_say_which_pages_were_lost() -> None:
+    good = page([widget()], count="3")
+    raw = raw_rows([(SUB, 1, good), (SUB, 2, b"<html>oops</html>"), (SUB, 3, b"")])
+    facts = compile_extractor(ShopWidget).extract(raw).pages
+    assert facts.select("_page_number", "status", "reported_total", "records").rows() == [
+        (1, "ok", 3, 1),
+        (2, "malformed", None, 0),
+        (3, "malformed", None, 0),
+    ]
+    failed = compile_extractor(ShopWidget).extract(raw_rows([(SUB, 1, good)], status=503))
+    assert failed.pages["status"].to_list() == ["http 503"]
+    assert failed.rows.height == 0
+
+
+def test_raw_newlines_inside_a_body_do_not_split_pages() -> None:
+    body = page([widget()]).replace(b",", b",\r\n")
+    rows, _, pages = extract(body, page([widget("XYZ999")]))
+    assert rows["sku"].to_list() == ["ABC123", "XYZ999"]
+    assert pages["status"].to_list() == ["ok", "ok"]
+
+
+def test_records_one_level_down_see_their_parent() -> None:
+    raw = raw_rows([(SUB, 1, page([widget(tags=["x", "y"]), widget("XYZ999", tags=None)]))])
+    tags = compile_extractor(ShopWidgetTag)(raw)
+    assert tags.select("sku", "tag").rows() == [("ABC123", "x"), ("ABC123", "y")]
+
+
+def test_the_extractor_takes_arrow_or_polars_batches() -> None:
+    raw = raw_rows([(SUB, 1, page([widget()]))])
+    extractor = compile_extractor(ShopWidget)
+    frame = pl.from_arrow(raw)
+    assert isinstance(frame, pl.DataFrame)
+    assert extractor(raw).equals(extractor(frame))
+    assert extractor(raw).equals(extractor(raw.to_batches()[0]))
+
+
+def test_the_page_schema_holds_only_what_the_declaration_reads() -> None:
+    page_dtype = entity_plan(ShopWidget).page_dtype
+    assert page_dtype == pl.Struct(
+        {
+            "data": pl.Struct(
+                {
+                    "items": pl.List(
+                        pl.Struct(
+                            {
+                                "sku": pl.String,
+                                "title": pl.String,
+                                "pricing": pl.Struct({"list": pl.String}),
+                                "stock": pl.String,
+                                "active": pl.String,
+                                "launchDate": pl.String,
+                                "specs": pl.List(pl.Struct({"key": pl.String, "value": pl.String})),
+                                "tags": pl.List(pl.String),
+                                "parts": pl.List(
+                                    pl.Struct({"label": pl.String, "price": pl.String})
+                                ),
+                            }
+                        )
+                    )
+                }
+            ),
+            "meta": pl.Struct({"total": pl.String, "count": pl.String}),
+        }
+    )
+
+
+def test_a_declaration_error_names_the_class_and_field() -> None:
+    class Bare(Entity):
+        entity_key = ("id",)
+        records = Records("items")
+        id: str | None = None
+
+    with pytest.raises(TypeError, match=r"Bare\.id says nothing about how to read it"):
+        compile_extractor(Bare)
+
+    class Nowhere(Entity):
+        entity_key = ("id",)
+
+    with pytest.raises(TypeError, match="Nowhere does not say where its records are"):
+        compile_extractor(Nowhere)

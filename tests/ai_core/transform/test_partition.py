@@ -1,0 +1,93 @@
+"""`TransformedPartition` written group by group into a real catalog, with keys resolved over
+the whole day: rows that a later group supersedes are struck from the staged files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+from pyiceberg.catalog import Catalog
+
+from ai_core.iceberg.catalog import load_catalog
+from ai_core.iceberg.reader import arrow_table
+from ai_core.iceberg.writer import write_partition
+from ai_core.transform import compile_extractor
+from ai_core.transform.partition import TransformedPartition
+from tests.ai_core.transform.payloads import raw_rows
+from tests.ai_core.transform.toy import ShopWidget, page, widget
+
+DAY = dt.date(2026, 11, 20)
+TABLE = "shop_transformed.widgets"
+A, B = "shop.example/a", "shop.example/b"
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Catalog:
+    return load_catalog(tmp_path)
+
+
+def _write(catalog: Catalog, pages: list[tuple[str, int, bytes]]) -> TransformedPartition:
+    # One raw page a group: each page is extracted, collapsed and staged on its own.
+    raw = raw_rows(pages).to_batches(max_chunksize=1)
+    partition = TransformedPartition(TABLE, compile_extractor(ShopWidget), raw, group_bytes=1)
+    write_partition(catalog, TABLE, DAY, partition.chunks(), rows_to_drop=partition.rows_to_drop)
+    return partition
+
+
+def test_keys_seen_again_in_later_groups_keep_one_row(catalog: Catalog) -> None:
+    partition = _write(
+        catalog,
+        [
+            (A, 1, page([widget("AAA001"), widget("AAA002"), widget("AAA003")], total=4)),
+            (A, 2, page([widget("AAA002"), widget("AAA001", title="Renamed")], total=4)),
+            (A, 3, page([widget("AAA004", pricing=None)], total=4)),
+            (B, 2, page([widget("AAA003", pricing=None), widget("BBB001")], total=2)),
+        ],
+    )
+    table = pl.DataFrame(arrow_table(catalog.load_table(TABLE), [DAY]))
+    # Rows stay in raw order; identical copies keep their first page (AAA002), and versions
+    # that differ keep the latest fetch, then the highest page (all pages here share one fetch
+    # time, so AAA003 keeps its price-less version of B's page 2).
+    assert table.select("_sub_resource", "_page_number", "sku", "name").rows() == [
+        (A, 1, "AAA002", "Sprocket"),
+        (A, 2, "AAA001", "Renamed"),
+        (A, 3, "AAA004", "Sprocket"),
+        (B, 2, "AAA003", "Sprocket"),
+        (B, 2, "BBB001", "Sprocket"),
+    ]
+    metadata = partition.output_metadata()
+    assert metadata["rows_written"] == 5
+    assert metadata["duplicates_collapsed"] == 1
+    assert metadata["key_conflicts"] == 2
+    facts = partition.discrepancies()
+    # Rules count the rows written, not the rows struck.
+    assert facts.counts == {"no price": 2, "key conflicts": 2}
+    conflicts = facts.samples.filter(pl.col("rule") == "key conflict")
+    assert conflicts["detail"].to_list() == [
+        f"sku=AAA001: 2 versions differ in name: 'Sprocket' | 'Renamed'; kept {A} page 2",
+        f"sku=AAA003: 2 versions differ in price: 1299.50 | None; "
+        f"label: '{A}:AAA003' | '{B}:AAA003'; kept {B} page 2",
+    ]
+    # Keys are counted per sub-resource against what it reported: AAA003 counts in A and B.
+    integrity = partition.integrity()
+    assert (integrity.distinct_keys, integrity.short_sub_resources) == (6, 0)
+
+
+def test_a_day_without_raw_batches_still_creates_the_table(catalog: Catalog) -> None:
+    partition = TransformedPartition(TABLE, compile_extractor(ShopWidget), [])
+    write_partition(catalog, TABLE, DAY, partition.chunks(), rows_to_drop=partition.rows_to_drop)
+    table = catalog.load_table(TABLE)
+    assert "sku" in table.schema().column_names
+    assert arrow_table(table, [DAY]).num_rows == 0
+    assert partition.output_metadata()["rows_written"] == 0
+
+
+def test_facts_need_the_day_resolved_first() -> None:
+    partition = TransformedPartition(TABLE, compile_extractor(ShopWidget), [])
+    list(partition.chunks())
+    with pytest.raises(RuntimeError, match="not resolved yet"):
+        partition.integrity()
+    with pytest.raises(RuntimeError, match="written only once"):
+        list(partition.chunks())

@@ -1,0 +1,108 @@
+"""Fixtures: the local upstream server (one per session) and an isolated catalog per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from ai_stellantis.definitions import defs
+from standin.stellantis.dealerconnect.process import serve_dealerconnect
+from standin.stellantis.sites.process import UpstreamHandle, serve_upstream
+
+DAY = "2026-11-20"
+RAW_KEYS = [
+    "stellantis/raw/public_model_year_codes",
+    "stellantis/raw/public_inventory",
+    "stellantis/raw/public_dealers",
+]
+
+
+@dataclass
+class UpstreamEnv:
+    upstream: UpstreamHandle
+    data_dir: Path
+    environ: dict[str, str]
+    brands: list[str]
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Iterator[UpstreamHandle]:
+    with serve_upstream(scope="tiny", seed=7, date=DAY) as handle:
+        yield handle
+
+
+@pytest.fixture(scope="session")
+def dealerconnect_endpoint() -> Iterator[str]:
+    """DealerConnect's stand-in for the day, so a whole-job run reads it and never Google."""
+    with serve_dealerconnect("tiny", seed=7, date=DAY) as handle:
+        yield handle.endpoint
+
+
+@pytest.fixture
+def stellantis_env(
+    upstream: UpstreamHandle,
+    dealerconnect_endpoint: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> UpstreamEnv:
+    upstream.set_state(date=DAY, faults="", latency=0.0)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    settings = {
+        "STELLANTIS_BASE_URL_TEMPLATE": upstream.base_url_template,
+        "STELLANTIS_INVENTORY_RETRY_BACKOFF": "0.01",
+        "STELLANTIS_INVENTORY_TIMEOUT": "5",
+        "AI_DATA_DIR": str(tmp_path / "data"),
+        "DAGSTER_HOME": str(home),
+        "AI_TODAY": DAY,
+        "STELLANTIS_BIGQUERY_ENDPOINT": dealerconnect_endpoint,
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("STELLANTIS_BRANDS", raising=False)
+    brands = [
+        "jeep.com",
+        "dodge.com",
+        "ramtrucks.com",
+        "chrysler.com",
+        "fiatusa.com",
+        "alfaromeousa.com",
+    ]
+    return UpstreamEnv(upstream, tmp_path / "data", dict(os.environ), brands)
+
+
+DEALERCONNECT_PARTS = ("dealerconnect", "code_guide", "consolidated/trims", "guide_features")
+
+
+def public_only(keys: Sequence[str]) -> list[str]:
+    """The keys of assets fed by the public sites alone (no DealerConnect stand-in needed)."""
+    return [k for k in keys if not any(part in k for part in DEALERCONNECT_PARTS)]
+
+
+def only_dealerconnect_missing(check: dg.AssetCheckEvaluation) -> bool:
+    """An integrity warning saying only that the DealerConnect source was not run."""
+    missing = check.metadata.get("missing_sources")
+    problems = check.metadata.get("problem_count")
+    return (
+        missing is not None
+        and problems is not None
+        and missing.value == ["dealerconnect"]
+        and problems.value == 1
+    )
+
+
+def materialize_day(
+    keys: Sequence[str] = RAW_KEYS, day: str = DAY, *, raise_on_error: bool = True
+) -> dg.ExecuteInProcessResult:
+    """Run the daily job for `day`, restricted to `keys`, in this process."""
+    job = defs().resolve_job_def("stellantis_daily")
+    return job.execute_in_process(
+        partition_key=day,
+        asset_selection=[dg.AssetKey.from_user_string(k) for k in keys],
+        raise_on_error=raise_on_error,
+    )

@@ -1,0 +1,152 @@
+"""Short, long and empty sub-resources fail the completeness check, with the details."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import dagster as dg
+import orjson
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from ai_core.iceberg.catalog import load_catalog
+from ai_core.iceberg.reader import arrow_batches
+from ai_core.raw.checks import CompletenessPatterns, CompletenessTally
+from ai_core.raw.result import RawFetchResult, RawPage
+from tests.ai_stellantis.conftest import DAY, UpstreamEnv, materialize_day
+from tests.ai_stellantis.raw_vehicles import RADIUS, ZIP, stored_vehicles, truth_vehicles
+
+CODES_AND_INVENTORY = ["stellantis/raw/public_model_year_codes", "stellantis/raw/public_inventory"]
+RULE = CompletenessPatterns(
+    total_pattern=r'"total[cC]ount"\s*:\s*"?([0-9]+)',
+    record_key_pattern=r'"vin"\s*:\s*"([^"]+)"',
+)
+
+
+def _page(number: int, total: int, vins: list[str]) -> RawPage:
+    body = {
+        "result": {
+            "result": "SUCCESS",
+            "errors": [],
+            "data": {"metadata": {"totalcount": total}, "vehicles": [{"vin": v} for v in vins]},
+        }
+    }
+    return RawPage(number, "u", {}, 200, orjson.dumps(body), dt.datetime.now(dt.UTC))
+
+
+def _frame(*results: RawFetchResult) -> list[pa.Table]:
+    return [r.to_arrow(dt.date(2026, 11, 20)) for r in results]
+
+
+def tallied_check(
+    batches: Iterable[pa.RecordBatch | pa.Table | pl.DataFrame], rule: CompletenessPatterns
+) -> dg.AssetCheckResult:
+    """The check over `batches`, tallied as the raw asset tallies the chunks it writes."""
+    tally = CompletenessTally(rule)
+    for batch in batches:
+        tally.add(batch)
+    return tally.check_result()
+
+
+def test_check_names_short_long_and_empty_sub_resources() -> None:
+    ok = RawFetchResult("jeep.com/A", [_page(1, 3, ["a1", "a2"]), _page(2, 3, ["a3"])])
+    repeated = RawFetchResult("jeep.com/B", [_page(1, 2, ["b1", "b2"]), _page(2, 2, ["b2"])])
+    short = RawFetchResult("jeep.com/C", [_page(1, 4, ["c1", "c2"])])
+    long = RawFetchResult("jeep.com/D", [_page(1, 1, ["d1", "d2"])])
+    empty = RawFetchResult("jeep.com/E", [_page(1, 0, [])])
+    result = tallied_check(_frame(ok, repeated, short, long, empty), RULE)
+    assert not result.passed
+    assert result.metadata["incomplete_sub_resources"].value == 3
+    samples = result.metadata["samples"].value
+    assert "| jeep.com/C | short | 1 | 2 | 4 |" in samples
+    assert "| jeep.com/D | long | 1 | 2 | 1 |" in samples
+    assert "| jeep.com/E | empty | 1 | 0 | 0 |" in samples
+    assert "jeep.com/A" not in samples and "jeep.com/B" not in samples
+
+    passing = tallied_check(_frame(ok, repeated), RULE)
+    assert passing.passed
+    assert passing.metadata["distinct_records"].value == 5
+
+
+def test_drifted_total_on_a_single_page_fails_the_check(stellantis_env: UpstreamEnv) -> None:
+    truth = stellantis_env.upstream.truth(ZIP, RADIUS)
+    one_page = truth.codes.filter((pl.col("pages") == 1) & (pl.col("domain") == "jeep.com"))
+    code = one_page["code"][0]
+    stellantis_env.upstream.set_state(faults=f"drift@jeep.com/inventory/{code}/1x1")
+    result = materialize_day(CODES_AND_INVENTORY)
+    check = next(
+        c
+        for c in result.get_asset_check_evaluations()
+        if c.asset_key.to_user_string() == "stellantis/raw/public_inventory"
+        and c.check_name == "completeness"
+    )
+    assert not check.passed
+    assert f"jeep.com/{code}" in check.metadata["samples"].value
+    # The data itself is complete: the reported total was wrong, not the vehicles.
+    got = stored_vehicles(stellantis_env).select("sub_resource", "vin").sort("sub_resource", "vin")
+    want = truth_vehicles(stellantis_env).select("sub_resource", "vin").sort("sub_resource", "vin")
+    assert got.equals(want)
+
+
+def test_drifting_totals_still_fetch_every_page(
+    stellantis_env: UpstreamEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Drift moves a page's total by 1 to 5: with 5 vehicles a page that is a whole page more or
+    # less than the truth, so paging must extend past a short plan and stop on a short page.
+    monkeypatch.setenv("STELLANTIS_BRANDS", "jeep.com")
+    monkeypatch.setenv("STELLANTIS_PAGE_SIZE", "5")
+    truth = stellantis_env.upstream.truth(ZIP, RADIUS, brands=["jeep.com"], page_size=5)
+    codes = truth.codes.filter(pl.col("pages") >= 3)["code"].to_list()
+    assert codes
+    faults = ",".join(f"drift@jeep.com/inventory/{code}/*x99" for code in codes)
+    stellantis_env.upstream.set_state(faults=faults)
+    materialize_day(CODES_AND_INVENTORY, DAY)
+    assert stellantis_env.upstream.stats()["faults"]["drift"] >= 3 * len(codes)
+    got = stored_vehicles(stellantis_env).select("sub_resource", "vin").unique()
+    want = truth.vehicles.select(
+        (pl.col("domain") + "/" + pl.col("modelYearCode")).alias("sub_resource"), "vin"
+    )
+    assert got.sort("sub_resource", "vin").equals(want.sort("sub_resource", "vin"))
+
+
+def test_max_per_model_caps_each_code_and_the_check_reports_it_short(
+    stellantis_env: UpstreamEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STELLANTIS_BRANDS", "jeep.com")
+    monkeypatch.setenv("STELLANTIS_INVENTORY_MAX_PER_MODEL", "3")
+    result = materialize_day(CODES_AND_INVENTORY)
+    per_code = stored_vehicles(stellantis_env).group_by("sub_resource").agg(pl.len().alias("n"))
+    assert per_code["n"].max() == 3
+    check = next(
+        c
+        for c in result.get_asset_check_evaluations()
+        if c.asset_key.to_user_string() == "stellantis/raw/public_inventory"
+        and c.check_name == "completeness"
+    )
+    truth = stellantis_env.upstream.truth(ZIP, RADIUS, brands=["jeep.com"])
+    assert check.passed == bool((truth.codes["count"] <= 3).all())
+
+
+def test_the_check_tallied_while_writing_equals_the_check_of_the_stored_partition(
+    stellantis_env: UpstreamEnv,
+) -> None:
+    # A short page on one code makes the check fail, so both paths have something to find.
+    truth = stellantis_env.upstream.truth(ZIP, RADIUS)
+    code = truth.codes.filter((pl.col("pages") == 1) & (pl.col("domain") == "jeep.com"))["code"][0]
+    stellantis_env.upstream.set_state(faults=f"drift@jeep.com/inventory/{code}/1x1")
+    result = materialize_day(CODES_AND_INVENTORY)
+    tallied = next(
+        c
+        for c in result.get_asset_check_evaluations()
+        if c.asset_key.to_user_string() == "stellantis/raw/public_inventory"
+        and c.check_name == "completeness"
+    )
+    table = load_catalog(stellantis_env.data_dir).load_table("stellantis_raw.public_inventory")
+    stored = tallied_check(arrow_batches(table, [DAY], ["_sub_resource", "_response_body"]), RULE)
+    assert not tallied.passed and not stored.passed
+    assert {k: v.value for k, v in tallied.metadata.items()} == {
+        k: v.value for k, v in stored.metadata.items()
+    }
+    assert tallied.metadata["pages"].value == truth.codes["pages"].sum()

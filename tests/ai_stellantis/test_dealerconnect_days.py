@@ -1,0 +1,150 @@
+"""Four days of both stand-ins, raw to consolidated: ids across a VIN's arrival, observed sold
+dates, a dealer table gone for a day, and reruns.
+
+Each day is one run of every asset. On the third day one dealer's inventory table is missing from
+the dataset: its units are carried from the day before, flagged, and none reads as sold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterator
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from ai_core.iceberg.resource import IcebergCatalogResource
+from ai_stellantis.definitions import defs
+from standin.stellantis.dealerconnect.process import DealerConnectHandle, serve_dealerconnect
+from tests.ai_stellantis.conftest import UpstreamEnv, materialize_day
+
+DAYS = [dt.date(2026, 11, 18) + dt.timedelta(days=i) for i in range(4)]
+GONE_DAY = DAYS[2]
+INVENTORY = "stellantis/consolidated/inventory"
+
+
+@pytest.fixture(scope="module")
+def dealerconnect() -> Iterator[DealerConnectHandle]:
+    with serve_dealerconnect("tiny", seed=7, date=DAYS[0]) as handle:
+        yield handle
+
+
+def all_keys() -> list[str]:
+    keys = [k.to_user_string() for k in defs().resolve_all_asset_keys()]
+    return sorted(k for k in keys if k.split("/")[1] in ("raw", "transformed", "consolidated"))
+
+
+def vehicle_id(field: str, value: str) -> str:
+    canonical = f"ai-id/v1|stellantis/us/inventory|{field}={len(value)}:{value}"
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def inventory(catalog: IcebergCatalogResource, day: dt.date) -> pl.DataFrame:
+    return catalog.scan_partition(INVENTORY, day).collect().sort("vehicle_id")
+
+
+def test_four_days_of_both_sources(
+    stellantis_env: UpstreamEnv,
+    dealerconnect: DealerConnectHandle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STELLANTIS_BIGQUERY_ENDPOINT", dealerconnect.endpoint)
+    monkeypatch.delenv("GCP_CREDENTIALS", raising=False)
+    truths = {d: dealerconnect.truth(d) for d in DAYS}
+    gone_dealer = truths[DAYS[0]].dealer_codes()[0]
+    keys = all_keys()
+    price_checks = {}
+    for day in DAYS:
+        faults = f"vanish:inventory_{gone_dealer}" if day == GONE_DAY else ""
+        monkeypatch.setenv("AI_TODAY", day.isoformat())
+        stellantis_env.upstream.set_state(date=day, faults="")
+        dealerconnect.set_state(date=day, faults=faults)
+        result = materialize_day(keys, day.isoformat())
+        assert result.success, day
+        price_checks[day] = next(
+            c
+            for c in result.get_asset_check_evaluations()
+            if c.asset_key.to_user_string() == INVENTORY and c.check_name == "discrepancies"
+        )
+    catalog = IcebergCatalogResource(data_dir=str(stellantis_env.data_dir))
+    days = {d: inventory(catalog, d) for d in DAYS}
+
+    # Prices: a POC price more than the tolerance away from the public one is a discrepancy.
+    public = catalog.scan_partition("stellantis/transformed/inventory_vehicles", DAYS[0])
+    dealers = catalog.scan_partition("stellantis/transformed/dealerconnect_vehicles", DAYS[0])
+    both = public.select("vin", "msrp").join(dealers.select("vin", "msrp"), on="vin").collect()
+    apart = both.filter((pl.col("msrp") - pl.col("msrp_right")).abs() > 100).height
+    assert apart > 0
+    assert both.filter(pl.col("msrp") != pl.col("msrp_right")).height == apart
+    assert price_checks[DAYS[0]].metadata["disagreeing.msrp"].value == apart
+
+    # A unit ordered without a VIN keeps its id, the hash of its order number, once it has one.
+    first, last = truths[DAYS[0]].inventory(), truths[DAYS[-1]].inventory()
+    gaining = (
+        first.filter(pl.col("vin").is_null())
+        .select("order_number")
+        .join(last.filter(pl.col("vin").is_not_null()), on="order_number")
+    )
+    assert gaining.height >= 3
+    for order_number, vin in gaining.select("order_number", "vin").iter_rows():
+        before = days[DAYS[0]].filter(pl.col("order_number") == order_number)
+        after = days[DAYS[-1]].filter(pl.col("order_number") == order_number)
+        assert before["vin"].to_list() == [None]
+        assert after["vin"].to_list() == [vin]
+        assert before["vehicle_id"].to_list() == after["vehicle_id"].to_list()
+        assert after["vehicle_id"][0] == vehicle_id("order_number", order_number)
+        assert after["first_seen"][0] <= DAYS[0]
+
+    # A public vehicle the dealers do not report keeps the VIN-based id it always had.
+    public_only = days[DAYS[0]].filter(pl.col("order_number").is_null() & pl.col("active"))
+    assert public_only.height > 0
+    assert public_only["vehicle_id"].to_list() == [vehicle_id("vin", v) for v in public_only["vin"]]
+
+    # Sold dates: observed where DealerConnect reported the sale (its date exactly), else inferred.
+    for day in DAYS[1:]:
+        sold = days[day].filter(pl.col("sold_date").is_not_null())
+        observed = sold.filter(pl.col("sold_date_source") == "observed")
+        reported = pl.concat([truths[d].sales() for d in DAYS if d <= day])
+        want = dict(zip(reported["order_number"], reported["sale_date"], strict=True))
+        got = dict(zip(observed["order_number"], observed["sold_date"], strict=True))
+        assert got, day
+        assert all(want[o] == d for o, d in got.items())
+        todays = truths[day].sales()
+        previously = set(days[day - dt.timedelta(days=1)]["order_number"].drop_nulls())
+        expected = {o for o in todays["order_number"] if o in previously}
+        assert expected <= set(got), day
+        inferred = sold.filter(pl.col("sold_date_source") == "inferred")
+        assert inferred["order_number"].null_count() == inferred.height  # public-only vehicles
+        assert (inferred["sold_date"] == inferred["last_seen"]).all()
+        assert sold["sold_date_source"].null_count() == 0
+        assert days[day].filter(pl.col("sold_date").is_null())["sold_date_source"].null_count() == (
+            days[day].filter(pl.col("sold_date").is_null()).height
+        )
+
+    # The dealer table gone for a day: its units stay, carried from the day before and flagged.
+    held = set(truths[DAYS[1]].tables[f"inventory_{gone_dealer}"]["order_number"])
+    gone_day = days[GONE_DAY].filter(pl.col("order_number").is_in(list(held)))
+    dealer_only = gone_day.filter(pl.col("_winner") == "dealerconnect")
+    assert dealer_only.height >= 5
+    assert dealer_only["active"].all()
+    assert dealer_only["_gap_filled"].all()
+    assert dealer_only["_source_partition_date"].unique().to_list() == [DAYS[1]]
+    sold_on_gone_day = set(truths[GONE_DAY].sales()["order_number"])
+    assert gone_day.filter(
+        pl.col("sold_date").is_not_null() & ~pl.col("order_number").is_in(list(sold_on_gone_day))
+    ).is_empty()
+    back = days[DAYS[3]].filter(pl.col("order_number").is_in(list(held)) & pl.col("active"))
+    assert back.height > 0
+    assert not back["_gap_filled"].any()
+
+    # Rerunning a day, the gap-filled one included, gives the same tables.
+    for day in (GONE_DAY, DAYS[-1]):
+        monkeypatch.setenv("AI_TODAY", day.isoformat())
+        dealerconnect.set_state(
+            date=day, faults=f"vanish:inventory_{gone_dealer}" if day == GONE_DAY else ""
+        )
+        stellantis_env.upstream.set_state(date=day)
+        assert materialize_day(keys, day.isoformat()).success
+        assert_frame_equal(inventory(catalog, day), days[day])

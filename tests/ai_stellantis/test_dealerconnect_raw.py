@@ -1,0 +1,155 @@
+"""The DealerConnect raw tier against the BigQuery stand-in: exact rows, faults and reruns."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import polars as pl
+import pytest
+
+from ai_core.iceberg.catalog import load_catalog
+from ai_stellantis.sources.bigquery import BigQuerySettings, DealerConnectBigQuery
+from ai_stellantis.sources.dealerconnect import poc_is_json
+from standin.stellantis.dealerconnect.process import DealerConnectHandle, serve_dealerconnect
+from tests.ai_stellantis.conftest import materialize_day
+
+DAY = dt.date(2026, 11, 20)
+KEYS = [
+    "stellantis/raw/dealerconnect_inventory",
+    "stellantis/raw/dealerconnect_sales",
+    "stellantis/raw/dealerconnect_code_guides",
+]
+
+
+@pytest.fixture(scope="module")
+def standin() -> Iterator[DealerConnectHandle]:
+    with serve_dealerconnect("tiny", seed=7, date=DAY, page_rows=40) as handle:
+        yield handle
+
+
+@pytest.fixture
+def data_dir(standin: DealerConnectHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    standin.set_state(date=DAY, faults="")
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("STELLANTIS_BIGQUERY_ENDPOINT", standin.endpoint)
+    monkeypatch.setenv("STELLANTIS_BIGQUERY_TIMEOUT", "30")
+    monkeypatch.setenv("AI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("GCP_CREDENTIALS", raising=False)
+    return tmp_path / "data"
+
+
+def stored(data_dir: Path, name: str, day: dt.date = DAY) -> pl.DataFrame:
+    table = load_catalog(data_dir).load_table(f"stellantis_raw.{name}")
+    frame = pl.from_arrow(table.scan().to_arrow())
+    assert isinstance(frame, pl.DataFrame)
+    return frame.filter(pl.col("_partition_date") == day)
+
+
+def stored_rows(data_dir: Path, name: str, day: dt.date = DAY) -> pl.DataFrame:
+    """Every row in the stored bodies, with its sub-resource."""
+    rows = []
+    for sub, body in stored(data_dir, name, day).select("_sub_resource", "_response_body").rows():
+        for row in orjson.loads(body)["rows"]:
+            rows.append({"table": sub} | row)
+    return pl.DataFrame(rows, infer_schema_length=None)
+
+
+def test_a_day_of_every_dealer_table_is_stored_verbatim(
+    data_dir: Path, standin: DealerConnectHandle
+) -> None:
+    result = materialize_day(KEYS, DAY.isoformat())
+    assert result.success
+    checks = {c.asset_key.to_user_string(): c.passed for c in result.get_asset_check_evaluations()}
+    assert checks == {KEYS[0]: True, KEYS[2]: True}
+
+    truth = standin.truth(DAY)
+    inventory = stored_rows(data_dir, "dealerconnect_inventory")
+    want = truth.inventory()
+    assert sorted(inventory["table"].unique()) == [f"inventory_{c}" for c in truth.dealer_codes()]
+    assert inventory.height == want.height > 100
+    assert sorted(zip(inventory["blob_id"], inventory["poc"], strict=True)) == sorted(
+        zip(want["blob_id"], want["poc"], strict=True)
+    )
+    pages = stored(data_dir, "dealerconnect_inventory")
+    assert pages["_request_params"].str.contains("@day").all()
+    sizes = [f.height for n, f in truth.tables.items() if n.startswith("inventory_")]
+    assert pages.height == sum(max(1, -(-h // 40)) for h in sizes)
+
+    sales = stored_rows(data_dir, "dealerconnect_sales")
+    assert sorted(sales["blob_id"]) == sorted(truth.sales()["blob_id"])
+    guides = stored_rows(data_dir, "dealerconnect_code_guides")
+    latest = truth.latest_code_guides()
+    assert guides.height == latest.height == guides["blob_id"].n_unique()
+    assert dict(zip(guides["blob_id"], guides["guide"], strict=True)) == dict(
+        zip(latest["blob_id"], latest["guide"], strict=True)
+    )
+
+    # A rerun of the day gives the same rows.
+    before = stored(data_dir, "dealerconnect_inventory").drop("_fetched_at").sort(pl.all())
+    assert materialize_day(KEYS[:1], DAY.isoformat()).success
+    after = stored(data_dir, "dealerconnect_inventory").drop("_fetched_at").sort(pl.all())
+    assert after.equals(before)
+
+
+def test_faults_vanished_table_bad_documents_and_a_retried_backend_error(
+    data_dir: Path, standin: DealerConnectHandle
+) -> None:
+    codes = standin.truth(DAY).dealer_codes()
+    faults = f"vanish:inventory_{codes[0]},backend_error:inventory_{codes[1]},bad_poc:0.1"
+    standin.set_state(faults=faults)
+    result = materialize_day(KEYS[:1], DAY.isoformat())
+    assert result.success
+    stored_tables = set(stored(data_dir, "dealerconnect_inventory")["_sub_resource"])
+    assert stored_tables == {f"inventory_{c}" for c in codes[1:]}
+    metadata = result.asset_materializations_for_node("stellantis__raw__dealerconnect_inventory")[
+        0
+    ].metadata
+    inventory = stored_rows(data_dir, "dealerconnect_inventory")
+    bad = [p for p in inventory["poc"] if not poc_is_json(p)]
+    assert metadata["documents_not_json"].value == len(bad) > 0
+    assert all(not p.startswith("{") or p.count("{") != p.count("}") for p in bad)
+
+
+def test_a_failing_query_fails_the_run_naming_the_table(
+    data_dir: Path, standin: DealerConnectHandle
+) -> None:
+    code = standin.truth(DAY).dealer_codes()[-1]
+    standin.set_state(faults=f"query_error:sales_{code}")
+    result = materialize_day(KEYS[1:2], DAY.isoformat(), raise_on_error=False)
+    assert not result.success
+    failure = result.get_step_failure_events()[0].event_specific_data
+    assert failure is not None
+    assert f"dealerconnect.sales_{code}" in str(failure.error)
+    # Nothing of the day is committed: the tables read before the failure are not half a day.
+    assert stored(data_dir, "dealerconnect_sales").height == 0
+
+
+def test_settings_and_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert BigQuerySettings.from_env({}).project == "ai-app-stellantis"
+    env = {"STELLANTIS_GCP_PROJECT": "other", "STELLANTIS_BIGQUERY_WORKERS": "3"}
+    assert BigQuerySettings.from_env(env).model_dump() == {
+        "project": "other",
+        "endpoint": None,
+        "timeout": 120.0,
+        "workers": 3,
+    }
+    secret = '{"type": "service_account", "private_key": "SECRET-VALUE"'
+    monkeypatch.setenv("GCP_CREDENTIALS", secret)
+    with (
+        pytest.raises(Exception, match="GCP_CREDENTIALS is not a service account") as caught,
+        DealerConnectBigQuery().get_client(),
+    ):
+        pass
+    assert "SECRET-VALUE" not in str(caught.value)
+    monkeypatch.setenv("GCP_CREDENTIALS", base64.b64encode(secret.encode()).decode())
+    with (
+        pytest.raises(Exception, match="GCP_CREDENTIALS is not a service account") as caught,
+        DealerConnectBigQuery().get_client(),
+    ):
+        pass
+    assert "SECRET" not in str(caught.value)

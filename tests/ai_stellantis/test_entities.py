@@ -1,0 +1,288 @@
+"""Stellantis entity declarations: their tables, their rules, and a served day both ways."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+
+import polars as pl
+import pyarrow as pa
+import pytest
+from polars.testing import assert_frame_equal
+
+from ai_core.raw.result import RawPage, make_raw_row_frame
+from ai_core.transform import (
+    HASH_COLUMN,
+    Entity,
+    compile_extractor,
+    oracle_extraction,
+    pydantic_to_polars_schema,
+    transformed_schema,
+)
+from ai_stellantis.entities import (
+    PUBLIC_SOURCES,
+    SOURCES,
+    FiltersModelYearCode,
+    InventoryDealer,
+    InventoryModel,
+    InventoryOption,
+    InventoryPackageFeature,
+    InventoryVehicle,
+    LocatorDealer,
+)
+from standin.stellantis.sites.catalog import BY_DOMAIN as SPECS
+from standin.stellantis.sites.responses import dealer_list, inventory_page, model_year_codes
+from standin.stellantis.sites.truth import ground_truth
+from standin.stellantis.sites.world import CodeInfo
+from tests.ai_core.transform.payloads import inventory_body, raw_rows
+
+DAY = dt.date(2026, 11, 20)
+FETCHED = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
+VIN = "1C4HJXEN5RW123456"
+
+
+def one_vehicle(domain: str = "jeep.com", **fields: object) -> pl.DataFrame:
+    record = {"vin": VIN, "brand": "Jeep", **fields}
+    raw = raw_rows([(f"{domain}/IUJ202610", 1, inventory_body([record], 1))])
+    return compile_extractor(InventoryVehicle).extract(raw).rows
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.__name__)
+def test_a_source_has_its_canonical_table(source: type[Entity]) -> None:
+    canonical = source.__mro__[1]
+    assert pydantic_to_polars_schema(source) == pydantic_to_polars_schema(canonical)
+
+
+def test_the_vehicle_table_has_about_seventy_typed_columns() -> None:
+    schema = transformed_schema(InventoryVehicle)
+    assert 65 <= len(schema) <= 80
+    assert schema["msrp"] == pl.Decimal(12, 2)
+    assert schema["latitude"] == pl.Float64
+    assert schema["is_demo"] == pl.Boolean
+    assert schema["last_updated"] == pl.Datetime("us", "UTC")
+    assert schema["options"] == pl.List(pl.String)
+    assert schema["packages"] == pl.List(
+        pl.Struct({"code": pl.String, "description": pl.String, "msrp": pl.Decimal(12, 2)})
+    )
+    assert schema["doors"] == pl.Int64
+    assert schema[HASH_COLUMN] == pl.Int64
+    assert list(schema)[:4] == ["_partition_date", "_sub_resource", "_page_number", "_fetched_at"]
+
+
+def test_a_vehicle_is_flattened_and_coerced() -> None:
+    row = one_vehicle(
+        price={"msrp": "$52,345", "netPrice": 49_000, "employeePrice": "", "destination": None},
+        attributes={
+            "attributes": [
+                {"typeId": 1, "typeDesc": "Drive", "value": "4WD"},
+                {"typeId": 2, "typeDesc": "Doors", "value": "4"},
+                {"typeId": 5, "typeDesc": "Power Source", "value": " Gas "},
+            ]
+        },
+        isDemo=True,
+        mileage="1,204",
+        lastUpdated="2026-11-19T08:30:00Z",
+        assumedModelYearCode="",
+        options=["PAU", "22W", "2TW", "", None, "PAU"],
+        packages=[{"code": "2TW", "desc": "Quick Order Package 2TW", "msrp": "$0"}, "junk"],
+        incentives=[{"id": "26JRC", "name": "Cash", "amount": "$1,000", "expires": "11/30/2026"}],
+        ccode="IUJ202610JLJL7422WPAU",
+    ).row(0, named=True)
+    assert (row["msrp"], row["net_price"], row["employee_price"], row["destination"]) == (
+        52345.0,
+        49000.0,
+        None,
+        None,
+    )
+    assert (row["drive"], row["doors"], row["seats"], row["power_source"]) == (
+        "4WD",
+        4,
+        None,
+        "Gas",
+    )
+    assert row["is_demo"] is True
+    assert row["mileage"] == 1204
+    assert row["last_updated"] == dt.datetime(2026, 11, 19, 8, 30, tzinfo=dt.UTC)
+    assert row["assumed_model_year_code"] is None
+    assert row["options"] == ["22W", "2TW", "PAU"]
+    assert row["cpp"] == "22W"
+    assert row["model_code"] == "JLJL74"
+    assert row["packages"] == [
+        {"code": "2TW", "description": "Quick Order Package 2TW", "msrp": 0.0}
+    ]
+    assert row["incentives"] == [
+        {"id": "26JRC", "name": "Cash", "amount": 1000.0, "expires": dt.date(2026, 11, 30)}
+    ]
+
+
+def test_the_brand_comes_from_the_site_and_a_wrong_one_is_corrected() -> None:
+    image = "client=fcaus&market=U&brand=J&vehicle=2026_JL&paint=PAU"
+    row = one_vehicle(brand="Toyota", extImage=image, intImage=image + "&pov=I01").row(
+        0, named=True
+    )
+    assert (row["brand"], row["published_brand"], row["brand_corrected"]) == (
+        "Jeep",
+        "Toyota",
+        True,
+    )
+    assert row["maker_code"] == "1C4"
+    assert row["vin_matches_brand"] is True
+    assert row["image_brand"] == "J"
+    assert row["image_brand_matches"] is True
+    assert row["ext_image_url"] == f"https://www.jeep.com/mediaserver/iris?{image}"
+    assert row["int_image_url"] == f"https://www.jeep.com/mediaserver/iris?{image}&pov=I01"
+    right = one_vehicle(brand="Jeep").row(0, named=True)
+    assert right["brand_corrected"] is False
+
+
+def test_evidence_of_another_brand_is_flagged_not_fatal() -> None:
+    row = one_vehicle(
+        "ramtrucks.com", brand="Ram", extImage="client=fcaus&brand=J&vehicle=2026_JL"
+    ).row(0, named=True)
+    assert row["brand"] == "Ram"
+    assert row["vin_matches_brand"] is False
+    assert row["image_brand_matches"] is False
+
+
+def test_a_site_of_an_unknown_brand_gives_no_image_url_and_a_warning() -> None:
+    rows = one_vehicle("toyota.com", brand="Toyota", extImage="brand=T", intImage=None)
+    row = rows.row(0, named=True)
+    assert row["brand"] == "Toyota"
+    assert row["brand_corrected"] is False
+    assert row["ext_image_url"] is None
+    assert row["vin_matches_brand"] is None
+    rule = InventoryVehicle.discrepancies["image of an unknown brand"]
+    assert rows.select(rule).to_series().to_list() == [True]
+
+
+@pytest.mark.parametrize(
+    ("options", "cpp"),
+    [
+        (["22W", "2TW", "PAU"], "22W"),
+        (["2TW", "PAU"], None),
+        (["22W", "23B"], None),
+        ([" 21E "], "21E"),
+        (None, None),
+    ],
+)
+def test_the_cpp_is_the_one_option_of_its_form(options: list[str] | None, cpp: str | None) -> None:
+    assert one_vehicle(options=options)["cpp"].to_list() == [cpp]
+
+
+@pytest.mark.parametrize(
+    ("ccode", "model_code"),
+    [("IUJ202610JLJL7422WPAU", "JLJL74"), ("IUJ202610JLJL", None), ("", None), (None, None)],
+)
+def test_the_model_code_is_characters_ten_to_fifteen_of_ccode(
+    ccode: str | None, model_code: str | None
+) -> None:
+    assert one_vehicle(ccode=ccode)["model_code"].to_list() == [model_code]
+
+
+def test_a_malformed_vin_is_rejected() -> None:
+    raw = raw_rows([("jeep.com/IUJ202610", 1, inventory_body([{"vin": "1C4-SHORT"}], 1))])
+    extraction = compile_extractor(InventoryVehicle).extract(raw)
+    assert extraction.rows.height == 0
+    assert extraction.rejected["reason"].to_list() == ["vin does not match ^[A-HJ-NPR-Z0-9]{17}$"]
+
+
+def test_options_and_packages_become_features_per_model_year_code() -> None:
+    record = {
+        "vin": VIN,
+        "modelYearCode": "IUJ202610",
+        "options": ["22W", "PAU"],
+        "packages": [{"code": "AJ1", "desc": "Cold Weather Group", "msrp": "$995"}],
+    }
+    raw = raw_rows([("jeep.com/IUJ202610", 1, inventory_body([record, record], 2))])
+    options = compile_extractor(InventoryOption)(raw)
+    packages = compile_extractor(InventoryPackageFeature)(raw)
+    assert (
+        options.select("model_year_code", "kind", "code", "msrp").rows()
+        == [
+            ("IUJ202610", "option", "22W", None),
+            ("IUJ202610", "option", "PAU", None),
+        ]
+        * 2
+    )
+    assert (
+        packages.select("kind", "code", "description", "msrp").rows()
+        == [("package", "AJ1", "Cold Weather Group", 995.0)] * 2
+    )
+
+
+def _served(sub: str, number: int, body: bytes) -> RawPage:
+    domain = sub.split("/")[0]
+    return RawPage(number, f"https://www.{domain}/", {"pageNumber": number}, 200, body, FETCHED)
+
+
+@cache
+def served_day() -> dict[str, pa.Table]:
+    """The raw rows of a served day, each body exactly as the local server renders it."""
+    truth = ground_truth(7, DAY, "tiny")
+    inventory = []
+    for (domain, code, page), group in truth.vehicles.sort("position").group_by(
+        ["domain", "modelYearCode", "page"], maintain_order=True
+    ):
+        total = truth.codes.filter(pl.col("code") == code)["count"].item()
+        body = inventory_page("totalcount", total, group["json"].to_list()).body
+        inventory.append(
+            make_raw_row_frame(
+                DAY, f"{domain}/{code}", [_served(f"{domain}/{code}", int(page), body)]
+            )
+        )
+    dealers, codes = [], []
+    for (domain,), group in truth.dealers.group_by(["domain"], maintain_order=True):
+        body = dealer_list(group["json"].to_list()).body
+        dealers.append(make_raw_row_frame(DAY, str(domain), [_served(str(domain), 1, body)]))
+    for (domain,), group in truth.codes.group_by(["domain"], maintain_order=True):
+        infos = [
+            CodeInfo(
+                code=r["code"], year=r["year"], line=r["vehicleLine"], count=r["count"], line_idx=0
+            )
+            for r in group.iter_rows(named=True)
+        ]
+        body = model_year_codes(SPECS[str(domain)], infos).body
+        codes.append(make_raw_row_frame(DAY, str(domain), [_served(str(domain), 1, body)]))
+    return {
+        "inventory": pa.concat_tables(inventory),
+        "dealers": pa.concat_tables(dealers),
+        "codes": pa.concat_tables(codes),
+    }
+
+
+RAW_OF: dict[type[Entity], str] = {
+    InventoryVehicle: "inventory",
+    InventoryDealer: "inventory",
+    InventoryModel: "inventory",
+    InventoryOption: "inventory",
+    InventoryPackageFeature: "inventory",
+    LocatorDealer: "dealers",
+    FiltersModelYearCode: "codes",
+}
+
+
+@pytest.mark.parametrize("source", PUBLIC_SOURCES, ids=lambda s: s.__name__)
+def test_a_served_day_gives_the_same_frame_both_ways(source: type[Entity]) -> None:
+    raw = served_day()[RAW_OF[source]]
+    got = compile_extractor(source).extract(raw)
+    want = oracle_extraction(source, raw)
+    assert got.rows.height > 0
+    assert_frame_equal(got.rows, want.rows)
+    assert got.rejected.height == want.rejected.height == 0
+    assert_frame_equal(got.pages, want.pages)
+    assert got.unknown_keys["key"].to_list() == want.unknown_keys["key"].to_list() == []
+
+
+def test_a_served_day_reads_every_vehicle_and_dealer_of_the_ground_truth() -> None:
+    truth = ground_truth(7, DAY, "tiny")
+    raw = served_day()
+    vehicles = compile_extractor(InventoryVehicle).extract(raw["inventory"])
+    assert sorted(vehicles.rows["vin"]) == sorted(truth.vehicles["vin"])
+    assert vehicles.pages["reported_total"].sum() >= vehicles.rows.height
+    dealers = compile_extractor(LocatorDealer)(raw["dealers"])
+    assert set(dealers["dealer_code"]) == set(truth.dealers["dealerCode"])
+    hours = dealers.select(pl.col("monday_sales_open").drop_nulls().unique()).to_series()
+    assert hours.to_list() == ["9:00 AM"]
+    codes = compile_extractor(FiltersModelYearCode)(raw["codes"])
+    assert set(codes["code"]) == set(truth.codes["code"])
+    assert codes["brand"].null_count() == 0

@@ -1,0 +1,149 @@
+"""The paging scheduler over the real endpoints: order, chunk bounds, exact ground truth."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import polars as pl
+
+from ai_core.http.client import AsyncHttpClient
+from ai_core.http.config import HttpClientConfig
+from ai_core.raw.paging import FetchProgress, fetch_paged
+from ai_core.raw.result import RawFetchResult, RawPage
+from ai_stellantis.brands import BY_DOMAIN
+from ai_stellantis.settings import StellantisSettings
+from ai_stellantis.sources.public_sites import InventoryCode
+from standin.stellantis.sites.truth import GroundTruth
+from tests.ai_stellantis.conftest import UpstreamEnv
+from tests.ai_stellantis.raw_vehicles import RADIUS, ZIP
+
+
+async def _collect(settings: StellantisSettings, codes: list[str], chunk: int) -> list:
+    subs = [InventoryCode(BY_DOMAIN["jeep.com"], code, settings) for code in codes]
+    async with AsyncHttpClient(settings.http()) as client:
+        return [
+            r
+            async for r in fetch_paged(
+                client, subs, workers=settings.inventory_pages_workers, chunk_pages=chunk
+            )
+        ]
+
+
+def test_chunks_come_in_order_bounded_and_complete(stellantis_env: UpstreamEnv) -> None:
+    settings = StellantisSettings(
+        base_url_template=stellantis_env.upstream.base_url_template,
+        page_size=5,
+        inventory_pages_workers=4,
+    )
+    truth = stellantis_env.upstream.truth(ZIP, RADIUS, brands=["jeep.com"], page_size=5)
+    codes = truth.codes.sort("code")["code"].to_list()
+    results: list[RawFetchResult] = asyncio.run(_collect(settings, codes, chunk=2))
+
+    assert all(1 <= len(r.pages) <= 2 for r in results)
+    order = [(r.sub_resource, p.page_number) for r in results for p in r.pages]
+    assert order == sorted(order, key=lambda x: (codes.index(x[0].split("/")[1]), x[1]))
+    assert len(order) == len(set(order))
+
+    finals = [r for r in results if r.summary is not None]
+    assert [r.sub_resource for r in finals] == [f"jeep.com/{c}" for c in codes]
+    expected = dict(truth.codes.select("code", "count").iter_rows())
+    for r in finals:
+        code = r.sub_resource.split("/")[1]
+        assert r.summary is not None
+        assert r.summary.distinct_records == r.summary.expected_records == expected[code]
+
+    pages_per_code = dict(truth.codes.select("code", "pages").iter_rows())
+    got_pages = pl.DataFrame(order, schema=["sub", "page"], orient="row").group_by("sub").len()
+    for sub, n in got_pages.iter_rows():
+        # A code whose last page is exactly full costs one more, empty, page.
+        assert n in (pages_per_code[sub.split("/")[1]], pages_per_code[sub.split("/")[1]] + 1)
+
+
+async def _collect_with(
+    settings: StellantisSettings,
+    codes: list[str],
+    config: HttpClientConfig,
+    progress: list[FetchProgress],
+) -> list[RawFetchResult]:
+    subs = [InventoryCode(BY_DOMAIN["jeep.com"], code, settings) for code in codes]
+    async with AsyncHttpClient(config) as client:
+        return [
+            r
+            async for r in fetch_paged(
+                client,
+                subs,
+                workers=config.workers,
+                chunk_pages=3,
+                stall_s=config.stall_s,
+                on_progress=progress.append,
+                progress_every_s=0.2,
+            )
+        ]
+
+
+def _jeep(env: UpstreamEnv, min_pages: int) -> tuple[StellantisSettings, GroundTruth, list[str]]:
+    """Settings for pages of 5, the truth at that size, and Jeep's codes of `min_pages` or more."""
+    settings = StellantisSettings(base_url_template=env.upstream.base_url_template, page_size=5)
+    truth = env.upstream.truth(ZIP, RADIUS, brands=["jeep.com"], page_size=5)
+    codes = truth.codes.filter(pl.col("pages") >= min_pages).sort("code")["code"].to_list()
+    return settings, truth, codes
+
+
+def _pages(results: list[RawFetchResult]) -> dict[tuple[str, int], RawPage]:
+    return {(r.sub_resource, p.page_number): p for r in results for p in r.pages}
+
+
+def test_a_page_that_fails_for_good_is_kept_in_its_place_and_the_rest_goes_on(
+    stellantis_env: UpstreamEnv,
+) -> None:
+    settings, truth, codes = _jeep(stellantis_env, min_pages=3)
+    failing = codes[0]
+    stellantis_env.upstream.set_state(faults=f"5xx@jeep.com/inventory/{failing}/2x99")
+    config = settings.http().model_copy(update={"max_retries": 0, "workers": 4})
+    results = asyncio.run(_collect_with(settings, codes, config, []))
+
+    pages = _pages(results)
+    failed = [key for key, page in pages.items() if page.error is not None]
+    assert failed == [(f"jeep.com/{failing}", 2)]
+    page = pages[failed[0]]
+    assert page.body == b"" and page.status >= 500
+    assert f"public_inventory page 2 of jeep.com/{failing}" in (page.error or "")
+    expected = dict(truth.codes.select("code", "pages").iter_rows())
+    for code in codes:
+        numbers = sorted(n for s, n in pages if s == f"jeep.com/{code}")
+        assert numbers[: expected[code]] == list(range(1, expected[code] + 1))
+    summary = next(r.summary for r in results if r.summary and failing in r.sub_resource)
+    assert summary.failed_pages == 1
+    assert summary.failures[0].page == 2
+
+
+def test_the_watchdog_gives_up_on_a_stalled_fetch_and_progress_is_reported(
+    stellantis_env: UpstreamEnv,
+) -> None:
+    settings, _, codes = _jeep(stellantis_env, min_pages=2)
+    codes = codes[:3]
+    stalled = codes[-1]
+    stellantis_env.upstream.set_state(
+        faults=f"stall@jeep.com/inventory/{stalled}/2x99", stall_seconds=60, latency=0.05
+    )
+    # Page deadlines far off: only the watchdog can end this fetch early.
+    config = settings.http().model_copy(
+        update={"timeout_s": 30, "page_deadline_s": 120, "stall_s": 1.5, "workers": 2}
+    )
+    progress: list[FetchProgress] = []
+    started = time.monotonic()
+    results = asyncio.run(_collect_with(settings, codes, config, progress))
+    assert time.monotonic() - started < 30
+
+    pages = _pages(results)
+    failed = {key: page.error for key, page in pages.items() if page.error is not None}
+    assert failed and {s for s, _ in failed} == {f"jeep.com/{stalled}"}
+    assert all("stalled" in (e or "") for e in failed.values())
+    assert (f"jeep.com/{stalled}", 1) in pages and pages[(f"jeep.com/{stalled}", 1)].error is None
+    for code in codes[:-1]:
+        assert all(p.error is None for (s, _), p in pages.items() if s == f"jeep.com/{code}")
+    assert progress, "no progress was reported during the stall"
+    last = progress[-1]
+    assert last.sub_resources == len(codes) and last.pages_known >= last.pages_done > 0
+    assert "pages known" in last.describe()

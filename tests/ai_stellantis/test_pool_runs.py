@@ -1,0 +1,119 @@
+"""The `stellantis_sites` pool, limited to 1 in `dagster.yaml`, holds across concurrent runs.
+
+Several runs of the public raw steps start at once against the local stand-in, on one Dagster
+instance; the stand-in counts, per site, the requests it is answering at once. With the pool
+at 1 only one step fetches at a time, so no site ever sees more than one step's workers.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import httpx
+
+from standin.stellantis.sites.process import serve_upstream
+from tests.ai_stellantis.conftest import DAY
+
+POOL = "stellantis_sites"
+RUNS = 3
+WORKERS = 3
+DEADLINE_S = 150
+ROOT = Path(__file__).resolve().parents[2]
+RUN = """
+import dagster as dg
+from ai_stellantis.definitions import defs
+from tests.ai_stellantis.conftest import DAY, RAW_KEYS
+
+job = defs().resolve_job_def("stellantis_daily")
+with dg.DagsterInstance.get() as instance:
+    result = job.execute_in_process(
+        partition_key=DAY,
+        asset_selection=[dg.AssetKey.from_user_string(k) for k in RAW_KEYS],
+        instance=instance,
+        raise_on_error=False,
+    )
+raise SystemExit(0 if result.success else 1)
+"""
+
+
+def test_the_stand_in_counts_requests_in_flight_per_site() -> None:
+    # The gauge the pool test relies on sees concurrent requests to one site.
+    with serve_upstream(scope="tiny", seed=7, date=DAY, latency=0.3, jitter=0.0) as upstream:
+        url = upstream.url("jeep.com") + "/hostd/inventory/getinventoryfilters.json"
+        with httpx.Client(timeout=10) as client, concurrent.futures.ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: client.get(url).status_code, range(4)))
+        assert answers == [200] * 4
+        assert upstream.stats()["peak_in_flight"] == {"jeep.com": 4}
+
+
+def test_concurrent_runs_never_send_one_site_more_than_one_steps_workers(tmp_path: Path) -> None:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(
+        "concurrency:\n  pools:\n    default_limit: 1\n    granularity: op\n"
+    )
+    # The storages are created here, once: runs creating them at once race on their migrations.
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert instance.event_log_storage.supports_global_concurrency_limits
+    with serve_upstream(scope="tiny", seed=7, date=DAY, latency=0.05) as upstream:
+        env = {
+            **os.environ,
+            "STELLANTIS_BASE_URL_TEMPLATE": upstream.base_url_template,
+            "STELLANTIS_INVENTORY_PAGES_WORKERS": str(WORKERS),
+            "STELLANTIS_INVENTORY_RETRY_BACKOFF": "0.01",
+            "STELLANTIS_INVENTORY_TIMEOUT": "5",
+            "AI_DATA_DIR": str(tmp_path / "data"),
+            "DAGSTER_HOME": str(home),
+            "AI_TODAY": DAY,
+            "PYTHONPATH": str(ROOT),
+        }
+        env.pop("STELLANTIS_BRANDS", None)
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-c", RUN],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            for _ in range(RUNS)
+        ]
+        deadline = time.monotonic() + DEADLINE_S
+        try:
+            outputs = [
+                run.communicate(timeout=max(1.0, deadline - time.monotonic()))[0] for run in runs
+            ]
+        finally:
+            for run in runs:
+                if run.poll() is None:
+                    os.killpg(run.pid, signal.SIGKILL)
+                    run.wait(timeout=10)
+        peak = upstream.stats()["peak_in_flight"]
+
+    failed = [
+        out.decode()[-3000:] for run, out in zip(runs, outputs, strict=True) if run.returncode
+    ]
+    assert failed == []
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert instance.event_log_storage.get_concurrency_info(POOL).slot_count == 1
+        records = instance.get_run_records()
+    assert len(records) == RUNS
+    assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in records)
+    # The runs overlapped: each started before any had ended.
+    starts = [r.start_time for r in records]
+    ends = [r.end_time for r in records]
+    assert None not in starts and None not in ends
+    assert max(starts) < min(ends)  # type: ignore[type-var]
+
+    assert len(peak) == 6
+    assert max(peak.values()) <= WORKERS, peak
+    # A step does use its workers: the limit is what keeps the runs' steps from adding up.
+    assert max(peak.values()) > 1, peak

@@ -1,0 +1,124 @@
+"""The raw tier against the local upstream: exact ground truth, faults, reruns, failures."""
+
+from __future__ import annotations
+
+import orjson
+import polars as pl
+import pytest
+
+from tests.ai_stellantis.conftest import DAY, RAW_KEYS, UpstreamEnv, materialize_day
+from tests.ai_stellantis.raw_vehicles import RADIUS, ZIP, stored, stored_vehicles, truth_vehicles
+
+
+def test_raw_day_stores_exactly_the_ground_truth(stellantis_env: UpstreamEnv) -> None:
+    result = materialize_day()
+    assert result.success
+    checks = {
+        c.asset_key.to_user_string(): c.passed
+        for c in result.get_asset_check_evaluations()
+        if c.check_name == "completeness"
+    }
+    assert checks == dict.fromkeys(RAW_KEYS, True)
+
+    got = stored_vehicles(stellantis_env).sort("sub_resource", "page", "vin")
+    want = truth_vehicles(stellantis_env).sort("sub_resource", "page", "vin")
+    assert got.height > 100
+    assert got.equals(want)
+
+    inventory = stored(stellantis_env, "public_inventory")
+    pages_per_sub = want.group_by("sub_resource").agg(pl.col("page").max().alias("n")).sort("n")
+    assert inventory.height == int(pages_per_sub["n"].sum())
+    assert set(inventory["_http_status"].to_list()) == {200}
+    assert inventory["_partition_date"].cast(pl.String).unique().to_list() == [DAY]
+
+    truth = stellantis_env.upstream.truth(ZIP, RADIUS)
+    dealers = stored(stellantis_env, "public_dealers")
+    assert sorted(dealers["_sub_resource"].to_list()) == sorted(stellantis_env.brands)
+    served_dealers = {
+        (page_sub, d["dealerCode"])
+        for page_sub, body in dealers.select("_sub_resource", "_response_body").iter_rows()
+        for d in orjson.loads(body)["dealer"]
+    }
+    assert served_dealers == set(truth.dealers.select("domain", "dealerCode").iter_rows())
+
+
+def test_rerun_replaces_the_partition(stellantis_env: UpstreamEnv) -> None:
+    materialize_day()
+    first = stored(stellantis_env, "public_inventory")
+    materialize_day(["stellantis/raw/public_inventory"])
+    second = stored(stellantis_env, "public_inventory")
+    assert second.height == first.height
+    assert (
+        second.drop("_fetched_at")
+        .sort("_sub_resource", "_page_number")
+        .equals(first.drop("_fetched_at").sort("_sub_resource", "_page_number"))
+    )
+
+
+RETRIED_FAULTS = ["429", "429_retry_after", "5xx", "reset", "html", "truncated", "failure"]
+
+
+@pytest.mark.parametrize("kind", [*RETRIED_FAULTS, "stall", "drift", "repeat"])
+def test_each_fault_kind_still_yields_the_ground_truth(
+    stellantis_env: UpstreamEnv, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    monkeypatch.setenv("STELLANTIS_INVENTORY_MAX_RETRIES", "12")
+    rate = 0.3
+    if kind == "stall":
+        monkeypatch.setenv("STELLANTIS_INVENTORY_TIMEOUT", "0.5")
+        rate = 0.15
+    stellantis_env.upstream.set_state(faults=f"{kind}:{rate}", stall_seconds=3)
+    result = materialize_day()
+    assert result.success
+    injected = stellantis_env.upstream.stats()["faults"]
+    assert injected.get(kind, 0) > 0, injected
+    got = stored_vehicles(stellantis_env).select("sub_resource", "vin").unique()
+    want = truth_vehicles(stellantis_env).select("sub_resource", "vin")
+    assert got.sort("sub_resource", "vin").equals(want.sort("sub_resource", "vin"))
+    if kind in RETRIED_FAULTS or kind == "stall":
+        retries = sum(
+            int(event.materialization.metadata["retries"].value)
+            for event in (e.event_specific_data for e in result.get_asset_materialization_events())
+            if event is not None
+        )
+        assert retries > 0
+
+
+def test_exhausted_retries_keep_the_rest_of_the_day_and_say_what_is_missing(
+    stellantis_env: UpstreamEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    materialize_day()
+    before = stored(stellantis_env, "public_inventory")
+    first_sub = before.sort("_sub_resource")["_sub_resource"][0]
+    domain, code = first_sub.split("/")
+    monkeypatch.setenv("STELLANTIS_INVENTORY_MAX_RETRIES", "2")
+    stellantis_env.upstream.set_state(faults=f"html@{domain}/inventory/{code}/1x99")
+    result = materialize_day(["stellantis/raw/public_inventory"], raise_on_error=False)
+    assert result.success
+    [check] = [c for c in result.get_asset_check_evaluations() if c.check_name == "completeness"]
+    assert not check.passed
+    assert check.severity.value == "ERROR"
+    assert check.metadata["unobserved_sub_resources"].value == [first_sub]
+    assert "rerun" in (check.description or "").lower()
+    [materialization] = result.asset_materializations_for_node("stellantis__raw__public_inventory")
+    assert materialization.metadata["failed_pages"].value == 1
+    assert materialization.metadata["unobserved_sub_resources"].value == [first_sub]
+
+    after = stored(stellantis_env, "public_inventory")
+    failed = after.filter(pl.col("_fetch_error").is_not_null())
+    assert failed.select("_sub_resource", "_page_number", "_http_status").rows() == [
+        (first_sub, 1, 200)
+    ]
+    message = failed["_fetch_error"][0]
+    assert f"public_inventory page 1 of {first_sub}" in message
+    assert "3 attempts" in message
+    assert "html" in message.lower()
+    assert "rerun" in message.lower()
+    # Every other sub-resource is stored as before.
+    kept = after.filter(pl.col("_sub_resource") != first_sub).drop("_fetched_at", "_fetch_error")
+    expected = before.filter(pl.col("_sub_resource") != first_sub).drop("_fetched_at")
+    assert kept.sort("_sub_resource", "_page_number").equals(
+        expected.drop([c for c in expected.columns if c not in kept.columns]).sort(
+            "_sub_resource", "_page_number"
+        )
+    )

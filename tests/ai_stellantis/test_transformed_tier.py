@@ -1,0 +1,72 @@
+"""The transformed tier against the local upstream: one row per ground-truth entity, checks pass."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ai_core.iceberg.catalog import load_catalog
+from tests.ai_stellantis.conftest import RAW_KEYS, UpstreamEnv, materialize_day
+
+ZIP, RADIUS = "66952", 5000
+TRANSFORMED = [
+    "stellantis/transformed/inventory_vehicles",
+    "stellantis/transformed/inventory_dealers",
+    "stellantis/transformed/inventory_models",
+    "stellantis/transformed/inventory_options",
+    "stellantis/transformed/inventory_packages",
+    "stellantis/transformed/locator_dealers",
+    "stellantis/transformed/model_year_codes",
+]
+
+
+def stored(env: UpstreamEnv, name: str) -> pl.DataFrame:
+    table = load_catalog(env.data_dir).load_table(f"stellantis_transformed.{name}")
+    return pl.from_arrow(table.scan().to_arrow())  # type: ignore[return-value]
+
+
+def test_transformed_day_holds_the_ground_truth(stellantis_env: UpstreamEnv) -> None:
+    result = materialize_day([*RAW_KEYS, *TRANSFORMED])
+    assert result.success
+    checks = {
+        (c.asset_key.to_user_string(), c.check_name): c
+        for c in result.get_asset_check_evaluations()
+        if c.asset_key.to_user_string() in TRANSFORMED
+    }
+    assert set(checks) == {
+        (k, n) for k in TRANSFORMED for n in ("integrity", "discrepancies", "column_drift")
+    }
+    failed = {k for k, c in checks.items() if not c.passed}
+    # The upstream sends `mackevisionData: null` on some vehicles, so a model seen with and
+    # without its consumer family is a (warning) key conflict; nothing else may be reported.
+    assert failed <= {("stellantis/transformed/inventory_models", "discrepancies")}
+    for key in failed:
+        metadata = checks[key].metadata
+        assert metadata["discrepancies"].value == metadata["count.key conflicts"].value
+        assert "differ in consumer_family: " in str(metadata["samples"].value)
+    truth = stellantis_env.upstream.truth(ZIP, RADIUS)
+
+    vehicles = stored(stellantis_env, "inventory_vehicles")
+    assert vehicles.height == truth.vehicles.height > 100
+    assert vehicles["vin"].sort().equals(truth.vehicles["vin"].sort())
+    by_vin = vehicles.join(truth.vehicles, on="vin", how="inner")
+    assert by_vin.height == vehicles.height
+    assert (by_vin["model_year_code"] == by_vin["modelYearCode"]).all()
+    assert vehicles["_snapshot_hash"].null_count() == 0
+
+    dealers = stored(stellantis_env, "locator_dealers")
+    assert sorted(dealers["dealer_code"].to_list()) == sorted(
+        truth.dealers["dealerCode"].unique().to_list()
+    )
+    named = stored(stellantis_env, "inventory_dealers")
+    assert set(named["dealer_code"].to_list()) == set(truth.vehicles["dealerCode"].to_list())
+
+    codes = stored(stellantis_env, "model_year_codes")
+    assert sorted(codes["code"].to_list()) == sorted(truth.codes["code"].to_list())
+    counts = codes.join(truth.codes, on="code").select("vehicle_count", "count")
+    assert (counts["vehicle_count"] == counts["count"].cast(pl.Int64)).all()
+
+    models = stored(stellantis_env, "inventory_models")
+    truth_models = truth.vehicles.select(
+        "modelYearCode", pl.col("json").str.json_path_match("$.ccode").str.slice(9, 6)
+    ).unique()
+    assert models.height == truth_models.height
