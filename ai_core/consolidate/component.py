@@ -134,7 +134,12 @@ class ConsolidatedComponent(dg.Component, dg.Model, dg.Resolvable):
             return None
         earliest = day - dt.timedelta(days=spec.history_days)
         dates = [d for d in catalog.partition_dates(spec.source) if earliest <= d <= day]
-        return catalog.scan_partitions(spec.source, dates).collect() if dates else None
+        if not dates:
+            return None
+        rows = catalog.scan_partitions(spec.source, dates)
+        # Only the keys and the date are read: a sales table may carry whole documents.
+        wanted = {spec.date_field, *(f for key in spec.match_on for f in key)}
+        return rows.select(c for c in rows.collect_schema().names() if c in wanted).collect()
 
     def consolidate(
         self,

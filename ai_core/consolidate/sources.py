@@ -99,13 +99,9 @@ def entity_columns(frame: pl.LazyFrame | pl.DataFrame, group: SourceGroup) -> li
     return [group.rename.get(n, n) for n in names if not n.startswith("_") and n not in left_out]
 
 
-def stack_sources(day: dt.date, inputs: Sequence[SourceInput]) -> pl.DataFrame:
-    """Every contributing source's rows in one frame, entity fields aligned by name.
-
-    Sources follow each other in precedence order (priority, fresher partition, name), which
-    the merge relies on. Fields a source lacks are null in its rows; types are widened to a
-    common supertype.
-    """
+def source_frames(day: dt.date, inputs: Sequence[SourceInput]) -> list[pl.LazyFrame]:
+    """Each contributing source's rows with its entity fields and provenance, lazily, in
+    precedence order (priority, fresher partition, name), which the merge relies on."""
     present = [
         (i.group, i.frame.lazy(), i.partition_date)
         for i in inputs
@@ -132,4 +128,26 @@ def stack_sources(day: dt.date, inputs: Sequence[SourceInput]) -> pl.DataFrame:
         )
     if not frames:
         raise ValueError("no source contributed rows: nothing to stack")
+    return frames
+
+
+def stacked_template(frames: Sequence[pl.LazyFrame]) -> pl.DataFrame:
+    """No rows, the stacked columns: every source's fields aligned by name, types widened to a
+    common supertype, in the order `stack_sources` gives them."""
+    return pl.concat([f.head(0) for f in frames], how="diagonal_relaxed").collect()
+
+
+def stack_sources(
+    day: dt.date, inputs: Sequence[SourceInput], columns: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """Every contributing source's rows in one frame, entity fields aligned by name.
+
+    Sources follow each other in precedence order (see `source_frames`). Fields a source lacks
+    are null in its rows; types are widened to a common supertype. `columns` keeps only those
+    (the ones a source lacks are left out), so a narrow pass reads no more than it needs.
+    """
+    frames = source_frames(day, inputs)
+    if columns is not None:
+        wanted = set(columns)
+        frames = [f.select(c for c in f.collect_schema().names() if c in wanted) for f in frames]
     return pl.concat(frames, how="diagonal_relaxed").collect(engine="in-memory")
