@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from ai_core.consolidate.spec import SourceGroup
+from ai_core.consolidate.spec import KeyLookup, SourceGroup
 
 SOURCE = "_source"
 PRIORITY = "_priority"
@@ -73,6 +73,32 @@ def latest_observations(
         if not wanted:
             break
     return chosen
+
+
+def with_keys_from(
+    frame: pl.LazyFrame, table: pl.LazyFrame | None, lookup: KeyLookup
+) -> pl.LazyFrame:
+    """The source's rows with the `take` fields of the `table` row sharing their `by` fields
+    (null where none does, or when there is no table); a row matching several is repeated,
+    once for each."""
+    names = frame.collect_schema().names()
+    missing = sorted(set(lookup.by) - set(names))
+    if missing:
+        raise KeyError(
+            f"key_from {lookup.source}: the source has no {missing} to join on; its columns are "
+            f"{sorted(names)}: fix `key_from.by` in the component's YAML"
+        )
+    frame = frame.drop(c for c in lookup.take if c in names)
+    if table is None:
+        return frame.with_columns(pl.lit(None, pl.String).alias(c) for c in lookup.take)
+    schema = frame.collect_schema()
+    keys = (
+        table.select(*lookup.by, *lookup.take)
+        .drop_nulls(lookup.by)
+        .unique()
+        .with_columns(pl.col(c).cast(schema[c]) for c in lookup.by)
+    )
+    return frame.join(keys, on=lookup.by, how="left", maintain_order="left")
 
 
 def choose_partition(
