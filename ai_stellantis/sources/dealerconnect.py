@@ -26,6 +26,7 @@ import orjson
 from google.api_core import exceptions
 from google.cloud import bigquery
 
+from ai_core.iceberg.writer import unobserved_property
 from ai_core.raw.checks import CompletenessRule, CompletenessTally, written_completeness
 from ai_core.raw.result import RawFetchResult, RawPage
 from ai_core.raw.stream import completeness_table, is_complete
@@ -234,6 +235,10 @@ class DealerConnectStream:
     def completeness_result(self) -> dg.AssetCheckResult:
         return written_completeness(self.source_name, self._tally, self._consumed)
 
+    def snapshot_properties(self) -> dict[str, str]:
+        """The day's vanished tables, recorded with the commit as not observed."""
+        return unobserved_property(self._vanished)
+
     @property
     def summaries(self) -> Sequence[dict[str, Any]]:
         return list(self._summaries)
@@ -241,6 +246,9 @@ class DealerConnectStream:
     def output_metadata(self) -> dict[str, Any]:
         incomplete = [s for s in self._summaries if not is_complete(s)]
         return {
+            # A vanished table is stored as one failed page, as a lost page of a site is.
+            "failed_pages": len(self._vanished),
+            "unobserved_sub_resources": self._vanished[:200],
             "sub_resources": len(self._summaries),
             "pages": sum(int(s["sub_resource_pages"]) for s in self._summaries),
             "records": sum(int(s["records"]) for s in self._summaries),
