@@ -159,6 +159,7 @@ class StageRunner:
             log_path=log,
             timeout_s=self.timeout_s,
         )
+        delta = upstream_server.stats_delta(before, _stats(self.handle))
         figures = stage_figures(
             stage,
             process,
@@ -166,8 +167,9 @@ class StageRunner:
             env=env,
             latency_s=self.scenario.upstream.mean_latency() if self.scenario.upstream else None,
             default_thresholds=Thresholds(),
+            upstream_delta=delta,
         )
-        figures["upstream_stats_delta"] = upstream_server.stats_delta(before, _stats(self.handle))
+        figures["upstream_stats_delta"] = delta
         figures["log"] = str(log.relative_to(self.run_dir))
         return figures
 
