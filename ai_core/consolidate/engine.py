@@ -131,6 +131,12 @@ class ConsolidationStream:
             template = template.with_columns(pl.lit(None, pl.String).alias(f) for f in absent)
         self._template = template
         self._fields = [c for c in template.columns if c not in PROVENANCE_INPUT]
+        self._merge = entity.merge
+        if any(i.frame is None for i in inputs):
+            # A field only an absent source provides has no policy to run today, rather than
+            # being a mistake in the YAML.
+            rules = {f: r for f, r in entity.merge.fields.items() if f in self._fields}
+            self._merge = entity.merge.model_copy(update={"fields": rules})
         narrow_columns = self._narrow_columns()
         narrow = stack_sources(day, inputs, narrow_columns)
         narrow = narrow.with_columns(
@@ -257,7 +263,7 @@ class ConsolidationStream:
         """Chunk `k`: its groups merged field by field, linked, tracked, plus its departed rows."""
         entity = self.entity
         rows = in_precedence_order(spill.read(k))
-        merged = merge_groups(rows, self._fields, entity.merge, self._where)
+        merged = merge_groups(rows, self._fields, self._merge, self._where)
         merged = merged.join(self._ids, on=GROUP, how="left").drop(GROUP)
         if entity.foreign_keys:
             merged = attach_foreign_keys(merged, entity.foreign_keys, self._lookups, self._where)

@@ -140,3 +140,21 @@ def test_the_spilled_rows_leave_no_files_behind(
         else:
             chunks.close()
         assert list(tmp_path.iterdir()) == []
+
+
+def test_a_policy_for_a_field_only_an_absent_source_has_waits_for_it() -> None:
+    """`options` comes only from the dealer feed: with that feed absent, the day goes on
+    without the column; with it present, a policy naming no field is still a mistake."""
+    spec = vehicle_spec()
+    public = frame(PUBLIC).drop("options")
+    day = consolidate(spec, DAY, inputs(spec, {"public": public}), "acme/US/vehicles")
+    assert day.frame.height == len(PUBLIC)
+    assert "options" not in day.frame.columns
+    typo = vehicle_spec(merge={"match_on": [["vin"]], "fields": {"optoins": "union"}})
+    with pytest.raises(KeyError, match=r"merge.fields names \['optoins'\]"):
+        consolidate(
+            typo,
+            DAY,
+            inputs(typo, {"public": public, "dealer": frame(DEALER)}),
+            "acme/US/vehicles",
+        )
