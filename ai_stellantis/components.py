@@ -23,6 +23,7 @@ from ai_core.http.config import HttpClientConfig
 from ai_core.iceberg.resource import IcebergCatalogResource
 from ai_core.partitions import partition_date
 from ai_core.raw.component import RawSourceComponent
+from ai_core.raw.observation import record_observation
 from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.paging import PagedSubResource, Unobservable
 from ai_stellantis.brands import BY_DOMAIN
@@ -129,8 +130,15 @@ class DealerConnectRawSource(RawSourceComponent):
         settings = resource.settings()
         day = partition_date(context)
         known = recently_read_tables(catalog, self.key, day, self.carry_vanished_days)
+        source = dg.AssetKey.from_user_string(self.source_key) if self.source_key else None
+
+        def observe(fetched: Mapping[str, Any], error: BaseException | None) -> None:
+            if source is not None:
+                record_observation(context, source, day, fetched, error)
+
         return _ClientClosingStream(
             resource,
+            observe,
             lambda client: DealerConnectStream(
                 self.asset_key,
                 client,
@@ -167,21 +175,32 @@ def recently_read_tables(
 
 
 class _ClientClosingStream(LazyRawFetch):
-    """Opens the BigQuery client when the IO manager starts reading and closes it after."""
+    """Opens the BigQuery client when the IO manager starts reading and closes it after; when
+    the read ends either way, `observe` gets its metadata and error, if any."""
 
     def __init__(
         self,
         resource: DealerConnectBigQuery,
+        observe: Callable[[Mapping[str, Any], BaseException | None], None],
         build: Callable[[bigquery.Client], DealerConnectStream],
     ) -> None:
         self._resource = resource
+        self._observe = observe
         self._build = build
         self._stream: DealerConnectStream | None = None
 
     def chunks(self) -> Iterator[pa.Table]:
-        with self._resource.get_client() as client:
-            self._stream = self._build(client)
-            yield from self._stream.chunks()
+        error: BaseException | None = None
+        try:
+            with self._resource.get_client() as client:
+                self._stream = self._build(client)
+                yield from self._stream.chunks()
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            fetched = self._stream.output_metadata() if self._stream is not None else {}
+            self._observe(fetched, error)
 
     def _written(self) -> DealerConnectStream:
         if self._stream is None:
@@ -193,3 +212,6 @@ class _ClientClosingStream(LazyRawFetch):
 
     def completeness_result(self) -> dg.AssetCheckResult:
         return self._written().completeness_result()
+
+    def snapshot_properties(self) -> dict[str, str]:
+        return self._written().snapshot_properties()

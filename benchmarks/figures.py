@@ -50,6 +50,38 @@ def latency_bound(
     return pages * latency_s / n_workers
 
 
+def api_call_bound(
+    calls: Mapping[str, Any] | None, latency_s: float | None, workers: object | None
+) -> float | None:
+    """The least wall of a stage of API calls, `calls` counted by method: listings (`*.list`)
+    come one after another before the reads, and every other call waits `latency_s`,
+    `workers` at a time (a table's query and its result pages follow each other in one worker,
+    so the calls of `workers` tables overlap)."""
+    n_workers = _number(workers)
+    if not calls or not latency_s or not n_workers or n_workers <= 0:
+        return None
+    counts = {str(k): _number(v) or 0.0 for k, v in calls.items()}
+    listing = sum(v for k, v in counts.items() if k.endswith(".list"))
+    reads = sum(v for k, v in counts.items() if not k.endswith(".list"))
+    if not listing and not reads:
+        return None
+    return (listing + reads / n_workers) * latency_s
+
+
+def api_calls(delta: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The API calls by method the server counted during a stage, wherever it nests them
+    (`{"dealerconnect": {"requests": {...}}}`), or None."""
+    for key, value in delta.items():
+        if not isinstance(value, Mapping):
+            continue
+        if key == "requests" and all(not isinstance(v, Mapping) for v in value.values()):
+            return value
+        found = api_calls(value)
+        if found is not None:
+            return found
+    return None
+
+
 def stage_figures(
     stage: StageConfig,
     process: ProcessFigures,
@@ -59,8 +91,10 @@ def stage_figures(
     latency_s: float | None,
     default_thresholds: Thresholds,
     paced_s: float | None = None,
+    upstream_delta: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The stage's entry in `summary.json`."""
+    """The stage's entry in `summary.json`; `upstream_delta` is how the server's statistics
+    moved during the stage (see `latency_model`)."""
     outcome = outcome or {}
     metrics: dict[str, Any] = dict(outcome.get("metrics") or {})
     # The process exit code is the authority; the outcome file may be missing after a kill.
@@ -93,7 +127,12 @@ def stage_figures(
     is_fetch = stage.fetch if stage.fetch is not None else figures["pages"] is not None
     # The stage's own word on its concurrency beats the setting it was given.
     workers = metrics.get("workers", env.get(defaults.WORKERS_ENV))
-    bound = latency_bound(figures["pages"], latency_s, workers, paced_s) if is_fetch else None
+    if not is_fetch:
+        bound = None
+    elif stage.latency_model == "api_calls":
+        bound = api_call_bound(api_calls(upstream_delta or {}), latency_s, workers)
+    else:
+        bound = latency_bound(figures["pages"], latency_s, workers, paced_s)
     work_wall = _number(outcome.get("work_wall_s"))
     figures["latency_bound_s"] = _round(bound)
     figures["wall_over_bound"] = _round(process.wall_s / bound) if bound else None

@@ -230,6 +230,7 @@ class StageRunner:
             latency_s=self.scenario.upstream.mean_latency() if self.scenario.upstream else None,
             default_thresholds=Thresholds(),
             paced_s=paced if isinstance(paced, int | float) else None,
+            upstream_delta=delta,
         )
         figures["upstream_stats_delta"] = delta
         figures["log"] = str(log.relative_to(self.run_dir))

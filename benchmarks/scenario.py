@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
@@ -69,6 +69,9 @@ class StageConfig(BaseModel):
     fetch: bool | None = None
     """Whether the latency bound applies; unset means 'when the stage reports pages'."""
     verify: VerifyConfig | None = None
+    latency_model: Literal["pages", "api_calls"] = "pages"
+    """How the latency bound counts waits: `pages` (one per page the stage reports) or
+    `api_calls` (the API calls the server counted, listings one after another)."""
 
     @model_validator(mode="after")
     def _one_target(self) -> StageConfig:

@@ -31,8 +31,9 @@ from ai_core.consolidate.sources import (
     SourceInput,
     choose_partition,
     latest_observations,
+    with_keys_from,
 )
-from ai_core.consolidate.spec import EntitySpec, SourceGroup
+from ai_core.consolidate.spec import EntitySpec, KeyLookup, SourceGroup
 from ai_core.iceberg.resource import IcebergCatalogResource
 from ai_core.partitions import daily_partitions, partition_date
 from ai_core.raw.parts import in_parts
@@ -95,8 +96,25 @@ class ConsolidatedComponent(dg.Component, dg.Model, dg.Resolvable):
                     chosen, missing, available, unobserved, group.history_days
                 ).items()
             )
+            if group.key_from is not None:
+                table = self._key_table(catalog, group.key_from, day, group.history_days)
+                frame = with_keys_from(frame, table, group.key_from)
+                carried = tuple(
+                    CarriedRows(
+                        c.partition_date, with_keys_from(c.frame.lazy(), table, group.key_from)
+                    )
+                    for c in carried
+                )
             inputs.append(SourceInput(group, frame, chosen, missing, carried))
         return inputs
+
+    @staticmethod
+    def _key_table(
+        catalog: IcebergCatalogResource, lookup: KeyLookup, day: dt.date, history_days: int
+    ) -> pl.LazyFrame | None:
+        """The `key_from` table's day, or its latest within the source's `history_days`."""
+        chosen = choose_partition(day, catalog.partition_dates(lookup.source), history_days)
+        return None if chosen is None else catalog.scan_partition(lookup.source, chosen)
 
     @staticmethod
     def _carried(
@@ -134,7 +152,12 @@ class ConsolidatedComponent(dg.Component, dg.Model, dg.Resolvable):
             return None
         earliest = day - dt.timedelta(days=spec.history_days)
         dates = [d for d in catalog.partition_dates(spec.source) if earliest <= d <= day]
-        return catalog.scan_partitions(spec.source, dates).collect() if dates else None
+        if not dates:
+            return None
+        rows = catalog.scan_partitions(spec.source, dates)
+        # Only the keys and the date are read: a sales table may carry whole documents.
+        wanted = {spec.date_field, *(f for key in spec.match_on for f in key)}
+        return rows.select(c for c in rows.collect_schema().names() if c in wanted).collect()
 
     def consolidate(
         self,
@@ -232,6 +255,8 @@ class ConsolidatedComponent(dg.Component, dg.Model, dg.Resolvable):
         deps: list[dg.AssetDep] = [
             dg.AssetDep(dg.AssetKey.from_user_string(g.source)) for g in entity.source_groups
         ]
+        lookups = {g.key_from.source for g in entity.source_groups if g.key_from is not None}
+        deps += [dg.AssetDep(dg.AssetKey.from_user_string(s)) for s in sorted(lookups)]
         if entity.history is not None and entity.history.sales is not None:
             deps.append(dg.AssetDep(dg.AssetKey.from_user_string(entity.history.sales.source)))
         if entity.history is not None:

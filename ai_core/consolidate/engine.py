@@ -1,12 +1,13 @@
 """One entity's consolidated day from its sources: stack, match, merge, identify, link, track.
 
-Pure Polars. The work runs in two passes so memory stays near the size of the inputs:
+Pure Polars. The work runs in two passes so memory stays near the size of a chunk, not the day:
 
-1. narrow, over all rows: match groups, the merged key fields and so the ids, the source
-   counts and the discrepancies; the ids, sorted, cut the day into chunks of about
-   `chunk_rows` entities;
-2. wide, one chunk at a time: every field by its policy, foreign keys, history, and the rows
-   that left the feed, in id order.
+1. narrow, over all rows but only the columns it needs (keys, discrepancy fields, provenance):
+   match groups, the merged key fields and so the ids, the source counts and the
+   discrepancies; the ids, sorted, cut the day into chunks of about `chunk_rows` entities;
+2. wide, one chunk at a time: the sources are read again batch by batch and each row goes to
+   its chunk's files on local disk (`spill`); then, chunk by chunk, every field by its policy,
+   foreign keys, history, and the rows that left the feed, in id order.
 
 `ConsolidationStream` yields the chunks (the Iceberg IO manager writes them as they come);
 `consolidate` gathers them into one frame for callers that want it whole.
@@ -56,9 +57,12 @@ from ai_core.consolidate.sources import (
     SOURCE_AGE,
     SOURCE_DATE,
     SourceInput,
+    source_frames,
     stack_sources,
+    stacked_template,
 )
 from ai_core.consolidate.spec import EntitySpec, MergeSpec
+from ai_core.consolidate.spill import ChunkSpill, routes, spill_sources
 from ai_core.iceberg.output import PartitionOutput
 
 PARTITION_DATE = "_partition_date"
@@ -121,16 +125,29 @@ class ConsolidationStream(PartitionOutput):
                 f"{self._where}: no source has a partition in its window: {windows}; "
                 "materialize the transformed assets for this day first"
             )
-        stacked = stack_sources(day, inputs)
+        self._sources = source_frames(day, inputs)
+        template = stacked_template(self._sources)
         if any(i.frame is None for i in inputs):
             # A source with nothing in its window cannot name its fields: keys only it provides
             # are empty today, rather than unknown.
             wanted = {f for key in entity.merge.match_on for f in key} | set(entity.key_fields)
-            absent = sorted(wanted - set(stacked.columns))
-            stacked = stacked.with_columns(pl.lit(None, pl.String).alias(f) for f in absent)
-        self._fields = [c for c in stacked.columns if c not in PROVENANCE_INPUT]
-        stacked = with_aligned(stacked, match_groups(stacked, entity.merge.match_on, self._where))
-        self._rows = in_precedence_order(stacked)
+            absent = sorted(wanted - set(template.columns))
+            template = template.with_columns(pl.lit(None, pl.String).alias(f) for f in absent)
+        self._template = template
+        self._fields = [c for c in template.columns if c not in PROVENANCE_INPUT]
+        self._merge = entity.merge
+        if any(i.frame is None for i in inputs):
+            # A field only an absent source provides has no policy to run today, rather than
+            # being a mistake in the YAML.
+            rules = {f: r for f, r in entity.merge.fields.items() if f in self._fields}
+            self._merge = entity.merge.model_copy(update={"fields": rules})
+        narrow_columns = self._narrow_columns()
+        narrow = stack_sources(day, inputs, narrow_columns)
+        narrow = narrow.with_columns(
+            pl.lit(None, template.schema[c]).alias(c) for c in narrow_columns if c not in narrow
+        )
+        narrow = with_aligned(narrow, match_groups(narrow, entity.merge.match_on, self._where))
+        self._rows = in_precedence_order(narrow)
         keys = self._key_pass(namespace)
         if previous is not None:
             keys = keep_previous_ids(keys, previous, entity.merge.match_on, entity.id_column)
@@ -157,12 +174,17 @@ class ConsolidationStream(PartitionOutput):
             )
         plan = plan_chunks(ids, self._gone, entity.id_column, chunk_rows)
         self._n_chunks, self._ids, self._gone = plan.count, plan.ids, plan.departed
-        chunk_of_row = (
-            self._rows.select(GROUP)
-            .join(plan.groups, on=GROUP, how="left", maintain_order="left")
-            .get_column(CHUNK)
-        )
-        self._rows = with_aligned(self._rows, chunk_of_row)
+        self._routes = routes(self._rows, entity.merge.match_on, plan.groups)
+        self._rows = self._rows.clear()
+
+    def _narrow_columns(self) -> list[str]:
+        """What the narrow pass reads: match and key fields, their recency columns, the
+        discrepancy fields and the provenance."""
+        entity = self.entity
+        keys = [f for key in entity.merge.match_on for f in key] + list(entity.key_fields)
+        recency = [r.by for f in keys if (r := entity.merge.policy(f)).by]
+        wanted = {*keys, *recency, *entity.discrepancy_fields, *PROVENANCE_INPUT}
+        return [c for c in self._template.columns if c in wanted]
 
     def _key_pass(self, namespace: str) -> pl.DataFrame:
         """Per group: merged key fields, id and winner, from the key columns only."""
@@ -216,17 +238,20 @@ class ConsolidationStream(PartitionOutput):
         }
         orphan_counts = dict.fromkeys(orphan_parts, 0)
         rows = active = 0
-        for k in range(self._n_chunks):
-            chunk = self._chunk(k)
-            present = chunk.filter(pl.col("active")) if self.entity.history else chunk
-            for fk in self.entity.foreign_keys:
-                lost = orphan_keys(present, fk)
-                orphan_counts[fk.column] += lost.len()
-                orphan_parts[fk.column].append(lost.unique())
-            rows += chunk.height
-            active += present.height
-            yield chunk
-        self._rows = self._rows.clear()
+        spill = spill_sources(self._sources, self._template, self._routes, self._n_chunks)
+        try:
+            for k in range(self._n_chunks):
+                chunk = self._chunk(k, spill)
+                present = chunk.filter(pl.col("active")) if self.entity.history else chunk
+                for fk in self.entity.foreign_keys:
+                    lost = orphan_keys(present, fk)
+                    orphan_counts[fk.column] += lost.len()
+                    orphan_parts[fk.column].append(lost.unique())
+                rows += chunk.height
+                active += present.height
+                yield chunk
+        finally:
+            spill.close()
         self._gone = None
         self._integrity = id_facts(
             self._ids,
@@ -242,11 +267,11 @@ class ConsolidationStream(PartitionOutput):
             ],
         )
 
-    def _chunk(self, k: int) -> pl.DataFrame:
+    def _chunk(self, k: int, spill: ChunkSpill) -> pl.DataFrame:
         """Chunk `k`: its groups merged field by field, linked, tracked, plus its departed rows."""
         entity = self.entity
-        rows = self._rows.filter(pl.col(CHUNK) == k)
-        merged = merge_groups(rows, self._fields, entity.merge, self._where)
+        rows = in_precedence_order(spill.read(k))
+        merged = merge_groups(rows, self._fields, self._merge, self._where)
         merged = merged.join(self._ids, on=GROUP, how="left").drop(GROUP)
         if entity.foreign_keys:
             merged = attach_foreign_keys(merged, entity.foreign_keys, self._lookups, self._where)

@@ -16,7 +16,7 @@ import polars as pl
 GROUP = "_group"
 
 
-def _key_is_complete(fields: Sequence[str], schema: pl.Schema) -> pl.Expr:
+def key_is_complete(fields: Sequence[str], schema: pl.Schema) -> pl.Expr:
     """A key links rows only when every part has a value; an empty string is no value."""
     parts = []
     for name in fields:
@@ -40,7 +40,7 @@ def index_keys(frame: pl.DataFrame, match_on: Sequence[Sequence[str]], where: st
     columns = []
     for i, key in enumerate(match_on):
         name = f"_key{i}"
-        narrow = frame.select(key).with_columns(_key_is_complete(key, schema).alias("_complete"))
+        narrow = frame.select(key).with_columns(key_is_complete(key, schema).alias("_complete"))
         ids = narrow.filter("_complete").select(key).unique().with_row_index(name)
         joined = narrow.join(ids, on=list(key), how="left", maintain_order="left")
         columns.append(joined.select(pl.when("_complete").then(pl.col(name)).alias(name)))

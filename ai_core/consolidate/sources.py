@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from ai_core.consolidate.frames import refuse_float_for_decimal
-from ai_core.consolidate.spec import SourceGroup
+from ai_core.consolidate.spec import KeyLookup, SourceGroup
 
 SOURCE = "_source"
 PRIORITY = "_priority"
@@ -76,6 +76,32 @@ def latest_observations(
     return chosen
 
 
+def with_keys_from(
+    frame: pl.LazyFrame, table: pl.LazyFrame | None, lookup: KeyLookup
+) -> pl.LazyFrame:
+    """The source's rows with the `take` fields of the `table` row sharing their `by` fields
+    (null where none does, or when there is no table); a row matching several is repeated,
+    once for each."""
+    names = frame.collect_schema().names()
+    missing = sorted(set(lookup.by) - set(names))
+    if missing:
+        raise KeyError(
+            f"key_from {lookup.source}: the source has no {missing} to join on; its columns are "
+            f"{sorted(names)}: fix `key_from.by` in the component's YAML"
+        )
+    frame = frame.drop(c for c in lookup.take if c in names)
+    if table is None:
+        return frame.with_columns(pl.lit(None, pl.String).alias(c) for c in lookup.take)
+    schema = frame.collect_schema()
+    keys = (
+        table.select(*lookup.by, *lookup.take)
+        .drop_nulls(lookup.by)
+        .unique()
+        .with_columns(pl.col(c).cast(schema[c]) for c in lookup.by)
+    )
+    return frame.join(keys, on=lookup.by, how="left", maintain_order="left")
+
+
 def choose_partition(
     day: dt.date, available: Iterable[dt.date], history_days: int
 ) -> dt.date | None:
@@ -100,13 +126,9 @@ def entity_columns(frame: pl.LazyFrame | pl.DataFrame, group: SourceGroup) -> li
     return [group.rename.get(n, n) for n in names if not n.startswith("_") and n not in left_out]
 
 
-def stack_sources(day: dt.date, inputs: Sequence[SourceInput]) -> pl.DataFrame:
-    """Every contributing source's rows in one frame, entity fields aligned by name.
-
-    Sources follow each other in precedence order (priority, fresher partition, name), which
-    the merge relies on. Fields a source lacks are null in its rows; types are widened to a
-    common supertype.
-    """
+def source_frames(day: dt.date, inputs: Sequence[SourceInput]) -> list[pl.LazyFrame]:
+    """Each contributing source's rows with its entity fields and provenance, lazily, in
+    precedence order (priority, fresher partition, name), which the merge relies on."""
     present = [
         (i.group, i.frame.lazy(), i.partition_date)
         for i in inputs
@@ -139,4 +161,26 @@ def stack_sources(day: dt.date, inputs: Sequence[SourceInput]) -> pl.DataFrame:
             for (group, _, partition), frame in zip(present, frames, strict=True)
         ]
     )
+    return frames
+
+
+def stacked_template(frames: Sequence[pl.LazyFrame]) -> pl.DataFrame:
+    """No rows, the stacked columns: every source's fields aligned by name, types widened to a
+    common supertype, in the order `stack_sources` gives them."""
+    return pl.concat([f.head(0) for f in frames], how="diagonal_relaxed").collect()
+
+
+def stack_sources(
+    day: dt.date, inputs: Sequence[SourceInput], columns: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """Every contributing source's rows in one frame, entity fields aligned by name.
+
+    Sources follow each other in precedence order (see `source_frames`). Fields a source lacks
+    are null in its rows; types are widened to a common supertype. `columns` keeps only those
+    (the ones a source lacks are left out), so a narrow pass reads no more than it needs.
+    """
+    frames = source_frames(day, inputs)
+    if columns is not None:
+        wanted = set(columns)
+        frames = [f.select(c for c in f.collect_schema().names() if c in wanted) for f in frames]
     return pl.concat(frames, how="diagonal_relaxed").collect(engine="in-memory")

@@ -27,6 +27,23 @@ IdPolicy = Literal["hash_all", "first_non_empty"]
 identifiers that are mutually exclusive (a vehicle is known by its VIN or by its order number)."""
 
 
+class KeyLookup(BaseModel):
+    """Where a source that names its rows by other fields finds the entity's key fields: a table
+    holding both, joined on the fields they share."""
+
+    source: str = Field(description="Asset key of the table holding both, `a/b/c`.")
+    by: list[str] = Field(
+        description="Fields the source and the table share (YAML reads a bare `on` as true)."
+    )
+    take: list[str] = Field(description="Fields the table adds to the source's rows.")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> KeyLookup:
+        if not self.by or not self.take:
+            raise ValueError(f"key_from {self.source}: `by` and `take` each need a field")
+        return self
+
+
 class SourceGroup(BaseModel):
     """One source of an entity: a transformed asset, ranked by priority (1 is highest)."""
 
@@ -45,6 +62,12 @@ class SourceGroup(BaseModel):
         default_factory=list,
         description="Source columns the entity does not take, e.g. a finer-grained code than "
         "the entity's key.",
+    )
+    key_from: KeyLookup | None = Field(
+        default=None,
+        description="A table the source's rows are joined to for key fields they lack (a code "
+        "guide's model code to the model-year code the inventory files it under). A row "
+        "the table does not know has no key and is counted as such.",
     )
 
     @model_validator(mode="after")

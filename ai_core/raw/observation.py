@@ -40,8 +40,6 @@ def source_observation(
     """What one fetch of `source` saw; `fetched` is the fetch stream's output metadata."""
     http_value = fetched.get("http")
     raw_http = http_value.value if isinstance(http_value, dg.JsonMetadataValue) else None
-    http: Mapping[str, Any] = raw_http if isinstance(raw_http, Mapping) else {}
-    statuses: dict[str, int] = dict(http.get("statuses") or {})
     reason = "" if error is None else scrub_text(str(error) or type(error).__name__)
     missing = int(fetched.get("failed_pages") or 0)
     if error is not None:
@@ -53,16 +51,43 @@ def source_observation(
         "outcome": outcome,
         "failed_pages": missing,
         "pages": int(fetched.get("pages") or 0),
-        "requests": int(http.get("requests") or 0),
-        "failures": int(http.get("failures") or 0),
-        "retries": int(http.get("retries") or 0),
-        "http_statuses": dg.MetadataValue.json(statuses),
-        **{f"http_{status}": count for status, count in sorted(statuses.items())},
-        LAST_SUCCESS: dg.MetadataValue.timestamp(last_success)
-        if last_success is not None
-        else "never",
     }
+    unobserved = fetched.get("unobserved_sub_resources")
+    if unobserved:
+        metadata["unobserved_sub_resources"] = dg.MetadataValue.json(list(unobserved))
+    if isinstance(raw_http, Mapping):
+        # Only a fetch through the platform's HTTP client counts its requests and statuses.
+        statuses: dict[str, int] = dict(raw_http.get("statuses") or {})
+        metadata |= {
+            "requests": int(raw_http.get("requests") or 0),
+            "failures": int(raw_http.get("failures") or 0),
+            "retries": int(raw_http.get("retries") or 0),
+            "http_statuses": dg.MetadataValue.json(statuses),
+            **{f"http_{status}": count for status, count in sorted(statuses.items())},
+        }
+    metadata[LAST_SUCCESS] = (
+        dg.MetadataValue.timestamp(last_success) if last_success is not None else "never"
+    )
     return dg.AssetObservation(asset_key=source, metadata=metadata)
+
+
+def record_observation(
+    context: dg.AssetExecutionContext,
+    source: dg.AssetKey,
+    partition_date: dt.date,
+    fetched: Mapping[str, Any],
+    error: BaseException | None,
+) -> None:
+    """Log what one fetch of `source` saw; only a fetch that got every page is a success, and a
+    partial or failed one keeps the previous `last_success`."""
+    whole = error is None and not int(fetched.get("failed_pages") or 0)
+    last = time.time() if whole else previous_success(context.instance, source)
+    observation = source_observation(source, partition_date, fetched, error, last)
+    if error is None:
+        context.log_event(observation)
+    else:
+        # A failing step drops the events it logged, so the failure is reported directly.
+        context.instance.report_runless_asset_event(observation)
 
 
 class ObservedFetchStream(RawFetchStream):
@@ -86,9 +111,4 @@ class ObservedFetchStream(RawFetchStream):
             self._observe(error)
 
     def _observe(self, error: BaseException | None) -> None:
-        # Only a fetch that got every page is a success; a partial day keeps the last one.
-        whole = error is None and not self.unobserved
-        last = time.time() if whole else previous_success(self._context.instance, self._source)
-        self._context.log_event(
-            source_observation(self._source, self._date, self.output_metadata(), error, last)
-        )
+        record_observation(self._context, self._source, self._date, self.output_metadata(), error)

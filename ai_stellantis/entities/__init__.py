@@ -2,6 +2,7 @@
 
 from ai_stellantis.entities.dealer import Dealer, InventoryDealer, LocatorDealer
 from ai_stellantis.entities.dealerconnect import (
+    CodeGuideModel,
     CodeGuideOption,
     CodeGuidePackage,
     CodeGuideTrim,
@@ -9,6 +10,7 @@ from ai_stellantis.entities.dealerconnect import (
     DealerConnectVehicle,
     DealerVehicle,
     GuideFeature,
+    GuideModel,
     Sale,
     Trim,
 )
@@ -42,6 +44,7 @@ DEALERCONNECT_SOURCES = (
     DealerConnectVehicle,
     DealerConnectSale,
     CodeGuideTrim,
+    CodeGuideModel,
     CodeGuidePackage,
     CodeGuideOption,
 )
@@ -53,6 +56,7 @@ __all__ = [
     "DEALERCONNECT_SOURCES",
     "PUBLIC_SOURCES",
     "SOURCES",
+    "CodeGuideModel",
     "CodeGuideOption",
     "CodeGuidePackage",
     "CodeGuideTrim",
@@ -63,6 +67,7 @@ __all__ = [
     "Feature",
     "FiltersModelYearCode",
     "GuideFeature",
+    "GuideModel",
     "Incentive",
     "InventoryDealer",
     "InventoryIncentive",

@@ -224,6 +224,39 @@ class CodeGuideTrim(Trim):
     reports_unknown_keys: ClassVar[bool] = False
 
 
+class GuideTrim(BaseModel):
+    cpp: Text = None
+    name: Text = None
+
+
+class GuideModel(Entity):
+    """A model code of a model year as its code guide describes it: model group, trims by CPP."""
+
+    entity_key: ClassVar[tuple[str, ...]] = ("model_year", "model_code")
+
+    model_year: Int = None
+    model_code: Text = None
+    vehicle_line: Text = None
+    model_group: Text = None
+    trims: Sequence[GuideTrim] | None = None
+
+
+class CodeGuideModel(GuideModel):
+    """A row of `code_guides`, its guide's model fields."""
+
+    model_config = source_names(
+        model_year="model_year",
+        model_code="model_code",
+        vehicle_line=("guide", "vehicleLine"),
+        model_group=("guide", "modelGroup"),
+        trims=("guide", "trims"),
+    )
+    records: ClassVar[Records | None] = ROWS
+    reports_unknown_keys: ClassVar[bool] = False
+
+    trims: Annotated[list[GuideTrim] | None, NestedList(GuideTrim)] = None
+
+
 class GuideFeature(Entity):
     """A package or option a code guide offers on a model code, with its description and price."""
 

@@ -27,6 +27,7 @@ import pyarrow as pa
 from google.api_core import exceptions
 from google.cloud import bigquery
 
+from ai_core.iceberg.writer import unobserved_property
 from ai_core.raw.checks import CompletenessPatterns, CompletenessTally, written_completeness
 from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.result import RawFetchResult, RawPage, SubResourceSummary
@@ -235,6 +236,10 @@ class DealerConnectStream(LazyRawFetch):
     def completeness_result(self) -> dg.AssetCheckResult:
         return written_completeness(self.source_name, self._tally, self._consumed)
 
+    def snapshot_properties(self) -> dict[str, str]:
+        """The day's vanished tables, recorded with the commit as not observed."""
+        return unobserved_property(self._vanished)
+
     @property
     def summaries(self) -> Sequence[SubResourceSummary]:
         return list(self._summaries)
@@ -243,6 +248,9 @@ class DealerConnectStream(LazyRawFetch):
         """The day's tables, pages and records, and which tables vanished."""
         incomplete = [s for s in self._summaries if not s.complete]
         return {
+            # A vanished table is stored as one failed page, as a lost page of a site is.
+            "failed_pages": len(self._vanished),
+            "unobserved_sub_resources": self._vanished[:200],
             "sub_resources": len(self._summaries),
             "pages": sum(s.pages for s in self._summaries),
             "records": sum(s.records for s in self._summaries),

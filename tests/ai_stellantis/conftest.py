@@ -84,16 +84,18 @@ def public_only(keys: Sequence[str]) -> list[str]:
     return [k for k in keys if not any(part in k for part in DEALERCONNECT_PARTS)]
 
 
+DEALERCONNECT_GROUPS = {"dealerconnect", "code_guides", "guide_options", "guide_packages"}
+"""The consolidated source groups read from DealerConnect's tables."""
+
+
 def only_dealerconnect_missing(check: dg.AssetCheckEvaluation) -> bool:
-    """An integrity warning saying only that the DealerConnect source was not run."""
+    """An integrity warning saying only that DealerConnect's sources were not run."""
     missing = check.metadata.get("missing_sources")
     problems = check.metadata.get("problem_count")
-    return (
-        missing is not None
-        and problems is not None
-        and missing.value == ["dealerconnect"]
-        and problems.value == 1
-    )
+    if missing is None or problems is None or not isinstance(missing.value, list):
+        return False
+    named = set(missing.value)
+    return bool(named) and named <= DEALERCONNECT_GROUPS and problems.value == len(named)
 
 
 def materialize_day(

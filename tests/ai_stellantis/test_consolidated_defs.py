@@ -7,10 +7,18 @@ from ai_stellantis.definitions import defs
 TRANSFORMED = "stellantis/transformed"
 PARENTS = {
     "dealers": {f"{TRANSFORMED}/locator_dealers", f"{TRANSFORMED}/inventory_dealers"},
-    "models": {f"{TRANSFORMED}/model_year_codes", f"{TRANSFORMED}/inventory_models"},
+    "models": {
+        f"{TRANSFORMED}/model_year_codes",
+        f"{TRANSFORMED}/inventory_models",
+        # The code guides' model codes, filed under model-year codes by the inventory's models.
+        f"{TRANSFORMED}/code_guide_models",
+    },
     "features": {
         f"{TRANSFORMED}/inventory_options",
         f"{TRANSFORMED}/inventory_packages",
+        f"{TRANSFORMED}/code_guide_options",
+        f"{TRANSFORMED}/code_guide_packages",
+        f"{TRANSFORMED}/inventory_models",
         "stellantis/consolidated/models",
     },
     "inventory": {

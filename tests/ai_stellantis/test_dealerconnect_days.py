@@ -1,5 +1,5 @@
 """Four days of both stand-ins, raw to consolidated: ids across a VIN's arrival, observed sold
-dates, a dealer table gone for a day, and reruns.
+dates, a dealer table gone for a day, the code guides in models and features, and reruns.
 
 Each day is one run of every asset. On the third day one dealer's inventory table is missing from
 the dataset: its units are carried from the day before, flagged, and none reads as sold.
@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterator
 
+import orjson
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -43,6 +44,15 @@ def vehicle_id(field: str, value: str) -> str:
 
 def inventory(catalog: IcebergCatalogResource, day: dt.date) -> pl.DataFrame:
     return catalog.scan_partition(INVENTORY, day).collect().sort("vehicle_id")
+
+
+CONSOLIDATED = ["dealers", "models", "features", "inventory", "trims", "guide_features"]
+
+
+def consolidated(catalog: IcebergCatalogResource, name: str, day: dt.date) -> pl.DataFrame:
+    """A consolidated table's day in id order (the id follows the partition date)."""
+    frame = catalog.scan_partition(f"stellantis/consolidated/{name}", day).collect()
+    return frame.sort(frame.columns[1])
 
 
 def test_four_days_of_both_sources(
@@ -139,8 +149,39 @@ def test_four_days_of_both_sources(
     assert back.height > 0
     assert not back["_gap_filled"].any()
 
+    # Models and features gain the code guides: model group, trims by CPP, descriptions.
+    day = DAYS[-1]
+    guides = {
+        (r["model_year"], r["model_code"]): orjson.loads(r["guide"])
+        for r in truths[day].latest_code_guides().iter_rows(named=True)
+    }
+    filed = (
+        catalog.scan_partition("stellantis/transformed/inventory_models", day)
+        .select("model_year_code", "model_year", "model_code")
+        .unique()
+        .collect()
+    )
+    models = consolidated(catalog, "models", day)
+    features = consolidated(catalog, "features", day)
+    described_models = 0
+    for (code,), codes in filed.group_by("model_year_code"):
+        described = [guides[k] for k in codes.select("model_year", "model_code").rows()]
+        model = models.filter(pl.col("model_year_code") == code)
+        assert model["model_group"].to_list() == [described[0]["modelGroup"]]
+        trims = {(t["cpp"], t["name"]) for g in described for t in g["trims"]}
+        assert sorted((t["cpp"], t["name"]) for t in model["trims"][0]) == sorted(trims)
+        for kind, items in (("option", "options"), ("package", "packages")):
+            offered = {i["code"]: i["description"] for g in described for i in g[items]}
+            listed = features.filter(
+                (pl.col("model_year_code") == code) & (pl.col("kind") == kind)
+            ).filter(pl.col("code").is_in(list(offered)))
+            assert dict(zip(listed["code"], listed["description"], strict=True)) == offered
+        described_models += 1
+    assert described_models > 0
+
     # Rerunning a day, the gap-filled one included, gives the same tables.
     for day in (GONE_DAY, DAYS[-1]):
+        before = {name: consolidated(catalog, name, day) for name in CONSOLIDATED}
         monkeypatch.setenv("AI_TODAY", day.isoformat())
         dealerconnect.set_state(
             date=day, faults=f"vanish:inventory_{gone_dealer}" if day == GONE_DAY else ""
@@ -148,3 +189,5 @@ def test_four_days_of_both_sources(
         stellantis_env.upstream.set_state(date=day)
         assert materialize_day(keys, day.isoformat()).success
         assert_frame_equal(inventory(catalog, day), days[day])
+        for name, frame in before.items():
+            assert_frame_equal(consolidated(catalog, name, day), frame)

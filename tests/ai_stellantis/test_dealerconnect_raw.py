@@ -7,11 +7,13 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import orjson
 import polars as pl
 import pytest
 
 from ai_core.iceberg.catalog import load_catalog
+from ai_stellantis.definitions import defs
 from ai_stellantis.sources.bigquery import BigQuerySettings, DealerConnectBigQuery
 from ai_stellantis.sources.dealerconnect import poc_is_json
 from standin.stellantis.dealerconnect.process import DealerConnectHandle, serve_dealerconnect
@@ -115,18 +117,81 @@ def test_faults_vanished_table_bad_documents_and_a_retried_backend_error(
     assert all(not p.startswith("{") or p.count("{") != p.count("}") for p in bad)
 
 
-def test_a_failing_query_fails_the_run_naming_the_table(
+def test_a_failing_query_fails_the_run_and_is_observed_naming_the_table(
     data_dir: Path, standin: DealerConnectHandle
 ) -> None:
     code = standin.truth(DAY).dealer_codes()[-1]
     standin.set_state(faults=f"query_error:sales_{code}")
-    result = materialize_day(KEYS[1:2], DAY.isoformat(), raise_on_error=False)
-    assert not result.success
-    failure = result.get_step_failure_events()[0].event_specific_data
-    assert failure is not None
-    assert f"dealerconnect.sales_{code}" in str(failure.error)
+    with dg.instance_for_test() as instance:
+        result = (
+            defs()
+            .resolve_job_def("stellantis_daily")
+            .execute_in_process(
+                partition_key=DAY.isoformat(),
+                asset_selection=[dg.AssetKey.from_user_string(KEYS[1])],
+                instance=instance,
+                raise_on_error=False,
+            )
+        )
+        assert not result.success
+        failure = result.get_step_failure_events()[0].event_specific_data
+        assert failure is not None
+        assert f"dealerconnect.sales_{code}" in str(failure.error)
+        # The source's page shows the failure, once per attempt, naming the table.
+        source = dg.AssetKey.from_user_string("stellantis/sources/dealerconnect_sales")
+        records = instance.fetch_observations(source, limit=10).records
+        assert records
+        for record in records:
+            observation = record.asset_observation
+            assert observation is not None
+            outcome = observation.metadata["outcome"].value
+            assert isinstance(outcome, str) and outcome.startswith("failed: ")
+            assert f"dealerconnect.sales_{code}" in outcome
+            assert observation.metadata["last_success"].value == "never"
     # Nothing of the day is committed: the tables read before the failure are not half a day.
     assert stored(data_dir, "dealerconnect_sales").height == 0
+
+
+def observations(result: dg.ExecuteInProcessResult, source: str) -> list[dg.AssetObservation]:
+    found = [
+        e.asset_observation_data.asset_observation for e in result.get_asset_observation_events()
+    ]
+    return [o for o in found if o.asset_key.to_user_string() == source]
+
+
+def test_every_read_is_observed_on_its_source(data_dir: Path, standin: DealerConnectHandle) -> None:
+    """A whole read is a success; a table read the day before and gone today is a partial read
+    naming it, and does not move the last success."""
+    source = "stellantis/sources/dealerconnect_inventory"
+    job = defs().resolve_job_def("stellantis_daily")
+
+    def read(day: dt.date) -> tuple[bool, dg.AssetObservation]:
+        result = job.execute_in_process(
+            partition_key=day.isoformat(),
+            asset_selection=[dg.AssetKey.from_user_string(KEYS[0])],
+            instance=instance,
+            raise_on_error=False,
+        )
+        [seen] = observations(result, source)
+        return result.success, seen
+
+    with dg.instance_for_test() as instance:
+        ok, whole = read(DAY)
+        assert ok
+        assert whole.metadata["outcome"].value == "success"
+        assert whole.metadata["pages"].value == stored(data_dir, "dealerconnect_inventory").height
+        assert whole.metadata["failed_pages"].value == 0
+        succeeded = whole.metadata["last_success"].value
+        assert isinstance(succeeded, float)
+
+        next_day = DAY + dt.timedelta(days=1)
+        code = standin.truth(next_day).dealer_codes()[0]
+        standin.set_state(date=next_day, faults=f"vanish:inventory_{code}")
+        ok, partial = read(next_day)
+        assert ok
+        assert partial.metadata["outcome"].value == "partial: 1 pages not fetched"
+        assert partial.metadata["unobserved_sub_resources"].value == [f"inventory_{code}"]
+        assert partial.metadata["last_success"].value == succeeded
 
 
 def test_settings_and_credentials(monkeypatch: pytest.MonkeyPatch) -> None:

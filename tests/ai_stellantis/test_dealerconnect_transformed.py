@@ -15,6 +15,7 @@ from ai_core.iceberg.catalog import load_catalog
 from ai_core.transform import compile_extractor, oracle_extract
 from ai_core.transform.embedded import NOT_JSON, expand_batch, expand_body
 from ai_stellantis.entities import (
+    CodeGuideModel,
     CodeGuideOption,
     CodeGuidePackage,
     CodeGuideTrim,
@@ -35,6 +36,7 @@ TRANSFORMED = [
     "stellantis/transformed/dealerconnect_vehicles",
     "stellantis/transformed/dealerconnect_sales",
     "stellantis/transformed/code_guide_trims",
+    "stellantis/transformed/code_guide_models",
     "stellantis/transformed/code_guide_packages",
     "stellantis/transformed/code_guide_options",
 ]
@@ -88,7 +90,12 @@ def test_dealerconnect_entities_against_the_oracle_and_the_stand_in(
     entities = {
         "dealerconnect_inventory": [DealerConnectVehicle],
         "dealerconnect_sales": [DealerConnectSale],
-        "dealerconnect_code_guides": [CodeGuideTrim, CodeGuidePackage, CodeGuideOption],
+        "dealerconnect_code_guides": [
+            CodeGuideTrim,
+            CodeGuideModel,
+            CodeGuidePackage,
+            CodeGuideOption,
+        ],
     }
     for raw_name, classes in entities.items():
         raw = table(data_dir, f"stellantis_raw.{raw_name}").to_arrow()

@@ -19,6 +19,7 @@ TRANSFORMED = {
     ),
     "stellantis/transformed/dealerconnect_sales": ("dealerconnect_sales", "DealerConnectSale"),
     "stellantis/transformed/code_guide_trims": ("dealerconnect_code_guides", "CodeGuideTrim"),
+    "stellantis/transformed/code_guide_models": ("dealerconnect_code_guides", "CodeGuideModel"),
     "stellantis/transformed/code_guide_packages": (
         "dealerconnect_code_guides",
         "CodeGuidePackage",

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks.figures import latency_bound
+from benchmarks.figures import api_call_bound, api_calls, latency_bound
 from benchmarks.grading import grade, grade_stage
 from benchmarks.report import run_report
 from benchmarks.runner import REPO_ROOT, RunError, run_scenario
@@ -184,6 +184,23 @@ def test_latency_bound_prefers_the_servers_own_waits() -> None:
     assert latency_bound(335, 0.3, 10, paced_s=120.0) == pytest.approx(12.0)
     assert latency_bound(335, None, 10, paced_s=120.0) == pytest.approx(12.0)
     assert latency_bound(335, 0.3, 10, paced_s=None) == pytest.approx(10.05)
+
+
+def test_api_call_bound_lists_first_then_overlaps_the_reads() -> None:
+    # Three listing pages in a row, then 2,000 queries and 400 result pages, 8 at a time.
+    delta = {
+        "cpu_seconds": 0.1,
+        "dealerconnect": {
+            "requests": {"tables.list": 3, "jobs.query": 2000, "jobs.getQueryResults": 400}
+        },
+    }
+    calls = api_calls(delta)
+    assert calls == delta["dealerconnect"]["requests"]
+    assert api_call_bound(calls, 0.3, 8) == pytest.approx((3 + 2400 / 8) * 0.3)
+    assert api_calls({"cpu_seconds": 0.1}) is None
+    assert api_call_bound(None, 0.3, 8) is None
+    assert api_call_bound({"jobs.query": 5}, 0.3, None) is None
+    assert api_call_bound({}, 0.3, 8) is None
 
 
 def test_unfinished_stage_is_red_whatever_it_cost() -> None:

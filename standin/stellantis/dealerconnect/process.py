@@ -115,6 +115,26 @@ def serve_dealerconnect(
         log.unlink(missing_ok=True)
 
 
+@dataclass
+class MarketHandle:
+    """Both stand-ins of one market: the public sites' handle for the harness, with
+    DealerConnect's API calls by method added to its statistics."""
+
+    public: UpstreamHandle
+    dealerconnect: DealerConnectHandle
+
+    @property
+    def base_url_template(self) -> str:
+        return self.public.base_url_template
+
+    def stats(self) -> dict[str, Any]:
+        requests = self.dealerconnect.state()["requests"]
+        return {**self.public.stats(), "dealerconnect": {"requests": requests}}
+
+    def state(self) -> dict[str, Any]:
+        return self.public.state()
+
+
 @contextlib.contextmanager
 def serve_market(
     scope: str = "tiny",
@@ -122,11 +142,10 @@ def serve_market(
     date: dt.date | str | None = None,
     latency: float = 0.0,
     **public: Any,
-) -> Iterator[UpstreamHandle]:
+) -> Iterator[MarketHandle]:
     """Both stand-ins over one market, each answering in `latency` seconds (a page, an API
-    call): the public sites' handle is yielded, and DealerConnect's endpoint is in
-    `STELLANTIS_BIGQUERY_ENDPOINT` for processes started inside the block (the benchmark
-    harness's stages)."""
+    call), and DealerConnect's endpoint in `STELLANTIS_BIGQUERY_ENDPOINT` for processes started
+    inside the block (the benchmark harness's stages)."""
     with (
         serve_upstream(scope, seed, date, latency, **public) as upstream,
         serve_dealerconnect(scope, seed, date, latency=latency) as dealerconnect,
@@ -134,7 +153,7 @@ def serve_market(
         before = os.environ.get(ENDPOINT_ENV)
         os.environ[ENDPOINT_ENV] = dealerconnect.endpoint
         try:
-            yield upstream
+            yield MarketHandle(upstream, dealerconnect)
         finally:
             if before is None:
                 os.environ.pop(ENDPOINT_ENV, None)

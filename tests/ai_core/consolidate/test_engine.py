@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -111,3 +114,47 @@ def test_the_stream_yields_sorted_chunks_and_then_reports() -> None:
     ids = pl.concat([c["vehicle_id"] for c in chunks])
     assert ids.is_sorted()
     assert stream.output_metadata() == {"active_rows": 30, "discrepancies": 0, "chunks": 4}
+
+
+def test_the_spilled_rows_leave_no_files_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wide rows wait on local disk chunk by chunk; a stream read to the end, or dropped
+    after one chunk, deletes them."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    spec = vehicle_spec()
+    for stop_after in (None, 1):
+        stream = ConsolidationStream(
+            spec,
+            DAY,
+            inputs(spec, {"public": frame(PUBLIC), "dealer": frame(DEALER)}),
+            "acme/US/vehicles",
+            chunk_rows=8,
+        )
+        chunks = iter(stream)
+        first = next(chunks)
+        assert first.height == 8
+        assert len(list(tmp_path.iterdir())) == 1
+        if stop_after is None:
+            assert sum(c.height for c in chunks) + first.height == stream.integrity.rows
+        else:
+            chunks.close()
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_a_policy_for_a_field_only_an_absent_source_has_waits_for_it() -> None:
+    """`options` comes only from the dealer feed: with that feed absent, the day goes on
+    without the column; with it present, a policy naming no field is still a mistake."""
+    spec = vehicle_spec()
+    public = frame(PUBLIC).drop("options")
+    day = consolidate(spec, DAY, inputs(spec, {"public": public}), "acme/US/vehicles")
+    assert day.frame.height == len(PUBLIC)
+    assert "options" not in day.frame.columns
+    typo = vehicle_spec(merge={"match_on": [["vin"]], "fields": {"optoins": "union"}})
+    with pytest.raises(KeyError, match=r"merge.fields names \['optoins'\]"):
+        consolidate(
+            typo,
+            DAY,
+            inputs(typo, {"public": public, "dealer": frame(DEALER)}),
+            "acme/US/vehicles",
+        )

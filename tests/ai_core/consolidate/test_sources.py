@@ -8,6 +8,8 @@ import polars as pl
 import pytest
 
 from ai_core.consolidate import EntitySpec, NoSourceDataError, choose_partition, consolidate
+from ai_core.consolidate.sources import with_keys_from
+from ai_core.consolidate.spec import KeyLookup
 from tests.ai_core.consolidate.frames import DAY, frame, inputs, vehicle_spec
 
 
@@ -149,3 +151,29 @@ def test_excluded_columns_stay_out_of_the_entity_and_unknown_ones_are_named() ->
     spec = spec_with(["TRIM"])
     with pytest.raises(KeyError, match=r"source public \(a/t/p\) has no columns \['TRIM'\]"):
         consolidate(spec, DAY, inputs(spec, {"public": rows}), "a/US/v")
+
+
+def test_key_from_gives_rows_the_key_a_table_files_them_under() -> None:
+    lookup = KeyLookup(source="a/b/models", by=["year", "model"], take=["line_code"])
+    guides = pl.LazyFrame(
+        {"year": [2026, 2026, 2027, None], "model": ["JL", "KM", "JL", "JL"], "text": list("abcd")}
+    )
+    table = pl.LazyFrame(
+        {
+            "year": [2026, 2026, 2026, 2027],
+            "model": ["JL", "JL", "KM", "XX"],
+            "line_code": ["W26", "W26", "C26", "Z27"],
+        }
+    )
+    got = with_keys_from(guides, table, lookup).collect()
+    # Repeated table rows match once; a row the table does not know has no key.
+    assert got.rows() == [
+        (2026, "JL", "a", "W26"),
+        (2026, "KM", "b", "C26"),
+        (2027, "JL", "c", None),
+        (None, "JL", "d", None),
+    ]
+    absent = with_keys_from(guides, None, lookup).collect()
+    assert absent["line_code"].null_count() == 4
+    with pytest.raises(KeyError, match=r"no \['year'\] to join on.*key_from.by"):
+        with_keys_from(guides.drop("year"), table, lookup)

@@ -1,0 +1,132 @@
+"""A day's wide source rows on local disk, one set of files per chunk of ids.
+
+The narrow pass decides which chunk each match group falls in; the sources are then read once
+more, batch by batch, every row routed to its chunk by its match keys and written to a
+temporary Arrow IPC file. The wide pass reads back one chunk at a time, so memory holds a batch
+or a chunk of the day's rows rather than all of them. The files are deleted when the stream
+closes them, or when the spill is garbage-collected.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.ipc
+
+from ai_core.consolidate.chunks import CHUNK
+from ai_core.consolidate.matching import GROUP, key_is_complete
+
+BATCH_ROWS = 32_768
+"""Rows routed at a time while spilling."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One alternative match key's complete values, to their match group."""
+
+    key: list[str]
+    groups: pl.DataFrame
+
+
+def routes(
+    narrow: pl.DataFrame, match_on: Sequence[Sequence[str]], chunk_of_group: pl.DataFrame
+) -> list[Route]:
+    """Per match key, value to `_group` and `__chunk`, from the narrow pass's rows.
+
+    Rows sharing a complete key are one group, so each key value names exactly one group.
+    """
+    found = []
+    for key in match_on:
+        cols = list(key)
+        complete = key_is_complete(cols, narrow.schema)
+        groups = (
+            narrow.filter(complete & pl.col(GROUP).is_not_null())
+            .select(*cols, GROUP)
+            .unique(cols, keep="first")
+            .join(chunk_of_group, on=GROUP, how="left")
+        )
+        found.append(Route(cols, groups))
+    return found
+
+
+def routed(batch: pl.DataFrame, found: Sequence[Route]) -> pl.DataFrame:
+    """The batch's keyed rows with their `_group` and `__chunk`; rows without a key drop out,
+    as they do from the merge."""
+    hits = [
+        batch.select(r.key)
+        .join(r.groups, on=r.key, how="left", maintain_order="left")
+        .select(GROUP, CHUNK)
+        for r in found
+    ]
+    group = pl.coalesce([h.get_column(GROUP) for h in hits]).alias(GROUP)
+    chunk = pl.coalesce([h.get_column(CHUNK) for h in hits]).alias(CHUNK)
+    return batch.with_columns(group, chunk).filter(pl.col(GROUP).is_not_null())
+
+
+class ChunkSpill:
+    """Rows kept in a temporary folder, a list of files per chunk; `read(k)` gives chunk `k`'s
+    rows in the order they were added."""
+
+    def __init__(self, template: pl.DataFrame, chunks: int) -> None:
+        self.template = template
+        self._files: list[list[Path]] = [[] for _ in range(chunks)]
+        self._written = 0
+        self.folder = Path(tempfile.mkdtemp(prefix="ai-consolidate-"))
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self.folder, True)
+
+    def add(self, rows: pl.DataFrame) -> None:
+        """Append rows carrying `_group` and `__chunk` (see `routed`) to their chunks."""
+        for (k,), part in rows.partition_by(CHUNK, as_dict=True, maintain_order=True).items():
+            path = self.folder / f"{self._written:07d}.arrow"
+            self._written += 1
+            part.drop(CHUNK).write_ipc(path, compression="lz4")
+            self._files[int(k)].append(path)
+
+    def read(self, k: int) -> pl.DataFrame:
+        """Chunk `k`'s rows (none, with the stacked columns and `_group`, when it has none)."""
+        parts = [pl.read_ipc(p) for p in self._files[k]]
+        if not parts:
+            return self.template.with_columns(pl.lit(None, pl.UInt32).alias(GROUP)).clear()
+        return pl.concat(parts, how="vertical", rechunk=False)
+
+    def close(self) -> None:
+        """Delete the files; reading afterwards is an error."""
+        self._cleanup()
+
+
+def spill_sources(
+    frames: Sequence[pl.LazyFrame],
+    template: pl.DataFrame,
+    found: Sequence[Route],
+    chunks: int,
+    batch_rows: int = BATCH_ROWS,
+) -> ChunkSpill:
+    """Every source's rows, in precedence order, routed to their chunks on disk.
+
+    Each source is first written whole to one local file by Polars' streaming sink and then
+    read back a record batch at a time: the streaming engine buffers ahead of a slow consumer
+    and its joins and partitioned sinks hold most of a source, which a batch loop does not.
+    """
+    spill = ChunkSpill(template, chunks)
+    try:
+        for i, frame in enumerate(frames):
+            whole = spill.folder / f"source-{i}.arrow"
+            # Aligned to the stacked columns and types, as `stack_sources` would give them.
+            aligned = pl.concat([template.lazy(), frame], how="diagonal_relaxed")
+            aligned.sink_ipc(whole, compression="lz4", record_batch_size=batch_rows)
+            with pa.memory_map(str(whole)) as source:
+                reader = pa.ipc.open_file(source)
+                for b in range(reader.num_record_batches):
+                    spill.add(routed(pl.DataFrame(reader.get_batch(b)), found))
+            whole.unlink()
+    except BaseException:
+        spill.close()
+        raise
+    return spill
