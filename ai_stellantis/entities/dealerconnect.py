@@ -235,10 +235,15 @@ class GuideModel(Entity):
     entity_key: ClassVar[tuple[str, ...]] = ("model_year", "model_code")
 
     model_year: Int = None
+    """Model year of the code guide."""
     model_code: Text = None
+    """Model code, 6 characters, for example JLJL74."""
     vehicle_line: Text = None
+    """Vehicle line the code guide files the model under, for example Wrangler."""
     model_group: Text = None
+    """Model group of the code guide, the family the model code belongs to."""
     trims: Sequence[GuideTrim] | None = None
+    """Trims the code guide offers on the model code: CPP and trim name."""
 
 
 class CodeGuideModel(GuideModel):
@@ -255,6 +260,7 @@ class CodeGuideModel(GuideModel):
     reports_unknown_keys: ClassVar[bool] = False
 
     trims: Annotated[list[GuideTrim] | None, NestedList(GuideTrim)] = None
+    """Trims the code guide offers on the model code: CPP and trim name."""
 
 
 class GuideFeature(Entity):
