@@ -131,7 +131,7 @@ def test_the_spilled_rows_leave_no_files_behind(
             "acme/US/vehicles",
             chunk_rows=8,
         )
-        chunks = iter(stream)
+        chunks = stream.chunks()
         first = next(chunks)
         assert first.height == 8
         assert len(list(tmp_path.iterdir())) == 1
