@@ -23,7 +23,7 @@ from ai_core.http.config import HttpClientConfig
 from ai_core.iceberg.resource import IcebergCatalogResource
 from ai_core.partitions import partition_date
 from ai_core.raw.component import RawSourceComponent
-from ai_core.raw.observation import record_observation
+from ai_core.raw.observation import observed, record_observation
 from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.paging import PagedSubResource, Unobservable
 from ai_stellantis.brands import BY_DOMAIN
@@ -190,17 +190,15 @@ class _ClientClosingStream(LazyRawFetch):
         self._stream: DealerConnectStream | None = None
 
     def chunks(self) -> Iterator[pa.Table]:
-        error: BaseException | None = None
-        try:
-            with self._resource.get_client() as client:
-                self._stream = self._build(client)
-                yield from self._stream.chunks()
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            fetched = self._stream.output_metadata() if self._stream is not None else {}
-            self._observe(fetched, error)
+        return observed(self._read(), self._observe_read)
+
+    def _read(self) -> Iterator[pa.Table]:
+        with self._resource.get_client() as client:
+            self._stream = self._build(client)
+            yield from self._stream.chunks()
+
+    def _observe_read(self, error: BaseException | None) -> None:
+        self._observe(self._stream.output_metadata() if self._stream is not None else {}, error)
 
     def _written(self) -> DealerConnectStream:
         if self._stream is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -90,6 +90,20 @@ def record_observation(
         context.instance.report_runless_asset_event(observation)
 
 
+def observed(
+    chunks: Iterator[pa.Table], observe: Callable[[BaseException | None], None]
+) -> Iterator[pa.Table]:
+    """`chunks` as they come; once the fetch ends either way, `observe` gets its error, if any."""
+    error: BaseException | None = None
+    try:
+        yield from chunks
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        observe(error)
+
+
 class ObservedFetchStream(RawFetchStream):
     """A fetch stream that, when its fetch ends either way, records an observation of its source."""
 
@@ -101,14 +115,7 @@ class ObservedFetchStream(RawFetchStream):
         self._context = context
 
     def chunks(self) -> Iterator[pa.Table]:
-        error: BaseException | None = None
-        try:
-            yield from super().chunks()
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            self._observe(error)
+        return observed(super().chunks(), self._observe)
 
     def _observe(self, error: BaseException | None) -> None:
         record_observation(self._context, self._source, self._date, self.output_metadata(), error)
