@@ -4,9 +4,10 @@ A canonical entity class names its columns the Python way and gives each a seman
 `ai_core.transform.coerce` (`Text`, `Money`, `Flag`...). A source subclass says where each column
 comes from: `source_names(...)` maps names and nested paths (everything else is the camelCase of
 the Python name), `Records` says where the records are, and fields that need more than a rename
-are re-annotated with a transform (`Pick`, `Derived`). The class then validates one upstream record
-with plain Pydantic (`model_validate(record, context=provenance)`), and `compile_extractor` turns
-the same declaration into Polars expressions.
+are re-annotated with a transform (`Pick`) or computed from other columns (`Derived`). The class
+then validates one upstream record with plain Pydantic (`model_validate(record,
+context=provenance)`), and `compile_extractor` turns the same declaration into Polars
+expressions.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from pydantic import (
     AliasPath,
     BaseModel,
     ConfigDict,
+    GetCoreSchemaHandler,
     ValidationInfo,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
-
-from ai_core.transform.coerce import Transform
+from pydantic_core import core_schema
 
 ITEM = "item"
 """In records below the first level, the path segment naming the record itself."""
@@ -61,7 +62,7 @@ class Records:
         return deeper
 
 
-class Derived(Transform):
+class Derived:
     """A column computed from the record's other columns and its provenance, not read.
 
     `compute(record, provenance)` is the per-record rule (the record is the validated model,
@@ -77,15 +78,12 @@ class Derived(Transform):
         self.expr = expr
         self.doc = doc
 
-    def python(self, value: Any) -> Any:
-        # Whatever the upstream sends under this name is ignored: the column is computed.
-        return None
-
-    def polars(self, expr: pl.Expr) -> pl.Expr:
-        return self.expr
-
-    def decode_dtype(self, inner: pl.DataType | None) -> pl.DataType:
-        raise TypeError("a derived column reads nothing from the page")
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        # Whatever the upstream sends under this name is ignored: the column is computed once
+        # the record is validated.
+        return core_schema.no_info_before_validator_function(lambda value: None, handler(source))
 
     def __repr__(self) -> str:
         return f"Derived({self.doc or self.expr})"

@@ -15,7 +15,7 @@ from pydantic import AliasPath, BaseModel
 from pydantic.fields import FieldInfo
 
 from ai_core.transform.coerce import Matches, Transform
-from ai_core.transform.entity import ITEM, PARENT, Derived, Entity, Records
+from ai_core.transform.entity import ITEM, PARENT, Derived, Entity, Records, derived_columns
 from ai_core.transform.schema import DType, polars_dtype
 
 
@@ -100,14 +100,15 @@ def _resolve(
 def column_plans(model: type[BaseModel], depth: int = 1) -> tuple[ColumnPlan, ...]:
     """Plans of a model's columns; `depth` is the records level its records sit at."""
     plans: list[ColumnPlan] = []
+    derived_by_name = dict(derived_columns(model))
     for name, info in model.model_fields.items():
         where = f"{model.__name__}.{name}"
         dtype = polars_dtype(info.annotation, where)
-        transforms = _transforms(info)
-        derived = next((t for t in transforms if isinstance(t, Derived)), None)
+        derived = derived_by_name.get(name)
         if derived is not None:
             plans.append(ColumnPlan(name, dtype, 0, (), (), None, derived, _pattern(info)))
             continue
+        transforms = _transforms(info)
         if not transforms:
             raise TypeError(
                 f"{where} says nothing about how to read it: give it a semantic type "
