@@ -23,7 +23,7 @@ from ai_core.transform.entity import Entity
 from ai_core.transform.hashing import snapshot_hash_expr
 from ai_core.transform.plan import EntityPlan, column_stages, entity_plan, navigate
 from ai_core.transform.scalars import int_expr
-from ai_core.transform.schema import PROVENANCE_SCHEMA, transformed_schema
+from ai_core.transform.schema import HASH_COLUMN, PROVENANCE_SCHEMA, transformed_schema
 
 CONTEXT_COLUMNS = (*PROVENANCE_SCHEMA, "_request_url")
 """Raw-row columns a derived column may use."""
@@ -73,6 +73,9 @@ class SliceRows:
     rows: pl.DataFrame
     rejected: pl.DataFrame
     pages: pl.DataFrame
+
+
+_OK = (pl.col("_http_status") >= 200) & (pl.col("_http_status") < 300)
 
 
 def _rec(level: int) -> str:
@@ -183,34 +186,45 @@ class Extractor:
             return missing
         return missing - totals
 
-    def _extract_slice(self, part: pa.Table) -> SliceRows:
+    def decode(self, part: pa.Table) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """A slice's pages (provenance, status, decoded body) and their records, one row each."""
         frame = as_polars(part)
-        status = pl.col("_http_status")
-        ok = (status >= 200) & (status < 300)
-        bodies = frame.select(pl.when(ok).then(pl.col("_response_body"))).to_series()
+        bodies = frame.select(pl.when(_OK).then(pl.col("_response_body"))).to_series()
         decoded, malformed = self._decoder.decode(bodies)
         pages = frame.select(*CONTEXT_COLUMNS, "_http_status").with_columns(
             pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
             decoded.alias(PAGE),
             malformed.alias("_malformed"),
         )
-        records = self._records(pages)
-        values = records
+        return pages, self._records(pages)
+
+    def values(self, records: pl.DataFrame) -> pl.DataFrame:
+        """Every column of each record, its rejection reason (empty when accepted) and its
+        snapshot hash.
+
+        The stages run in one lazy query, collected once: no frame is materialised between
+        them, and the working columns are never copied out.
+        """
+        query = records.lazy()
         for stage in self._stages[:-1]:
-            values = values.with_columns(stage)
-        values = values.select(*CONTEXT_COLUMNS, "_row", "_record_index", *self._stages[-1])
+            query = query.with_columns(stage)
+        query = query.select(*CONTEXT_COLUMNS, "_row", "_record_index", *self._stages[-1])
         for expr in self._derived:
-            values = values.with_columns(expr)
-        values = values.with_columns(self._reason)
+            query = query.with_columns(expr)
+        return query.with_columns(self._reason, self._hash).collect(engine="in-memory")
+
+    def _extract_slice(self, part: pa.Table) -> SliceRows:
+        pages, records = self.decode(part)
+        values = self.values(records)
         rows = values.filter(pl.col("reason") == "").select(
-            *PROVENANCE_SCHEMA, *(c.name for c in self.plan.columns), self._hash
+            *PROVENANCE_SCHEMA, *(c.name for c in self.plan.columns), HASH_COLUMN
         )
         rejected = values.filter(pl.col("reason") != "").select(*REJECTED_SCHEMA)
         per_page = records.group_by("_row").agg(pl.len().cast(pl.Int64).alias("records"))
         page_facts = (
             pages.with_columns(
-                pl.when(~ok)
-                .then(pl.format("http {}", status))
+                pl.when(~_OK)
+                .then(pl.format("http {}", "_http_status"))
                 .when(pl.col("_malformed"))
                 .then(pl.lit("malformed"))
                 .otherwise(pl.lit("ok"))
