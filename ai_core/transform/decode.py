@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from ai_core.transform.schema import DType
 
-CHUNK_BYTES = 16 * 2**20
+CHUNK_BYTES = 8 * 2**20
 """Bodies extracted per slice: bounds the memory of one decoded chunk, and is large because each
 slice pays a fixed cost for the entity's expressions."""
 DECODE_BYTES = 2**19
