@@ -60,7 +60,8 @@ class Transform:
 
     def steps(self) -> tuple[Callable[[pl.Expr], pl.Expr], ...]:
         """`polars` split where an intermediate result is used several times: the extractor
-        stores each step's result as a column, since eager Polars would recompute it."""
+        stores each step's result as a working column, since Polars' common-subexpression
+        elimination misses most reuse inside one expression and would recompute it."""
         return (self.polars,)
 
     def __get_pydantic_core_schema__(

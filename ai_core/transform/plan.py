@@ -180,8 +180,9 @@ def column_stages(
 
     Each stage stores one transform's result in a working column `__<name>`, so a transform
     that uses its input several times reads a column instead of recomputing the steps before it
-    (eager Polars does not eliminate common subexpressions). `ref` names a working column: a
-    frame's column by default, a field of the list element for the elements of a list.
+    (Polars' common-subexpression elimination misses most such reuse: the composed form was
+    slower, see `benchmarks/compiler.py`). `ref` names a working column: a frame's column by
+    default, a field of the list element for the elements of a list.
     """
     stages: list[list[pl.Expr]] = [
         [navigate(source(p.level), p.path).alias(f"__{p.name}") for p in plans]
