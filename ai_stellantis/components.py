@@ -27,7 +27,7 @@ from ai_core.raw.observation import observed, record_observation
 from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.paging import PagedSubResource, Unobservable
 from ai_stellantis.brands import BY_DOMAIN
-from ai_stellantis.settings import StellantisApiResource, StellantisSettings
+from ai_stellantis.settings import StellantisApiResource
 from ai_stellantis.sources.bigquery import DealerConnectBigQuery
 from ai_stellantis.sources.dealerconnect import DealerConnectStream, TableKind
 from ai_stellantis.sources.public_sites import DealerLocator, InventoryCode, ModelYearCodes
@@ -43,9 +43,9 @@ class StellantisRawSource(RawSourceComponent):
     required_resource_keys: list[str] = [RESOURCE_KEY]
     present_only: bool = True  # the public sites answer with today's data whatever the day
 
-    def settings(self, context: dg.AssetExecutionContext) -> StellantisSettings:
+    def settings(self, context: dg.AssetExecutionContext) -> StellantisApiResource:
         resource: StellantisApiResource = getattr(context.resources, RESOURCE_KEY)
-        return resource.settings()
+        return resource
 
     def http_config(self, context: dg.AssetExecutionContext) -> HttpClientConfig:
         return self.settings(context).http()
@@ -127,7 +127,6 @@ class DealerConnectRawSource(RawSourceComponent):
     ) -> LazyRawFetch:
         resource: DealerConnectBigQuery = getattr(context.resources, BIGQUERY_RESOURCE_KEY)
         catalog: IcebergCatalogResource = getattr(context.resources, self.catalog_resource_key)
-        settings = resource.settings()
         day = partition_date(context)
         known = recently_read_tables(catalog, self.key, day, self.carry_vanished_days)
         source = dg.AssetKey.from_user_string(self.source_key) if self.source_key else None
@@ -145,8 +144,8 @@ class DealerConnectRawSource(RawSourceComponent):
                 dataset=self.dataset,
                 kind=self.tables,
                 day=day,
-                workers=settings.workers,
-                timeout_s=settings.timeout,
+                workers=resource.workers,
+                timeout_s=resource.timeout,
                 page_rows=self.page_rows,
                 chunk_pages=self.chunk_pages,
                 completeness=self.completeness,

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from ai_core.http.errors import RetryableResponse
 from ai_core.raw.paging import PageContent
 from ai_stellantis.brands import Brand
-from ai_stellantis.settings import StellantisSettings
+from ai_stellantis.settings import StellantisApiResource
 
 INVENTORY_PATH = "/hostd/inventory/getinventoryresults.json"
 FILTERS_PATH = "/hostd/inventory/getinventoryfilters.json"
@@ -41,7 +41,7 @@ class InventoryCode:
 
     brand: Brand
     code: str
-    settings: StellantisSettings
+    settings: StellantisApiResource
 
     @property
     def key(self) -> str:
@@ -100,7 +100,7 @@ class _WholeBrandList:
     """An endpoint that answers a brand's whole list in one page, keyed by the brand's domain."""
 
     brand: Brand
-    settings: StellantisSettings
+    settings: StellantisApiResource
     page_size: ClassVar[int]
     max_records: ClassVar[int | None] = None
 
