@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import dagster as dg
+from pydantic import Field
 
 from ai_core.iceberg.io_manager import IcebergIOManager
 from ai_core.iceberg.resource import IcebergCatalogResource
@@ -24,9 +25,15 @@ class StellantisResources(dg.Component, dg.Model, dg.Resolvable):
     that is unset, keeps the field's default.
     """
 
-    catalog: Annotated[Configured, from_yaml(IcebergCatalogResource)] = IcebergCatalogResource()
-    public_sites: Annotated[Configured, from_yaml(StellantisApiResource)] = StellantisApiResource()
-    dealerconnect: Annotated[Configured, from_yaml(DealerConnectBigQuery)] = DealerConnectBigQuery()
+    catalog: Annotated[Configured, from_yaml(IcebergCatalogResource)] = Field(
+        default_factory=IcebergCatalogResource
+    )
+    public_sites: Annotated[Configured, from_yaml(StellantisApiResource)] = Field(
+        default_factory=StellantisApiResource
+    )
+    dealerconnect: Annotated[Configured, from_yaml(DealerConnectBigQuery)] = Field(
+        default_factory=DealerConnectBigQuery
+    )
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         catalog = self.catalog.model_dump(exclude_unset=True)
