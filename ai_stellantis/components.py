@@ -136,6 +136,7 @@ class DealerConnectRawSource(RawSourceComponent):
                 record_observation(context, source, day, fetched, error)
 
         return _ClientClosingStream(
+            self.asset_key,
             resource,
             observe,
             lambda client: DealerConnectStream(
@@ -179,19 +180,21 @@ class _ClientClosingStream(LazyRawFetch):
 
     def __init__(
         self,
+        source_name: str,
         resource: DealerConnectBigQuery,
         observe: Callable[[Mapping[str, Any], BaseException | None], None],
         build: Callable[[bigquery.Client], DealerConnectStream],
     ) -> None:
+        self.source_name = source_name
         self._resource = resource
         self._observe = observe
         self._build = build
         self._stream: DealerConnectStream | None = None
 
     def chunks(self) -> Iterator[pa.Table]:
-        return observed(self._read(), self._observe_read)
+        return observed(super().chunks(), self._observe_read)
 
-    def _read(self) -> Iterator[pa.Table]:
+    def fetch(self) -> Iterator[pa.Table]:
         with self._resource.get_client() as client:
             self._stream = self._build(client)
             yield from self._stream.chunks()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -117,33 +116,24 @@ class DealerConnectStream(LazyRawFetch):
         self._summaries: list[SubResourceSummary] = []
         self._vanished: list[str] = []
         self._bad_documents = 0
-        self._wall_s = 0.0
-        self._consumed = False
 
-    def chunks(self) -> Iterator[pa.Table]:
-        if self._consumed:
-            raise RuntimeError(f"{self.source_name}: a fetch stream can be consumed only once")
-        self._consumed = True
-        started = time.perf_counter()
-        try:
-            listed = dealer_tables(self._client, self._dataset, self._kind)
-            gone = self._known - set(listed)
-            tables = sorted(set(listed) | gone)
-            with ThreadPoolExecutor(self._workers, thread_name_prefix="dealerconnect") as pool:
-                pending: list[Future[TableRead]] = []
-                ahead = iter(tables)
-                for table in ahead:
-                    pending.append(self._submit(pool, table, table in gone))
-                    if len(pending) >= self._workers:
-                        break
-                while pending:
-                    read = pending.pop(0).result()
-                    nxt = next(ahead, None)
-                    if nxt is not None:
-                        pending.append(self._submit(pool, nxt, nxt in gone))
-                    yield from self._chunks(read)
-        finally:
-            self._wall_s = time.perf_counter() - started
+    def fetch(self) -> Iterator[pa.Table]:
+        listed = dealer_tables(self._client, self._dataset, self._kind)
+        gone = self._known - set(listed)
+        tables = sorted(set(listed) | gone)
+        with ThreadPoolExecutor(self._workers, thread_name_prefix="dealerconnect") as pool:
+            pending: list[Future[TableRead]] = []
+            ahead = iter(tables)
+            for table in ahead:
+                pending.append(self._submit(pool, table, table in gone))
+                if len(pending) >= self._workers:
+                    break
+            while pending:
+                read = pending.pop(0).result()
+                nxt = next(ahead, None)
+                if nxt is not None:
+                    pending.append(self._submit(pool, nxt, nxt in gone))
+                yield from self._chunks(read)
 
     def _submit(self, pool: ThreadPoolExecutor, table: str, gone: bool) -> Future[TableRead]:
         if gone:
@@ -234,7 +224,7 @@ class DealerConnectStream(LazyRawFetch):
         return TableRead(table, pages, total, bad)
 
     def completeness_result(self) -> dg.AssetCheckResult:
-        return written_completeness(self.source_name, self._tally, self._consumed)
+        return written_completeness(self.source_name, self._tally, self.consumed)
 
     def snapshot_properties(self) -> dict[str, str]:
         """The day's vanished tables, recorded with the commit as not observed."""
@@ -257,7 +247,7 @@ class DealerConnectStream(LazyRawFetch):
             "documents_not_json": self._bad_documents,
             "vanished_tables": dg.MetadataValue.json(self._vanished),
             "incomplete_sub_resources": len(incomplete),
-            "fetch_wall_s": round(self._wall_s, 3),
+            "fetch_wall_s": round(self.fetch_wall_s, 3),
             "workers": self._workers,
             "completeness": dg.MetadataValue.md(completeness_table(self._summaries)),
         }
