@@ -28,6 +28,7 @@ from google.cloud import bigquery
 
 from ai_core.iceberg.writer import unobserved_property
 from ai_core.raw.checks import CompletenessPatterns, CompletenessTally, written_completeness
+from ai_core.raw.layout import PageLayout
 from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.result import RawFetchResult, RawPage, SubResourceSummary
 from ai_core.raw.stream import completeness_table
@@ -36,8 +37,8 @@ TableKind = Literal["inventory", "sales", "code_guides"]
 DEALER_TABLE = re.compile(r"^(inventory|sales)_([A-Za-z0-9]+)$")
 IDENTIFIER = re.compile(r"^[A-Za-z0-9_-]+$")
 CODE_GUIDES = "code_guides"
-TOTAL_PATTERN = r'"total_rows"\s*:\s*([0-9]+)'
-BLOB_PATTERN = r'"blob_id"\s*:\s*"([^"]+)"'
+PAGE = PageLayout(records=("rows",), key="blob_id", totals=(("total_rows",),))
+"""A raw row's body: `{"table", "page", "total_rows", "rows"}`, each row keyed by its blob."""
 
 
 def dealer_tables(client: bigquery.Client, dataset: str, kind: TableKind) -> list[str]:
