@@ -115,7 +115,6 @@ class RawFetchStream(LazyRawFetch):
 
     def output_metadata(self) -> dict[str, Any]:
         pages = sum(s.pages for s in self._summaries)
-        incomplete = [s for s in self._summaries if not s.complete]
         failures = [
             {"sub_resource": s.sub_resource, "page": f.page, "error": f.error}
             for s in self._summaries
@@ -131,26 +130,9 @@ class RawFetchStream(LazyRawFetch):
             "fetch_chunks": self._chunks,
             "records": sum(s.records for s in self._summaries),
             "retries": sum(s.retries for s in self._summaries),
-            "incomplete_sub_resources": len(incomplete),
             "fetch_wall_s": round(self.fetch_wall_s, 3),
             "workers": self._http.workers,
             "http": dg.MetadataValue.json(self._client_stats),
             "http_requests": self._client_stats.get("requests"),
             "client_cpu_s": self._client_stats.get("cpu_s"),
-            "completeness": dg.MetadataValue.md(completeness_table(self._summaries)),
         }
-
-
-def completeness_table(summaries: Sequence[SubResourceSummary], limit: int = 200) -> str:
-    rows = [
-        "| sub-resource | pages | records | distinct | expected | retries | failed pages |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for s in summaries[:limit]:
-        rows.append(
-            f"| {s.sub_resource} | {s.pages} | {s.records} | {s.distinct_records} "
-            f"| {s.expected_records} | {s.retries} | {s.failed_pages} |"
-        )
-    if len(summaries) > limit:
-        rows.append(f"| … {len(summaries) - limit} more | | | | | | |")
-    return "\n".join(rows)

@@ -31,7 +31,6 @@ from ai_core.raw.checks import CompletenessPatterns, CompletenessTally, written_
 from ai_core.raw.layout import PageLayout
 from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.result import RawFetchResult, RawPage, SubResourceSummary
-from ai_core.raw.stream import completeness_table
 
 TableKind = Literal["inventory", "sales", "code_guides"]
 DEALER_TABLE = re.compile(r"^(inventory|sales)_([A-Za-z0-9]+)$")
@@ -166,11 +165,7 @@ class DealerConnectStream(LazyRawFetch):
         self._bad_documents += read.bad_documents
         self._summaries.append(
             SubResourceSummary(
-                sub_resource=read.table,
-                pages=len(read.pages),
-                records=read.total_rows,
-                distinct_records=read.total_rows,
-                expected_records=read.total_rows,
+                sub_resource=read.table, pages=len(read.pages), records=read.total_rows
             )
         )
         for start in range(0, len(read.pages), self._chunk_pages):
@@ -237,7 +232,6 @@ class DealerConnectStream(LazyRawFetch):
 
     def output_metadata(self) -> dict[str, Any]:
         """The day's tables, pages and records, and which tables vanished."""
-        incomplete = [s for s in self._summaries if not s.complete]
         return {
             # A vanished table is stored as one failed page, as a lost page of a site is.
             "failed_pages": len(self._vanished),
@@ -247,10 +241,8 @@ class DealerConnectStream(LazyRawFetch):
             "records": sum(s.records for s in self._summaries),
             "documents_not_json": self._bad_documents,
             "vanished_tables": dg.MetadataValue.json(self._vanished),
-            "incomplete_sub_resources": len(incomplete),
             "fetch_wall_s": round(self.fetch_wall_s, 3),
             "workers": self._workers,
-            "completeness": dg.MetadataValue.md(completeness_table(self._summaries)),
         }
 
 
