@@ -7,7 +7,7 @@ HTTP fields default to the shared client's defaults (`ai_core.http.config.HttpCl
 from __future__ import annotations
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ai_core.http.config import HttpClientConfig
 from ai_stellantis.brands import BRANDS, Brand, resolve_brands
@@ -53,6 +53,12 @@ class StellantisApiResource(dg.ConfigurableResource):
         le=500,
         description="Vehicles asked for a page (the sites cap it).",
     )
+
+    @field_validator("brands")
+    @classmethod
+    def _known_brands(cls, value: str) -> str:
+        resolve_brands(value)  # an unknown or empty list fails when the location loads
+        return value
 
     def base_url(self, brand: Brand) -> str:
         return self.base_url_template.format(domain=brand.domain).rstrip("/")

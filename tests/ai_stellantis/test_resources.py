@@ -134,9 +134,10 @@ def test_a_run_uses_the_variables_set(unset: pytest.MonkeyPatch, tmp_path: Path)
     assert seen["iceberg"].data_dir == str(tmp_path / "data")
 
 
-def test_a_bad_value_fails_naming_its_variable(unset: pytest.MonkeyPatch) -> None:
-    unset.setenv("STELLANTIS_INVENTORY_TIMEOUT", "soon")
-    unset.setenv("STELLANTIS_PAGE_SIZE", "900")
+def load_error(monkeypatch: pytest.MonkeyPatch, **values: str) -> str:
+    """The text of the error (and its causes) that stops the location loading with `values`."""
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
     with pytest.raises(Exception) as caught:
         defs()
     chain = []
@@ -144,10 +145,22 @@ def test_a_bad_value_fails_naming_its_variable(unset: pytest.MonkeyPatch) -> Non
     while error is not None:
         chain.append(str(error))
         error = error.__cause__
-    text = "\n".join(chain)
+    return "\n".join(chain)
+
+
+def test_a_bad_value_fails_naming_its_variable(unset: pytest.MonkeyPatch) -> None:
+    text = load_error(unset, STELLANTIS_INVENTORY_TIMEOUT="soon", STELLANTIS_PAGE_SIZE="900")
     assert "inventory_timeout = 'soon' (from $STELLANTIS_INVENTORY_TIMEOUT)" in text
     assert "page_size = '900' (from $STELLANTIS_PAGE_SIZE)" in text
     assert "less than or equal to 500" in text
+    unset.delenv("STELLANTIS_PAGE_SIZE")
+    text = load_error(unset, STELLANTIS_BRANDS="jeep.com,toyota.com")
+    assert "brands = 'jeep.com,toyota.com' (from $STELLANTIS_BRANDS)" in text
+    assert "unknown brand 'toyota.com'" in text
+    for name in ("STELLANTIS_BRANDS", "STELLANTIS_INVENTORY_TIMEOUT"):
+        unset.delenv(name)
+    text = load_error(unset, STELLANTIS_BIGQUERY_WORKERS="0")
+    assert "workers = '0' (from $STELLANTIS_BIGQUERY_WORKERS)" in text
 
 
 def test_secrets_are_wired_by_name_and_never_held(unset: pytest.MonkeyPatch) -> None:
