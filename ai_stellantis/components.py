@@ -52,8 +52,7 @@ class StellantisRawSource(RawSourceComponent):
     present_only: bool = True  # the public sites answer with today's data whatever the day
 
     def settings(self, context: dg.AssetExecutionContext) -> StellantisApiResource:
-        resource: StellantisApiResource = getattr(context.resources, RESOURCE_KEY)
-        return resource
+        return getattr(context.resources, RESOURCE_KEY)
 
     def http_config(self, context: dg.AssetExecutionContext) -> HttpClientConfig:
         return self.settings(context).http()
