@@ -35,8 +35,9 @@ def from_yaml(resource_type: type[R]) -> dg.Resolver:
             resolved = context.resolve_value(value)
             if resolved is None or (isinstance(resolved, str) and not resolved.strip()):
                 continue
-            # Templates render "66952" as a number; the resource parses text into its own types.
-            given[name] = resolved if isinstance(resolved, bool) else str(resolved)
+            # Templates render "66952" as a number: as text, the resource's own type decides.
+            number = isinstance(resolved, int | float) and not isinstance(resolved, bool)
+            given[name] = str(resolved) if number else resolved
         try:
             return resource_type(**given)
         except ValidationError as exc:
