@@ -4,7 +4,8 @@ A resource class holds its fields' defaults and limits, once. A component field 
 `from_yaml(ResourceClass)` takes a mapping of those fields to values, usually `"{{ env.X }}"`
 (listed under the document's `requirements: env:`, so that `dg list env` shows them): a variable
 unset or blank leaves the field to the resource's default, and a bad value fails the location's
-load with an error naming the field and the variable.
+load with an error naming the field and the variable. A value no deployment may leave out is
+spelled `"{{ env('X') }}"`, which Dagster refuses to load without.
 
 Secrets never go through `{{ env.X }}`, whose value would show in the UI as configuration: an
 optional secret is a `dg.EnvVar` when the deployment sets it (`env_var_if_set`), resolved by
