@@ -22,15 +22,23 @@ from google.cloud import bigquery
 from ai_core.http.config import HttpClientConfig
 from ai_core.iceberg.resource import IcebergCatalogResource
 from ai_core.partitions import partition_date
+from ai_core.raw.checks import CompletenessPatterns
 from ai_core.raw.component import RawSourceComponent
 from ai_core.raw.observation import observed, record_observation
 from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.paging import PagedSubResource, Unobservable
 from ai_stellantis.brands import BY_DOMAIN
-from ai_stellantis.settings import StellantisApiResource, StellantisSettings
+from ai_stellantis.settings import StellantisApiResource
 from ai_stellantis.sources.bigquery import DealerConnectBigQuery
-from ai_stellantis.sources.dealerconnect import DealerConnectStream, TableKind
-from ai_stellantis.sources.public_sites import DealerLocator, InventoryCode, ModelYearCodes
+from ai_stellantis.sources.dealerconnect import PAGE, DealerConnectStream, TableKind
+from ai_stellantis.sources.public_sites import (
+    DEALERS,
+    INVENTORY,
+    MODEL_YEAR_CODES,
+    DealerLocator,
+    InventoryCode,
+    ModelYearCodes,
+)
 
 RESOURCE_KEY = "stellantis_api"
 BIGQUERY_RESOURCE_KEY = "dealerconnect_bigquery"
@@ -43,12 +51,15 @@ class StellantisRawSource(RawSourceComponent):
     required_resource_keys: list[str] = [RESOURCE_KEY]
     present_only: bool = True  # the public sites answer with today's data whatever the day
 
-    def settings(self, context: dg.AssetExecutionContext) -> StellantisSettings:
-        resource: StellantisApiResource = getattr(context.resources, RESOURCE_KEY)
-        return resource.settings()
+    def settings(self, context: dg.AssetExecutionContext) -> StellantisApiResource:
+        return getattr(context.resources, RESOURCE_KEY)
 
     def http_config(self, context: dg.AssetExecutionContext) -> HttpClientConfig:
         return self.settings(context).http()
+
+    def completeness_rule(self) -> CompletenessPatterns:
+        layouts = {"model_year_codes": MODEL_YEAR_CODES, "inventory": INVENTORY, "dealers": DEALERS}
+        return layouts[self.endpoint].completeness()
 
     def plan(
         self, context: dg.AssetExecutionContext, inputs: Mapping[str, pl.LazyFrame]
@@ -122,12 +133,15 @@ class DealerConnectRawSource(RawSourceComponent):
     required_resource_keys: list[str] = [BIGQUERY_RESOURCE_KEY, "iceberg"]
     kinds: list[str] = ["iceberg", "bigquery"]
 
+    def completeness_rule(self) -> CompletenessPatterns | None:
+        # A dealer's sales table is empty on a day without sales, which is no missing read.
+        return None if self.tables == "sales" else PAGE.completeness()
+
     def fetch(
         self, context: dg.AssetExecutionContext, inputs: Mapping[str, pl.LazyFrame]
     ) -> LazyRawFetch:
         resource: DealerConnectBigQuery = getattr(context.resources, BIGQUERY_RESOURCE_KEY)
         catalog: IcebergCatalogResource = getattr(context.resources, self.catalog_resource_key)
-        settings = resource.settings()
         day = partition_date(context)
         known = recently_read_tables(catalog, self.key, day, self.carry_vanished_days)
         source = dg.AssetKey.from_user_string(self.source_key) if self.source_key else None
@@ -137,6 +151,7 @@ class DealerConnectRawSource(RawSourceComponent):
                 record_observation(context, source, day, fetched, error)
 
         return _ClientClosingStream(
+            self.asset_key,
             resource,
             observe,
             lambda client: DealerConnectStream(
@@ -145,11 +160,11 @@ class DealerConnectRawSource(RawSourceComponent):
                 dataset=self.dataset,
                 kind=self.tables,
                 day=day,
-                workers=settings.workers,
-                timeout_s=settings.timeout,
+                workers=resource.workers,
+                timeout_s=resource.timeout,
                 page_rows=self.page_rows,
                 chunk_pages=self.chunk_pages,
-                completeness=self.completeness,
+                completeness=self.completeness_rule(),
                 known_tables=known,
                 log=context.log,
             ),
@@ -180,19 +195,21 @@ class _ClientClosingStream(LazyRawFetch):
 
     def __init__(
         self,
+        source_name: str,
         resource: DealerConnectBigQuery,
         observe: Callable[[Mapping[str, Any], BaseException | None], None],
         build: Callable[[bigquery.Client], DealerConnectStream],
     ) -> None:
+        self.source_name = source_name
         self._resource = resource
         self._observe = observe
         self._build = build
         self._stream: DealerConnectStream | None = None
 
     def chunks(self) -> Iterator[pa.Table]:
-        return observed(self._read(), self._observe_read)
+        return observed(super().chunks(), self._observe_read)
 
-    def _read(self) -> Iterator[pa.Table]:
+    def fetch(self) -> Iterator[pa.Table]:
         with self._resource.get_client() as client:
             self._stream = self._build(client)
             yield from self._stream.chunks()

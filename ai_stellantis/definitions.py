@@ -1,15 +1,10 @@
-"""The Stellantis code location: its `defs/` folder, the core alerts and the shared resources."""
+"""The Stellantis code location: its `defs/` folder (resources included) and the core alerts."""
 
 from pathlib import Path
 
 import dagster as dg
 
 from ai_core.defs import build_core_defs
-from ai_core.iceberg.io_manager import IcebergIOManager
-from ai_core.iceberg.resource import IcebergCatalogResource
-from ai_stellantis.components import BIGQUERY_RESOURCE_KEY, RESOURCE_KEY
-from ai_stellantis.settings import StellantisApiResource
-from ai_stellantis.sources.bigquery import DealerConnectBigQuery
 
 # Each step forks from a server that imported the location once, instead of a fresh interpreter
 # importing Dagster, Polars and pyiceberg again for every step.
@@ -23,15 +18,7 @@ def location(executor: dg.ExecutorDefinition = STEP_PROCESSES) -> dg.Definitions
     return dg.Definitions.merge(
         dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
         build_core_defs(oem="stellantis"),
-        dg.Definitions(
-            resources={
-                "iceberg_io_manager": IcebergIOManager(),
-                "iceberg": IcebergCatalogResource(),
-                RESOURCE_KEY: StellantisApiResource(),
-                BIGQUERY_RESOURCE_KEY: DealerConnectBigQuery(),
-            },
-            executor=executor,
-        ),
+        dg.Definitions(executor=executor),
     )
 
 

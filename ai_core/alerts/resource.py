@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import dagster as dg
@@ -15,17 +14,15 @@ SENTRY_DSN_ENV = "SENTRY_DSN"
 
 
 class SentryResource(dg.ConfigurableResource):
-    """A Sentry project. `dsn` left unset is read from `$SENTRY_DSN` when alerts are sent."""
+    """A Sentry project; `build_core_defs` sets `dsn` from `$SENTRY_DSN` as a `dg.EnvVar`."""
 
-    dsn: str | None = Field(
-        default=None, description="Sentry DSN; unset reads $SENTRY_DSN at run time"
-    )
+    dsn: str | None = Field(default=None, description="Sentry DSN; unset, nothing is sent")
     environment: str | None = Field(default=None, description="Sentry environment of the events")
     flush_timeout_s: float = Field(default=10.0, description="Seconds to wait for delivery")
 
     def resolved_dsn(self) -> str | None:
         """The DSN in use, or None when alerts are off."""
-        return (self.dsn or os.environ.get(SENTRY_DSN_ENV, "")).strip() or None
+        return (self.dsn or "").strip() or None
 
     def send(self, events: Sequence[AlertEvent]) -> list[str]:
         """Send `events` and wait for their delivery; the ids Sentry will know them by."""

@@ -94,7 +94,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 skip_auto_headers=("User-Agent", "Accept-Encoding"),
             )
             # aiohttp silently resends a request whose reused connection was reset; the client's
-            # own retries count and pace every attempt, so that resend would hide one.
+            # own retries count and pace every attempt, so that resend would hide one. aiohttp
+            # has no public switch for it (its own test client sets this attribute too), and the
+            # retry tests that count attempts under both pools catch a change in its behaviour.
             self._session._retry_connection = False
         return self._session
 

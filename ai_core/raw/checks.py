@@ -18,6 +18,7 @@ from ai_core.arrow import Frame, as_polars
 from ai_core.raw.totals import modal_totals
 
 SAMPLE_LIMIT = 50
+TABLE_LIMIT = 200
 
 
 class CompletenessPatterns(BaseModel):
@@ -173,14 +174,25 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
             "failed_pages": int(table["failed_pages"].sum()) if table.height else 0,
             "unobserved_sub_resources": failed["_sub_resource"].head(SAMPLE_LIMIT).to_list(),
             "samples": dg.MetadataValue.md(_markdown(bad.head(SAMPLE_LIMIT))),
+            "completeness": dg.MetadataValue.md(_markdown(table.head(TABLE_LIMIT), PER_SUB)),
         },
     )
 
 
-def _markdown(frame: pl.DataFrame) -> str:
+PER_SUB = [
+    "_sub_resource",
+    "pages",
+    "records",
+    "distinct_records",
+    "expected_records",
+    "failed_pages",
+]
+PROBLEMS = ["_sub_resource", "problem", "pages", "distinct_records", "expected_records"]
+
+
+def _markdown(frame: pl.DataFrame, cols: list[str] = PROBLEMS) -> str:
     if frame.is_empty():
         return "none"
-    cols = ["_sub_resource", "problem", "pages", "distinct_records", "expected_records"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for row in frame.select(cols).iter_rows():
         lines.append("| " + " | ".join(str(v) for v in row) + " |")

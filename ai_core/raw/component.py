@@ -62,6 +62,11 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
         """Client settings for the run; subclasses read them from their source's resource."""
         return HttpClientConfig()
 
+    def completeness_rule(self) -> CompletenessPatterns | None:
+        """Where the bodies state their records' keys and total: the YAML's `completeness`, or
+        what a subclass derives from its endpoint's `PageLayout`."""
+        return self.completeness
+
     def fetch(
         self, context: dg.AssetExecutionContext, inputs: Mapping[str, pl.LazyFrame]
     ) -> LazyRawFetch:
@@ -74,7 +79,7 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
         options: dict[str, Any] = {
             "chunk_pages": self.chunk_pages,
             "partition_date": day,
-            "completeness": self.completeness,
+            "completeness": self.completeness_rule(),
             "on_progress": context.log.info,
         }
 
@@ -128,7 +133,7 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
             kinds=set(self.kinds),
             owners=self.owners or None,
             tags=self.tags or None,
-            check_specs=[self._completeness_spec()] if self.completeness else None,
+            check_specs=[self._completeness_spec()] if self.completeness_rule() else None,
             # Pages that fail are kept as missing, so a step fails only on what a fresh process
             # may get past: a lost commit, a crash. Jitter spreads the retries of many assets.
             retry_policy=dg.RetryPolicy(
@@ -143,7 +148,7 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
             # Dagster hands the output to the IO manager before resuming here, so by the next
             # line every page is written and tallied.
             yield dg.Output(stream)
-            if component.completeness is not None:
+            if component.completeness_rule() is not None:
                 yield stream.completeness_result()
 
         assets: list[Any] = [_raw_asset]

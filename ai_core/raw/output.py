@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from abc import abstractmethod
 from collections.abc import Iterator
 
@@ -15,9 +16,26 @@ class LazyRawFetch(PartitionOutput):
     """A day's fetch that runs while the Iceberg IO manager consumes its chunks: one Arrow table
     of raw rows (`RAW_SCHEMA`) per fetched group of pages, so pages are written as they arrive."""
 
-    @abstractmethod
+    source_name: str
+    consumed = False
+    """Whether the IO manager has started reading the fetch."""
+    fetch_wall_s = 0.0
+    """Seconds from the first chunk asked for to the end of the fetch, however it ended."""
+
     def chunks(self) -> Iterator[pa.Table]:
-        """Fetch the day, yielding each group of pages as raw rows; consumable once."""
+        """The rows `fetch()` yields; consumable once, since a second read would fetch again."""
+        if self.consumed:
+            raise RuntimeError(f"{self.source_name}: a fetch stream can be consumed only once")
+        self.consumed = True
+        started = time.perf_counter()
+        try:
+            yield from self.fetch()
+        finally:
+            self.fetch_wall_s = time.perf_counter() - started
+
+    @abstractmethod
+    def fetch(self) -> Iterator[pa.Table]:
+        """Fetch the day, yielding each group of pages as raw rows."""
 
     @abstractmethod
     def completeness_result(self) -> dg.AssetCheckResult:

@@ -46,7 +46,8 @@ FAILURE_SAMPLES = 20
 
 @dataclass(frozen=True, slots=True)
 class PageContent:
-    """What a fetcher learns from one parsed page: the reported total and the records' keys."""
+    """What a fetcher learns from one parsed page: the reported total, which plans the pages,
+    and the records' keys, whose count says whether the page was full."""
 
     total: int | None
     record_keys: Sequence[str]
@@ -132,8 +133,6 @@ class QueuedPage:
 class _Progress:
     sub: PagedSubResource
     pages: dict[int, RawPage] = field(default_factory=dict)
-    totals: list[int] = field(default_factory=list)
-    keys: set[str] = field(default_factory=set)
     records: int = 0
     retries: int = 0
     fetched: int = 0
@@ -166,13 +165,10 @@ class _Progress:
         return RawFetchResult(self.sub.key, pages, part=self.parts, summary=summary)
 
     def summary(self) -> SubResourceSummary:
-        expected = max(set(self.totals), key=self.totals.count) if self.totals else None
         return SubResourceSummary(
             sub_resource=self.sub.key,
             pages=self.fetched,
             records=self.records,
-            distinct_records=len(self.keys),
-            expected_records=expected,
             retries=self.retries,
             failed_pages=len(self.failed),
             failures=tuple(
@@ -291,10 +287,7 @@ async def fetch_paged(
         )
         prog.fetched += 1
         prog.records += len(content.record_keys)
-        prog.keys.update(content.record_keys)
         prog.retries += response.attempts - 1
-        if content.total is not None:
-            prog.totals.append(content.total)
         if page == 1 and content.total is not None:
             wanted = content.total
             if sub.max_records is not None:

@@ -68,28 +68,20 @@ class PageFailure:
 
 @dataclass(frozen=True, slots=True)
 class SubResourceSummary:
-    """What a fetch learnt of one sub-resource once its last page was in; never per record."""
+    """How the fetch of one sub-resource went once its last page was in; never per record.
+
+    Whether the sub-resource is complete is the completeness check's to say, from the bodies
+    written (`ai_core.raw.checks`), not the fetcher's.
+    """
 
     sub_resource: str
     pages: int
     """Pages fetched and read (failed pages are counted in `failed_pages`)."""
     records: int
-    distinct_records: int
-    expected_records: int | None
-    """The total the upstream reported most often; None for an unpaged resource."""
     retries: int = 0
     failed_pages: int = 0
     failures: tuple[PageFailure, ...] = ()
     """The first few failed pages."""
-
-    @property
-    def complete(self) -> bool:
-        """No failed page, and as many distinct records as the upstream reported."""
-        if self.failed_pages:
-            return False
-        if self.expected_records is None:
-            return self.pages > 0
-        return self.distinct_records == self.expected_records
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,6 @@ is the check over exactly those rows.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
@@ -60,30 +59,21 @@ class RawFetchStream(LazyRawFetch):
         self._on_progress = on_progress
         self._summaries: list[SubResourceSummary] = []
         self._client_stats: dict[str, Any] = {}
-        self._wall_s = 0.0
         self._chunks = 0
-        self._consumed = False
 
-    def chunks(self) -> Iterator[pa.Table]:
-        if self._consumed:
-            raise RuntimeError(f"{self.source_name}: a fetch stream can be consumed only once")
-        self._consumed = True
-        started = time.perf_counter()
-        try:
-            # No bound on the whole fetch, which grows with the pages: each page has its deadline
-            # and the fetch a watchdog on progress (`HttpClientConfig.stall_s`).
-            for result in iterate_in_thread(self._produce, maxsize=1, name=self.source_name):
-                self._chunks += 1
-                if result.summary is not None:
-                    self._summaries.append(result.summary)
-                rows = result.to_arrow(self._date)
-                del result  # the rows hold the bodies now: free the pages
-                if self._tally is not None:
-                    self._tally.add(rows)  # exactly the rows the writer is about to store
-                yield rows
-                del rows  # the writer is done with them: free them before the next fetch
-        finally:
-            self._wall_s = time.perf_counter() - started
+    def fetch(self) -> Iterator[pa.Table]:
+        # No bound on the whole fetch, which grows with the pages: each page has its deadline
+        # and the fetch a watchdog on progress (`HttpClientConfig.stall_s`).
+        for result in iterate_in_thread(self._produce, maxsize=1, name=self.source_name):
+            self._chunks += 1
+            if result.summary is not None:
+                self._summaries.append(result.summary)
+            rows = result.to_arrow(self._date)
+            del result  # the rows hold the bodies now: free the pages
+            if self._tally is not None:
+                self._tally.add(rows)  # exactly the rows the writer is about to store
+            yield rows
+            del rows  # the writer is done with them: free them before the next fetch
 
     async def _produce(self) -> AsyncIterator[RawFetchResult]:
         subs = self._plan()
@@ -116,7 +106,7 @@ class RawFetchStream(LazyRawFetch):
 
     def completeness_result(self) -> dg.AssetCheckResult:
         """The completeness check over every page this stream delivered to the writer."""
-        return written_completeness(self.source_name, self._tally, self._consumed)
+        return written_completeness(self.source_name, self._tally, self.consumed)
 
     @property
     def summaries(self) -> list[SubResourceSummary]:
@@ -125,7 +115,6 @@ class RawFetchStream(LazyRawFetch):
 
     def output_metadata(self) -> dict[str, Any]:
         pages = sum(s.pages for s in self._summaries)
-        incomplete = [s for s in self._summaries if not s.complete]
         failures = [
             {"sub_resource": s.sub_resource, "page": f.page, "error": f.error}
             for s in self._summaries
@@ -141,26 +130,9 @@ class RawFetchStream(LazyRawFetch):
             "fetch_chunks": self._chunks,
             "records": sum(s.records for s in self._summaries),
             "retries": sum(s.retries for s in self._summaries),
-            "incomplete_sub_resources": len(incomplete),
-            "fetch_wall_s": round(self._wall_s, 3),
+            "fetch_wall_s": round(self.fetch_wall_s, 3),
             "workers": self._http.workers,
             "http": dg.MetadataValue.json(self._client_stats),
             "http_requests": self._client_stats.get("requests"),
             "client_cpu_s": self._client_stats.get("cpu_s"),
-            "completeness": dg.MetadataValue.md(completeness_table(self._summaries)),
         }
-
-
-def completeness_table(summaries: Sequence[SubResourceSummary], limit: int = 200) -> str:
-    rows = [
-        "| sub-resource | pages | records | distinct | expected | retries | failed pages |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for s in summaries[:limit]:
-        rows.append(
-            f"| {s.sub_resource} | {s.pages} | {s.records} | {s.distinct_records} "
-            f"| {s.expected_records} | {s.retries} | {s.failed_pages} |"
-        )
-    if len(summaries) > limit:
-        rows.append(f"| … {len(summaries) - limit} more | | | | | | |")
-    return "\n".join(rows)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, ClassVar
 
 from ai_core.transform import ABSENT, Entity, Float, Join, Records, Text, source_names
+from ai_stellantis.sources.public_sites import DEALERS, INVENTORY
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 CLOCK = Join("time", "ampm")
@@ -91,7 +92,7 @@ class LocatorDealer(Dealer):
         longitude="dealerShowroomLongitude",
         **{f"{day}_sales_{end}": _hours(day, end) for day in DAYS for end in ("open", "close")},
     )
-    records: ClassVar[Records | None] = Records("dealer")
+    records: ClassVar[Records | None] = Records(*DEALERS.records)
     ignored_keys: ClassVar[tuple[str, ...]] = (
         "status",
         "error",
@@ -128,7 +129,7 @@ class InventoryDealer(Dealer):
         latitude="lat",
         longitude="lon",
     )
-    records: ClassVar[Records | None] = Records("result", "data", "vehicles")
+    records: ClassVar[Records | None] = Records(*INVENTORY.records)
     reports_unknown_keys: ClassVar[bool] = False
 
     address1: Annotated[Text, ABSENT] = None

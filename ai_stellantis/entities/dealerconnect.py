@@ -29,9 +29,10 @@ from ai_core.transform import (
     source_names,
 )
 from ai_stellantis.entities import fields
+from ai_stellantis.sources.dealerconnect import PAGE
 
-ROWS = Records("rows")
-TOTALS: tuple[tuple[str, ...], ...] = (("total_rows",),)
+ROWS = Records(*PAGE.records)
+TOTALS = PAGE.totals
 NOT_JSON = {"document not JSON": pl.col("document_error").is_not_null()}
 
 

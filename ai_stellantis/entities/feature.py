@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, ClassVar
 
 from ai_core.transform import ABSENT, Entity, Money, Records, Text, constant, source_names
+from ai_stellantis.sources.public_sites import INVENTORY
 
 
 class Feature(Entity):
@@ -28,7 +29,7 @@ class Feature(Entity):
     """Package price, US dollars; null for options."""
 
 
-VEHICLES = Records("result", "data", "vehicles")
+VEHICLES = Records(*INVENTORY.records)
 
 
 class InventoryOption(Feature):

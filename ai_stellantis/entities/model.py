@@ -10,6 +10,7 @@ from typing import Annotated, ClassVar
 
 from ai_core.transform import Entity, Int, Records, Text, source_names
 from ai_stellantis.entities import fields
+from ai_stellantis.sources.public_sites import INVENTORY, MODEL_YEAR_CODES
 
 
 class ModelYearCode(Entity):
@@ -35,7 +36,7 @@ class FiltersModelYearCode(ModelYearCode):
     """An element of `modelYearCodes` in `getinventoryfilters.json`."""
 
     model_config = source_names(model_year="year", vehicle_count="count")
-    records: ClassVar[Records | None] = Records("result", "data", "modelYearCodes")
+    records: ClassVar[Records | None] = Records(*MODEL_YEAR_CODES.records)
     ignored_keys: ClassVar[tuple[str, ...]] = ("result.result", "result.errors")
 
     brand: Annotated[str | None, fields.brand_from_domain(None)] = None
@@ -70,7 +71,7 @@ class InventoryModel(VehicleModel):
         vehicle_line="model",
         consumer_family=("mackevisionData", "consumerFamily"),
     )
-    records: ClassVar[Records | None] = Records("result", "data", "vehicles")
+    records: ClassVar[Records | None] = Records(*INVENTORY.records)
     reports_unknown_keys: ClassVar[bool] = False
 
     model_code: Annotated[Text, fields.MODEL_CODE] = None

@@ -29,6 +29,7 @@ from ai_core.transform import (
     source_names,
 )
 from ai_stellantis.entities import fields
+from ai_stellantis.sources.public_sites import INVENTORY
 
 
 class Package(BaseModel):
@@ -238,11 +239,8 @@ class InventoryVehicle(Vehicle):
         consumer_family=("mackevisionData", "consumerFamily"),
         ulp=("mackevisionData", "ulp"),
     )
-    records: ClassVar[Records | None] = Records("result", "data", "vehicles")
-    totals: ClassVar[tuple[tuple[str, ...], ...]] = (
-        ("result", "data", "metadata", "totalcount"),
-        ("result", "data", "metadata", "totalCount"),
-    )
+    records: ClassVar[Records | None] = Records(*INVENTORY.records)
+    totals: ClassVar[tuple[tuple[str, ...], ...]] = INVENTORY.totals
     ignored_keys: ClassVar[tuple[str, ...]] = (
         "result.result",
         "result.errors",

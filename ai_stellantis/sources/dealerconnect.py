@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,16 +28,16 @@ from google.cloud import bigquery
 
 from ai_core.iceberg.writer import unobserved_property
 from ai_core.raw.checks import CompletenessPatterns, CompletenessTally, written_completeness
+from ai_core.raw.layout import PageLayout
 from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.result import RawFetchResult, RawPage, SubResourceSummary
-from ai_core.raw.stream import completeness_table
 
 TableKind = Literal["inventory", "sales", "code_guides"]
 DEALER_TABLE = re.compile(r"^(inventory|sales)_([A-Za-z0-9]+)$")
 IDENTIFIER = re.compile(r"^[A-Za-z0-9_-]+$")
 CODE_GUIDES = "code_guides"
-TOTAL_PATTERN = r'"total_rows"\s*:\s*([0-9]+)'
-BLOB_PATTERN = r'"blob_id"\s*:\s*"([^"]+)"'
+PAGE = PageLayout(records=("rows",), key="blob_id", totals=(("total_rows",),))
+"""A raw row's body: `{"table", "page", "total_rows", "rows"}`, each row keyed by its blob."""
 
 
 def dealer_tables(client: bigquery.Client, dataset: str, kind: TableKind) -> list[str]:
@@ -117,33 +116,24 @@ class DealerConnectStream(LazyRawFetch):
         self._summaries: list[SubResourceSummary] = []
         self._vanished: list[str] = []
         self._bad_documents = 0
-        self._wall_s = 0.0
-        self._consumed = False
 
-    def chunks(self) -> Iterator[pa.Table]:
-        if self._consumed:
-            raise RuntimeError(f"{self.source_name}: a fetch stream can be consumed only once")
-        self._consumed = True
-        started = time.perf_counter()
-        try:
-            listed = dealer_tables(self._client, self._dataset, self._kind)
-            gone = self._known - set(listed)
-            tables = sorted(set(listed) | gone)
-            with ThreadPoolExecutor(self._workers, thread_name_prefix="dealerconnect") as pool:
-                pending: list[Future[TableRead]] = []
-                ahead = iter(tables)
-                for table in ahead:
-                    pending.append(self._submit(pool, table, table in gone))
-                    if len(pending) >= self._workers:
-                        break
-                while pending:
-                    read = pending.pop(0).result()
-                    nxt = next(ahead, None)
-                    if nxt is not None:
-                        pending.append(self._submit(pool, nxt, nxt in gone))
-                    yield from self._chunks(read)
-        finally:
-            self._wall_s = time.perf_counter() - started
+    def fetch(self) -> Iterator[pa.Table]:
+        listed = dealer_tables(self._client, self._dataset, self._kind)
+        gone = self._known - set(listed)
+        tables = sorted(set(listed) | gone)
+        with ThreadPoolExecutor(self._workers, thread_name_prefix="dealerconnect") as pool:
+            pending: list[Future[TableRead]] = []
+            ahead = iter(tables)
+            for table in ahead:
+                pending.append(self._submit(pool, table, table in gone))
+                if len(pending) >= self._workers:
+                    break
+            while pending:
+                read = pending.pop(0).result()
+                nxt = next(ahead, None)
+                if nxt is not None:
+                    pending.append(self._submit(pool, nxt, nxt in gone))
+                yield from self._chunks(read)
 
     def _submit(self, pool: ThreadPoolExecutor, table: str, gone: bool) -> Future[TableRead]:
         if gone:
@@ -175,11 +165,7 @@ class DealerConnectStream(LazyRawFetch):
         self._bad_documents += read.bad_documents
         self._summaries.append(
             SubResourceSummary(
-                sub_resource=read.table,
-                pages=len(read.pages),
-                records=read.total_rows,
-                distinct_records=read.total_rows,
-                expected_records=read.total_rows,
+                sub_resource=read.table, pages=len(read.pages), records=read.total_rows
             )
         )
         for start in range(0, len(read.pages), self._chunk_pages):
@@ -234,7 +220,7 @@ class DealerConnectStream(LazyRawFetch):
         return TableRead(table, pages, total, bad)
 
     def completeness_result(self) -> dg.AssetCheckResult:
-        return written_completeness(self.source_name, self._tally, self._consumed)
+        return written_completeness(self.source_name, self._tally, self.consumed)
 
     def snapshot_properties(self) -> dict[str, str]:
         """The day's vanished tables, recorded with the commit as not observed."""
@@ -246,7 +232,6 @@ class DealerConnectStream(LazyRawFetch):
 
     def output_metadata(self) -> dict[str, Any]:
         """The day's tables, pages and records, and which tables vanished."""
-        incomplete = [s for s in self._summaries if not s.complete]
         return {
             # A vanished table is stored as one failed page, as a lost page of a site is.
             "failed_pages": len(self._vanished),
@@ -256,10 +241,8 @@ class DealerConnectStream(LazyRawFetch):
             "records": sum(s.records for s in self._summaries),
             "documents_not_json": self._bad_documents,
             "vanished_tables": dg.MetadataValue.json(self._vanished),
-            "incomplete_sub_resources": len(incomplete),
-            "fetch_wall_s": round(self._wall_s, 3),
+            "fetch_wall_s": round(self.fetch_wall_s, 3),
             "workers": self._workers,
-            "completeness": dg.MetadataValue.md(completeness_table(self._summaries)),
         }
 
 

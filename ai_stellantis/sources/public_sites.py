@@ -12,13 +12,28 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ai_core.http.errors import RetryableResponse
+from ai_core.raw.layout import PageLayout
 from ai_core.raw.paging import PageContent
 from ai_stellantis.brands import Brand
-from ai_stellantis.settings import StellantisSettings
+from ai_stellantis.settings import StellantisApiResource
 
 INVENTORY_PATH = "/hostd/inventory/getinventoryresults.json"
 FILTERS_PATH = "/hostd/inventory/getinventoryfilters.json"
 DEALERS_PATH = "/bdlws/MDLSDealerLocator"
+
+INVENTORY = PageLayout(
+    records=("result", "data", "vehicles"),
+    key="vin",
+    totals=(
+        ("result", "data", "metadata", "totalcount"),
+        ("result", "data", "metadata", "totalCount"),
+    ),
+)
+"""A page of the inventory search: its vehicles, by VIN, and the code's total."""
+MODEL_YEAR_CODES = PageLayout(records=("result", "data", "modelYearCodes"), key="code")
+"""A brand's filter page: its model-year codes, whole."""
+DEALERS = PageLayout(records=("dealer",), key="dealerCode")
+"""A brand's dealer locator page: its dealers, whole."""
 
 
 def _result_data(data: Any, what: str) -> Mapping[str, Any]:
@@ -41,7 +56,7 @@ class InventoryCode:
 
     brand: Brand
     code: str
-    settings: StellantisSettings
+    settings: StellantisApiResource
 
     @property
     def key(self) -> str:
@@ -80,19 +95,7 @@ class InventoryCode:
         _result_data(data, self.label(0))
 
     def read(self, data: Any) -> PageContent:
-        payload = _result_data(data, self.key)
-        meta = payload.get("metadata") or {}
-        vehicles = payload.get("vehicles") or []
-        keys = [str(v.get("vin")) for v in vehicles if isinstance(v, dict) and v.get("vin")]
-        return PageContent(_count(meta.get("totalcount", meta.get("totalCount"))), keys)
-
-
-def _count(value: Any) -> int | None:
-    """A reported total, which may come as a number, a string with separators, or not at all."""
-    try:
-        return int(str(value).replace(",", "").strip())
-    except ValueError:
-        return None
+        return INVENTORY.read(data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +103,7 @@ class _WholeBrandList:
     """An endpoint that answers a brand's whole list in one page, keyed by the brand's domain."""
 
     brand: Brand
-    settings: StellantisSettings
+    settings: StellantisApiResource
     page_size: ClassVar[int]
     max_records: ClassVar[int | None] = None
 
@@ -133,9 +136,7 @@ class ModelYearCodes(_WholeBrandList):
             raise RetryableResponse(f"{self.label(1)}: no `modelYearCodes` list")
 
     def read(self, data: Any) -> PageContent:
-        codes = _result_data(data, self.key).get("modelYearCodes") or []
-        keys = [str(c.get("code")) for c in codes if isinstance(c, dict) and c.get("code")]
-        return PageContent(None, keys)
+        return MODEL_YEAR_CODES.read(data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +169,4 @@ class DealerLocator(_WholeBrandList):
             raise RetryableResponse(f"{self.label(1)}: no `dealer` list")
 
     def read(self, data: Any) -> PageContent:
-        dealers = data.get("dealer") or []
-        keys = [str(d.get("dealerCode")) for d in dealers if isinstance(d, dict)]
-        return PageContent(None, keys)
+        return DEALERS.read(data)

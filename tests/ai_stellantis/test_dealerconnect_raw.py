@@ -14,7 +14,7 @@ import pytest
 
 from ai_core.iceberg.catalog import load_catalog
 from ai_stellantis.definitions import defs
-from ai_stellantis.sources.bigquery import BigQuerySettings, DealerConnectBigQuery
+from ai_stellantis.sources.bigquery import DealerConnectBigQuery
 from ai_stellantis.sources.dealerconnect import poc_is_json
 from standin.stellantis.dealerconnect.process import DealerConnectHandle, serve_dealerconnect
 from tests.ai_stellantis.conftest import materialize_day
@@ -194,27 +194,12 @@ def test_every_read_is_observed_on_its_source(data_dir: Path, standin: DealerCon
         assert partial.metadata["last_success"].value == succeeded
 
 
-def test_settings_and_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert BigQuerySettings.from_env({}).project == "ai-app-stellantis"
-    env = {"STELLANTIS_GCP_PROJECT": "other", "STELLANTIS_BIGQUERY_WORKERS": "3"}
-    assert BigQuerySettings.from_env(env).model_dump() == {
-        "project": "other",
-        "endpoint": None,
-        "timeout": 120.0,
-        "workers": 3,
-    }
+def test_credentials_errors_never_quote_them() -> None:
     secret = '{"type": "service_account", "private_key": "SECRET-VALUE"'
-    monkeypatch.setenv("GCP_CREDENTIALS", secret)
-    with (
-        pytest.raises(Exception, match="GCP_CREDENTIALS is not a service account") as caught,
-        DealerConnectBigQuery().get_client(),
-    ):
-        pass
-    assert "SECRET-VALUE" not in str(caught.value)
-    monkeypatch.setenv("GCP_CREDENTIALS", base64.b64encode(secret.encode()).decode())
-    with (
-        pytest.raises(Exception, match="GCP_CREDENTIALS is not a service account") as caught,
-        DealerConnectBigQuery().get_client(),
-    ):
-        pass
-    assert "SECRET" not in str(caught.value)
+    for given in (secret, base64.b64encode(secret.encode()).decode()):
+        with (
+            pytest.raises(Exception, match="GCP_CREDENTIALS is not a service account") as caught,
+            DealerConnectBigQuery(gcp_credentials=given).get_client(),
+        ):
+            pass
+        assert "SECRET" not in str(caught.value)

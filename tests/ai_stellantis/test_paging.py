@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 
 import polars as pl
 
 from ai_core.http.client import AsyncHttpClient
 from ai_core.http.config import HttpClientConfig
+from ai_core.raw.checks import CompletenessTally
 from ai_core.raw.paging import FetchProgress, fetch_paged
 from ai_core.raw.result import RawFetchResult, RawPage
 from ai_stellantis.brands import BY_DOMAIN
-from ai_stellantis.settings import StellantisSettings
-from ai_stellantis.sources.public_sites import InventoryCode
+from ai_stellantis.settings import StellantisApiResource
+from ai_stellantis.sources.public_sites import INVENTORY, InventoryCode
 from standin.stellantis.sites.truth import GroundTruth
 from tests.ai_stellantis.conftest import UpstreamEnv
 from tests.ai_stellantis.raw_vehicles import RADIUS, ZIP
 
 
-async def _collect(settings: StellantisSettings, codes: list[str], chunk: int) -> list:
+async def _collect(settings: StellantisApiResource, codes: list[str], chunk: int) -> list:
     subs = [InventoryCode(BY_DOMAIN["jeep.com"], code, settings) for code in codes]
     async with AsyncHttpClient(settings.http()) as client:
         return [
@@ -31,7 +33,7 @@ async def _collect(settings: StellantisSettings, codes: list[str], chunk: int) -
 
 
 def test_chunks_come_in_order_bounded_and_complete(stellantis_env: UpstreamEnv) -> None:
-    settings = StellantisSettings(
+    settings = StellantisApiResource(
         base_url_template=stellantis_env.upstream.base_url_template,
         page_size=5,
         inventory_pages_workers=4,
@@ -49,9 +51,19 @@ def test_chunks_come_in_order_bounded_and_complete(stellantis_env: UpstreamEnv) 
     assert [r.sub_resource for r in finals] == [f"jeep.com/{c}" for c in codes]
     expected = dict(truth.codes.select("code", "count").iter_rows())
     for r in finals:
-        code = r.sub_resource.split("/")[1]
         assert r.summary is not None
-        assert r.summary.distinct_records == r.summary.expected_records == expected[code]
+        assert r.summary.records == expected[r.sub_resource.split("/")[1]]
+    # The check derived from the page layout finds in the bodies what the stand-in served.
+    tally = CompletenessTally(INVENTORY.completeness())
+    for r in results:
+        tally.add(r.to_arrow(dt.date(2026, 11, 20)))
+    table = tally.table()
+    assert table["distinct_records"].to_list() == table["expected_records"].to_list()
+    found = {
+        sub.split("/")[1]: n
+        for sub, n in table.select("_sub_resource", "distinct_records").iter_rows()
+    }
+    assert found == {code: expected[code] for code in codes}
 
     pages_per_code = dict(truth.codes.select("code", "pages").iter_rows())
     got_pages = pl.DataFrame(order, schema=["sub", "page"], orient="row").group_by("sub").len()
@@ -61,7 +73,7 @@ def test_chunks_come_in_order_bounded_and_complete(stellantis_env: UpstreamEnv) 
 
 
 async def _collect_with(
-    settings: StellantisSettings,
+    settings: StellantisApiResource,
     codes: list[str],
     config: HttpClientConfig,
     progress: list[FetchProgress],
@@ -82,9 +94,9 @@ async def _collect_with(
         ]
 
 
-def _jeep(env: UpstreamEnv, min_pages: int) -> tuple[StellantisSettings, GroundTruth, list[str]]:
+def _jeep(env: UpstreamEnv, min_pages: int) -> tuple[StellantisApiResource, GroundTruth, list[str]]:
     """Settings for pages of 5, the truth at that size, and Jeep's codes of `min_pages` or more."""
-    settings = StellantisSettings(base_url_template=env.upstream.base_url_template, page_size=5)
+    settings = StellantisApiResource(base_url_template=env.upstream.base_url_template, page_size=5)
     truth = env.upstream.truth(ZIP, RADIUS, brands=["jeep.com"], page_size=5)
     codes = truth.codes.filter(pl.col("pages") >= min_pages).sort("code")["code"].to_list()
     return settings, truth, codes

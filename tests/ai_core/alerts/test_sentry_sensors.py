@@ -232,7 +232,8 @@ def test_without_a_dsn_nothing_is_sent(
     instance: dg.DagsterInstance, receiver: SentryReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(SENTRY_DSN_ENV, raising=False)
-    sentry = SentryResource()
+    sentry = build_core_defs(OEM).resources["sentry"]
+    assert isinstance(sentry, SentryResource)
     dg.materialize([listings], instance=instance, partition_key=DAY)
     checks = tick(build_asset_check_sentry_sensor(OEM), instance, sentry)
     assert checks.skip_message == "SENTRY_DSN is not set: failed checks are not sent to Sentry"
@@ -250,8 +251,12 @@ def test_the_dsn_comes_from_the_environment(
     instance: dg.DagsterInstance, receiver: SentryReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(SENTRY_DSN_ENV, receiver.dsn)
+    sentry = build_core_defs(OEM).resources["sentry"]
+    assert isinstance(sentry, SentryResource)
+    # The DSN is wired by name and read by Dagster when the sensor's resources are built.
+    assert sentry.dsn == dg.EnvVar(SENTRY_DSN_ENV)
     dg.materialize([listings], instance=instance, partition_key=DAY)
-    tick(build_asset_check_sentry_sensor(OEM), instance, SentryResource())
+    tick(build_asset_check_sentry_sensor(OEM), instance, sentry)
     assert sorted(e["tags"]["check_name"] for e in receiver.events) == ["completeness", "drift"]
 
 

@@ -1,0 +1,67 @@
+"""`PageLayout`: where an endpoint's page holds its records, their keys and the total reported.
+
+Declared once per endpoint. The fetcher reads each parsed page with it (`read`: the total plans
+the pages, the keys count the records), the raw completeness check is derived from it
+(`completeness()`: the same facts as regexes over the stored bodies), and the transformed tier's
+entities take the records' path and the totals' paths from it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ai_core.raw.checks import CompletenessPatterns
+from ai_core.raw.paging import PageContent
+
+
+@dataclass(frozen=True, slots=True)
+class PageLayout:
+    """`records`: the path from the page to its list of records; `key`: the field of a record
+    that identifies it (text); `totals`: paths to the record count the upstream reports, the
+    first present wins (none for an endpoint that answers its whole list at once)."""
+
+    records: tuple[str, ...]
+    key: str
+    totals: tuple[tuple[str, ...], ...] = ()
+
+    def read(self, data: Any) -> PageContent:
+        """The total the page reports and the keys of its records."""
+        items = _at(data, self.records)
+        rows = items if isinstance(items, list) else []
+        keys = [str(r[self.key]) for r in rows if isinstance(r, dict) and r.get(self.key)]
+        return PageContent(self._total(data), keys)
+
+    def _total(self, data: Any) -> int | None:
+        for path in self.totals:
+            value = _at(data, path)
+            if value is not None:
+                return _count(value)
+        return None
+
+    def completeness(self) -> CompletenessPatterns:
+        """The same facts as regexes over a stored body: each record's key, and the total."""
+        names = sorted({path[-1] for path in self.totals})
+        total = "|".join(re.escape(n) for n in names)
+        return CompletenessPatterns(
+            record_key_pattern=rf'"{re.escape(self.key)}"\s*:\s*"([^"]+)"',
+            total_pattern=rf'"(?:{total})"\s*:\s*"?([0-9]+)' if names else None,
+        )
+
+
+def _at(data: Any, path: Sequence[str]) -> Any:
+    for name in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(name)
+    return data
+
+
+def _count(value: Any) -> int | None:
+    """A reported total, which may come as a number, a string with separators, or not at all."""
+    try:
+        return int(str(value).replace(",", "").strip())
+    except ValueError:
+        return None

@@ -1,0 +1,75 @@
+"""`PageLayout`: the fetcher's reading of a page and the completeness check's regexes agree."""
+
+import datetime as dt
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ai_core.raw.checks import CompletenessTally
+from ai_core.raw.layout import PageLayout
+from ai_core.raw.result import RawFetchResult, RawPage
+
+LISTING = PageLayout(
+    records=("result", "items"),
+    key="sku",
+    totals=(("result", "meta", "totalCount"), ("result", "meta", "totalcount")),
+)
+WHOLE = PageLayout(records=("shops",), key="shopCode")
+KEYS = st.text(alphabet="ABCDEFGH0123456789-", min_size=1, max_size=12)
+
+
+def stored(sub_resource: str, bodies: list[bytes]) -> dict[str, object]:
+    """The completeness table's row for `bodies` stored as the pages of one sub-resource."""
+    when = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+    pages = [RawPage(n, "http://127.0.0.1/x", {}, 200, b, when) for n, b in enumerate(bodies, 1)]
+    tally = CompletenessTally(LISTING.completeness())
+    tally.add(RawFetchResult(sub_resource, pages).to_arrow(dt.date(2026, 11, 20)))
+    return tally.table().row(0, named=True)
+
+
+@settings(deadline=None)
+@given(
+    pages=st.lists(st.lists(KEYS, max_size=5), min_size=1, max_size=4),
+    total=st.integers(0, 10_000),
+    spelling=st.sampled_from(["totalCount", "totalcount"]),
+    as_text=st.booleans(),
+)
+def test_the_check_counts_what_the_fetcher_reads(
+    pages: list[list[str]], total: int, spelling: str, as_text: bool
+) -> None:
+    reported: object = str(total) if as_text else total
+    documents = [
+        {"result": {"meta": {spelling: reported}, "items": [{"sku": k, "n": 1} for k in keys]}}
+        for keys in pages
+    ]
+    read = [LISTING.read(d) for d in documents]
+    assert [r.total for r in read] == [total] * len(pages)
+    assert [list(r.record_keys) for r in read] == pages
+    row = stored("shop/1", [orjson.dumps(d) for d in documents])
+    assert row["records"] == sum(len(keys) for keys in pages)
+    assert row["distinct_records"] == len({k for keys in pages for k in keys})
+    assert row["expected_records"] == total
+
+
+def test_the_first_total_present_wins_and_separators_are_read() -> None:
+    page = {"result": {"meta": {"totalcount": "1,204"}, "items": []}}
+    assert LISTING.read(page).total == 1204
+    assert WHOLE.read({"shops": [{"shopCode": "A"}, {"name": "no code"}, "junk"]}).record_keys == [
+        "A"
+    ]
+    assert WHOLE.read({"shops": None}).record_keys == []
+    assert WHOLE.read([]).total is None
+
+
+@pytest.mark.parametrize(
+    ("layout", "key_pattern", "total_pattern"),
+    [
+        (LISTING, r'"sku"\s*:\s*"([^"]+)"', r'"(?:totalCount|totalcount)"\s*:\s*"?([0-9]+)'),
+        (WHOLE, r'"shopCode"\s*:\s*"([^"]+)"', None),
+    ],
+)
+def test_completeness_patterns(layout: PageLayout, key_pattern: str, total_pattern: str) -> None:
+    rule = layout.completeness()
+    assert (rule.record_key_pattern, rule.total_pattern) == (key_pattern, total_pattern)
