@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 from ai_core.http.errors import RetryableResponse
 from ai_core.raw.paging import PageContent
@@ -19,6 +19,27 @@ from ai_stellantis.settings import StellantisSettings
 INVENTORY_PATH = "/hostd/inventory/getinventoryresults.json"
 FILTERS_PATH = "/hostd/inventory/getinventoryfilters.json"
 DEALERS_PATH = "/bdlws/MDLSDealerLocator"
+
+
+class _Vin(TypedDict, total=False):
+    vin: Any
+
+
+class _InventoryData(TypedDict, total=False):
+    metadata: Any
+    vehicles: list[_Vin] | None
+
+
+class _InventoryResult(TypedDict, total=False):
+    result: Any
+    errors: Any
+    data: _InventoryData
+
+
+class InventoryPage(TypedDict, total=False):
+    """What `InventoryCode.validate` and `read` look at: the outcome, the total and the VINs."""
+
+    result: _InventoryResult
 
 
 def _result_data(data: Any, what: str) -> Mapping[str, Any]:
@@ -42,6 +63,7 @@ class InventoryCode:
     brand: Brand
     code: str
     settings: StellantisSettings
+    page_shape: ClassVar[type | None] = InventoryPage
 
     @property
     def key(self) -> str:
@@ -103,6 +125,7 @@ class _WholeBrandList:
     settings: StellantisSettings
     page_size: ClassVar[int]
     max_records: ClassVar[int | None] = None
+    page_shape: ClassVar[type | None] = None  # one page a brand: parsed whole
 
     @property
     def key(self) -> str:
