@@ -40,7 +40,7 @@ def step_executor(preload_module: str) -> dg.ExecutorDefinition:
     }
 
     def choose(config: dict[str, str]) -> dict[str, object]:
-        return {"in_process": {}} if config["steps"] == IN_PROCESS else forked
+        return {"in_process": {}} if config.get("steps") == IN_PROCESS else forked
 
     return dg.multi_or_in_process_executor.configured(
         choose,
