@@ -1,8 +1,10 @@
 """Client CPU per page under each transport, against the local stand-in on loopback.
 
-`python -m benchmarks.client_cpu [--requests N] [--workers W]` fetches the same inventory pages
-N times through `AsyncHttpClient` with httpx's own pool (httpcore) and with the aiohttp transport,
-alternating, and prints the event loop's CPU per request: the CPU the fetch itself costs.
+`python -m benchmarks.client_cpu [--requests N] [--workers W] [--scope S] [--page-size P]`
+fetches the same inventory pages N times through `AsyncHttpClient` with httpx's own pool
+(httpcore), with the aiohttp transport, and with the aiohttp transport decoding only the parts of
+a page the raw tier reads (`InventoryPage`), alternating, and prints the event loop's CPU per
+request: the CPU the fetch itself costs.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import httpx
 from ai_core.http.client import AsyncHttpClient
 from ai_core.http.config import HttpClientConfig
 from ai_core.http.transport import AiohttpTransport
+from ai_stellantis.sources.public_sites import InventoryPage
 from standin.stellantis.sites.process import serve_upstream
 
 PATH = "/hostd/inventory/getinventoryresults.json"
@@ -44,11 +47,14 @@ async def _codes(base: str) -> list[str]:
     return sorted(set(found))
 
 
-async def _run(base: str, codes: list[str], requests: int, workers: int, kind: str) -> dict:
+async def _run(
+    base: str, codes: list[str], requests: int, workers: int, page_size: int, kind: str
+) -> dict:
     config = HttpClientConfig(workers=workers, http2=False)
+    shape = InventoryPage if kind == "aiohttp+shape" else None
     transport: httpx.AsyncBaseTransport = (
         AiohttpTransport(workers)
-        if kind == "aiohttp"
+        if kind.startswith("aiohttp")
         else httpx.AsyncHTTPTransport(
             limits=httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
         )
@@ -56,12 +62,12 @@ async def _run(base: str, codes: list[str], requests: int, workers: int, kind: s
     async with AsyncHttpClient(config, transport=transport) as client:
 
         async def one(i: int) -> int:
-            params = {
+            params: dict[str, str | int] = {
                 "func": "SALES", "includeIncentives": "N", "matchType": "X",
-                "modelYearCode": codes[i % len(codes)], "pageNumber": 1, "pageSize": 50,
+                "modelYearCode": codes[i % len(codes)], "pageNumber": 1, "pageSize": page_size,
                 "radius": 5000, "sortBy": 0, "zip": "66952",
             }  # fmt: skip
-            return len((await client.get_json(base + PATH, params)).body)
+            return len((await client.get_json(base + PATH, params, shape=shape)).body)
 
         sizes = await asyncio.gather(*(one(i) for i in range(requests)))
         summary = client.stats.summary()
@@ -73,14 +79,18 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--scope", default="tiny", help="the stand-in's scope: tiny or national")
+    parser.add_argument("--page-size", type=int, default=50)
     args = parser.parse_args()
-    with serve_upstream(scope="tiny", latency=0.0, jitter=0.0) as upstream:
+    with serve_upstream(scope=args.scope, latency=0.0, jitter=0.0) as upstream:
         base = upstream.url("jeep.com")
         codes = asyncio.run(_codes(base))
-        per_request: dict[str, list[float]] = {"httpcore": [], "aiohttp": []}
+        per_request: dict[str, list[float]] = {"httpcore": [], "aiohttp": [], "aiohttp+shape": []}
         for _ in range(args.rounds):
             for kind in per_request:
-                result = asyncio.run(_run(base, codes, args.requests, args.workers, kind))
+                result = asyncio.run(
+                    _run(base, codes, args.requests, args.workers, args.page_size, kind)
+                )
                 per_request[kind].append(result["loop_cpu_per_request_ms"])
                 print(
                     kind,

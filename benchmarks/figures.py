@@ -11,7 +11,8 @@ from benchmarks.measure import ProcessFigures
 from benchmarks.scenario import StageConfig, Thresholds
 
 REPORTED_KEYS = (
-    "rows", "bytes", "pages", "retries", "http_requests", "client_cpu_s", "extract_seconds",
+    "rows", "bytes", "pages", "retries", "http_requests", "client_cpu_s", "fetch_cpu_s",
+    "extract_seconds",
 )  # fmt: skip
 """Metrics read from the stage's materialisation metadata or callable result, when present.
 `extract_seconds` is the wall of turning raw pages into hashed rows (read, decode, extract,

@@ -98,8 +98,11 @@ class AsyncHttpClient:
         *,
         validate: Validator | None = None,
         label: str | None = None,
+        shape: type | None = None,
     ) -> JsonResponse:
         """GET `url` with `params` and return the parsed JSON answer, retrying transient faults.
+
+        With a `shape` (a TypedDict), `data` holds only the parts it declares (see `parse_json`).
 
         Raises `FetchError` when the answer is not retryable (a 4xx other than 429) or retries
         are exhausted, `ResponseTooLarge` past `max_response_bytes`. Exceptions other than
@@ -107,7 +110,7 @@ class AsyncHttpClient:
         """
         http, slots = self._open_parts()
         cfg = self.config
-        call = _Call(label, dict(params) if params else {}, time.perf_counter())
+        call = _Call(label, dict(params) if params else {}, time.perf_counter(), shape)
         deadline = asyncio.timeout(cfg.page_deadline_s)
         try:
             async with deadline:
@@ -143,7 +146,9 @@ class AsyncHttpClient:
                     "GET", url, params=call.query or None, headers=self._headers.next_headers()
                 )
                 self._hosts.add(request.url.host)
-                outcome = await self._attempt(http, slots, request, validate, label, attempts)
+                outcome = await self._attempt(
+                    http, slots, request, validate, call.shape, label, attempts
+                )
                 if isinstance(outcome, _Received):
                     return JsonResponse(
                         url=outcome.url,
@@ -191,6 +196,7 @@ class AsyncHttpClient:
         slots: asyncio.Semaphore,
         request: httpx.Request,
         validate: Validator | None,
+        shape: type | None,
         label: str | None,
         attempts: int,
     ) -> _Received | Transient:
@@ -234,7 +240,7 @@ class AsyncHttpClient:
                 return transient
             finally:
                 self.stats.observe_attempt(time.perf_counter() - sent, status)
-        return self._interpret(response, body, validate, label, attempts)
+        return self._interpret(response, body, validate, shape, label, attempts)
 
     async def _read_capped(
         self, response: httpx.Response, label: str | None, attempts: int
@@ -275,6 +281,7 @@ class AsyncHttpClient:
         response: httpx.Response,
         body: bytes,
         validate: Validator | None,
+        shape: type | None,
         label: str | None,
         attempts: int,
     ) -> _Received | Transient:
@@ -297,7 +304,7 @@ class AsyncHttpClient:
         problem = json_problem(response.headers.get("content-type"), body)
         if problem is not None:
             return Transient(problem.kind, problem.detail, status)
-        data, problem = parse_json(body)
+        data, problem = parse_json(body, shape)
         if problem is not None:
             return Transient(problem.kind, problem.detail, status)
         if validate is not None:
@@ -348,6 +355,7 @@ class _Call:
     label: str | None
     query: dict[str, str | int]
     started: float
+    shape: type | None = None
     attempts: int = 0
     last: Transient | None = None
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+import msgspec
 import orjson
 
 from ai_core.http.retry import Transient
@@ -21,9 +23,24 @@ def json_problem(content_type: str | None, body: bytes) -> Transient | None:
     return None
 
 
-def parse_json(body: bytes) -> tuple[Any, Transient | None]:
-    """The parsed body, or the reason it is not valid JSON (for example, truncated)."""
+def parse_json(body: bytes, shape: type | None = None) -> tuple[Any, Transient | None]:
+    """The parsed body, or the reason it is not valid JSON (for example, truncated).
+
+    With a `shape` (a TypedDict of the parts a caller reads), only those parts are built and the
+    rest of the body is scanned past, several times cheaper on a large page. A body not of that
+    shape is parsed whole, so the caller sees what it would have seen without one.
+    """
+    if shape is not None:
+        try:
+            return _decoder(shape).decode(body), None
+        except msgspec.MsgspecError:
+            pass
     try:
         return orjson.loads(body), None
     except orjson.JSONDecodeError as exc:
         return None, Transient("invalid_json", f"invalid JSON of {len(body)} bytes ({exc})")
+
+
+@cache
+def _decoder(shape: type) -> msgspec.json.Decoder[Any]:
+    return msgspec.json.Decoder(shape)

@@ -65,6 +65,15 @@ class PagedSubResource(Protocol):
     @property
     def max_records(self) -> int | None: ...
 
+    @property
+    def page_shape(self) -> type | None:
+        """The parts of a page `validate` and `read` look at, as a TypedDict, or None for all.
+
+        The client then builds only those parts of each page; a page not of that shape is parsed
+        whole, so `validate` and `read` see it as they would without a shape.
+        """
+        ...
+
     def request(self, page: int) -> tuple[str, Mapping[str, str | int]]:
         """The URL and query parameters of a page (1-based)."""
         ...
@@ -91,6 +100,7 @@ class Unobservable:
     reason: str
     page_size: int = 1
     max_records: int | None = None
+    page_shape: type | None = None
 
     def request(self, page: int) -> tuple[str, Mapping[str, str | int]]:
         return "", {}
@@ -325,7 +335,7 @@ async def fetch_paged(
             in_flight[(j, page)] = (url, params)
             try:
                 response = await client.get_json(
-                    url, params, validate=sub.validate, label=sub.label(page)
+                    url, params, validate=sub.validate, label=sub.label(page), shape=sub.page_shape
                 )
             except FetchError as exc:
                 async with changed:

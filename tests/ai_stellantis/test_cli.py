@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from ai_core.iceberg.catalog import load_catalog
 from tests.ai_stellantis.conftest import DAY, UpstreamEnv
@@ -103,3 +104,78 @@ def test_dagster_dev_serves_the_assets(stellantis_env: UpstreamEnv) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+def _step_pids(home: Path) -> tuple[int, dict[str, int]]:
+    """The last run's process and the process each of its steps started in."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        run = instance.get_run_records(limit=1)[0].dagster_run
+        records = instance.get_records_for_run(run.run_id).records
+    events = [r.event_log_entry.dagster_event for r in records]
+    run_pid = next(
+        e.pid for e in events if e is not None and e.event_type == dg.DagsterEventType.RUN_START
+    )
+    steps = {
+        e.step_key: e.pid
+        for e in events
+        if e is not None
+        and e.event_type == dg.DagsterEventType.STEP_START
+        and e.step_key is not None
+    }
+    return run_pid, steps
+
+
+@pytest.mark.parametrize("steps", ["forked", "in_process"])
+def test_the_run_config_chooses_whether_steps_fork_and_either_way_writes_and_checks(
+    stellantis_env: UpstreamEnv, steps: str
+) -> None:
+    out = subprocess.run(
+        [
+            str(BIN / "dagster"),
+            "asset",
+            "materialize",
+            "-m",
+            "ai_stellantis.definitions",
+            "--select",
+            "stellantis/raw/public_model_year_codes,stellantis/raw/public_inventory",
+            "--partition",
+            DAY,
+            "--config-json",
+            json.dumps({"execution": {"config": {"steps": steps}}}),
+        ],
+        cwd=ROOT,
+        env=stellantis_env.environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    home = Path(stellantis_env.environ["DAGSTER_HOME"])
+    run_pid, step_pids = _step_pids(home)
+    assert set(step_pids) >= {
+        "stellantis__raw__public_model_year_codes",
+        "stellantis__raw__public_inventory",
+    }
+    if steps == "in_process":
+        assert set(step_pids.values()) == {run_pid}
+    else:
+        assert run_pid not in step_pids.values()
+        assert len(set(step_pids.values())) == len(step_pids)
+    catalog = load_catalog(stellantis_env.data_dir)
+    inventory = catalog.load_table("stellantis_raw.public_inventory").scan().to_arrow()
+    assert inventory.num_rows > 0
+    assert {str(d) for d in inventory.column("_partition_date").to_pylist()} == {DAY}
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+            [
+                dg.AssetCheckKey(
+                    dg.AssetKey.from_user_string("stellantis/raw/public_inventory"), "completeness"
+                )
+            ]
+        )
+    (execution,) = check.values()
+    assert execution.evaluation is not None and execution.evaluation.passed

@@ -1,6 +1,7 @@
 """The code location loads from its YAML with the expected assets, checks and schedule."""
 
 import dagster as dg
+import pytest
 
 from ai_stellantis.definitions import defs
 
@@ -60,3 +61,22 @@ def test_definitions_load_with_raw_assets_sources_checks_and_schedule() -> None:
     assert job.partitions_def is not None
     assert isinstance(job.partitions_def, dg.DailyPartitionsDefinition)
     assert job.partitions_def.end_offset == 1
+
+
+def test_steps_fork_from_the_preloaded_server_unless_the_run_asks_for_its_own_process() -> None:
+    from ai_core.location import FORKED, IN_PROCESS
+    from ai_stellantis.definitions import STEP_PROCESSES, location
+
+    job = defs().resolve_job_def("stellantis_daily")
+    assert job.executor_def is STEP_PROCESSES
+    assert location() is defs()  # built once a process, as a forked step finds it
+    schema = STEP_PROCESSES.config_schema.as_field()
+    assert schema.default_value == {"steps": FORKED}
+    for choice, inner in [(FORKED, "multiprocess"), (IN_PROCESS, "in_process")]:
+        mapped = STEP_PROCESSES.apply_config_mapping({"config": {"steps": choice}})
+        assert mapped.success and set(mapped.value["config"]) == {inner}
+    forked = STEP_PROCESSES.apply_config_mapping({"config": {}}).value["config"]
+    server = forked["multiprocess"]["start_method"]["forkserver"]
+    assert server["preload_modules"] == ["ai_stellantis.steps"]
+    with pytest.raises(dg.DagsterInvalidConfigError, match="threads"):
+        dg.validate_run_config(job, {"execution": {"config": {"steps": "threads"}}})

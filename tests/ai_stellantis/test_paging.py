@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from typing import Any
 
+import httpx
+import orjson
 import polars as pl
 
 from ai_core.http.client import AsyncHttpClient
 from ai_core.http.config import HttpClientConfig
+from ai_core.http.errors import RetryableResponse
+from ai_core.http.payload import parse_json
 from ai_core.raw.checks import CompletenessTally
 from ai_core.raw.paging import FetchProgress, fetch_paged
 from ai_core.raw.result import RawFetchResult, RawPage
@@ -159,3 +164,45 @@ def test_the_watchdog_gives_up_on_a_stalled_fetch_and_progress_is_reported(
     last = progress[-1]
     assert last.sub_resources == len(codes) and last.pages_known >= last.pages_done > 0
     assert "pages known" in last.describe()
+
+
+def _outcome(sub: InventoryCode, data: Any) -> tuple[str, Any]:
+    """What the raw tier makes of a page: the retryable failure `validate` names, or `read`'s."""
+    try:
+        sub.validate(data)
+    except RetryableResponse as exc:
+        return "retry", str(exc)
+    try:
+        return "read", sub.read(data)
+    except Exception as exc:
+        return "unreadable", f"{type(exc).__name__}: {exc}"
+
+
+ODD_PAGES: list[object] = [
+    {"result": {"result": "FAILURE", "errors": ["search index rebuilding"]}},
+    {"result": "SUCCESS"},
+    {"result": {"result": "SUCCESS", "data": None}},
+    {"result": {"result": "SUCCESS", "data": {"metadata": {"totalCount": "1,204"}}}},
+    {"result": {"result": "SUCCESS", "data": {"metadata": {}, "vehicles": [{"vin": "A"}, 7]}}},
+    {"result": {"result": "SUCCESS", "data": {"metadata": None, "vehicles": [{"vin": None}]}}},
+    {"result": {"result": "SUCCESS", "data": {"metadata": {"totalcount": 2}, "vehicles": None}}},
+    [],
+]
+
+
+def test_an_inventory_page_reads_the_same_from_its_shape_as_whole(
+    stellantis_env: UpstreamEnv,
+) -> None:
+    settings = StellantisApiResource(base_url_template=stellantis_env.upstream.base_url_template)
+    truth = stellantis_env.upstream.truth(ZIP, RADIUS, brands=["jeep.com"], page_size=5)
+    sub = InventoryCode(BY_DOMAIN["jeep.com"], truth.codes["code"][0], settings)
+    url, params = sub.request(1)
+    served = [httpx.get(url, params={**params, "pageSize": 5}).content]
+    bodies = served + [orjson.dumps(page) for page in ODD_PAGES]
+
+    for body in bodies:
+        shaped, problem = parse_json(body, InventoryCode.page_shape)
+        assert problem is None
+        assert _outcome(sub, shaped) == _outcome(sub, orjson.loads(body)), body[:200]
+    kind, content = _outcome(sub, parse_json(served[0], InventoryCode.page_shape)[0])
+    assert kind == "read" and len(content.record_keys) == 5

@@ -28,6 +28,8 @@ def test_loading_the_location_imports_no_stand_in() -> None:
     assert "ai_stellantis.sources.public_sites" in modules
     assert [m for m in modules if m == "standin" or m.startswith("standin.")] == []
     assert "duckdb" not in modules
+    # A component library the location does not use is not imported to list its types for the UI.
+    assert [m for m in modules if m.startswith("dagster_aws")] == []
 
 
 def test_the_wheel_and_the_component_registry_leave_the_stand_in_out() -> None:

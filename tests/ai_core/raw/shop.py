@@ -95,6 +95,7 @@ class ShopCategory:
     category: str
     page_size: int = 3
     max_records: int | None = None
+    page_shape: type | None = None
 
     @property
     def key(self) -> str:

@@ -109,6 +109,12 @@ def test_a_day_stores_every_page_verbatim_and_passes_completeness(
         check.metadata["distinct_records"].value == check.metadata["expected_records"].value == 10
     )
     assert check.metadata["sub_resources"].value == 2
+    (event,) = result.get_asset_materialization_events()
+    assert event.materialization is not None
+    fetched = {k: v.value for k, v in event.materialization.metadata.items()}
+    # The client's own CPU is its loop thread's, part of what the process spent while fetching.
+    assert 0 < fetched["client_cpu_s"] <= fetched["fetch_cpu_s"]
+    assert fetched["client_cpu_ms_per_page"] == round(1000 * fetched["client_cpu_s"] / 5, 3)
 
 
 def test_a_part_that_holds_no_record_fails_completeness(

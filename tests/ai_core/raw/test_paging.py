@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator, Sequence
+from typing import Any, TypedDict
 
 import pytest
 
@@ -81,3 +82,32 @@ def test_an_unobservable_part_is_one_failed_page_and_costs_no_request(shop: Shop
         (1, 0, b"", "the category list failed today")
     ]
     assert {category for category, _ in shop.requests} == {"nuts"}
+
+
+class _ShopItem(TypedDict, total=False):
+    sku: Any
+
+
+class _ShopPage(TypedDict, total=False):
+    total: Any
+    items: list[_ShopItem]
+
+
+def test_pages_read_through_their_shape_give_the_same_fetch(shop: ShopServer) -> None:
+    shop.failing.add(("bolts", 2))
+    names = ("bolts", "nuts", "washers")
+    whole = fetch(categories(shop, *names), chunk_pages=2)
+    shaped = fetch(
+        [ShopCategory(shop.base_url, name, page_shape=_ShopPage) for name in names], chunk_pages=2
+    )
+
+    def pages(results: list[RawFetchResult]) -> list[tuple[str, int, bytes, str | None]]:
+        return [
+            (r.sub_resource, p.page_number, p.body, p.error and p.error.split(" (")[0])
+            for r in results
+            for p in r.pages
+        ]
+
+    assert pages(shaped) == pages(whole)
+    assert [r.summary for r in shaped] == [r.summary for r in whole]
+    assert any(r.summary and r.summary.failed_pages for r in shaped)

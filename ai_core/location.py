@@ -1,0 +1,56 @@
+"""How a code location is loaded and how its steps run: built once a process, forked or not."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import dagster as dg
+
+IN_PROCESS = "in_process"
+FORKED = "forked"
+
+
+def load_defs_folder(path_within_project: Path) -> dg.Definitions:
+    """The project's `defs/` folder as Definitions, with its component tree for the UI.
+
+    `dg.load_from_defs_folder` also imports every installed component library (dagster_aws,
+    dagster_gcp) to list their component types for the UI's scaffolding: seconds in every
+    process that loads the location, for components the location does not use.
+    """
+    with warnings.catch_warnings():
+        # As `load_from_defs_folder` does: Dagster's notes on its own beta and superseded APIs.
+        for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
+            warnings.simplefilter("ignore", category)
+        tree = dg.ComponentTree.for_project(path_within_project=path_within_project)
+        folder = tree.build_defs(Path("."))
+    return dg.Definitions.merge(folder, dg.Definitions(component_tree=tree))
+
+
+def step_executor(preload_module: str) -> dg.ExecutorDefinition:
+    """Steps forked from a server that imported `preload_module` once (the default), or all in
+    the run's own process when the run's config says `execution: {config: {steps: in_process}}`.
+
+    Forking isolates each step's memory and lets steps run side by side, which a whole day
+    needs; a run of a few light steps is faster in one process, with the same assets, IO
+    manager and checks.
+    """
+    forked: dict[str, object] = {
+        "multiprocess": {"start_method": {"forkserver": {"preload_modules": [preload_module]}}}
+    }
+
+    def choose(config: dict[str, str]) -> dict[str, object]:
+        return {"in_process": {}} if config.get("steps") == IN_PROCESS else forked
+
+    return dg.multi_or_in_process_executor.configured(
+        choose,
+        name="step_processes",
+        config_schema={
+            "steps": dg.Field(
+                dg.Enum("Steps", [dg.EnumValue(FORKED), dg.EnumValue(IN_PROCESS)]),
+                default_value=FORKED,
+                description="`forked`: each step in a process forked from a preloaded server; "
+                "`in_process`: every step in the run's process.",
+            )
+        },
+    )
