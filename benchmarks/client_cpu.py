@@ -3,8 +3,8 @@
 `python -m benchmarks.client_cpu [--requests N] [--workers W] [--scope S] [--page-size P]`
 fetches the same inventory pages N times through `AsyncHttpClient` with httpx's own pool
 (httpcore), with the aiohttp transport, and with the aiohttp transport decoding only the parts of
-a page the raw tier reads (`InventoryPage`), alternating, and prints the event loop's CPU per
-request: the CPU the fetch itself costs.
+a page the raw tier reads (`InventoryCode.page_shape`, derived from its `PageLayout`),
+alternating, and prints the event loop's CPU per request: the CPU the fetch itself costs.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import httpx
 from ai_core.http.client import AsyncHttpClient
 from ai_core.http.config import HttpClientConfig
 from ai_core.http.transport import AiohttpTransport
-from ai_stellantis.sources.public_sites import InventoryPage
+from ai_stellantis.sources.public_sites import InventoryCode
 from standin.stellantis.sites.process import serve_upstream
 
 PATH = "/hostd/inventory/getinventoryresults.json"
@@ -51,7 +51,7 @@ async def _run(
     base: str, codes: list[str], requests: int, workers: int, page_size: int, kind: str
 ) -> dict:
     config = HttpClientConfig(workers=workers, http2=False)
-    shape = InventoryPage if kind == "aiohttp+shape" else None
+    shape = InventoryCode.page_shape if kind == "aiohttp+shape" else None
     transport: httpx.AsyncBaseTransport = (
         AiohttpTransport(workers)
         if kind.startswith("aiohttp")

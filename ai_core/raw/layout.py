@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from ai_core.raw.checks import CompletenessPatterns
 from ai_core.raw.paging import PageContent
@@ -33,6 +33,16 @@ class PageLayout:
         rows = items if isinstance(items, list) else []
         keys = [str(r[self.key]) for r in rows if isinstance(r, dict) and r.get(self.key)]
         return PageContent(self._total(data), keys)
+
+    def shape(self, *also: tuple[str, ...]) -> type:
+        """The parts of a page that `read` looks at, plus the paths in `also` (what a validation
+        reads), as a TypedDict: a decoder given it builds only those parts of a large page."""
+        tree: dict[str, Any] = {}
+        for path in (*self.totals, *also):
+            _plant(tree, path, Any)
+        record = _typed("Record", {self.key: Any})
+        _plant(tree, self.records, list[record] | None)  # type: ignore[valid-type]
+        return _typed("Page", tree)
 
     def _total(self, data: Any) -> int | None:
         for path in self.totals:
@@ -57,6 +67,22 @@ def _at(data: Any, path: Sequence[str]) -> Any:
             return None
         data = data.get(name)
     return data
+
+
+def _plant(tree: dict[str, Any], path: Sequence[str], leaf: Any) -> None:
+    *parents, last = path
+    for name in parents:
+        tree = tree.setdefault(name, {})
+    if not isinstance(tree.get(last), dict):
+        tree[last] = leaf
+
+
+def _typed(name: str, tree: dict[str, Any]) -> type:
+    fields = {
+        key: _typed(f"{name}_{key}", value) if isinstance(value, dict) else value
+        for key, value in tree.items()
+    }
+    return TypedDict(name, fields, total=False)  # type: ignore[operator]
 
 
 def _count(value: Any) -> int | None:

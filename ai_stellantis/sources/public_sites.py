@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypedDict
+from typing import Any, ClassVar
 
 from ai_core.http.errors import RetryableResponse
 from ai_core.raw.layout import PageLayout
@@ -36,27 +36,6 @@ DEALERS = PageLayout(records=("dealer",), key="dealerCode")
 """A brand's dealer locator page: its dealers, whole."""
 
 
-class _Vin(TypedDict, total=False):
-    vin: Any
-
-
-class _InventoryData(TypedDict, total=False):
-    metadata: Any
-    vehicles: list[_Vin] | None
-
-
-class _InventoryResult(TypedDict, total=False):
-    result: Any
-    errors: Any
-    data: _InventoryData
-
-
-class InventoryPage(TypedDict, total=False):
-    """What `InventoryCode.validate` and `read` look at: the outcome, the total and the VINs."""
-
-    result: _InventoryResult
-
-
 def _result_data(data: Any, what: str) -> Mapping[str, Any]:
     """The `result.data` object of an inventory-style answer, or a retryable failure."""
     result = data.get("result") if isinstance(data, dict) else None
@@ -78,7 +57,8 @@ class InventoryCode:
     brand: Brand
     code: str
     settings: StellantisApiResource
-    page_shape: ClassVar[type | None] = InventoryPage
+    # What `validate` and `read` look at: the outcome, its errors, the total and the VINs.
+    page_shape: ClassVar[type | None] = INVENTORY.shape(("result", "result"), ("result", "errors"))
 
     @property
     def key(self) -> str:

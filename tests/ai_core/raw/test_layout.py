@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ai_core.http.payload import parse_json
 from ai_core.raw.checks import CompletenessTally
 from ai_core.raw.layout import PageLayout
 from ai_core.raw.result import RawFetchResult, RawPage
@@ -73,3 +74,34 @@ def test_the_first_total_present_wins_and_separators_are_read() -> None:
 def test_completeness_patterns(layout: PageLayout, key_pattern: str, total_pattern: str) -> None:
     rule = layout.completeness()
     assert (rule.record_key_pattern, rule.total_pattern) == (key_pattern, total_pattern)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    keys=st.lists(KEYS, max_size=20),
+    total=st.one_of(st.none(), st.integers(0, 10**6), st.just("1,204")),
+    extra=st.dictionaries(st.text(max_size=5), st.integers(-(2**40), 2**40), max_size=3),
+)
+def test_a_page_decoded_to_its_shape_reads_as_the_whole_page(
+    keys: list[str], total: object, extra: dict[str, int]
+) -> None:
+    page = {
+        "result": {
+            "status": "OK",
+            "meta": {"totalCount": total, "pageSize": 50},
+            "items": [{"sku": k, "price": 9.5, "options": [1, 2]} for k in keys],
+        },
+        "extra": extra,
+    }
+    body = orjson.dumps(page)
+    shaped, problem = parse_json(body, LISTING.shape(("result", "status")))
+    assert problem is None
+    assert LISTING.read(shaped) == LISTING.read(page)
+    assert shaped["result"]["status"] == "OK"
+    assert "extra" not in shaped and all(set(r) == {"sku"} for r in shaped["result"]["items"])
+
+
+def test_a_page_not_of_its_shape_is_parsed_whole() -> None:
+    page = {"result": {"meta": None, "items": [{"sku": "A"}, 7]}}
+    shaped, problem = parse_json(orjson.dumps(page), LISTING.shape())
+    assert problem is None and shaped == page
