@@ -151,11 +151,12 @@ class Extractor:
 
         def result() -> Extraction:
             parts = [future.result() for future in futures]
-            return self._assemble(table, parts)
+            return self.assemble(table, parts)
 
         return result
 
-    def _assemble(self, table: pa.Table, parts: list[SliceRows]) -> Extraction:
+    def assemble(self, table: pa.Table, parts: list[SliceRows]) -> Extraction:
+        """The batch's `Extraction` from its slices' rows, in order."""
         rows = pl.concat([p.rows for p in parts]) if parts else pl.DataFrame(schema=self.schema)
         rejected = (
             pl.concat([p.rejected for p in parts])
@@ -185,10 +186,16 @@ class Extractor:
 
     def _extract_slice(self, part: pa.Table) -> SliceRows:
         frame = as_polars(part)
+        decoded, malformed = self._decoder.decode(page_bodies(frame))
+        return self.extract_decoded(frame, decoded, malformed)
+
+    def extract_decoded(
+        self, frame: pl.DataFrame, decoded: pl.Series, malformed: pl.Series
+    ) -> SliceRows:
+        """One slice's rows from its raw rows and their pages, decoded with this entity's
+        `plan.page_dtype` or a struct holding it (several entities decoding a slice once)."""
         status = pl.col("_http_status")
         ok = (status >= 200) & (status < 300)
-        bodies = frame.select(pl.when(ok).then(pl.col("_response_body"))).to_series()
-        decoded, malformed = self._decoder.decode(bodies)
         pages = frame.select(*CONTEXT_COLUMNS, "_http_status").with_columns(
             pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
             decoded.alias(PAGE),
@@ -224,6 +231,13 @@ class Extractor:
         return SliceRows(rows.cast(dict(self.schema)), rejected, page_facts)  # type: ignore[arg-type]
 
 
+def page_bodies(frame: pl.DataFrame) -> pl.Series:
+    """The bodies of the raw rows answered with a success, null for the others."""
+    status = pl.col("_http_status")
+    ok = (status >= 200) & (status < 300)
+    return frame.select(pl.when(ok).then(pl.col("_response_body"))).to_series()
+
+
 def _slices(table: pa.Table, workers: int = 1) -> list[tuple[int, int]]:
     """(start, length) of consecutive slices of at most about `CHUNK_BYTES` of bodies.
 
@@ -242,4 +256,4 @@ def compile_extractor(entity: type[Entity], *, detect_drift: bool = True) -> Ext
     return Extractor(entity_plan(entity), detect_drift=detect_drift)
 
 
-__all__ = ["Extraction", "Extractor", "compile_extractor"]
+__all__ = ["Extraction", "Extractor", "SliceRows", "compile_extractor", "page_bodies"]
