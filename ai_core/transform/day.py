@@ -60,6 +60,24 @@ def shared_page_dtype(extractors: Sequence[Extractor]) -> pl.Struct:
     return dtype
 
 
+def projected(expr: pl.Expr, source: DType, target: DType) -> pl.Expr:
+    """`expr`, decoded as `source`, narrowed to `target`, a shape it holds: an entity reads a
+    page decoded for several as if decoded for it alone, and carries only its own fields when
+    it repeats a record's values for each of its sub-records. Nulls stay null."""
+    if source == target:
+        return expr
+    if isinstance(source, pl.Struct) and isinstance(target, pl.Struct):
+        fields = {f.name: f.dtype for f in source.fields}
+        narrowed = pl.struct(
+            projected(expr.struct.field(f.name), fields[f.name], f.dtype).alias(f.name)
+            for f in target.fields
+        )
+        return pl.when(expr.is_null()).then(None).otherwise(narrowed)
+    if isinstance(source, pl.List) and isinstance(target, pl.List):
+        return expr.list.eval(projected(pl.element(), source.inner, target.inner))
+    raise TypeError(f"{source} does not hold {target}")
+
+
 @contextmanager
 def _named(partition: TransformedPartition) -> Iterator[None]:
     """Errors of one entity's work raised as an `ExtractionError` naming its table."""
@@ -178,7 +196,12 @@ class TransformedDay:
         rows = []
         for partition in self._partitions:
             with _named(partition):
-                rows.append(partition.extractor.extract_decoded(frame, decoded, malformed))
+                pages = decoded.to_frame().select(
+                    projected(pl.first(), decoder.dtype, partition.extractor.plan.page_dtype)
+                )
+                rows.append(
+                    partition.extractor.extract_decoded(frame, pages.to_series(), malformed)
+                )
         return rows
 
     def _hand_on(self, extractions: list[Extraction], lead: TransformedPartition) -> pl.DataFrame:
@@ -216,4 +239,10 @@ class TransformedDay:
                 yield kept
 
 
-__all__ = ["ExtractionError", "RawBatches", "TransformedDay", "shared_page_dtype"]
+__all__ = [
+    "ExtractionError",
+    "RawBatches",
+    "TransformedDay",
+    "projected",
+    "shared_page_dtype",
+]
