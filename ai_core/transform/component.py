@@ -34,11 +34,12 @@ from ai_core.transform.check_results import (
 )
 from ai_core.transform.column_drift import COLUMN_DRIFT, ColumnDriftRule, column_drift_result
 from ai_core.transform.columns import table_schema
-from ai_core.transform.day import TransformedDay, shared_page_dtype
+from ai_core.transform.day import TransformedDay
 from ai_core.transform.embedded import expand_reader
 from ai_core.transform.entity import Entity
 from ai_core.transform.extract import compile_extractor
 from ai_core.transform.partition import TransformedPartition
+from ai_core.transform.shared_pages import shared_page_dtype
 
 
 def load_entity(path: str) -> type[Entity]:

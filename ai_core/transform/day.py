@@ -2,12 +2,12 @@
 
 Several entities often live in the same pages (vehicles, and the dealers, models and options
 they name). The day reads the raw batches once, decodes each slice of pages once with a struct
-holding every entity's page shape, and hands the decoded slice to each entity's extractor. The
-entities' partitions are written one after another by the IO manager: the first one written
-drives the pass and gets its rows as they are extracted; the others' rows, already collapsed by
-key, wait in a temporary folder on local disk, one Arrow file per group, until their own write
-reads them back. Memory so holds one group of raw pages and its rows, whatever the size of the
-day.
+holding every entity's page shape (`shared_pages.py`), and hands the decoded slice to each
+entity's extractor. The entities' partitions are written one after another by the IO manager:
+the first one written drives the pass and gets its rows as they are extracted; the others'
+rows, already collapsed by key, wait in a temporary folder on local disk, one Arrow file per
+group, until their own write reads them back. Memory so holds one group of raw pages and its
+rows, whatever the size of the day.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,52 +30,13 @@ from ai_core.transform.batching import GROUP_BYTES, grouped
 from ai_core.transform.decode import CHUNK_BYTES, PageDecoder, byte_runs
 from ai_core.transform.extract import Extraction, Extractor, SliceRows, page_bodies
 from ai_core.transform.partition import TransformedPartition
-from ai_core.transform.plan import merge_dtypes
-from ai_core.transform.schema import DType
+from ai_core.transform.shared_pages import has_sub_records, narrowing, shared_page_dtype
 
 RawBatches: TypeAlias = pa.RecordBatchReader | Iterable[Frame]
 
 
 class ExtractionError(RuntimeError):
     """An entity's extraction failed; the message names the entity's table."""
-
-
-def shared_page_dtype(extractors: Sequence[Extractor]) -> pl.Struct:
-    """One page struct holding every extractor's page shape; an error names the entities that
-    read one key as two different shapes."""
-    dtype: DType | None = None
-    names: list[str] = []
-    for extractor in extractors:
-        name = extractor.plan.entity.__name__
-        try:
-            dtype = merge_dtypes(dtype, extractor.plan.page_dtype, "page")
-        except TypeError as exc:
-            raise ValueError(
-                f"{name} cannot share a decode with {', '.join(names)}: {exc}; "
-                "extract it from the raw table on its own"
-            ) from exc
-        names.append(name)
-    if not isinstance(dtype, pl.Struct):
-        raise ValueError("a transformed day needs at least one entity")
-    return dtype
-
-
-def projected(expr: pl.Expr, source: DType, target: DType) -> pl.Expr:
-    """`expr`, decoded as `source`, narrowed to `target`, a shape it holds: an entity reads a
-    page decoded for several as if decoded for it alone, and carries only its own fields when
-    it repeats a record's values for each of its sub-records. Nulls stay null."""
-    if source == target:
-        return expr
-    if isinstance(source, pl.Struct) and isinstance(target, pl.Struct):
-        fields = {f.name: f.dtype for f in source.fields}
-        narrowed = pl.struct(
-            projected(expr.struct.field(f.name), fields[f.name], f.dtype).alias(f.name)
-            for f in target.fields
-        )
-        return pl.when(expr.is_null()).then(None).otherwise(narrowed)
-    if isinstance(source, pl.List) and isinstance(target, pl.List):
-        return expr.list.eval(projected(pl.element(), source.inner, target.inner))
-    raise TypeError(f"{source} does not hold {target}")
 
 
 @contextmanager
@@ -156,10 +117,11 @@ class TransformedDay:
         the writer stages rows, both cores keep extracting."""
         extractors = [p.extractor for p in self._partitions]
         decoder = PageDecoder(shared_page_dtype(extractors))
+        narrowed = narrowing(decoder.dtype, extractors)
         with ThreadPoolExecutor(max_workers=pl.thread_pool_size()) as pool:
             pending: Callable[[], list[Extraction]] | None = None
             for table in grouped(self._observed(), self._group_bytes):
-                queued = self._submit(decoder, table, pool)
+                queued = self._submit(decoder, narrowed, table, pool)
                 if pending is not None:
                     yield self._hand_on(pending(), lead)
                 pending = queued
@@ -168,14 +130,14 @@ class TransformedDay:
         self._read = True
 
     def _submit(
-        self, decoder: PageDecoder, table: pa.Table, pool: Executor
+        self, decoder: PageDecoder, narrowed: pl.Expr | None, table: pa.Table, pool: Executor
     ) -> Callable[[], list[Extraction]]:
         """Queue the group's slices and return at once; the result gives each entity's
         `Extraction` of the group, in the order the entities were added."""
         sizes = pl.Series(pc.binary_length(table["_response_body"]))
         # Decoding a slice is mostly single-threaded inside Polars; slices run side by side.
         futures = [
-            pool.submit(self._extract_slice, decoder, table.slice(start, length))
+            pool.submit(self._extract_slice, decoder, narrowed, table.slice(start, length))
             for start, length in byte_runs(sizes, CHUNK_BYTES, pl.thread_pool_size())
         ]
 
@@ -190,18 +152,19 @@ class TransformedDay:
 
         return result
 
-    def _extract_slice(self, decoder: PageDecoder, part: pa.Table) -> list[SliceRows]:
+    def _extract_slice(
+        self, decoder: PageDecoder, narrowed: pl.Expr | None, part: pa.Table
+    ) -> list[SliceRows]:
         frame = as_polars(part)
         decoded, malformed = decoder.decode(page_bodies(frame))
+        # One narrowing for all the entities with sub-records (see `shared_pages`).
+        deep = decoded.to_frame().select(narrowed).to_series() if narrowed is not None else None
         rows = []
         for partition in self._partitions:
+            extractor = partition.extractor
+            pages = deep if deep is not None and has_sub_records(extractor) else decoded
             with _named(partition):
-                pages = decoded.to_frame().select(
-                    projected(pl.first(), decoder.dtype, partition.extractor.plan.page_dtype)
-                )
-                rows.append(
-                    partition.extractor.extract_decoded(frame, pages.to_series(), malformed)
-                )
+                rows.append(extractor.extract_decoded(frame, pages, malformed))
         return rows
 
     def _hand_on(self, extractions: list[Extraction], lead: TransformedPartition) -> pl.DataFrame:
@@ -239,10 +202,4 @@ class TransformedDay:
                 yield kept
 
 
-__all__ = [
-    "ExtractionError",
-    "RawBatches",
-    "TransformedDay",
-    "projected",
-    "shared_page_dtype",
-]
+__all__ = ["ExtractionError", "RawBatches", "TransformedDay"]

@@ -16,7 +16,8 @@ from ai_core.iceberg.resource import IcebergCatalogResource
 from ai_core.partitions import daily_partitions
 from ai_core.transform import Derived, Entity, Records, Text, compile_extractor, source_names
 from ai_core.transform.component import TransformedComponent
-from ai_core.transform.day import TransformedDay, shared_page_dtype
+from ai_core.transform.day import TransformedDay
+from ai_core.transform.shared_pages import projected, shared_page_dtype
 from tests.ai_core.transform.payloads import raw_rows
 from tests.ai_core.transform.toy import ShopWidget, ShopWidgetTag, page, widget
 
@@ -254,3 +255,26 @@ def test_the_other_tables_wait_for_the_first_and_leave_no_files() -> None:
     assert sum(c.height for c in w.chunks()) == 5
     assert [c.height for c in t.chunks()] == [3, 3, 0]
     assert later._spill is not None and not list(later._spill.folder.iterdir())
+
+
+def test_narrowed_pages_keep_null_objects_null_off_the_records_path() -> None:
+    inner = pl.Struct({"x": pl.Int64, "y": pl.Int64})
+    source = pl.Struct({"a": inner, "items": pl.List(inner)})
+    target = pl.Struct(
+        {"a": pl.Struct({"x": pl.Int64}), "items": pl.List(pl.Struct({"x": pl.Int64}))}
+    )
+    pages = pl.Series(
+        "page",
+        [{"a": None, "items": [None, {"x": 1, "y": 2}]}, {"a": {"x": 3, "y": 4}, "items": None}],
+        dtype=source,
+    )
+    kept = pages.to_frame().select(projected(pl.first(), source, target)).to_series()
+    assert kept.to_list() == [
+        {"a": None, "items": [None, {"x": 1}]},
+        {"a": {"x": 3}, "items": None},
+    ]
+    # On the way to records an object of nulls reads as a null one: it holds no records.
+    above = frozenset({(), ("items",)})
+    loose = pages.to_frame().select(projected(pl.first(), source, target, above)).to_series()
+    assert loose.to_list()[0]["items"] == [{"x": None}, {"x": 1}]
+    assert loose.to_list()[0]["a"] is None
