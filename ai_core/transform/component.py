@@ -202,12 +202,9 @@ class TransformedComponent(dg.Component, dg.Model, dg.Resolvable):
             selected = [t for t in component.tables if t.key in context.selected_asset_keys]
             partitions = component.transform(context, raw, selected)
             for partition in partitions:
-                yield dg.Output(
-                    partition,
-                    output_name=dg.AssetKey.from_user_string(
-                        partition.label
-                    ).to_python_identifier(),
-                )
+                key = dg.AssetKey.from_user_string(partition.label)
+                # The IO manager writes and commits each table's day as it is yielded.
+                yield dg.Output(partition, output_name=key.to_python_identifier())
             checks = context.selected_asset_check_keys
             for partition in partitions:
                 key = dg.AssetKey.from_user_string(partition.label)
