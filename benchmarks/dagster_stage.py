@@ -1,10 +1,12 @@
-"""Materialise one partition of one asset of the project's Dagster definitions, in this process."""
+"""Materialise one partition of one asset, or of several assets of one step, of the project's
+Dagster definitions, in this process."""
 
 from __future__ import annotations
 
 import importlib
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
@@ -23,6 +25,21 @@ def load_definitions(ref: str = defaults.DEFINITIONS) -> dg.Definitions:
     return defs
 
 
+SUMMED = ("rows", "bytes", "extract_seconds")
+"""Figures of several assets of one step that add up; the others (`pages`: the same raw pages
+read once) are the largest any asset reported."""
+
+
+def _combined(by_key: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Several assets' metadata: each under `assets`, their figures summed or the largest."""
+    combined: dict[str, Any] = {"assets": by_key}
+    for name in ("rows", "bytes", "pages", "extract_seconds"):
+        values = [m[name] for m in by_key.values() if isinstance(m.get(name), int | float)]
+        if values:
+            combined[name] = sum(values) if name in SUMMED else max(values)
+    return combined
+
+
 def plain(value: Any) -> Any:
     """A metadata value as plain JSON: the wrapped value when it serialises, else its text."""
     raw = value.value if isinstance(value, dg.MetadataValue) else value
@@ -36,33 +53,39 @@ def plain(value: Any) -> Any:
 
 
 def materialise(
-    asset_key: str, partition: str, defs_ref: str = defaults.DEFINITIONS
+    asset_keys: str | Sequence[str], partition: str, defs_ref: str = defaults.DEFINITIONS
 ) -> dict[str, Any]:
-    """Run the implicit asset job for one asset partition with the definitions' own resources.
+    """Run the implicit asset job for one partition of an asset, or of several assets of one
+    step, with the definitions' own resources.
 
-    Returns `success`, the asset's materialisation metadata as plain values, its asset check
-    results and, on failure, the step errors. The instance is ephemeral, so nothing outside the
-    run's data dir is written.
+    Returns `success`, the materialisation metadata as plain values (for several assets, each
+    one's under `assets` and their figures combined), the asset check results and, on failure,
+    the step errors. The instance is ephemeral, so nothing outside the run's data dir is written.
     """
+    names = [asset_keys] if isinstance(asset_keys, str) else list(asset_keys)
     defs = load_definitions(defs_ref)
-    key = dg.AssetKey.from_user_string(asset_key)
-    if key not in set(defs.resolve_all_asset_keys()):
-        raise KeyError(f"{defs_ref} has no asset {asset_key!r}; check the scenario's asset_key")
+    keys = [dg.AssetKey.from_user_string(name) for name in names]
+    known = set(defs.resolve_all_asset_keys())
+    for name, key in zip(names, keys, strict=True):
+        if key not in known:
+            raise KeyError(f"{defs_ref} has no asset {name!r}; check the scenario's asset_key")
     # The implicit job of the asset's own partitioning works even when the project mixes schemes.
-    job = defs.resolve_implicit_job_def_def_for_assets([key])
+    job = defs.resolve_implicit_job_def_def_for_assets(keys)
     if job is None:
         job = defs.resolve_implicit_global_asset_job_def()
     result = job.execute_in_process(
         partition_key=partition,
-        asset_selection=[key],
+        asset_selection=keys,
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
-    metadata: dict[str, Any] = {}
+    by_key: dict[str, dict[str, Any]] = {}
     for event in result.get_asset_materialization_events():
         materialization = event.materialization
-        if materialization is not None and materialization.asset_key == key:
-            metadata.update({k: plain(v) for k, v in materialization.metadata.items()})
+        if materialization is not None and materialization.asset_key in keys:
+            found = by_key.setdefault(materialization.asset_key.to_user_string(), {})
+            found.update({k: plain(v) for k, v in materialization.metadata.items()})
+    metadata = by_key.get(names[0], {}) if len(names) == 1 else _combined(by_key)
     checks = [
         {
             "name": evaluation.check_name,

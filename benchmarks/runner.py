@@ -136,7 +136,8 @@ def stage_command(
     cmd = [sys.executable, "-m", "benchmarks.stage", "--partition", partition.isoformat()]
     cmd += ["--out", str(out), "--name", stage.name]
     if stage.asset_key is not None:
-        return [*cmd, "--asset", stage.asset_key, "--definitions", definitions]
+        assets = [arg for key in stage.asset_keys for arg in ("--asset", key)]
+        return [*cmd, *assets, "--definitions", definitions]
     return [*cmd, "--callable", str(stage.callable), "--params", json.dumps(stage.params)]
 
 

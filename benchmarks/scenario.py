@@ -55,7 +55,8 @@ class StageConfig(BaseModel):
 
     name: str
     label: str = ""
-    asset_key: str | None = None
+    asset_key: str | list[str] | None = None
+    """An asset key, or several assets of one step (a multi-asset) materialised in one run."""
     callable: str | None = None
     command: list[str] | None = None
     """argv of a command stage; placeholders are listed in `benchmarks.runner.PLACEHOLDERS`."""
@@ -94,6 +95,13 @@ class StageConfig(BaseModel):
         return self
 
     @property
+    def asset_keys(self) -> list[str]:
+        """The asset keys the stage materialises (none for other stages)."""
+        if self.asset_key is None:
+            return []
+        return [self.asset_key] if isinstance(self.asset_key, str) else list(self.asset_key)
+
+    @property
     def kind(self) -> str:
         if self.asset_key is not None:
             return "asset"
@@ -102,7 +110,7 @@ class StageConfig(BaseModel):
     @property
     def target(self) -> str:
         if self.asset_key is not None:
-            return self.asset_key
+            return ", ".join(self.asset_keys)
         return str(self.callable) if self.callable is not None else " ".join(self.command or ())
 
 

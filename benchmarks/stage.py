@@ -44,7 +44,7 @@ def execute(args: argparse.Namespace) -> dict[str, Any]:
     """Run the stage and describe its outcome; never raises."""
     outcome: dict[str, Any] = {
         "kind": "asset" if args.asset else "callable",
-        "target": args.asset or args.callable,
+        "target": ", ".join(args.asset) if args.asset else args.callable,
         "partition": args.partition,
         "status": "failed",
         "metrics": {},
@@ -93,7 +93,11 @@ def execute(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.stage", description=__doc__)
     target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--asset", help="asset key, e.g. stellantis/raw/public_inventory")
+    target.add_argument(
+        "--asset",
+        action="append",
+        help="asset key, e.g. stellantis/raw/public_inventory; repeated for assets of one step",
+    )
     target.add_argument("--callable", help="module:function taking a StageContext")
     parser.add_argument("--partition", required=True, help="daily partition, YYYY-MM-DD")
     parser.add_argument("--out", required=True, help="where to write the stage's JSON outcome")

@@ -25,7 +25,9 @@ def markdown_table(frame: pl.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def integrity_check_result(facts: IntegrityFacts) -> dg.AssetCheckResult:
+def integrity_check_result(
+    facts: IntegrityFacts, asset_key: dg.AssetKey | None = None
+) -> dg.AssetCheckResult:
     """An error when pages or records were lost or a sub-resource is short of its total."""
     metadata: dict[str, Any] = {
         "pages": facts.pages,
@@ -39,6 +41,7 @@ def integrity_check_result(facts: IntegrityFacts) -> dg.AssetCheckResult:
         "samples": dg.MetadataValue.md(markdown_table(facts.samples)),
     }
     return dg.AssetCheckResult(
+        asset_key=asset_key,
         check_name=INTEGRITY,
         passed=not facts.data_lost,
         severity=dg.AssetCheckSeverity.ERROR,
@@ -49,7 +52,9 @@ def integrity_check_result(facts: IntegrityFacts) -> dg.AssetCheckResult:
     )
 
 
-def discrepancy_check_result(facts: DiscrepancyFacts) -> dg.AssetCheckResult:
+def discrepancy_check_result(
+    facts: DiscrepancyFacts, asset_key: dg.AssetKey | None = None
+) -> dg.AssetCheckResult:
     """A warning when any discrepancy was found: the data is kept, but worth a look."""
     metadata: dict[str, Any] = {
         "discrepancies": facts.total,
@@ -58,6 +63,7 @@ def discrepancy_check_result(facts: DiscrepancyFacts) -> dg.AssetCheckResult:
         "samples": dg.MetadataValue.md(markdown_table(facts.samples)),
     }
     return dg.AssetCheckResult(
+        asset_key=asset_key,
         check_name=DISCREPANCIES,
         passed=facts.total == 0,
         severity=dg.AssetCheckSeverity.WARN,

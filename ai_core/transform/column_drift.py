@@ -66,6 +66,7 @@ def column_drift_result(
     previous: ColumnCounts | None,
     missing_keys: Sequence[str],
     rule: ColumnDriftRule,
+    asset_key: dg.AssetKey | None = None,
 ) -> dg.AssetCheckResult:
     """A warning naming each emptied column with both shares, and each missing declared key."""
     emptied = emptied_columns(today, previous, rule)
@@ -96,6 +97,7 @@ def column_drift_result(
         "thresholds": f"from >= {_percent(rule.was_at_least)} to < {_percent(rule.now_below)}",
     }
     return dg.AssetCheckResult(
+        asset_key=asset_key,
         check_name=COLUMN_DRIFT,
         passed=not lines,
         severity=dg.AssetCheckSeverity.WARN,

@@ -154,11 +154,12 @@ class Extractor:
 
         def result() -> Extraction:
             parts = [future.result() for future in futures]
-            return self._assemble(table, parts)
+            return self.assemble(table, parts)
 
         return result
 
-    def _assemble(self, table: pa.Table, parts: list[SliceRows]) -> Extraction:
+    def assemble(self, table: pa.Table, parts: list[SliceRows]) -> Extraction:
+        """The batch's `Extraction` from its slices' rows, in order."""
         rows = pl.concat([p.rows for p in parts]) if parts else pl.DataFrame(schema=self.schema)
         rejected = (
             pl.concat([p.rejected for p in parts])
@@ -189,14 +190,24 @@ class Extractor:
     def decode(self, part: pa.Table) -> tuple[pl.DataFrame, pl.DataFrame]:
         """A slice's pages (provenance, status, decoded body) and their records, one row each."""
         frame = as_polars(part)
-        bodies = frame.select(pl.when(_OK).then(pl.col("_response_body"))).to_series()
-        decoded, malformed = self._decoder.decode(bodies)
-        pages = frame.select(*CONTEXT_COLUMNS, "_http_status").with_columns(
+        decoded, malformed = self._decoder.decode(page_bodies(frame))
+        pages = self._pages(frame, decoded, malformed)
+        return pages, self._records(pages)
+
+    def extract_decoded(
+        self, frame: pl.DataFrame, decoded: pl.Series, malformed: pl.Series
+    ) -> SliceRows:
+        """One slice's rows from its raw rows and their pages, decoded with this entity's
+        `plan.page_dtype` or a struct holding it (several entities decoding a slice once)."""
+        pages = self._pages(frame, decoded, malformed)
+        return self._slice_rows(pages, self._records(pages))
+
+    def _pages(self, frame: pl.DataFrame, decoded: pl.Series, malformed: pl.Series) -> pl.DataFrame:
+        return frame.select(*CONTEXT_COLUMNS, "_http_status").with_columns(
             pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
             decoded.alias(PAGE),
             malformed.alias("_malformed"),
         )
-        return pages, self._records(pages)
 
     def values(self, records: pl.DataFrame) -> pl.DataFrame:
         """Every column of each record, its rejection reason (empty when accepted) and its
@@ -214,7 +225,9 @@ class Extractor:
         return query.with_columns(self._reason, self._hash).collect(engine="in-memory")
 
     def _extract_slice(self, part: pa.Table) -> SliceRows:
-        pages, records = self.decode(part)
+        return self._slice_rows(*self.decode(part))
+
+    def _slice_rows(self, pages: pl.DataFrame, records: pl.DataFrame) -> SliceRows:
         values = self.values(records)
         rows = values.filter(pl.col("reason") == "").select(
             *PROVENANCE_SCHEMA, *(c.name for c in self.plan.columns), HASH_COLUMN
@@ -238,6 +251,11 @@ class Extractor:
         return SliceRows(rows.cast(dict(self.schema)), rejected, page_facts)  # type: ignore[arg-type]
 
 
+def page_bodies(frame: pl.DataFrame) -> pl.Series:
+    """The bodies of the raw rows answered with a success, null for the others."""
+    return frame.select(pl.when(_OK).then(pl.col("_response_body"))).to_series()
+
+
 def _slices(table: pa.Table, workers: int = 1) -> list[tuple[int, int]]:
     """(start, length) of consecutive slices of at most about `CHUNK_BYTES` of bodies.
 
@@ -256,4 +274,4 @@ def compile_extractor(entity: type[Entity], *, detect_drift: bool = True) -> Ext
     return Extractor(entity_plan(entity), detect_drift=detect_drift)
 
 
-__all__ = ["Extraction", "Extractor", "compile_extractor"]
+__all__ = ["Extraction", "Extractor", "SliceRows", "compile_extractor", "page_bodies"]

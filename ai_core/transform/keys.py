@@ -63,6 +63,9 @@ def collapse_identical(rows: pl.DataFrame, key: Sequence[str]) -> pl.DataFrame:
     # Identical rows differ only in provenance: keep the first page in sub-resource order, not
     # the latest fetched, so a rerun of the day names the same page whatever the fetch order.
     columns = [*key, "_sub_resource", "_page_number"]
+    # Copies within one page are alike in every column (provenance is the page's): dropping
+    # them first leaves the sort only each page's distinct rows, a fraction for sub-records.
+    rows = rows.unique(subset=[*columns, HASH_COLUMN], keep="any")
     return rows.sort(columns, nulls_last=True).unique(
         subset=[*key, HASH_COLUMN], keep="first", maintain_order=True
     )

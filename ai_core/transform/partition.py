@@ -1,36 +1,31 @@
-"""One transformed day: the raw partition read batch by batch, resolved by key, written as it goes.
+"""One entity's transformed day: its rows resolved by key, written as they are extracted.
 
-The Iceberg IO manager consumes this object's chunks. Each step extracts a group of raw batches
-of a few tens of megabytes of bodies, collapses identical rows within it and hands its rows to
-the writer, which stages them as data files at once; only what the key rule needs (key,
-provenance, hash and the entity's rule flags) stays in memory, with the page facts. When every
-batch is staged, the writer asks `rows_to_drop`: keys are resolved over the whole day, and the
-rows that lost to another version of their key (usually none) are struck from the staged files
-before the one commit. Memory therefore holds one group's rows, not the day's, and no row is
-written twice.
+The Iceberg IO manager consumes this object's chunks. Its `TransformedDay` (`day.py`) extracts
+a group of raw batches of a few tens of megabytes of bodies at a time; the partition collapses
+identical rows within it and hands its rows to the writer, which stages them as data files at
+once; only what the key rule needs (key, provenance, hash and the entity's rule flags) stays in
+memory, with the page facts. When every batch is staged, the writer asks `rows_to_drop`: keys
+are resolved over the whole day, and the rows that lost to another version of their key
+(usually none) are struck from the staged files before the one commit. Memory therefore holds
+one group's rows, not the day's, and no row is written twice.
 
-Raw rows of pages that could not be fetched (`_fetch_error` set) hold no records: they are left
-out of the extraction, and their sub-resources are recorded with the day as not observed, so the
-consolidated tier carries those parts forward instead of reading them as gone.
+Raw rows of pages that could not be fetched (`_fetch_error` set) hold no records: the day leaves
+them out of the extraction, and their sub-resources are recorded with the day as not observed, so
+the consolidated tier carries those parts forward instead of reading them as gone.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from ai_core.arrow import Frame, as_arrow
 from ai_core.iceberg.output import PartitionOutput, StagedRows
 from ai_core.iceberg.writer import unobserved_property
 from ai_core.raw.parts import in_parts
-from ai_core.transform.batching import GROUP_BYTES, grouped
 from ai_core.transform.drift import DRIFT_SCHEMA
 from ai_core.transform.extract import PAGES_SCHEMA, REJECTED_SCHEMA, Extraction, Extractor
 from ai_core.transform.facts import (
@@ -51,7 +46,9 @@ from ai_core.transform.keys import (
 )
 from ai_core.transform.schema import HASH_COLUMN
 
-RawBatches: TypeAlias = pa.RecordBatchReader | Iterable[Frame]
+if TYPE_CHECKING:
+    from ai_core.transform.day import TransformedDay
+
 BATCH = "_batch"
 ROW = "_row"
 
@@ -88,21 +85,14 @@ def _flag(index: int) -> str:
 
 
 class TransformedPartition(PartitionOutput):
-    """The day's rows as `pl.DataFrame` chunks, one per extracted group of raw batches, for a
-    writer that calls `rows_to_drop` before it commits (the Iceberg IO manager); consumable once."""
+    """One entity's rows of a `TransformedDay` as `pl.DataFrame` chunks, one per extracted group
+    of raw batches, for a writer that calls `rows_to_drop` before it commits (the Iceberg IO
+    manager); consumable once. Made by `TransformedDay.partition`."""
 
-    def __init__(
-        self,
-        label: str,
-        extractor: Extractor,
-        raw: RawBatches,
-        *,
-        group_bytes: int = GROUP_BYTES,
-    ) -> None:
+    def __init__(self, label: str, extractor: Extractor, day: TransformedDay) -> None:
         self.label = label
         self.extractor = extractor
-        self._raw = raw
-        self._group_bytes = group_bytes
+        self._day = day
         self._discrepancies = dict(extractor.plan.entity.discrepancies)
         self._kept: list[KeptGroup] = []
         self._choice: KeyChoice | None = None
@@ -125,7 +115,6 @@ class TransformedPartition(PartitionOutput):
         self._discrepancy_counts: dict[str, int] = {}
         self._discrepancy_samples = pl.DataFrame(schema=DISCREPANCY_SAMPLES_SCHEMA)
         self._consumed = False
-        self._unobserved: set[str] = set()
         self.timings = Timings()
 
     @property
@@ -140,10 +129,10 @@ class TransformedPartition(PartitionOutput):
 
     def _extract(self) -> Iterator[pl.DataFrame]:
         """Every group's rows, identical ones collapsed, in raw order. `extract_s` counts this
-        generator's own time, not the writer's between chunks."""
+        generator's own time (the day's pass for the first table written, reading its rows
+        back for the others), not the writer's between chunks."""
         started = time.perf_counter()
-        for extraction in self._extractions():
-            rows = self._keep(extraction)
+        for rows in self._day.rows(self):
             self.timings.extract_s += time.perf_counter() - started
             yield rows
             started = time.perf_counter()
@@ -152,50 +141,19 @@ class TransformedPartition(PartitionOutput):
             # A day without a raw batch still gives the table its columns.
             yield pl.DataFrame(schema=self.extractor.schema)
 
-    def _extractions(self) -> Iterator[Extraction]:
-        """Each group's extraction. Groups overlap: the next group's slices are queued on the
-        pool before one is handed on, so while this thread reads raw batches and the writer
-        stages rows, both cores keep extracting."""
-        with ThreadPoolExecutor(max_workers=pl.thread_pool_size()) as pool:
-            pending: Callable[[], Extraction] | None = None
-            for batch in grouped(self._observed(), self._group_bytes):
-                queued = self.extractor.submit(batch, pool)
-                if pending is not None:
-                    yield pending()
-                pending = queued
-            if pending is not None:
-                yield pending()
-
-    def _observed(self) -> Iterator[pa.Table]:
-        """The raw batches without the rows of pages that failed, whose sub-resources are noted."""
-        for batch in self._raw:
-            arrow = as_arrow(batch)
-            if "_fetch_error" not in arrow.schema.names:
-                yield arrow
-                continue
-            errors = arrow.column("_fetch_error")
-            if errors.null_count == arrow.num_rows:
-                yield arrow
-                continue
-            failed = pc.is_valid(errors)
-            subs = pc.unique(pc.filter(arrow.column("_sub_resource"), failed))
-            self._unobserved.update(str(s) for s in subs.to_pylist())
-            kept = arrow.filter(pc.invert(failed))
-            if kept.num_rows:
-                yield kept
-
     @property
     def unobserved(self) -> list[str]:
         """Sub-resources with a page that could not be fetched, known once the day is read."""
-        return sorted(self._unobserved)
+        return sorted(self._day.unobserved)
 
     def snapshot_properties(self) -> dict[str, str]:
         """The day's unobserved sub-resources, recorded with the commit."""
-        return unobserved_property(self._unobserved)
+        return unobserved_property(self._day.unobserved)
 
-    def _keep(self, extraction: Extraction) -> pl.DataFrame:
+    def keep(self, extraction: Extraction) -> pl.DataFrame:
         """One group's rows, identical ones collapsed; what stays in memory is their narrow
-        columns and rule flags, the page facts, the rejections and the unknown keys."""
+        columns and rule flags, the page facts, the rejections and the unknown keys. The day
+        calls it group by group, in raw order."""
         index = len(self._kept)
         rows = collapse_identical(extraction.rows, self.key)
         self._batch_duplicates += extraction.rows.height - rows.height
@@ -274,7 +232,8 @@ class TransformedPartition(PartitionOutput):
         counts = sub_resource_counts(self._pages, self._narrow, self._rejected, self.key)
         # A part the raw day could not fetch is short by the upstream's fault, which the raw
         # asset's completeness check reports; here it is only named.
-        observed = counts.filter(~in_parts(self._unobserved)) if self._unobserved else counts
+        unobserved = self._day.unobserved
+        observed = counts.filter(~in_parts(unobserved)) if unobserved else counts
         return integrity_facts(observed, self._pages, self._rejected, self.unobserved)
 
     def discrepancies(self) -> DiscrepancyFacts:

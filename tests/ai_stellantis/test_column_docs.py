@@ -50,7 +50,7 @@ def test_a_run_writes_the_descriptions_as_iceberg_field_docs(stellantis_env: Ups
     (materialization,) = [
         m
         for m in result.asset_materializations_for_node(
-            "stellantis__transformed__inventory_vehicles"
+            "transform__stellantis__raw__public_inventory"
         )
         if m.asset_key == VEHICLES_KEY
     ]

@@ -1,7 +1,10 @@
-"""Two day-partitioned Dagster assets, one that reports metadata and a check and one that fails.
+"""Day-partitioned Dagster assets: one that reports metadata and a check, one that fails, and
+two written by one step.
 
 No `from __future__ import annotations`: Dagster reads the `context` annotation at definition.
 """
+
+from collections.abc import Iterator
 
 import dagster as dg
 
@@ -35,6 +38,24 @@ def broken() -> None:
     raise RuntimeError("sample/raw/broken fails on purpose")
 
 
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["sample", "transformed", "vehicles"], deps=[pages]),
+        dg.AssetSpec(["sample", "transformed", "dealers"], deps=[pages]),
+    ],
+    partitions_def=DAILY,
+)
+def tables() -> Iterator[dg.MaterializeResult]:
+    yield dg.MaterializeResult(
+        asset_key=dg.AssetKey(["sample", "transformed", "vehicles"]),
+        metadata={"rows": 100, "bytes": 2048, "pages": 3, "extract_seconds": 1.5},
+    )
+    yield dg.MaterializeResult(
+        asset_key=dg.AssetKey(["sample", "transformed", "dealers"]),
+        metadata={"rows": 7, "bytes": 512, "pages": 3, "extract_seconds": 0.25},
+    )
+
+
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=[pages, broken], asset_checks=[pages_complete])
+    return dg.Definitions(assets=[pages, broken, tables], asset_checks=[pages_complete])

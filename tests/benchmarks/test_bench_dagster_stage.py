@@ -52,6 +52,18 @@ def test_asset_stages_report_metadata_checks_and_failures(tmp_path: Path) -> Non
     )
 
 
+def test_a_stage_of_several_assets_of_one_step_reports_each_and_their_sum() -> None:
+    keys = ["sample/transformed/vehicles", "sample/transformed/dealers"]
+    result = materialise(keys, DAY.isoformat(), "tests.benchmarks.sample_defs:defs")
+    assert result["success"], result["errors"]
+    metadata = result["metadata"]
+    assert set(metadata["assets"]) == set(keys)
+    assert metadata["assets"]["sample/transformed/dealers"]["rows"] == 7
+    # Rows and extraction add up; the pages are the same ones, read once.
+    assert (metadata["rows"], metadata["bytes"], metadata["pages"]) == (107, 2560, 3)
+    assert metadata["extract_seconds"] == 1.75
+
+
 def test_unknown_asset_key_names_the_scenario_field() -> None:
     with pytest.raises(KeyError, match="has no asset 'sample/raw/nowhere'; check the scenario"):
         materialise("sample/raw/nowhere", DAY.isoformat(), "tests.benchmarks.sample_defs:defs")

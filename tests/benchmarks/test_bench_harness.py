@@ -215,7 +215,7 @@ def test_shipped_scenarios_load() -> None:
 
     known = {k.to_user_string() for k in defs().resolve_asset_graph().get_all_asset_keys()}
     for scenario in (fast, national):
-        keys = [s.asset_key for s in scenario.stages if s.asset_key]
+        keys = [k for s in scenario.stages for k in s.asset_keys]
         assert keys[:3] == [
             "stellantis/raw/public_model_year_codes",
             "stellantis/raw/public_inventory",
@@ -224,6 +224,10 @@ def test_shipped_scenarios_load() -> None:
         assert set(keys) <= known
         assert {k.split("/")[1] for k in keys} == {"raw", "transformed", "consolidated"}
         assert "stellantis/consolidated/inventory" in keys
+        # The inventory's five tables run as the one step that writes them all.
+        (tables,) = [s for s in scenario.stages if s.name == "transformed_inventory_tables"]
+        assert len(tables.asset_keys) == 5
+        assert "stellantis/transformed/inventory_vehicles" in tables.asset_keys
         baselines = {s.baseline_of for s in scenario.stages if s.baseline_of}
         assert baselines == {"transformed_inventory"}
     assert fast.env["STELLANTIS_INVENTORY_ZIP"] == "10001"

@@ -77,11 +77,12 @@ def run(path: str, source: Path, batch_pages: int) -> None:
 
 RAW_KEY = "stellantis/raw/public_inventory"
 STAGE_YAML = """
-asset_key: stellantis/transformed/inventory_vehicles
-description: Vehicles of the public inventory, one row per VIN.
 raw: stellantis/raw/public_inventory
-entity: ai_stellantis.entities.InventoryVehicle
 start_date: "2026-11-01"
+tables:
+  - asset_key: stellantis/transformed/inventory_vehicles
+    entity: ai_stellantis.entities.InventoryVehicle
+    description: Vehicles of the public inventory, one row per VIN.
 """
 
 
@@ -105,14 +106,12 @@ def stage(data_dir: Path) -> None:
     result = dg.materialize(
         [*(defs.assets or []), raw],
         partition_key=DAY.isoformat(),
-        selection=[component.key],
+        selection=component.keys,
         resources={
             "iceberg_io_manager": IcebergIOManager(catalog_name="measure", data_dir=str(data_dir))
         },
     )
-    materialization = result.asset_materializations_for_node(component.key.to_python_identifier())[
-        0
-    ]
+    materialization = result.asset_materializations_for_node(component.op_name)[0]
     keep = ("rows_written", "extract_seconds", "resolve_seconds", "write_seconds")
     figures = {k: materialization.metadata[k].value for k in keep}
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -18,11 +18,12 @@ from tests.ai_core.transform.payloads import raw_rows
 from tests.ai_core.transform.toy import ShopWidget, page, widget
 
 YAML = """
-asset_key: shop/transformed/widgets
-description: Widgets of the shop's catalogue, one row per SKU.
 raw: shop/raw/widgets
-entity: tests.ai_core.transform.toy.ShopWidget
 start_date: "2026-11-01"
+tables:
+  - asset_key: shop/transformed/widgets
+    entity: tests.ai_core.transform.toy.ShopWidget
+    description: Widgets of the shop's catalogue, one row per SKU.
 """
 DAY = dt.date(2026, 11, 20)
 A, B = "shop.example/a", "shop.example/b"
@@ -54,7 +55,7 @@ def _materialize(
     return dg.materialize(
         [*_assets(component), raw],
         partition_key=day.isoformat(),
-        selection=[component.key],
+        selection=component.keys,
         resources={
             "iceberg_io_manager": IcebergIOManager(
                 catalog_name=catalog.catalog_name, data_dir=catalog.data_dir
@@ -67,13 +68,13 @@ def _materialize(
 def test_the_instance_builds_one_asset_with_both_checks() -> None:
     component = TransformedComponent.resolve_from_yaml(YAML)
     (asset,) = _assets(component)
-    assert asset.key == dg.AssetKey(["shop", "transformed", "widgets"])
+    assert asset.keys == {dg.AssetKey(["shop", "transformed", "widgets"])}
     assert {d.asset_key for d in asset.specs_by_key[asset.key].deps} == {
         dg.AssetKey(["shop", "raw", "widgets"])
     }
     assert {c.name for c in asset.check_specs} == {"integrity", "discrepancies", "column_drift"}
     assert asset.group_names_by_key[asset.key] == "transformed"
-    assert component.entity_class() is ShopWidget
+    assert component.tables[0].entity_class() is ShopWidget
 
 
 def test_a_day_is_written_deduplicated_with_its_checks(catalog: IcebergCatalogResource) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 
 from ai_core.transform import compile_extractor, oracle_extraction
+from ai_core.transform.day import TransformedDay
 from ai_core.transform.drift import missing_paths
-from ai_core.transform.partition import TransformedPartition
 from tests.ai_core.transform.payloads import raw_rows
 from tests.ai_core.transform.toy import ShopWidget, page, widget
 
@@ -97,8 +97,8 @@ def test_a_key_present_on_any_record_of_the_day_is_not_missing() -> None:
         raw_rows([(SUB, 1, page([_without("stock", "AAA001")], total=1))]),
         raw_rows([(SUB, 2, page([widget("AAA002")], total=1))]),
     ]
-    partition = TransformedPartition(
-        "shop/transformed/widgets", compile_extractor(ShopWidget), day, group_bytes=1
+    partition = TransformedDay(day, group_bytes=1).partition(
+        "shop/transformed/widgets", compile_extractor(ShopWidget)
     )
     list(partition.chunks())
     assert partition.missing_keys() == []

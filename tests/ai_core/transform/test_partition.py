@@ -14,6 +14,7 @@ from ai_core.iceberg.catalog import load_catalog
 from ai_core.iceberg.reader import arrow_table
 from ai_core.iceberg.writer import write_partition
 from ai_core.transform import compile_extractor
+from ai_core.transform.day import TransformedDay
 from ai_core.transform.partition import TransformedPartition
 from tests.ai_core.transform.payloads import raw_rows
 from tests.ai_core.transform.toy import ShopWidget, page, widget
@@ -31,7 +32,7 @@ def catalog(tmp_path: Path) -> Catalog:
 def _write(catalog: Catalog, pages: list[tuple[str, int, bytes]]) -> TransformedPartition:
     # One raw page a group: each page is extracted, collapsed and staged on its own.
     raw = raw_rows(pages).to_batches(max_chunksize=1)
-    partition = TransformedPartition(TABLE, compile_extractor(ShopWidget), raw, group_bytes=1)
+    partition = TransformedDay(raw, group_bytes=1).partition(TABLE, compile_extractor(ShopWidget))
     write_partition(catalog, TABLE, DAY, partition.chunks(), rows_to_drop=partition.rows_to_drop)
     return partition
 
@@ -76,7 +77,7 @@ def test_keys_seen_again_in_later_groups_keep_one_row(catalog: Catalog) -> None:
 
 
 def test_a_day_without_raw_batches_still_creates_the_table(catalog: Catalog) -> None:
-    partition = TransformedPartition(TABLE, compile_extractor(ShopWidget), [])
+    partition = TransformedDay([]).partition(TABLE, compile_extractor(ShopWidget))
     write_partition(catalog, TABLE, DAY, partition.chunks(), rows_to_drop=partition.rows_to_drop)
     table = catalog.load_table(TABLE)
     assert "sku" in table.schema().column_names
@@ -85,7 +86,7 @@ def test_a_day_without_raw_batches_still_creates_the_table(catalog: Catalog) -> 
 
 
 def test_facts_need_the_day_resolved_first() -> None:
-    partition = TransformedPartition(TABLE, compile_extractor(ShopWidget), [])
+    partition = TransformedDay([]).partition(TABLE, compile_extractor(ShopWidget))
     list(partition.chunks())
     with pytest.raises(RuntimeError, match="not resolved yet"):
         partition.integrity()
