@@ -96,7 +96,7 @@ def step_figures(
             continue
         pid = event.event_specific_data.metadata.get("pid")  # type: ignore[union-attr]
         if pid is not None:
-            pids[event.step_key] = int(pid.value)
+            pids[event.step_key] = int(str(pid.value))
     figures: dict[str, dict[str, float | None]] = {}
     for stat in instance.get_run_step_stats(run_id):
         wall = None
@@ -171,7 +171,7 @@ def run_upkeep(
     expired = removed = 0
     for event in result.all_events:
         if event.event_type_value == "ASSET_OBSERVATION":
-            metadata = event.asset_observation_data.asset_observation.metadata  # type: ignore[union-attr]
+            metadata = event.asset_observation_data.asset_observation.metadata
             expired += int(metadata["snapshots_expired"].value)  # type: ignore[arg-type]
             removed += int(metadata["files_removed"].value)  # type: ignore[arg-type]
     return {
@@ -196,11 +196,11 @@ def run(context: StageContext) -> dict[str, Any]:
         with peaks_by_pid() as peaks:
             if in_processes:
                 recon = dg.build_reconstructable_job(
-                    __name__, "job_of", reconstructable_args=(definitions, job_name)
+                    __name__,
+                    "job_of",
+                    reconstructable_args=(definitions, job_name),  # type: ignore[arg-type]
                 )
-                result: Any = dg.execute_job(
-                    recon, instance, tags={PARTITION_TAG: day.isoformat()}
-                )
+                result: Any = dg.execute_job(recon, instance, tags={PARTITION_TAG: day.isoformat()})
             else:
                 result = job_of(definitions, job_name).execute_in_process(
                     partition_key=day.isoformat(), instance=instance, raise_on_error=False

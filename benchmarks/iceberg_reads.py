@@ -84,9 +84,7 @@ def timed(figures: dict[str, Any], name: str) -> Iterator[None]:
 def table_reads(table: Table, day: dt.date) -> dict[str, Any]:
     """One table's metadata and the cost of listing its days and planning one day's read."""
     counting = CountingFileIO(table.io)
-    counted = Table(
-        table.name(), table.metadata, table.metadata_location, counting, table.catalog
-    )
+    counted = Table(table.name(), table.metadata, table.metadata_location, counting, table.catalog)
     snapshot = table.current_snapshot()
     figures: dict[str, Any] = {
         "snapshots": len(table.metadata.snapshots),

@@ -177,7 +177,9 @@ class StageRunner:
         """`<results root>/.envs`: the run directory is `<results root>/<scenario>/<run>`."""
         return self.run_dir.parent.parent / ENVS_DIRNAME
 
-    def run(self, index: int, stage: StageConfig, partition: dt.date | None = None) -> dict[str, Any]:
+    def run(
+        self, index: int, stage: StageConfig, partition: dt.date | None = None
+    ) -> dict[str, Any]:
         """Run one stage for `partition` (the scenario's by default); return its summary entry."""
         partition = partition or self.scenario.partition
         assert partition is not None
@@ -216,9 +218,7 @@ class StageRunner:
             setup = {"python": str(python), "seconds": round((_now() - started).total_seconds(), 3)}
         before = _stats(self.handle)
         process = run_measured(
-            stage_command(
-                stage, partition, out, self.scenario.definitions, placeholders
-            ),
+            stage_command(stage, partition, out, self.scenario.definitions, placeholders),
             env=env,
             cwd=REPO_ROOT,
             log_path=log,
