@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +44,18 @@ def job_of(definitions: str, job_name: str) -> dg.JobDefinition:
     return load_definitions(definitions).resolve_job_def(job_name)
 
 
+@dataclass(slots=True)
+class ProcessPeak:
+    """What the sampler last saw of one process: its largest RSS and its CPU so far."""
+
+    rss: int = 0
+    cpu_s: float = 0.0
+
+
 @contextmanager
-def peaks_by_pid() -> Iterator[dict[int, int]]:
-    """Every 50 ms, the RSS of each process below this one; yields the peak bytes per pid."""
-    peaks: dict[int, int] = {}
+def peaks_by_pid() -> Iterator[dict[int, ProcessPeak]]:
+    """Every 50 ms, the RSS and CPU of each process below this one, by pid."""
+    peaks: dict[int, ProcessPeak] = {}
     done = threading.Event()
     me = psutil.Process()
 
@@ -58,10 +67,12 @@ def peaks_by_pid() -> Iterator[dict[int, int]]:
                 children = []
             for child in children:
                 try:
-                    rss = child.memory_info().rss
+                    rss, cpu = child.memory_info().rss, child.cpu_times()
                 except psutil.Error:
                     continue
-                peaks[child.pid] = max(peaks.get(child.pid, 0), rss)
+                peak = peaks.setdefault(child.pid, ProcessPeak())
+                peak.rss = max(peak.rss, rss)
+                peak.cpu_s = cpu.user + cpu.system
             done.wait(SAMPLE_S)
 
     sampler = threading.Thread(target=sample, name="step-memory", daemon=True)
@@ -84,9 +95,11 @@ def instance_home(context: StageContext) -> Path:
 
 
 def step_figures(
-    instance: dg.DagsterInstance, run_id: str, peaks: Mapping[int, int]
+    instance: dg.DagsterInstance, run_id: str, peaks: Mapping[int, ProcessPeak]
 ) -> dict[str, dict[str, float | None]]:
-    """Per step: its execution wall (from the run's record) and its process's peak RSS."""
+    """Per step: its execution wall (from the run's record) and, when it had a process of its
+    own, that process's peak RSS and CPU (start-up included: CPU is what contention does not
+    stretch)."""
     pids: dict[str, int] = {}
     for record in instance.get_records_for_run(
         run_id, of_type=dg.DagsterEventType.STEP_WORKER_STARTED
@@ -106,7 +119,8 @@ def step_figures(
         peak = peaks.get(pid) if pid is not None else None
         figures[stat.step_key] = {
             "wall_s": wall,
-            "peak_rss_mb": round(peak / 2**20, 1) if peak else None,
+            "peak_rss_mb": round(peak.rss / 2**20, 1) if peak else None,
+            "cpu_s": round(peak.cpu_s, 3) if peak else None,
         }
     return figures
 
@@ -118,17 +132,19 @@ def tier_of(step_key: str) -> str | None:
 
 
 def tier_totals(steps: Mapping[str, Mapping[str, float | None]]) -> dict[str, float]:
-    """Per tier: the steps' summed wall and, when steps had processes of their own, the
-    largest step's peak."""
+    """Per tier: the steps' summed wall and, when steps had processes of their own, their
+    summed CPU and the largest step's peak."""
     totals: dict[str, float] = {}
     for key, figures in steps.items():
         tier = tier_of(key)
         if tier is None:
             continue
-        wall, peak = figures.get("wall_s"), figures.get("peak_rss_mb")
+        wall, peak, cpu = figures.get("wall_s"), figures.get("peak_rss_mb"), figures.get("cpu_s")
         totals[f"{tier}_wall_s"] = round(totals.get(f"{tier}_wall_s", 0.0) + (wall or 0.0), 3)
         if peak is not None:
             totals[f"{tier}_peak_mb"] = max(totals.get(f"{tier}_peak_mb", 0.0), peak)
+        if cpu is not None:
+            totals[f"{tier}_cpu_s"] = round(totals.get(f"{tier}_cpu_s", 0.0) + cpu, 3)
     return totals
 
 

@@ -70,19 +70,17 @@ def against_base(stages: Sequence[Stage], tier: str = TIER) -> str:
     base = next((s for s in measured if s["metrics"]["day_number"] == BASE_DAY), None)
     if base is None:
         return ""
-    headers = ["day", f"{tier} s", "x day 2", f"{tier} peak MB", "x day 2 "]
+    headers = ["day", f"{tier} s", "x day 2", "cpu s", "x day 2", "peak MB", "x day 2"]
     rows = []
     for s in measured:
         m, b = s["metrics"], base["metrics"]
-        rows.append(
-            [
-                str(m["day_number"]),
-                fmt(m[f"{tier}_wall_s"], 2),
-                fmt_ratio(ratio(m[f"{tier}_wall_s"], b[f"{tier}_wall_s"])),
-                fmt(m[f"{tier}_peak_mb"], 0),
-                fmt_ratio(ratio(m[f"{tier}_peak_mb"], b[f"{tier}_peak_mb"])),
+        rows.append([str(m["day_number"])])
+        for figure, digits in (("wall_s", 2), ("cpu_s", 2), ("peak_mb", 0)):
+            value = m.get(f"{tier}_{figure}")
+            rows[-1] += [
+                fmt(value, digits),
+                fmt_ratio(ratio(value, b.get(f"{tier}_{figure}"))),
             ]
-        )
     return table(headers, rows)
 
 

@@ -79,11 +79,16 @@ def test_steps_in_processes_report_their_own_peak(three_days: dict[str, Any]) ->
     # Each step's process imported Dagster, Polars and pyiceberg: well over 100 MB each, and
     # below the whole tree the harness saw.
     assert all(p is not None and 100 < p < _day(three_days, 2)["peak_rss_mb"] for p in peaks)
+    assert all(f["cpu_s"] is not None and f["cpu_s"] > 0 for f in in_processes["steps"].values())
+    assert in_processes["consolidated_cpu_s"] == pytest.approx(
+        sum(f["cpu_s"] for k, f in in_processes["steps"].items() if tier_of(k) == "consolidated")
+    )
     assert in_processes["consolidated_peak_mb"] == max(
         f["peak_rss_mb"] for k, f in in_processes["steps"].items() if tier_of(k) == "consolidated"
     )
     in_process = _day(three_days, 3)["metrics"]
     assert "consolidated_peak_mb" not in in_process
+    assert "consolidated_cpu_s" not in in_process
     assert all(f["peak_rss_mb"] is None for f in in_process["steps"].values())
 
 
