@@ -55,11 +55,14 @@ def days_table(stages: Sequence[Stage], tier: str = TIER) -> str:
 
 
 def opened(stored: Mapping[str, Any]) -> int | None:
-    """The most manifests any table opened to list its days or plan one day's read."""
+    """The most manifests any table's listing of its days or planning of one day's read opened
+    (pyiceberg's planner or Polars')."""
     counts = [
         v
         for k, v in stored.items()
-        if k.endswith((".plan_manifests_read", ".partition_dates_manifests_read"))
+        if k.endswith(
+            (".plan_manifests_read", ".partition_dates_manifests_read", ".polars_manifests_read")
+        )
     ]
     return max(counts) if counts else None
 

@@ -9,7 +9,8 @@ metadata work the tiers' reads do, counting the files each opens and timing it:
   spanning several days);
 - planning the read of the day (`plan_files` with the day's filter, as the readers and the
   commit do): manifests opened, data files planned;
-- the Polars scan of the day that the consolidated tier makes, planned and counted.
+- the Polars scan of the day that the consolidated tier makes, timed, with the manifests its
+  planner read and the data files it planned as its verbose log states them.
 
 A table that keeps more days should not cost more to read one day from: the counts of manifests
 opened and data files planned stay flat, while `metadata.json` and the manifest list grow with
@@ -19,6 +20,10 @@ the snapshots and days kept.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
+import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -98,9 +103,43 @@ def table_reads(table: Table, day: dt.date) -> dict[str, Any]:
         tasks = list(counted.scan(row_filter=day_filter([day])).plan_files())
     figures["plan_manifests_read"] = counting.take().get("manifest", 0)
     figures["plan_data_files"] = len(tasks)
-    with timed(figures, "polars_day_s"):
+    with timed(figures, "polars_day_s"), stderr_text() as said, pl.Config(verbose=True):
         lazy_frame(table, [day]).select(pl.len()).collect()
+    figures.update(polars_plan("".join(said)))
     return figures
+
+
+POLARS_PLANNED = re.compile(r"planned (\d+) files .*pruned (\d+) / (\d+) manifests")
+"""What Polars' Iceberg planner says when verbose (polars 2.1); a change of wording leaves the
+two Polars counts out rather than wrong."""
+
+
+def polars_plan(said: str) -> dict[str, int]:
+    """The manifests Polars' planner read and the data files it planned, from its own words."""
+    found = POLARS_PLANNED.search(said)
+    if found is None:
+        return {}
+    files, pruned, manifests = (int(g) for g in found.groups())
+    return {"polars_manifests_read": manifests - pruned, "polars_data_files": files}
+
+
+@contextmanager
+def stderr_text() -> Iterator[list[str]]:
+    """What this process writes to its standard error in the block, Rust's writes included;
+    the yielded list holds it once the block is over."""
+    said: list[str] = []
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield said
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            said.append(captured.read().decode(errors="replace"))
 
 
 def probe(context: StageContext) -> dict[str, Any]:

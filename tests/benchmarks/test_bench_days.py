@@ -102,6 +102,8 @@ def test_metadata_reads_match_the_catalog(three_days: dict[str, Any]) -> None:
     assert figures["days"] == DAYS
     assert figures["plan_data_files"] == len(files) >= 1
     assert figures["plan_manifests_read"] == 1  # the day's own manifest, the others pruned
+    assert figures["polars_manifests_read"] == 1  # Polars' own planner prunes the same way
+    assert figures["polars_data_files"] == len(files)
     assert figures["partition_dates_manifests_read"] == 0  # the manifest list names each day
     assert figures["manifests_listed"] == DAYS
     metadata = Path(table.metadata_location.removeprefix("file://"))
