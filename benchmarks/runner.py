@@ -322,14 +322,15 @@ def run_scenario(
                 for number, day in enumerate(scenario.run_days(), start=1)
                 for stage in scenario.day_stages(number)
             ]
-            served_day = scenario.partition
+            # A run of several days moves the server to each, the first included.
+            served_day = scenario.partition if scenario.days == 1 else None
             for index, (day, stage) in enumerate(runs, start=1):
                 if aborted_by is not None:
                     summary.add_stage(
                         skipped_stage(stage, f"run aborted after {aborted_by} failed")
                     )
                     continue
-                if day != served_day:
+                if day != served_day and handle is not None:
                     upstream_server.move_to(handle, day)
                     served_day = day
                 echo(f"[{index}/{len(runs)}] {stage.name}: {stage.kind} {stage.target}")

@@ -39,7 +39,7 @@ def serve(config: UpstreamConfig) -> Iterator[UpstreamHandle]:
         yield handle
 
 
-def move_to(handle: UpstreamHandle | None, day: dt.date) -> None:
+def move_to(handle: UpstreamHandle, day: dt.date) -> None:
     """Have the server serve `day` from now on, as a run of several days needs."""
     set_state = getattr(handle, "set_state", None)
     if not callable(set_state):

@@ -18,8 +18,6 @@ from benchmarks.days_report import days_report
 from benchmarks.runner import run_scenario
 from benchmarks.scenario import Scenario, load_scenario
 
-pytestmark = pytest.mark.slow
-
 DAYS = 3
 INVENTORY = ("stellantis_consolidated", "inventory")
 
@@ -57,6 +55,7 @@ def _day(summary: dict[str, Any], number: int) -> dict[str, Any]:
     return summary["stages"][number - 1]
 
 
+@pytest.mark.slow
 def test_each_day_is_one_run_of_the_job(three_days: dict[str, Any]) -> None:
     stages = three_days["stages"]
     assert [s["name"] for s in stages] == ["daily_day01", "daily_day02", "daily_day03"]
@@ -73,6 +72,7 @@ def test_each_day_is_one_run_of_the_job(three_days: dict[str, Any]) -> None:
         assert all(0 < f["wall_s"] < stage["metrics"]["run_s"] for f in steps.values())
 
 
+@pytest.mark.slow
 def test_steps_in_processes_report_their_own_peak(three_days: dict[str, Any]) -> None:
     in_processes = _day(three_days, 2)["metrics"]
     peaks = [f["peak_rss_mb"] for f in in_processes["steps"].values()]
@@ -92,6 +92,7 @@ def test_steps_in_processes_report_their_own_peak(three_days: dict[str, Any]) ->
     assert all(f["peak_rss_mb"] is None for f in in_process["steps"].values())
 
 
+@pytest.mark.slow
 def test_metadata_reads_match_the_catalog(three_days: dict[str, Any]) -> None:
     catalog = load_catalog(Path(three_days["run_dir"]) / "data")
     table: Table = catalog.load_table(INVENTORY)
@@ -114,6 +115,7 @@ def test_metadata_reads_match_the_catalog(three_days: dict[str, Any]) -> None:
     )
 
 
+@pytest.mark.slow
 def test_upkeep_keeps_the_retention_of_the_scenario(three_days: dict[str, Any]) -> None:
     before, after = _day(three_days, 2)["stored"], _day(three_days, 3)
     assert "upkeep_s" not in _day(three_days, 2)["metrics"]
@@ -125,9 +127,34 @@ def test_upkeep_keeps_the_retention_of_the_scenario(three_days: dict[str, Any]) 
     assert all(t["days"] == DAYS for t in tables.values() if t["plan_data_files"])
 
 
+@pytest.mark.slow
 def test_report_has_a_row_per_day(three_days: dict[str, Any]) -> None:
     report = days_report(three_days["stages"]).splitlines()
     assert report[0] == "days:"
     rows = [line.split()[0] for line in report[3:6]]
     assert rows == ["1", "2", "3"]
     assert any(line.startswith("against day 2") for line in report)
+
+
+def test_a_scenario_of_several_days_names_each_days_stages() -> None:
+    scenario = Scenario.model_validate(
+        {
+            "name": "two_days",
+            "upstream": None,
+            "partition": "2026-11-30",
+            "days": 2,
+            "stages": [
+                {"name": "work", "callable": "m:f"},
+                {"name": "plain", "callable": "m:g", "baseline_of": "work"},
+            ],
+        }
+    )
+    assert scenario.run_days() == [dt.date(2026, 11, 30), dt.date(2026, 12, 1)]
+    second = scenario.day_stages(2)
+    assert [(s.name, s.baseline_of) for s in second] == [
+        ("work_day02", None),
+        ("plain_day02", "work_day02"),
+    ]
+    assert second[0].label == "work (day 2)"
+    single = scenario.model_copy(update={"days": 1})
+    assert single.day_stages(1) == scenario.stages
