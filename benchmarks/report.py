@@ -133,7 +133,7 @@ def stored_table(stages: Sequence[Stage]) -> str:
     rows = []
     for s in stages:
         stored = s.get("stored")
-        if not stored:
+        if not stored or not ("served" in stored or stored.get("error")):
             continue
         if stored.get("error"):
             rows.append([s["name"], "-", "-", "-", "-", "-", "-", stored["error"][:60], "-"])

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from benchmarks import defaults
+from benchmarks.days_report import days_report
 from benchmarks.report import run_report
 from benchmarks.runner import RESULTS_DIR, RunError, run_scenario
 from benchmarks.scenario import load_scenario
@@ -85,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     summary = json.loads(summary_path.read_text())
     print()
     print(run_report(summary))
+    days = days_report(summary["stages"])
+    if days:
+        print(f"\n{days}")
     print(f"\nsummary: {summary_path}")
     return 0 if summary["status"] == "ok" else 1
 

@@ -88,6 +88,7 @@ def stage_env(
     data_dir: Path,
     base_url_template: str | None,
     inherited: Mapping[str, str],
+    partition: dt.date | None = None,
 ) -> dict[str, str]:
     """The stage's environment: inherited, then the scenario's, the stage's, then the run's own.
 
@@ -97,9 +98,10 @@ def stage_env(
     env = {**inherited, **scenario.env, **stage.env}
     env["AI_DATA_DIR"] = str(data_dir)
     env["PYTHONUNBUFFERED"] = "1"
-    if scenario.partition is not None:
-        # The stand-in serves the scenario's day as "today", so the sources' clock says so too.
-        env[TODAY_ENV] = scenario.partition.isoformat()
+    day = partition or scenario.partition
+    if day is not None:
+        # The stand-in serves the stage's day as "today", so the sources' clock says so too.
+        env[TODAY_ENV] = day.isoformat()
     if base_url_template is not None:
         env["STELLANTIS_BASE_URL_TEMPLATE"] = base_url_template
     return env
@@ -176,9 +178,12 @@ class StageRunner:
         """`<results root>/.envs`: the run directory is `<results root>/<scenario>/<run>`."""
         return self.run_dir.parent.parent / ENVS_DIRNAME
 
-    def run(self, index: int, stage: StageConfig) -> dict[str, Any]:
-        """Run one stage and return its summary entry."""
-        assert self.scenario.partition is not None
+    def run(
+        self, index: int, stage: StageConfig, partition: dt.date | None = None
+    ) -> dict[str, Any]:
+        """Run one stage for `partition` (the scenario's by default); return its summary entry."""
+        partition = partition or self.scenario.partition
+        assert partition is not None
         template = self.handle.base_url_template if self.handle is not None else None
         stem = f"{index:02d}-{_file_name(stage.name)}"
         out = self.run_dir / "stages" / f"{stem}.json"
@@ -188,7 +193,7 @@ class StageRunner:
             stage_dir.mkdir(parents=True, exist_ok=True)
         placeholders = {
             "python": sys.executable,
-            "partition": self.scenario.partition.isoformat(),
+            "partition": partition.isoformat(),
             "out": str(out),
             "stage_dir": str(stage_dir),
             "repo": str(REPO_ROOT),
@@ -200,6 +205,7 @@ class StageRunner:
             data_dir=self.run_dir / "data",
             base_url_template=template,
             inherited=os.environ,
+            partition=partition,
         )
         setup: dict[str, Any] = {}
         if stage.environment is not None:
@@ -213,9 +219,7 @@ class StageRunner:
             setup = {"python": str(python), "seconds": round((_now() - started).total_seconds(), 3)}
         before = _stats(self.handle)
         process = run_measured(
-            stage_command(
-                stage, self.scenario.partition, out, self.scenario.definitions, placeholders
-            ),
+            stage_command(stage, partition, out, self.scenario.definitions, placeholders),
             env=env,
             cwd=REPO_ROOT,
             log_path=log,
@@ -238,7 +242,8 @@ class StageRunner:
         if setup:
             figures["environment"] = setup
         if stage.verify is not None and figures["status"] == "ok":
-            figures["stored"] = self.verify(stage, env, placeholders, stage_dir / "verify.json")
+            verify_out = stage_dir / "verify.json"
+            figures["stored"] = self.verify(stage, env, placeholders, verify_out, partition)
         return figures
 
     def verify(
@@ -247,12 +252,13 @@ class StageRunner:
         env: Mapping[str, str],
         placeholders: Mapping[str, str],
         out: Path,
+        partition: dt.date,
     ) -> dict[str, Any]:
         """Run the stage's verify callable in a process of its own, outside the measurement."""
-        assert stage.verify is not None and self.scenario.partition is not None
+        assert stage.verify is not None
         params = expand_params(stage.verify.params, placeholders)
         cmd = [sys.executable, "-m", "benchmarks.stage", "--callable", stage.verify.callable]
-        cmd += ["--partition", self.scenario.partition.isoformat(), "--out", str(out)]
+        cmd += ["--partition", partition.isoformat(), "--out", str(out)]
         cmd += ["--name", stage.name, "--params", json.dumps(params)]
         log = out.with_suffix(".log")
         with log.open("wb") as log_file:
@@ -312,14 +318,24 @@ def run_scenario(
             summary.write()
             runner = StageRunner(scenario, run_dir, timeout_s, handle)
             aborted_by: str | None = None
-            for index, stage in enumerate(scenario.stages, start=1):
+            runs = [
+                (day, stage)
+                for number, day in enumerate(scenario.run_days(), start=1)
+                for stage in scenario.day_stages(number)
+            ]
+            # A run of several days moves the server to each, the first included.
+            served_day = scenario.partition if scenario.days == 1 else None
+            for index, (day, stage) in enumerate(runs, start=1):
                 if aborted_by is not None:
                     summary.add_stage(
                         skipped_stage(stage, f"run aborted after {aborted_by} failed")
                     )
                     continue
-                echo(f"[{index}/{len(scenario.stages)}] {stage.name}: {stage.kind} {stage.target}")
-                figures = runner.run(index, stage)
+                if day != served_day and handle is not None:
+                    upstream_server.move_to(handle, day)
+                    served_day = day
+                echo(f"[{index}/{len(runs)}] {stage.name}: {stage.kind} {stage.target}")
+                figures = runner.run(index, stage, day)
                 summary.add_stage(figures)
                 if "wall_s" in figures:
                     echo(

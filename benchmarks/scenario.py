@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from benchmarks import defaults
 
@@ -164,6 +164,9 @@ class Scenario(BaseModel):
     """`module:attribute` of the Dagster definitions whose assets `asset_key` stages name."""
     upstream: UpstreamConfig | None = UpstreamConfig()
     partition: dt.date | None = None
+    days: int = Field(default=1, ge=1)
+    """Consecutive days to run, from `partition`: every stage runs once a day, in order, after
+    the upstream server has moved to that day (its stage names end in `_dayNN`)."""
     stages: list[StageConfig]
 
     @model_validator(mode="after")
@@ -181,6 +184,27 @@ class Scenario(BaseModel):
         if not self.stages:
             raise ValueError(f"scenario {self.name!r} has no stages")
         return self
+
+    def run_days(self) -> list[dt.date]:
+        """The partitions run, one per day from `partition` (resolve the scenario first)."""
+        assert self.partition is not None
+        return [self.partition + dt.timedelta(days=i) for i in range(self.days)]
+
+    def day_stages(self, day_number: int) -> list[StageConfig]:
+        """The stages of the `day_number`th day (from 1), named for it when the run has several."""
+        if self.days == 1:
+            return self.stages
+        suffix = f"_day{day_number:02d}"
+        return [
+            stage.model_copy(
+                update={
+                    "name": stage.name + suffix,
+                    "label": f"{stage.label or stage.name} (day {day_number})",
+                    "baseline_of": stage.baseline_of and stage.baseline_of + suffix,
+                }
+            )
+            for stage in self.stages
+        ]
 
     def resolved(self, today: dt.date) -> Scenario:
         """The scenario as run: the partition and upstream date filled in with `today`."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import importlib
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
@@ -36,6 +37,17 @@ def serve(config: UpstreamConfig) -> Iterator[UpstreamHandle]:
     factory = _factory(config.server)
     with factory(**config.server_kwargs()) as handle:
         yield handle
+
+
+def move_to(handle: UpstreamHandle, day: dt.date) -> None:
+    """Have the server serve `day` from now on, as a run of several days needs."""
+    set_state = getattr(handle, "set_state", None)
+    if not callable(set_state):
+        raise RuntimeError(
+            f"the upstream server {type(handle).__name__} cannot move to {day}: a scenario of "
+            "several days needs a server with set_state(date=...)"
+        )
+    set_state(date=day)
 
 
 def served_state(handle: UpstreamHandle) -> dict[str, Any] | None:

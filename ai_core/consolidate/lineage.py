@@ -28,7 +28,8 @@ def stale_days(writes: Mapping[dt.date, DayWrite], written: list[dt.date]) -> li
     """Days whose recorded history no longer matches the latest write of the day before them.
 
     `written` are the days holding rows (those a day's history reads); days written before stamps
-    were recorded carry none and are left alone.
+    were recorded carry none and are left alone, and so are days whose previous day's write has
+    since been expired by the table upkeep: there is nothing left to compare their stamp with.
     """
     days = sorted(written)
     stale = []
@@ -37,6 +38,7 @@ def stale_days(writes: Mapping[dt.date, DayWrite], written: list[dt.date]) -> li
         recorded = write.properties.get(HISTORY_FROM_PROPERTY) if write else None
         if (
             recorded is not None
+            and (previous is None or previous in writes)
             and recorded != history_stamp(previous, writes)[HISTORY_FROM_PROPERTY]
         ):
             stale.append(day)

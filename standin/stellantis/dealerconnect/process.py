@@ -134,6 +134,11 @@ class MarketHandle:
     def state(self) -> dict[str, Any]:
         return self.public.state()
 
+    def set_state(self, date: dt.date | str) -> None:
+        """Both stand-ins serve `date` from now on, as a market that moved a day."""
+        self.public.set_state(date=date)
+        self.dealerconnect.set_state(date=date)
+
 
 @contextlib.contextmanager
 def serve_market(

@@ -1,0 +1,239 @@
+"""A callable stage that runs a whole Dagster job for the stage's day, as a deployment runs it.
+
+The job runs with the definitions' own executor (each step in a process of its own, forked from
+a server that preloaded the location) on a Dagster instance kept in the run's directory, so the
+runs of consecutive days accumulate there as they would in production. Each step's wall comes
+from the run's record and its peak memory from a sampler that follows every process the run
+starts; both are reported per step, and the consolidated tier's steps are added up.
+
+Params: `job` (default `stellantis_daily`), `definitions` (default the harness's),
+`process_per_step_days` (the days of the run, from 1, that use the definitions' executor; the
+others run every step in this process, which is faster and reports no peak per step; default
+every day), and `upkeep_every_days` with `retention_days`: every that many days the table upkeep
+job runs after the day, with a retention of that many days of the scenario (see
+`upkeep_retention_days`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import psutil
+
+from ai_core.upkeep import UPKEEP_JOB
+from benchmarks import defaults
+from benchmarks.context import StageContext
+from benchmarks.dagster_stage import load_definitions
+
+JOB = "stellantis_daily"
+PARTITION_TAG = "dagster/partition"
+SAMPLE_S = 0.05
+TIER_OF_STEP = ("raw", "transformed", "consolidated")
+
+
+def job_of(definitions: str, job_name: str) -> dg.JobDefinition:
+    """The job, rebuilt in each step process from the same definitions (the reconstructor)."""
+    return load_definitions(definitions).resolve_job_def(job_name)
+
+
+@dataclass(slots=True)
+class ProcessPeak:
+    """What the sampler last saw of one process: its largest RSS and its CPU so far."""
+
+    rss: int = 0
+    cpu_s: float = 0.0
+
+
+@contextmanager
+def peaks_by_pid() -> Iterator[dict[int, ProcessPeak]]:
+    """Every 50 ms, the RSS and CPU of each process below this one, by pid."""
+    peaks: dict[int, ProcessPeak] = {}
+    done = threading.Event()
+    me = psutil.Process()
+
+    def sample() -> None:
+        while not done.is_set():
+            try:
+                children = me.children(recursive=True)
+            except psutil.Error:
+                children = []
+            for child in children:
+                try:
+                    rss, cpu = child.memory_info().rss, child.cpu_times()
+                except psutil.Error:
+                    continue
+                peak = peaks.setdefault(child.pid, ProcessPeak())
+                peak.rss = max(peak.rss, rss)
+                peak.cpu_s = cpu.user + cpu.system
+            done.wait(SAMPLE_S)
+
+    sampler = threading.Thread(target=sample, name="step-memory", daemon=True)
+    sampler.start()
+    try:
+        yield peaks
+    finally:
+        done.set()
+        sampler.join()
+
+
+def instance_home(context: StageContext) -> Path:
+    """The run's Dagster instance: beside the summary, shared by every day of the run."""
+    home = context.out_dir.parent / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    return home
+
+
+def step_figures(
+    instance: dg.DagsterInstance, run_id: str, peaks: Mapping[int, ProcessPeak]
+) -> dict[str, dict[str, float | None]]:
+    """Per step: its execution wall (from the run's record) and, when it had a process of its
+    own, that process's peak RSS and CPU (start-up included: CPU is what contention does not
+    stretch)."""
+    pids: dict[str, int] = {}
+    for record in instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.STEP_WORKER_STARTED
+    ).records:
+        event = record.event_log_entry.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        pid = event.event_specific_data.metadata.get("pid")  # type: ignore[union-attr]
+        if pid is not None:
+            pids[event.step_key] = int(str(pid.value))
+    figures: dict[str, dict[str, float | None]] = {}
+    for stat in instance.get_run_step_stats(run_id):
+        wall = None
+        if stat.start_time is not None and stat.end_time is not None:
+            wall = round(stat.end_time - stat.start_time, 3)
+        pid = pids.get(stat.step_key)
+        peak = peaks.get(pid) if pid is not None else None
+        figures[stat.step_key] = {
+            "wall_s": wall,
+            "peak_rss_mb": round(peak.rss / 2**20, 1) if peak else None,
+            "cpu_s": round(peak.cpu_s, 3) if peak else None,
+        }
+    return figures
+
+
+def tier_of(step_key: str) -> str | None:
+    """`stellantis__consolidated__inventory` is of the consolidated tier."""
+    parts = step_key.split("__")
+    return next((p for p in parts if p in TIER_OF_STEP), None)
+
+
+def tier_totals(steps: Mapping[str, Mapping[str, float | None]]) -> dict[str, float]:
+    """Per tier: the steps' summed wall and, when steps had processes of their own, their
+    summed CPU and the largest step's peak."""
+    totals: dict[str, float] = {}
+    for key, figures in steps.items():
+        tier = tier_of(key)
+        if tier is None:
+            continue
+        wall, peak, cpu = figures.get("wall_s"), figures.get("peak_rss_mb"), figures.get("cpu_s")
+        totals[f"{tier}_wall_s"] = round(totals.get(f"{tier}_wall_s", 0.0) + (wall or 0.0), 3)
+        if peak is not None:
+            totals[f"{tier}_peak_mb"] = max(totals.get(f"{tier}_peak_mb", 0.0), peak)
+        if cpu is not None:
+            totals[f"{tier}_cpu_s"] = round(totals.get(f"{tier}_cpu_s", 0.0) + cpu, 3)
+    return totals
+
+
+def day_number(instance: dg.DagsterInstance, job_name: str, day: dt.date) -> int:
+    """Which day of the run `day` is (from 1): counted from the earliest day the instance ran."""
+    records = instance.get_run_records(dg.RunsFilter(job_name=job_name))
+    days = [dt.date.fromisoformat(r.dagster_run.tags[PARTITION_TAG]) for r in records]
+    return (day - min([*days, day])).days + 1
+
+
+def upkeep_retention_days(
+    instance: dg.DagsterInstance, job_name: str, day: dt.date, retention_days: int
+) -> float:
+    """A retention of `retention_days` days of the scenario, in the wall-clock days upkeep
+    expects: snapshots committed before the run of `day - retention_days` began are older.
+
+    Snapshots carry the time of their commit, and a scenario runs a day in a minute, so the
+    production retention of a week would expire nothing here.
+    """
+    oldest_kept = (day - dt.timedelta(days=retention_days)).isoformat()
+    records = instance.get_run_records(
+        dg.RunsFilter(job_name=job_name, tags={PARTITION_TAG: oldest_kept})
+    )
+    started = min((r.start_time for r in records if r.start_time is not None), default=None)
+    if started is None:
+        return float(retention_days)
+    return max(0.0, (time.time() - started) / 86_400)
+
+
+def run_upkeep(
+    defs: dg.Definitions, instance: dg.DagsterInstance, retention_days: float
+) -> dict[str, Any]:
+    """The upkeep job, in this process, with a scaled retention and grace."""
+    started = time.perf_counter()
+    config = {"retention_days": retention_days, "grace_days": retention_days}
+    op = next(iter(defs.resolve_job_def(UPKEEP_JOB).graph.node_dict))
+    result = defs.resolve_job_def(UPKEEP_JOB).execute_in_process(
+        run_config={"ops": {op: {"config": config}}}, instance=instance
+    )
+    expired = removed = 0
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_OBSERVATION":
+            metadata = event.asset_observation_data.asset_observation.metadata
+            expired += int(metadata["snapshots_expired"].value)  # type: ignore[arg-type]
+            removed += int(metadata["files_removed"].value)  # type: ignore[arg-type]
+    return {
+        "upkeep_s": round(time.perf_counter() - started, 3),
+        "upkeep_snapshots_expired": expired,
+        "upkeep_files_removed": removed,
+    }
+
+
+def run(context: StageContext) -> dict[str, Any]:
+    """Run the job for the stage's day; its steps' figures, by step and by tier."""
+    job_name = str(context.params.get("job", JOB))
+    definitions = str(context.params.get("definitions", defaults.DEFINITIONS))
+    every = int(context.params.get("upkeep_every_days", 0))
+    retention = int(context.params.get("retention_days", 7))
+    processes_on = context.params.get("process_per_step_days")
+    day = context.partition
+    with dg.DagsterInstance.from_config(str(instance_home(context))) as instance:
+        number = day_number(instance, job_name, day)
+        in_processes = processes_on is None or number in processes_on
+        started = time.perf_counter()
+        with peaks_by_pid() as peaks:
+            if in_processes:
+                recon = dg.build_reconstructable_job(
+                    __name__,
+                    "job_of",
+                    reconstructable_args=(definitions, job_name),  # type: ignore[arg-type]
+                )
+                result: Any = dg.execute_job(recon, instance, tags={PARTITION_TAG: day.isoformat()})
+            else:
+                result = job_of(definitions, job_name).execute_in_process(
+                    partition_key=day.isoformat(), instance=instance, raise_on_error=False
+                )
+        run_s = round(time.perf_counter() - started, 3)
+        if not result.success:
+            failed = [e.step_key for e in result.get_step_failure_events()]
+            raise RuntimeError(f"{job_name} {day} failed in steps {failed}; see the run's log")
+        steps = step_figures(instance, result.run_id, dict(peaks))
+        metrics: dict[str, Any] = {
+            "run_s": run_s,
+            "day_number": number,
+            "executor": "process per step" if in_processes else "in process",
+        }
+        metrics.update(tier_totals(steps))
+        metrics["steps"] = steps
+        if every and number % every == 0:
+            scaled = upkeep_retention_days(instance, job_name, day, retention)
+            metrics.update(run_upkeep(load_definitions(definitions), instance, scaled))
+    return metrics

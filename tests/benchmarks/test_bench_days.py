@@ -1,0 +1,160 @@
+"""Three days of the thirty-day scenario on the tiny market: the daily job's figures per day, the
+metadata each table's day costs to read, and the weekly upkeep, checked against the catalog."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyiceberg.table import Table
+
+from ai_core.iceberg.catalog import load_catalog
+from ai_core.iceberg.tables import day_filter
+from benchmarks.daily_job import tier_of
+from benchmarks.days_report import days_report
+from benchmarks.runner import run_scenario
+from benchmarks.scenario import Scenario, load_scenario
+
+DAYS = 3
+INVENTORY = ("stellantis_consolidated", "inventory")
+
+
+@pytest.fixture(scope="module")
+def three_days(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The scenario shrunk to three tiny days; steps in processes of their own on day 2; the
+    upkeep after day 3 keeps one day of the scenario."""
+    scenario = load_scenario("stellantis_thirty_days")
+    stage = scenario.stages[0]
+    params = {
+        **stage.params,
+        "process_per_step_days": [2],
+        "upkeep_every_days": DAYS,
+        "retention_days": 1,
+    }
+    shrunk = scenario.model_copy(
+        update={
+            "days": DAYS,
+            "upstream": scenario.upstream.model_copy(update={"scope": "tiny", "latency": 0.0})
+            if scenario.upstream
+            else None,
+            "env": {**scenario.env, "STELLANTIS_INVENTORY_RADIUS": "5000"},
+            "stages": [stage.model_copy(update={"params": params})],
+        }
+    )
+    results = tmp_path_factory.mktemp("results")
+    path = run_scenario(
+        Scenario.model_validate(shrunk.model_dump()), "days", results_root=results, echo=print
+    )
+    return json.loads(path.read_text())
+
+
+def _day(summary: dict[str, Any], number: int) -> dict[str, Any]:
+    return summary["stages"][number - 1]
+
+
+@pytest.mark.slow
+def test_each_day_is_one_run_of_the_job(three_days: dict[str, Any]) -> None:
+    stages = three_days["stages"]
+    assert [s["name"] for s in stages] == ["daily_day01", "daily_day02", "daily_day03"]
+    assert [s["status"] for s in stages] == ["ok"] * DAYS, [s.get("error") for s in stages]
+    assert [s["metrics"]["day_number"] for s in stages] == [1, 2, 3]
+    executors = [s["metrics"]["executor"] for s in stages]
+    assert executors == ["in process", "process per step", "in process"]
+    for stage in stages:
+        steps = stage["metrics"]["steps"]
+        assert {tier_of(k) for k in steps} == {"raw", "transformed", "consolidated"}
+        consolidated = [f["wall_s"] for k, f in steps.items() if tier_of(k) == "consolidated"]
+        assert len(consolidated) == 6
+        assert stage["metrics"]["consolidated_wall_s"] == pytest.approx(sum(consolidated))
+        assert all(0 < f["wall_s"] < stage["metrics"]["run_s"] for f in steps.values())
+
+
+@pytest.mark.slow
+def test_steps_in_processes_report_their_own_peak(three_days: dict[str, Any]) -> None:
+    in_processes = _day(three_days, 2)["metrics"]
+    peaks = [f["peak_rss_mb"] for f in in_processes["steps"].values()]
+    # Each step's process imported Dagster, Polars and pyiceberg: well over 100 MB each, and
+    # below the whole tree the harness saw.
+    assert all(p is not None and 100 < p < _day(three_days, 2)["peak_rss_mb"] for p in peaks)
+    assert all(f["cpu_s"] is not None and f["cpu_s"] > 0 for f in in_processes["steps"].values())
+    assert in_processes["consolidated_cpu_s"] == pytest.approx(
+        sum(f["cpu_s"] for k, f in in_processes["steps"].items() if tier_of(k) == "consolidated")
+    )
+    assert in_processes["consolidated_peak_mb"] == max(
+        f["peak_rss_mb"] for k, f in in_processes["steps"].items() if tier_of(k) == "consolidated"
+    )
+    in_process = _day(three_days, 3)["metrics"]
+    assert "consolidated_peak_mb" not in in_process
+    assert "consolidated_cpu_s" not in in_process
+    assert all(f["peak_rss_mb"] is None for f in in_process["steps"].values())
+
+
+@pytest.mark.slow
+def test_metadata_reads_match_the_catalog(three_days: dict[str, Any]) -> None:
+    catalog = load_catalog(Path(three_days["run_dir"]) / "data")
+    table: Table = catalog.load_table(INVENTORY)
+    last = _day(three_days, 3)["stored"]
+    figures = last["tables"]["stellantis_consolidated.inventory"]
+    day = dt.date.fromisoformat(three_days["scenario"]["partition"]) + dt.timedelta(days=2)
+    files = list(table.scan(row_filter=day_filter([day])).plan_files())
+    assert figures["days"] == DAYS
+    assert figures["plan_data_files"] == len(files) >= 1
+    assert figures["plan_manifests_read"] == 1  # the day's own manifest, the others pruned
+    assert figures["polars_manifests_read"] == 1  # Polars' own planner prunes the same way
+    assert figures["polars_data_files"] == len(files)
+    assert figures["partition_dates_manifests_read"] == 0  # the manifest list names each day
+    assert figures["manifests_listed"] == DAYS
+    metadata = Path(table.metadata_location.removeprefix("file://"))
+    assert figures["metadata_json_bytes"] == metadata.stat().st_size
+    assert figures["snapshots"] == len(table.metadata.snapshots)
+    assert last["consolidated.snapshots"] == max(
+        t["snapshots"] for n, t in last["tables"].items() if n.startswith("stellantis_consolidated")
+    )
+
+
+@pytest.mark.slow
+def test_upkeep_keeps_the_retention_of_the_scenario(three_days: dict[str, Any]) -> None:
+    before, after = _day(three_days, 2)["stored"], _day(three_days, 3)
+    assert "upkeep_s" not in _day(three_days, 2)["metrics"]
+    # One day of the scenario kept: each table's snapshot of day 1 went, days 2 and 3 stayed.
+    tables = after["stored"]["tables"]
+    assert after["metrics"]["upkeep_snapshots_expired"] == len(tables)
+    assert all(t["snapshots"] == 2 for t in tables.values())
+    assert all(t["snapshots"] == 2 for t in before["tables"].values())
+    assert all(t["days"] == DAYS for t in tables.values() if t["plan_data_files"])
+
+
+@pytest.mark.slow
+def test_report_has_a_row_per_day(three_days: dict[str, Any]) -> None:
+    report = days_report(three_days["stages"]).splitlines()
+    assert report[0] == "days:"
+    rows = [line.split()[0] for line in report[3:6]]
+    assert rows == ["1", "2", "3"]
+    assert any(line.startswith("against day 2") for line in report)
+
+
+def test_a_scenario_of_several_days_names_each_days_stages() -> None:
+    scenario = Scenario.model_validate(
+        {
+            "name": "two_days",
+            "upstream": None,
+            "partition": "2026-11-30",
+            "days": 2,
+            "stages": [
+                {"name": "work", "callable": "m:f"},
+                {"name": "plain", "callable": "m:g", "baseline_of": "work"},
+            ],
+        }
+    )
+    assert scenario.run_days() == [dt.date(2026, 11, 30), dt.date(2026, 12, 1)]
+    second = scenario.day_stages(2)
+    assert [(s.name, s.baseline_of) for s in second] == [
+        ("work_day02", None),
+        ("plain_day02", "work_day02"),
+    ]
+    assert second[0].label == "work (day 2)"
+    single = scenario.model_copy(update={"days": 1})
+    assert single.day_stages(1) == scenario.stages
