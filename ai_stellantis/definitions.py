@@ -1,5 +1,6 @@
 """The Stellantis code location: its `defs/` folder (resources included) and the core alerts."""
 
+import os
 from functools import cache
 from pathlib import Path
 
@@ -12,19 +13,21 @@ from ai_core.location import load_defs_folder, step_executor
 STEP_PROCESSES = step_executor(preload_module="ai_stellantis.steps")
 
 
-@cache
 def location(executor: dg.ExecutorDefinition = STEP_PROCESSES) -> dg.Definitions:
-    """The location's definitions, its steps run by `executor`; built once a process."""
+    """The location's definitions, its steps run by `executor`; built once a process for each
+    environment, since its resources take their settings from environment variables."""
+    return _location(executor, frozenset(os.environ.items()))
+
+
+@cache
+def _location(
+    executor: dg.ExecutorDefinition, environment: frozenset[tuple[str, str]]
+) -> dg.Definitions:
     return dg.Definitions.merge(
-        _defs_folder(),
+        load_defs_folder(Path(__file__).parent),
         build_core_defs(oem="stellantis"),
         dg.Definitions(executor=executor),
     )
-
-
-@cache
-def _defs_folder() -> dg.Definitions:
-    return load_defs_folder(Path(__file__).parent)
 
 
 @dg.definitions
