@@ -7,7 +7,8 @@ sampled every `SAMPLE_INTERVAL_S`, and each process's peak RSS is kept. Afterwar
 record in the instance gives each step's wall (its step stats, start to end) and the process it
 ran in: every event a step logs carries the pid of the process that logged it, and a step's
 events come from its own process. A step's peak is its process's peak plus the peaks of that
-process's descendants (summed peaks: never less than the true peak of the subtree).
+process's descendants (summed peaks: never less than the true peak of the subtree), and its CPU
+the CPU seconds those processes had used when last sampled.
 
 The outcome (`{"status", "metrics", "error"}`) goes to `--out`, as a command stage's does.
 """
@@ -33,10 +34,12 @@ MB = 2**20
 
 @dataclass(slots=True)
 class ProcessPeaks:
-    """Each process seen in a tree: its parent and its peak RSS."""
+    """Each process seen in a tree: its parent, its peak RSS and the CPU it had used when last
+    seen (user and system)."""
 
     parent: dict[int, int] = field(default_factory=dict)
     peak: dict[int, int] = field(default_factory=dict)
+    cpu: dict[int, float] = field(default_factory=dict)
 
     def sample(self, root: psutil.Process) -> None:
         try:
@@ -45,22 +48,35 @@ class ProcessPeaks:
             return
         for proc in procs:
             try:
-                rss = proc.memory_info().rss
-                self.parent.setdefault(proc.pid, proc.ppid())
+                with proc.oneshot():
+                    rss = proc.memory_info().rss
+                    times = proc.cpu_times()
+                    self.parent.setdefault(proc.pid, proc.ppid())
             except psutil.Error:
                 continue
             self.peak[proc.pid] = max(self.peak.get(proc.pid, 0), rss)
+            self.cpu[proc.pid] = times.user + times.system
+
+    def subtree(self, pid: int) -> list[int]:
+        """`pid` and every descendant seen."""
+        found, stack = [], [pid]
+        while stack:
+            current = stack.pop()
+            found.append(current)
+            stack += [p for p, parent in self.parent.items() if parent == current and p != current]
+        return found
 
     def subtree_peak(self, pid: int) -> int | None:
         """The peak of `pid` plus its descendants' peaks, or None if `pid` was never seen."""
         if pid not in self.peak:
             return None
-        total, stack = 0, [pid]
-        while stack:
-            current = stack.pop()
-            total += self.peak.get(current, 0)
-            stack += [p for p, parent in self.parent.items() if parent == current and p != current]
-        return total
+        return sum(self.peak.get(p, 0) for p in self.subtree(pid))
+
+    def subtree_cpu(self, pid: int) -> float | None:
+        """The CPU seconds `pid` and its descendants had used when last sampled."""
+        if pid not in self.cpu:
+            return None
+        return sum(self.cpu.get(p, 0.0) for p in self.subtree(pid))
 
 
 def dagster_command(module: str, job: str, partition: str) -> list[str]:
@@ -119,12 +135,14 @@ def step_figures(home: Path, peaks: ProcessPeaks) -> dict[str, Any]:
             wall = round(stat.end_time - stat.start_time, 3)
         pid = pids.get(stat.step_key)
         peak = peaks.subtree_peak(pid) if pid is not None else None
+        cpu = peaks.subtree_cpu(pid) if pid is not None else None
         steps[stat.step_key] = {
             "status": stat.status.value if stat.status else None,
             "wall_s": wall,
             "start": stat.start_time,
             "pid": pid,
             "peak_rss_mb": None if peak is None else round(peak / MB, 1),
+            "cpu_s": None if cpu is None else round(cpu, 2),
         }
     run_s = None
     if record.start_time is not None and record.end_time is not None:

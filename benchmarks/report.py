@@ -159,10 +159,16 @@ def step_table(stage: Stage) -> str:
     """The steps of a whole-job stage (`benchmarks.job_run`): each one's wall and peak."""
     steps = (stage.get("metrics") or {}).get("steps") or {}
     rows = [
-        [key, fmt(step.get("status")), fmt(step.get("wall_s")), fmt(step.get("peak_rss_mb"), 0)]
+        [
+            key,
+            fmt(step.get("status")),
+            fmt(step.get("wall_s")),
+            fmt(step.get("cpu_s")),
+            fmt(step.get("peak_rss_mb"), 0),
+        ]
         for key, step in steps.items()
     ]
-    return table(["step", "status", "wall s", "peak MB"], rows) if rows else ""
+    return table(["step", "status", "wall s", "cpu s", "peak MB"], rows) if rows else ""
 
 
 def run_report(summary: Mapping[str, Any]) -> str:

@@ -51,6 +51,8 @@ def test_a_job_run_reports_each_steps_wall_and_peak(tmp_path: Path) -> None:
     others = max(wait["peak_rss_mb"], after["peak_rss_mb"])
     assert hold["peak_rss_mb"] >= others + 0.8 * sample_job.HOLD_MB
     assert wait["wall_s"] >= sample_job.WAIT_S
+    # Sleeping costs no CPU: the wait step's process used far less than its wall.
+    assert 0 < wait["cpu_s"] < wait["wall_s"] / 2
     assert metrics["run_s"] >= wait["wall_s"] + after["wall_s"]
     assert metrics["largest_step_peak_mb"] == hold["peak_rss_mb"]
     # The whole tree holds at least the largest step; no stand-in waited, so no bound.
