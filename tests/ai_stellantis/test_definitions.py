@@ -60,3 +60,10 @@ def test_definitions_load_with_raw_assets_sources_checks_and_schedule() -> None:
     assert job.partitions_def is not None
     assert isinstance(job.partitions_def, dg.DailyPartitionsDefinition)
     assert job.partitions_def.end_offset == 1
+
+
+def test_the_longest_chain_of_fetches_starts_first() -> None:
+    job = defs().resolve_job_def("stellantis_daily")
+    priority = {node.name: int(node.tags.get("dagster/priority", 0)) for node in job.graph.nodes}
+    first = {"stellantis__raw__public_model_year_codes", "stellantis__raw__public_inventory"}
+    assert {name for name, p in priority.items() if p > 0} == first
