@@ -83,6 +83,42 @@ def api_calls(delta: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return None
 
 
+BIGQUERY_WORKERS_ENV = "STELLANTIS_BIGQUERY_WORKERS"
+BIGQUERY_WORKERS_DEFAULT = 8
+
+
+def job_chains(
+    delta: Mapping[str, Any], latency_s: float | None, env: Mapping[str, str]
+) -> dict[str, float]:
+    """The chains of waits a whole daily run's raw steps make, each the least wall of its steps.
+
+    - `public_inventory`: the model-year codes, then the inventory that pages each code: the
+      seconds the public stand-in waited before each endpoint's answers (`filters`,
+      `inventory`), each divided by the page workers.
+    - `public_dealers`: the dealer locator's waits over the same workers.
+    - `dealerconnect`: every DealerConnect API call of the run as `api_call_bound` counts it, as
+      if one step made them all with its table workers; the three DealerConnect steps may run at
+      once, so this chain can only overstate their least wall.
+    """
+    workers = _number(env.get(defaults.WORKERS_ENV))
+    paced = delta.get("paced_seconds_by_endpoint")
+    chains: dict[str, float] = {}
+    if workers and isinstance(paced, Mapping):
+        waits = {k: _number(v) or 0.0 for k, v in paced.items()}
+        chains["public_inventory"] = (
+            waits.get("filters", 0.0) + waits.get("inventory", 0.0)
+        ) / workers
+        chains["public_dealers"] = waits.get("dealers", 0.0) / workers
+    dealerconnect = api_call_bound(
+        api_calls(delta.get("dealerconnect") or {}),
+        latency_s,
+        env.get(BIGQUERY_WORKERS_ENV, BIGQUERY_WORKERS_DEFAULT),
+    )
+    if dealerconnect is not None:
+        chains["dealerconnect"] = dealerconnect
+    return {k: round(v, 3) for k, v in chains.items()}
+
+
 def stage_figures(
     stage: StageConfig,
     process: ProcessFigures,
@@ -128,7 +164,12 @@ def stage_figures(
     is_fetch = stage.fetch if stage.fetch is not None else figures["pages"] is not None
     # The stage's own word on its concurrency beats the setting it was given.
     workers = metrics.get("workers", env.get(defaults.WORKERS_ENV))
-    if not is_fetch:
+    chains: dict[str, float] = {}
+    if stage.latency_model == "job":
+        # A whole run waits on several fetches at once: its bound is its longest chain.
+        chains = job_chains(upstream_delta or {}, latency_s, env)
+        bound = max(chains.values(), default=None)
+    elif not is_fetch:
         bound = None
     elif stage.latency_model == "api_calls":
         bound = api_call_bound(api_calls(upstream_delta or {}), latency_s, workers)
@@ -136,6 +177,8 @@ def stage_figures(
         bound = latency_bound(figures["pages"], latency_s, workers, paced_s)
     work_wall = _number(outcome.get("work_wall_s"))
     figures["latency_bound_s"] = _round(bound)
+    if chains:
+        figures["latency_chains_s"] = chains
     figures["wall_over_bound"] = _round(process.wall_s / bound) if bound else None
     figures["work_over_bound"] = _round(work_wall / bound) if bound and work_wall else None
     figures["metrics"] = metrics

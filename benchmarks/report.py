@@ -155,6 +155,22 @@ def stored_table(stages: Sequence[Stage]) -> str:
     return table(headers, rows) if rows else ""
 
 
+def step_table(stage: Stage) -> str:
+    """The steps of a whole-job stage (`benchmarks.job_run`): each one's wall and peak."""
+    steps = (stage.get("metrics") or {}).get("steps") or {}
+    rows = [
+        [
+            key,
+            fmt(step.get("status")),
+            fmt(step.get("wall_s")),
+            fmt(step.get("cpu_s")),
+            fmt(step.get("peak_rss_mb"), 0),
+        ]
+        for key, step in steps.items()
+    ]
+    return table(["step", "status", "wall s", "cpu s", "peak MB"], rows) if rows else ""
+
+
 def run_report(summary: Mapping[str, Any]) -> str:
     """The console report of one run."""
     git = summary.get("git") or {}
@@ -170,6 +186,15 @@ def run_report(summary: Mapping[str, Any]) -> str:
     pairs = summary.get("baseline_comparisons") or []
     if pairs:
         lines += ["", "baselines in this run:", baseline_table(pairs)]
+    for stage in summary["stages"]:
+        steps = step_table(stage)
+        if steps:
+            chains = ", ".join(
+                f"{k} {v:.1f} s" for k, v in (stage.get("latency_chains_s") or {}).items()
+            )
+            run_s = (stage.get("metrics") or {}).get("run_s")
+            lines += ["", f"steps of {stage['name']} (run {fmt(run_s)} s; chains of waits: "
+                      f"{chains or '-'}):", steps]  # fmt: skip
     stored = stored_table(summary["stages"])
     if stored:
         lines += ["", "stored against served:", stored]

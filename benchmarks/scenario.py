@@ -70,9 +70,10 @@ class StageConfig(BaseModel):
     fetch: bool | None = None
     """Whether the latency bound applies; unset means 'when the stage reports pages'."""
     verify: VerifyConfig | None = None
-    latency_model: Literal["pages", "api_calls"] = "pages"
-    """How the latency bound counts waits: `pages` (one per page the stage reports) or
-    `api_calls` (the API calls the server counted, listings one after another)."""
+    latency_model: Literal["pages", "api_calls", "job"] = "pages"
+    """How the latency bound counts waits: `pages` (one per page the stage reports),
+    `api_calls` (the API calls the server counted, listings one after another) or `job` (a whole
+    job run: the longest of the chains of waits its raw steps make, see `figures.job_bound`)."""
 
     @model_validator(mode="after")
     def _one_target(self) -> StageConfig:

@@ -50,6 +50,9 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
     # A Dagster concurrency pool shared by the assets that call one site: its limit caps the
     # steps (each with its own pages in flight) fetching at once across all runs and backfills.
     pool: str | None = None
+    # Steps with a higher priority start first when a run has more steps ready than processes:
+    # the longest fetch of the day should not wait behind short ones.
+    priority: int = 0
     kinds: list[str] = ["iceberg", "http"]
 
     def plan(
@@ -140,6 +143,7 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
                 max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
             ),
             pool=self.pool,
+            op_tags={"dagster/priority": str(self.priority)} if self.priority else None,
             metadata={"dagster/column_schema": raw_column_schema()},
         )
         def _raw_asset(context: dg.AssetExecutionContext, **inputs: Any) -> Iterator[Any]:

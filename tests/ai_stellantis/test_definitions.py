@@ -80,3 +80,10 @@ def test_steps_fork_from_the_preloaded_server_unless_the_run_asks_for_its_own_pr
     assert server["preload_modules"] == ["ai_stellantis.steps"]
     with pytest.raises(dg.DagsterInvalidConfigError, match="threads"):
         dg.validate_run_config(job, {"execution": {"config": {"steps": "threads"}}})
+
+
+def test_the_longest_chain_of_fetches_starts_first() -> None:
+    job = defs().resolve_job_def("stellantis_daily")
+    priority = {node.name: int(node.tags.get("dagster/priority", 0)) for node in job.graph.nodes}
+    first = {"stellantis__raw__public_model_year_codes", "stellantis__raw__public_inventory"}
+    assert {name for name, p in priority.items() if p > 0} == first

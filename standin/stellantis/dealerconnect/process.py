@@ -20,6 +20,7 @@ import orjson
 from standin.stellantis.dealerconnect.data import DayTables, DealerConnectWorld
 from standin.stellantis.dealerconnect.faults import Faults
 from standin.stellantis.sites.process import (
+    READY_TIMEOUT,
     ROOT,
     UpstreamError,
     UpstreamHandle,
@@ -101,7 +102,8 @@ def serve_dealerconnect(
     with log.open("wb") as log_file:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log_file, env=env)
     try:
-        endpoint = _first_line(process, timeout=120.0)
+        # It announces its port once the market is built: minutes nationally on a loaded machine.
+        endpoint = _first_line(process, timeout=READY_TIMEOUT[scope])
         if not endpoint.startswith("http://"):
             raise UpstreamError(
                 f"the DealerConnect stand-in did not announce its port ({' '.join(command)}): "

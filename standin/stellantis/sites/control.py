@@ -99,6 +99,9 @@ class ControlApi:
             "vehicles_served": s.vehicles_served,
             "bytes_sent": s.bytes_sent,
             "paced_seconds": round(s.paced_seconds, 4),
+            "paced_seconds_by_endpoint": {
+                k: round(v, 4) for k, v in sorted(s.paced_by_endpoint.items())
+            },
             "cpu_seconds": round(time.process_time(), 4),
             "build_seconds": round(s.cache.build_seconds, 4),
             "build_cpu_seconds": round(s.cache.build_cpu_seconds, 4),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Any
 
 from standin.stellantis.sites import endpoints, responses
@@ -52,6 +52,8 @@ class UpstreamServer:
         self.vehicles_served = 0
         self.bytes_sent = 0
         self.paced_seconds = 0.0
+        self.paced_by_endpoint: defaultdict[str, float] = defaultdict(float)
+        """The same waits by endpoint (`inventory`, `filters`, `dealers`): which step waited."""
         self.ready = False
         self.warm_error: str | None = None
         self.started = time.monotonic()
@@ -159,7 +161,7 @@ class UpstreamServer:
         spread = self._spread(self.state) if fault != "stall" else None
         response, applied, vehicles = await self._respond(brand, endpoint, request, fault)
         if spread is not None:
-            await self._pace(self.state, vehicles, spread)
+            await self._pace(self.state, endpoint, vehicles, spread)
         if applied and fault is not None:
             self._count(fault)
         if fault == "truncated":
@@ -185,10 +187,13 @@ class UpstreamServer:
             return 0.0
         return state.jitter * (2 * self.injector.random() - 1)
 
-    async def _pace(self, state: ServedState, vehicles: int | None, spread: float) -> None:
+    async def _pace(
+        self, state: ServedState, endpoint: str, vehicles: int | None, spread: float
+    ) -> None:
         wait = max(0.0, state.answer_latency(vehicles) * (1 + spread))
         if wait > 0:
             self.paced_seconds += wait
+            self.paced_by_endpoint[endpoint] += wait
             await asyncio.sleep(wait)
 
     async def _respond(

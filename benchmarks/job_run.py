@@ -1,0 +1,200 @@
+"""One whole Dagster job run for a partition, with each step's wall and peak memory.
+
+`python -m benchmarks.job_run --job JOB --partition DAY --home DIR --out FILE` runs
+`dagster job execute` for the job and the day, with `DAGSTER_HOME=DIR`, as a deployment runs it:
+the job's own executor, a process per step. While it runs, the run's whole process tree is
+sampled every `SAMPLE_INTERVAL_S`, and each process's peak RSS is kept. Afterwards the run's
+record in the instance gives each step's wall (its step stats, start to end) and the process it
+ran in: every event a step logs carries the pid of the process that logged it, and a step's
+events come from its own process. A step's peak is its process's peak plus the peaks of that
+process's descendants (summed peaks: never less than the true peak of the subtree), and its CPU
+the CPU seconds those processes had used when last sampled.
+
+The outcome (`{"status", "metrics", "error"}`) goes to `--out`, as a command stage's does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+SAMPLE_INTERVAL_S = 0.1
+MB = 2**20
+
+
+@dataclass(slots=True)
+class ProcessPeaks:
+    """Each process seen in a tree: its parent, its peak RSS and the CPU it had used when last
+    seen (user and system)."""
+
+    parent: dict[int, int] = field(default_factory=dict)
+    peak: dict[int, int] = field(default_factory=dict)
+    cpu: dict[int, float] = field(default_factory=dict)
+
+    def sample(self, root: psutil.Process) -> None:
+        try:
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return
+        for proc in procs:
+            try:
+                with proc.oneshot():
+                    rss = proc.memory_info().rss
+                    times = proc.cpu_times()
+                    self.parent.setdefault(proc.pid, proc.ppid())
+            except psutil.Error:
+                continue
+            self.peak[proc.pid] = max(self.peak.get(proc.pid, 0), rss)
+            self.cpu[proc.pid] = times.user + times.system
+
+    def subtree(self, pid: int) -> list[int]:
+        """`pid` and every descendant seen."""
+        found, stack = [], [pid]
+        while stack:
+            current = stack.pop()
+            found.append(current)
+            stack += [p for p, parent in self.parent.items() if parent == current and p != current]
+        return found
+
+    def subtree_peak(self, pid: int) -> int | None:
+        """The peak of `pid` plus its descendants' peaks, or None if `pid` was never seen."""
+        if pid not in self.peak:
+            return None
+        return sum(self.peak.get(p, 0) for p in self.subtree(pid))
+
+    def subtree_cpu(self, pid: int) -> float | None:
+        """The CPU seconds `pid` and its descendants had used when last sampled."""
+        if pid not in self.cpu:
+            return None
+        return sum(self.cpu.get(p, 0.0) for p in self.subtree(pid))
+
+
+def dagster_command(module: str, job: str, partition: str) -> list[str]:
+    """`dagster job execute` of `job` in the code location `module` for one daily partition."""
+    tags = json.dumps({"dagster/partition": partition})
+    return [
+        sys.executable,
+        "-m",
+        "dagster",
+        "job",
+        "execute",
+        "-m",
+        module,
+        "-j",
+        job,
+        "--tags",
+        tags,
+    ]
+
+
+def run_sampled(cmd: Sequence[str], env: Mapping[str, str], log: Path) -> tuple[int, ProcessPeaks]:
+    """Run `cmd` to its end, sampling its process tree; its exit code and the peaks seen."""
+    peaks = ProcessPeaks()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            list(cmd), env=dict(env), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        root = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            peaks.sample(root)
+            time.sleep(SAMPLE_INTERVAL_S)
+    return proc.returncode, peaks
+
+
+def step_figures(home: Path, peaks: ProcessPeaks) -> dict[str, Any]:
+    """The last run of the instance at `home`: its status and wall, and per step its wall, the
+    pid it ran in and that process's peak."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        records = instance.get_run_records(limit=1)
+        if not records:
+            raise LookupError(f"the Dagster instance at {home} holds no run")
+        record = records[0]
+        run_id = record.dagster_run.run_id
+        stats = instance.get_run_step_stats(run_id)
+        pids: dict[str, int] = {}
+        for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START):
+            event = entry.dagster_event
+            if entry.step_key is not None and event is not None and event.pid is not None:
+                pids[entry.step_key] = event.pid
+    steps: dict[str, dict[str, Any]] = {}
+    for stat in stats:
+        wall = None
+        if stat.start_time is not None and stat.end_time is not None:
+            wall = round(stat.end_time - stat.start_time, 3)
+        pid = pids.get(stat.step_key)
+        peak = peaks.subtree_peak(pid) if pid is not None else None
+        cpu = peaks.subtree_cpu(pid) if pid is not None else None
+        steps[stat.step_key] = {
+            "status": stat.status.value if stat.status else None,
+            "wall_s": wall,
+            "start": stat.start_time,
+            "pid": pid,
+            "peak_rss_mb": None if peak is None else round(peak / MB, 1),
+            "cpu_s": None if cpu is None else round(cpu, 2),
+        }
+    run_s = None
+    if record.start_time is not None and record.end_time is not None:
+        run_s = round(record.end_time - record.start_time, 3)
+    peaks_mb = [s["peak_rss_mb"] for s in steps.values() if s["peak_rss_mb"] is not None]
+    return {
+        "run_id": run_id,
+        "run_status": record.dagster_run.status.value,
+        "run_s": run_s,
+        "steps": dict(sorted(steps.items(), key=lambda kv: kv[1]["start"] or 0.0)),
+        "steps_measured": len(peaks_mb),
+        "largest_step_peak_mb": max(peaks_mb, default=None),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.job_run", description=__doc__)
+    parser.add_argument("--job", required=True)
+    parser.add_argument("--module", default="ai_stellantis.definitions")
+    parser.add_argument("--partition", required=True, help="daily partition, YYYY-MM-DD")
+    parser.add_argument("--home", required=True, help="DAGSTER_HOME of the run")
+    parser.add_argument("--out", required=True, help="where to write the outcome as JSON")
+    args = parser.parse_args(argv)
+    home = Path(args.home).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    outcome: dict[str, Any] = {"status": "failed", "metrics": {}, "error": None}
+    code, peaks = run_sampled(
+        dagster_command(args.module, args.job, args.partition), env, home / "dagster.log"
+    )
+    try:
+        outcome["metrics"] = step_figures(home, peaks)
+    except Exception as exc:  # the outcome must still say what happened
+        outcome["error"] = f"reading the run at {home} failed: {type(exc).__name__}: {exc}"
+    metrics = outcome["metrics"]
+    unmeasured = [k for k, s in metrics.get("steps", {}).items() if s["peak_rss_mb"] is None]
+    if code != 0 or metrics.get("run_status") != "SUCCESS":
+        outcome["error"] = outcome["error"] or (
+            f"dagster job execute exited with {code}, run {metrics.get('run_status')}; "
+            f"see {home / 'dagster.log'}"
+        )
+    elif unmeasured:
+        outcome["error"] = f"no process sampled for steps {unmeasured}"
+    else:
+        outcome["status"] = "ok"
+    Path(args.out).write_text(json.dumps(outcome, indent=2, default=str))
+    if outcome["error"]:
+        print(outcome["error"], file=sys.stderr)
+    return 0 if outcome["status"] == "ok" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""A whole job in one Dagster run as a stage: the run's wall, and each step's wall and peak."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.figures import job_chains
+from benchmarks.job_run import main
+from benchmarks.runner import run_scenario
+from benchmarks.scenario import Scenario, load_scenario
+from tests.benchmarks import sample_job
+from tests.benchmarks.conftest import DAY
+
+JOB_COMMAND = [
+    "{python}", "-m", "benchmarks.job_run", "--job", "sample_daily",
+    "--module", "tests.benchmarks.sample_job", "--partition", "{partition}",
+    "--home", "{stage_dir}", "--out", "{out}",
+]  # fmt: skip
+STEPS = ("sample__job__hold", "sample__job__wait", "sample__job__after")
+
+
+def test_a_job_run_reports_each_steps_wall_and_peak(tmp_path: Path) -> None:
+    scenario = Scenario.model_validate(
+        {
+            "name": "job",
+            "upstream": None,
+            "partition": DAY.isoformat(),
+            "stages": [
+                {
+                    "name": "daily",
+                    "command": JOB_COMMAND,
+                    "latency_model": "job",
+                }
+            ],
+        }
+    )
+    path = run_scenario(scenario, "job", results_root=tmp_path, echo=lambda _: None)
+    (stage,) = json.loads(path.read_text())["stages"]
+    assert stage["status"] == "ok", stage["error"]
+    metrics = stage["metrics"]
+    assert metrics["run_status"] == "SUCCESS"
+    steps = metrics["steps"]
+    assert set(steps) == set(STEPS)
+    # Each step ran in a process of its own, found through the pid its events carry.
+    assert len({s["pid"] for s in steps.values()}) == 3
+    hold, wait, after = (steps[k] for k in STEPS)
+    # The step that holds memory peaks above the others by about what it holds.
+    others = max(wait["peak_rss_mb"], after["peak_rss_mb"])
+    assert hold["peak_rss_mb"] >= others + 0.8 * sample_job.HOLD_MB
+    assert wait["wall_s"] >= sample_job.WAIT_S
+    # Sleeping costs no CPU: the wait step's process used far less than its wall.
+    assert 0 < wait["cpu_s"] < wait["wall_s"] / 2
+    assert metrics["run_s"] >= wait["wall_s"] + after["wall_s"]
+    assert metrics["largest_step_peak_mb"] == hold["peak_rss_mb"]
+    # The whole tree holds at least the largest step; no stand-in waited, so no bound.
+    assert stage["peak_rss_mb"] >= hold["peak_rss_mb"]
+    assert stage["latency_bound_s"] is None
+    # The CLI's own output is kept beside the run's instance.
+    log = (path.parent / "stages" / "01-daily" / "dagster.log").read_text()
+    assert log.count("STEP_SUCCESS") == 3
+
+
+def test_a_job_that_does_not_run_fails_the_stage(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    code = main(
+        ["--job", "sample_daily", "--module", "tests.benchmarks.sample_nowhere",
+         "--partition", DAY.isoformat(), "--home", str(tmp_path / "home"), "--out", str(out)]
+    )  # fmt: skip
+    outcome = json.loads(out.read_text())
+    assert code == 1 and outcome["status"] == "failed"
+    assert "holds no run" in outcome["error"]
+
+
+def test_the_job_bound_is_the_longest_chain_of_waits() -> None:
+    delta = {
+        "paced_seconds": 130.0,
+        "paced_seconds_by_endpoint": {"filters": 6.0, "inventory": 120.0, "dealers": 4.0},
+        "dealerconnect": {"requests": {"tables.list": 2, "jobs.query": 80, "jobs.get": 8}},
+    }
+    env = {"STELLANTIS_INVENTORY_PAGES_WORKERS": "10", "STELLANTIS_BIGQUERY_WORKERS": "8"}
+    chains = job_chains(delta, 0.5, env)
+    # Codes then inventory over 10 workers; the locator alone; DealerConnect's two listings
+    # one after another, then 88 calls 8 at a time.
+    assert chains == {
+        "public_inventory": pytest.approx(12.6),
+        "public_dealers": pytest.approx(0.4),
+        "dealerconnect": pytest.approx((2 + 88 / 8) * 0.5),
+    }
+    assert job_chains({}, 0.5, env) == {}
+
+
+def test_the_six_brand_evening_scenario_runs_the_daily_job_in_one_run() -> None:
+    scenario = load_scenario("stellantis_daily_evening")
+    (stage,) = scenario.stages
+    assert stage.command is not None and stage.command[1:3] == ["-m", "benchmarks.job_run"]
+    assert stage.command[stage.command.index("--job") + 1] == "stellantis_daily"
+    assert stage.latency_model == "job"
+    assert scenario.upstream is not None and scenario.upstream.latency == 0.6
+    assert scenario.upstream.server == "standin.stellantis.dealerconnect.process:serve_market"
+    assert "STELLANTIS_BRANDS" not in scenario.env  # every brand
