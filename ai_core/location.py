@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -9,6 +10,12 @@ import dagster as dg
 
 IN_PROCESS = "in_process"
 FORKED = "forked"
+
+STEP_KIND_TAG = "ai/step"
+"""Op tag of a step's kind: `fetch` steps mostly wait on an upstream, `compute` steps use a core."""
+FETCH, COMPUTE = "fetch", "compute"
+FETCH_SLOTS = 4
+"""Steps that wait on an upstream, run beside the compute steps instead of taking their cores."""
 
 
 def load_defs_folder(path_within_project: Path) -> dg.Definitions:
@@ -35,12 +42,22 @@ def step_executor(preload_module: str) -> dg.ExecutorDefinition:
     needs; a run of a few light steps is faster in one process, with the same assets, IO
     manager and checks.
     """
-    forked: dict[str, object] = {
-        "multiprocess": {"start_method": {"forkserver": {"preload_modules": [preload_module]}}}
-    }
 
     def choose(config: dict[str, str]) -> dict[str, object]:
-        return {"in_process": {}} if config.get("steps") == IN_PROCESS else forked
+        if config.get("steps") == IN_PROCESS:
+            return {"in_process": {}}
+        # A fetch step holds a process but hardly a core: compute steps are limited to the cores,
+        # so a day's fetches run beside them instead of queueing behind them.
+        cores = os.cpu_count() or 1
+        return {
+            "multiprocess": {
+                "max_concurrent": cores + FETCH_SLOTS,
+                "tag_concurrency_limits": [
+                    {"key": STEP_KIND_TAG, "value": COMPUTE, "limit": cores},
+                ],
+                "start_method": {"forkserver": {"preload_modules": [preload_module]}},
+            }
+        }
 
     return dg.multi_or_in_process_executor.configured(
         choose,

@@ -35,6 +35,7 @@ from ai_core.consolidate.sources import (
 )
 from ai_core.consolidate.spec import EntitySpec, KeyLookup, SourceGroup
 from ai_core.iceberg.resource import IcebergCatalogResource
+from ai_core.location import COMPUTE, STEP_KIND_TAG
 from ai_core.partitions import daily_partitions, partition_date
 from ai_core.raw.parts import in_parts
 
@@ -278,6 +279,7 @@ class ConsolidatedComponent(dg.Component, dg.Model, dg.Resolvable):
             kinds={"iceberg", "polars"},
             owners=self.owners or None,
             tags={"oem": self.oem, "market": self.market, **self.tags},
+            op_tags={STEP_KIND_TAG: COMPUTE},
             check_specs=[
                 dg.AssetCheckSpec(
                     "integrity",

@@ -19,6 +19,7 @@ import polars as pl
 
 from ai_core.clock import TODAY_ENV, today
 from ai_core.http.config import HttpClientConfig
+from ai_core.location import FETCH, STEP_KIND_TAG
 from ai_core.partitions import daily_partitions, partition_date
 from ai_core.raw.checks import CompletenessPatterns
 from ai_core.raw.observation import ObservedFetchStream
@@ -143,7 +144,10 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
                 max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
             ),
             pool=self.pool,
-            op_tags={"dagster/priority": str(self.priority)} if self.priority else None,
+            op_tags={
+                STEP_KIND_TAG: FETCH,
+                **({"dagster/priority": str(self.priority)} if self.priority else {}),
+            },
             metadata={"dagster/column_schema": raw_column_schema()},
         )
         def _raw_asset(context: dg.AssetExecutionContext, **inputs: Any) -> Iterator[Any]:

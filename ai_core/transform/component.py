@@ -25,6 +25,7 @@ from pydantic import model_validator
 from ai_core.iceberg import tables
 from ai_core.iceberg.resource import IcebergCatalogResource
 from ai_core.iceberg.stats import day_column_counts
+from ai_core.location import COMPUTE, STEP_KIND_TAG
 from ai_core.partitions import daily_partitions, partition_date
 from ai_core.transform.check_results import (
     DISCREPANCIES,
@@ -195,6 +196,7 @@ class TransformedComponent(dg.Component, dg.Model, dg.Resolvable):
             required_resource_keys={"iceberg"},
             check_specs=[c for key in self.keys for c in self.check_specs(key)],
             can_subset=True,
+            op_tags={STEP_KIND_TAG: COMPUTE},
         )
         def _transformed_assets(
             context: dg.AssetExecutionContext, raw: pa.RecordBatchReader

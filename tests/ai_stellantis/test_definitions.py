@@ -1,5 +1,7 @@
 """The code location loads from its YAML with the expected assets, checks and schedule."""
 
+import os
+
 import dagster as dg
 import pytest
 
@@ -64,7 +66,14 @@ def test_definitions_load_with_raw_assets_sources_checks_and_schedule() -> None:
 
 
 def test_steps_fork_from_the_preloaded_server_unless_the_run_asks_for_its_own_process() -> None:
-    from ai_core.location import FORKED, IN_PROCESS
+    from ai_core.location import (
+        COMPUTE,
+        FETCH,
+        FETCH_SLOTS,
+        FORKED,
+        IN_PROCESS,
+        STEP_KIND_TAG,
+    )
     from ai_stellantis.definitions import STEP_PROCESSES, location
 
     job = defs().resolve_job_def("stellantis_daily")
@@ -78,6 +87,17 @@ def test_steps_fork_from_the_preloaded_server_unless_the_run_asks_for_its_own_pr
     forked = STEP_PROCESSES.apply_config_mapping({"config": {}}).value["config"]
     server = forked["multiprocess"]["start_method"]["forkserver"]
     assert server["preload_modules"] == ["ai_stellantis.steps"]
+    # Compute steps get the cores; fetch steps, which mostly wait, run beside them.
+    cores = os.cpu_count() or 1
+    assert forked["multiprocess"]["max_concurrent"] == cores + FETCH_SLOTS
+    assert forked["multiprocess"]["tag_concurrency_limits"] == [
+        {"key": STEP_KIND_TAG, "value": COMPUTE, "limit": cores}
+    ]
+    kinds = {node.name: node.tags.get(STEP_KIND_TAG) for node in job.graph.nodes}
+    assert {n for n, k in kinds.items() if k == FETCH} == {
+        n for n in kinds if n.startswith("stellantis__raw__")
+    }
+    assert set(kinds.values()) == {FETCH, COMPUTE}
     with pytest.raises(dg.DagsterInvalidConfigError, match="threads"):
         dg.validate_run_config(job, {"execution": {"config": {"steps": "threads"}}})
 

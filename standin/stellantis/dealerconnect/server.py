@@ -204,14 +204,17 @@ class DealerConnectBackend:
                 result = self.db.sql(_PARAM.sub(r"$\1", translated), params=params).to_arrow_table()
             except duckdb.Error as exc:
                 raise ApiError(400, "invalidQuery", f"Query error: {exc}") from None
-            job = Job(
-                project,
-                body.get("jobId") or f"job_{uuid.uuid4().hex}",
-                sql,
-                _fields(_arrow_schema(result)),
-                _rows(result, int64_timestamps=_int64_timestamps(body)),
-                int(time.time() * 1000),
-            )
+        # Rows are built from the query's own Arrow result, outside the lock, so concurrent
+        # queries wait only for the shared connection.
+        job = Job(
+            project,
+            body.get("jobId") or f"job_{uuid.uuid4().hex}",
+            sql,
+            _fields(_arrow_schema(result)),
+            _rows(result, int64_timestamps=_int64_timestamps(body)),
+            int(time.time() * 1000),
+        )
+        with self.lock:
             self.jobs[job.job_id] = job
             while len(self.jobs) > KEPT_JOBS:
                 self.jobs.popitem(last=False)
