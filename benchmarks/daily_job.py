@@ -17,11 +17,9 @@ job runs after the day, with a retention of that many days of the scenario (see
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Mapping
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -32,56 +30,16 @@ from ai_core.upkeep import UPKEEP_JOB
 from benchmarks import defaults
 from benchmarks.context import StageContext
 from benchmarks.dagster_stage import load_definitions
+from benchmarks.job_run import ProcessPeaks, run_steps, sampled
 
 JOB = "stellantis_daily"
 PARTITION_TAG = "dagster/partition"
-SAMPLE_S = 0.05
 TIER_OF_STEP = ("raw", "transformed", "consolidated")
 
 
 def job_of(definitions: str, job_name: str) -> dg.JobDefinition:
     """The job, rebuilt in each step process from the same definitions (the reconstructor)."""
     return load_definitions(definitions).resolve_job_def(job_name)
-
-
-@dataclass(slots=True)
-class ProcessPeak:
-    """What the sampler last saw of one process: its largest RSS and its CPU so far."""
-
-    rss: int = 0
-    cpu_s: float = 0.0
-
-
-@contextmanager
-def peaks_by_pid() -> Iterator[dict[int, ProcessPeak]]:
-    """Every 50 ms, the RSS and CPU of each process below this one, by pid."""
-    peaks: dict[int, ProcessPeak] = {}
-    done = threading.Event()
-    me = psutil.Process()
-
-    def sample() -> None:
-        while not done.is_set():
-            try:
-                children = me.children(recursive=True)
-            except psutil.Error:
-                children = []
-            for child in children:
-                try:
-                    rss, cpu = child.memory_info().rss, child.cpu_times()
-                except psutil.Error:
-                    continue
-                peak = peaks.setdefault(child.pid, ProcessPeak())
-                peak.rss = max(peak.rss, rss)
-                peak.cpu_s = cpu.user + cpu.system
-            done.wait(SAMPLE_S)
-
-    sampler = threading.Thread(target=sample, name="step-memory", daemon=True)
-    sampler.start()
-    try:
-        yield peaks
-    finally:
-        done.set()
-        sampler.join()
 
 
 def instance_home(context: StageContext) -> Path:
@@ -92,37 +50,6 @@ def instance_home(context: StageContext) -> Path:
     if not config.exists():
         config.write_text("telemetry:\n  enabled: false\n")
     return home
-
-
-def step_figures(
-    instance: dg.DagsterInstance, run_id: str, peaks: Mapping[int, ProcessPeak]
-) -> dict[str, dict[str, float | None]]:
-    """Per step: its execution wall (from the run's record) and, when it had a process of its
-    own, that process's peak RSS and CPU (start-up included: CPU is what contention does not
-    stretch)."""
-    pids: dict[str, int] = {}
-    for record in instance.get_records_for_run(
-        run_id, of_type=dg.DagsterEventType.STEP_WORKER_STARTED
-    ).records:
-        event = record.event_log_entry.dagster_event
-        if event is None or event.step_key is None:
-            continue
-        pid = event.event_specific_data.metadata.get("pid")  # type: ignore[union-attr]
-        if pid is not None:
-            pids[event.step_key] = int(str(pid.value))
-    figures: dict[str, dict[str, float | None]] = {}
-    for stat in instance.get_run_step_stats(run_id):
-        wall = None
-        if stat.start_time is not None and stat.end_time is not None:
-            wall = round(stat.end_time - stat.start_time, 3)
-        pid = pids.get(stat.step_key)
-        peak = peaks.get(pid) if pid is not None else None
-        figures[stat.step_key] = {
-            "wall_s": wall,
-            "peak_rss_mb": round(peak.rss / 2**20, 1) if peak else None,
-            "cpu_s": round(peak.cpu_s, 3) if peak else None,
-        }
-    return figures
 
 
 def tier_of(step_key: str) -> str | None:
@@ -209,7 +136,9 @@ def run(context: StageContext) -> dict[str, Any]:
         number = day_number(instance, job_name, day)
         in_processes = processes_on is None or number in processes_on
         started = time.perf_counter()
-        with peaks_by_pid() as peaks:
+        # Only a day with a process per step has a peak per step: in one process, every step's
+        # would be the harness's own.
+        with sampled(psutil.Process()) if in_processes else nullcontext(ProcessPeaks()) as peaks:
             if in_processes:
                 recon = dg.build_reconstructable_job(
                     __name__,
@@ -225,7 +154,7 @@ def run(context: StageContext) -> dict[str, Any]:
         if not result.success:
             failed = [e.step_key for e in result.get_step_failure_events()]
             raise RuntimeError(f"{job_name} {day} failed in steps {failed}; see the run's log")
-        steps = step_figures(instance, result.run_id, dict(peaks))
+        steps = run_steps(instance, result.run_id, peaks)
         metrics: dict[str, Any] = {
             "run_s": run_s,
             "day_number": number,

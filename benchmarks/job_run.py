@@ -20,8 +20,9 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,39 +98,38 @@ def dagster_command(module: str, job: str, partition: str) -> list[str]:
     ]
 
 
-def run_sampled(cmd: Sequence[str], env: Mapping[str, str], log: Path) -> tuple[int, ProcessPeaks]:
-    """Run `cmd` to its end, sampling its process tree; its exit code and the peaks seen."""
+@contextmanager
+def sampled(root: psutil.Process) -> Iterator[ProcessPeaks]:
+    """`root`'s process tree sampled every `SAMPLE_INTERVAL_S` on a thread, while the block runs."""
     peaks = ProcessPeaks()
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            list(cmd), env=dict(env), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-        root = psutil.Process(proc.pid)
-        while proc.poll() is None:
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
             peaks.sample(root)
-            time.sleep(SAMPLE_INTERVAL_S)
-    return proc.returncode, peaks
+            done.wait(SAMPLE_INTERVAL_S)
+
+    sampler = threading.Thread(target=sample, name="process-peaks", daemon=True)
+    sampler.start()
+    try:
+        yield peaks
+    finally:
+        done.set()
+        sampler.join()
 
 
-def step_figures(home: Path, peaks: ProcessPeaks) -> dict[str, Any]:
-    """The last run of the instance at `home`: its status and wall, and per step its wall, the
-    pid it ran in and that process's peak."""
+def run_steps(instance: Any, run_id: str, peaks: ProcessPeaks) -> dict[str, dict[str, Any]]:
+    """Per step of the run, in the order they started: its status, wall, the pid it ran in and
+    that process's (and its descendants') peak and CPU; None where the process was not seen."""
     import dagster as dg
 
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        records = instance.get_run_records(limit=1)
-        if not records:
-            raise LookupError(f"the Dagster instance at {home} holds no run")
-        record = records[0]
-        run_id = record.dagster_run.run_id
-        stats = instance.get_run_step_stats(run_id)
-        pids: dict[str, int] = {}
-        for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START):
-            event = entry.dagster_event
-            if entry.step_key is not None and event is not None and event.pid is not None:
-                pids[entry.step_key] = event.pid
+    pids: dict[str, int] = {}
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START):
+        event = entry.dagster_event
+        if entry.step_key is not None and event is not None and event.pid is not None:
+            pids[entry.step_key] = event.pid
     steps: dict[str, dict[str, Any]] = {}
-    for stat in stats:
+    for stat in instance.get_run_step_stats(run_id):
         wall = None
         if stat.start_time is not None and stat.end_time is not None:
             wall = round(stat.end_time - stat.start_time, 3)
@@ -144,6 +144,31 @@ def step_figures(home: Path, peaks: ProcessPeaks) -> dict[str, Any]:
             "peak_rss_mb": None if peak is None else round(peak / MB, 1),
             "cpu_s": None if cpu is None else round(cpu, 2),
         }
+    return dict(sorted(steps.items(), key=lambda kv: kv[1]["start"] or 0.0))
+
+
+def run_sampled(cmd: Sequence[str], env: Mapping[str, str], log: Path) -> tuple[int, ProcessPeaks]:
+    """Run `cmd` to its end, sampling its process tree; its exit code and the peaks seen."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            list(cmd), env=dict(env), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        with sampled(psutil.Process(proc.pid)) as peaks:
+            proc.wait()
+    return proc.returncode, peaks
+
+
+def step_figures(home: Path, peaks: ProcessPeaks) -> dict[str, Any]:
+    """The last run of the instance at `home`: its status and wall, and its steps' figures."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        records = instance.get_run_records(limit=1)
+        if not records:
+            raise LookupError(f"the Dagster instance at {home} holds no run")
+        record = records[0]
+        run_id = record.dagster_run.run_id
+        steps = run_steps(instance, run_id, peaks)
     run_s = None
     if record.start_time is not None and record.end_time is not None:
         run_s = round(record.end_time - record.start_time, 3)
@@ -152,7 +177,7 @@ def step_figures(home: Path, peaks: ProcessPeaks) -> dict[str, Any]:
         "run_id": run_id,
         "run_status": record.dagster_run.status.value,
         "run_s": run_s,
-        "steps": dict(sorted(steps.items(), key=lambda kv: kv[1]["start"] or 0.0)),
+        "steps": steps,
         "steps_measured": len(peaks_mb),
         "largest_step_peak_mb": max(peaks_mb, default=None),
     }
