@@ -34,7 +34,9 @@ from benchmarks.job_run import ProcessPeaks, run_steps, sampled
 
 JOB = "stellantis_daily"
 PARTITION_TAG = "dagster/partition"
-TIER_OF_STEP = ("raw", "transformed", "consolidated")
+TIER_OF_STEP = {"transform": "transformed", "raw": "raw", "consolidated": "consolidated"}
+"""A step key's first word found here names its tier: `transform__stellantis__raw__x`, the step
+that writes the transformed tables of the raw table `x`, is of the transformed tier."""
 
 
 def job_of(definitions: str, job_name: str) -> dg.JobDefinition:
@@ -55,7 +57,7 @@ def instance_home(context: StageContext) -> Path:
 def tier_of(step_key: str) -> str | None:
     """`stellantis__consolidated__inventory` is of the consolidated tier."""
     parts = step_key.split("__")
-    return next((p for p in parts if p in TIER_OF_STEP), None)
+    return next((TIER_OF_STEP[p] for p in parts if p in TIER_OF_STEP), None)
 
 
 def tier_totals(steps: Mapping[str, Mapping[str, float | None]]) -> dict[str, float]:

@@ -39,6 +39,11 @@ def job_tables() -> int:
     return sum(1 for k in keys if k.path[1] in ("raw", "transformed", "consolidated"))
 
 
+def job_steps() -> int:
+    """How many steps the daily job runs: the transformed tables of one raw table share a step."""
+    return len(defs().resolve_job_def("stellantis_daily").graph.nodes)
+
+
 def read_tables(properties: dict[str, str] | None) -> dict[str, pl.DataFrame]:
     """Every table of the job, read with pyiceberg and with Polars (which must agree)."""
     catalog = load_catalog(properties=properties)

@@ -25,7 +25,7 @@ from polars.testing import assert_frame_equal
 
 from tests.ai_stellantis.celery_job import daily_job
 from tests.ai_stellantis.conftest import DAY, UpstreamEnv
-from tests.ai_stellantis.production import job_tables, postgres_instance, read_tables, run_daily_job
+from tests.ai_stellantis.production import job_steps, postgres_instance, read_tables, run_daily_job
 from tests.catalogs import CatalogBackend
 from tests.servers import Postgres, Redis
 
@@ -152,10 +152,10 @@ def test_steps_on_separate_workers_write_the_same_tables_as_one_process(
     got = read_tables(None)
 
     worker_pids = [{p.pid for p in w.children(recursive=True)} | {w.pid} for w in workers]
-    assert len(step_pids) == job_tables()
+    assert len(step_pids) == job_steps()
     assert os.getpid() not in step_pids.values()
     used = [sorted(k for k, pid in step_pids.items() if pid in pids) for pids in worker_pids]
-    assert sum(len(keys) for keys in used) == job_tables()  # every step ran on a worker
+    assert sum(len(keys) for keys in used) == job_steps()  # every step ran on a worker
     assert all(used), f"a worker ran no step: {used}"
 
     # The same day in one process on the embedded catalog.
