@@ -29,7 +29,7 @@ class PageLayout:
 
     def read(self, data: Any) -> PageContent:
         """The total the page reports and the keys of its records."""
-        items = _at(data, self.records)
+        items = value_at(data, self.records)
         rows = items if isinstance(items, list) else []
         keys = [str(r[self.key]) for r in rows if isinstance(r, dict) and r.get(self.key)]
         return PageContent(self._total(data), keys)
@@ -46,7 +46,7 @@ class PageLayout:
 
     def _total(self, data: Any) -> int | None:
         for path in self.totals:
-            value = _at(data, path)
+            value = value_at(data, path)
             if value is not None:
                 return _count(value)
         return None
@@ -61,7 +61,8 @@ class PageLayout:
         )
 
 
-def _at(data: Any, path: Sequence[str]) -> Any:
+def value_at(data: Any, path: Sequence[str]) -> Any:
+    """The value at `path` in nested JSON objects, or None where the path leaves them."""
     for name in path:
         if not isinstance(data, dict):
             return None

@@ -16,6 +16,7 @@ import polars as pl
 from pydantic import ValidationError
 
 from ai_core.arrow import Frame, as_polars
+from ai_core.raw.layout import value_at
 from ai_core.transform.coerce import INT
 from ai_core.transform.drift import DRIFT_SCHEMA, unknown_paths_in_value
 from ai_core.transform.entity import ITEM, PARENT, Entity
@@ -30,16 +31,8 @@ from ai_core.transform.plan import entity_plan
 from ai_core.transform.schema import HASH_COLUMN, transformed_schema
 
 
-def _get(value: Any, path: Sequence[str]) -> Any:
-    for key in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
-
-
 def _nested(record: Any, levels: Sequence[Sequence[str]], view: Any) -> Iterator[Any]:
-    items = _get(record, levels[0])
+    items = value_at(record, levels[0])
     if not isinstance(items, list):
         return
     for item in items:
@@ -52,7 +45,7 @@ def _nested(record: Any, levels: Sequence[Sequence[str]], view: Any) -> Iterator
 
 def record_views(page: Any, levels: Sequence[Sequence[str]]) -> Iterator[Any]:
     """What `model_validate` sees for each record of a page, in page order."""
-    items = _get(page, levels[0])
+    items = value_at(page, levels[0])
     if not isinstance(items, list):
         return
     for item in items:
@@ -102,7 +95,7 @@ def oracle_extraction(entity: type[Entity], raw: Frame) -> Extraction:
         fact["status"] = "ok"
         if entity.reports_unknown_keys:
             unknown_paths_in_value(page, plan.page_dtype, ignored, unknown)
-        totals = (INT.python(_get(page, path)) for path in plan.totals)
+        totals = (INT.python(value_at(page, path)) for path in plan.totals)
         fact["reported_total"] = next((t for t in totals if t is not None), None)
         for index, view in enumerate(record_views(page, plan.records.levels)):
             fact["records"] += 1

@@ -65,16 +65,18 @@ def stellantis_env(
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("STELLANTIS_BRANDS", raising=False)
-    brands = [
-        "jeep.com",
-        "dodge.com",
-        "ramtrucks.com",
-        "chrysler.com",
-        "fiatusa.com",
-        "alfaromeousa.com",
-    ]
-    return UpstreamEnv(upstream, tmp_path / "data", dict(os.environ), brands)
+    return UpstreamEnv(upstream, tmp_path / "data", dict(os.environ), list(ALL_DOMAINS))
 
+
+ALL_DOMAINS = (
+    "jeep.com",
+    "dodge.com",
+    "ramtrucks.com",
+    "chrysler.com",
+    "fiatusa.com",
+    "alfaromeousa.com",
+)
+"""The six brands' sites, in the order the location lists them when `STELLANTIS_BRANDS` is unset."""
 
 DEALERCONNECT_PARTS = ("dealerconnect", "code_guide", "consolidated/trims", "guide_features")
 

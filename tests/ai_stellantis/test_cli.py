@@ -27,6 +27,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _materialize(
+    env: UpstreamEnv, select: str, *extra: str, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """`dagster asset materialize` of `select` for the test day, with the CLI's own arguments."""
+    argv = [str(BIN / "dagster"), "asset", "materialize", "-m", "ai_stellantis.definitions"]
+    return subprocess.run(
+        [*argv, "--select", select, "--partition", DAY, *extra],
+        cwd=ROOT,
+        env=env.environ,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def test_dg_lists_the_raw_assets(stellantis_env: UpstreamEnv) -> None:
     out = subprocess.run(
         [str(BIN / "dg"), "list", "defs", "--json"],
@@ -44,24 +59,7 @@ def test_dg_lists_the_raw_assets(stellantis_env: UpstreamEnv) -> None:
 
 
 def test_dagster_cli_materialises_a_partition(stellantis_env: UpstreamEnv) -> None:
-    out = subprocess.run(
-        [
-            str(BIN / "dagster"),
-            "asset",
-            "materialize",
-            "-m",
-            "ai_stellantis.definitions",
-            "--select",
-            "stellantis/raw/public_model_year_codes",
-            "--partition",
-            DAY,
-        ],
-        cwd=ROOT,
-        env=stellantis_env.environ,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    out = _materialize(stellantis_env, "stellantis/raw/public_model_year_codes", timeout=180)
     assert out.returncode == 0, out.stderr[-3000:]
     table = load_catalog(stellantis_env.data_dir).load_table(
         "stellantis_raw.public_model_year_codes"
@@ -131,24 +129,11 @@ def _step_pids(home: Path) -> tuple[int, dict[str, int]]:
 def test_the_run_config_chooses_whether_steps_fork_and_either_way_writes_and_checks(
     stellantis_env: UpstreamEnv, steps: str
 ) -> None:
-    out = subprocess.run(
-        [
-            str(BIN / "dagster"),
-            "asset",
-            "materialize",
-            "-m",
-            "ai_stellantis.definitions",
-            "--select",
-            "stellantis/raw/public_model_year_codes,stellantis/raw/public_inventory",
-            "--partition",
-            DAY,
-            "--config-json",
-            json.dumps({"execution": {"config": {"steps": steps}}}),
-        ],
-        cwd=ROOT,
-        env=stellantis_env.environ,
-        capture_output=True,
-        text=True,
+    out = _materialize(
+        stellantis_env,
+        "stellantis/raw/public_model_year_codes,stellantis/raw/public_inventory",
+        "--config-json",
+        json.dumps({"execution": {"config": {"steps": steps}}}),
         timeout=300,
     )
     assert out.returncode == 0, out.stderr[-3000:]

@@ -19,6 +19,7 @@ from ai_stellantis.components import BIGQUERY_RESOURCE_KEY, RESOURCE_KEY
 from ai_stellantis.definitions import defs
 from ai_stellantis.settings import StellantisApiResource
 from ai_stellantis.sources.bigquery import CREDENTIALS_ENV, DealerConnectBigQuery
+from tests.ai_stellantis.conftest import ALL_DOMAINS
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -195,14 +196,7 @@ def test_defaults() -> None:
     assert (s.inventory_zip, s.inventory_radius, s.inventory_pages_workers) == ("66952", 5000, 10)
     assert s.http() == HttpClientConfig()
     assert s.inventory_max_per_model is None
-    assert [b.domain for b in s.selected_brands()] == [
-        "jeep.com",
-        "dodge.com",
-        "ramtrucks.com",
-        "chrysler.com",
-        "fiatusa.com",
-        "alfaromeousa.com",
-    ]
+    assert tuple(b.domain for b in s.selected_brands()) == ALL_DOMAINS
     assert s.base_url(s.selected_brands()[2]) == "https://www.ramtrucks.com"
 
 
