@@ -25,6 +25,7 @@ from ai_core.consolidate.matching import GROUP, key_is_complete
 
 BATCH_ROWS = 32_768
 """Rows routed at a time while spilling."""
+_LZ4 = pa.ipc.IpcWriteOptions(compression="lz4")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,33 +72,48 @@ def routed(batch: pl.DataFrame, found: Sequence[Route]) -> pl.DataFrame:
 
 
 class ChunkSpill:
-    """Rows kept in a temporary folder, a list of files per chunk; `read(k)` gives chunk `k`'s
-    rows in the order they were added."""
+    """Rows kept in a temporary folder, one Arrow file per chunk; `read(k)` gives chunk `k`'s
+    rows in the order they were added.
+
+    Each chunk's file stays open for appending until it is read: a batch adds a record batch
+    to each chunk it touches rather than a file of its own.
+    """
 
     def __init__(self, template: pl.DataFrame, chunks: int) -> None:
         self.template = template
-        self._files: list[list[Path]] = [[] for _ in range(chunks)]
-        self._written = 0
+        self._paths: list[Path | None] = [None] * chunks
+        self._writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
         self.folder = Path(tempfile.mkdtemp(prefix="ai-consolidate-"))
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.folder, True)
 
     def add(self, rows: pl.DataFrame) -> None:
         """Append rows carrying `_group` and `__chunk` (see `routed`) to their chunks."""
         for (k,), part in rows.partition_by(CHUNK, as_dict=True, maintain_order=True).items():
-            path = self.folder / f"{self._written:07d}.arrow"
-            self._written += 1
-            part.drop(CHUNK).write_ipc(path, compression="lz4")
-            self._files[int(k)].append(path)
+            table = part.drop(CHUNK).to_arrow()
+            writer = self._writers.get(int(k))
+            if writer is None:
+                path = self.folder / f"{int(k):06d}.arrow"
+                writer = self._writers[int(k)] = pa.ipc.new_file(
+                    str(path), table.schema, options=_LZ4
+                )
+                self._paths[int(k)] = path
+            writer.write_table(table)
 
     def read(self, k: int) -> pl.DataFrame:
         """Chunk `k`'s rows (none, with the stacked columns and `_group`, when it has none)."""
-        parts = [pl.read_ipc(p) for p in self._files[k]]
-        if not parts:
+        writer = self._writers.pop(k, None)
+        if writer is not None:
+            writer.close()
+        path = self._paths[k]
+        if path is None:
             return self.template.with_columns(pl.lit(None, pl.UInt32).alias(GROUP)).clear()
-        return pl.concat(parts, how="vertical", rechunk=False)
+        return pl.read_ipc(path)
 
     def close(self) -> None:
-        """Delete the files; reading afterwards is an error."""
+        """Close and delete the files; reading afterwards is an error."""
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
         self._cleanup()
 
 
