@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 import pytest
+from dagster._core.test_utils import freeze_time
 
 from ai_core.partitions import daily_partitions
 from ai_core.schedule import DailyScheduleComponent
@@ -81,38 +82,35 @@ def test_a_deadline_past_midnight_is_refused_with_the_remedy() -> None:
         defs_of(component(yaml_for(dt.datetime(2026, 1, 1, 20, 0), 6)))
 
 
+NOON = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+"""The checks' clock in these tests: Dagster's own clock frozen, so they hold at any hour."""
+
+
 def test_today_missing_after_the_deadline_fails_until_it_lands(
     instance: dg.DagsterInstance,
 ) -> None:
-    now = dt.datetime.now(dt.UTC)
-    if now.hour == 0 and now.minute < 5:
-        pytest.skip("needs a deadline earlier today, at least a few minutes after midnight UTC")
-    hours_after = 1.0 if now.hour >= 2 else 0.0
-    start = now - dt.timedelta(hours=hours_after, minutes=3)
-    defs = defs_of(component(yaml_for(start, hours_after or 0.01)))
-    today = now.date().isoformat()
+    defs = defs_of(component(yaml_for(NOON - dt.timedelta(hours=1, minutes=3), 1)))
+    today = NOON.date().isoformat()
+    with freeze_time(NOON):
+        missing = freshness(defs, instance)
+        assert not missing.passed
+        assert missing.severity == dg.AssetCheckSeverity.ERROR
+        assert today in (missing.description or "")
 
-    missing = freshness(defs, instance)
-    assert not missing.passed
-    assert missing.severity == dg.AssetCheckSeverity.ERROR
-    assert today in (missing.description or "")
+        yesterday = (NOON.date() - dt.timedelta(days=1)).isoformat()
+        dg.materialize([listings], partition_key=yesterday, instance=instance)
+        assert not freshness(defs, instance).passed  # yesterday does not count for today
 
-    dg.materialize(
-        [listings], partition_key=(now.date() - dt.timedelta(days=1)).isoformat(), instance=instance
-    )
-    assert not freshness(defs, instance).passed  # yesterday does not count for today
-
-    dg.materialize([listings], partition_key=today, instance=instance)
-    assert freshness(defs, instance).passed
+        dg.materialize([listings], partition_key=today, instance=instance)
+        assert freshness(defs, instance).passed
 
 
 def test_before_the_deadline_yesterday_is_what_must_be_there(
     instance: dg.DagsterInstance,
 ) -> None:
-    now = dt.datetime.now(dt.UTC)
-    if now.hour >= 22:
-        pytest.skip("needs a deadline later today")
-    defs = defs_of(component(yaml_for(now + dt.timedelta(minutes=30), 1)))
-    yesterday = (now.date() - dt.timedelta(days=1)).isoformat()
-    dg.materialize([listings], partition_key=yesterday, instance=instance)
-    assert freshness(defs, instance).passed
+    defs = defs_of(component(yaml_for(NOON + dt.timedelta(minutes=30), 1)))
+    yesterday = (NOON.date() - dt.timedelta(days=1)).isoformat()
+    with freeze_time(NOON):
+        assert not freshness(defs, instance).passed  # nothing yet, not even yesterday
+        dg.materialize([listings], partition_key=yesterday, instance=instance)
+        assert freshness(defs, instance).passed
