@@ -18,17 +18,17 @@ FETCH_SLOTS = 4
 """Steps that wait on an upstream, run beside the compute steps instead of taking their cores."""
 
 STEP_SERVER_IMPORTS = ("dagster._core.storage.base_storage", "pyiceberg.catalog.sql")
-"""What every forked step would otherwise import itself, about a second each: the storage of the
-Dagster instance the step opens (its SQL layer included), and pyiceberg's SQL catalog (the
-embedded one, and Postgres). Named, not imported: the server skips a module it cannot import,
-so a Dagster that moves its storage or a deployment without it only loses the head start."""
+"""What every forked step would otherwise import itself: the storage of the Dagster instance the
+step opens (its SQL layer included), and pyiceberg's SQL catalog (the embedded one, and
+Postgres). Named, not imported: the server skips a module it cannot import, so a Dagster that
+moves its storage or a deployment without the catalog only loses the head start."""
 
 
 def load_defs_folder(tree: dg.ComponentTree) -> dg.Definitions:
     """The component tree's `defs/` folder as Definitions, with the tree for the UI.
 
     `dg.load_from_defs_folder`, like `tree.build_defs()` with no folder, also loads the
-    components of every installed component library (dagster_aws, dagster_gcp) to list them for
+    components of every installed component library (dagster_aws, for one) to list them for
     the UI's scaffolding: seconds in every process that loads the location, for components the
     location does not use.
     """
