@@ -17,26 +17,33 @@ FETCH, COMPUTE = "fetch", "compute"
 FETCH_SLOTS = 4
 """Steps that wait on an upstream, run beside the compute steps instead of taking their cores."""
 
+STEP_SERVER_IMPORTS = ("dagster._core.storage.base_storage", "pyiceberg.catalog.sql")
+"""What every forked step would otherwise import itself: the storage of the Dagster instance the
+step opens (its SQL layer included), and pyiceberg's SQL catalog (the embedded one, and
+Postgres). Named, not imported: the server skips a module it cannot import, so a Dagster that
+moves its storage or a deployment without the catalog only loses the head start."""
 
-def load_defs_folder(path_within_project: Path) -> dg.Definitions:
-    """The project's `defs/` folder as Definitions, with its component tree for the UI.
 
-    `dg.load_from_defs_folder` also imports every installed component library (dagster_aws,
-    dagster_gcp) to list their component types for the UI's scaffolding: seconds in every
-    process that loads the location, for components the location does not use.
+def load_defs_folder(tree: dg.ComponentTree) -> dg.Definitions:
+    """The component tree's `defs/` folder as Definitions, with the tree for the UI.
+
+    `dg.load_from_defs_folder`, like `tree.build_defs()` with no folder, also loads the
+    components of every installed component library (dagster_aws, for one) to list them for
+    the UI's scaffolding: seconds in every process that loads the location, for components the
+    location does not use.
     """
     with warnings.catch_warnings():
         # As `load_from_defs_folder` does: Dagster's notes on its own beta and superseded APIs.
         for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
             warnings.simplefilter("ignore", category)
-        tree = dg.ComponentTree.for_project(path_within_project=path_within_project)
         folder = tree.build_defs(Path("."))
     return dg.Definitions.merge(folder, dg.Definitions(component_tree=tree))
 
 
 def step_executor(preload_module: str) -> dg.ExecutorDefinition:
-    """Steps forked from a server that imported `preload_module` once (the default), or all in
-    the run's own process when the run's config says `execution: {config: {steps: in_process}}`.
+    """Steps forked from a server that imported `preload_module` (and `STEP_SERVER_IMPORTS`)
+    once (the default), or all in the run's own process when the run's config says
+    `execution: {config: {steps: in_process}}`.
 
     Forking isolates each step's memory and lets steps run side by side, which a whole day
     needs; a run of a few light steps is faster in one process, with the same assets, IO
@@ -55,7 +62,9 @@ def step_executor(preload_module: str) -> dg.ExecutorDefinition:
                 "tag_concurrency_limits": [
                     {"key": STEP_KIND_TAG, "value": COMPUTE, "limit": cores},
                 ],
-                "start_method": {"forkserver": {"preload_modules": [preload_module]}},
+                "start_method": {
+                    "forkserver": {"preload_modules": [*STEP_SERVER_IMPORTS, preload_module]}
+                },
             }
         }
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import dagster as dg
 import orjson
 import polars as pl
 import pyarrow as pa
-from google.cloud import bigquery
 
 from ai_core.http.config import HttpClientConfig
 from ai_core.iceberg.resource import IcebergCatalogResource
@@ -39,6 +38,9 @@ from ai_stellantis.sources.public_sites import (
     InventoryCode,
     ModelYearCodes,
 )
+
+if TYPE_CHECKING:
+    from google.cloud import bigquery
 
 RESOURCE_KEY = "stellantis_api"
 BIGQUERY_RESOURCE_KEY = "dealerconnect_bigquery"

@@ -24,7 +24,7 @@ def _location(
     executor: dg.ExecutorDefinition, environment: frozenset[tuple[str, str]]
 ) -> dg.Definitions:
     return dg.Definitions.merge(
-        load_defs_folder(Path(__file__).parent),
+        load_defs_folder(dg.ComponentTree.for_project(path_within_project=Path(__file__).parent)),
         build_core_defs(oem="stellantis"),
         dg.Definitions(executor=executor),
     )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import dagster as dg
-from sentry_sdk.types import Event
 
 from ai_core.alerts.scrub import scrub_text, scrub_value
+
+if TYPE_CHECKING:
+    from sentry_sdk.types import Event
 
 PARTITION_TAG = "dagster/partition"
 Level = Literal["warning", "error"]

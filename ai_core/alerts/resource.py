@@ -1,11 +1,13 @@
-"""`SentryResource`: where alerts go. With no DSN configured, nothing is sent."""
+"""`SentryResource`: where alerts go. With no DSN configured, nothing is sent.
+
+The Sentry SDK is imported when there is something to send, not in every process that loads
+the location."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import dagster as dg
-import sentry_sdk
 from pydantic import Field
 
 from ai_core.alerts.events import AlertEvent
@@ -29,6 +31,8 @@ class SentryResource(dg.ConfigurableResource):
         dsn = self.resolved_dsn()
         if dsn is None or not events:
             return []
+        import sentry_sdk
+
         # A client of our own, not `sentry_sdk.init`: the process's global hub belongs to
         # whatever else runs in it, and no integration should capture anything but these events.
         client = sentry_sdk.Client(

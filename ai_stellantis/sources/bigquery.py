@@ -1,10 +1,13 @@
-"""`DealerConnectBigQuery`: Dagster's BigQuery resource, configured the way DealerConnect is read.
+"""`DealerConnectBigQuery`: BigQuery configured the way DealerConnect is read.
 
 A deployment sets its fields from the environment in `defs/resources/defs.yaml` (`dg list env`).
 `GCP_CREDENTIALS` holds a service account's JSON itself (not a path; its base64 is accepted too):
 it reaches the resource as a `dg.EnvVar`, is parsed in memory and never written to disk or
 logged. Unset, the client uses Application Default Credentials, or none with an `endpoint`,
 which only a stand-in accepts.
+
+Google's client is imported when a client is opened, not when the location loads: every process
+that loads the location would otherwise pay for it, and only the DealerConnect steps use it.
 """
 
 from __future__ import annotations
@@ -13,15 +16,15 @@ import base64
 import binascii
 import contextlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import orjson
-from dagster_gcp import BigQueryResource
-from google.api_core.client_options import ClientOptions
-from google.auth.credentials import AnonymousCredentials, Credentials
-from google.cloud import bigquery
-from google.oauth2 import service_account
 from pydantic import Field
+
+if TYPE_CHECKING:
+    from google.auth.credentials import Credentials
+    from google.cloud import bigquery
 
 SCOPES = ("https://www.googleapis.com/auth/bigquery",)
 CREDENTIALS_ENV = "GCP_CREDENTIALS"
@@ -30,6 +33,8 @@ CREDENTIALS_ENV = "GCP_CREDENTIALS"
 def service_account_credentials(text: str) -> Credentials:
     """Credentials from a service account's JSON (or its base64, as dagster-gcp documents it);
     errors never quote it."""
+    from google.oauth2 import service_account
+
     try:
         stripped = text.strip()
         info = orjson.loads(stripped if stripped.startswith("{") else base64.b64decode(stripped))
@@ -42,11 +47,22 @@ def service_account_credentials(text: str) -> Credentials:
         ) from None
 
 
-class DealerConnectBigQuery(BigQueryResource):
-    """BigQuery for DealerConnect: which project, through which API root, how many at once."""
+class DealerConnectBigQuery(dg.ConfigurableResource):
+    """BigQuery for DealerConnect: which project, through which API root, how many at once.
+
+    Its `project`, `location` and `gcp_credentials` are those of dagster-gcp's
+    `BigQueryResource`, whose import alone loads every GCP integration of dagster-gcp.
+    """
 
     project: str | None = Field(
         default="ai-app-stellantis", description="GCP project billed for the queries."
+    )
+    location: str | None = Field(
+        default=None, description="Default location for jobs / datasets / tables."
+    )
+    gcp_credentials: str | None = Field(
+        default=None,
+        description=f"A service account key's JSON, or its base64; set from ${CREDENTIALS_ENV}.",
     )
     endpoint: str | None = Field(
         default=None, description="API root URL instead of Google's, e.g. a local stand-in."
@@ -54,12 +70,12 @@ class DealerConnectBigQuery(BigQueryResource):
     timeout: float = Field(default=120.0, gt=0, description="Seconds per API call.")
     workers: int = Field(default=8, ge=1, le=64, description="Dealer tables queried at once.")
 
-    def get_object_to_set_on_execution_context(self) -> DealerConnectBigQuery:
-        # The base hands `context.resources` an open client; the raw stream opens its own.
-        return self
-
     @contextlib.contextmanager
     def get_client(self) -> Iterator[bigquery.Client]:
+        from google.api_core.client_options import ClientOptions
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import bigquery
+
         credentials: Credentials | None = None
         if self.gcp_credentials and self.gcp_credentials.strip():
             credentials = service_account_credentials(self.gcp_credentials)

@@ -18,19 +18,22 @@ import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import dagster as dg
 import orjson
 import pyarrow as pa
-from google.api_core import exceptions
-from google.cloud import bigquery
 
 from ai_core.iceberg.writer import unobserved_property
 from ai_core.raw.checks import CompletenessPatterns, CompletenessTally, written_completeness
 from ai_core.raw.layout import PageLayout
 from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.result import RawFetchResult, RawPage, SubResourceSummary
+
+if TYPE_CHECKING:
+    # Imported where a query runs: the location loads this module in every process.
+    from google.api_core import exceptions
+    from google.cloud import bigquery
 
 TableKind = Literal["inventory", "sales", "code_guides"]
 DEALER_TABLE = re.compile(r"^(inventory|sales)_([A-Za-z0-9]+)$")
@@ -183,6 +186,9 @@ class DealerConnectStream(LazyRawFetch):
         return f"bigquery://{self._client.project}/{self._dataset}/{table}"
 
     def _read(self, table: str) -> TableRead:
+        from google.api_core import exceptions
+        from google.cloud import bigquery
+
         project = self._client.project
         sql = day_query(project, self._dataset, table)
         config = bigquery.QueryJobConfig(

@@ -30,6 +30,9 @@ def test_loading_the_location_imports_no_stand_in() -> None:
     assert "duckdb" not in modules
     # A component library the location does not use is not imported to list its types for the UI.
     assert [m for m in modules if m.startswith("dagster_aws")] == []
+    # Clients only some steps use are imported by those steps, not by every process.
+    for client in ("google", "dagster_gcp", "sentry_sdk"):
+        assert [m for m in modules if m == client or m.startswith(f"{client}.")] == [], client
 
 
 def test_the_wheel_and_the_component_registry_leave_the_stand_in_out() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -12,12 +13,23 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ai_core.location import STEP_SERVER_IMPORTS
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parents[1]
 COPIED = ["ai_core", "ai_stellantis", "scripts", "pyproject.toml", "workspace.yaml",
           "dagster_cloud.yaml", "tests/__init__.py", "tests/conftest.py", "tests/catalogs.py",
           "tests/servers.py"]  # fmt: skip
 REGISTRATIONS = ["pyproject.toml", "workspace.yaml", "dagster_cloud.yaml"]
+LOCATION_SHAPE = """
+import json, sys
+from ai_acme.definitions import defs
+job = defs().resolve_job_def("acme_daily")
+forked = job.executor_def.apply_config_mapping({"config": {}}).value["config"]
+server = forked["multiprocess"]["start_method"]["forkserver"]
+libraries = sorted({m.split(".")[0] for m in sys.modules if m.startswith("dagster_aws")})
+print(json.dumps({"component_libraries": libraries, "preloaded": server["preload_modules"]}))
+"""
 
 
 @pytest.fixture
@@ -42,7 +54,8 @@ def run(repo: Path, *command: str, timeout: float = 300) -> subprocess.Completed
 def test_a_scaffolded_oem_is_registered_loads_and_passes_its_own_tests(repo: Path) -> None:
     made = run(repo, "bash", "scripts/new-oem.sh", "acme", "--start-date", "2026-11-01")
     assert made.returncode == 0, made.stderr
-    for path in ["ai_acme/definitions.py", "ai_acme/components.py", "ai_acme/entities/item.py",
+    for path in ["ai_acme/definitions.py", "ai_acme/steps.py", "ai_acme/components.py",
+                 "ai_acme/entities/item.py",
                  "ai_acme/defs/raw/defs.yaml", "ai_acme/defs/transformed/defs.yaml",
                  "ai_acme/defs/consolidated/defs.yaml", "ai_acme/defs/schedules/defs.yaml",
                  "tests/ai_acme/test_definitions.py", "tests/ai_acme/test_day.py"]:  # fmt: skip
@@ -75,6 +88,15 @@ def test_a_scaffolded_oem_is_registered_loads_and_passes_its_own_tests(repo: Pat
     loaded = run(repo, str(bin_dir / "dagster"), "definitions", "validate", "-w", "workspace.yaml")
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     assert "All code locations passed validation" in loaded.stderr + loaded.stdout
+
+    # As Stellantis' does: the location builds its own `defs/` folder, not every installed
+    # component library, and its daily job forks steps from the server its `steps` preloads.
+    shape = run(repo, sys.executable, "-c", LOCATION_SHAPE)
+    assert shape.returncode == 0, shape.stderr[-3000:]
+    assert json.loads(shape.stdout.splitlines()[-1]) == {
+        "component_libraries": [],
+        "preloaded": [*STEP_SERVER_IMPORTS, "ai_acme.steps"],
+    }
 
     tested = run(
         repo, sys.executable, "-m", "pytest", "tests/ai_acme", "-q", "-p", "no:cacheprovider"

@@ -1,0 +1,28 @@
+"""A step forked by `step_executor` starts from the server's imports, not its own."""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from ai_core.location import STEP_SERVER_IMPORTS
+from tests.ai_core import step_server_job
+
+
+def test_a_forked_step_finds_the_preloaded_module_and_the_step_server_imports() -> None:
+    job = dg.reconstructable(_job)
+    with dg.instance_for_test() as instance:
+        result = dg.execute_job(job, instance=instance)
+        assert result.success
+        (event,) = result.get_asset_materialization_events()
+    metadata = event.materialization.metadata  # type: ignore[union-attr]
+    step_pid = metadata["step_pid"].value
+    assert step_pid != os.getpid()  # forked, not run here
+    # Imported once in the server before the fork, not again in the step's own process.
+    assert metadata["imported_in"].value not in (step_pid, os.getpid())
+    assert set(STEP_SERVER_IMPORTS) <= set(metadata["imported_before"].value)
+
+
+def _job() -> dg.JobDefinition:
+    return step_server_job.defs().resolve_job_def("step_server_probe")
