@@ -17,11 +17,11 @@ FETCH, COMPUTE = "fetch", "compute"
 FETCH_SLOTS = 4
 """Steps that wait on an upstream, run beside the compute steps instead of taking their cores."""
 
-STEP_SERVER_IMPORTS = ("dagster._core.storage.base_storage", "pyiceberg.catalog.sql")
-"""What every forked step would otherwise import itself: the storage of the Dagster instance the
-step opens (its SQL layer included), and pyiceberg's SQL catalog (the embedded one, and
-Postgres). Named, not imported: the server skips a module it cannot import, so a Dagster that
-moves its storage or a deployment without the catalog only loses the head start."""
+STEP_SERVER_IMPORTS = ("sqlalchemy", "alembic", "pyiceberg.catalog.sql")
+"""What every forked step would otherwise import itself: the SQL layer of the Dagster instance
+the step opens, and pyiceberg's SQL catalog (the embedded one, and Postgres). Named, not
+imported: the server skips a module it cannot import, so a deployment without one only loses
+the head start."""
 
 
 def load_defs_folder(tree: dg.ComponentTree) -> dg.Definitions:
