@@ -66,7 +66,7 @@ class AsyncHttpClient:
         transport = self._transport
         if transport is None and not cfg.http2:
             transport = AiohttpTransport(cfg.workers)
-        self._http = httpx.AsyncClient(
+        self._http = _HttpxClient(
             http2=cfg.http2,
             timeout=httpx.Timeout(cfg.timeout_s),
             limits=httpx.Limits(max_connections=cfg.workers, max_keepalive_connections=cfg.workers),
@@ -110,11 +110,12 @@ class AsyncHttpClient:
         """
         http, slots = self._open_parts()
         cfg = self.config
-        call = _Call(label, dict(params) if params else {}, time.perf_counter(), shape)
+        query = dict(params) if params else {}
+        call = _Call(label, query, request_url(url, query), time.perf_counter(), shape)
         deadline = asyncio.timeout(cfg.page_deadline_s)
         try:
             async with deadline:
-                return await self._tries(http, slots, url, validate, call)
+                return await self._tries(http, slots, validate, call)
         except TimeoutError:
             if not deadline.expired():
                 raise
@@ -122,7 +123,7 @@ class AsyncHttpClient:
             last = f"; last: {call.last.detail}" if call.last is not None else ""
             raise FetchError.exhausted(
                 label=label,
-                url=str(httpx.URL(url, params=call.query or None)),
+                url=str(call.url),
                 attempts=max(1, call.attempts),
                 cause=f"no answer within the page deadline of {cfg.page_deadline_s:g} s{last}",
                 status=call.last.status if call.last is not None else None,
@@ -132,7 +133,6 @@ class AsyncHttpClient:
         self,
         http: httpx.AsyncClient,
         slots: asyncio.Semaphore,
-        url: str,
         validate: Validator | None,
         call: _Call,
     ) -> JsonResponse:
@@ -142,9 +142,7 @@ class AsyncHttpClient:
             while True:
                 call.attempts += 1
                 attempts = call.attempts
-                request = http.build_request(
-                    "GET", url, params=call.query or None, headers=self._headers.next_headers()
-                )
+                request = http.build_request("GET", call.url, headers=self._headers.next_headers())
                 self._hosts.add(request.url.host)
                 outcome = await self._attempt(
                     http, slots, request, validate, call.shape, label, attempts
@@ -354,10 +352,49 @@ class _Call:
 
     label: str | None
     query: dict[str, str | int]
+    url: httpx.URL
     started: float
     shape: type | None = None
     attempts: int = 0
     last: Transient | None = None
+
+
+def request_url(url: str, params: Mapping[str, str | int]) -> httpx.URL:
+    """The URL httpx requests for `url` and `params` (the params, when given, are its query).
+
+    Parsed once from one string instead of parsed and then rebuilt with the query: half the CPU
+    of a request's URL.
+    """
+    if not params:
+        return httpx.URL(url)
+    if "?" in url or "#" in url:
+        return httpx.URL(url, params=params)
+    return httpx.URL(f"{url}?{httpx.QueryParams(params)}")
+
+
+class _Cookies(httpx.Cookies):
+    """httpx's cookie store, reading an answer only when it sets a cookie: httpx otherwise builds
+    a urllib request and header message for every answer to find none."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers or "set-cookie2" in response.headers:
+            super().extract_cookies(response)
+
+
+class _HttpxClient(httpx.AsyncClient):
+    """httpx's client with the cookie store above; cookies are kept and sent as before."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cookies = kwargs.get("cookies")
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._store
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        self._store = _Cookies(cookies)
 
 
 class _CrossHostRedirect(Exception):

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import aiohttp
 import httpx
 
-READ_CHUNK = 64 * 1024
+READ_BUFFER = 1024 * 1024
 
 
 @contextmanager
@@ -56,7 +56,7 @@ class _Body(httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         with _httpx_errors(self._request, reading=True):
-            async for chunk in self._response.content.iter_chunked(READ_CHUNK):
+            async for chunk in self._response.content.iter_any():
                 yield chunk
 
     async def aclose(self) -> None:
@@ -92,6 +92,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 auto_decompress=False,
                 cookie_jar=aiohttp.DummyCookieJar(),
                 skip_auto_headers=("User-Agent", "Accept-Encoding"),
+                read_bufsize=READ_BUFFER,
             )
             # aiohttp silently resends a request whose reused connection was reset; the client's
             # own retries count and pace every attempt, so that resend would hide one. aiohttp

@@ -6,8 +6,11 @@ import asyncio
 import datetime as dt
 import time
 
+import httpx
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ai_core.http import (
     BROWSER_PROFILES,
@@ -16,6 +19,7 @@ from ai_core.http import (
     HttpClientConfig,
     ResponseTooLarge,
 )
+from ai_core.http.client import request_url
 from tests.ai_core.http.fault_server import Fault, FaultServer
 
 FAST = HttpClientConfig(timeout_s=2, retry_backoff_s=0.01, max_backoff_s=0.02, workers=4)
@@ -100,6 +104,46 @@ def test_backoff_wait_does_not_hold_a_worker_slot(fault_server: FaultServer) -> 
     free_s, throttled_s = asyncio.run(go())
     assert free_s < 0.5
     assert throttled_s >= 1.0
+
+
+def test_a_cookie_the_upstream_sets_is_sent_back_and_answers_without_one_keep_it(
+    fault_server: FaultServer,
+) -> None:
+    fault_server.script(
+        "/p", Fault.ok(), Fault("ok", headers=(("Set-Cookie", "bm=abc; Path=/"),)), Fault.ok()
+    )
+
+    async def go() -> None:
+        async with AsyncHttpClient(FAST) as client:
+            for i in range(4):
+                await client.get_json(fault_server.url("/p"), {"i": i})
+
+    asyncio.run(go())
+    assert [r.headers.get("cookie") for r in fault_server.seen] == [None, None, "bm=abc", "bm=abc"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    path=st.sampled_from(["/a", "/a/b.json", "/x%20y", "/", ""]),
+    params=st.dictionaries(
+        st.text(min_size=1, max_size=8),
+        st.one_of(st.text(max_size=12), st.integers(-(10**6), 10**6)),
+        max_size=6,
+    ),
+)
+def test_request_url_is_the_url_httpx_builds_from_url_and_params(
+    path: str, params: dict[str, str | int]
+) -> None:
+    url = f"https://www.jeep.com{path}"
+    built = httpx.AsyncClient().build_request("GET", url, params=params or None).url
+    assert request_url(url, params) == built
+    assert str(request_url(url, params)) == str(built)
+
+
+def test_request_url_with_a_query_already_there_is_the_url_httpx_builds() -> None:
+    url = "https://www.jeep.com/a?zip=1&b=2#top"
+    built = httpx.AsyncClient().build_request("GET", url, params={"zip": 5, "c": "x y"}).url
+    assert str(request_url(url, {"zip": 5, "c": "x y"})) == str(built)
 
 
 def test_headers_rotate_round_robin_across_browser_profiles(fault_server: FaultServer) -> None:
