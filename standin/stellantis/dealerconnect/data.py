@@ -69,6 +69,8 @@ UNIT_DAYS = 10
 """Days a private unit stays in a dealer's inventory; it is delivered the day after."""
 UNIT_VIN_AGE = 4
 """Age in days from which a private unit has a VIN."""
+ORDER_OFFSETS = 4
+"""Dealers number their daily orders from this many different offsets."""
 
 _SALT_ONBOARD, _SALT_GAP, _SALT_FLEET, _SALT_MONEY, _SALT_STALE, _SALT_UNIT, _SALT_BAD = range(
     700, 707
@@ -269,7 +271,7 @@ class DealerConnectWorld:
         chosen = [p for i, p in enumerate(brand.packages) if pick(3, 10 + i) == 0]
         options = [{"code": p.code, "description": p.desc, "msrp": p.msrp} for p in chosen]
         year = MODEL_YEARS[-1]
-        order_number = private_order(start)
+        order_number = private_order(dealer_idx, start)
         serial = f"{(dealer_idx * 1000 + start % 1000) % 1_000_000:06d}"
         draft = f"{line.wmi}{line.vds}{trim.vin_char}C0{YEAR_CHARS[(year - 2010) % 30]}Z{serial}"
         vin = draft[:8] + check_digit(draft) + draft[9:]
@@ -330,13 +332,13 @@ def public_order(vin: str) -> str:
     return vin[10:]
 
 
-def private_order(start: int) -> str:
-    """The order number of the unit a dealer ordered on day number `start` (6 digits).
+def private_order(dealer_idx: int, start: int) -> str:
+    """The order number (6 digits) of the unit a dealer ordered on day number `start`.
 
-    Every dealer orders one unit a day, so dealers share these numbers, as real dealers' own
-    numbering overlaps; within a dealer they are unique, and never 7 characters like a public
-    vehicle's."""
-    return f"{start % 1_000_000:06d}"
+    A dealer numbers one order a day from its own offset, so dealers share numbers for units
+    ordered on different days, as real dealers' own numbering overlaps; within a dealer they
+    are unique, and never 7 characters like a public vehicle's."""
+    return f"{(start + dealer_idx % ORDER_OFFSETS) % 1_000_000:06d}"
 
 
 def code_guide(brand: BrandSpec, line: ModelLine, suffix: str, year: int) -> dict[str, Any]:
