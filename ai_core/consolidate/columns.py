@@ -44,7 +44,7 @@ def column_docs(entity: EntitySpec, source_docs: Mapping[str, Mapping[str, str]]
         for name, doc in renamed.items():
             if not name.startswith("_") and name not in group.exclude:
                 docs.setdefault(name, doc)
-    how = "the first with a value" if entity.id_policy == "first_non_empty" else "all"
+    how = "the first alternative with a value" if entity.id_policy == "first_non_empty" else "all"
     key = ", ".join(
         alt[0] if len(alt) == 1 else f"[{', '.join(alt)}]" for alt in entity.key_alternatives
     )

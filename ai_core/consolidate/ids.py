@@ -31,7 +31,7 @@ from itertools import chain
 import polars as pl
 import polars_hash as plh
 
-from ai_core.consolidate.spec import IdPolicy
+from ai_core.consolidate.spec import IdPolicy, key_alternatives
 
 ID_VERSION = "ai-id/v1"
 
@@ -54,10 +54,6 @@ def _encoded(name: str, text: pl.Expr) -> pl.Expr:
     return pl.lit(f"{name}=") + pl.coalesce(value, pl.lit("-"))
 
 
-def _alternatives(fields: Sequence[str | Sequence[str]]) -> list[tuple[str, ...]]:
-    return [(f,) if isinstance(f, str) else tuple(f) for f in fields]
-
-
 def canonical_key(
     namespace: str,
     fields: Sequence[str | Sequence[str]],
@@ -68,7 +64,7 @@ def canonical_key(
     """The canonical string of each row's key (null when no alternative has a value).
 
     `fields` are the key's alternatives, each a field name or a group of names."""
-    alternatives = _alternatives(fields)
+    alternatives = key_alternatives(fields)
     flat = list(chain.from_iterable(alternatives))
     missing = [f for f in flat if f not in schema]
     if missing:

@@ -6,6 +6,7 @@ only what can be checked without seeing a table (field types are checked by the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -31,6 +32,11 @@ together and count as a value when every one of them has one."""
 KeyAlternative = str | list[str]
 """An entry of `key_fields`: one field, or fields that identify together (`[dealer_code,
 order_number]`), for `first_non_empty`."""
+
+
+def key_alternatives(fields: Sequence[str | Sequence[str]]) -> list[tuple[str, ...]]:
+    """Key fields as alternatives, each a tuple of the fields that identify together."""
+    return [(f,) if isinstance(f, str) else tuple(f) for f in fields]
 
 
 class KeyLookup(BaseModel):
@@ -226,7 +232,7 @@ class EntitySpec(BaseModel):
     @property
     def key_alternatives(self) -> list[tuple[str, ...]]:
         """`key_fields` as alternatives, each a tuple of the fields that identify together."""
-        return [(alt,) if isinstance(alt, str) else tuple(alt) for alt in self.key_fields]
+        return key_alternatives(self.key_fields)
 
     @property
     def key_columns(self) -> list[str]:
