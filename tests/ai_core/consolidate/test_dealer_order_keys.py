@@ -95,27 +95,43 @@ def test_a_unit_keeps_its_id_when_its_vin_appears() -> None:
     assert later.filter(pl.col("active"))["vehicle_id"].to_list() == first["vehicle_id"].to_list()
 
 
-def test_a_previous_vehicle_split_in_two_gives_its_id_to_one_of_them() -> None:
-    # Before dealers' order numbers were told apart, two dealers' units were one vehicle with
-    # the VIN of one and the dealer of the other, under an id of the order number alone.
-    old_id = hashlib.sha256(f"ai-id/v1|{NAMESPACE}|order_number=6:002516".encode()).hexdigest()
-    previous = run([], [{"dealer_code": "10002", "order_number": "002516", "vin": "V1"}])
-    previous = previous.with_columns(pl.lit(old_id).alias("vehicle_id"))
+def old_id(order_number: str) -> str:
+    """An id of the order number alone, as vehicles had before dealers' numbers were apart."""
+    canonical = f"ai-id/v1|{NAMESPACE}|order_number={len(order_number)}:{order_number}"
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def test_across_the_change_of_key_units_keep_their_ids_and_a_merged_pair_splits() -> None:
+    # The day before: one dealer's unit alone under its order number, and two dealers' units
+    # merged into one vehicle with the VIN of one and the dealer of the other.
+    previous = run(
+        [],
+        [
+            {"dealer_code": "10003", "order_number": "002517"},
+            {"dealer_code": "10002", "order_number": "002516", "vin": "V1"},
+        ],
+    )
+    previous = previous.with_columns(
+        pl.col("order_number").map_elements(old_id, pl.String).alias("vehicle_id")
+    )
     today = run(
         [],
         [
+            {"dealer_code": "10003", "order_number": "002517"},
             {"dealer_code": "10001", "order_number": "002516", "vin": "V1"},
             {"dealer_code": "10002", "order_number": "002516", "vin": "V2"},
         ],
         previous=previous,
         day=DAY + dt.timedelta(days=1),
     )
-    ids = dict(zip(today["vin"], today["vehicle_id"], strict=True))
-    # Found by VIN, the first match key: V1's unit keeps the old id; the other gets its own.
+    ids = {(r["dealer_code"], r["vin"]): r["vehicle_id"] for r in today.iter_rows(named=True)}
     assert ids == {
-        "V1": old_id,
-        "V2": expected_id(("dealer_code", "10002"), ("order_number", "002516")),
+        ("10003", None): old_id("002517"),
+        # Found by VIN, the first match key: V1's unit keeps the old id; the other gets its own.
+        ("10001", "V1"): old_id("002516"),
+        ("10002", "V2"): expected_id(("dealer_code", "10002"), ("order_number", "002516")),
     }
+    assert today["active"].all()
 
 
 def test_keep_previous_ids_gives_a_previous_id_once() -> None:
