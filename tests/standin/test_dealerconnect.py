@@ -108,6 +108,7 @@ def test_order_numbers_are_each_dealers_own(standin: DealerConnectHandle) -> Non
     for rows in (inventory, truth.sales(), tomorrow.sales()):
         assert rows.select("dealer_code", "order_number").is_unique().all()
     assert set(inventory["order_number"].str.len_chars()) == {6, 7}
+    assert inventory["vin"].drop_nulls().is_unique().all()
     shared = inventory.group_by("order_number").agg(pl.col("dealer_code").n_unique())
     assert shared.filter(pl.col("dealer_code") > 1).height >= 3
     # A vehicle keeps its order number from day to day, into its sale; the seed decides them.

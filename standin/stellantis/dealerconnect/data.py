@@ -23,7 +23,7 @@ from standin.stellantis.sites.catalog import BRANDS, BrandSpec
 from standin.stellantis.sites.hashing import uniform
 from standin.stellantis.sites.inventory import day_number
 from standin.stellantis.sites.lines import ModelLine, Trim
-from standin.stellantis.sites.vin import YEAR_CHARS, check_digit
+from standin.stellantis.sites.vin import PLANT_CHARS, YEAR_CHARS, check_digit
 from standin.stellantis.sites.world import World
 
 INVENTORY_COLUMNS: dict[str, Any] = {
@@ -273,7 +273,10 @@ class DealerConnectWorld:
         year = MODEL_YEARS[-1]
         order_number = private_order(dealer_idx, start)
         serial = f"{(dealer_idx * 1000 + start % 1000) % 1_000_000:06d}"
-        draft = f"{line.wmi}{line.vds}{trim.vin_char}C0{YEAR_CHARS[(year - 2010) % 30]}Z{serial}"
+        # The plant counts down from Z every thousand dealers, so no two dealers' VINs meet.
+        plant = PLANT_CHARS[(PLANT_CHARS.index("Z") - dealer_idx // 1000) % len(PLANT_CHARS)]
+        year_char = YEAR_CHARS[(year - 2010) % 30]
+        draft = f"{line.wmi}{line.vds}{trim.vin_char}C0{year_char}{plant}{serial}"
         vin = draft[:8] + check_digit(draft) + draft[9:]
         cpp = f"2{powertrain.digit}{trim.letter}"
         ship = dt.date.fromordinal(dt.date(2020, 1, 1).toordinal() + start + UNIT_VIN_AGE)
