@@ -44,9 +44,12 @@ def column_docs(entity: EntitySpec, source_docs: Mapping[str, Mapping[str, str]]
         for name, doc in renamed.items():
             if not name.startswith("_") and name not in group.exclude:
                 docs.setdefault(name, doc)
-    how = "the first key field with a value" if entity.id_policy == "first_non_empty" else "all"
+    how = "the first alternative with a value" if entity.id_policy == "first_non_empty" else "all"
+    key = ", ".join(
+        alt[0] if len(alt) == 1 else f"[{', '.join(alt)}]" for alt in entity.key_alternatives
+    )
     docs[entity.id_column] = (
-        f"Id of the {entity.name} entity: the SHA-256 of its key ({', '.join(entity.key_fields)}; "
+        f"Id of the {entity.name} entity: the SHA-256 of its key ({key}; "
         f"{how}), kept from the previous day when a match key is shared; stable across runs."
     )
     for fk in entity.foreign_keys:

@@ -129,7 +129,7 @@ class ConsolidatedComponent(dg.Component, dg.Model, dg.Resolvable):
         """An earlier day's rows of `parts`, less those whose key today's rows already hold."""
         rows = catalog.scan_partition(group.source, earlier).filter(in_parts(parts))
         source_names = {new: old for old, new in group.rename.items()}
-        key = [source_names.get(f, f) for f in entity.key_fields]
+        key = [source_names.get(f, f) for f in entity.key_columns]
         if set(key) <= set(today.collect_schema().names()):
             rows = rows.join(today.select(key).unique(), on=key, how="anti")
         return rows

@@ -42,7 +42,7 @@ from ai_core.consolidate.history import (
     with_history,
 )
 from ai_core.consolidate.ids import entity_id
-from ai_core.consolidate.matching import GROUP, match_groups
+from ai_core.consolidate.matching import GROUP, key_is_complete, match_groups
 from ai_core.consolidate.policies import (
     GAP_FILLED,
     OBSERVED_ON,
@@ -61,7 +61,7 @@ from ai_core.consolidate.sources import (
     stack_sources,
     stacked_template,
 )
-from ai_core.consolidate.spec import EntitySpec, MergeSpec
+from ai_core.consolidate.spec import EntitySpec, FieldPolicy, MergeSpec
 from ai_core.consolidate.spill import ChunkSpill, routes, spill_sources
 from ai_core.iceberg.output import PartitionOutput
 
@@ -130,7 +130,7 @@ class ConsolidationStream(PartitionOutput):
         if any(i.frame is None for i in inputs):
             # A source with nothing in its window cannot name its fields: keys only it provides
             # are empty today, rather than unknown.
-            wanted = {f for key in entity.merge.match_on for f in key} | set(entity.key_fields)
+            wanted = {f for key in entity.merge.match_on for f in key} | set(entity.key_columns)
             absent = sorted(wanted - set(template.columns))
             template = template.with_columns(pl.lit(None, pl.String).alias(f) for f in absent)
         self._template = template
@@ -181,18 +181,29 @@ class ConsolidationStream(PartitionOutput):
         """What the narrow pass reads: match and key fields, their recency columns, the
         discrepancy fields and the provenance."""
         entity = self.entity
-        keys = [f for key in entity.merge.match_on for f in key] + list(entity.key_fields)
+        keys = [f for key in entity.merge.match_on for f in key] + entity.key_columns
         recency = [r.by for f in keys if (r := entity.merge.policy(f)).by]
         wanted = {*keys, *recency, *entity.discrepancy_fields, *PROVENANCE_INPUT}
         return [c for c in self._template.columns if c in wanted]
 
     def _key_pass(self, namespace: str) -> pl.DataFrame:
-        """Per group: merged key fields, id and winner, from the key columns only."""
+        """Per group: merged key fields, id and winner, from the key columns only.
+
+        A group of key fields (`[dealer_code, order_number]`) is taken whole from the first row
+        that has all of them, so the id never pairs one source's dealer with another's order
+        number; a single key field is merged by its policy.
+        """
         entity = self.entity
-        keys = [f for f in entity.key_fields if f in self._fields]
+        keys = [f for f in entity.key_columns if f in self._fields]
         policies = {f: entity.merge.policy(f) for f in keys}
+        groups = [a for a in entity.key_alternatives if len(a) > 1 and set(a) <= set(keys)]
+        policies |= {f: FieldPolicy(policy="priority") for a in groups for f in a}
         recency = {p.by for p in policies.values() if p.by} - set(keys)
         narrow = self._rows.select(GROUP, *PROVENANCE_INPUT, *keys, *recency)
+        schema = narrow.schema
+        narrow = narrow.with_columns(
+            pl.when(key_is_complete(a, schema)).then(pl.col(f)).alias(f) for a in groups for f in a
+        )
         merge = MergeSpec(match_on=entity.merge.match_on, fields=policies)
         merged = merge_groups(narrow, keys, merge, self._where)
         return merged.with_columns(
@@ -336,12 +347,16 @@ def keep_previous_ids(
     """Entities that match one of the previous day's by any match key keep that entity's id.
 
     An id is computed from the key fields, so without this it would change when a key field
-    gains a value (a public vehicle gaining a dealer's order number): history would then read
-    one vehicle sold and another new. The first match key that finds a previous entity wins.
+    gains a value (a public vehicle gaining a dealer's order number) or when the key's
+    definition changes: history would then read one vehicle sold and another new. The first
+    match key that finds a previous entity wins. A previous entity that today's data splits in
+    two (two dealers' units once merged by their shared order number) gives its id to one of
+    them only, the one found by the earlier match key (then the lesser computed id); the other
+    keeps its computed id, so ids stay unique.
     """
     lazy = previous.lazy()
     names = set(lazy.collect_schema().names())
-    found: pl.Series | None = None
+    hits: list[pl.Series] = []
     for columns in match_on:
         cols = list(columns)
         if not set(cols) <= names or not set(cols) <= set(keys.columns):
@@ -357,10 +372,29 @@ def keep_previous_ids(
             .join(lookup, on=cols, how="left", maintain_order="left")
             .get_column(_PREVIOUS_ID)
         )
-        found = hit if found is None else found.fill_null(hit)
-    if found is None or found.null_count() == found.len():
+        hits.append(hit.alias(f"{_PREVIOUS_ID}{len(hits)}"))
+    if not hits or all(h.null_count() == h.len() for h in hits):
         return keys
-    return keys.with_columns(pl.coalesce(found, pl.col(id_column).cast(pl.String)).alias(id_column))
+    computed = pl.col(id_column).cast(pl.String)
+    names_found = [h.name for h in hits]
+    claims = (
+        keys.select(computed)
+        .with_columns(hits)
+        .select(
+            id_column,
+            pl.coalesce(names_found).alias(_PREVIOUS_ID),
+            pl.coalesce(
+                pl.when(pl.col(n).is_not_null()).then(i) for i, n in enumerate(names_found)
+            ).alias(_RANK),
+        )
+        .with_row_index(_ROW)
+        .sort(_RANK, id_column, nulls_last=True)
+    )
+    first = pl.col(_PREVIOUS_ID).is_first_distinct() | pl.col(_PREVIOUS_ID).is_null()
+    kept = claims.select(_ROW, pl.when(first).then(pl.col(_PREVIOUS_ID))).sort(_ROW)
+    return keys.with_columns(pl.coalesce(kept[_PREVIOUS_ID], computed).alias(id_column))
 
 
 _PREVIOUS_ID = "__previous_id"
+_RANK = "__match_key"
+_ROW = "__row"

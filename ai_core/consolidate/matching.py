@@ -1,6 +1,6 @@
 """Match groups: rows of any source that share any complete alternative key are one entity.
 
-Each alternative key (`[vin]`, `[order_number]`, `[dealer_code, brand]`...) is indexed once to a
+Each alternative key (`[vin]`, `[dealer_code, order_number]`...) is indexed once to a
 dense integer id by a join; the rows are then the nodes of a graph whose edges are shared key
 ids, and its connected components are found by min-label propagation with pointer jumping, a
 few vectorised rounds over integers. Every merge policy then runs as one group-by over the

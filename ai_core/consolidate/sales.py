@@ -2,9 +2,10 @@
 
 The feed only shows that a vehicle stopped being listed, so `history` infers `sold_date` from
 `last_seen`. A sales source knows the day. Each row of the day (present or departed) is looked up
-in the sales rows by the spec's keys in order (order number, then VIN); a match sets `sold_date`
-to the sale date and `sold_date_source` to `observed`. Any other sold date is `inferred`; a mark
-carried from the previous partition is kept, so an observed date stays observed.
+in the sales rows by the spec's keys in order (dealer and order number, then VIN); a match sets
+`sold_date` to the sale date and `sold_date_source` to `observed`. Any other sold date is
+`inferred`; a mark carried from the previous partition is kept, so an observed date stays
+observed.
 """
 
 from __future__ import annotations

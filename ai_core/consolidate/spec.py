@@ -6,6 +6,7 @@ only what can be checked without seeing a table (field types are checked by the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -23,8 +24,19 @@ PolicyName = Literal["priority", "most_recent", "max", "min", "union"]
 """
 
 IdPolicy = Literal["hash_all", "first_non_empty"]
-"""`hash_all` encodes every key field; `first_non_empty` only the first one with a value, for
-identifiers that are mutually exclusive (a vehicle is known by its VIN or by its order number)."""
+"""`hash_all` encodes every key field; `first_non_empty` only the first alternative with a value,
+for identifiers that are mutually exclusive (a vehicle is known by its dealer and that dealer's
+order number, or by its VIN). An alternative is a field, or a list of fields that identify only
+together and count as a value when every one of them has one."""
+
+KeyAlternative = str | list[str]
+"""An entry of `key_fields`: one field, or fields that identify together (`[dealer_code,
+order_number]`), for `first_non_empty`."""
+
+
+def key_alternatives(fields: Sequence[str | Sequence[str]]) -> list[tuple[str, ...]]:
+    """Key fields as alternatives, each a tuple of the fields that identify together."""
+    return [(f,) if isinstance(f, str) else tuple(f) for f in fields]
 
 
 class KeyLookup(BaseModel):
@@ -181,7 +193,7 @@ class EntitySpec(BaseModel):
     name: str
     description: str | None = None
     id_column: str = "id"
-    key_fields: list[str]
+    key_fields: list[KeyAlternative]
     id_policy: IdPolicy = "hash_all"
     source_groups: list[SourceGroup]
     merge: MergeSpec
@@ -196,8 +208,15 @@ class EntitySpec(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> EntitySpec:
         where = f"entity {self.name!r}"
-        if not self.key_fields:
+        if not self.key_fields or any(not alt for alt in self.key_alternatives):
             raise ValueError(f"{where}: key_fields is empty; name the fields the id is made of")
+        if self.id_policy == "hash_all" and any(len(a) > 1 for a in self.key_alternatives):
+            raise ValueError(
+                f"{where}: key_fields groups fields ({self.key_fields}), which only "
+                "id_policy first_non_empty chooses among; list the fields flat for hash_all"
+            )
+        if len(set(self.key_columns)) != len(self.key_columns):
+            raise ValueError(f"{where}: key_fields names a field twice ({self.key_fields})")
         if not self.source_groups:
             raise ValueError(f"{where}: source_groups is empty; name at least one source")
         names = [g.name for g in self.source_groups]
@@ -209,3 +228,13 @@ class EntitySpec(BaseModel):
                     f"{where}: field {field!r} sets `by` but its policy is not most_recent"
                 )
         return self
+
+    @property
+    def key_alternatives(self) -> list[tuple[str, ...]]:
+        """`key_fields` as alternatives, each a tuple of the fields that identify together."""
+        return key_alternatives(self.key_fields)
+
+    @property
+    def key_columns(self) -> list[str]:
+        """Every field of `key_fields`, in order."""
+        return [field for alt in self.key_alternatives for field in alt]

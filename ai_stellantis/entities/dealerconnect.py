@@ -57,10 +57,12 @@ class PocOption(BaseModel):
 class DealerVehicle(Entity):
     """A unit in a dealer's own stock: on order, in transit or on the lot, VIN or not yet."""
 
-    entity_key: ClassVar[tuple[str, ...]] = ("order_number",)
+    # An order number is the dealer's own, and two dealers may use the same one.
+
+    entity_key: ClassVar[tuple[str, ...]] = ("dealer_code", "order_number")
 
     order_number: Text = None
-    """The dealer's order number of the unit; the key."""
+    """The dealer's own order number of the unit; with `dealer_code`, the key."""
     vin: Annotated[Text, Matches(fields.VIN_PATTERN)] = None
     """Vehicle identification number, 17 characters; null until the unit is built or assigned."""
     dealer_code: Text = None
@@ -148,10 +150,10 @@ class DealerConnectVehicle(DealerVehicle):
 class Sale(Entity):
     """A vehicle a dealer sold, with the day of the sale."""
 
-    entity_key: ClassVar[tuple[str, ...]] = ("order_number",)
+    entity_key: ClassVar[tuple[str, ...]] = ("dealer_code", "order_number")
 
     order_number: Text = None
-    """The dealer's order number of the sold unit; the key."""
+    """The dealer's order number of the sold unit; with `dealer_code`, the key."""
     vin: Annotated[Text, Matches(fields.VIN_PATTERN)] = None
     """Vehicle identification number, 17 characters."""
     dealer_code: Text = None

@@ -37,9 +37,18 @@ def all_keys() -> list[str]:
     return sorted(k for k in keys if k.split("/")[1] in ("raw", "transformed", "consolidated"))
 
 
-def vehicle_id(field: str, value: str) -> str:
-    canonical = f"ai-id/v1|stellantis/us/inventory|{field}={len(value)}:{value}"
+def vehicle_id(*pairs: tuple[str, str]) -> str:
+    encoded = "|".join(f"{field}={len(value)}:{value}" for field, value in pairs)
+    canonical = f"ai-id/v1|stellantis/us/inventory|{encoded}"
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+UNIT = ["dealer_code", "order_number"]
+
+
+def units(frame: pl.DataFrame) -> set[tuple[str, str]]:
+    """The (dealer, order number) pairs of the frame's rows that have both."""
+    return set(frame.select(UNIT).drop_nulls().rows())
 
 
 def inventory(catalog: IcebergCatalogResource, day: dt.date) -> pl.DataFrame:
@@ -90,41 +99,60 @@ def test_four_days_of_both_sources(
     assert both.filter(pl.col("msrp") != pl.col("msrp_right")).height == apart
     assert price_checks[DAYS[0]].metadata["disagreeing.msrp"].value == apart
 
-    # A unit ordered without a VIN keeps its id, the hash of its order number, once it has one.
+    # A unit ordered without a VIN keeps its id, the hash of its dealer and order number, once
+    # it has one.
     first, last = truths[DAYS[0]].inventory(), truths[DAYS[-1]].inventory()
     gaining = (
         first.filter(pl.col("vin").is_null())
-        .select("order_number")
-        .join(last.filter(pl.col("vin").is_not_null()), on="order_number")
+        .select(UNIT)
+        .join(last.filter(pl.col("vin").is_not_null()), on=UNIT)
     )
     assert gaining.height >= 3
-    for order_number, vin in gaining.select("order_number", "vin").iter_rows():
-        before = days[DAYS[0]].filter(pl.col("order_number") == order_number)
-        after = days[DAYS[-1]].filter(pl.col("order_number") == order_number)
+    for dealer_code, order_number, vin in gaining.select(*UNIT, "vin").iter_rows():
+        unit = (pl.col("dealer_code") == dealer_code) & (pl.col("order_number") == order_number)
+        before, after = days[DAYS[0]].filter(unit), days[DAYS[-1]].filter(unit)
         assert before["vin"].to_list() == [None]
         assert after["vin"].to_list() == [vin]
         assert before["vehicle_id"].to_list() == after["vehicle_id"].to_list()
-        assert after["vehicle_id"][0] == vehicle_id("order_number", order_number)
+        assert after["vehicle_id"][0] == vehicle_id(
+            ("dealer_code", dealer_code), ("order_number", order_number)
+        )
         assert after["first_seen"][0] <= DAYS[0]
+
+    # Dealers share order numbers: each dealer's unit is its own vehicle, with its own id.
+    for day in DAYS:
+        held = days[day].filter(pl.col("order_number").is_not_null())
+        assert held.select(UNIT).is_unique().all()
+        shared = held.filter(pl.col("dealer_code").n_unique().over("order_number") > 1)
+        assert shared["order_number"].n_unique() >= 3, day
+        assert shared["vehicle_id"].is_unique().all()
 
     # A public vehicle the dealers do not report keeps the VIN-based id it always had.
     public_only = days[DAYS[0]].filter(pl.col("order_number").is_null() & pl.col("active"))
     assert public_only.height > 0
-    assert public_only["vehicle_id"].to_list() == [vehicle_id("vin", v) for v in public_only["vin"]]
+    assert public_only["vehicle_id"].to_list() == [
+        vehicle_id(("vin", v)) for v in public_only["vin"]
+    ]
 
-    # Sold dates: observed where DealerConnect reported the sale (its date exactly), else inferred.
+    # Sold dates: observed where DealerConnect reported the sale (its date exactly), else
+    # inferred; a sale marks its own dealer's unit, not another dealer's of the same number.
+    other_dealers_unit = 0
     for day in DAYS[1:]:
         sold = days[day].filter(pl.col("sold_date").is_not_null())
         observed = sold.filter(pl.col("sold_date_source") == "observed")
         reported = pl.concat([truths[d].sales() for d in DAYS if d <= day])
-        want = dict(zip(reported["order_number"], reported["sale_date"], strict=True))
-        got = dict(zip(observed["order_number"], observed["sold_date"], strict=True))
+        want = {(d, o): s for d, o, s in reported.select(*UNIT, "sale_date").iter_rows()}
+        got = {(d, o): s for d, o, s in observed.select(*UNIT, "sold_date").iter_rows()}
         assert got, day
-        assert all(want[o] == d for o, d in got.items())
+        assert all(want[u] == d for u, d in got.items())
         todays = truths[day].sales()
-        previously = set(days[day - dt.timedelta(days=1)]["order_number"].drop_nulls())
-        expected = {o for o in todays["order_number"] if o in previously}
+        previously = units(days[day - dt.timedelta(days=1)])
+        expected = {u for u in units(todays) if u in previously}
         assert expected <= set(got), day
+        still_held = days[day].filter(pl.col("active") & pl.col("sold_date").is_null())
+        other_dealers_unit += still_held.filter(
+            pl.col("order_number").is_in(todays["order_number"].to_list())
+        ).height
         inferred = sold.filter(pl.col("sold_date_source") == "inferred")
         assert inferred["order_number"].null_count() == inferred.height  # public-only vehicles
         assert (inferred["sold_date"] == inferred["last_seen"]).all()
@@ -132,20 +160,22 @@ def test_four_days_of_both_sources(
         assert days[day].filter(pl.col("sold_date").is_null())["sold_date_source"].null_count() == (
             days[day].filter(pl.col("sold_date").is_null()).height
         )
+    assert other_dealers_unit > 0
 
     # The dealer table gone for a day: its units stay, carried from the day before and flagged.
     held = set(truths[DAYS[1]].tables[f"inventory_{gone_dealer}"]["order_number"])
-    gone_day = days[GONE_DAY].filter(pl.col("order_number").is_in(list(held)))
+    of_gone = (pl.col("dealer_code") == gone_dealer) & pl.col("order_number").is_in(list(held))
+    gone_day = days[GONE_DAY].filter(of_gone)
     dealer_only = gone_day.filter(pl.col("_winner") == "dealerconnect")
     assert dealer_only.height >= 5
     assert dealer_only["active"].all()
     assert dealer_only["_gap_filled"].all()
     assert dealer_only["_source_partition_date"].unique().to_list() == [DAYS[1]]
-    sold_on_gone_day = set(truths[GONE_DAY].sales()["order_number"])
+    sold_on_gone_day = set(truths[GONE_DAY].tables[f"sales_{gone_dealer}"]["order_number"])
     assert gone_day.filter(
         pl.col("sold_date").is_not_null() & ~pl.col("order_number").is_in(list(sold_on_gone_day))
     ).is_empty()
-    back = days[DAYS[3]].filter(pl.col("order_number").is_in(list(held)) & pl.col("active"))
+    back = days[DAYS[3]].filter(of_gone & pl.col("active"))
     assert back.height > 0
     assert not back["_gap_filled"].any()
 

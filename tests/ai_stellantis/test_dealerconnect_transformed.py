@@ -114,9 +114,11 @@ def test_dealerconnect_entities_against_the_oracle_and_the_stand_in(
     vehicles = table(data_dir, "stellantis_transformed.dealerconnect_vehicles")
     want = truth.inventory()
     assert vehicles.height == want.height
-    joined = vehicles.join(want, on="order_number", suffix="_truth")
+    # Dealers share order numbers: each dealer's unit is its own row.
+    shared = vehicles.group_by("order_number").agg(pl.col("dealer_code").n_unique())
+    assert shared.filter(pl.col("dealer_code") > 1).height >= 3
+    joined = vehicles.join(want, on=["dealer_code", "order_number"], suffix="_truth")
     assert joined.height == want.height
-    assert (joined["dealer_code"] == joined["dealer_code_truth"]).all()
     assert joined["vin"].to_list() == joined["vin_truth"].to_list()
     assert (joined["cpp"] == joined["pkg"]).all()
     for poc, msrp, error in joined.select("poc", "msrp", "document_error").iter_rows():
@@ -131,9 +133,8 @@ def test_dealerconnect_entities_against_the_oracle_and_the_stand_in(
 
     sales = table(data_dir, "stellantis_transformed.dealerconnect_sales")
     truth_sales = truth.sales()
-    assert sorted(zip(sales["order_number"], sales["sale_date"], strict=True)) == sorted(
-        zip(truth_sales["order_number"], truth_sales["sale_date"], strict=True)
-    )
+    sold = ["dealer_code", "order_number", "vin", "sale_date"]
+    assert sorted(sales.select(sold).rows()) == sorted(truth_sales.select(sold).rows())
 
     trims = table(data_dir, "stellantis_transformed.code_guide_trims")
     wrangler = trims.filter(
@@ -148,3 +149,26 @@ def test_dealerconnect_entities_against_the_oracle_and_the_stand_in(
     latest = truth.latest_code_guides()
     expected = sum(len(orjson.loads(g)["packages"]) for g in latest["guide"])
     assert packages.height == expected
+
+
+def test_an_order_number_a_dealer_uses_twice_is_reported(
+    data_dir: Path, standin: DealerConnectHandle
+) -> None:
+    code = standin.truth(DAY).dealer_codes()[0]
+    fault = f"reuse_order:inventory_{code}"
+    standin.set_state(date=DAY, faults=fault)
+    result = materialize_day(RAW[:1] + TRANSFORMED[:1], DAY.isoformat())
+    assert result.success
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    integrity, found = checks["integrity"], checks["discrepancies"]
+    assert integrity.passed is False
+    assert integrity.metadata["short_sub_resources"].value == 1
+    assert f"inventory_{code}" in integrity.metadata["samples"].value
+    assert found.passed is False
+    assert found.metadata["count.key conflicts"].value == 1
+    # Every other dealer's units, sharing order numbers with this one, are all there.
+    truth = standin.truth(DAY, fault).inventory()
+    vehicles = table(data_dir, "stellantis_transformed.dealerconnect_vehicles")
+    assert vehicles.height == truth.height - 1
+    key = ["dealer_code", "order_number"]
+    assert vehicles.select(key).unique().height == truth.select(key).unique().height

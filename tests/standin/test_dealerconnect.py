@@ -13,7 +13,7 @@ from google.api_core import exceptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
-from standin.stellantis.dealerconnect.data import UNIT_VIN_AGE
+from standin.stellantis.dealerconnect.data import UNIT_VIN_AGE, DealerConnectWorld
 from standin.stellantis.dealerconnect.process import DealerConnectHandle, serve_dealerconnect
 from standin.stellantis.sites.truth import ground_truth
 
@@ -100,6 +100,37 @@ def test_a_unit_keeps_its_order_number_when_its_vin_appears(
     assert joined.height >= 1
     assert joined["vin"].null_count() < joined.height
     assert all(len(v) == 17 for v in joined["vin"].drop_nulls())
+
+
+def test_order_numbers_are_each_dealers_own(standin: DealerConnectHandle) -> None:
+    truth, tomorrow = standin.truth(DAY), standin.truth(DAY + dt.timedelta(days=1))
+    inventory = truth.inventory()
+    for rows in (inventory, truth.sales(), tomorrow.sales()):
+        assert rows.select("dealer_code", "order_number").is_unique().all()
+    assert set(inventory["order_number"].str.len_chars()) == {6, 7}
+    assert inventory["vin"].drop_nulls().is_unique().all()
+    shared = inventory.group_by("order_number").agg(pl.col("dealer_code").n_unique())
+    assert shared.filter(pl.col("dealer_code") > 1).height >= 3
+    # A vehicle keeps its order number from day to day, into its sale; the seed decides them.
+    key = ["dealer_code", "vin"]
+    sold = tomorrow.sales().join(inventory, on=key, suffix="_before")
+    assert sold.height >= 1
+    assert (sold["order_number"] == sold["order_number_before"]).all()
+    again = DealerConnectWorld(7, "tiny").day_tables(DAY).inventory()
+    assert again["order_number"].to_list() == inventory["order_number"].to_list()
+
+
+def test_a_reused_order_number_is_served_as_asked(
+    client: bigquery.Client, standin: DealerConnectHandle
+) -> None:
+    code = standin.truth(DAY).dealer_codes()[0]
+    fault = f"reuse_order:inventory_{code}"
+    standin.set_state(faults=fault)
+    served = read(client, f"inventory_{code}")
+    want = standin.truth(DAY, fault).tables[f"inventory_{code}"]
+    assert served.height == want.height
+    assert served["order_number"].n_unique() == want.height - 1
+    assert sorted(served["order_number"]) == sorted(want["order_number"])
 
 
 def test_sales_are_the_vehicles_that_left_the_public_feed(

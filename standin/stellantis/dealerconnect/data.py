@@ -3,9 +3,10 @@
 Each onboarded dealer has an `inventory_{code}` table (its public vehicles, with an order number,
 plus private units that carry an order number from the day they are ordered and a VIN from their
 fifth day on) and a `sales_{code}` table (a public vehicle is sold, RETAIL, on the first day it
-is missing from the public feed; a private unit is delivered, FLEET, on its eleventh day). The
-dataset-wide `code_guides` lists every model code of the catalogue, with an older copy of some
-guides under the same `blob_id`. `DayTables` is both what the server loads and the ground truth.
+is missing from the public feed; a private unit is delivered, FLEET, on its eleventh day). Order
+numbers are unique within a dealer and shared between dealers. The dataset-wide `code_guides`
+lists every model code of the catalogue, with an older copy of some guides under the same
+`blob_id`. `DayTables` is both what the server loads and the ground truth.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from standin.stellantis.sites.catalog import BRANDS, BrandSpec
 from standin.stellantis.sites.hashing import uniform
 from standin.stellantis.sites.inventory import day_number
 from standin.stellantis.sites.lines import ModelLine, Trim
-from standin.stellantis.sites.vin import YEAR_CHARS, check_digit
+from standin.stellantis.sites.vin import PLANT_CHARS, YEAR_CHARS, check_digit
 from standin.stellantis.sites.world import World
 
 INVENTORY_COLUMNS: dict[str, Any] = {
@@ -68,6 +69,8 @@ UNIT_DAYS = 10
 """Days a private unit stays in a dealer's inventory; it is delivered the day after."""
 UNIT_VIN_AGE = 4
 """Age in days from which a private unit has a VIN."""
+ORDER_OFFSETS = 4
+"""Dealers number their daily orders from this many different offsets."""
 
 _SALT_ONBOARD, _SALT_GAP, _SALT_FLEET, _SALT_MONEY, _SALT_STALE, _SALT_UNIT, _SALT_BAD = range(
     700, 707
@@ -151,8 +154,11 @@ class DealerConnectWorld:
                 self._public.pop(min(self._public))
         return self._public[day]
 
-    def day_tables(self, day: dt.date, bad_poc_share: float = 0.0) -> DayTables:
-        """Every table's rows fetched on `day`; `bad_poc_share` of POCs arrive cut short."""
+    def day_tables(
+        self, day: dt.date, bad_poc_share: float = 0.0, reused_orders: frozenset[str] = frozenset()
+    ) -> DayTables:
+        """Every table's rows fetched on `day`; `bad_poc_share` of POCs arrive cut short, and the
+        last row of each table in `reused_orders` repeats its first row's order number."""
         today = self.public_vehicles(day)
         yesterday = self.public_vehicles(day - dt.timedelta(days=1))
         dn = day_number(day)
@@ -198,6 +204,11 @@ class DealerConnectWorld:
                 pl.DataFrame(sales[dealer_idx], schema=SALES_COLUMNS, orient="row"),
                 bad_poc_share,
             )
+        for name in reused_orders & result.tables.keys():
+            frame = result.tables[name]
+            if frame.height > 1:
+                orders = frame["order_number"].scatter(frame.height - 1, frame["order_number"][0])
+                result.tables[name] = frame.with_columns(orders)
         result.tables["code_guides"] = self.code_guides(day)
         return result
 
@@ -260,9 +271,12 @@ class DealerConnectWorld:
         chosen = [p for i, p in enumerate(brand.packages) if pick(3, 10 + i) == 0]
         options = [{"code": p.code, "description": p.desc, "msrp": p.msrp} for p in chosen]
         year = MODEL_YEARS[-1]
-        order_number = f"{dealer_idx % 10_000:04d}{start % 1000:03d}"
+        order_number = private_order(dealer_idx, start)
         serial = f"{(dealer_idx * 1000 + start % 1000) % 1_000_000:06d}"
-        draft = f"{line.wmi}{line.vds}{trim.vin_char}C0{YEAR_CHARS[(year - 2010) % 30]}Z{serial}"
+        # The plant counts down from Z every thousand dealers, so no two dealers' VINs meet.
+        plant = PLANT_CHARS[(PLANT_CHARS.index("Z") - dealer_idx // 1000) % len(PLANT_CHARS)]
+        year_char = YEAR_CHARS[(year - 2010) % 30]
+        draft = f"{line.wmi}{line.vds}{trim.vin_char}C0{year_char}{plant}{serial}"
         vin = draft[:8] + check_digit(draft) + draft[9:]
         cpp = f"2{powertrain.digit}{trim.letter}"
         ship = dt.date.fromordinal(dt.date(2020, 1, 1).toordinal() + start + UNIT_VIN_AGE)
@@ -315,8 +329,19 @@ def model_code(line: ModelLine, trim: Trim) -> str:
 
 
 def public_order(vin: str) -> str:
-    """The dealer order number of a public vehicle: its VIN's plant and serial (6 characters)."""
-    return vin[11:]
+    """The dealer order number of a public vehicle: its VIN's plant and serial (7 characters).
+
+    They spell the vehicle's number modulo 33 million, unique among a dealer's vehicles."""
+    return vin[10:]
+
+
+def private_order(dealer_idx: int, start: int) -> str:
+    """The order number (6 digits) of the unit a dealer ordered on day number `start`.
+
+    A dealer numbers one order a day from its own offset, so dealers share numbers for units
+    ordered on different days, as real dealers' own numbering overlaps; within a dealer they
+    are unique, and never 7 characters like a public vehicle's."""
+    return f"{(start + dealer_idx % ORDER_OFFSETS) % 1_000_000:06d}"
 
 
 def code_guide(brand: BrandSpec, line: ModelLine, suffix: str, year: int) -> dict[str, Any]:
@@ -399,7 +424,7 @@ def _inventory_row(
     return {
         "fetch_date": day,
         "fetched_at": fetched,
-        "blob_id": f"poc-{order}",
+        "blob_id": f"poc-{document['dealerCode']}-{order}",
         "vin": vin,
         "order_number": order,
         "status": status,
@@ -412,13 +437,14 @@ def _inventory_row(
 def _sale_row(
     day: dt.date, sale_day: dt.date, vin: str, order: str, sale_type: str, poc: str
 ) -> dict[str, object]:
+    dealer = orjson.loads(poc)["dealerCode"]
     return {
         "fetch_date": day,
         "sale_date": sale_day,
         "vin": vin,
         "order_number": order,
         "sale_type": sale_type,
-        "blob_id": f"sale-{order}",
+        "blob_id": f"sale-{dealer}-{order}",
         "poc": poc,
     }
 

@@ -7,13 +7,14 @@
 | `backend_error:inventory_46860` | the first query of the table answers 503 backendError |
 | `slow_page:1.5` | every result page after the first is answered 1.5 s late |
 | `bad_poc:0.05` | that share of POCs is cut short (not JSON), as a failed parse leaves it |
+| `reuse_order:inventory_31022` | the table's last row repeats its first row's order number |
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-KINDS = ("vanish", "query_error", "backend_error", "slow_page", "bad_poc")
+KINDS = ("vanish", "query_error", "backend_error", "reuse_order", "slow_page", "bad_poc")
 
 
 class FaultSpecError(ValueError):
@@ -25,6 +26,7 @@ class Faults:
     vanished: frozenset[str] = frozenset()
     query_errors: frozenset[str] = frozenset()
     backend_errors: frozenset[str] = frozenset()
+    reused_orders: frozenset[str] = frozenset()
     slow_page_s: float = 0.0
     bad_poc_share: float = 0.0
 
@@ -34,6 +36,7 @@ class Faults:
             "vanish": set(),
             "query_error": set(),
             "backend_error": set(),
+            "reuse_order": set(),
         }
         slow, bad = 0.0, 0.0
         for item in (part.strip() for part in spec.split(",")):
@@ -59,6 +62,7 @@ class Faults:
             frozenset(tables["vanish"]),
             frozenset(tables["query_error"]),
             frozenset(tables["backend_error"]),
+            frozenset(tables["reuse_order"]),
             slow,
             bad,
         )

@@ -73,7 +73,8 @@ class DealerConnectHandle:
         """The rows a fault-free read of `day` returns (POCs spoilt as `faults` says)."""
         if self._world is None:
             self._world = DealerConnectWorld(self.seed, self.scope)
-        return self._world.day_tables(day, Faults.parse(faults).bad_poc_share)
+        spoilt = Faults.parse(faults)
+        return self._world.day_tables(day, spoilt.bad_poc_share, spoilt.reused_orders)
 
 
 @contextlib.contextmanager

@@ -93,7 +93,7 @@ class DealerConnectBackend:
         self.requests: Counter[str] = Counter()
         self.faults = Faults()
         self.day = day
-        self._loaded: dict[dt.date, float] = {}
+        self._loaded: dict[dt.date, tuple[float, frozenset[str]]] = {}
         self._failed_once: set[tuple[dt.date, str]] = set()
         self.set_state(day.isoformat(), faults)
 
@@ -119,16 +119,17 @@ class DealerConnectBackend:
                 "backend_errors": sorted(self.faults.backend_errors),
                 "slow_page_s": self.faults.slow_page_s,
                 "bad_poc_share": self.faults.bad_poc_share,
+                "reused_orders": sorted(self.faults.reused_orders),
             },
             "requests": dict(self.requests),
         }
 
     def _load(self, day: dt.date) -> None:
         """Replace the day's rows of every table, creating tables on their first day."""
-        share = self.faults.bad_poc_share
-        if self._loaded.get(day) == share:
+        spoilt = (self.faults.bad_poc_share, self.faults.reused_orders)
+        if self._loaded.get(day) == spoilt:
             return
-        for name, frame in self.world.day_tables(day, share).tables.items():
+        for name, frame in self.world.day_tables(day, *spoilt).tables.items():
             arrow = frame.to_arrow()
             self.db.register("incoming", arrow)
             target = f'"{self.dataset}"."{name}"'
@@ -138,7 +139,7 @@ class DealerConnectBackend:
             self.db.execute(f"DELETE FROM {target} WHERE fetch_date = ?", [day])
             self.db.execute(f"INSERT INTO {target} SELECT * FROM incoming")
             self.db.unregister("incoming")
-        self._loaded[day] = share
+        self._loaded[day] = spoilt
 
     def tables(self) -> list[str]:
         """Tables of the dataset that exist on the served day, sorted."""

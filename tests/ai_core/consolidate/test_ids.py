@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from typing import get_args
 
 import polars as pl
@@ -16,6 +17,7 @@ from ai_core.consolidate.spec import IdPolicy
 
 VEHICLES = "stellantis/US/vehicles"
 KEYS = ["vin", "order_number"]
+GROUPED: list[str | list[str]] = [["dealer_code", "order_number"], "vin"]
 
 # Fixed forever: a change here changes every id stored so far.
 GOLDEN = [
@@ -41,7 +43,10 @@ GOLDEN = [
 
 
 def _ids(
-    frame: pl.DataFrame, policy: IdPolicy, namespace: str = VEHICLES, keys: list[str] = KEYS
+    frame: pl.DataFrame,
+    policy: IdPolicy,
+    namespace: str = VEHICLES,
+    keys: Sequence[str | list[str]] = KEYS,
 ) -> pl.DataFrame:
     return frame.select(
         canonical_key(namespace, keys, frame.schema, policy).alias("canonical"),
@@ -152,3 +157,24 @@ def test_ids_match_the_python_reference(
     got = _ids(frame, policy)["id"].to_list()
     expected = [_reference(VEHICLES, list(r), KEYS, policy) for r in rows]
     assert got == expected
+
+
+def test_a_group_of_key_fields_is_one_alternative() -> None:
+    frame = pl.DataFrame(
+        {
+            "dealer_code": ["68302", "68302", None],
+            "order_number": ["002516", None, "002516"],
+            "vin": ["1C4HJXEN5RW123456", "1C4HJXEN5RW123456", None],
+        }
+    )
+    got = _ids(frame, "first_non_empty", "stellantis/us/inventory", GROUPED)
+    assert got["canonical"].to_list() == [
+        # Fixed forever, like GOLDEN.
+        "ai-id/v1|stellantis/us/inventory|dealer_code=5:68302|order_number=6:002516",
+        # A group lacking a field is no value: the next alternative is taken.
+        "ai-id/v1|stellantis/us/inventory|vin=17:1C4HJXEN5RW123456",
+        None,
+    ]
+    assert got["id"][0] == "fc3df9b77c24fbab674ed4446ef4a11fe63e63d1a023d417e909f3437b47a062"
+    expected = [hashlib.sha256(c.encode()).hexdigest() if c else None for c in got["canonical"]]
+    assert got["id"].to_list() == expected
