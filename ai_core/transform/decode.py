@@ -180,7 +180,9 @@ class PageDecoder:
                 decoded, bad_in_run = self._direct(run)
                 bad.extend(start + i for i in bad_in_run)
             pages.append(decoded)
-        return pl.concat(pages), bad
+        # One chunk: the explode of the records and their columns would otherwise align the
+        # runs' chunks again and again, at several times the cost of this one copy.
+        return pl.concat(pages, rechunk=True), bad
 
     def decode_chunk(self, bodies: pl.Series) -> tuple[pl.Series, list[int]]:
         """One chunk of non-blank bodies: pages and positions of malformed ones."""
