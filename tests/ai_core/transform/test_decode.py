@@ -127,6 +127,15 @@ def test_malformed_pages_are_placed_by_their_position_in_the_chunk() -> None:
     assert pages[4]["n"] == "1"
 
 
+def test_pages_decoded_run_by_run_come_as_one_chunk() -> None:
+    good = '{"n": 1, "items": [{"id": "a", "parts": [{"name": "x"}]}]}'
+    bodies = pl.Series([good] * 4)
+    pages, bad = PageDecoder(DTYPE, run_bytes=len(good)).decode_chunk(bodies)
+    assert bad == []
+    assert pages.n_chunks() == 1
+    assert pages.to_list() == PageDecoder(DTYPE).decode_chunk(bodies)[0].to_list()
+
+
 def test_byte_runs_cover_the_items_in_order_about_equally() -> None:
     sizes = pl.Series([100] * 10 + [None, 5_000] + [100] * 9)
     runs = byte_runs(sizes, 450)
