@@ -33,8 +33,8 @@ import pyarrow as pa
 from ai_core.transform.schema import DType
 
 CHUNK_BYTES = 8 * 2**20
-"""Bodies extracted per slice: bounds the memory of one decoded chunk, and is large because each
-slice pays a fixed cost for the entity's expressions."""
+"""About the bodies extracted per slice: bounds the memory of one decoded chunk, and is large
+because each slice pays a fixed cost for the entity's expressions."""
 DECODE_BYTES = 2**19
 """Bodies per `str.json_decode` call within a chunk."""
 LARGE_BODY_BYTES = 2**20
@@ -46,16 +46,20 @@ def byte_runs(sizes: pl.Series, limit: int, multiple: int = 1) -> list[tuple[int
     """(start, length) of consecutive runs of items, about `limit` bytes each.
 
     `sizes` are the items' byte sizes (nulls count as empty). The total is cut into equal steps
-    of at most `limit` bytes, their number a multiple of `multiple`, and a run ends where an item
-    starts in the next step: a run holds at most `limit` bytes before its last item, and workers
-    given one run each finish together when the items are small.
+    and a run ends where an item starts in the next step. With `multiple` 1 the steps hold at
+    most `limit` bytes, so a run holds at most `limit` bytes before its last item. Otherwise their
+    number is the multiple of `multiple` that brings them nearest to `limit` (a step then holds
+    up to half as much again), so workers given one run each finish together when the items are
+    small, and a total just over a multiple of `limit` is not cut into twice the runs.
     """
     if sizes.len() == 0:
         return []
     sizes = sizes.fill_null(0)
     total = int(sizes.sum())
     count = -(-max(1, total) // limit)
-    count = -(-count // multiple) * multiple
+    if multiple > 1:
+        # Each run costs its worker a fixed price, more than a run somewhat over `limit` does.
+        count = max(1, round(total / limit / multiple)) * multiple
     step = max(1, -(-total // count))
     # Bucketing each item by where it starts gives at most `count` runs.
     lengths = ((sizes.cum_sum() - sizes) // step).rle().struct.field("len").to_list()
@@ -65,10 +69,12 @@ def byte_runs(sizes: pl.Series, limit: int, multiple: int = 1) -> list[tuple[int
 
 def ndjson_bytes(bodies: pl.Series) -> bytes:
     """The bodies as NDJSON: raw newlines become spaces, one body per line."""
-    lines = (
-        bodies.str.replace_all("\n", " ", literal=True).str.replace_all("\r", " ", literal=True)
-        + "\n"
-    )
+    # Replacing copies every body; a scan finds whether any body has a raw newline at all.
+    if bodies.str.contains(r"[\r\n]").any():
+        bodies = bodies.str.replace_all("\n", " ", literal=True).str.replace_all(
+            "\r", " ", literal=True
+        )
+    lines = bodies + "\n"
     array = lines.to_arrow(compat_level=pl.CompatLevel.oldest())
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
@@ -174,7 +180,9 @@ class PageDecoder:
                 decoded, bad_in_run = self._direct(run)
                 bad.extend(start + i for i in bad_in_run)
             pages.append(decoded)
-        return pl.concat(pages), bad
+        # One chunk: the explode of the records and their columns would otherwise align the
+        # runs' chunks again and again, at several times the cost of this one copy.
+        return pl.concat(pages, rechunk=True), bad
 
     def decode_chunk(self, bodies: pl.Series) -> tuple[pl.Series, list[int]]:
         """One chunk of non-blank bodies: pages and positions of malformed ones."""

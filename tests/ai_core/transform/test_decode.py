@@ -33,6 +33,7 @@ def test_ndjson_bytes_puts_one_body_on_each_line() -> None:
     bodies = pl.Series(['{"a":\n1}', '{"b":\r\n2}', "{}"])
     assert ndjson_bytes(bodies) == b'{"a": 1}\n{"b":  2}\n{}\n'
     assert ndjson_bytes(bodies.slice(1, 2)) == b'{"b":  2}\n{}\n'
+    assert ndjson_bytes(bodies.slice(2, 1)) == b"{}\n"
 
 
 def test_malformed_and_blank_bodies_are_isolated() -> None:
@@ -126,6 +127,15 @@ def test_malformed_pages_are_placed_by_their_position_in_the_chunk() -> None:
     assert pages[4]["n"] == "1"
 
 
+def test_pages_decoded_run_by_run_come_as_one_chunk() -> None:
+    good = '{"n": 1, "items": [{"id": "a", "parts": [{"name": "x"}]}]}'
+    bodies = pl.Series([good] * 4)
+    pages, bad = PageDecoder(DTYPE, run_bytes=len(good)).decode_chunk(bodies)
+    assert bad == []
+    assert pages.n_chunks() == 1
+    assert pages.to_list() == PageDecoder(DTYPE).decode_chunk(bodies)[0].to_list()
+
+
 def test_byte_runs_cover_the_items_in_order_about_equally() -> None:
     sizes = pl.Series([100] * 10 + [None, 5_000] + [100] * 9)
     runs = byte_runs(sizes, 450)
@@ -142,6 +152,11 @@ def test_byte_runs_cover_the_items_in_order_about_equally() -> None:
         (30, 10),
     ]
     assert byte_runs(pl.Series([100] * 40), 1_000) == [(i, 10) for i in range(0, 40, 10)]
+    # For workers, the multiple nearest to the limit: a total just over twice the limit makes
+    # two runs, not four; one nearer to six times, six.
+    assert byte_runs(pl.Series([100] * 42), 2_000, multiple=2) == [(0, 21), (21, 21)]
+    runs = byte_runs(pl.Series([100] * 58), 1_000, multiple=2)
+    assert len(runs) == 6 and sum(n for _, n in runs) == 58
     assert byte_runs(pl.Series([], dtype=pl.UInt32), 100) == []
 
 
