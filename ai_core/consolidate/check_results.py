@@ -5,20 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import dagster as dg
-import polars as pl
 
 from ai_core.consolidate.checks import DiscrepancyFacts, IntegrityFacts
-
-
-def _markdown(frame: pl.DataFrame) -> str:
-    """A small frame (one row per source, or ≤50 samples) as a Markdown table."""
-    text = frame.with_columns(
-        pl.all().cast(pl.String).fill_null("").str.replace_all("|", r"\|", literal=True)
-    )
-    header = "| " + " | ".join(text.columns) + " |"
-    rule = "|" + "---|" * len(text.columns)
-    rows = ["| " + " | ".join(row) + " |" for row in text.iter_rows()]
-    return "\n".join([header, rule, *rows])
+from ai_core.markdown import markdown_table
 
 
 def integrity_check_result(facts: IntegrityFacts) -> dg.AssetCheckResult:
@@ -28,7 +17,7 @@ def integrity_check_result(facts: IntegrityFacts) -> dg.AssetCheckResult:
         "rows": facts.rows,
         "null_ids": facts.null_ids,
         "duplicate_ids": facts.duplicate_ids,
-        "sources": dg.MetadataValue.md(_markdown(facts.sources)),
+        "sources": dg.MetadataValue.md(markdown_table(facts.sources)),
         "missing_sources": facts.missing_sources,
         "problem_count": len(errors) + len(warnings),
     }
@@ -57,7 +46,7 @@ def discrepancy_check_result(facts: DiscrepancyFacts) -> dg.AssetCheckResult:
         **{f"disagreeing.{name}": count for name, count in facts.counts.items()},
     }
     if facts.samples.height:
-        metadata["samples"] = dg.MetadataValue.md(_markdown(facts.samples))
+        metadata["samples"] = dg.MetadataValue.md(markdown_table(facts.samples))
     return dg.AssetCheckResult(
         check_name="discrepancies",
         passed=facts.total == 0,

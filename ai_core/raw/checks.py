@@ -15,6 +15,7 @@ import polars as pl
 from pydantic import BaseModel
 
 from ai_core.arrow import Frame, as_polars
+from ai_core.markdown import markdown_table
 from ai_core.raw.totals import modal_totals
 
 SAMPLE_LIMIT = 50
@@ -173,8 +174,10 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
             "problem_count": bad.height,
             "failed_pages": int(table["failed_pages"].sum()) if table.height else 0,
             "unobserved_sub_resources": failed["_sub_resource"].head(SAMPLE_LIMIT).to_list(),
-            "samples": dg.MetadataValue.md(_markdown(bad.head(SAMPLE_LIMIT))),
-            "completeness": dg.MetadataValue.md(_markdown(table.head(TABLE_LIMIT), PER_SUB)),
+            "samples": dg.MetadataValue.md(markdown_table(bad.head(SAMPLE_LIMIT).select(PROBLEMS))),
+            "completeness": dg.MetadataValue.md(
+                markdown_table(table.head(TABLE_LIMIT).select(PER_SUB))
+            ),
         },
     )
 
@@ -188,12 +191,3 @@ PER_SUB = [
     "failed_pages",
 ]
 PROBLEMS = ["_sub_resource", "problem", "pages", "distinct_records", "expected_records"]
-
-
-def _markdown(frame: pl.DataFrame, cols: list[str] = PROBLEMS) -> str:
-    if frame.is_empty():
-        return "none"
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in frame.select(cols).iter_rows():
-        lines.append("| " + " | ".join(str(v) for v in row) + " |")
-    return "\n".join(lines)

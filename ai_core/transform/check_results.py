@@ -5,24 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import dagster as dg
-import polars as pl
 
+from ai_core.markdown import markdown_table
 from ai_core.transform.facts import SAMPLE_LIMIT, DiscrepancyFacts, IntegrityFacts
 
 INTEGRITY = "integrity"
 DISCREPANCIES = "discrepancies"
-
-
-def markdown_table(frame: pl.DataFrame) -> str:
-    """A frame as a markdown table for check metadata; `none` when it is empty."""
-    if frame.is_empty():
-        return "none"
-    text = frame.with_columns(
-        pl.all().cast(pl.String).fill_null("").str.replace_all("|", r"\|", literal=True)
-    )
-    lines = ["| " + " | ".join(text.columns) + " |", "|" + "---|" * len(text.columns)]
-    lines += ["| " + " | ".join(row) + " |" for row in text.iter_rows()]
-    return "\n".join(lines)
 
 
 def integrity_check_result(

@@ -17,7 +17,7 @@ import polars as pl
 from pydantic import Field
 
 from ai_core.iceberg.stats import ColumnCounts
-from ai_core.transform.check_results import markdown_table
+from ai_core.markdown import markdown_table
 
 COLUMN_DRIFT = "column_drift"
 
