@@ -13,6 +13,7 @@ import pytest
 from ai_stellantis.definitions import defs
 from standin.stellantis.dealerconnect.process import serve_dealerconnect
 from standin.stellantis.sites.process import UpstreamHandle, serve_upstream
+from tests.standin.conftest import DOMAINS
 
 DAY = "2026-11-20"
 RAW_KEYS = [
@@ -68,14 +69,7 @@ def stellantis_env(
     return UpstreamEnv(upstream, tmp_path / "data", dict(os.environ), list(ALL_DOMAINS))
 
 
-ALL_DOMAINS = (
-    "jeep.com",
-    "dodge.com",
-    "ramtrucks.com",
-    "chrysler.com",
-    "fiatusa.com",
-    "alfaromeousa.com",
-)
+ALL_DOMAINS = tuple(DOMAINS)
 """The six brands' sites, in the order the location lists them when `STELLANTIS_BRANDS` is unset."""
 
 DEALERCONNECT_PARTS = ("dealerconnect", "code_guide", "consolidated/trims", "guide_features")
