@@ -92,6 +92,10 @@ def workers(
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("DAGSTER_CELERY_BROKER_URL", redis.url(0))
     monkeypatch.setenv("DAGSTER_CELERY_BACKEND_URL", redis.url(1))
+    # The storage's tables are created once, as a deployment's `dagster instance migrate` does:
+    # workers starting together would otherwise both create them and one would fail.
+    with dg.DagsterInstance.get():
+        pass
     procs = [start_worker(i, tmp_path / f"worker{i}", dict(os.environ)) for i in range(WORKERS)]
     try:
         for i, proc in enumerate(procs):
@@ -99,7 +103,8 @@ def workers(
         yield [psutil.Process(p.pid) for p in procs]
     finally:
         for proc in procs:
-            os.killpg(proc.pid, 15)
+            if proc.poll() is None:  # a worker that already exited has said why above
+                os.killpg(proc.pid, 15)
         for proc in procs:
             proc.wait(timeout=60)
 
