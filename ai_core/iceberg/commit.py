@@ -28,7 +28,9 @@ from dataclasses import dataclass
 import pyarrow as pa
 from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.manifest import DataFile
-from pyiceberg.table import Table
+from pyiceberg.table import Table, Transaction
+from pyiceberg.table.metadata import TableMetadata
+from pyiceberg.table.update import update_table_metadata
 
 from ai_core.iceberg.schema import PARTITION_COLUMN, new_columns
 from ai_core.iceberg.tables import day_filter, day_partition_field, dotted
@@ -85,6 +87,26 @@ def commit_partition(
     raise AssertionError("unreachable")
 
 
+class _Transaction(Transaction):
+    """A transaction that works out the staged metadata once per staged state.
+
+    pyiceberg's `table_metadata` replays the staged updates and deep-copies the whole metadata
+    on every read, and an overwrite reads it about thirty times, so each commit cost more the
+    more snapshots the table kept. Staging rebinds the immutable tuple of updates, and a refresh
+    the table's metadata, so the pair's identity says when the result must be worked out again.
+    """
+
+    _staged: tuple[TableMetadata, tuple[object, ...], TableMetadata] | None = None
+
+    @property
+    def table_metadata(self) -> TableMetadata:
+        base, updates = self._table.metadata, self._updates
+        staged = self._staged
+        if staged is None or staged[0] is not base or staged[1] is not updates:
+            staged = self._staged = (base, updates, update_table_metadata(base, updates))
+        return staged[2]
+
+
 def _commit_once(
     table: Table,
     partition_date: dt.date,
@@ -92,7 +114,7 @@ def _commit_once(
     staged_schema: pa.Schema,
     properties: dict[str, str],
 ) -> int:
-    tx = table.transaction()
+    tx = _Transaction(table)
     added = new_columns(table.schema().as_arrow(), staged_schema)
     if added is not None:
         with tx.update_schema() as update:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -12,6 +13,7 @@ import pytest
 from pyiceberg.catalog import Catalog
 from pyiceberg.transforms import IdentityTransform
 
+from ai_core.iceberg import commit
 from ai_core.iceberg.catalog import load_catalog
 from ai_core.iceberg.reader import arrow_table, lazy_frame, written_dates
 from ai_core.iceberg.staging import PartitionStager
@@ -333,6 +335,33 @@ def test_two_writers_of_the_same_day_leave_one_copy(catalog: Catalog) -> None:
     rows = day(catalog, D1)
     assert rows.num_rows == 4
     assert set(rows.column("tag").to_pylist()) == {"first"}
+
+
+def test_a_commit_works_out_the_staged_metadata_a_fixed_number_of_times(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyiceberg deep-copies the whole metadata, every snapshot kept included, each time it
+    works out a transaction's staged metadata; a commit must not do that once per read."""
+    replays: list[int] = []
+    real = commit.update_table_metadata
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        replays[-1] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(commit, "update_table_metadata", counted)
+    for n, date in enumerate([D1, D2, D3, D1, D2]):
+        replays.append(0)
+        # Every second write adds a column, so the commit also evolves the schema.
+        rows = day_rows(date, 0, 3, "x")
+        if n % 2:
+            rows = rows.append_column(f"extra{n}", pa.array(["e"] * 3))
+        write_partition(catalog, TABLE, date, [rows])
+    assert all(0 < count <= 4 for count in replays), replays
+    table = catalog.load_table(TABLE)
+    assert len(table.metadata.snapshots) == 5
+    assert table.schema().as_arrow().names[-2:] == ["extra1", "extra3"]
+    assert day(catalog, D1).column("seq").to_pylist() == [0, 1, 2]
 
 
 def load_catalog_like(catalog: Catalog) -> Catalog:
