@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import subprocess
+import tomllib
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +45,22 @@ def machine_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "hostname": platform.node(),
     }
+
+
+def extraneous_packages(repo: Path) -> list[str]:
+    """Installed distributions that `uv.lock` does not name, such as one the lock has dropped.
+
+    `scripts/bootstrap.sh` syncs without removing packages, so an environment made before a
+    dependency was dropped still imports it, and a package that pyarrow or Dagster picks up when
+    present changes every process's start-up and memory.
+    """
+    lock = repo / "uv.lock"
+    if not lock.is_file():
+        return []
+    locked = {_canonical(p["name"]) for p in tomllib.loads(lock.read_text())["package"]}
+    installed = {_canonical(d.metadata["Name"]) for d in metadata.distributions()}
+    return sorted(installed - locked)
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()

@@ -307,6 +307,12 @@ def run_scenario(
         harness={"stage_timeout_s": timeout_s, "abort_on_failure": abort_on_failure},
     )
     echo(f"run {scenario.name} -> {run_dir}")
+    if extra := summary.data["extraneous_packages"]:
+        echo(
+            f"warning: the environment holds packages uv.lock does not name ({', '.join(extra)}); "
+            "they can change every step's start-up and memory: `uv sync --frozen --all-extras` "
+            "removes them"
+        )
     try:
         with _maybe_serve(scenario) as handle:
             template = handle.base_url_template if handle is not None else None

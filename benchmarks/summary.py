@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.grading import worst
-from benchmarks.machine import git_state, machine_info
+from benchmarks.machine import extraneous_packages, git_state, machine_info
 from benchmarks.report import baseline_comparisons
 from benchmarks.scenario import Scenario
 
@@ -37,6 +37,7 @@ class RunSummary:
             "grade": None,
             "git": git_state(repo),
             "machine": machine_info(),
+            "extraneous_packages": extraneous_packages(repo),
             "harness": harness,
             "scenario": scenario.model_dump(mode="json"),
             "run_dir": str(path.parent),

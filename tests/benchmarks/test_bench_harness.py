@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 
 from benchmarks.figures import api_call_bound, api_calls, latency_bound
 from benchmarks.grading import grade, grade_stage
+from benchmarks.machine import extraneous_packages
 from benchmarks.report import run_report
 from benchmarks.runner import REPO_ROOT, RunError, run_scenario
 from benchmarks.scenario import Scenario, Thresholds, load_scenario
@@ -39,6 +41,8 @@ def test_summary_describes_the_run(tiny_run: Run) -> None:
     assert isinstance(summary["git"]["dirty"], bool)
     assert summary["machine"]["cores_logical"] == os.cpu_count()
     assert summary["machine"]["memory_total_mb"] > 0
+    # CI installs from the lock alone, so nothing the lock does not name is installed.
+    assert summary["extraneous_packages"] == []
     assert summary["scenario"]["name"] == "harness_tiny"
     assert summary["scenario"]["partition"] == DAY.isoformat()
     assert summary["scenario"]["upstream"]["date"] == DAY.isoformat()
@@ -157,6 +161,14 @@ def test_server_that_fails_to_start_ends_the_run_with_an_error(tmp_path: Path) -
     assert summary["error"].startswith("RuntimeError: cannot build the served day for {'scope'")
     assert summary["stages"] == []
     assert "run stopped: RuntimeError: cannot build the served day" in run_report(summary)
+
+
+def test_packages_the_lock_does_not_name_are_listed(tmp_path: Path) -> None:
+    lock = tomllib.loads((REPO_ROOT / "uv.lock").read_text())
+    kept = [p["name"] for p in lock["package"] if p["name"] not in ("pytest", "ruff")]
+    (tmp_path / "uv.lock").write_text("".join(f'[[package]]\nname = "{n}"\n' for n in kept))
+    assert extraneous_packages(tmp_path) == ["pytest", "ruff"]
+    assert extraneous_packages(tmp_path / "elsewhere") == []
 
 
 @pytest.mark.parametrize(
