@@ -174,19 +174,20 @@ class DealerConnectWorld:
         for vin, dealer_idx, text in left.iter_rows():
             poc = self._public_poc(orjson.loads(text), self._codes[dealer_idx])
             fleet = uniform(self.seed, _vin_key(vin), _SALT_FLEET) < FLEET_SHARE
+            sale_type = "FLEET" if fleet else "RETAIL"
             sales[dealer_idx].append(
-                _sale_row(day, day, vin, public_order(vin), "FLEET" if fleet else "RETAIL", poc)
+                _sale_row(day, day, vin, public_order(vin), sale_type, poc, self._codes[dealer_idx])
             )
         for dealer_idx, letters in zip(
             self.dealers["dealer_idx"], self.dealers["brands"], strict=True
         ):
+            code = self._codes[dealer_idx]
             for start in range(dn - UNIT_DAYS, dn + 1):
                 unit = self.private_unit(dealer_idx, letters, start)
                 age = dn - start
                 if age == UNIT_DAYS:
-                    sale_day = day
                     sales[dealer_idx].append(
-                        _sale_row(day, sale_day, unit.vin, unit.order_number, "FLEET", unit.poc)
+                        _sale_row(day, day, unit.vin, unit.order_number, "FLEET", unit.poc, code)
                     )
                     continue
                 status = "IN_PRODUCTION" if age < 2 else "IN_TRANSIT" if age < 6 else "ALLOCATED"
@@ -435,9 +436,8 @@ def _inventory_row(
 
 
 def _sale_row(
-    day: dt.date, sale_day: dt.date, vin: str, order: str, sale_type: str, poc: str
+    day: dt.date, sale_day: dt.date, vin: str, order: str, sale_type: str, poc: str, dealer: str
 ) -> dict[str, object]:
-    dealer = orjson.loads(poc)["dealerCode"]
     return {
         "fetch_date": day,
         "sale_date": sale_day,
