@@ -1,10 +1,15 @@
 """Client CPU per page under each transport, against the local stand-in on loopback.
 
-`python -m benchmarks.client_cpu [--requests N] [--workers W] [--scope S] [--page-size P]`
-fetches the same inventory pages N times through `AsyncHttpClient` with httpx's own pool
-(httpcore), with the aiohttp transport, and with the aiohttp transport decoding only the parts of
-a page the raw tier reads (`InventoryCode.page_shape`, derived from its `PageLayout`),
+`python -m benchmarks.client_cpu [--requests N] [--workers W] [--scope S] [--page-size P]
+[--latency S]` fetches the same inventory pages N times through `AsyncHttpClient` with httpx's
+own pool (httpcore), with the aiohttp transport, and with the aiohttp transport decoding only the
+parts of a page the raw tier reads (`InventoryCode.page_shape`, derived from its `PageLayout`),
 alternating, and prints the event loop's CPU per request: the CPU the fetch itself costs.
+
+The last kind, `aiohttp alone`, is the floor under the client: aiohttp's own session GETting the
+same pages and decoding the same shape, with no httpx, retries, time-outs or checks. The stand-in
+answers at once unless `--latency` is given; at the scenarios' 0.3 s the answers arrive one at a
+time, and each costs more than back to back.
 """
 
 from __future__ import annotations
@@ -12,11 +17,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import time
 
+import aiohttp
 import httpx
 
 from ai_core.http.client import AsyncHttpClient
 from ai_core.http.config import HttpClientConfig
+from ai_core.http.payload import parse_json
 from ai_core.http.transport import AiohttpTransport
 from ai_stellantis.sources.public_sites import InventoryCode
 from standin.stellantis.sites.process import serve_upstream
@@ -47,9 +55,44 @@ async def _codes(base: str) -> list[str]:
     return sorted(set(found))
 
 
+def _params(code: str, page_size: int) -> dict[str, str | int]:
+    return {
+        "func": "SALES", "includeIncentives": "N", "matchType": "X", "modelYearCode": code,
+        "pageNumber": 1, "pageSize": page_size, "radius": 5000, "sortBy": 0, "zip": "66952",
+    }  # fmt: skip
+
+
+async def _aiohttp_alone(
+    base: str, codes: list[str], requests: int, workers: int, page_size: int
+) -> dict:
+    slots = asyncio.Semaphore(workers)
+    started = time.thread_time()
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=workers), auto_decompress=False
+    ) as session:
+
+        async def one(i: int) -> int:
+            async with slots:
+                params = _params(codes[i % len(codes)], page_size)
+                async with session.get(base + PATH, params=params) as response:
+                    body = await response.read()
+            parse_json(body, InventoryCode.page_shape)
+            return len(body)
+
+        sizes = await asyncio.gather(*(one(i) for i in range(requests)))
+    per_request = 1000.0 * (time.thread_time() - started) / requests
+    return {
+        "kind": "aiohttp alone",
+        "bytes_per_page": sum(sizes) // len(sizes),
+        "loop_cpu_per_request_ms": round(per_request, 3),
+    }
+
+
 async def _run(
     base: str, codes: list[str], requests: int, workers: int, page_size: int, kind: str
 ) -> dict:
+    if kind == "aiohttp alone":
+        return await _aiohttp_alone(base, codes, requests, workers, page_size)
     config = HttpClientConfig(workers=workers, http2=False)
     shape = InventoryCode.page_shape if kind == "aiohttp+shape" else None
     transport: httpx.AsyncBaseTransport = (
@@ -62,11 +105,7 @@ async def _run(
     async with AsyncHttpClient(config, transport=transport) as client:
 
         async def one(i: int) -> int:
-            params: dict[str, str | int] = {
-                "func": "SALES", "includeIncentives": "N", "matchType": "X",
-                "modelYearCode": codes[i % len(codes)], "pageNumber": 1, "pageSize": page_size,
-                "radius": 5000, "sortBy": 0, "zip": "66952",
-            }  # fmt: skip
+            params = _params(codes[i % len(codes)], page_size)
             return len((await client.get_json(base + PATH, params, shape=shape)).body)
 
         sizes = await asyncio.gather(*(one(i) for i in range(requests)))
@@ -81,11 +120,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--scope", default="tiny", help="the stand-in's scope: tiny or national")
     parser.add_argument("--page-size", type=int, default=50)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
     args = parser.parse_args()
-    with serve_upstream(scope=args.scope, latency=0.0, jitter=0.0) as upstream:
+    jitter = 0.05 if args.latency else 0.0  # the scenarios' jitter
+    with serve_upstream(scope=args.scope, latency=args.latency, jitter=jitter) as upstream:
         base = upstream.url("jeep.com")
         codes = asyncio.run(_codes(base))
-        per_request: dict[str, list[float]] = {"httpcore": [], "aiohttp": [], "aiohttp+shape": []}
+        per_request: dict[str, list[float]] = {
+            "httpcore": [],
+            "aiohttp": [],
+            "aiohttp+shape": [],
+            "aiohttp alone": [],
+        }
         for _ in range(args.rounds):
             for kind in per_request:
                 result = asyncio.run(
