@@ -42,6 +42,11 @@ class DailyScheduleComponent(dg.Component, dg.Model, dg.Resolvable):
     freshness: FreshnessRule | None = None
     run_retries: int = Field(default=1, ge=0)
     """Whole-run retries from the failed steps, where the instance enables run retries."""
+    steps: Literal["forked", "in_process"] | None = None
+    """Where the job's steps run, under the location's `ai_core.location.step_executor`:
+    `forked`, each step in its own process, side by side, as a national day needs; `in_process`,
+    every step in the run's process, one after another, which a small scope's day finishes
+    sooner. Unset, the executor's default (`forked`). A run's own config still overrides it."""
 
     def freshness_deadline_cron(self) -> str:
         """The daily cron of the freshness deadline, `freshness.hours_after` past the start."""
@@ -76,6 +81,7 @@ class DailyScheduleComponent(dg.Component, dg.Model, dg.Resolvable):
             - dg.AssetSelection.checks(*checks),
             partitions_def=daily_partitions(self.start_date),
             description=self.description or None,
+            config={"execution": {"config": {"steps": self.steps}}} if self.steps else None,
             tags={
                 "dagster/max_retries": str(self.run_retries),
                 "dagster/retry_strategy": "FROM_FAILURE",

@@ -4,6 +4,7 @@ partition is missing after the deadline and pass once it lands."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 
 import dagster as dg
@@ -12,6 +13,7 @@ from dagster._core.test_utils import freeze_time
 
 from ai_core.partitions import daily_partitions
 from ai_core.schedule import DailyScheduleComponent
+from tests.ai_core import daily_steps_job
 
 KEY = dg.AssetKey(["acme", "raw", "listings"])
 
@@ -114,3 +116,35 @@ def test_before_the_deadline_yesterday_is_what_must_be_there(
         assert not freshness(defs, instance).passed  # nothing yet, not even yesterday
         dg.materialize([listings], partition_key=yesterday, instance=instance)
         assert freshness(defs, instance).passed
+
+
+def test_a_scheduled_run_runs_its_steps_where_the_yaml_says(
+    instance: dg.DagsterInstance,
+) -> None:
+    # The run the daemon launches for a tick: the schedule's request, with its config and tags.
+    tick = dt.datetime(2026, 1, 3, 10, 0, tzinfo=dt.UTC)
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+    name = f"{daily_steps_job.JOB_NAME}_schedule"
+    (request,) = (
+        daily_steps_job.defs("in_process").resolve_schedule_def(name).evaluate_tick(context)
+    ).run_requests or []
+    result = dg.execute_job(
+        dg.reconstructable(daily_steps_job.in_process_job),
+        instance,
+        run_config=request.run_config,
+        tags=request.tags,
+    )
+    assert result.success
+    (event,) = result.get_asset_materialization_events()
+    assert event.materialization.metadata["step_pid"].value == os.getpid()
+    # Unset, the run leaves the executor its default: forked (`tests/ai_core/test_location.py`;
+    # forking here would start this process's one step server with the wrong preload).
+    (default,) = (
+        daily_steps_job.defs(None).resolve_schedule_def(name).evaluate_tick(context)
+    ).run_requests or []
+    assert "execution" not in default.run_config
+
+
+def test_an_unknown_steps_value_is_refused() -> None:
+    with pytest.raises(Exception, match="steps"):
+        component(yaml_for(dt.datetime(2026, 1, 1, 10, 0), 6) + "steps: threads\n")
