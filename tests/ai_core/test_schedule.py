@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterator
 
 import dagster as dg
+import pydantic
 import pytest
 from dagster._core.test_utils import freeze_time
 
@@ -146,5 +147,7 @@ def test_a_scheduled_run_runs_its_steps_where_the_yaml_says(
 
 
 def test_an_unknown_steps_value_is_refused() -> None:
-    with pytest.raises(Exception, match="steps"):
+    with pytest.raises(
+        pydantic.ValidationError, match="steps\n  Input should be 'forked' or 'in_process'"
+    ):
         component(yaml_for(dt.datetime(2026, 1, 1, 10, 0), 6) + "steps: threads\n")
