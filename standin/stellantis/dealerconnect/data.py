@@ -172,11 +172,12 @@ class DealerConnectWorld:
             )
         left = yesterday.join(today.select("vin"), on="vin", how="anti")
         for vin, dealer_idx, text in left.iter_rows():
-            poc = self._public_poc(orjson.loads(text), self._codes[dealer_idx])
+            code = self._codes[dealer_idx]
+            poc = self._public_poc(orjson.loads(text), code)
             fleet = uniform(self.seed, _vin_key(vin), _SALT_FLEET) < FLEET_SHARE
             sale_type = "FLEET" if fleet else "RETAIL"
             sales[dealer_idx].append(
-                _sale_row(day, day, vin, public_order(vin), sale_type, poc, self._codes[dealer_idx])
+                _sale_row(day, day, vin, public_order(vin), sale_type, poc, code)
             )
         for dealer_idx, letters in zip(
             self.dealers["dealer_idx"], self.dealers["brands"], strict=True
