@@ -31,5 +31,12 @@ def defs(steps: str | None) -> dg.Definitions:
     )
 
 
+def scheduled_run(steps: str | None, context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """The run the schedule asks the daemon for at `context`'s tick."""
+    schedule = defs(steps).resolve_schedule_def(f"{JOB_NAME}_schedule")
+    (request,) = schedule.evaluate_tick(context).run_requests or []
+    return request
+
+
 def in_process_job() -> dg.JobDefinition:
     return defs("in_process").resolve_job_def(JOB_NAME)

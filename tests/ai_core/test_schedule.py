@@ -125,10 +125,7 @@ def test_a_scheduled_run_runs_its_steps_where_the_yaml_says(
     # The run the daemon launches for a tick: the schedule's request, with its config and tags.
     tick = dt.datetime(2026, 1, 3, 10, 0, tzinfo=dt.UTC)
     context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
-    name = f"{daily_steps_job.JOB_NAME}_schedule"
-    (request,) = (
-        daily_steps_job.defs("in_process").resolve_schedule_def(name).evaluate_tick(context)
-    ).run_requests or []
+    request = daily_steps_job.scheduled_run("in_process", context)
     result = dg.execute_job(
         dg.reconstructable(daily_steps_job.in_process_job),
         instance,
@@ -140,9 +137,7 @@ def test_a_scheduled_run_runs_its_steps_where_the_yaml_says(
     assert event.materialization.metadata["step_pid"].value == os.getpid()
     # Unset, the run leaves the executor its default: forked (`tests/ai_core/test_location.py`;
     # forking here would start this process's one step server with the wrong preload).
-    (default,) = (
-        daily_steps_job.defs(None).resolve_schedule_def(name).evaluate_tick(context)
-    ).run_requests or []
+    default = daily_steps_job.scheduled_run(None, context)
     assert "execution" not in default.run_config
 
 
