@@ -9,7 +9,8 @@ alternating, and prints the event loop's CPU per request: the CPU the fetch itse
 The last kind, `aiohttp alone`, is the floor under the client: aiohttp's own session GETting the
 same pages and decoding the same shape, with no httpx, retries, time-outs or checks. The stand-in
 answers at once unless `--latency` is given; at the scenarios' 0.3 s the answers arrive one at a
-time, and each costs more than back to back.
+time, and each costs more than back to back. The last line says why: the same decode of one page,
+timed back to back and after the thread has slept as long as it waits between answers.
 """
 
 from __future__ import annotations
@@ -53,6 +54,22 @@ async def _codes(base: str) -> list[str]:
 
     walk(answer.data)
     return sorted(set(found))
+
+
+def idle_penalty(body: bytes, idle_s: float, repeats: int = 40) -> tuple[float, float]:
+    """Median ms of CPU to decode `body` into the page shape back to back, and after `idle_s` of
+    sleep before each decode: the same work, on a CPU that has been idle."""
+    medians = []
+    for gap in (0.0, idle_s):
+        spent = []
+        for _ in range(repeats):
+            if gap:
+                time.sleep(gap)
+            started = time.thread_time()
+            parse_json(body, InventoryCode.page_shape)
+            spent.append(time.thread_time() - started)
+        medians.append(1000.0 * statistics.median(spent))
+    return medians[0], medians[1]
 
 
 def _params(code: str, page_size: int) -> dict[str, str | int]:
@@ -145,10 +162,18 @@ def main() -> None:
                     result["loop_cpu_per_request_ms"],
                     "ms/request",
                 )
+        page = httpx.get(base + PATH, params=_params(codes[0], args.page_size), timeout=60.0)
     for kind, values in per_request.items():
         print(
             f"{kind}: median {statistics.median(values):.3f} ms CPU a request, {args.rounds} rounds"
         )
+    # With W workers and L seconds a page, the loop waits about L / W between answers.
+    gap = max(args.latency / args.workers, 0.01)
+    warm, idle = idle_penalty(page.content, idle_s=gap)
+    print(
+        f"decoding one page of {len(page.content)} B: {warm:.3f} ms back to back, "
+        f"{idle:.3f} ms after {1000 * gap:.0f} ms idle"
+    )
 
 
 if __name__ == "__main__":
