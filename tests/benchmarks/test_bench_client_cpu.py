@@ -3,6 +3,8 @@
 import asyncio
 
 import httpx
+import msgspec
+import pytest
 
 from benchmarks.client_cpu import PATH, _codes, _params, _run, idle_penalty
 from standin.stellantis.sites.process import serve_upstream
@@ -21,7 +23,9 @@ def test_each_kind_reads_the_same_pages_and_reports_its_cpu() -> None:
     assert len(sizes) == 1 and sizes.pop() > 1000
     for kind, result in results.items():
         assert result["loop_cpu_per_request_ms"] > 0, kind
-    # The idle probe decodes a real page into the shape both ways.
+    # The idle probe decodes a real page into the shape both ways, and refuses another body.
     page.raise_for_status()
     warm, idle = idle_penalty(page.content, idle_s=0.001, repeats=5)
     assert warm > 0 and idle > 0
+    with pytest.raises(msgspec.ValidationError):
+        idle_penalty(b'{"result": []}', idle_s=0.001, repeats=1)
