@@ -82,6 +82,13 @@ def _params(code: str, page_size: int) -> dict[str, str | int]:
     }  # fmt: skip
 
 
+def one_page(base: str, code: str, page_size: int) -> bytes:
+    """The body of `code`'s first inventory page, for the idle probe."""
+    page = httpx.get(base + PATH, params=_params(code, page_size), timeout=60.0)
+    page.raise_for_status()
+    return page.content
+
+
 async def _aiohttp_alone(
     base: str, codes: list[str], requests: int, workers: int, page_size: int
 ) -> dict:
@@ -165,17 +172,16 @@ def main() -> None:
                     result["loop_cpu_per_request_ms"],
                     "ms/request",
                 )
-        page = httpx.get(base + PATH, params=_params(codes[0], args.page_size), timeout=60.0)
-        page.raise_for_status()
+        body = one_page(base, codes[0], args.page_size)
     for kind, values in per_request.items():
         print(
             f"{kind}: median {statistics.median(values):.3f} ms CPU a request, {args.rounds} rounds"
         )
     # With W workers and L seconds a page, the loop waits about L / W between answers.
     gap = max(args.latency / args.workers, 0.01)
-    warm, idle = idle_penalty(page.content, idle_s=gap)
+    warm, idle = idle_penalty(body, idle_s=gap)
     print(
-        f"decoding one page of {len(page.content)} B: {warm:.3f} ms back to back, "
+        f"decoding one page of {len(body)} B: {warm:.3f} ms back to back, "
         f"{idle:.3f} ms after {1000 * gap:.0f} ms idle"
     )
 
