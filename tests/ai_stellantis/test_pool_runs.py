@@ -3,6 +3,11 @@
 Several runs of the public raw steps start at once against the local stand-in, on one Dagster
 instance; the stand-in counts, per site, the requests it is answering at once. With the pool
 at 1 only one step fetches at a time, so no site ever sees more than one step's workers.
+
+Dagster claims a slot with a read and then a write, so steps that ask for a free slot in the same
+instant can both get it (README, "Concurrency pools"). Runs started together would ask together,
+so the test holds the slot until every run waits on it; from then on each slot freed is handed
+to one waiting step.
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -53,6 +61,30 @@ def test_the_stand_in_counts_requests_in_flight_per_site() -> None:
         assert upstream.stats()["peak_in_flight"] == {"jeep.com": 4}
 
 
+@contextmanager
+def held_slot(home: Path) -> Iterator[Callable[[list[subprocess.Popen[bytes]], float], None]]:
+    """The pool's one slot, claimed under a run id of the test's own. Calling the result with the
+    runs frees it once every run waits on the pool, or once they have all ended (their output
+    then says why), and fails if neither happens by the deadline."""
+    holder = f"test-holder-{uuid.uuid4().hex}"
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        assert storage.initialize_concurrency_limit_to_default(POOL)
+        assert storage.claim_concurrency_slot(POOL, holder, "hold").is_claimed
+
+        def release(runs: list[subprocess.Popen[bytes]], deadline: float) -> None:
+            try:
+                while len(storage.get_concurrency_info(POOL).pending_run_ids - {holder}) < RUNS:
+                    if all(run.poll() is not None for run in runs):
+                        return
+                    assert time.monotonic() < deadline, "the runs never reached the pool"
+                    time.sleep(0.1)
+            finally:
+                storage.free_concurrency_slots_for_run(holder)
+
+        yield release
+
+
 def test_concurrent_runs_never_send_one_site_more_than_one_steps_workers(tmp_path: Path) -> None:
     home = tmp_path / "dagster_home"
     home.mkdir()
@@ -62,7 +94,10 @@ def test_concurrent_runs_never_send_one_site_more_than_one_steps_workers(tmp_pat
     # The storages are created here, once: runs creating them at once race on their migrations.
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert instance.event_log_storage.supports_global_concurrency_limits
-    with serve_upstream(scope="tiny", seed=7, date=DAY, latency=0.05) as upstream:
+    with (
+        serve_upstream(scope="tiny", seed=7, date=DAY, latency=0.05) as upstream,
+        held_slot(home) as release,
+    ):
         env = {
             **os.environ,
             "STELLANTIS_BASE_URL_TEMPLATE": upstream.base_url_template,
@@ -88,6 +123,7 @@ def test_concurrent_runs_never_send_one_site_more_than_one_steps_workers(tmp_pat
         ]
         deadline = time.monotonic() + DEADLINE_S
         try:
+            release(runs, deadline)
             outputs = [
                 run.communicate(timeout=max(1.0, deadline - time.monotonic()))[0] for run in runs
             ]
