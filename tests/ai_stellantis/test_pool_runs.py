@@ -110,23 +110,26 @@ def test_concurrent_runs_never_send_one_site_more_than_one_steps_workers(tmp_pat
             "PYTHONPATH": str(ROOT),
         }
         env.pop("STELLANTIS_BRANDS", None)
-        runs = [
-            subprocess.Popen(
-                [sys.executable, "-c", RUN],
-                env=env,
-                cwd=ROOT,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            for _ in range(RUNS)
-        ]
+        # Output goes to files: a pipe nobody reads while the runs wait could fill and stall them.
+        logs = [tmp_path / f"run-{i}.log" for i in range(RUNS)]
+        runs = []
+        for log in logs:
+            with log.open("wb") as out:
+                runs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-c", RUN],
+                        env=env,
+                        cwd=ROOT,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
         deadline = time.monotonic() + DEADLINE_S
         try:
             release(runs, deadline)
-            outputs = [
-                run.communicate(timeout=max(1.0, deadline - time.monotonic()))[0] for run in runs
-            ]
+            for run in runs:
+                run.wait(timeout=max(1.0, deadline - time.monotonic()))
         finally:
             for run in runs:
                 if run.poll() is None:
@@ -135,7 +138,9 @@ def test_concurrent_runs_never_send_one_site_more_than_one_steps_workers(tmp_pat
         peak = upstream.stats()["peak_in_flight"]
 
     failed = [
-        out.decode()[-3000:] for run, out in zip(runs, outputs, strict=True) if run.returncode
+        log.read_text(errors="replace")[-3000:]
+        for run, log in zip(runs, logs, strict=True)
+        if run.returncode
     ]
     assert failed == []
     with dg.DagsterInstance.from_config(str(home)) as instance:
