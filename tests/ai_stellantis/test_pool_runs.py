@@ -67,8 +67,11 @@ def held_slot(home: Path) -> Iterator[Callable[[list[subprocess.Popen[bytes]], f
     runs frees it once every run waits on the pool, or once they have all ended (their output
     then says why), and fails if neither happens by the deadline."""
     holder = f"test-holder-{uuid.uuid4().hex}"
+    # Opened before the runs start, this creates the storages once: runs creating them at once
+    # race on their migrations.
     with dg.DagsterInstance.from_config(str(home)) as instance:
         storage = instance.event_log_storage
+        assert storage.supports_global_concurrency_limits
         assert storage.initialize_concurrency_limit_to_default(POOL)
         assert storage.claim_concurrency_slot(POOL, holder, "hold").is_claimed
 
@@ -91,9 +94,6 @@ def test_concurrent_runs_never_send_one_site_more_than_one_steps_workers(tmp_pat
     (home / "dagster.yaml").write_text(
         "concurrency:\n  pools:\n    default_limit: 1\n    granularity: op\n"
     )
-    # The storages are created here, once: runs creating them at once race on their migrations.
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        assert instance.event_log_storage.supports_global_concurrency_limits
     with (
         serve_upstream(scope="tiny", seed=7, date=DAY, latency=0.05) as upstream,
         held_slot(home) as release,
