@@ -132,6 +132,9 @@ class Entity(BaseModel):
     """Named boolean expressions over the extracted columns; true rows are reported."""
     reports_unknown_keys: ClassVar[bool] = True
     """False for entities that read a few keys of records another entity covers fully."""
+    repeated_records: ClassVar[bool] = False
+    """True for entities whose records repeat through the day (the dealer of every vehicle):
+    identical records are then typed once per slice of pages, and the copies only counted."""
 
     @model_validator(mode="after")
     def _derive_and_require_key(self, info: ValidationInfo) -> Self:

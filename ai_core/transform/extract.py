@@ -4,6 +4,12 @@ Per batch: decode the pages with the implied schema, explode the records level b
 row's provenance travels with each record), build every column from the record struct with its
 transforms, compute derived columns, split off rejected records (no key, or a value that breaks a
 declared pattern), and hash the non-key columns. No Python runs per page or per record.
+
+For an entity with `repeated_records` (a vehicle's dealer, its option codes), records that read
+the same values on the same sub-resource are collapsed as soon as the values are read, before
+the transforms, which then run on a slice's distinct records instead of on millions of copies.
+The row kept names the first page the record is on, as the partition's own collapse of identical
+rows would; each rejected copy is still reported where it is.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from ai_core.transform.schema import HASH_COLUMN, PROVENANCE_SCHEMA, transformed
 
 CONTEXT_COLUMNS = (*PROVENANCE_SCHEMA, "_request_url")
 """Raw-row columns a derived column may use."""
+COPIES = "_copies"
+"""Positions in the slice's records of each distinct record's copies (`repeated_records`)."""
 REJECTED_SCHEMA = pl.Schema(
     {
         "_sub_resource": pl.String(),
@@ -56,7 +64,8 @@ class Extraction:
     (not JSON) or `http <status>`, `reported_total` what the page says the upstream holds, and
     `records` how many records it carried. `unknown_keys` lists upstream keys the declaration
     does not know; `missing_keys` the declared key paths absent from every sampled record (None
-    when nothing was sampled).
+    when nothing was sampled). `collapsed` counts the accepted records left out of `rows` as
+    copies of one kept (only for entities with `repeated_records`).
     """
 
     rows: pl.DataFrame
@@ -64,15 +73,18 @@ class Extraction:
     pages: pl.DataFrame
     unknown_keys: pl.DataFrame
     missing_keys: frozenset[str] | None = None
+    collapsed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class SliceRows:
-    """What one slice of a raw batch gave: accepted rows, rejected records, page facts."""
+    """What one slice of a raw batch gave: accepted rows, rejected records, page facts, and
+    the accepted records collapsed into a copy in `rows`."""
 
     rows: pl.DataFrame
     rejected: pl.DataFrame
     pages: pl.DataFrame
+    collapsed: int = 0
 
 
 _OK = (pl.col("_http_status") >= 200) & (pl.col("_http_status") < 300)
@@ -92,6 +104,26 @@ def _reason(plan: EntityPlan) -> pl.Expr:
         if c.pattern is not None and c.derived is None
     ]
     return pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias("reason")
+
+
+def _alike(plan: EntityPlan, read: list[pl.Expr], derived: list[pl.Expr]) -> list[str]:
+    """The columns that make records alike: the values read, the sub-resource, and whatever
+    provenance a derived column uses (all of it when that cannot be told)."""
+    roots = {name for expr in derived for name in expr.meta.root_names()}
+    known = {c.name for c in plan.columns} | set(CONTEXT_COLUMNS)
+    context = [
+        c for c in CONTEXT_COLUMNS if c == "_sub_resource" or c in roots or not roots <= known
+    ]
+    return [*context, *(expr.meta.output_name() for expr in read)]
+
+
+def _distinct(records: pl.LazyFrame, alike: list[str]) -> pl.LazyFrame:
+    """One row per distinct record, with the provenance of its first page and the positions of
+    all its copies."""
+    provenance = [c for c in CONTEXT_COLUMNS if c not in alike]
+    return records.group_by(*alike, maintain_order=True).agg(
+        pl.col(*provenance).sort_by("_page_number", nulls_last=True).first(), pl.col(COPIES)
+    )
 
 
 def _reported_total(plan: EntityPlan) -> pl.Expr:
@@ -114,6 +146,9 @@ class Extractor:
         self._reason = _reason(plan)
         self._hash = snapshot_hash_expr(plan.hashed)
         self._decoder = PageDecoder(plan.page_dtype)
+        self._alike = (
+            _alike(plan, self._stages[0], self._derived) if plan.entity.repeated_records else None
+        )
 
     def __call__(self, raw: Frame) -> pl.DataFrame:
         return self.extract(raw).rows
@@ -178,6 +213,7 @@ class Extractor:
             pages=pages,
             unknown_keys=drift.unknown,
             missing_keys=self._missing(drift.missing),
+            collapsed=sum(p.collapsed for p in parts),
         )
 
     def _missing(self, missing: frozenset[str] | None) -> frozenset[str] | None:
@@ -211,15 +247,24 @@ class Extractor:
 
     def values(self, records: pl.DataFrame) -> pl.DataFrame:
         """Every column of each record, its rejection reason (empty when accepted) and its
-        snapshot hash.
+        snapshot hash; of each distinct record, with the positions of its copies in `COPIES`,
+        for an entity with `repeated_records`.
 
         The stages run in one lazy query, collected once: no frame is materialised between
         them, and the working columns are never copied out.
         """
+        read, *transforms, last = self._stages
         query = records.lazy()
-        for stage in self._stages[:-1]:
+        if self._alike is None:
+            context = [*CONTEXT_COLUMNS, "_row", "_record_index"]
+            query = query.with_columns(read)
+        else:
+            context = [*CONTEXT_COLUMNS, COPIES]
+            positions = pl.int_range(pl.len(), dtype=pl.UInt32).alias(COPIES)
+            query = _distinct(query.select(*CONTEXT_COLUMNS, positions, *read), self._alike)
+        for stage in transforms:
             query = query.with_columns(stage)
-        query = query.select(*CONTEXT_COLUMNS, "_row", "_record_index", *self._stages[-1])
+        query = query.select(*context, *last)
         for expr in self._derived:
             query = query.with_columns(expr)
         return query.with_columns(self._reason, self._hash).collect(engine="in-memory")
@@ -229,10 +274,14 @@ class Extractor:
 
     def _slice_rows(self, pages: pl.DataFrame, records: pl.DataFrame) -> SliceRows:
         values = self.values(records)
-        rows = values.filter(pl.col("reason") == "").select(
+        accepted = pl.col("reason") == ""
+        rows = values.filter(accepted).select(
             *PROVENANCE_SCHEMA, *(c.name for c in self.plan.columns), HASH_COLUMN
         )
-        rejected = values.filter(pl.col("reason") != "").select(*REJECTED_SCHEMA)
+        if self._alike is None:
+            rejected = values.filter(~accepted).select(*REJECTED_SCHEMA)
+        else:
+            rejected = _each_copy(values.filter(~accepted), records)
         per_page = records.group_by("_row").agg(pl.len().cast(pl.Int64).alias("records"))
         page_facts = (
             pages.with_columns(
@@ -248,7 +297,21 @@ class Extractor:
             .with_columns(pl.col("records").fill_null(0))
             .select(*PAGES_SCHEMA)
         )
-        return SliceRows(rows.cast(dict(self.schema)), rejected, page_facts)  # type: ignore[arg-type]
+        return SliceRows(
+            rows.cast(dict(self.schema)),  # type: ignore[arg-type]
+            rejected,
+            page_facts,
+            collapsed=records.height - rejected.height - rows.height,
+        )
+
+
+def _each_copy(rejected: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+    """Distinct rejected records as one rejection per copy, in record order."""
+    if rejected.is_empty():
+        return pl.DataFrame(schema=REJECTED_SCHEMA)
+    copies = rejected.select(COPIES, "reason").explode(COPIES).sort(COPIES)
+    where = records.select("_sub_resource", "_page_number", "_record_index")[copies[COPIES]]
+    return where.with_columns(copies["reason"]).select(*REJECTED_SCHEMA)
 
 
 def page_bodies(frame: pl.DataFrame) -> pl.Series:

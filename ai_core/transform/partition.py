@@ -156,7 +156,7 @@ class TransformedPartition(PartitionOutput):
         calls it group by group, in raw order."""
         index = len(self._kept)
         rows = collapse_identical(extraction.rows, self.key)
-        self._batch_duplicates += extraction.rows.height - rows.height
+        self._batch_duplicates += extraction.collapsed + extraction.rows.height - rows.height
         narrow = rows.select(
             *self.key,
             "_sub_resource",

@@ -131,6 +131,7 @@ class InventoryDealer(Dealer):
     )
     records: ClassVar[Records | None] = Records(*INVENTORY.records)
     reports_unknown_keys: ClassVar[bool] = False
+    repeated_records: ClassVar[bool] = True
 
     address1: Annotated[Text, ABSENT] = None
     address2: Annotated[Text, ABSENT] = None

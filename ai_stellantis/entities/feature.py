@@ -38,6 +38,7 @@ class InventoryOption(Feature):
     model_config = source_names(model_year_code=("parent", "modelYearCode"), code=("item",))
     records: ClassVar[Records | None] = VEHICLES.then("options")
     reports_unknown_keys: ClassVar[bool] = False
+    repeated_records: ClassVar[bool] = True
 
     kind: Annotated[str | None, constant("option")] = None
     description: Annotated[Text, ABSENT] = None
@@ -55,5 +56,6 @@ class InventoryPackageFeature(Feature):
     )
     records: ClassVar[Records | None] = VEHICLES.then("packages")
     reports_unknown_keys: ClassVar[bool] = False
+    repeated_records: ClassVar[bool] = True
 
     kind: Annotated[str | None, constant("package")] = None

@@ -73,6 +73,7 @@ class InventoryModel(VehicleModel):
     )
     records: ClassVar[Records | None] = Records(*INVENTORY.records)
     reports_unknown_keys: ClassVar[bool] = False
+    repeated_records: ClassVar[bool] = True
 
     model_code: Annotated[Text, fields.MODEL_CODE] = None
     brand: Annotated[str | None, fields.brand_from_domain(None)] = None

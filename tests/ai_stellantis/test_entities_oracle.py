@@ -15,12 +15,11 @@ from typing import Any
 import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from polars.testing import assert_frame_equal
 
-from ai_core.transform import Extraction, compile_extractor, oracle_extraction
-from ai_core.transform.entity import Entity
+from ai_core.transform import compile_extractor, oracle_extraction
 from ai_stellantis.brands import BY_DOMAIN
 from ai_stellantis.entities import SOURCES, InventoryVehicle
+from tests.ai_core.transform.agree import assert_same
 from tests.ai_core.transform.payloads import inventory_body, raw_rows, vehicle
 
 TRICKY_TEXT = [
@@ -125,13 +124,6 @@ def inventory_batch(draw: st.DrawFn) -> list[tuple[str, int, bytes]]:
         page["result"]["data"]["metadata"]["totalcount"] = total
         pages.append((f"{domain}/{code}", number, orjson.dumps(page)))
     return pages
-
-
-def assert_same(got: Extraction, want: Extraction, entity: type[Entity]) -> None:
-    assert_frame_equal(got.rows, want.rows)
-    key = ["_sub_resource", "_page_number", "_record_index"]
-    assert got.rejected.select(key).equals(want.rejected.select(key)), entity.__name__
-    assert_frame_equal(got.pages, want.pages)
 
 
 INVENTORY_SOURCES = [e for e in SOURCES if e.records and e.records.levels[0][0] == "result"]

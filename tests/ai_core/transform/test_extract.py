@@ -5,12 +5,25 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+import pyarrow as pa
 import pytest
 
-from ai_core.transform import compile_extractor, entity_plan, transformed_schema
+from ai_core.arrow import as_polars
+from ai_core.raw.result import RawPage, make_raw_row_frame
+from ai_core.transform import compile_extractor, entity_plan, oracle_extraction, transformed_schema
+from ai_core.transform.decode import PageDecoder
 from ai_core.transform.entity import Entity, Records
-from tests.ai_core.transform.payloads import raw_rows
-from tests.ai_core.transform.toy import ShopWidget, ShopWidgetTag, page, widget
+from ai_core.transform.extract import SliceRows, page_bodies
+from tests.ai_core.transform.agree import assert_same
+from tests.ai_core.transform.payloads import DAY, FETCHED, raw_rows
+from tests.ai_core.transform.toy import (
+    PagedWidgetTag,
+    RepeatedWidgetTag,
+    ShopWidget,
+    ShopWidgetTag,
+    page,
+    widget,
+)
 
 SUB = "shop.example/widgets"
 
@@ -106,6 +119,60 @@ def test_records_one_level_down_see_their_parent() -> None:
     raw = raw_rows([(SUB, 1, page([widget(tags=["x", "y"]), widget("XYZ999", tags=None)]))])
     tags = compile_extractor(ShopWidgetTag)(raw)
     assert tags.select("sku", "tag").rows() == [("ABC123", "x"), ("ABC123", "y")]
+
+
+def _tag_pages() -> pa.Table:
+    # Page 2 was fetched first; a record on both pages still names page 1, as a partition's
+    # collapse of identical rows would.
+    late, early = FETCHED + dt.timedelta(minutes=5), FETCHED
+    pages = [
+        (1, page([widget(tags=["x", None, "x"]), widget("XYZ999", tags=["x"])]), late),
+        (2, page([widget(tags=[None, "x", "y"])]), early),
+    ]
+    return make_raw_row_frame(
+        DAY, SUB, [RawPage(n, "https://shop.example/x", {}, 200, body, at) for n, body, at in pages]
+    )
+
+
+def _one_slice(entity: type[Entity], raw: pa.Table) -> SliceRows:
+    """The pages extracted as one slice, as a step's slice of a few megabytes is."""
+    extractor = compile_extractor(entity)
+    frame = as_polars(raw)
+    decoded, malformed = PageDecoder(extractor.plan.page_dtype).decode(page_bodies(frame))
+    return extractor.extract_decoded(frame, decoded, malformed)
+
+
+def test_repeated_records_are_typed_once_and_each_rejected_copy_is_named() -> None:
+    got = _one_slice(RepeatedWidgetTag, _tag_pages())
+    assert got.rows.select("sku", "tag", "_page_number", "_fetched_at").rows() == [
+        ("ABC123", "x", 1, FETCHED + dt.timedelta(minutes=5)),
+        ("XYZ999", "x", 1, FETCHED + dt.timedelta(minutes=5)),
+        ("ABC123", "y", 2, FETCHED),
+    ]
+    # Page 1's second x and page 2's x are copies; the null tags are rejected where they are.
+    assert got.collapsed == 2
+    assert got.rejected.select("_page_number", "_record_index", "reason").rows() == [
+        (1, 1, "no tag"),
+        (2, 0, "no tag"),
+    ]
+    assert got.pages["records"].to_list() == [4, 3]
+
+
+def test_records_that_a_derived_column_tells_apart_by_page_are_not_copies() -> None:
+    got = _one_slice(PagedWidgetTag, _tag_pages())
+    assert got.rows.select("sku", "tag", "seen_on").rows() == [
+        ("ABC123", "x", 1),
+        ("XYZ999", "x", 1),
+        ("ABC123", "x", 2),
+        ("ABC123", "y", 2),
+    ]
+    assert got.collapsed == 1
+
+
+@pytest.mark.parametrize("entity", [RepeatedWidgetTag, PagedWidgetTag], ids=lambda e: e.__name__)
+def test_repeated_records_agree_with_the_per_record_path(entity: type[Entity]) -> None:
+    raw = _tag_pages()
+    assert_same(compile_extractor(entity).extract(raw), oracle_extraction(entity, raw), entity)
 
 
 def test_the_extractor_takes_arrow_or_polars_batches() -> None:

@@ -4,6 +4,7 @@ the whole day: rows that a later group supersedes are struck from the staged fil
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -14,13 +15,15 @@ from ai_core.iceberg.catalog import load_catalog
 from ai_core.iceberg.reader import arrow_table
 from ai_core.iceberg.writer import write_partition
 from ai_core.transform import compile_extractor
+from ai_core.transform.batching import GROUP_BYTES
 from ai_core.transform.day import TransformedDay
 from ai_core.transform.partition import TransformedPartition
 from tests.ai_core.transform.payloads import raw_rows
-from tests.ai_core.transform.toy import ShopWidget, page, widget
+from tests.ai_core.transform.toy import RepeatedWidgetTag, ShopWidget, ShopWidgetTag, page, widget
 
 DAY = dt.date(2026, 11, 20)
 TABLE = "shop_transformed.widgets"
+TAGS = "shop_transformed.repeated_tags"
 A, B = "shop.example/a", "shop.example/b"
 
 
@@ -92,3 +95,37 @@ def test_facts_need_the_day_resolved_first() -> None:
         partition.integrity()
     with pytest.raises(RuntimeError, match="written only once"):
         list(partition.chunks())
+
+
+@pytest.mark.parametrize("group_bytes", [1, GROUP_BYTES], ids=["page-groups", "one-group"])
+def test_repeated_records_write_the_same_day_and_counts(catalog: Catalog, group_bytes: int) -> None:
+    pages = [
+        (A, 1, page([widget("AAA001", tags=["x", None, "x"]), widget("AAA002", tags=["x"])])),
+        (A, 2, page([widget("AAA001", tags=["x", "y"]), widget("AAA003", tags=None)])),
+        (B, 1, page([widget("AAA001", tags=["x", None])])),
+    ]
+    written = {}
+    for table, entity in (("shop_transformed.tags", ShopWidgetTag), (TAGS, RepeatedWidgetTag)):
+        raw = raw_rows(pages).to_batches(max_chunksize=1)
+        day = TransformedDay(raw, group_bytes=group_bytes)
+        partition = day.partition(table, compile_extractor(entity))
+        write_partition(
+            catalog, table, DAY, partition.chunks(), rows_to_drop=partition.rows_to_drop
+        )
+        rows = pl.DataFrame(arrow_table(catalog.load_table(table), [DAY]))
+        metadata = partition.output_metadata()
+        del metadata["extract_seconds"], metadata["resolve_seconds"]
+        written[entity] = (rows.sort(pl.all()), metadata, partition.integrity())
+    (plain, plain_metadata, plain_integrity), (rows, metadata, integrity) = written.values()
+    assert rows.equals(plain)
+    assert metadata == plain_metadata
+    assert integrity.samples.equals(plain_integrity.samples)
+    assert replace(integrity, samples=None) == replace(plain_integrity, samples=None)
+    assert rows.select("_sub_resource", "_page_number", "sku", "tag").rows() == [
+        (A, 1, "AAA001", "x"),
+        (A, 1, "AAA002", "x"),
+        (A, 2, "AAA001", "y"),
+    ]
+    assert (metadata["records"], metadata["rejected_records"]) == (8, 2)
+    assert metadata["duplicates_collapsed"] == 3
+    assert integrity.rejected == 2

@@ -91,6 +91,21 @@ class ShopWidgetTag(WidgetTag):
     records: ClassVar[Records | None] = Records("data", "items").then("tags")
 
 
+class RepeatedWidgetTag(ShopWidgetTag):
+    """The same tags, each distinct one typed once per slice of pages."""
+
+    repeated_records: ClassVar[bool] = True
+
+
+class PagedWidgetTag(RepeatedWidgetTag):
+    """Tags with the page they were seen on: copies on two pages are two records."""
+
+    seen_on: Annotated[
+        int | None,
+        Derived(lambda record, provenance: provenance["_page_number"], pl.col("_page_number")),
+    ] = None
+
+
 def widget(sku: str | None = "ABC123", **fields: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "sku": sku,
