@@ -332,7 +332,8 @@ def compile_extractor(entity: type[Entity], *, detect_drift: bool = True) -> Ext
     """Read `entity` once; the result maps a raw batch (Arrow or Polars) to its typed rows.
 
     `extractor(raw)` gives the accepted rows; `extractor.extract(raw)` gives them with the
-    rejected records, the per-page facts and the unknown upstream keys.
+    rejected records, the per-page facts and the unknown upstream keys. For an entity with
+    `repeated_records` the rows hold each slice's distinct records once (see `collapsed`).
     """
     return Extractor(entity_plan(entity), detect_drift=detect_drift)
 
