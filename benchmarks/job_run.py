@@ -10,6 +10,11 @@ events come from its own process. A step's peak is its process's peak plus the p
 process's descendants (summed peaks: never less than the true peak of the subtree), and its CPU
 the CPU seconds those processes had used when last sampled.
 
+A child caught between its fork and its exec (Dagster starts `tail` to capture a step's output)
+still runs its parent's command, and its RSS counts every page it shares with the parent. Such
+a sample is kept apart and only stands for the child if the child was never seen after an exec,
+so a step's peak does not count its own pages twice.
+
 The outcome (`{"status", "metrics", "error"}`) goes to `--out`, as a command stage's does.
 """
 
@@ -33,13 +38,25 @@ SAMPLE_INTERVAL_S = 0.1
 MB = 2**20
 
 
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """One process as one sample saw it."""
+
+    parent: int
+    rss: int
+    cpu_s: float
+    command: list[str]
+
+
 @dataclass(slots=True)
 class ProcessPeaks:
     """Each process seen in a tree: its parent, its peak RSS and the CPU it had used when last
-    seen (user and system)."""
+    seen (user and system). `forked` holds the peak of a process while it ran its parent's
+    command line: a fork that may yet exec another program."""
 
     parent: dict[int, int] = field(default_factory=dict)
     peak: dict[int, int] = field(default_factory=dict)
+    forked: dict[int, int] = field(default_factory=dict)
     cpu: dict[int, float] = field(default_factory=dict)
 
     def sample(self, root: psutil.Process) -> None:
@@ -47,16 +64,33 @@ class ProcessPeaks:
             procs = [root, *root.children(recursive=True)]
         except psutil.Error:
             return
+        seen: dict[int, Sighting] = {}
         for proc in procs:
             try:
                 with proc.oneshot():
-                    rss = proc.memory_info().rss
                     times = proc.cpu_times()
-                    self.parent.setdefault(proc.pid, proc.ppid())
+                    seen[proc.pid] = Sighting(
+                        parent=proc.ppid(),
+                        rss=proc.memory_info().rss,
+                        cpu_s=times.user + times.system,
+                        command=proc.cmdline(),
+                    )
             except psutil.Error:
                 continue
-            self.peak[proc.pid] = max(self.peak.get(proc.pid, 0), rss)
-            self.cpu[proc.pid] = times.user + times.system
+        for pid, now in seen.items():
+            self.parent.setdefault(pid, now.parent)
+            self.cpu[pid] = now.cpu_s
+            if not now.command:
+                continue  # exiting: its memory, and the command line in it, are already gone
+            parent = seen.get(now.parent)
+            peaks = (
+                self.forked if parent is not None and parent.command == now.command else self.peak
+            )
+            peaks[pid] = max(peaks.get(pid, 0), now.rss)
+
+    def process_peak(self, pid: int) -> int | None:
+        """The process's peak: as itself once it ran a command of its own, else as a fork."""
+        return self.peak.get(pid, self.forked.get(pid))
 
     def subtree(self, pid: int) -> list[int]:
         """`pid` and every descendant seen."""
@@ -68,10 +102,14 @@ class ProcessPeaks:
         return found
 
     def subtree_peak(self, pid: int) -> int | None:
-        """The peak of `pid` plus its descendants' peaks, or None if `pid` was never seen."""
-        if pid not in self.peak:
+        """The peak of `pid` plus its descendants' peaks, or None if `pid` was never seen.
+
+        `pid` itself counts whatever it ran: a step forked from a server runs the server's
+        command line all its life."""
+        if pid not in self.peak and pid not in self.forked:
             return None
-        return sum(self.peak.get(p, 0) for p in self.subtree(pid))
+        own = max(self.peak.get(pid, 0), self.forked.get(pid, 0))
+        return own + sum(self.process_peak(p) or 0 for p in self.subtree(pid) if p != pid)
 
     def subtree_cpu(self, pid: int) -> float | None:
         """The CPU seconds `pid` and its descendants had used when last sampled."""

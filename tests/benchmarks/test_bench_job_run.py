@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
+import psutil
 import pytest
 
 from benchmarks.figures import job_chains
-from benchmarks.job_run import main
+from benchmarks.job_run import MB, main, sampled
 from benchmarks.runner import run_scenario
 from benchmarks.scenario import Scenario, load_scenario
 from tests.benchmarks import sample_job
@@ -64,6 +68,44 @@ def test_a_job_run_reports_each_steps_wall_and_peak(tmp_path: Path) -> None:
     # The CLI's own output is kept beside the run's instance.
     log = (path.parent / "stages" / "01-daily" / "dagster.log").read_text()
     assert log.count("STEP_SUCCESS") == 3
+
+
+HELD_MB = 150
+FORKS = textwrap.dedent(
+    f"""
+    import os, time
+    held = b"x" * ({HELD_MB} * 2**20)
+    if os.fork() == 0:
+        time.sleep(1.0)  # sampled while it still runs its parent's command
+        os.execvp("sleep", ["sleep", "1"])
+    if os.fork() == 0:
+        own = b"y" * (60 * 2**20)
+        time.sleep(2.0)
+        os._exit(0)
+    os.wait()
+    os.wait()
+    """
+)
+
+
+def test_a_child_seen_before_its_exec_does_not_count_its_parents_pages() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", FORKS])
+    with sampled(psutil.Process(proc.pid)) as peaks:
+        proc.wait()
+    assert proc.returncode == 0
+    children = [p for p in peaks.subtree(proc.pid) if p != proc.pid]
+    (execd,) = [p for p in children if p in peaks.peak]
+    (worker,) = [p for p in children if p != execd]
+    # Before its exec the child's RSS was the parent's held pages; afterwards, `sleep`'s own.
+    assert peaks.forked[execd] >= HELD_MB * MB
+    assert peaks.peak[execd] < 20 * MB
+    parent = peaks.process_peak(proc.pid)
+    total = peaks.subtree_peak(proc.pid)
+    assert parent is not None and total is not None
+    # The fork that never ran another program counts in full, as any process monitor shows it;
+    # the one that ran `sleep` adds `sleep`.
+    assert peaks.forked[worker] >= (HELD_MB + 60) * MB
+    assert peaks.forked[worker] + parent <= total < peaks.forked[worker] + parent + 20 * MB
 
 
 def test_a_job_that_does_not_run_fails_the_stage(tmp_path: Path) -> None:
