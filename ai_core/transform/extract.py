@@ -120,10 +120,13 @@ def _alike(plan: EntityPlan, read: list[pl.Expr], derived: list[pl.Expr]) -> lis
 def _distinct(records: pl.LazyFrame, alike: list[str]) -> pl.LazyFrame:
     """One row per distinct record, with the provenance of its first page and the positions of
     all its copies."""
-    provenance = [c for c in CONTEXT_COLUMNS if c not in alike]
-    return records.group_by(*alike, maintain_order=True).agg(
-        pl.col(*provenance).sort_by("_page_number", nulls_last=True).first(), pl.col(COPIES)
-    )
+    # Records that a derived column tells apart by every raw-row column have none left to carry.
+    first_page = [
+        pl.col(c).sort_by("_page_number", nulls_last=True).first()
+        for c in CONTEXT_COLUMNS
+        if c not in alike
+    ]
+    return records.group_by(*alike, maintain_order=True).agg(*first_page, pl.col(COPIES))
 
 
 def _reported_total(plan: EntityPlan) -> pl.Expr:

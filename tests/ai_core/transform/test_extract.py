@@ -21,6 +21,7 @@ from tests.ai_core.transform.toy import (
     RepeatedWidgetTag,
     ShopWidget,
     ShopWidgetTag,
+    WholeRowWidgetTag,
     page,
     widget,
 )
@@ -169,7 +170,20 @@ def test_records_that_a_derived_column_tells_apart_by_page_are_not_copies() -> N
     assert got.collapsed == 1
 
 
-@pytest.mark.parametrize("entity", [RepeatedWidgetTag, PagedWidgetTag], ids=lambda e: e.__name__)
+def test_records_alike_in_every_raw_row_column_collapse_within_their_page() -> None:
+    got = _one_slice(WholeRowWidgetTag, _tag_pages())
+    assert got.rows.select("sku", "tag", "seen_on").rows() == [
+        ("ABC123", "x", 1),
+        ("XYZ999", "x", 1),
+        ("ABC123", "x", 2),
+        ("ABC123", "y", 2),
+    ]
+    assert got.collapsed == 1
+
+
+@pytest.mark.parametrize(
+    "entity", [RepeatedWidgetTag, PagedWidgetTag, WholeRowWidgetTag], ids=lambda e: e.__name__
+)
 def test_repeated_records_agree_with_the_per_record_path(entity: type[Entity]) -> None:
     raw = _tag_pages()
     assert_same(compile_extractor(entity).extract(raw), oracle_extraction(entity, raw), entity)

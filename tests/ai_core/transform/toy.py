@@ -106,6 +106,25 @@ class PagedWidgetTag(RepeatedWidgetTag):
     ] = None
 
 
+_EVERY_RAW_ROW_COLUMN = pl.all_horizontal(
+    pl.col(c).is_not_null()
+    for c in ("_partition_date", "_sub_resource", "_fetched_at", "_request_url")
+)
+
+
+class WholeRowWidgetTag(RepeatedWidgetTag):
+    """Tags with their page, read through every raw-row column: no provenance is left over to
+    take from a copy."""
+
+    seen_on: Annotated[
+        int | None,
+        Derived(
+            lambda record, provenance: provenance["_page_number"],
+            pl.when(_EVERY_RAW_ROW_COLUMN).then(pl.col("_page_number")),
+        ),
+    ] = None
+
+
 def widget(sku: str | None = "ABC123", **fields: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "sku": sku,
