@@ -131,9 +131,7 @@ class PageDecoder:
         # A scalar where a list of scalars is declared: `str.json_decode` makes it a list.
         guards = _key_guards(_scalar_lists(dtype), r"[^\[n\s]")
         self._ambiguous = (
-            pl.any_horizontal([pl.first().str.contains(g) for g in guards]).any()
-            if guards
-            else None
+            pl.any_horizontal([pl.first().str.contains(g) for g in guards]) if guards else None
         )
 
     def _read(self, bodies: pl.Series) -> pl.Series:
@@ -171,10 +169,17 @@ class PageDecoder:
         """Bodies read with `str.json_decode` run by run, a run the direct way where it must."""
         pages: list[pl.Series] = []
         bad: list[int] = []
+        # Scanned once for the chunk: a query per run costs more than the scan when runs are
+        # a page or two.
+        ambiguous = (
+            bodies.to_frame().select(self._ambiguous).to_series()
+            if self._ambiguous is not None
+            else None
+        )
         for start, length in byte_runs(bodies.str.len_bytes(), self.run_bytes):
             run = bodies.slice(start, length)
             decoded = None
-            if self._ambiguous is None or not run.to_frame().select(self._ambiguous).item():
+            if ambiguous is None or not ambiguous.slice(start, length).any():
                 decoded = self._strict(run)
             if decoded is None:
                 decoded, bad_in_run = self._direct(run)

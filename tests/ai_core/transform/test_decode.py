@@ -119,6 +119,21 @@ def test_only_the_run_with_an_odd_page_is_read_the_direct_way() -> None:
     assert [p["items"][0]["id"] for p in pages] == [*map(str, range(6)), "[]", "6", "7", "8"]
 
 
+def test_only_the_run_with_a_lone_scalar_for_a_list_is_read_the_direct_way() -> None:
+    # `str.json_decode` would make the lone tag a one-element list without failing, so the
+    # page's run must go to the direct read, which reads it as a wrong shape (null).
+    clean = '{"items": [{"id": "%d", "tags": ["a"], "parts": [{"name": "x"}]}]}'
+    lone = '{"items": [{"id": "9", "tags": "a", "parts": [{"name": "x"}]}]}'
+    bodies = pl.Series([clean % i for i in range(5)] + [lone] + [clean % i for i in range(5, 8)])
+    decoder = CountingDecoder(DTYPE, run_bytes=1)
+    pages, bad = decoder.decode_chunk(bodies)
+    assert bad == []
+    assert decoder.direct_reads == [1]
+    assert pages[5]["items"][0]["tags"] is None
+    assert pages[4]["items"][0]["tags"] == ["a"]
+    assert pages.to_list() == PageDecoder(DTYPE)._direct(bodies)[0].to_list()
+
+
 def test_malformed_pages_are_placed_by_their_position_in_the_chunk() -> None:
     good = '{"n": 1, "items": [{"id": "a"}]}'
     bodies = pl.Series([good, good, good, '{"n": "trunc', good])
