@@ -25,6 +25,9 @@ from ai_core.consolidate.matching import GROUP, key_is_complete
 
 BATCH_ROWS = 32_768
 """Rows routed at a time while spilling."""
+WRITE_BUFFER = 256 * 1024
+"""Bytes gathered before a chunk's file is written to: a routed batch adds a small record batch
+to every chunk, and each of its buffers would otherwise be a write of its own."""
 _LZ4 = pa.ipc.IpcWriteOptions(compression="lz4")
 
 
@@ -71,6 +74,19 @@ def routed(batch: pl.DataFrame, found: Sequence[Route]) -> pl.DataFrame:
     return batch.with_columns(group, chunk).filter(pl.col(GROUP).is_not_null())
 
 
+@dataclass(frozen=True, slots=True)
+class _ChunkFile:
+    """A chunk's open file: the IPC writer and the buffered file under it, which the writer
+    does not close."""
+
+    writer: pa.ipc.RecordBatchFileWriter
+    sink: pa.BufferedOutputStream
+
+    def close(self) -> None:
+        self.writer.close()
+        self.sink.close()
+
+
 class ChunkSpill:
     """Rows kept in a temporary folder, one Arrow file per chunk; `read(k)` gives chunk `k`'s
     rows in the order they were added.
@@ -82,7 +98,7 @@ class ChunkSpill:
     def __init__(self, template: pl.DataFrame, chunks: int) -> None:
         self.template = template
         self._paths: list[Path | None] = [None] * chunks
-        self._writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
+        self._files: dict[int, _ChunkFile] = {}
         self.folder = Path(tempfile.mkdtemp(prefix="ai-consolidate-"))
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.folder, True)
 
@@ -90,20 +106,20 @@ class ChunkSpill:
         """Append rows carrying `_group` and `__chunk` (see `routed`) to their chunks."""
         for (k,), part in rows.partition_by(CHUNK, as_dict=True, maintain_order=True).items():
             table = part.drop(CHUNK).to_arrow()
-            writer = self._writers.get(int(k))
-            if writer is None:
+            file = self._files.get(int(k))
+            if file is None:
                 path = self.folder / f"{int(k):06d}.arrow"
-                writer = self._writers[int(k)] = pa.ipc.new_file(
-                    str(path), table.schema, options=_LZ4
-                )
+                sink = pa.BufferedOutputStream(pa.OSFile(str(path), "wb"), WRITE_BUFFER)
+                writer = pa.ipc.new_file(sink, table.schema, options=_LZ4)
+                file = self._files[int(k)] = _ChunkFile(writer, sink)
                 self._paths[int(k)] = path
-            writer.write_table(table)
+            file.writer.write_table(table)
 
     def read(self, k: int) -> pl.DataFrame:
         """Chunk `k`'s rows (none, with the stacked columns and `_group`, when it has none)."""
-        writer = self._writers.pop(k, None)
-        if writer is not None:
-            writer.close()
+        file = self._files.pop(k, None)
+        if file is not None:
+            file.close()
         path = self._paths[k]
         if path is None:
             return self.template.with_columns(pl.lit(None, pl.UInt32).alias(GROUP)).clear()
@@ -111,9 +127,9 @@ class ChunkSpill:
 
     def close(self) -> None:
         """Close and delete the files; reading afterwards is an error."""
-        for writer in self._writers.values():
-            writer.close()
-        self._writers.clear()
+        for file in self._files.values():
+            file.close()
+        self._files.clear()
         self._cleanup()
 
 
