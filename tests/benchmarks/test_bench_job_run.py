@@ -65,9 +65,13 @@ def test_a_job_run_reports_each_steps_wall_and_peak(tmp_path: Path) -> None:
     # The whole tree holds at least the largest step; no stand-in waited, so no bound.
     assert stage["peak_rss_mb"] >= hold["peak_rss_mb"]
     assert stage["latency_bound_s"] is None
-    # The CLI's own output is kept beside the run's instance.
+    # The CLI's own output is kept beside the run's instance. Dagster copies captured output to
+    # it through `tail` processes that it stops when a step ends, so the last lines can miss it
+    # on a loaded machine (once on CI, everything from the last step's STEP_SUCCESS on); the
+    # figures come from the instance's event log, and the output's start is always there.
     log = (path.parent / "stages" / "01-daily" / "dagster.log").read_text()
-    assert log.count("STEP_SUCCESS") == 3
+    assert f"{metrics['run_id']} - " in log
+    assert "RUN_START" in log and "STEP_START" in log
 
 
 HELD_MB = 150
