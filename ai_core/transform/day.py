@@ -68,11 +68,14 @@ class _Spill:
         self._files.setdefault(index, []).append(path)
 
     def read(self, index: int) -> Iterator[pl.DataFrame]:
-        """The partition's groups in order, each file deleted once read."""
+        """The partition's groups in order, each file deleted once read, and the folder with
+        the last one: a step process may exit without running the collector's finalisers."""
         for path in self._files.pop(index, []):
             rows = pl.read_ipc(path)
             path.unlink()
             yield rows
+        if not self._files:
+            self._cleanup()
 
 
 class TransformedDay:
