@@ -27,10 +27,13 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 from pyiceberg.exceptions import CommitFailedException, ValidationException
-from pyiceberg.manifest import DataFile
+from pyiceberg.manifest import DataFile, ManifestFile
 from pyiceberg.table import Table, Transaction
 from pyiceberg.table.metadata import TableMetadata
+from pyiceberg.table.refs import MAIN_BRANCH
+from pyiceberg.table.snapshots import Operation
 from pyiceberg.table.update import update_table_metadata
+from pyiceberg.table.update.snapshot import _OverwriteFiles
 
 from ai_core.iceberg.schema import PARTITION_COLUMN, new_columns
 from ai_core.iceberg.tables import day_filter, day_partition_field, dotted
@@ -107,6 +110,24 @@ class _Transaction(Transaction):
         return staged[2]
 
 
+class _DayOverwrite(_OverwriteFiles):
+    """pyiceberg's overwrite, without the earlier snapshots' manifests that hold only deleted
+    entries.
+
+    Replacing a day writes a manifest of the files it deleted, which belongs to that snapshot
+    alone. pyiceberg 0.12 carries it into every later snapshot, so each rerun of a day added a
+    manifest that every later read of that day opened and no upkeep could expire. Iceberg's
+    Java writer drops them.
+    """
+
+    def _existing_manifests(self) -> list[ManifestFile]:
+        return [
+            m
+            for m in super()._existing_manifests()
+            if m.has_added_files() or m.has_existing_files()
+        ]
+
+
 def _commit_once(
     table: Table,
     partition_date: dt.date,
@@ -122,7 +143,15 @@ def _commit_once(
     _check_field_ids(dotted(table.name()), tx.table_metadata.schema().as_arrow(), staged_schema)
     predicate = day_filter([partition_date])
     replaced = _partition_files(table, partition_date)
-    with tx.update_snapshot(snapshot_properties=properties).overwrite() as overwrite:
+    operation = Operation.OVERWRITE if table.current_snapshot() else Operation.APPEND
+    overwrite = _DayOverwrite(
+        operation=operation,
+        transaction=tx,
+        io=table.io,
+        branch=MAIN_BRANCH,
+        snapshot_properties=properties,
+    )
+    with overwrite:
         # The predicate scopes pyiceberg's conflict checks to this day, so writers of other
         # days never invalidate this commit.
         overwrite.delete_by_predicate(predicate)

@@ -62,6 +62,25 @@ def test_rerun_replaces_the_day_instead_of_duplicating(catalog: Catalog) -> None
     assert day(catalog, D1).to_pydict() == day_rows(D1, 100, 2, "second").to_pydict()
 
 
+def test_reruns_of_a_day_leave_no_manifests_of_deleted_files_behind(catalog: Catalog) -> None:
+    write_partition(catalog, TABLE, D1, [day_rows(D1, 0, 3, "d1")])
+    write_partition(catalog, TABLE, D2, [day_rows(D2, 0, 4, "d2")])
+    for run in range(4):
+        write_partition(catalog, TABLE, D1, [day_rows(D1, 10 * run, 2, f"rerun-{run}")])
+    table = catalog.load_table(TABLE)
+    current = table.current_snapshot()
+    assert current is not None and current.parent_snapshot_id is not None
+    manifests = current.manifests(table.io)
+    # One manifest a day, and this commit's record of the files it replaced; the earlier
+    # reruns' records stay with their own snapshots.
+    deleted_only = [m for m in manifests if not (m.has_added_files() or m.has_existing_files())]
+    assert len(manifests) == 3
+    assert [m.added_snapshot_id for m in deleted_only] == [current.snapshot_id]
+    assert day(catalog, D1).to_pydict() == day_rows(D1, 30, 2, "rerun-3").to_pydict()
+    before = table.scan(snapshot_id=current.parent_snapshot_id).to_arrow()
+    assert sorted(before["tag"].to_pylist()) == ["d2"] * 4 + ["rerun-2"] * 2
+
+
 def test_chunked_write_is_one_commit_recording_its_context(catalog: Catalog) -> None:
     write_partition(catalog, TABLE, D1, [day_rows(D1, 0, 3, "old")])
     before = catalog.load_table(TABLE)
