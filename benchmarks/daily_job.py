@@ -9,14 +9,17 @@ starts; both are reported per step, and the consolidated tier's steps are added 
 Params: `job` (default `stellantis_daily`), `definitions` (default the harness's),
 `process_per_step_days` (the days of the run, from 1, that use the definitions' executor; the
 others run every step in this process, which is faster and reports no peak per step; default
-every day), and `upkeep_every_days` with `retention_days`: every that many days the table upkeep
-job runs after the day, with a retention of that many days of the scenario (see
-`upkeep_retention_days`).
+every day), `repeat_tier` with `repeats` (on those days, the tier's steps are run again that many
+times, each time a re-execution of the day's run, and the median of the samples is reported:
+one sample of a tier of a few seconds moves more between runs than the growth asked about), and
+`upkeep_every_days` with `retention_days`: every that many days the table upkeep job runs after
+the day, with a retention of that many days of the scenario (see `upkeep_retention_days`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 import time
 from collections.abc import Mapping
 from contextlib import nullcontext
@@ -126,6 +129,42 @@ def run_upkeep(
     }
 
 
+def repeated(
+    recon: Any,
+    instance: dg.DagsterInstance,
+    run_id: str,
+    steps: Mapping[str, Any],
+    tier: str,
+    times: int,
+) -> dict[str, Any]:
+    """The tier's `steps` of run `run_id` run `times` more times, each a re-execution of that
+    run (of its day) with the definitions' executor: each sample's tier figures and their
+    medians."""
+    selected = [key for key in steps if tier_of(key) == tier]
+    parent = instance.get_run_by_id(run_id)
+    assert parent is not None
+    samples: list[dict[str, float]] = []
+    for _ in range(times):
+        with sampled(psutil.Process()) as peaks:
+            result = dg.execute_job(
+                recon,
+                instance,
+                tags={PARTITION_TAG: parent.tags[PARTITION_TAG]},
+                reexecution_options=dg.ReexecutionOptions(run_id, step_selection=selected),
+            )
+        if not result.success:
+            failed = [e.step_key for e in result.get_step_failure_events()]
+            raise RuntimeError(f"re-executing {tier} of run {run_id} failed in steps {failed}")
+        totals = tier_totals(run_steps(instance, result.run_id, peaks))
+        samples.append({k: v for k, v in totals.items() if k.startswith(f"{tier}_")})
+    figures: dict[str, Any] = {f"{tier}_repeats": samples}
+    for key in samples[0] if samples else ():
+        figures[key.replace(f"{tier}_", f"{tier}_median_", 1)] = round(
+            statistics.median(s[key] for s in samples), 3
+        )
+    return figures
+
+
 def run(context: StageContext) -> dict[str, Any]:
     """Run the job for the stage's day; its steps' figures, by step and by tier."""
     job_name = str(context.params.get("job", JOB))
@@ -133,20 +172,22 @@ def run(context: StageContext) -> dict[str, Any]:
     every = int(context.params.get("upkeep_every_days", 0))
     retention = int(context.params.get("retention_days", 7))
     processes_on = context.params.get("process_per_step_days")
+    repeat_tier = str(context.params.get("repeat_tier", "consolidated"))
+    repeats = int(context.params.get("repeats", 0))
     day = context.partition
     with dg.DagsterInstance.from_config(str(instance_home(context))) as instance:
         number = day_number(instance, job_name, day)
         in_processes = processes_on is None or number in processes_on
+        recon = dg.build_reconstructable_job(
+            __name__,
+            "job_of",
+            reconstructable_args=(definitions, job_name),  # type: ignore[arg-type]
+        )
         started = time.perf_counter()
         # Only a day with a process per step has a peak per step: in one process, every step's
         # would be the harness's own.
         with sampled(psutil.Process()) if in_processes else nullcontext(ProcessPeaks()) as peaks:
             if in_processes:
-                recon = dg.build_reconstructable_job(
-                    __name__,
-                    "job_of",
-                    reconstructable_args=(definitions, job_name),  # type: ignore[arg-type]
-                )
                 result: Any = dg.execute_job(recon, instance, tags={PARTITION_TAG: day.isoformat()})
             else:
                 result = job_of(definitions, job_name).execute_in_process(
@@ -164,6 +205,8 @@ def run(context: StageContext) -> dict[str, Any]:
         }
         metrics.update(tier_totals(steps))
         metrics["steps"] = steps
+        if in_processes and repeats:
+            metrics.update(repeated(recon, instance, result.run_id, steps, repeat_tier, repeats))
         if every and number % every == 0:
             scaled = upkeep_retention_days(instance, job_name, day, retention)
             metrics.update(run_upkeep(load_definitions(definitions), instance, scaled))

@@ -1,8 +1,9 @@
 """The report of a run of several days: one row per day, and each day against the second.
 
-It reads what `benchmarks.daily_job` measured (per tier: the steps' wall and peak) and what
-`benchmarks.iceberg_reads` found (per tier: the largest table's metadata and the files opened
-to read one day), so it shows whether a day costs more as the days kept add up.
+It reads what `benchmarks.daily_job` measured (per tier: the steps' wall and peak, and the
+medians of the tier's repeated runs on the days that have them) and what `benchmarks.iceberg_reads`
+found (per tier: the largest table's metadata and the files opened to read one day), so it shows
+whether a day costs more as the days kept add up.
 """
 
 from __future__ import annotations
@@ -67,23 +68,33 @@ def opened(stored: Mapping[str, Any]) -> int | None:
     return max(counts) if counts else None
 
 
+def figure(metrics: Mapping[str, Any], tier: str, name: str) -> float | None:
+    """The tier's figure of a day: the median of its repeated samples when the day has them,
+    else the day's run's own."""
+    median = metrics.get(f"{tier}_median_{name}")
+    return median if median is not None else metrics.get(f"{tier}_{name}")
+
+
+def samples(metrics: Mapping[str, Any], tier: str) -> int:
+    """How many runs of the tier's steps the day's figures come from."""
+    return len(metrics.get(f"{tier}_repeats") or ()) or 1
+
+
 def against_base(stages: Sequence[Stage], tier: str = TIER) -> str:
-    """Each day whose steps ran in processes of their own against the second day, likewise."""
+    """Each day whose steps ran in processes of their own against the second day, likewise:
+    medians of the repeated runs of the tier's steps where the day has them."""
     measured = [s for s in day_stages(stages) if s["metrics"].get(f"{tier}_peak_mb") is not None]
     base = next((s for s in measured if s["metrics"]["day_number"] == BASE_DAY), None)
     if base is None:
         return ""
-    headers = ["day", f"{tier} s", "x day 2", "cpu s", "x day 2", "peak MB", "x day 2"]
+    headers = ["day", "runs", f"{tier} s", "x day 2", "cpu s", "x day 2", "peak MB", "x day 2"]
     rows = []
     for s in measured:
         m, b = s["metrics"], base["metrics"]
-        rows.append([str(m["day_number"])])
-        for figure, digits in (("wall_s", 2), ("cpu_s", 2), ("peak_mb", 0)):
-            value = m.get(f"{tier}_{figure}")
-            rows[-1] += [
-                fmt(value, digits),
-                fmt_ratio(ratio(value, b.get(f"{tier}_{figure}"))),
-            ]
+        rows.append([str(m["day_number"]), str(samples(m, tier))])
+        for name, digits in (("wall_s", 2), ("cpu_s", 2), ("peak_mb", 0)):
+            value = figure(m, tier, name)
+            rows[-1] += [fmt(value, digits), fmt_ratio(ratio(value, figure(b, tier, name)))]
     return table(headers, rows)
 
 
@@ -94,5 +105,9 @@ def days_report(stages: Sequence[Stage]) -> str:
     lines = ["days:", days_table(stages)]
     compared = against_base(stages)
     if compared:
-        lines += ["", "against day 2 (steps in processes of their own):", compared]
+        lines += [
+            "",
+            "against day 2 (steps in processes of their own; medians where run again):",
+            compared,
+        ]
     return "\n".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +20,20 @@ from benchmarks.runner import run_scenario
 from benchmarks.scenario import Scenario, load_scenario
 
 DAYS = 3
+REPEATS = 2
 INVENTORY = ("stellantis_consolidated", "inventory")
 
 
 @pytest.fixture(scope="module")
 def three_days(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The scenario shrunk to three tiny days; steps in processes of their own on day 2; the
-    upkeep after day 3 keeps one day of the scenario."""
+    """The scenario shrunk to three tiny days; steps in processes of their own on day 2, whose
+    consolidated steps run twice more; the upkeep after day 3 keeps one day of the scenario."""
     scenario = load_scenario("stellantis_thirty_days")
     stage = scenario.stages[0]
     params = {
         **stage.params,
         "process_per_step_days": [2],
+        "repeats": REPEATS,
         "upkeep_every_days": DAYS,
         "retention_days": 1,
     }
@@ -93,6 +96,26 @@ def test_steps_in_processes_report_their_own_peak(three_days: dict[str, Any]) ->
 
 
 @pytest.mark.slow
+def test_the_consolidated_steps_of_a_measured_day_run_again(three_days: dict[str, Any]) -> None:
+    day = _day(three_days, 2)["metrics"]
+    repeats = day["consolidated_repeats"]
+    assert len(repeats) == REPEATS
+    for sample in repeats:
+        assert set(sample) == {"consolidated_wall_s", "consolidated_cpu_s", "consolidated_peak_mb"}
+        assert all(v > 0 for v in sample.values())
+    for name in ("wall_s", "cpu_s", "peak_mb"):
+        values = [s[f"consolidated_{name}"] for s in repeats]
+        assert day[f"consolidated_median_{name}"] == pytest.approx(
+            statistics.median(values), abs=1e-3
+        )
+    assert "consolidated_repeats" not in _day(three_days, 3)["metrics"]
+    # Each repeat is a re-execution of the day's run, of the consolidated steps alone.
+    catalog = load_catalog(Path(three_days["run_dir"]) / "data")
+    history = catalog.load_table(INVENTORY).metadata.snapshots
+    assert len(history) == DAYS + REPEATS - 1  # day 1's expired by the upkeep after day 3
+
+
+@pytest.mark.slow
 def test_metadata_reads_match_the_catalog(three_days: dict[str, Any]) -> None:
     catalog = load_catalog(Path(three_days["run_dir"]) / "data")
     table: Table = catalog.load_table(INVENTORY)
@@ -122,8 +145,10 @@ def test_upkeep_keeps_the_retention_of_the_scenario(three_days: dict[str, Any]) 
     # One day of the scenario kept: each table's snapshot of day 1 went, days 2 and 3 stayed.
     tables = after["stored"]["tables"]
     assert after["metrics"]["upkeep_snapshots_expired"] == len(tables)
-    assert all(t["snapshots"] == 2 for t in tables.values())
-    assert all(t["snapshots"] == 2 for t in before["tables"].values())
+    # Each re-execution of day 2's consolidated steps committed a snapshot of its own.
+    kept = {n: 2 + (REPEATS if n.startswith("stellantis_consolidated") else 0) for n in tables}
+    assert {n: t["snapshots"] for n, t in tables.items()} == kept
+    assert {n: t["snapshots"] for n, t in before["tables"].items()} == kept
     assert all(t["days"] == DAYS for t in tables.values() if t["plan_data_files"])
 
 
