@@ -1,10 +1,11 @@
 """A day's wide source rows on local disk, one set of files per chunk of ids.
 
 The narrow pass decides which chunk each match group falls in; the sources are then read once
-more, batch by batch, every row routed to its chunk by its match keys and written to a
-temporary Arrow IPC file. The wide pass reads back one chunk at a time, so memory holds a batch
-or a chunk of the day's rows rather than all of them. The files are deleted when the stream
-closes them, or when the spill is garbage-collected.
+more, batch by batch, every row routed to its chunk by its match keys (looked up for the whole
+source at once, from its key columns alone) and written to a temporary Arrow IPC file. The
+wide pass reads back one chunk at a time, so memory holds a batch or a chunk of the day's rows
+rather than all of them. The files are deleted when the stream closes them, or when the spill
+is garbage-collected.
 """
 
 from __future__ import annotations
@@ -60,18 +61,23 @@ def routes(
     return found
 
 
-def routed(batch: pl.DataFrame, found: Sequence[Route]) -> pl.DataFrame:
-    """The batch's keyed rows with their `_group` and `__chunk`; rows without a key drop out,
-    as they do from the merge."""
-    hits = [
-        batch.select(r.key)
-        .join(r.groups, on=r.key, how="left", maintain_order="left")
+def routed(rows: pl.LazyFrame, found: Sequence[Route]) -> pl.DataFrame:
+    """Each row's `_group` and `__chunk`, in the rows' order; null for a row without a key,
+    which drops out, as it does from the merge.
+
+    Only the key columns are read, for a whole source at once: a join a batch built each
+    route's table of every group again for each batch.
+    """
+    hits = pl.collect_all(
+        rows.select(r.key)
+        .join(r.groups.lazy(), on=r.key, how="left", maintain_order="left")
         .select(GROUP, CHUNK)
         for r in found
-    ]
-    group = pl.coalesce([h.get_column(GROUP) for h in hits]).alias(GROUP)
-    chunk = pl.coalesce([h.get_column(CHUNK) for h in hits]).alias(CHUNK)
-    return batch.with_columns(group, chunk).filter(pl.col(GROUP).is_not_null())
+    )
+    return pl.select(
+        pl.coalesce([h.get_column(GROUP) for h in hits]).alias(GROUP),
+        pl.coalesce([h.get_column(CHUNK) for h in hits]).alias(CHUNK),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,16 +110,23 @@ class ChunkSpill:
 
     def add(self, rows: pl.DataFrame) -> None:
         """Append rows carrying `_group` and `__chunk` (see `routed`) to their chunks."""
-        for (k,), part in rows.partition_by(CHUNK, as_dict=True, maintain_order=True).items():
-            table = part.drop(CHUNK).to_arrow()
-            file = self._files.get(int(k))
+        # Ordered by chunk (stably) and converted to Arrow once, each chunk's part is a slice:
+        # converting each part's columns on its own cost more than the strings they copy.
+        ordered = rows.sort(CHUNK, maintain_order=True)
+        runs = ordered.get_column(CHUNK).rle().struct.unnest()
+        table = ordered.drop(CHUNK).to_arrow()
+        start = 0
+        for length, k in runs.select("len", "value").iter_rows():
+            part = table.slice(start, length)
+            start += length
+            file = self._files.get(k)
             if file is None:
-                path = self.folder / f"{int(k):06d}.arrow"
+                path = self.folder / f"{k:06d}.arrow"
                 sink = pa.BufferedOutputStream(pa.OSFile(str(path), "wb"), WRITE_BUFFER)
-                writer = pa.ipc.new_file(sink, table.schema, options=_LZ4)
-                file = self._files[int(k)] = _ChunkFile(writer, sink)
-                self._paths[int(k)] = path
-            file.writer.write_table(table)
+                writer = pa.ipc.new_file(sink, part.schema, options=_LZ4)
+                file = self._files[k] = _ChunkFile(writer, sink)
+                self._paths[k] = path
+            file.writer.write_table(part)
 
     def read(self, k: int) -> pl.DataFrame:
         """Chunk `k`'s rows (none, with the stacked columns and `_group`, when it has none)."""
@@ -153,10 +166,15 @@ def spill_sources(
             # Aligned to the stacked columns and types, as `stack_sources` would give them.
             aligned = pl.concat([template.lazy(), frame], how="diagonal_relaxed")
             aligned.sink_ipc(whole, compression="lz4", record_batch_size=batch_rows)
+            ids = routed(pl.scan_ipc(whole), found)
             with pa.memory_map(str(whole)) as source:
                 reader = pa.ipc.open_file(source)
+                start = 0
                 for b in range(reader.num_record_batches):
-                    spill.add(routed(pl.DataFrame(reader.get_batch(b)), found))
+                    batch = pl.DataFrame(reader.get_batch(b))
+                    mine = ids.slice(start, batch.height)
+                    start += batch.height
+                    spill.add(batch.with_columns(mine).filter(pl.col(GROUP).is_not_null()))
             whole.unlink()
     except BaseException:
         spill.close()

@@ -6,7 +6,7 @@ import polars as pl
 
 from ai_core.consolidate.chunks import CHUNK
 from ai_core.consolidate.matching import GROUP
-from ai_core.consolidate.spill import WRITE_BUFFER, ChunkSpill
+from ai_core.consolidate.spill import WRITE_BUFFER, ChunkSpill, routes, spill_sources
 
 
 def test_each_chunk_reads_back_its_rows_in_the_order_added() -> None:
@@ -38,3 +38,38 @@ def test_each_chunk_reads_back_its_rows_in_the_order_added() -> None:
     finally:
         spill.close()
     assert not spill.folder.exists()
+
+
+def test_sources_are_routed_by_either_key_across_batches() -> None:
+    # Groups as the narrow pass found them: by VIN, or by order number for a unit without one.
+    narrow = pl.DataFrame(
+        {
+            "vin": ["V1", "V2", None, "V3"],
+            "order_number": ["O1", None, "O9", None],
+            GROUP: pl.Series([0, 1, 2, 3], dtype=pl.UInt32),
+        }
+    )
+    chunk_of_group = pl.DataFrame(
+        {
+            GROUP: pl.Series([0, 1, 2, 3], dtype=pl.UInt32),
+            CHUNK: pl.Series([1, 0, 1, 0], dtype=pl.UInt32),
+        }
+    )
+    found = routes(narrow, [["vin"], ["order_number"]], chunk_of_group)
+    template = pl.DataFrame(schema={"vin": pl.String, "order_number": pl.String, "n": pl.Int64})
+    first = pl.DataFrame(
+        {
+            "vin": ["V1", "V2", None, None, "V3"],
+            "order_number": [None, None, "O9", "O7", None],  # O7 is in no group: dropped
+            "n": [1, 2, 3, 4, 5],
+        }
+    )
+    second = pl.DataFrame({"vin": [None, "V2"], "order_number": ["O1", None], "n": [6, 7]})
+    # Three rows a batch, so each source's routes are read across several batches.
+    spill = spill_sources([first.lazy(), second.lazy()], template, found, chunks=2, batch_rows=3)
+    try:
+        chunks = [spill.read(k) for k in range(2)]
+    finally:
+        spill.close()
+    assert chunks[0].select("n", GROUP).rows() == [(2, 1), (5, 3), (7, 1)]
+    assert chunks[1].select("n", GROUP).rows() == [(1, 0), (3, 2), (6, 0)]
