@@ -65,8 +65,8 @@ def routed(rows: pl.LazyFrame, found: Sequence[Route]) -> pl.DataFrame:
     """Each row's `_group` and `__chunk`, in the rows' order; null for a row without a key,
     which drops out, as it does from the merge.
 
-    Only the key columns are read, for a whole source at once: a join a batch built each
-    route's table of every group again for each batch.
+    Only the key columns are read, for a whole source at once: joining batch by batch built
+    each route's table of the day's groups once per batch.
     """
     hits = pl.collect_all(
         rows.select(r.key)
