@@ -141,6 +141,9 @@ def repeated(
     run (of its day) with the definitions' executor: each sample's tier figures and their
     medians."""
     selected = [key for key in steps if tier_of(key) == tier]
+    if not selected:
+        # Dagster reads an empty selection as the whole run.
+        raise ValueError(f"run {run_id} has no step of the {tier!r} tier to run again")
     parent = instance.get_run_by_id(run_id)
     assert parent is not None
     samples: list[dict[str, float]] = []

@@ -175,6 +175,10 @@ def spill_sources(
                     mine = ids.slice(start, batch.height)
                     start += batch.height
                     spill.add(batch.with_columns(mine).filter(pl.col(GROUP).is_not_null()))
+            if start != ids.height:
+                raise RuntimeError(
+                    f"source {i}: {ids.height} rows routed but {start} read back from {whole}"
+                )
             whole.unlink()
     except BaseException:
         spill.close()

@@ -14,7 +14,7 @@ from pyiceberg.table import Table
 
 from ai_core.iceberg.catalog import load_catalog
 from ai_core.iceberg.tables import day_filter
-from benchmarks.daily_job import tier_of
+from benchmarks.daily_job import repeated, tier_of
 from benchmarks.days_report import days_report
 from benchmarks.runner import run_scenario
 from benchmarks.scenario import Scenario, load_scenario
@@ -159,6 +159,38 @@ def test_report_has_a_row_per_day(three_days: dict[str, Any]) -> None:
     rows = [line.split()[0] for line in report[3:6]]
     assert rows == ["1", "2", "3"]
     assert any(line.startswith("against day 2") for line in report)
+
+
+def test_a_tier_without_steps_is_not_run_again() -> None:
+    # Dagster would read an empty step selection as the whole run: raw fetches and all.
+    steps = {"stellantis__raw__public_inventory": {}, "transform__stellantis__raw__x": {}}
+    with pytest.raises(ValueError, match="no step of the 'consolidated' tier"):
+        repeated(None, None, "run-1", steps, "consolidated", 2)  # type: ignore[arg-type]
+
+
+def test_days_are_compared_by_the_medians_of_their_repeats() -> None:
+    def day(number: int, wall: float, median: float | None, runs: int) -> dict[str, Any]:
+        metrics: dict[str, Any] = {
+            "day_number": number,
+            "consolidated_wall_s": wall,
+            "consolidated_cpu_s": wall,
+            "consolidated_peak_mb": 400.0,
+        }
+        if median is not None:
+            metrics["consolidated_repeats"] = [{}] * runs
+            metrics |= {
+                "consolidated_median_wall_s": median,
+                "consolidated_median_cpu_s": median,
+                "consolidated_median_peak_mb": 400.0,
+            }
+        return {"metrics": metrics}
+
+    # Day 10's own run was slow, its repeats were not; day 20 has only its own run.
+    stages = [day(2, 3.0, 2.0, 5), day(10, 9.0, 2.2, 5), day(20, 3.3, None, 0)]
+    rows = {line.split()[0]: line.split() for line in days_report(stages).splitlines()[-3:]}
+    assert rows["2"][1:4] == ["5", "2.00", "x1.00"]
+    assert rows["10"][1:4] == ["5", "2.20", "x1.10"]
+    assert rows["20"][1:4] == ["1", "3.30", "x1.65"]
 
 
 def test_a_scenario_of_several_days_names_each_days_stages() -> None:
