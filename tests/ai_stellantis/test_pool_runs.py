@@ -6,8 +6,10 @@ at 1 only one step fetches at a time, so no site ever sees more than one step's 
 
 Dagster claims a slot with a read and then a write, so steps that ask for a free slot in the same
 instant can both get it (README, "Concurrency pools"). Runs started together would ask together,
-so the test holds the slot until every run waits on it; from then on each slot freed is handed
-to one waiting step.
+so the test holds the slot until every step each run can start waits on it: a step that first
+asks while the slot is being handed on can take it alongside the step it is handed to. From
+then on a step only first asks after its own run's previous step has handed the slot on, and
+each slot freed goes to one waiting step.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +34,9 @@ from tests.ai_stellantis.conftest import DAY
 
 POOL = "stellantis_sites"
 RUNS = 3
+# The steps of a run that are ready at its start: the model-year codes and the dealers (the
+# inventory waits on the codes).
+READY_STEPS = 2
 WORKERS = 3
 DEADLINE_S = 150
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,8 +70,8 @@ def test_the_stand_in_counts_requests_in_flight_per_site() -> None:
 @contextmanager
 def held_slot(home: Path) -> Iterator[Callable[[list[subprocess.Popen[bytes]], float], None]]:
     """The pool's one slot, claimed under a run id of the test's own. Calling the result with the
-    runs frees it once every run waits on the pool, or once they have all ended (their output
-    then says why), and fails if neither happens by the deadline."""
+    runs frees it once every step the runs can start waits on the pool, or once they have all
+    ended (their output then says why), and fails if neither happens by the deadline."""
     holder = f"test-holder-{uuid.uuid4().hex}"
     # Opened before the runs start, this creates the storages once: runs creating them at once
     # race on their migrations.
@@ -77,10 +83,19 @@ def held_slot(home: Path) -> Iterator[Callable[[list[subprocess.Popen[bytes]], f
 
         def release(runs: list[subprocess.Popen[bytes]], deadline: float) -> None:
             try:
-                while len(storage.get_concurrency_info(POOL).pending_run_ids - {holder}) < RUNS:
+                while True:
+                    waiting = Counter(
+                        step.run_id
+                        for step in storage.get_concurrency_info(POOL).pending_steps
+                        if step.run_id != holder
+                    )
+                    if len(waiting) == RUNS and set(waiting.values()) == {READY_STEPS}:
+                        return
                     if all(run.poll() is not None for run in runs):
                         return
-                    assert time.monotonic() < deadline, "the runs never reached the pool"
+                    assert time.monotonic() < deadline, (
+                        f"the runs never reached the pool: {waiting}"
+                    )
                     time.sleep(0.1)
             finally:
                 storage.free_concurrency_slots_for_run(holder)
