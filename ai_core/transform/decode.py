@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from ai_core.transform.schema import DType
 
-CHUNK_BYTES = 8 * 2**20
+CHUNK_BYTES = 12 * 2**20
 """About the bodies extracted per slice: bounds the memory of one decoded chunk, and is large
 because each slice pays a fixed cost for the entity's expressions."""
 DECODE_BYTES = 2**19
