@@ -4,12 +4,13 @@ Several runs of the public raw steps start at once against the local stand-in, o
 instance; the stand-in counts, per site, the requests it is answering at once. With the pool
 at 1 only one step fetches at a time, so no site ever sees more than one step's workers.
 
-Dagster claims a slot with a read and then a write, so steps that ask for a free slot in the same
-instant can both get it (README, "Concurrency pools"). Runs started together would ask together,
-so the test holds the slot until every step each run can start waits on it: a step that first
-asks while the slot is being handed on can take it alongside the step it is handed to. From
-then on a step only first asks after its own run's previous step has handed the slot on, and
-each slot freed goes to one waiting step.
+Dagster claims a slot with a read and then a write, and hands a freed slot on with two writes,
+so steps that ask for a free slot in the same instant, or a step that first asks while a slot is
+handed on, can get it alongside another (README, "Concurrency pools"). Runs started together
+would ask together, so the test holds the slot until every step ready when its run starts waits
+on it. From then on a step only first asks just after its own run's previous step has handed the
+slot on (another hand-on would need the step it went to to run and end first), and each slot
+freed goes to one waiting step.
 """
 
 from __future__ import annotations
@@ -70,8 +71,9 @@ def test_the_stand_in_counts_requests_in_flight_per_site() -> None:
 @contextmanager
 def held_slot(home: Path) -> Iterator[Callable[[list[subprocess.Popen[bytes]], float], None]]:
     """The pool's one slot, claimed under a run id of the test's own. Calling the result with the
-    runs frees it once every step the runs can start waits on the pool, or once they have all
-    ended (their output then says why), and fails if neither happens by the deadline."""
+    runs frees it once every step ready when its run starts waits on the pool, or once a run has
+    ended (it failed, as no run can end while the slot is held; its output then says why), and
+    fails if neither happens by the deadline."""
     holder = f"test-holder-{uuid.uuid4().hex}"
     # Opened before the runs start, this creates the storages once: runs creating them at once
     # race on their migrations.
@@ -91,7 +93,7 @@ def held_slot(home: Path) -> Iterator[Callable[[list[subprocess.Popen[bytes]], f
                     )
                     if len(waiting) == RUNS and set(waiting.values()) == {READY_STEPS}:
                         return
-                    if all(run.poll() is not None for run in runs):
+                    if any(run.poll() is not None for run in runs):
                         return
                     assert time.monotonic() < deadline, (
                         f"the runs never reached the pool: {waiting}"
