@@ -4,7 +4,7 @@ Several runs of the public raw steps start at once against the local stand-in, o
 instance; the stand-in counts, per site, the requests it is answering at once. With the pool
 at 1 only one step fetches at a time, so no site ever sees more than one step's workers.
 
-Dagster claims a slot with a read and then a write, and hands a freed slot on with two writes,
+Dagster claims a slot with a read and then a write, and hands a freed slot on in separate writes,
 so steps that ask for a free slot in the same instant, or a step that first asks while a slot is
 handed on, can get it alongside another (README, "Concurrency pools"). Runs started together
 would ask together, so the test holds the slot until every step ready when its run starts waits
