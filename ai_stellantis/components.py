@@ -76,13 +76,16 @@ class StellantisRawSource(RawSourceComponent):
         codes = read_model_year_codes(raw_codes)
         unlisted = unlisted_brands(raw_codes)
         selected = {b.domain for b in brands}
-        missing = selected - {domain for domain, _ in codes} - set(unlisted)
-        if missing:
+        fetched = set(raw_codes.select("_sub_resource").unique().collect()["_sub_resource"])
+        if missing := selected - fetched:
             raise dg.Failure(
-                f"public_model_year_codes of {context.partition_key} holds no codes for "
+                f"public_model_year_codes of {context.partition_key} has no filter page of "
                 f"{sorted(missing)}: materialise public_model_year_codes for this day first",
                 allow_retries=False,
             )
+        # A brand can answer with no codes at all, for example with nothing in stock.
+        if empty := selected - {domain for domain, _ in codes} - set(unlisted):
+            context.log.warning(f"{sorted(empty)} list no model-year codes today")
         # A brand whose code list failed today is recorded as not observed, not as empty.
         plan: list[PagedSubResource] = [
             Unobservable(domain, f"public_model_year_codes of {domain} failed today: {error}")

@@ -19,6 +19,10 @@ not stop the day: it becomes a page with `error` set and an empty body, in its p
 other pages go on. A page 1 that fails leaves its sub-resource with that one page. A watchdog
 records every unfinished page as failed when requests are in flight and none has finished for
 `stall_s`, and a reporter hands a `FetchProgress` to `on_progress` every `progress_every_s`.
+
+A server may cap the page size below the one asked. When page 1 holds fewer records than asked
+and fewer than its total, page 2 is fetched first: if it holds records, page 1's count is the
+server's page size and plans the other pages; if it is empty, the total had drifted.
 """
 
 from __future__ import annotations
@@ -151,6 +155,15 @@ class _Progress:
     planned_last: int = 1
     next_to_emit: int = 1
     parts: int = 0
+    served_page_size: int | None = None
+    """The server's own page size, once page 2 confirmed it smaller than the one asked."""
+    probe: int | None = None
+    """Page 1's record count while page 2 tells whether it was the server's page size."""
+    wanted: int = 0
+
+    @property
+    def page_size(self) -> int:
+        return self.served_page_size or self.sub.page_size
 
     @property
     def done(self) -> bool:
@@ -181,6 +194,7 @@ class _Progress:
             records=self.records,
             retries=self.retries,
             failed_pages=len(self.failed),
+            served_page_size=self.served_page_size,
             failures=tuple(
                 PageFailure(p, e) for p, e in sorted(self.failed.items())[:FAILURE_SAMPLES]
             ),
@@ -296,17 +310,29 @@ async def fetch_paged(
             page, response.url, response.params, response.status, response.body, response.fetched_at
         )
         prog.fetched += 1
-        prog.records += len(content.record_keys)
+        n_records = len(content.record_keys)
+        prog.records += n_records
         prog.retries += response.attempts - 1
         if page == 1 and content.total is not None:
-            wanted = content.total
+            prog.wanted = content.total
             if sub.max_records is not None:
-                wanted = min(wanted, sub.max_records)
-            prog.planned_last = max(1, math.ceil(wanted / sub.page_size))
+                prog.wanted = min(prog.wanted, sub.max_records)
+            if 0 < n_records < min(sub.page_size, prog.wanted):
+                prog.probe = n_records  # a server's page size, or a total that drifted up
+                prog.planned_last = 2
+            else:
+                prog.planned_last = max(1, math.ceil(prog.wanted / prog.page_size))
             for extra in range(2, prog.planned_last + 1):
                 enqueue(j, extra)
-        capped = sub.max_records is not None and page * sub.page_size >= sub.max_records
-        if page >= prog.planned_last and len(content.record_keys) >= sub.page_size and not capped:
+        elif page == 2 and prog.probe is not None:
+            if n_records:
+                prog.served_page_size = prog.probe
+                prog.planned_last = max(2, math.ceil(prog.wanted / prog.page_size))
+                for extra in range(3, prog.planned_last + 1):
+                    enqueue(j, extra)
+            prog.probe = None
+        capped = sub.max_records is not None and page * prog.page_size >= sub.max_records
+        if page >= prog.planned_last and n_records >= prog.page_size and not capped:
             prog.planned_last = page + 1
             enqueue(j, page + 1)
         prog.outstanding -= 1

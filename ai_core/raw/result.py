@@ -80,6 +80,8 @@ class SubResourceSummary:
     records: int
     retries: int = 0
     failed_pages: int = 0
+    served_page_size: int | None = None
+    """The server's own page size, when it paged by fewer records than asked."""
     failures: tuple[PageFailure, ...] = ()
     """The first few failed pages."""
 

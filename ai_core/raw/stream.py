@@ -68,6 +68,7 @@ class RawFetchStream(LazyRawFetch):
             self._chunks += 1
             if result.summary is not None:
                 self._summaries.append(result.summary)
+                self._note_served_page_size(result.summary)
             rows = result.to_arrow(self._date)
             del result  # the rows hold the bodies now: free the pages
             if self._tally is not None:
@@ -90,6 +91,17 @@ class RawFetchStream(LazyRawFetch):
                     yield result
             finally:
                 self._client_stats = client.stats.summary()
+
+    def _note_served_page_size(self, summary: SubResourceSummary) -> None:
+        """Say once a fetch that the server pages by fewer records than asked."""
+        size = summary.served_page_size
+        if size is None or self._on_progress is None:
+            return
+        if not any(s.served_page_size for s in self._summaries[:-1]):
+            self._on_progress(
+                f"{self.source_name}: {summary.sub_resource} came in pages of {size} records, "
+                "fewer than asked; its pages were planned by the server's size"
+            )
 
     def _report(self, progress: FetchProgress) -> None:
         if self._on_progress is not None:
@@ -115,6 +127,7 @@ class RawFetchStream(LazyRawFetch):
 
     def output_metadata(self) -> dict[str, Any]:
         pages = sum(s.pages for s in self._summaries)
+        served = [s.served_page_size for s in self._summaries if s.served_page_size]
         failures = [
             {"sub_resource": s.sub_resource, "page": f.page, "error": f.error}
             for s in self._summaries
@@ -126,6 +139,8 @@ class RawFetchStream(LazyRawFetch):
             "fetch_failures": dg.MetadataValue.json(failures[:50]),
             "redirects": self._client_stats.get("redirects", 0),
             "sub_resources": len(self._summaries),
+            # Set when the server capped the page size below the one asked.
+            "served_page_size": min(served) if served else None,
             "pages": pages,
             "fetch_chunks": self._chunks,
             "records": sum(s.records for s in self._summaries),

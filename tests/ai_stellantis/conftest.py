@@ -51,7 +51,7 @@ def stellantis_env(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> UpstreamEnv:
-    upstream.set_state(date=DAY, faults="", latency=0.0)
+    upstream.set_state(date=DAY, faults="", latency=0.0, max_page_size=500)
     home = tmp_path / "dagster_home"
     home.mkdir()
     settings = {
@@ -95,7 +95,11 @@ def only_dealerconnect_missing(check: dg.AssetCheckEvaluation) -> bool:
 
 
 def materialize_day(
-    keys: Sequence[str] = RAW_KEYS, day: str = DAY, *, raise_on_error: bool = True
+    keys: Sequence[str] = RAW_KEYS,
+    day: str = DAY,
+    *,
+    raise_on_error: bool = True,
+    instance: dg.DagsterInstance | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Run the daily job for `day`, restricted to `keys`, in this process."""
     job = defs().resolve_job_def("stellantis_daily")
@@ -103,4 +107,5 @@ def materialize_day(
         partition_key=day,
         asset_selection=[dg.AssetKey.from_user_string(k) for k in keys],
         raise_on_error=raise_on_error,
+        instance=instance,
     )

@@ -149,4 +149,8 @@ def test_the_check_tallied_while_writing_equals_the_check_of_the_stored_partitio
     assert {k: v.value for k, v in tallied.metadata.items()} == {
         k: v.value for k, v in stored.metadata.items()
     }
-    assert tallied.metadata["pages"].value == truth.codes["pages"].sum()
+    # A total drifted above a one-page code's vehicles costs one more page, empty, to tell it
+    # from a server that pages by fewer than asked.
+    metadata = {k: v.value for k, v in stored.metadata.items()}
+    probed = int(metadata["expected_records"] > metadata["distinct_records"])
+    assert tallied.metadata["pages"].value == truth.codes["pages"].sum() + probed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dagster as dg
 import orjson
 import polars as pl
 import pytest
@@ -52,6 +53,50 @@ def test_rerun_replaces_the_partition(stellantis_env: UpstreamEnv) -> None:
         second.drop("_fetched_at")
         .sort("_sub_resource", "_page_number")
         .equals(first.drop("_fetched_at").sort("_sub_resource", "_page_number"))
+    )
+
+
+def test_a_site_that_caps_pages_below_the_size_asked_is_paged_by_its_own_size(
+    stellantis_env: UpstreamEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STELLANTIS_PAGE_SIZE", "10")
+    stellantis_env.upstream.set_state(max_page_size=4)
+    result = materialize_day()
+    assert result.success
+    checks = [c for c in result.get_asset_check_evaluations() if c.check_name == "completeness"]
+    assert checks and all(c.passed for c in checks)
+
+    got = stored_vehicles(stellantis_env)
+    want = truth_vehicles(stellantis_env).select("sub_resource", "vin")
+    assert got.select("sub_resource", "vin").sort(pl.all()).equals(want.sort(pl.all()))
+    pages = got.group_by("sub_resource").agg(pl.len().alias("n"), pl.col("page").max())
+    assert pages.height > 1 and pages.filter(pl.col("page") < (pl.col("n") + 3) // 4).is_empty()
+    assert got["page"].max() > 2  # some code needed more pages than ten a page would give
+    [materialization] = result.asset_materializations_for_node("stellantis__raw__public_inventory")
+    assert materialization.metadata["served_page_size"].value == 4
+
+
+def test_a_brand_that_lists_no_model_year_codes_has_no_inventory_and_the_rest_is_fetched(
+    stellantis_env: UpstreamEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Around Manhattan the tiny market has every brand's vehicles but Alfa Romeo's.
+    monkeypatch.setenv("STELLANTIS_INVENTORY_ZIP", "10001")
+    monkeypatch.setenv("STELLANTIS_INVENTORY_RADIUS", "30")
+    truth = stellantis_env.upstream.truth("10001", 30).vehicles
+    assert "alfaromeousa.com" not in set(truth["domain"]) and truth.height > 0
+    instance = dg.DagsterInstance.ephemeral()
+    result = materialize_day(instance=instance)
+    assert result.success
+
+    got = stored_vehicles(stellantis_env).select("sub_resource", "vin").sort(pl.all())
+    want = truth.select(
+        (pl.col("domain") + "/" + pl.col("modelYearCode")).alias("sub_resource"), "vin"
+    )
+    assert got.equals(want.sort(pl.all()))
+    logs = instance.all_logs(result.run_id)
+    assert any(
+        "['alfaromeousa.com'] list no model-year codes today" in entry.user_message
+        for entry in logs
     )
 
 

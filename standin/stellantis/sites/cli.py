@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--faults", default="", help="e.g. 'html:0.05,failure@jeep.com/dealers/1'")
     serve.add_argument("--stall-seconds", type=float, default=90.0)
+    serve.add_argument(
+        "--max-page-size", type=int, default=500, help="vehicles a page at most, as the sites cap"
+    )
     truth = sub.add_parser("truth", help="write the ground truth of one search as parquet")
     _common(truth)
     truth.add_argument("--zip", default="66952")
@@ -107,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             evening=args.evening,
             size_share=args.size_share,
             stall_seconds=args.stall_seconds,
+            max_page_size=args.max_page_size,
         )
     except (FaultSpecError, ValueError) as exc:
         print(f"upstream: bad option: {exc}", file=sys.stderr)

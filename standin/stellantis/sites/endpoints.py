@@ -21,7 +21,6 @@ FILTERS_PATH = "/hostd/inventory/getinventoryfilters.json"
 DEALERS_PATH = "/bdlws/MDLSDealerLocator"
 IMAGE_PATH = "/mediaserver/iris"
 PATHS = {INVENTORY_PATH: "inventory", FILTERS_PATH: "filters", DEALERS_PATH: "dealers"}
-MAX_PAGE_SIZE = 500
 MAX_DEALERS_PER_PAGE = 5000
 _CODE = re.compile(r"^[A-Z]{2}[A-Z]\d{6}$")
 
@@ -95,16 +94,22 @@ def _page_window(search: Search, code: str | None, page: int, size: int) -> tupl
 
 
 async def inventory(
-    cache: DayCache, brand: BrandSpec, query: Mapping[str, str], fault: str | None, nudge: int
+    cache: DayCache,
+    brand: BrandSpec,
+    query: Mapping[str, str],
+    fault: str | None,
+    nudge: int,
+    max_page_size: int,
 ) -> tuple[Response, bool, int]:
-    """One page of vehicles; applies `drift` (total off by `nudge`) and `repeat`.
+    """One page of vehicles, at most `max_page_size` of them whatever `pageSize` asks; applies
+    `drift` (total off by `nudge`) and `repeat`.
 
     Returns the answer, whether the fault was applied, and the number of vehicles served.
     """
     key = search_key(brand, query, "zip")
     code = model_year_code(brand, query)
     page = _int(query, "pageNumber", 1)
-    size = min(_int(query, "pageSize", 50), MAX_PAGE_SIZE)
+    size = min(_int(query, "pageSize", 50), max_page_size)
     search = await cache.search(key)
     start, end = _page_window(search, code, page, size)
     vehicles = search.vehicles_json(start, end)

@@ -222,7 +222,7 @@ class UpstreamServer:
                     1 if self.injector.random() < 0.5 else -1
                 )
                 response, applied, served = await endpoints.inventory(
-                    self.cache, brand, request.query, fault, nudge
+                    self.cache, brand, request.query, fault, nudge, self.state.max_page_size
                 )
                 self.pages_served += 1
                 self.vehicles_served += served

@@ -25,6 +25,8 @@ class ServedState(BaseModel):
     evening: bool = False
     size_share: float = Field(default=0.5, ge=0.0, le=1.0)
     stall_seconds: float = Field(default=90.0, ge=0.0)
+    max_page_size: int = Field(default=500, ge=1)
+    """Vehicles a page at most, whatever `pageSize` asks: the sites' cap (500 observed)."""
 
     @field_validator("faults", mode="before")
     @classmethod

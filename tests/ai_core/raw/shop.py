@@ -2,7 +2,9 @@
 
 `ShopServer` answers `GET /items?category=C&page=N&size=S` with
 `{"total": T, "items": [{"sku": ...}, ...]}`, from a catalogue of categories it is given, and can
-be told to answer one page with 503 every time. `ShopCategory` is that endpoint as a
+be told to answer one page with 503 every time, to serve fewer items a page than asked
+(`max_size`), as servers that cap the page size do, or to report totals above its items
+(`drift`), as a catalogue that shrank while it was paged does. `ShopCategory` is that endpoint as a
 `PagedSubResource`, and `ShopRawSource` the raw component a shop's YAML instantiates.
 """
 
@@ -38,6 +40,8 @@ class ShopServer:
 
     catalogue: Mapping[str, int]
     failing: set[tuple[str, int]] = field(default_factory=set)
+    max_size: int | None = None
+    drift: int = 0
     requests: list[tuple[str, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -54,10 +58,11 @@ class ShopServer:
                 elif (category, page) in shop.failing:
                     self._answer(503, b'{"error": "busy"}')
                 else:
-                    size = int(query.get("size", "3"))
+                    size = min(int(query.get("size", "3")), shop.max_size or 1_000_000)
                     every = skus(category, shop.catalogue[category])
                     items = [{"sku": s} for s in every[(page - 1) * size : page * size]]
-                    self._answer(200, orjson.dumps({"total": len(every), "items": items}))
+                    total = len(every) + shop.drift
+                    self._answer(200, orjson.dumps({"total": total, "items": items}))
 
             def _answer(self, status: int, body: bytes) -> None:
                 self.send_response(status)

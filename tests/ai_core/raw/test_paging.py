@@ -70,6 +70,43 @@ def test_a_page_that_keeps_failing_is_kept_in_its_place_and_the_rest_goes_on(
     assert list(iter_skus([p.body.decode() for p in nuts])) == skus("nuts", 3)
 
 
+def test_a_server_that_pages_by_fewer_than_asked_is_paged_by_its_own_size(
+    shop: ShopServer,
+) -> None:
+    shop.max_size = 2  # the client asks for 3 a page
+    results = fetch(categories(shop, "bolts", "nuts", "washers"))
+
+    def fetched(name: str) -> list[int]:
+        return [p.page_number for r in results if r.sub_resource == f"shop/{name}" for p in r.pages]
+
+    # 7 bolts are four pages of two; 3 nuts two; a full last page costs one more, empty, page.
+    assert (fetched("bolts"), fetched("nuts"), fetched("washers")) == ([1, 2, 3, 4], [1, 2], [1])
+    for name, count in CATALOGUE.items():
+        bodies = [
+            p.body.decode() for r in results if r.sub_resource == f"shop/{name}" for p in r.pages
+        ]
+        assert list(iter_skus(bodies)) == skus(name, count)
+    served = {r.sub_resource: r.summary.served_page_size for r in results if r.summary}
+    assert served == {"shop/bolts": 2, "shop/nuts": 2, "shop/washers": None}
+
+
+def test_a_total_above_a_short_first_page_costs_one_empty_page_and_no_page_size(
+    shop: ShopServer,
+) -> None:
+    shop.drift = 2  # 3 nuts reported as 5: asked for 5 a page, page 1 holds 3 of them
+    names = ("bolts", "nuts", "washers")
+    results = fetch([ShopCategory(shop.base_url, name, page_size=5) for name in names])
+
+    pages = [(r.sub_resource, p.page_number) for r in results for p in r.pages]
+    assert pages == [
+        ("shop/bolts", 1), ("shop/bolts", 2), ("shop/nuts", 1), ("shop/nuts", 2),
+        ("shop/washers", 1),
+    ]  # fmt: skip
+    nuts = [p.body.decode() for r in results if r.sub_resource == "shop/nuts" for p in r.pages]
+    assert list(iter_skus(nuts)) == skus("nuts", 3)
+    assert all(r.summary.served_page_size is None for r in results if r.summary)
+
+
 def test_an_unobservable_part_is_one_failed_page_and_costs_no_request(shop: ShopServer) -> None:
     subs: list[PagedSubResource] = [
         Unobservable("shop/screws", "the category list failed today"),
