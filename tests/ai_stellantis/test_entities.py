@@ -41,9 +41,12 @@ FETCHED = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 VIN = "1C4HJXEN5RW123456"
 
 
-def one_vehicle(domain: str = "jeep.com", **fields: object) -> pl.DataFrame:
+def one_vehicle(
+    domain: str = "jeep.com", *, url: str | None = None, **fields: object
+) -> pl.DataFrame:
     record = {"vin": VIN, "brand": "Jeep", **fields}
-    raw = raw_rows([(f"{domain}/IUJ202610", 1, inventory_body([record], 1))])
+    page = (f"{domain}/IUJ202610", 1, inventory_body([record], 1))
+    raw = raw_rows([page], url=url) if url else raw_rows([page])
     return compile_extractor(InventoryVehicle).extract(raw).rows
 
 
@@ -133,6 +136,14 @@ def test_the_brand_comes_from_the_site_and_a_wrong_one_is_corrected() -> None:
     assert row["int_image_url"] == f"https://www.jeep.com/mediaserver/iris?{image}&pov=I01"
     right = one_vehicle(brand="Jeep").row(0, named=True)
     assert right["brand_corrected"] is False
+
+
+def test_image_urls_point_at_the_site_the_page_came_from() -> None:
+    image = "client=fcaus&brand=J&vehicle=2026_JL"
+    stand_in = "http://127.0.0.1:8765/jeep.com/hostd/inventory/getinventoryresults.json?zip=66952"
+    row = one_vehicle(url=stand_in, extImage=image).row(0, named=True)
+    assert row["ext_image_url"] == f"http://127.0.0.1:8765/jeep.com/mediaserver/iris?{image}"
+    assert row["int_image_url"] is None
 
 
 def test_evidence_of_another_brand_is_flagged_not_fatal() -> None:

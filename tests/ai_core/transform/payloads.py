@@ -149,16 +149,20 @@ def inventory_body(vehicles: Sequence[Any], total: int, spelling: str = "totalco
 
 
 def raw_rows(
-    pages: Sequence[tuple[str, int, bytes]], day: dt.date = DAY, status: int = 200
+    pages: Sequence[tuple[str, int, bytes]],
+    day: dt.date = DAY,
+    status: int = 200,
+    url: str = "https://www.{domain}/hostd/inventory/getinventoryresults.json",
 ) -> pa.Table:
-    """Raw rows of `(sub_resource, page, body)` pages, in the raw tier's schema and order."""
+    """Raw rows of `(sub_resource, page, body)` pages, in the raw tier's schema and order; `url`
+    is each page's request URL, `{domain}` the sub-resource's first part."""
     tables = []
     by_sub: dict[str, list[RawPage]] = {}
     for sub, number, body in pages:
         domain = sub.split("/")[0]
         by_sub.setdefault(sub, []).append(
             RawPage(
-                number, f"https://www.{domain}/x", {"pageNumber": number}, status, body, FETCHED
+                number, url.format(domain=domain), {"pageNumber": number}, status, body, FETCHED
             )
         )
     for sub, raw in by_sub.items():
