@@ -18,7 +18,8 @@ from typing import Any
 import polars as pl
 
 WHITESPACE = " \t\r\n"
-INT_RE = r"^[+-]?[0-9]+$"
+INT_RE = r"^([+-]?[0-9]+)(?:\.0*)?$"
+"""A whole number, also when spelled with a zero fraction (`"12.0"`): group 1 is its value."""
 FLOAT_RE = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 DATE_ISO_RE = r"^([1-9][0-9]{3})-([0-9]{2})-([0-9]{2})([T ].*)?$"
 DATE_US_RE = r"^([0-9]{1,2})/([0-9]{1,2})/([1-9][0-9]{3})$"
@@ -75,19 +76,20 @@ def text_expr(expr: pl.Expr) -> pl.Expr:
 
 
 def int_rule(text: str | None) -> int | None:
-    """Whole numbers, with optional sign and thousands separators, within 64 bits."""
+    """Whole numbers, with optional sign, thousands separators and a zero fraction, within 64
+    bits."""
     if text is None:
         return None
-    text = text.strip(WHITESPACE).replace(",", "")
-    if not re.fullmatch(INT_RE, text):
+    match = re.fullmatch(INT_RE, text.strip(WHITESPACE).replace(",", ""))
+    if match is None:
         return None
-    value = int(text)
+    value = int(match[1])
     return value if INT64_MIN <= value <= INT64_MAX else None
 
 
 def int_expr(expr: pl.Expr) -> pl.Expr:
     text = expr.str.strip_chars(WHITESPACE).str.replace_all(",", "", literal=True)
-    return text.str.extract(f"^({INT_RE[1:-1]})$").cast(pl.Int64, strict=False)
+    return text.str.extract(INT_RE, 1).cast(pl.Int64, strict=False)
 
 
 def _float_from(text: str) -> float | None:
