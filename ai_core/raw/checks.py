@@ -25,8 +25,8 @@ TABLE_LIMIT = 200
 class CompletenessPatterns(BaseModel):
     """Where a page states its records' keys and, for paged sources, its reported total.
 
-    Both are regexes with one capture group. Without `total_pattern` a sub-resource only has to
-    hold at least one record.
+    Both are regexes with one capture group; commas in a captured total are thousands
+    separators. Without `total_pattern` a sub-resource only has to hold at least one record.
     """
 
     record_key_pattern: str
@@ -57,7 +57,9 @@ class CompletenessTally:
         self.rule = rule
         body = pl.col("_response_body")
         total = (
-            body.str.extract(rule.total_pattern, 1).cast(pl.Int64, strict=False)
+            body.str.extract(rule.total_pattern, 1)
+            .str.replace_all(",", "", literal=True)
+            .cast(pl.Int64, strict=False)
             if rule.total_pattern
             else pl.lit(None, pl.Int64)
         )

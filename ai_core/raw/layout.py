@@ -57,7 +57,7 @@ class PageLayout:
         total = "|".join(re.escape(n) for n in names)
         return CompletenessPatterns(
             record_key_pattern=rf'"{re.escape(self.key)}"\s*:\s*"([^"]+)"',
-            total_pattern=rf'"(?:{total})"\s*:\s*"?([0-9]+)' if names else None,
+            total_pattern=rf'"(?:{total})"\s*:\s*"?([0-9][0-9,]*)' if names else None,
         )
 
 

@@ -1,6 +1,7 @@
 """`PageLayout`: the fetcher's reading of a page and the completeness check's regexes agree."""
 
 import datetime as dt
+from collections.abc import Callable
 
 import orjson
 import pytest
@@ -35,12 +36,12 @@ def stored(sub_resource: str, bodies: list[bytes]) -> dict[str, object]:
     pages=st.lists(st.lists(KEYS, max_size=5), min_size=1, max_size=4),
     total=st.integers(0, 10_000),
     spelling=st.sampled_from(["totalCount", "totalcount"]),
-    as_text=st.booleans(),
+    written=st.sampled_from([int, str, "{:,}".format]),
 )
 def test_the_check_counts_what_the_fetcher_reads(
-    pages: list[list[str]], total: int, spelling: str, as_text: bool
+    pages: list[list[str]], total: int, spelling: str, written: Callable[[int], object]
 ) -> None:
-    reported: object = str(total) if as_text else total
+    reported = written(total)  # a number, text, or text with thousands separators
     documents = [
         {"result": {"meta": {spelling: reported}, "items": [{"sku": k, "n": 1} for k in keys]}}
         for keys in pages
@@ -67,7 +68,7 @@ def test_the_first_total_present_wins_and_separators_are_read() -> None:
 @pytest.mark.parametrize(
     ("layout", "key_pattern", "total_pattern"),
     [
-        (LISTING, r'"sku"\s*:\s*"([^"]+)"', r'"(?:totalCount|totalcount)"\s*:\s*"?([0-9]+)'),
+        (LISTING, r'"sku"\s*:\s*"([^"]+)"', r'"(?:totalCount|totalcount)"\s*:\s*"?([0-9][0-9,]*)'),
         (WHOLE, r'"shopCode"\s*:\s*"([^"]+)"', None),
     ],
 )
