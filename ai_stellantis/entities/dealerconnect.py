@@ -43,7 +43,7 @@ def _dealer(record: Any, provenance: Mapping[str, Any]) -> str | None:
 
 DEALER_FROM_TABLE = Derived(
     _dealer,
-    pl.col("_sub_resource").str.split_exact("_", 1).struct.field("field_1"),
+    pl.col("_sub_resource").str.splitn("_", 2).struct.field("field_1"),
     doc="the dealer code, the suffix of the table's name",
 )
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -36,26 +36,55 @@ if TYPE_CHECKING:
     from google.cloud import bigquery
 
 TableKind = Literal["inventory", "sales", "code_guides"]
-DEALER_TABLE = re.compile(r"^(inventory|sales)_([A-Za-z0-9]+)$")
+DEALER_TABLE = re.compile(r"^(inventory|sales)_(.+)$")
 IDENTIFIER = re.compile(r"^[A-Za-z0-9_-]+$")
+TABLE_NAME = re.compile(r"^[^`\\\x00-\x1f\x7f]+$")
+"""A table name that quotes safely in backticks: BigQuery allows more than `IDENTIFIER` there."""
+READABLE_TYPES = frozenset({"TABLE", "EXTERNAL", None})
+"""What a dealer's table can be; views and snapshots show another table's rows."""
 CODE_GUIDES = "code_guides"
 PAGE = PageLayout(records=("rows",), key="blob_id", totals=(("total_rows",),))
 """A raw row's body: `{"table", "page", "total_rows", "rows"}`, each row keyed by its blob."""
 
 
-def dealer_tables(client: bigquery.Client, dataset: str, kind: TableKind) -> list[str]:
-    """The dataset's tables of one kind, sorted; code guides are one table."""
+@dataclass(frozen=True, slots=True)
+class DealerTables:
+    """The dataset's tables of one kind, sorted, and those of its prefix not read, with why."""
+
+    tables: list[str]
+    skipped: dict[str, str]
+
+
+def select_dealer_tables(listed: Iterable[tuple[str, str | None]], kind: TableKind) -> DealerTables:
+    """Of (name, table type) pairs, the tables named `{kind}_{dealer code}`."""
+    tables: list[str] = []
+    skipped: dict[str, str] = {}
+    for name, table_type in listed:
+        match = DEALER_TABLE.match(name)
+        if match is None or match.group(1) != kind:
+            continue
+        if table_type not in READABLE_TYPES:
+            skipped[name] = f"a {table_type}, not a table"
+        elif not TABLE_NAME.match(name):
+            skipped[name] = "a name that cannot be quoted in a query"
+        else:
+            tables.append(name)
+    return DealerTables(sorted(tables), skipped)
+
+
+def dealer_tables(client: bigquery.Client, dataset: str, kind: TableKind) -> DealerTables:
+    """The dataset's tables of one kind; code guides are one table."""
     if kind == CODE_GUIDES:
-        return [CODE_GUIDES]
-    names = [t.table_id for t in client.list_tables(f"{client.project}.{dataset}")]
-    return sorted(n for n in names if (m := DEALER_TABLE.match(n)) and m.group(1) == kind)
+        return DealerTables([CODE_GUIDES], {})
+    listed = client.list_tables(f"{client.project}.{dataset}")
+    return select_dealer_tables(((t.table_id, t.table_type) for t in listed), kind)
 
 
 def day_query(project: str, dataset: str, table: str) -> str:
     """The query of one table's day. BigQuery cannot take a table name as a parameter, so names
     are checked against a strict pattern before they are quoted; the day is always `@day`."""
-    for part in (project, dataset, table):
-        if not IDENTIFIER.match(part):
+    for part, pattern in ((project, IDENTIFIER), (dataset, IDENTIFIER), (table, TABLE_NAME)):
+        if not pattern.match(part):
             raise ValueError(f"DealerConnect: {part!r} is not a BigQuery identifier")
     source = f"SELECT * FROM `{project}.{dataset}.{table}` WHERE fetch_date = @day"
     if table == CODE_GUIDES:
@@ -118,12 +147,17 @@ class DealerConnectStream(LazyRawFetch):
         self._log = log
         self._summaries: list[SubResourceSummary] = []
         self._vanished: list[str] = []
+        self._skipped: dict[str, str] = {}
         self._bad_documents = 0
 
     def fetch(self) -> Iterator[pa.Table]:
-        listed = dealer_tables(self._client, self._dataset, self._kind)
-        gone = self._known - set(listed)
-        tables = sorted(set(listed) | gone)
+        found = dealer_tables(self._client, self._dataset, self._kind)
+        self._skipped = found.skipped
+        if found.skipped and self._log is not None:
+            named = "; ".join(f"{name} ({why})" for name, why in sorted(found.skipped.items()))
+            self._log.warning(f"{self.source_name}: not read as dealer tables: {named}")
+        gone = self._known - set(found.tables)
+        tables = sorted(set(found.tables) | gone)
         with ThreadPoolExecutor(self._workers, thread_name_prefix="dealerconnect") as pool:
             pending: list[Future[TableRead]] = []
             ahead = iter(tables)
@@ -223,6 +257,15 @@ class DealerConnectStream(LazyRawFetch):
                 f"({type(exc).__name__}: {_message(exc)}); rerun the partition, and check the "
                 "table's schema if it fails again"
             ) from None
+        except (ValueError, TypeError) as exc:
+            # The client converts each cell by the result's schema, for example a TIMESTAMP
+            # from the integer microseconds it asks for.
+            raise dg.Failure(
+                f"{self.source_name}: the answer to the query of {self._dataset}.{table} for "
+                f"{self._day} holds a value its schema's type does not read "
+                f"({type(exc).__name__}: {str(exc)[:200]})",
+                allow_retries=False,
+            ) from None
         return TableRead(table, pages, total, bad)
 
     def completeness_result(self) -> dg.AssetCheckResult:
@@ -247,6 +290,7 @@ class DealerConnectStream(LazyRawFetch):
             "records": sum(s.records for s in self._summaries),
             "documents_not_json": self._bad_documents,
             "vanished_tables": dg.MetadataValue.json(self._vanished),
+            "skipped_tables": dg.MetadataValue.json(self._skipped),
             "fetch_wall_s": round(self.fetch_wall_s, 3),
             "workers": self._workers,
         }

@@ -15,7 +15,7 @@ import pytest
 from ai_core.iceberg.catalog import load_catalog
 from ai_stellantis.definitions import defs
 from ai_stellantis.sources.bigquery import DealerConnectBigQuery
-from ai_stellantis.sources.dealerconnect import poc_is_json
+from ai_stellantis.sources.dealerconnect import day_query, poc_is_json, select_dealer_tables
 from standin.stellantis.dealerconnect.process import DealerConnectHandle, serve_dealerconnect
 from tests.ai_stellantis.conftest import materialize_day
 
@@ -59,6 +59,34 @@ def stored_rows(data_dir: Path, name: str, day: dt.date = DAY) -> pl.DataFrame:
         for row in orjson.loads(body)["rows"]:
             rows.append({"table": sub} | row)
     return pl.DataFrame(rows, infer_schema_length=None)
+
+
+def test_dealer_tables_are_the_tables_of_a_kind_whatever_their_codes_spell() -> None:
+    listed = [
+        ("inventory_31022", "TABLE"),
+        ("inventory_AB_12", "TABLE"),
+        ("inventory_68302-B", "TABLE"),
+        ("inventory_latest", "VIEW"),
+        ("inventory_31022_copy", "SNAPSHOT"),
+        ("inventory_x`; DROP", "TABLE"),
+        ("inventory_46860", None),  # a listing that leaves out the type
+        ("sales_31022", "TABLE"),
+        ("code_guides", "TABLE"),
+        ("inventory", "TABLE"),
+    ]
+    found = select_dealer_tables(listed, "inventory")
+    assert found.tables == [
+        "inventory_31022", "inventory_46860", "inventory_68302-B", "inventory_AB_12"
+    ]  # fmt: skip
+    assert found.skipped == {
+        "inventory_latest": "a VIEW, not a table",
+        "inventory_31022_copy": "a SNAPSHOT, not a table",
+        "inventory_x`; DROP": "a name that cannot be quoted in a query",
+    }
+    assert select_dealer_tables(listed, "sales").tables == ["sales_31022"]
+    assert "`p.dealerconnect.inventory_AB_12`" in day_query("p", "dealerconnect", "inventory_AB_12")
+    with pytest.raises(ValueError, match="not a BigQuery identifier"):
+        day_query("p", "dealerconnect", "inventory_x`; DROP")
 
 
 def test_a_day_of_every_dealer_table_is_stored_verbatim(
@@ -150,6 +178,27 @@ def test_a_failing_query_fails_the_run_and_is_observed_naming_the_table(
             assert observation.metadata["last_success"].value == "never"
     # Nothing of the day is committed: the tables read before the failure are not half a day.
     assert stored(data_dir, "dealerconnect_sales").height == 0
+
+
+def test_a_value_the_client_cannot_read_fails_the_day_naming_the_table(
+    data_dir: Path, standin: DealerConnectHandle
+) -> None:
+    # A server that ignores `formatOptions.useInt64Timestamp` answers seconds, which the
+    # BigQuery client, having asked for microseconds, cannot read.
+    code = standin.truth(DAY).dealer_codes()[0]
+    standin.set_state(faults=f"seconds_timestamps:inventory_{code}")
+    result = materialize_day(KEYS[:1], DAY.isoformat(), raise_on_error=False)
+    assert not result.success
+    [failure] = result.get_step_failure_events()
+    error = failure.step_failure_data.error
+    assert error is not None
+    assert f"dealerconnect.inventory_{code} for {DAY}" in error.message
+    assert "holds a value its schema's type does not read" in error.message
+    # Not retried: the same answer would be read again.
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    catalog = load_catalog(data_dir)
+    name = "stellantis_raw.dealerconnect_inventory"
+    assert not catalog.table_exists(name) or stored(data_dir, "dealerconnect_inventory").height == 0
 
 
 def observations(result: dg.ExecuteInProcessResult, source: str) -> list[dg.AssetObservation]:

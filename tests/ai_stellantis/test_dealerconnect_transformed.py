@@ -24,6 +24,7 @@ from ai_stellantis.entities import (
 )
 from standin.stellantis.dealerconnect.data import dollars
 from standin.stellantis.dealerconnect.process import DealerConnectHandle, serve_dealerconnect
+from tests.ai_core.transform.payloads import raw_rows
 from tests.ai_stellantis.conftest import materialize_day
 
 DAY = dt.date(2026, 11, 20)
@@ -71,6 +72,22 @@ def test_embedded_documents_are_decoded_and_bad_ones_kept_as_errors() -> None:
         "rows": [{"poc": {"a": 1}}, {"poc": {"_error": NOT_JSON, "_text": '{"a": '}}, {"poc": None}]
     }
     assert expand_body(b"<html>", ["poc"]) == b"<html>"
+
+
+def test_the_dealer_code_is_all_of_the_table_name_after_its_kind() -> None:
+    row = {"order_number": "A1B2C3", "vin": None, "model_code": "JLJL74", "poc": '{"cpp": "22W"}'}
+    pages = [
+        (table, 1, orjson.dumps({"table": table, "page": 1, "total_rows": 1, "rows": [row]}))
+        for table in ("inventory_AB_12", "inventory_68302-B", "inventory_31022")
+    ]
+    raw = raw_rows(pages, url="bigquery://project/dealerconnect/{domain}")
+    batch = expand_batch(
+        pa.RecordBatch.from_struct_array(raw.to_struct_array().combine_chunks()), ["poc"]
+    )
+    fast = compile_extractor(DealerConnectVehicle)(batch)
+    slow = oracle_extract(DealerConnectVehicle, batch)
+    assert fast["dealer_code"].to_list() == ["AB_12", "68302-B", "31022"]
+    assert slow["dealer_code"].to_list() == fast["dealer_code"].to_list()
 
 
 def test_dealerconnect_entities_against_the_oracle_and_the_stand_in(

@@ -8,13 +8,22 @@
 | `slow_page:1.5` | every result page after the first is answered 1.5 s late |
 | `bad_poc:0.05` | that share of POCs is cut short (not JSON), as a failed parse leaves it |
 | `reuse_order:inventory_31022` | the table's last row repeats its first row's order number |
+| `seconds_timestamps:inventory_31022` | its TIMESTAMPs come in seconds, `formatOptions` ignored |
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-KINDS = ("vanish", "query_error", "backend_error", "reuse_order", "slow_page", "bad_poc")
+KINDS = (
+    "vanish",
+    "query_error",
+    "backend_error",
+    "reuse_order",
+    "seconds_timestamps",
+    "slow_page",
+    "bad_poc",
+)
 
 
 class FaultSpecError(ValueError):
@@ -27,6 +36,7 @@ class Faults:
     query_errors: frozenset[str] = frozenset()
     backend_errors: frozenset[str] = frozenset()
     reused_orders: frozenset[str] = frozenset()
+    seconds_timestamps: frozenset[str] = frozenset()
     slow_page_s: float = 0.0
     bad_poc_share: float = 0.0
 
@@ -37,6 +47,7 @@ class Faults:
             "query_error": set(),
             "backend_error": set(),
             "reuse_order": set(),
+            "seconds_timestamps": set(),
         }
         slow, bad = 0.0, 0.0
         for item in (part.strip() for part in spec.split(",")):
@@ -63,6 +74,7 @@ class Faults:
             frozenset(tables["query_error"]),
             frozenset(tables["backend_error"]),
             frozenset(tables["reuse_order"]),
+            frozenset(tables["seconds_timestamps"]),
             slow,
             bad,
         )

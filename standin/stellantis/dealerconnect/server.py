@@ -120,6 +120,7 @@ class DealerConnectBackend:
                 "slow_page_s": self.faults.slow_page_s,
                 "bad_poc_share": self.faults.bad_poc_share,
                 "reused_orders": sorted(self.faults.reused_orders),
+                "seconds_timestamps": sorted(self.faults.seconds_timestamps),
             },
             "requests": dict(self.requests),
         }
@@ -198,6 +199,9 @@ class DealerConnectBackend:
             raise ApiError(400, "invalid", "the request has no query")
         if body.get("useLegacySql"):
             raise ApiError(400, "invalidQuery", "legacy SQL is not served; set useLegacySql false")
+        int64_timestamps = _int64_timestamps(body) and not any(
+            m.group(3) in self.faults.seconds_timestamps for m in _TABLE_REF.finditer(sql)
+        )
         with self.lock:
             translated = _TABLE_REF.sub(lambda m: self._resolve(project, m), sql)
             params = _parameters(body.get("queryParameters") or [])
@@ -212,7 +216,7 @@ class DealerConnectBackend:
             body.get("jobId") or f"job_{uuid.uuid4().hex}",
             sql,
             _fields(_arrow_schema(result)),
-            _rows(result, int64_timestamps=_int64_timestamps(body)),
+            _rows(result, int64_timestamps=int64_timestamps),
             int(time.time() * 1000),
         )
         with self.lock:
