@@ -22,7 +22,8 @@ records every unfinished page as failed when requests are in flight and none has
 
 A server may cap the page size below the one asked. When page 1 holds fewer records than asked
 and fewer than its total, page 2 is fetched first: if it holds records, page 1's count is the
-server's page size and plans the other pages; if it is empty, the total had drifted.
+server's page size and plans the other pages; if it is empty, the total had drifted. If page 2
+fails, the other pages are planned by page 1's count: at worst they are empty answers.
 """
 
 from __future__ import annotations
@@ -159,11 +160,13 @@ class _Progress:
     """The server's own page size, once page 2 confirmed it smaller than the one asked."""
     probe: int | None = None
     """Page 1's record count while page 2 tells whether it was the server's page size."""
+    planning_size: int | None = None
+    """Page 1's record count once it plans the pages: confirmed, or page 2 failed."""
     wanted: int = 0
 
     @property
     def page_size(self) -> int:
-        return self.served_page_size or self.sub.page_size
+        return self.planning_size or self.sub.page_size
 
     @property
     def done(self) -> bool:
@@ -251,8 +254,9 @@ async def fetch_paged(
 ) -> AsyncIterator[RawFetchResult]:
     """Yield the pages of every sub-resource, in order, as `RawFetchResult` chunks.
 
-    Page 1 of each sub-resource tells how many pages follow. When the last planned page is full
-    (the total drifted down while paging) the next page is fetched too, until a short page.
+    Page 1 of each sub-resource tells how many pages follow (page 2 first when page 1 is short of
+    its total: see the module docstring). When the last planned page is full (the total drifted
+    down while paging) the next page is fetched too, until a short page.
     A page that fails for good (the client's `FetchError`, or a page `read` cannot make sense
     of) is yielded as a failed page; any other exception cancels the other workers and is raised.
     """
@@ -271,6 +275,20 @@ async def fetch_paged(
         heapq.heappush(queue, QueuedPage.later(j, page))
         progress[j].outstanding += 1
 
+    def settle_probe(j: int, page_records: int | None) -> None:
+        """Plan the pages after page 2 of a short page 1, which held `page_records` (None: it
+        failed)."""
+        prog = progress[j]
+        size, prog.probe = prog.probe, None
+        if size is None or page_records == 0:
+            return  # an empty page 2: the total had drifted up, and page 1 was all there is
+        if page_records is not None:
+            prog.served_page_size = size
+        prog.planning_size = size
+        prog.planned_last = max(2, math.ceil(prog.wanted / size))
+        for extra in range(3, prog.planned_last + 1):
+            enqueue(j, extra)
+
     def on_failure(
         j: int, page: int, url: str, params: Mapping[str, str | int], status: int, error: str
     ) -> None:
@@ -281,6 +299,8 @@ async def fetch_paged(
             page, redact_url(url), redact_params(params), status, b"", now, error
         )
         prog.failed[page] = error
+        if page == 2:
+            settle_probe(j, None)
         prog.outstanding -= 1
         last_progress = time.monotonic()
 
@@ -304,6 +324,8 @@ async def fetch_paged(
             )
             prog.failed[page] = error
             prog.retries += response.attempts - 1
+            if page == 2:
+                settle_probe(j, None)
             prog.outstanding -= 1
             return
         prog.pages[page] = RawPage(
@@ -324,13 +346,8 @@ async def fetch_paged(
                 prog.planned_last = max(1, math.ceil(prog.wanted / prog.page_size))
             for extra in range(2, prog.planned_last + 1):
                 enqueue(j, extra)
-        elif page == 2 and prog.probe is not None:
-            if n_records:
-                prog.served_page_size = prog.probe
-                prog.planned_last = max(2, math.ceil(prog.wanted / prog.page_size))
-                for extra in range(3, prog.planned_last + 1):
-                    enqueue(j, extra)
-            prog.probe = None
+        elif page == 2:
+            settle_probe(j, n_records)
         capped = sub.max_records is not None and page * prog.page_size >= sub.max_records
         if page >= prog.planned_last and n_records >= prog.page_size and not capped:
             prog.planned_last = page + 1
