@@ -138,12 +138,31 @@ def test_the_brand_comes_from_the_site_and_a_wrong_one_is_corrected() -> None:
     assert right["brand_corrected"] is False
 
 
-def test_image_urls_point_at_the_site_the_page_came_from() -> None:
+@pytest.mark.parametrize(
+    ("url", "site"),
+    [
+        (
+            "http://127.0.0.1:8765/jeep.com/hostd/inventory/getinventoryresults.json?zip=66952",
+            "http://127.0.0.1:8765/jeep.com",
+        ),
+        # A base URL with credentials is stored redacted; a link leaves them out.
+        (
+            "https://***@www.jeep.com/hostd/inventory/getinventoryresults.json",
+            "https://www.jeep.com",
+        ),
+        # A same-host redirect away from /hostd/ leaves the origin.
+        ("https://www.jeep.com/inventory/results?zip=66952", "https://www.jeep.com"),
+        ("http://bü.example/é/hostd/inventory", "http://bü.example/é"),
+    ],
+)
+def test_image_urls_point_at_the_site_the_page_came_from(url: str, site: str) -> None:
     image = "client=fcaus&brand=J&vehicle=2026_JL"
-    stand_in = "http://127.0.0.1:8765/jeep.com/hostd/inventory/getinventoryresults.json?zip=66952"
-    row = one_vehicle(url=stand_in, extImage=image).row(0, named=True)
-    assert row["ext_image_url"] == f"http://127.0.0.1:8765/jeep.com/mediaserver/iris?{image}"
+    row = one_vehicle(url=url, extImage=image).row(0, named=True)
+    assert row["ext_image_url"] == f"{site}/mediaserver/iris?{image}"
     assert row["int_image_url"] is None
+    page = ("jeep.com/IUJ202610", 1, inventory_body([{"vin": VIN, "extImage": image}], 1))
+    oracle = oracle_extraction(InventoryVehicle, raw_rows([page], url=url)).rows
+    assert oracle["ext_image_url"].to_list() == [row["ext_image_url"]]
 
 
 def test_evidence_of_another_brand_is_flagged_not_fatal() -> None:
