@@ -13,11 +13,13 @@ carries its rows forward instead of reading the dealer's units as sold.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 import dagster as dg
@@ -65,7 +67,7 @@ def select_dealer_tables(listed: Iterable[tuple[str, str | None]], kind: TableKi
             continue
         if table_type not in READABLE_TYPES:
             skipped[name] = f"a {table_type}, not a table"
-        elif not TABLE_NAME.match(name):
+        elif not TABLE_NAME.fullmatch(name):
             skipped[name] = "a name that cannot be quoted in a query"
         else:
             tables.append(name)
@@ -84,7 +86,7 @@ def day_query(project: str, dataset: str, table: str) -> str:
     """The query of one table's day. BigQuery cannot take a table name as a parameter, so names
     are checked against a strict pattern before they are quoted; the day is always `@day`."""
     for part, pattern in ((project, IDENTIFIER), (dataset, IDENTIFIER), (table, TABLE_NAME)):
-        if not pattern.match(part):
+        if not pattern.fullmatch(part):
             raise ValueError(f"DealerConnect: {part!r} is not a BigQuery identifier")
     source = f"SELECT * FROM `{project}.{dataset}.{table}` WHERE fetch_date = @day"
     if table == CODE_GUIDES:
@@ -148,6 +150,7 @@ class DealerConnectStream(LazyRawFetch):
         self._summaries: list[SubResourceSummary] = []
         self._vanished: list[str] = []
         self._skipped: dict[str, str] = {}
+        self._new: list[str] = []
         self._bad_documents = 0
 
     def fetch(self) -> Iterator[pa.Table]:
@@ -157,6 +160,10 @@ class DealerConnectStream(LazyRawFetch):
             named = "; ".join(f"{name} ({why})" for name, why in sorted(found.skipped.items()))
             self._log.warning(f"{self.source_name}: not read as dealer tables: {named}")
         gone = self._known - set(found.tables)
+        # The first day has no recent tables to compare with.
+        self._new = sorted(set(found.tables) - self._known) if self._known else []
+        if self._new and self._log is not None:
+            self._log.info(f"{self.source_name}: tables not read on a recent day: {self._new}")
         tables = sorted(set(found.tables) | gone)
         with ThreadPoolExecutor(self._workers, thread_name_prefix="dealerconnect") as pool:
             pending: list[Future[TableRead]] = []
@@ -182,9 +189,11 @@ class DealerConnectStream(LazyRawFetch):
     def _chunks(self, read: TableRead) -> Iterator[pa.Table]:
         if read.vanished:
             self._vanished.append(read.table)
+            now = self._skipped.get(read.table)
+            where = f"is {now}" if now else "is not in the dataset"
             reason = (
-                f"{self._dataset}.{read.table} is not in the dataset on {self._day}; it was read "
-                "on a recent day, so its rows are carried forward downstream"
+                f"{self._dataset}.{read.table} {where} on {self._day}; it was read on a recent "
+                "day, so its rows are carried forward downstream"
             )
             if self._log is not None:
                 self._log.warning(f"{self.source_name}: {reason}")
@@ -245,7 +254,8 @@ class DealerConnectStream(LazyRawFetch):
                 records = [dict(r.items()) for r in page]
                 bad += sum(not poc_is_json(r.get("poc", r.get("guide"))) for r in records)
                 body = orjson.dumps(
-                    {"table": table, "page": number, "total_rows": total, "rows": records}
+                    {"table": table, "page": number, "total_rows": total, "rows": records},
+                    default=_json_value,
                 )
                 fetched = dt.datetime.now(dt.UTC)
                 pages.append(RawPage(number, url, params, 200, body, fetched))
@@ -257,13 +267,10 @@ class DealerConnectStream(LazyRawFetch):
                 f"({type(exc).__name__}: {_message(exc)}); rerun the partition, and check the "
                 "table's schema if it fails again"
             ) from None
-        except (ValueError, TypeError) as exc:
-            # The client converts each cell by the result's schema, for example a TIMESTAMP
-            # from the integer microseconds it asks for.
+        except UnreadableCell as exc:
             raise dg.Failure(
                 f"{self.source_name}: the answer to the query of {self._dataset}.{table} for "
-                f"{self._day} holds a value its schema's type does not read "
-                f"({type(exc).__name__}: {str(exc)[:200]})",
+                f"{self._day} holds a value its schema's type does not read ({exc})",
                 allow_retries=False,
             ) from None
         return TableRead(table, pages, total, bad)
@@ -291,9 +298,14 @@ class DealerConnectStream(LazyRawFetch):
             "documents_not_json": self._bad_documents,
             "vanished_tables": dg.MetadataValue.json(self._vanished),
             "skipped_tables": dg.MetadataValue.json(self._skipped),
+            "new_tables": dg.MetadataValue.json(self._new),
             "fetch_wall_s": round(self.fetch_wall_s, 3),
             "workers": self._workers,
         }
+
+
+class UnreadableCell(Exception):
+    """A cell of a query's answer that the client could not convert by the result's schema."""
 
 
 def _pages(rows: Any) -> Iterator[Sequence[Any]]:
@@ -301,9 +313,24 @@ def _pages(rows: Any) -> Iterator[Sequence[Any]]:
     seen = False
     for page in rows.pages:
         seen = True
-        yield list(page)
+        try:
+            # The client converts each cell as it is read, for example a TIMESTAMP from the
+            # integer microseconds it asked for.
+            items = list(page)
+        except (ValueError, TypeError) as exc:
+            raise UnreadableCell(f"{type(exc).__name__}: {str(exc)[:200]}") from None
+        yield items
     if not seen:
         yield []
+
+
+def _json_value(value: object) -> str:
+    """Cells orjson does not write: NUMERIC as its exact text, BYTES as base64."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"{type(value).__name__} is not stored in a raw page")
 
 
 def _message(exc: exceptions.GoogleAPIError) -> str:

@@ -69,6 +69,7 @@ def test_dealer_tables_are_the_tables_of_a_kind_whatever_their_codes_spell() -> 
         ("inventory_latest", "VIEW"),
         ("inventory_31022_copy", "SNAPSHOT"),
         ("inventory_x`; DROP", "TABLE"),
+        ("inventory_1\n", "TABLE"),
         ("inventory_46860", None),  # a listing that leaves out the type
         ("sales_31022", "TABLE"),
         ("code_guides", "TABLE"),
@@ -82,6 +83,7 @@ def test_dealer_tables_are_the_tables_of_a_kind_whatever_their_codes_spell() -> 
         "inventory_latest": "a VIEW, not a table",
         "inventory_31022_copy": "a SNAPSHOT, not a table",
         "inventory_x`; DROP": "a name that cannot be quoted in a query",
+        "inventory_1\n": "a name that cannot be quoted in a query",
     }
     assert select_dealer_tables(listed, "sales").tables == ["sales_31022"]
     assert "`p.dealerconnect.inventory_AB_12`" in day_query("p", "dealerconnect", "inventory_AB_12")
@@ -199,6 +201,24 @@ def test_a_value_the_client_cannot_read_fails_the_day_naming_the_table(
     catalog = load_catalog(data_dir)
     name = "stellantis_raw.dealerconnect_inventory"
     assert not catalog.table_exists(name) or stored(data_dir, "dealerconnect_inventory").height == 0
+
+
+def test_a_table_not_read_on_a_recent_day_is_named_new(
+    data_dir: Path, standin: DealerConnectHandle
+) -> None:
+    code = standin.truth(DAY).dealer_codes()[0]
+    next_day = DAY + dt.timedelta(days=1)
+    assert code in standin.truth(next_day).dealer_codes()
+
+    def new_tables(day: dt.date) -> object:
+        result = materialize_day(KEYS[:1], day.isoformat())
+        [done] = result.asset_materializations_for_node("stellantis__raw__dealerconnect_inventory")
+        return done.metadata["new_tables"].value
+
+    standin.set_state(faults=f"vanish:inventory_{code}")
+    assert new_tables(DAY) == []  # the first day has no recent tables to compare with
+    standin.set_state(date=next_day, faults="")
+    assert new_tables(next_day) == [f"inventory_{code}"]
 
 
 def observations(result: dg.ExecuteInProcessResult, source: str) -> list[dg.AssetObservation]:
