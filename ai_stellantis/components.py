@@ -10,7 +10,9 @@ agree on what existed that day. `DealerConnectRawSource` reads one kind of Deale
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import dagster as dg
@@ -73,8 +75,14 @@ class StellantisRawSource(RawSourceComponent):
         if self.endpoint == "dealers":
             return [DealerLocator(b, settings) for b in brands]
         raw_codes = inputs["public_model_year_codes"]
-        codes = read_model_year_codes(raw_codes)
+        lists = read_model_year_codes(raw_codes)
+        codes = lists.codes
         unlisted = unlisted_brands(raw_codes)
+        # A list of entries none of which has a code is a shape this reader does not know.
+        unlisted |= {
+            domain: f"its {n} modelYearCodes entries have no code"
+            for domain, n in lists.codeless.items()
+        }
         selected = {b.domain for b in brands}
         fetched = set(raw_codes.select("_sub_resource").unique().collect()["_sub_resource"])
         if missing := selected - fetched:
@@ -112,18 +120,32 @@ def unlisted_brands(raw_codes: pl.LazyFrame) -> dict[str, str]:
     return dict(failed.iter_rows())
 
 
-def read_model_year_codes(raw_codes: pl.LazyFrame) -> list[tuple[str, str]]:
-    """(brand domain, model-year code) pairs listed in a day's stored filter pages, sorted."""
+@dataclass(frozen=True, slots=True)
+class ModelYearCodeLists:
+    """A day's stored filter pages: the codes they list, and the brands whose entries had none."""
+
+    codes: list[tuple[str, str]]
+    """(brand domain, model-year code) pairs, sorted."""
+    codeless: dict[str, int]
+    """Brand domain -> entries listed, for brands that listed entries but no code."""
+
+
+def read_model_year_codes(raw_codes: pl.LazyFrame) -> ModelYearCodeLists:
+    """The model-year codes listed in a day's stored filter pages."""
     if "_fetch_error" in raw_codes.collect_schema().names():
         raw_codes = raw_codes.filter(pl.col("_fetch_error").is_null())
     pages = raw_codes.select("_sub_resource", "_response_body").collect()
     pairs: set[tuple[str, str]] = set()
+    entries: Counter[str] = Counter()
     for domain, body in pages.iter_rows():
         data = orjson.loads(body)
         for entry in data["result"]["data"].get("modelYearCodes") or []:
+            entries[domain] += 1
             if isinstance(entry, dict) and entry.get("code"):
                 pairs.add((domain, str(entry["code"])))
-    return sorted(pairs)
+    coded = {domain for domain, _ in pairs}
+    codeless = {domain: n for domain, n in entries.items() if domain not in coded}
+    return ModelYearCodeLists(sorted(pairs), codeless)
 
 
 class DealerConnectRawSource(RawSourceComponent):

@@ -7,6 +7,7 @@ import orjson
 import polars as pl
 import pytest
 
+from ai_stellantis.components import read_model_year_codes
 from tests.ai_stellantis.conftest import DAY, RAW_KEYS, UpstreamEnv, materialize_day
 from tests.ai_stellantis.raw_vehicles import RADIUS, ZIP, stored, stored_vehicles, truth_vehicles
 
@@ -98,6 +99,23 @@ def test_a_brand_that_lists_no_model_year_codes_has_no_inventory_and_the_rest_is
         "['alfaromeousa.com'] list no model-year codes today" in entry.user_message
         for entry in logs
     )
+
+
+def test_a_code_list_whose_entries_have_no_code_is_told_from_an_empty_one() -> None:
+    def page(domain: str, entries: list[object]) -> dict[str, object]:
+        body = {"result": {"result": "SUCCESS", "data": {"modelYearCodes": entries}}}
+        return {"_sub_resource": domain, "_response_body": orjson.dumps(body).decode()}
+
+    raw = pl.LazyFrame(
+        [
+            page("jeep.com", [{"code": "IUJ202610"}, {"code": ""}]),
+            page("dodge.com", [{"modelYearCode": "IUD202610"}, "IUD202620"]),
+            page("fiatusa.com", []),
+        ]
+    )
+    lists = read_model_year_codes(raw)
+    assert lists.codes == [("jeep.com", "IUJ202610")]
+    assert lists.codeless == {"dodge.com": 2}
 
 
 RETRIED_FAULTS = ["429", "429_retry_after", "5xx", "reset", "html", "truncated", "failure"]
