@@ -117,14 +117,22 @@ IMAGE_BRAND_MATCHES = Derived(
 ORIGIN_PATTERN = r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)"
 REDACTED_USER = ("://***@", "://")
 """A stored URL's user information, redacted, which a link to the site leaves out."""
-_URL = pl.col("_request_url")
-_AROUND_HOSTD = _URL.str.splitn("/hostd/", 2)
-SITE = (
-    pl.when(_AROUND_HOSTD.struct.field("field_1").is_not_null())
-    .then(_AROUND_HOSTD.struct.field("field_0"))
-    .otherwise(_URL.str.extract(ORIGIN_PATTERN, 1))
-    .str.replace(*REDACTED_USER, literal=True)
-)
+
+
+def _site(url: pl.Expr) -> pl.Expr:
+    around = url.str.splitn("/hostd/", 2)
+    return (
+        pl.when(around.struct.field("field_1").is_not_null())
+        .then(around.struct.field("field_0"))
+        .otherwise(url.str.extract(ORIGIN_PATTERN, 1))
+        .str.replace(*REDACTED_USER, literal=True)
+    )
+
+
+# Every vehicle carries its page's URL: the site is worked out once per page, then looked up.
+# Both uses of `_URLS` must list the URLs in the same order, hence `maintain_order`.
+_URLS = pl.col("_request_url").unique(maintain_order=True)
+SITE = pl.col("_request_url").replace_strict(_URLS, _site(_URLS), return_dtype=pl.String)
 """The site the page came from, as the base URL template built it (`https://www.jeep.com` in
 production): its request URL before `/hostd/`, or the URL's origin when a redirect left it."""
 
