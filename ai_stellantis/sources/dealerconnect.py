@@ -3,8 +3,8 @@
 Dealers are found by listing the dataset (`inventory_{dealer}`, `sales_{dealer}`); each table is a
 sub-resource, read with one parameterised query for the day and paged by the client, and every
 result page becomes one raw row whose body is `{"table", "page", "total_rows", "rows"}` with the
-rows as the client returns them (POCs verbatim). Several tables are queried at once and yielded
-in table order, so memory holds at most `workers` tables.
+rows as the client returns them (POCs verbatim; NUMERIC cells as text, BYTES as base64). Several
+tables are queried at once and yielded in table order, so memory holds at most `workers` tables.
 
 A table read on a recent day (`known_tables`) that is not listed today, or is listed and gone
 when queried, is stored as one failed page: the day records it as not observed, so downstream
@@ -255,7 +255,7 @@ class DealerConnectStream(LazyRawFetch):
                 bad += sum(not poc_is_json(r.get("poc", r.get("guide"))) for r in records)
                 body = orjson.dumps(
                     {"table": table, "page": number, "total_rows": total, "rows": records},
-                    default=_json_value,
+                    default=cell_json,
                 )
                 fetched = dt.datetime.now(dt.UTC)
                 pages.append(RawPage(number, url, params, 200, body, fetched))
@@ -271,6 +271,12 @@ class DealerConnectStream(LazyRawFetch):
             raise dg.Failure(
                 f"{self.source_name}: the answer to the query of {self._dataset}.{table} for "
                 f"{self._day} holds a value its schema's type does not read ({exc})",
+                allow_retries=False,
+            ) from None
+        except orjson.JSONEncodeError as exc:
+            raise dg.Failure(
+                f"{self.source_name}: the answer to the query of {self._dataset}.{table} for "
+                f"{self._day} holds a column of a type a raw page does not store ({exc})",
                 allow_retries=False,
             ) from None
         return TableRead(table, pages, total, bad)
@@ -324,7 +330,7 @@ def _pages(rows: Any) -> Iterator[Sequence[Any]]:
         yield []
 
 
-def _json_value(value: object) -> str:
+def cell_json(value: object) -> str:
     """Cells orjson does not write: NUMERIC as its exact text, BYTES as base64."""
     if isinstance(value, Decimal):
         return str(value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -15,7 +16,12 @@ import pytest
 from ai_core.iceberg.catalog import load_catalog
 from ai_stellantis.definitions import defs
 from ai_stellantis.sources.bigquery import DealerConnectBigQuery
-from ai_stellantis.sources.dealerconnect import day_query, poc_is_json, select_dealer_tables
+from ai_stellantis.sources.dealerconnect import (
+    cell_json,
+    day_query,
+    poc_is_json,
+    select_dealer_tables,
+)
 from standin.stellantis.dealerconnect.process import DealerConnectHandle, serve_dealerconnect
 from tests.ai_stellantis.conftest import materialize_day
 
@@ -219,6 +225,38 @@ def test_a_table_not_read_on_a_recent_day_is_named_new(
     assert new_tables(DAY) == []  # the first day has no recent tables to compare with
     standin.set_state(date=next_day, faults="")
     assert new_tables(next_day) == [f"inventory_{code}"]
+
+
+def test_a_table_read_recently_and_now_a_view_is_carried_forward_saying_so(
+    data_dir: Path, standin: DealerConnectHandle
+) -> None:
+    code = standin.truth(DAY).dealer_codes()[0]
+    table = f"inventory_{code}"
+    assert materialize_day(KEYS[:1], DAY.isoformat()).success
+    next_day = DAY + dt.timedelta(days=1)
+    standin.set_state(date=next_day, faults=f"view:{table}")
+    result = materialize_day(KEYS[:1], next_day.isoformat())
+    assert result.success
+    [done] = result.asset_materializations_for_node("stellantis__raw__dealerconnect_inventory")
+    assert done.metadata["skipped_tables"].value == {table: "a VIEW, not a table"}
+    assert done.metadata["vanished_tables"].value == [table]
+    page = stored(data_dir, "dealerconnect_inventory", next_day).filter(
+        pl.col("_sub_resource") == table
+    )
+    [error] = page["_fetch_error"].to_list()
+    assert f"dealerconnect.{table} is a VIEW, not a table on {next_day}" in error
+    assert "carried forward" in error
+
+
+def test_cells_orjson_does_not_write_are_stored_as_text_or_refused() -> None:
+    cells = {"price": Decimal("41995.50"), "blob": b"\x00\x01", "day": DAY}
+    assert orjson.loads(orjson.dumps(cells, default=cell_json)) == {
+        "price": "41995.50",
+        "blob": "AAE=",
+        "day": "2026-11-20",
+    }
+    with pytest.raises(orjson.JSONEncodeError):
+        orjson.dumps({"cell": object()}, default=cell_json)
 
 
 def observations(result: dg.ExecuteInProcessResult, source: str) -> list[dg.AssetObservation]:

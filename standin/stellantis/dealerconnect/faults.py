@@ -9,6 +9,7 @@
 | `bad_poc:0.05` | that share of POCs is cut short (not JSON), as a failed parse leaves it |
 | `reuse_order:inventory_31022` | the table's last row repeats its first row's order number |
 | `seconds_timestamps:inventory_31022` | its TIMESTAMPs come in seconds, `formatOptions` ignored |
+| `view:inventory_31022` | the table is listed as a VIEW |
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ KINDS = (
     "backend_error",
     "reuse_order",
     "seconds_timestamps",
+    "view",
     "slow_page",
     "bad_poc",
 )
@@ -37,6 +39,7 @@ class Faults:
     backend_errors: frozenset[str] = frozenset()
     reused_orders: frozenset[str] = frozenset()
     seconds_timestamps: frozenset[str] = frozenset()
+    views: frozenset[str] = frozenset()
     slow_page_s: float = 0.0
     bad_poc_share: float = 0.0
 
@@ -48,6 +51,7 @@ class Faults:
             "backend_error": set(),
             "reuse_order": set(),
             "seconds_timestamps": set(),
+            "view": set(),
         }
         slow, bad = 0.0, 0.0
         for item in (part.strip() for part in spec.split(",")):
@@ -75,6 +79,7 @@ class Faults:
             frozenset(tables["backend_error"]),
             frozenset(tables["reuse_order"]),
             frozenset(tables["seconds_timestamps"]),
+            frozenset(tables["view"]),
             slow,
             bad,
         )

@@ -121,6 +121,7 @@ class DealerConnectBackend:
                 "bad_poc_share": self.faults.bad_poc_share,
                 "reused_orders": sorted(self.faults.reused_orders),
                 "seconds_timestamps": sorted(self.faults.seconds_timestamps),
+                "views": sorted(self.faults.views),
             },
             "requests": dict(self.requests),
         }
@@ -170,7 +171,11 @@ class DealerConnectBackend:
         answer: dict[str, Any] = {
             "kind": "bigquery#tableList",
             "etag": uuid.uuid5(uuid.NAMESPACE_URL, ",".join(names)).hex,
-            "tables": [self._table_ref(project, dataset, n) | {"type": "TABLE"} for n in page],
+            "tables": [
+                self._table_ref(project, dataset, n)
+                | {"type": "VIEW" if n in self.faults.views else "TABLE"}
+                for n in page
+            ],
             "totalItems": len(names),
         }
         if start + size < len(names):
@@ -187,7 +192,7 @@ class DealerConnectBackend:
             count = self.db.execute(f'SELECT count(*) FROM "{dataset}"."{table}"').fetchone()
         return self._table_ref(project, dataset, table) | {
             "kind": "bigquery#table",
-            "type": "TABLE",
+            "type": "VIEW" if table in self.faults.views else "TABLE",
             "schema": {"fields": _fields(_arrow_schema(described))},
             "numRows": str(count[0] if count else 0),
             "location": LOCATION,
