@@ -77,10 +77,14 @@ class StellantisRawSource(RawSourceComponent):
         raw_codes = inputs["public_model_year_codes"]
         lists = read_model_year_codes(raw_codes)
         codes = lists.codes
-        unlisted = unlisted_brands(raw_codes)
+        unlisted = {
+            domain: f"public_model_year_codes of {domain} failed today: {error}"
+            for domain, error in unlisted_brands(raw_codes).items()
+        }
         # A list of entries none of which has a code is a shape this reader does not know.
         unlisted |= {
-            domain: f"its {n} modelYearCodes entries have no code"
+            domain: f"public_model_year_codes of {domain} lists {n} entries without a code, a "
+            "shape this reader does not know: check the page against the filters contract"
             for domain, n in lists.codeless.items()
         }
         selected = {b.domain for b in brands}
@@ -94,10 +98,10 @@ class StellantisRawSource(RawSourceComponent):
         # A brand can answer with no codes at all, for example with nothing in stock.
         if empty := selected - {domain for domain, _ in codes} - set(unlisted):
             context.log.warning(f"{sorted(empty)} list no model-year codes today")
-        # A brand whose code list failed today is recorded as not observed, not as empty.
+        # A brand whose code list failed or was not read today is not observed, not empty.
         plan: list[PagedSubResource] = [
-            Unobservable(domain, f"public_model_year_codes of {domain} failed today: {error}")
-            for domain, error in sorted(unlisted.items())
+            Unobservable(domain, reason)
+            for domain, reason in sorted(unlisted.items())
             if domain in selected
         ]
         plan += [

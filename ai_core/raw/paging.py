@@ -281,7 +281,8 @@ async def fetch_paged(
         prog = progress[j]
         size, prog.probe = prog.probe, None
         if size is None or page_records == 0:
-            return  # an empty page 2: the total had drifted up, and page 1 was all there is
+            # Page 1 was not short, or page 2 was empty: the total had drifted up.
+            return
         if page_records is not None:
             prog.served_page_size = size
         prog.planning_size = size

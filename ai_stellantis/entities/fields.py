@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from ai_core.http.redact import REDACTED
 from ai_core.transform import Derived, OnlyMatch, RegexGroup, Slice
 from ai_stellantis.brands import BRANDS
 
@@ -115,7 +116,7 @@ IMAGE_BRAND_MATCHES = Derived(
 
 
 ORIGIN_PATTERN = r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)"
-REDACTED_USER = ("://***@", "://")
+REDACTED_USER = (f"://{REDACTED}@", "://")
 """A stored URL's user information, redacted, which a link to the site leaves out."""
 
 
@@ -133,8 +134,9 @@ def _site(url: pl.Expr) -> pl.Expr:
 # Both uses of `_URLS` must list the URLs in the same order, hence `maintain_order`.
 _URLS = pl.col("_request_url").unique(maintain_order=True)
 SITE = pl.col("_request_url").replace_strict(_URLS, _site(_URLS), return_dtype=pl.String)
-"""The site the page came from, as the base URL template built it (`https://www.jeep.com` in
-production): its request URL before `/hostd/`, or the URL's origin when a redirect left it."""
+"""The site the page came from (`https://www.jeep.com` in production): its request URL before
+`/hostd/`, as the base URL template built it, or the URL's origin when a redirect left `/hostd/`
+(which drops a base URL's own path, as a local stand-in's `/{domain}`)."""
 
 
 def site_of(provenance: Mapping[str, Any]) -> str | None:

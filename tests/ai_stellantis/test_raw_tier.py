@@ -7,7 +7,9 @@ import orjson
 import polars as pl
 import pytest
 
-from ai_stellantis.components import read_model_year_codes
+from ai_core.raw.paging import Unobservable
+from ai_stellantis.components import RESOURCE_KEY, StellantisRawSource, read_model_year_codes
+from ai_stellantis.settings import StellantisApiResource
 from tests.ai_stellantis.conftest import DAY, RAW_KEYS, UpstreamEnv, materialize_day
 from tests.ai_stellantis.raw_vehicles import RADIUS, ZIP, stored, stored_vehicles, truth_vehicles
 
@@ -101,21 +103,46 @@ def test_a_brand_that_lists_no_model_year_codes_has_no_inventory_and_the_rest_is
     )
 
 
-def test_a_code_list_whose_entries_have_no_code_is_told_from_an_empty_one() -> None:
-    def page(domain: str, entries: list[object]) -> dict[str, object]:
+def test_the_inventory_plan_reads_codes_and_tells_codeless_and_failed_lists() -> None:
+    def page(domain: str, entries: list[object], error: str | None = None) -> dict[str, object]:
         body = {"result": {"result": "SUCCESS", "data": {"modelYearCodes": entries}}}
-        return {"_sub_resource": domain, "_response_body": orjson.dumps(body).decode()}
+        text = "" if error else orjson.dumps(body).decode()
+        return {"_sub_resource": domain, "_response_body": text, "_fetch_error": error}
 
     raw = pl.LazyFrame(
         [
             page("jeep.com", [{"code": "IUJ202610"}, {"code": ""}]),
             page("dodge.com", [{"modelYearCode": "IUD202610"}, "IUD202620"]),
             page("fiatusa.com", []),
+            page("ramtrucks.com", [], error="public_model_year_codes page 1: http 503"),
         ]
     )
     lists = read_model_year_codes(raw)
     assert lists.codes == [("jeep.com", "IUJ202610")]
     assert lists.codeless == {"dodge.com": 2}
+
+    source = StellantisRawSource(
+        endpoint="inventory",
+        asset_key="stellantis/raw/public_inventory",
+        description="inventory",
+        source_key="stellantis/sources/public_inventory",
+        start_date="2026-01-01",
+        upstream=["stellantis/raw/public_model_year_codes"],
+    )
+    api = StellantisApiResource(brands="jeep.com,dodge.com,fiatusa.com,ramtrucks.com")
+    with dg.build_asset_context(resources={RESOURCE_KEY: api}, partition_key=DAY) as context:
+        plan = source.plan(context, {"public_model_year_codes": raw})
+    assert [(type(p).__name__, p.key) for p in plan] == [
+        ("Unobservable", "dodge.com"),
+        ("Unobservable", "ramtrucks.com"),
+        ("InventoryCode", "jeep.com/IUJ202610"),
+    ]
+    reasons = [p.reason for p in plan if isinstance(p, Unobservable)]
+    assert "lists 2 entries without a code" in reasons[0]
+    assert reasons[1] == (
+        "public_model_year_codes of ramtrucks.com failed today: "
+        "public_model_year_codes page 1: http 503"
+    )
 
 
 RETRIED_FAULTS = ["429", "429_retry_after", "5xx", "reset", "html", "truncated", "failure"]
