@@ -290,19 +290,22 @@ async def fetch_paged(
         for extra in range(3, prog.planned_last + 1):
             enqueue(j, extra)
 
+    def keep_failed(j: int, raw: RawPage, error: str) -> None:
+        """Keep a page that failed for good in its place; a failed page 2 still plans the rest."""
+        prog = progress[j]
+        prog.pages[raw.page_number] = raw
+        prog.failed[raw.page_number] = error
+        if raw.page_number == 2:
+            settle_probe(j, None)
+        prog.outstanding -= 1
+
     def on_failure(
         j: int, page: int, url: str, params: Mapping[str, str | int], status: int, error: str
     ) -> None:
         nonlocal last_progress
-        prog = progress[j]
         now = dt.datetime.now(dt.UTC)
-        prog.pages[page] = RawPage(
-            page, redact_url(url), redact_params(params), status, b"", now, error
-        )
-        prog.failed[page] = error
-        if page == 2:
-            settle_probe(j, None)
-        prog.outstanding -= 1
+        raw = RawPage(page, redact_url(url), redact_params(params), status, b"", now, error)
+        keep_failed(j, raw, error)
         last_progress = time.monotonic()
 
     def on_page(j: int, page: int, response: JsonResponse) -> None:
@@ -314,7 +317,8 @@ async def fetch_paged(
             content = sub.read(response.data)
         except Exception as exc:  # kept verbatim, marked unreadable, and the day goes on
             error = f"{sub.label(page)}: unreadable page ({type(exc).__name__}: {exc})"
-            prog.pages[page] = RawPage(
+            prog.retries += response.attempts - 1
+            raw = RawPage(
                 page,
                 response.url,
                 response.params,
@@ -323,11 +327,7 @@ async def fetch_paged(
                 response.fetched_at,
                 error,
             )
-            prog.failed[page] = error
-            prog.retries += response.attempts - 1
-            if page == 2:
-                settle_probe(j, None)
-            prog.outstanding -= 1
+            keep_failed(j, raw, error)
             return
         prog.pages[page] = RawPage(
             page, response.url, response.params, response.status, response.body, response.fetched_at
