@@ -74,7 +74,8 @@ class StellantisRawSource(RawSourceComponent):
             return [ModelYearCodes(b, settings) for b in brands]
         if self.endpoint == "dealers":
             return [DealerLocator(b, settings) for b in brands]
-        raw_codes = inputs["public_model_year_codes"]
+        # One page a brand: read the day's table once for the three looks below.
+        raw_codes = inputs["public_model_year_codes"].collect().lazy()
         lists = read_model_year_codes(raw_codes)
         codes = lists.codes
         unlisted = {
