@@ -1,16 +1,19 @@
 """Client CPU per page under each transport, against the local stand-in on loopback.
 
 `python -m benchmarks.client_cpu [--requests N] [--workers W] [--scope S] [--page-size P]
-[--latency S]` fetches the same inventory pages N times through `AsyncHttpClient` with httpx's
-own pool (httpcore), with the aiohttp transport, and with the aiohttp transport decoding only the
-parts of a page the raw tier reads (`InventoryCode.page_shape`, derived from its `PageLayout`),
-alternating, and prints the event loop's CPU per request: the CPU the fetch itself costs.
+[--latency S] [--loop asyncio|uvloop] [--kinds K,K]` fetches the same inventory pages N times
+through `AsyncHttpClient` with httpx's own pool (httpcore), with the aiohttp transport, and with
+the aiohttp transport decoding only the parts of a page the raw tier reads
+(`InventoryCode.page_shape`, derived from its `PageLayout`), alternating, and prints the event
+loop's CPU per request (the CPU the fetch itself costs) and the process's: `reqwest+shape`, the
+same client over pyreqwest's httpx transport, reads its sockets on Rust threads of its own.
 
-The last kind, `aiohttp alone`, is the floor under the client: aiohttp's own session GETting the
-same pages and decoding the same shape, with no httpx, retries, time-outs or checks. The stand-in
-answers at once unless `--latency` is given; at the scenarios' 0.3 s the answers arrive one at a
-time, and each costs more than back to back. The last line says why: the same decode of one page,
-timed back to back and after the thread has slept as long as it waits between answers.
+`aiohttp alone` and `reqwest alone` are the floor under the client: each library's own session
+GETting the same pages and decoding the same shape, with no httpx, retries, time-outs or checks.
+The stand-in answers at once unless `--latency` is given; at the scenarios' 0.3 s the answers
+arrive one at a time, and each costs more than back to back. The last line says why: the same
+decode of one page, timed back to back and after the thread has slept as long as it waits
+between answers.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ import time
 import aiohttp
 import httpx
 import msgspec
+import uvloop
+from pyreqwest.client import ClientBuilder
+from pyreqwest.compatibility.httpx import HttpxTransport
 
 from ai_core.http.client import AsyncHttpClient
 from ai_core.http.config import HttpClientConfig
@@ -32,6 +38,7 @@ from ai_stellantis.sources.public_sites import InventoryCode
 from standin.stellantis.sites.process import serve_upstream
 
 PATH = "/hostd/inventory/getinventoryresults.json"
+KINDS = ("httpcore", "aiohttp", "aiohttp+shape", "reqwest+shape", "aiohttp alone", "reqwest alone")
 
 
 async def _codes(base: str) -> list[str]:
@@ -115,20 +122,50 @@ async def _aiohttp_alone(
     }
 
 
+async def _reqwest_alone(
+    base: str, codes: list[str], requests: int, workers: int, page_size: int
+) -> dict:
+    slots = asyncio.Semaphore(workers)
+    started = time.thread_time()
+    async with ClientBuilder().max_connections(workers).build() as session:
+
+        async def one(i: int) -> int:
+            async with slots:
+                params = _params(codes[i % len(codes)], page_size)
+                response = await session.get(base + PATH).query(params).build().send()
+                body = bytes(await response.bytes())
+            parse_json(body, InventoryCode.page_shape)
+            return len(body)
+
+        sizes = await asyncio.gather(*(one(i) for i in range(requests)))
+    per_request = 1000.0 * (time.thread_time() - started) / requests
+    return {
+        "kind": "reqwest alone",
+        "bytes_per_page": sum(sizes) // len(sizes),
+        "loop_cpu_per_request_ms": round(per_request, 3),
+    }
+
+
+def _transport(kind: str, workers: int) -> httpx.AsyncBaseTransport:
+    if kind.startswith("aiohttp"):
+        return AiohttpTransport(workers)
+    if kind.startswith("reqwest"):
+        return HttpxTransport(ClientBuilder().max_connections(workers).build())
+    return httpx.AsyncHTTPTransport(
+        limits=httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
+    )
+
+
 async def _run(
     base: str, codes: list[str], requests: int, workers: int, page_size: int, kind: str
 ) -> dict:
     if kind == "aiohttp alone":
         return await _aiohttp_alone(base, codes, requests, workers, page_size)
+    if kind == "reqwest alone":
+        return await _reqwest_alone(base, codes, requests, workers, page_size)
     config = HttpClientConfig(workers=workers, http2=False)
-    shape = InventoryCode.page_shape if kind == "aiohttp+shape" else None
-    transport: httpx.AsyncBaseTransport = (
-        AiohttpTransport(workers)
-        if kind.startswith("aiohttp")
-        else httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
-        )
-    )
+    shape = InventoryCode.page_shape if kind.endswith("+shape") else None
+    transport = _transport(kind, workers)
     async with AsyncHttpClient(config, transport=transport) as client:
 
         async def one(i: int) -> int:
@@ -148,34 +185,44 @@ def main() -> None:
     parser.add_argument("--scope", default="tiny", help="the stand-in's scope: tiny or national")
     parser.add_argument("--page-size", type=int, default=50)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    parser.add_argument(
+        "--kinds", default=",".join(KINDS), help="comma-separated, of " + ", ".join(KINDS)
+    )
     args = parser.parse_args()
+    kinds = args.kinds.split(",")
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        parser.error(f"unknown kinds {unknown}; known: {', '.join(KINDS)}")
+    loop_factory = uvloop.new_event_loop if args.loop == "uvloop" else None
     jitter = 0.05 if args.latency else 0.0  # the scenarios' jitter
     with serve_upstream(scope=args.scope, latency=args.latency, jitter=jitter) as upstream:
         base = upstream.url("jeep.com")
         codes = asyncio.run(_codes(base))
-        per_request: dict[str, list[float]] = {
-            "httpcore": [],
-            "aiohttp": [],
-            "aiohttp+shape": [],
-            "aiohttp alone": [],
-        }
+        loop_ms: dict[str, list[float]] = {kind: [] for kind in kinds}
+        process_ms: dict[str, list[float]] = {kind: [] for kind in kinds}
         for _ in range(args.rounds):
-            for kind in per_request:
-                result = asyncio.run(
-                    _run(base, codes, args.requests, args.workers, args.page_size, kind)
-                )
-                per_request[kind].append(result["loop_cpu_per_request_ms"])
+            for kind in kinds:
+                # The stand-in is another process, so this process's CPU is the client's alone.
+                started = time.process_time()
+                with asyncio.Runner(loop_factory=loop_factory) as runner:
+                    result = runner.run(
+                        _run(base, codes, args.requests, args.workers, args.page_size, kind)
+                    )
+                process = 1000.0 * (time.process_time() - started) / args.requests
+                loop_ms[kind].append(result["loop_cpu_per_request_ms"])
+                process_ms[kind].append(process)
                 print(
-                    kind,
-                    result["bytes_per_page"],
-                    "B/page",
-                    result["loop_cpu_per_request_ms"],
-                    "ms/request",
+                    f"{kind}: {result['bytes_per_page']} B/page, "
+                    f"{result['loop_cpu_per_request_ms']:.3f} ms loop CPU, "
+                    f"{process:.3f} ms process CPU a request"
                 )
         body = one_page(base, codes[0], args.page_size)
-    for kind, values in per_request.items():
+    for kind in kinds:
         print(
-            f"{kind}: median {statistics.median(values):.3f} ms CPU a request, {args.rounds} rounds"
+            f"{kind}: median {statistics.median(loop_ms[kind]):.3f} ms loop CPU, "
+            f"{statistics.median(process_ms[kind]):.3f} ms process CPU a request "
+            f"({args.loop}, {args.rounds} rounds)"
         )
     # With W workers and L seconds a page, the loop waits about L / W between answers.
     gap = max(args.latency / args.workers, 0.01)

@@ -5,10 +5,8 @@ import asyncio
 import msgspec
 import pytest
 
-from benchmarks.client_cpu import _codes, _run, idle_penalty, one_page
+from benchmarks.client_cpu import KINDS, _codes, _run, idle_penalty, one_page
 from standin.stellantis.sites.process import serve_upstream
-
-KINDS = ("httpcore", "aiohttp", "aiohttp+shape", "aiohttp alone")
 
 
 def test_each_kind_reads_the_same_pages_and_reports_its_cpu() -> None:
