@@ -8,6 +8,7 @@ entities take the records' path and the totals' paths from it.
 
 from __future__ import annotations
 
+import decimal
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -87,8 +88,17 @@ def _typed(name: str, tree: dict[str, Any]) -> type:
 
 
 def _count(value: Any) -> int | None:
-    """A reported total, which may come as a number, a string with separators, or not at all."""
-    try:
-        return int(str(value).replace(",", "").strip())
-    except ValueError:
+    """A reported total, which may come as a number (`70`, `70.0`), a string with separators,
+    or not at all."""
+    if isinstance(value, bool):
         return None
+    text = str(value).replace(",", "").strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = decimal.Decimal(text)
+    except decimal.InvalidOperation:
+        return None
+    return int(number) if number.is_finite() and number == number.to_integral_value() else None

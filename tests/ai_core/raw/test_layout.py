@@ -36,12 +36,12 @@ def stored(sub_resource: str, bodies: list[bytes]) -> dict[str, object]:
     pages=st.lists(st.lists(KEYS, max_size=5), min_size=1, max_size=4),
     total=st.integers(0, 10_000),
     spelling=st.sampled_from(["totalCount", "totalcount"]),
-    written=st.sampled_from([int, str, "{:,}".format]),
+    written=st.sampled_from([int, str, "{:,}".format, float, "{:,.1f}".format]),
 )
 def test_the_check_counts_what_the_fetcher_reads(
     pages: list[list[str]], total: int, spelling: str, written: Callable[[int], object]
 ) -> None:
-    reported = written(total)  # a number, text, or text with thousands separators
+    reported = written(total)  # a number (70, 70.0), or text, with or without separators
     documents = [
         {"result": {"meta": {spelling: reported}, "items": [{"sku": k, "n": 1} for k in keys]}}
         for keys in pages
