@@ -36,17 +36,18 @@ DEALERS = PageLayout(records=("dealer",), key="dealerCode")
 """A brand's dealer locator page: its dealers, whole."""
 
 
-def _result_data(data: Any, what: str) -> Mapping[str, Any]:
-    """The `result.data` object of an inventory-style answer, or a retryable failure."""
+def _result_data(data: Any) -> Mapping[str, Any]:
+    """The `result.data` object of an inventory-style answer, or a retryable failure (the
+    client's error names the page)."""
     result = data.get("result") if isinstance(data, dict) else None
     if not isinstance(result, dict):
-        raise RetryableResponse(f"{what}: the answer has no `result` object")
+        raise RetryableResponse("the answer has no `result` object")
     if result.get("result") != "SUCCESS":
         errors = result.get("errors") or []
-        raise RetryableResponse(f"{what}: upstream answered {result.get('result')!r} {errors!r}")
+        raise RetryableResponse(f"upstream answered {result.get('result')!r} {errors!r}")
     payload = result.get("data")
     if not isinstance(payload, dict):
-        raise RetryableResponse(f"{what}: the answer has no `result.data` object")
+        raise RetryableResponse("the answer has no `result.data` object")
     return payload
 
 
@@ -94,7 +95,7 @@ class InventoryCode:
         return f"public_inventory page {page} of {self.key}"
 
     def validate(self, data: Any) -> None:
-        _result_data(data, self.label(0))
+        _result_data(data)
 
     def read(self, data: Any) -> PageContent:
         return INVENTORY.read(data)
@@ -134,9 +135,9 @@ class ModelYearCodes(_WholeBrandList):
         return f"public_model_year_codes of {self.key}"
 
     def validate(self, data: Any) -> None:
-        codes = _result_data(data, self.label(page=1)).get("modelYearCodes")
+        codes = _result_data(data).get("modelYearCodes")
         if not isinstance(codes, list):
-            raise RetryableResponse(f"{self.label(1)}: no `modelYearCodes` list")
+            raise RetryableResponse("no `modelYearCodes` list")
 
     def read(self, data: Any) -> PageContent:
         return MODEL_YEAR_CODES.read(data)
@@ -167,9 +168,9 @@ class DealerLocator(_WholeBrandList):
         if not isinstance(data, dict) or data.get("status") != "SUCCESS":
             status = data.get("status") if isinstance(data, dict) else type(data).__name__
             error = data.get("error") if isinstance(data, dict) else None
-            raise RetryableResponse(f"{self.label(1)}: upstream answered {status!r} {error!r}")
+            raise RetryableResponse(f"upstream answered {status!r} {error!r}")
         if not isinstance(data.get("dealer"), list):
-            raise RetryableResponse(f"{self.label(1)}: no `dealer` list")
+            raise RetryableResponse("no `dealer` list")
 
     def read(self, data: Any) -> PageContent:
         return DEALERS.read(data)

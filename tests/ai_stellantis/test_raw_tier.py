@@ -174,15 +174,18 @@ def test_each_fault_kind_still_yields_the_ground_truth(
         assert retries > 0
 
 
+@pytest.mark.parametrize(
+    ("kind", "said"), [("html", "html"), ("failure", "upstream answered 'failure'")]
+)
 def test_exhausted_retries_keep_the_rest_of_the_day_and_say_what_is_missing(
-    stellantis_env: UpstreamEnv, monkeypatch: pytest.MonkeyPatch
+    stellantis_env: UpstreamEnv, monkeypatch: pytest.MonkeyPatch, kind: str, said: str
 ) -> None:
     materialize_day()
     before = stored(stellantis_env, "public_inventory")
     first_sub = before.sort("_sub_resource")["_sub_resource"][0]
     domain, code = first_sub.split("/")
     monkeypatch.setenv("STELLANTIS_INVENTORY_MAX_RETRIES", "2")
-    stellantis_env.upstream.set_state(faults=f"html@{domain}/inventory/{code}/1x99")
+    stellantis_env.upstream.set_state(faults=f"{kind}@{domain}/inventory/{code}/1x99")
     result = materialize_day(["stellantis/raw/public_inventory"], raise_on_error=False)
     assert result.success
     [check] = [c for c in result.get_asset_check_evaluations() if c.check_name == "completeness"]
@@ -201,8 +204,9 @@ def test_exhausted_retries_keep_the_rest_of_the_day_and_say_what_is_missing(
     ]
     message = failed["_fetch_error"][0]
     assert f"public_inventory page 1 of {first_sub}" in message
+    assert message.count("public_inventory page") == 1  # the page is named once
     assert "3 attempts" in message
-    assert "html" in message.lower()
+    assert said in message.lower()
     assert "rerun" in message.lower()
     # Every other sub-resource is stored as before.
     kept = after.filter(pl.col("_sub_resource") != first_sub).drop("_fetched_at", "_fetch_error")

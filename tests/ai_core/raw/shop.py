@@ -118,7 +118,7 @@ class ShopCategory:
 
     def validate(self, data: Any) -> None:
         if not isinstance(data, dict) or "items" not in data:
-            raise RetryableResponse(f"{self.label(0)}: the answer has no `items`")
+            raise RetryableResponse("the answer has no `items`")
 
     def read(self, data: Any) -> PageContent:
         return PageContent(int(data["total"]), [str(item["sku"]) for item in data["items"]])
