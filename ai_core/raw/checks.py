@@ -152,15 +152,22 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
         .alias("problem")
     )
     failed = bad.filter(pl.col("failed_pages") > 0)
-    description = None if table.height else "the partition holds no pages"
+    fetched_but_off = bad.filter(pl.col("failed_pages") == 0)
+    sentences = [] if table.height else ["the partition holds no pages"]
     if failed.height:
-        named = ", ".join(failed["_sub_resource"].head(10).to_list())
-        more = f" and {failed.height - 10} more" if failed.height > 10 else ""
-        description = (
+        sentences.append(
             f"{int(failed['failed_pages'].sum())} pages of {failed.height} sub-resources were not "
-            f"fetched ({named}{more}); the rest of the day is stored. Rerun this asset for the "
+            f"fetched ({_named(failed)}); the rest of the day is stored. Rerun this asset for the "
             "day once the upstream recovers, then its downstream assets."
         )
+    if fetched_but_off.height:
+        kinds = fetched_but_off.group_by("problem").len().sort("problem")
+        counted = ", ".join(f"{n} {problem}" for problem, n in kinds.iter_rows())
+        sentences.append(
+            f"{fetched_but_off.height} sub-resources fetched in full do not hold what their "
+            f"totals say ({counted}: {_named(fetched_but_off)}); see the samples."
+        )
+    description = " ".join(sentences) or None
     return dg.AssetCheckResult(
         passed=table.height > 0 and bad.height == 0,
         severity=dg.AssetCheckSeverity.ERROR,
@@ -182,6 +189,11 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
             ),
         },
     )
+
+
+def _named(rows: pl.DataFrame, limit: int = 10) -> str:
+    named = ", ".join(rows["_sub_resource"].head(limit).to_list())
+    return named + (f" and {rows.height - limit} more" if rows.height > limit else "")
 
 
 PER_SUB = [

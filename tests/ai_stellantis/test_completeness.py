@@ -64,6 +64,10 @@ def test_check_names_short_long_and_empty_sub_resources() -> None:
     assert "| jeep.com/D | long | 1 | 2 | 1 |" in samples
     assert "| jeep.com/E | empty | 1 | 0 | 0 |" in samples
     assert "jeep.com/A" not in samples and "jeep.com/B" not in samples
+    assert result.description == (
+        "3 sub-resources fetched in full do not hold what their totals say (1 empty, 1 long, "
+        "1 short: jeep.com/C, jeep.com/D, jeep.com/E); see the samples."
+    )
 
     passing = tallied_check(_frame(ok, repeated), RULE)
     assert passing.passed
