@@ -4,7 +4,8 @@ A canonical entity class names its columns the Python way and gives each a seman
 `ai_core.transform.coerce` (`Text`, `Money`, `Flag`...). A source subclass says where each column
 comes from: `source_names(...)` maps names and nested paths (everything else is the camelCase of
 the Python name), `Records` says where the records are, and fields that need more than a rename
-are re-annotated with a transform (`Pick`) or computed from other columns (`Derived`). The class
+are re-annotated with a transform (`Pick`), computed from other columns (`Derived`), or given a
+rule for records that leave them null (`Fallback`). The class
 then validates one upstream record with plain Pydantic (`model_validate(record,
 context=provenance)`), and `compile_extractor` turns the same declaration into Polars
 expressions.
@@ -89,6 +90,21 @@ class Derived:
         return f"Derived({self.doc or self.expr})"
 
 
+class Fallback:
+    """What a column read from the record takes where the record leaves it null: a rule over
+    the record and its provenance, as `Derived` has (`compute`, and `expr` for Polars)."""
+
+    def __init__(
+        self, compute: Callable[[Any, Mapping[str, Any]], Any], expr: pl.Expr, *, doc: str = ""
+    ) -> None:
+        self.compute = compute
+        self.expr = expr
+        self.doc = doc
+
+    def __repr__(self) -> str:
+        return f"Fallback({self.doc or self.expr})"
+
+
 def constant(value: str | int | float | bool | None, doc: str = "") -> Derived:
     """A column with the same value in every record (`None`: a column this source lacks)."""
     return Derived(lambda record, provenance: value, pl.lit(value), doc=doc or f"always {value!r}")
@@ -139,6 +155,9 @@ class Entity(BaseModel):
     @model_validator(mode="after")
     def _derive_and_require_key(self, info: ValidationInfo) -> Self:
         provenance: Mapping[str, Any] = info.context or {}
+        for name, fallback in fallback_columns(type(self)):
+            if getattr(self, name) is None:
+                setattr(self, name, fallback.compute(self, provenance))
         for name, derived in derived_columns(type(self)):
             # Plain attribute assignment: the model does not validate on assignment.
             setattr(self, name, derived.compute(self, provenance))
@@ -146,6 +165,17 @@ class Entity(BaseModel):
         if missing:
             raise ValueError(f"{type(self).__name__} record has no {', '.join(missing)}")
         return self
+
+
+@functools.cache
+def fallback_columns(model: type[BaseModel]) -> tuple[tuple[str, Fallback], ...]:
+    """The read columns of a model that fall back on a rule where the record has no value."""
+    found: list[tuple[str, Fallback]] = []
+    for name, info in model.model_fields.items():
+        marks = [m for m in info.metadata if isinstance(m, Fallback)]
+        if marks:
+            found.append((name, marks[-1]))
+    return tuple(found)
 
 
 @functools.cache

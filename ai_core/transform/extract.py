@@ -143,6 +143,11 @@ class Extractor:
         self.schema = transformed_schema(plan.entity)
         read = [c for c in plan.columns if c.derived is None]
         self._stages = column_stages(read, lambda level: pl.col(_rec(level)))
+        self._fallbacks = [
+            pl.coalesce(pl.col(c.name), c.fallback.expr.cast(c.dtype)).alias(c.name)
+            for c in plan.columns
+            if c.fallback
+        ]
         self._derived = [
             c.derived.expr.cast(c.dtype).alias(c.name) for c in plan.columns if c.derived
         ]
@@ -150,7 +155,9 @@ class Extractor:
         self._hash = snapshot_hash_expr(plan.hashed)
         self._decoder = PageDecoder(plan.page_dtype)
         self._alike = (
-            _alike(plan, self._stages[0], self._derived) if plan.entity.repeated_records else None
+            _alike(plan, self._stages[0], [*self._fallbacks, *self._derived])
+            if plan.entity.repeated_records
+            else None
         )
 
     def __call__(self, raw: Frame) -> pl.DataFrame:
@@ -268,6 +275,8 @@ class Extractor:
         for stage in transforms:
             query = query.with_columns(stage)
         query = query.select(*context, *last)
+        if self._fallbacks:
+            query = query.with_columns(self._fallbacks)
         for expr in self._derived:
             query = query.with_columns(expr)
         return query.with_columns(self._reason, self._hash).collect(engine="in-memory")

@@ -15,7 +15,16 @@ from pydantic import AliasPath, BaseModel
 from pydantic.fields import FieldInfo
 
 from ai_core.transform.coerce import Matches, Transform
-from ai_core.transform.entity import ITEM, PARENT, Derived, Entity, Records, derived_columns
+from ai_core.transform.entity import (
+    ITEM,
+    PARENT,
+    Derived,
+    Entity,
+    Fallback,
+    Records,
+    derived_columns,
+    fallback_columns,
+)
 from ai_core.transform.schema import DType, polars_dtype
 
 
@@ -33,6 +42,8 @@ class ColumnPlan:
     decode: pl.DataType | None
     derived: Derived | None
     pattern: str | None
+    fallback: Fallback | None = None
+    """Where the record has no value: the rule the column takes instead."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +112,7 @@ def column_plans(model: type[BaseModel], depth: int = 1) -> tuple[ColumnPlan, ..
     """Plans of a model's columns; `depth` is the records level its records sit at."""
     plans: list[ColumnPlan] = []
     derived_by_name = dict(derived_columns(model))
+    fallback_by_name = dict(fallback_columns(model))
     for name, info in model.model_fields.items():
         where = f"{model.__name__}.{name}"
         dtype = polars_dtype(info.annotation, where)
@@ -119,7 +131,17 @@ def column_plans(model: type[BaseModel], depth: int = 1) -> tuple[ColumnPlan, ..
             decode = transform.decode_dtype(decode)
         level, path = _resolve(model, name, _alias_path(model, name, info), depth)
         plans.append(
-            ColumnPlan(name, dtype, level, path, tuple(transforms), decode, None, _pattern(info))
+            ColumnPlan(
+                name,
+                dtype,
+                level,
+                path,
+                tuple(transforms),
+                decode,
+                None,
+                _pattern(info),
+                fallback_by_name.get(name),
+            )
         )
     return tuple(plans)
 
@@ -156,8 +178,8 @@ def record_dtype(plans: tuple[ColumnPlan, ...], level: int, where: str) -> DType
 def decode_struct(model: type[BaseModel]) -> pl.Struct:
     """What an object validated as a nested `model` decodes to."""
     plans = column_plans(model)
-    if any(p.derived for p in plans):
-        raise TypeError(f"{model.__name__}: nested models cannot have derived columns")
+    if any(p.derived or p.fallback for p in plans):
+        raise TypeError(f"{model.__name__}: nested models cannot have derived or fallback columns")
     dtype = record_dtype(plans, 1, model.__name__)
     if not isinstance(dtype, pl.Struct):
         raise TypeError(f"{model.__name__}: a nested model reads keys of an object")
@@ -206,8 +228,8 @@ def list_stages(model: type[BaseModel]) -> tuple[Callable[[pl.Expr], pl.Expr], .
     columns: the elements' working values are fields of one struct per element, each stage a
     `list.eval` that adds the next step's fields, so no step is computed twice."""
     plans = column_plans(model)
-    if any(p.derived for p in plans):
-        raise TypeError(f"{model.__name__}: nested models cannot have derived columns")
+    if any(p.derived or p.fallback for p in plans):
+        raise TypeError(f"{model.__name__}: nested models cannot have derived or fallback columns")
     element = pl.element()
     first, *middle, last = column_stages(
         plans, lambda level: element, ref=lambda name: element.struct.field(name)

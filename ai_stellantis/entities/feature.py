@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, ClassVar
 
 from ai_core.transform import ABSENT, Entity, Money, Records, Text, constant, source_names
+from ai_stellantis.entities import fields
 from ai_stellantis.sources.public_sites import INVENTORY
 
 
@@ -40,6 +41,7 @@ class InventoryOption(Feature):
     reports_unknown_keys: ClassVar[bool] = False
     repeated_records: ClassVar[bool] = True
 
+    model_year_code: Annotated[Text, fields.ASKED_MODEL_YEAR_CODE] = None
     kind: Annotated[str | None, constant("option")] = None
     description: Annotated[Text, ABSENT] = None
     msrp: Annotated[Money, ABSENT] = None
@@ -58,4 +60,5 @@ class InventoryPackageFeature(Feature):
     reports_unknown_keys: ClassVar[bool] = False
     repeated_records: ClassVar[bool] = True
 
+    model_year_code: Annotated[Text, fields.ASKED_MODEL_YEAR_CODE] = None
     kind: Annotated[str | None, constant("package")] = None

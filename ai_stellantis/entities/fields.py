@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from ai_core.http.redact import REDACTED
-from ai_core.transform import Derived, OnlyMatch, RegexGroup, Slice
+from ai_core.transform import Derived, Fallback, OnlyMatch, RegexGroup, Slice
 from ai_stellantis.brands import BRANDS
 
 BRAND_NAMES: dict[str, str] = {b.domain: b.name for b in BRANDS}
@@ -54,6 +54,20 @@ DOMAIN = pl.col("_sub_resource").str.split("/").list.first()
 
 def domain_of(provenance: Mapping[str, Any]) -> str:
     return str(provenance.get("_sub_resource") or "").split("/")[0]
+
+
+def _asked_code(record: Any, provenance: Mapping[str, Any]) -> str | None:
+    parts = str(provenance.get("_sub_resource") or "").split("/", 1)
+    return parts[1] or None if len(parts) == 2 else None
+
+
+_ASKED = pl.col("_sub_resource").str.splitn("/", 2).struct.field("field_1")
+ASKED_MODEL_YEAR_CODE = Fallback(
+    _asked_code,
+    pl.when(_ASKED != "").then(_ASKED),
+    doc="the model-year code the page was asked for, where the vehicle lists none",
+)
+"""An inventory page lists the vehicles of the code it was asked for (`domain/code`)."""
 
 
 def _brand(record: Any, provenance: Mapping[str, Any]) -> str | None:

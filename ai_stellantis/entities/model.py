@@ -75,5 +75,6 @@ class InventoryModel(VehicleModel):
     reports_unknown_keys: ClassVar[bool] = False
     repeated_records: ClassVar[bool] = True
 
+    model_year_code: Annotated[Text, fields.ASKED_MODEL_YEAR_CODE] = None
     model_code: Annotated[Text, fields.MODEL_CODE] = None
     brand: Annotated[str | None, fields.brand_from_domain(None)] = None

@@ -255,6 +255,7 @@ class InventoryVehicle(Vehicle):
     }
 
     brand: Annotated[str | None, fields.brand_from_domain()] = None
+    model_year_code: Annotated[Text, fields.ASKED_MODEL_YEAR_CODE] = None
     brand_corrected: Annotated[bool | None, fields.BRAND_CORRECTED] = None
     model_code: Annotated[Text, fields.MODEL_CODE] = None
     cpp: Annotated[Text, fields.CPP] = None

@@ -174,3 +174,18 @@ def test_a_page_that_is_not_json_is_malformed_for_both_paths() -> None:
     assert_same(got, oracle_extraction(InventoryVehicle, raw), InventoryVehicle)
     assert got.pages["status"].to_list() == ["ok", "malformed"]
     assert got.pages["reported_total"].to_list() == [1, None]
+
+
+def test_a_vehicle_without_its_model_year_code_takes_the_code_its_page_was_asked_for() -> None:
+    rng = random.Random(3)
+    listed, bare = (vehicle(rng, BY_DOMAIN["jeep.com"], "IUJ202610") for _ in range(2))
+    del bare["modelYearCode"]
+    listed["modelYearCode"] = "IUJ202710"  # a vehicle's own code wins over the page's
+    raw = raw_rows([("jeep.com/IUJ202610", 1, inventory_body([listed, bare], 2))])
+    for entity in INVENTORY_SOURCES:
+        got = EXTRACTORS[entity].extract(raw)
+        assert_same(got, oracle_extraction(entity, raw), entity)
+        assert got.rejected.height == 0, entity
+        if "model_year_code" in got.rows.columns:
+            codes = set(got.rows["model_year_code"])
+            assert codes == {"IUJ202710", "IUJ202610"}, entity
