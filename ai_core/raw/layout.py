@@ -8,7 +8,6 @@ entities take the records' path and the totals' paths from it.
 
 from __future__ import annotations
 
-import decimal
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -87,18 +86,17 @@ def _typed(name: str, tree: dict[str, Any]) -> type:
     return TypedDict(name, fields, total=False)  # type: ignore[operator]
 
 
+WHOLE_NUMBER = re.compile(r"\s*([0-9][0-9,]*)(?:\.0*)?\s*", re.ASCII)
+"""A total as text: digits with thousands separators, and at most a zero fraction (`70.0`)."""
+
+
 def _count(value: Any) -> int | None:
-    """A reported total, which may come as a number (`70`, `70.0`), a string with separators,
-    or not at all."""
+    """A reported total, which may come as a number (`70`, `70.0`), as text, or not at all."""
     if isinstance(value, bool):
         return None
-    text = str(value).replace(",", "").strip()
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        number = decimal.Decimal(text)
-    except decimal.InvalidOperation:
-        return None
-    return int(number) if number.is_finite() and number == number.to_integral_value() else None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    found = WHOLE_NUMBER.fullmatch(str(value))
+    return int(found.group(1).replace(",", "")) if found else None

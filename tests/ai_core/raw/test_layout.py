@@ -58,6 +58,10 @@ def test_the_check_counts_what_the_fetcher_reads(
 def test_the_first_total_present_wins_and_separators_are_read() -> None:
     page = {"result": {"meta": {"totalcount": "1,204"}, "items": []}}
     assert LISTING.read(page).total == 1204
+    # Only whole numbers: no fraction, exponent, underscore or other script's digits.
+    for odd in ("70.5", "7e1", "1_000", "\u0661\u0662", 70.5, True):
+        assert LISTING.read({"result": {"meta": {"totalcount": odd}}}).total is None, odd
+    assert LISTING.read({"result": {"meta": {"totalcount": "1,204.00"}}}).total == 1204
     assert WHOLE.read({"shops": [{"shopCode": "A"}, {"name": "no code"}, "junk"]}).record_keys == [
         "A"
     ]
