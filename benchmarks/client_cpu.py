@@ -26,7 +26,6 @@ import time
 import aiohttp
 import httpx
 import msgspec
-import uvloop
 from pyreqwest.client import ClientBuilder
 from pyreqwest.compatibility.httpx import HttpxTransport
 
@@ -194,7 +193,11 @@ def main() -> None:
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
         parser.error(f"unknown kinds {unknown}; known: {', '.join(KINDS)}")
-    loop_factory = uvloop.new_event_loop if args.loop == "uvloop" else None
+    loop_factory = None
+    if args.loop == "uvloop":
+        import uvloop  # installed with dagster-webserver's uvicorn, not on every platform
+
+        loop_factory = uvloop.new_event_loop
     jitter = 0.05 if args.latency else 0.0  # the scenarios' jitter
     with serve_upstream(scope=args.scope, latency=args.latency, jitter=jitter) as upstream:
         base = upstream.url("jeep.com")

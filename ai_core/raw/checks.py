@@ -163,9 +163,11 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
     if fetched_but_off.height:
         kinds = fetched_but_off.group_by("problem").len().sort("problem")
         counted = ", ".join(f"{n} {problem}" for problem, n in kinds.iter_rows())
+        n = fetched_but_off.height
         sentences.append(
-            f"{fetched_but_off.height} sub-resources fetched in full do not hold what their "
-            f"totals say ({counted}: {_named(fetched_but_off)}); see the samples."
+            f"{n} sub-resource{'s' if n > 1 else ''} fetched in full "
+            f"{'are' if n > 1 else 'is'} off ({counted}: {_named(fetched_but_off)}); "
+            "see the samples."
         )
     description = " ".join(sentences) or None
     return dg.AssetCheckResult(

@@ -44,7 +44,7 @@ def _result_data(data: Any) -> Mapping[str, Any]:
         raise RetryableResponse("the answer has no `result` object")
     if result.get("result") != "SUCCESS":
         errors = result.get("errors") or []
-        raise RetryableResponse(f"upstream answered {result.get('result')!r} {errors!r}")
+        raise RetryableResponse(f"result {result.get('result')!r}, errors {errors!r}")
     payload = result.get("data")
     if not isinstance(payload, dict):
         raise RetryableResponse("the answer has no `result.data` object")
@@ -168,7 +168,7 @@ class DealerLocator(_WholeBrandList):
         if not isinstance(data, dict) or data.get("status") != "SUCCESS":
             status = data.get("status") if isinstance(data, dict) else type(data).__name__
             error = data.get("error") if isinstance(data, dict) else None
-            raise RetryableResponse(f"upstream answered {status!r} {error!r}")
+            raise RetryableResponse(f"status {status!r}, error {error!r}")
         if not isinstance(data.get("dealer"), list):
             raise RetryableResponse("no `dealer` list")
 

@@ -65,8 +65,12 @@ def test_check_names_short_long_and_empty_sub_resources() -> None:
     assert "| jeep.com/E | empty | 1 | 0 | 0 |" in samples
     assert "jeep.com/A" not in samples and "jeep.com/B" not in samples
     assert result.description == (
-        "3 sub-resources fetched in full do not hold what their totals say (1 empty, 1 long, "
-        "1 short: jeep.com/C, jeep.com/D, jeep.com/E); see the samples."
+        "3 sub-resources fetched in full are off (1 empty, 1 long, 1 short: jeep.com/C, "
+        "jeep.com/D, jeep.com/E); see the samples."
+    )
+    one = tallied_check(_frame(ok, short), RULE)
+    assert one.description == (
+        "1 sub-resource fetched in full is off (1 short: jeep.com/C); see the samples."
     )
 
     passing = tallied_check(_frame(ok, repeated), RULE)

@@ -175,7 +175,7 @@ def test_each_fault_kind_still_yields_the_ground_truth(
 
 
 @pytest.mark.parametrize(
-    ("kind", "said"), [("html", "html"), ("failure", "upstream answered 'failure'")]
+    ("kind", "said"), [("html", "html"), ("failure", "upstream reported failure: result 'failure'")]
 )
 def test_exhausted_retries_keep_the_rest_of_the_day_and_say_what_is_missing(
     stellantis_env: UpstreamEnv, monkeypatch: pytest.MonkeyPatch, kind: str, said: str
