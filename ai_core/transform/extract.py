@@ -14,21 +14,23 @@ rows would; each rejected copy is still reported where it is.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ai_core.arrow import Frame, as_arrow, as_polars
+from ai_core.transform.coerce import Coercer
 from ai_core.transform.decode import CHUNK_BYTES, PAGE, PageDecoder, byte_runs
 from ai_core.transform.drift import DRIFT_SCHEMA, Drift, detect_drift
 from ai_core.transform.entity import Entity
 from ai_core.transform.hashing import snapshot_hash_expr
-from ai_core.transform.plan import EntityPlan, column_stages, entity_plan, navigate
-from ai_core.transform.scalars import int_expr
+from ai_core.transform.plan import ColumnPlan, EntityPlan, column_stages, entity_plan, navigate
+from ai_core.transform.scalars import int_expr, text_expr
 from ai_core.transform.schema import HASH_COLUMN, PROVENANCE_SCHEMA, transformed_schema
 
 CONTEXT_COLUMNS = (*PROVENANCE_SCHEMA, "_request_url")
@@ -55,6 +57,18 @@ PAGES_SCHEMA = pl.Schema(
 )
 
 
+UNREADABLE_SCHEMA = pl.Schema(
+    {
+        "column": pl.String(),
+        "_sub_resource": pl.String(),
+        "_page_number": pl.Int32(),
+        "_record_index": pl.Int64(),
+        "value": pl.String(),
+    }
+)
+UNREADABLE_SAMPLES = 10
+
+
 @dataclass(frozen=True, slots=True)
 class Extraction:
     """What one batch of raw rows gave.
@@ -74,6 +88,13 @@ class Extraction:
     unknown_keys: pl.DataFrame
     missing_keys: frozenset[str] | None = None
     collapsed: int = 0
+    unreadable: dict[str, int] = field(default_factory=dict)
+    """Per typed column, the accepted records that sent it a value its type cannot read (a
+    date in an unknown format, a price of `N/A`), stored as null."""
+    unreadable_samples: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=UNREADABLE_SCHEMA)
+    )
+    """Up to `UNREADABLE_SAMPLES` of them a column: where, and the value as sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +106,26 @@ class SliceRows:
     rejected: pl.DataFrame
     pages: pl.DataFrame
     collapsed: int = 0
+    unreadable: dict[str, int] = field(default_factory=dict)
+    unreadable_samples: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=UNREADABLE_SCHEMA)
+    )
+
+
+def checks_readable(column: ColumnPlan) -> bool:
+    """A column read straight into a type other than text, whose value can fail to parse."""
+    if column.derived is not None or column.fallback is not None or len(column.transforms) != 1:
+        return False
+    coercer = column.transforms[0]
+    return isinstance(coercer, Coercer) and coercer.name != "text"
+
+
+def _sent(name: str) -> str:
+    return f"__sent_{name}"
+
+
+def _unreadable_flag(name: str) -> str:
+    return f"__unreadable_{name}"
 
 
 _OK = (pl.col("_http_status") >= 200) & (pl.col("_http_status") < 300)
@@ -143,6 +184,7 @@ class Extractor:
         self.schema = transformed_schema(plan.entity)
         read = [c for c in plan.columns if c.derived is None]
         self._stages = column_stages(read, lambda level: pl.col(_rec(level)))
+        self._checked = [c for c in read if checks_readable(c)]
         self._fallbacks = [
             pl.coalesce(pl.col(c.name), c.fallback.expr.cast(c.dtype)).alias(c.name)
             for c in plan.columns
@@ -212,6 +254,9 @@ class Extractor:
             else pl.DataFrame(schema=REJECTED_SCHEMA)
         )
         pages = pl.concat([p.pages for p in parts]) if parts else pl.DataFrame(schema=PAGES_SCHEMA)
+        unreadable: Counter[str] = Counter()
+        for part in parts:
+            unreadable.update(part.unreadable)
         drift = Drift(pl.DataFrame(schema=DRIFT_SCHEMA), None)
         if self.detect_drift and self.plan.entity.reports_unknown_keys:
             drift = detect_drift(
@@ -224,6 +269,10 @@ class Extractor:
             unknown_keys=drift.unknown,
             missing_keys=self._missing(drift.missing),
             collapsed=sum(p.collapsed for p in parts),
+            unreadable=dict(unreadable),
+            unreadable_samples=keep_samples(
+                pl.concat([UNREADABLE_EMPTY, *(p.unreadable_samples for p in parts)])
+            ),
         )
 
     def _missing(self, missing: frozenset[str] | None) -> frozenset[str] | None:
@@ -272,12 +321,22 @@ class Extractor:
             context = [*CONTEXT_COLUMNS, COPIES]
             positions = pl.int_range(pl.len(), dtype=pl.UInt32).alias(COPIES)
             query = _distinct(query.select(*CONTEXT_COLUMNS, positions, *read), self._alike)
+        # Whether each typed column was sent any text, taken before it is parsed; blank text
+        # and the rare JSON object among what then did not parse are told apart afterwards.
+        sent = [
+            (pl.col(f"__{c.name}").str.len_bytes() > 0).alias(_sent(c.name)) for c in self._checked
+        ]
         for stage in transforms:
-            query = query.with_columns(stage)
-        query = query.select(*context, *last)
-        if self._fallbacks:
-            query = query.with_columns(self._fallbacks)
-        for expr in self._derived:
+            query = query.with_columns([*stage, *sent])
+            sent = []
+        unreadable = [
+            (pl.col(_sent(c.name)) & pl.col(f"__{c.name}").is_null()).alias(
+                _unreadable_flag(c.name)
+            )
+            for c in self._checked
+        ]
+        query = query.select(*context, *last, *unreadable)
+        for expr in [*self._fallbacks, *self._derived]:  # in order, as the per-record path
             query = query.with_columns(expr)
         return query.with_columns(self._reason, self._hash).collect(engine="in-memory")
 
@@ -294,6 +353,7 @@ class Extractor:
             rejected = values.filter(~accepted).select(*REJECTED_SCHEMA)
         else:
             rejected = _each_copy(values.filter(~accepted), records)
+        counts, samples = self._unreadable(values, records)
         per_page = records.group_by("_row").agg(pl.len().cast(pl.Int64).alias("records"))
         page_facts = (
             pages.with_columns(
@@ -314,7 +374,47 @@ class Extractor:
             rejected,
             page_facts,
             collapsed=records.height - rejected.height - rows.height,
+            unreadable=counts,
+            unreadable_samples=samples,
         )
+
+    def _unreadable(
+        self, values: pl.DataFrame, records: pl.DataFrame
+    ) -> tuple[dict[str, int], pl.DataFrame]:
+        """Per checked column, the accepted records whose value did not parse (each copy of a
+        repeated record counted), and a few of them read again from their records."""
+        empty = pl.DataFrame(schema=UNREADABLE_SCHEMA)
+        if not self._checked:
+            return {}, empty
+        if self._alike is None:  # one value row per record, in record order
+            position, copies = pl.int_range(pl.len(), dtype=pl.UInt32), pl.lit(1, pl.UInt32)
+        else:
+            position, copies = pl.col(COPIES).list.first(), pl.col(COPIES).list.len()
+        flags = [_unreadable_flag(c.name) for c in self._checked]
+        # Positions first: they index the records, rejected ones included.
+        found = values.select(
+            position.alias("_position"), copies.alias("_copies"), *flags, "reason"
+        ).filter(pl.col("reason") == "")
+        suspected = found.select(pl.col(flag).any() for flag in flags).row(0)
+        counts: dict[str, int] = {}
+        samples = [empty]
+        for column, flag, any_found in zip(self._checked, flags, suspected, strict=True):
+            if not any_found:
+                continue
+            hits = found.filter(pl.col(flag))
+            sent = records[hits["_position"]].select(
+                pl.lit(column.name).alias("column"),
+                "_sub_resource",
+                "_page_number",
+                "_record_index",
+                navigate(pl.col(_rec(column.level)), column.path).cast(pl.String).alias("value"),
+                hits["_copies"],
+            )
+            unread = sent.filter(text_expr(pl.col("value")).is_not_null())
+            if unread.height:
+                counts[column.name] = int(unread["_copies"].sum())
+                samples.append(unread.head(UNREADABLE_SAMPLES).select(*UNREADABLE_SCHEMA))
+        return counts, pl.concat(samples)
 
 
 def _each_copy(rejected: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
@@ -350,4 +450,21 @@ def compile_extractor(entity: type[Entity], *, detect_drift: bool = True) -> Ext
     return Extractor(entity_plan(entity), detect_drift=detect_drift)
 
 
-__all__ = ["Extraction", "Extractor", "SliceRows", "compile_extractor", "page_bodies"]
+UNREADABLE_EMPTY = pl.DataFrame(schema=UNREADABLE_SCHEMA)
+
+
+def keep_samples(samples: pl.DataFrame) -> pl.DataFrame:
+    """The first `UNREADABLE_SAMPLES` samples of each column."""
+    return samples.filter(pl.int_range(pl.len()).over("column") < UNREADABLE_SAMPLES)
+
+
+__all__ = [
+    "UNREADABLE_SCHEMA",
+    "Extraction",
+    "Extractor",
+    "SliceRows",
+    "checks_readable",
+    "compile_extractor",
+    "keep_samples",
+    "page_bodies",
+]

@@ -25,9 +25,11 @@ from ai_core.transform.extract import (
     PAGES_SCHEMA,
     REJECTED_SCHEMA,
     Extraction,
+    checks_readable,
 )
 from ai_core.transform.hashing import snapshot_hash_expr
-from ai_core.transform.plan import entity_plan
+from ai_core.transform.plan import alias_path, entity_plan
+from ai_core.transform.scalars import as_text, text_rule
 from ai_core.transform.schema import HASH_COLUMN, transformed_schema
 
 
@@ -70,6 +72,12 @@ def oracle_extraction(entity: type[Entity], raw: Frame) -> Extraction:
     rejected: list[dict[str, Any]] = []
     pages: list[dict[str, Any]] = []
     unknown: Counter[str] = Counter()
+    unreadable: Counter[str] = Counter()
+    checked = [
+        (c.name, alias_path(entity, c.name, entity.model_fields[c.name]))
+        for c in plan.columns
+        if checks_readable(c)
+    ]
     columns = [*CONTEXT_COLUMNS, "_http_status", "_response_body"]
     for raw_row in as_polars(raw).select(columns).iter_rows(named=True):
         body = raw_row.pop("_response_body")
@@ -112,6 +120,10 @@ def oracle_extraction(entity: type[Entity], raw: Frame) -> Extraction:
                 )
                 continue
             rows.append(provenance | record.model_dump())
+            for name, path in checked:
+                sent = text_rule(as_text(value_at(view, path))) is not None
+                if sent and getattr(record, name) is None:
+                    unreadable[name] += 1
     without_hash = {k: v for k, v in schema.items() if k != HASH_COLUMN}
     frame = pl.from_dicts(rows, schema=without_hash) if rows else pl.DataFrame(schema=without_hash)
     return Extraction(
@@ -119,6 +131,7 @@ def oracle_extraction(entity: type[Entity], raw: Frame) -> Extraction:
         rejected=pl.DataFrame(rejected, schema=REJECTED_SCHEMA),
         pages=pl.DataFrame(pages, schema=PAGES_SCHEMA),
         unknown_keys=pl.DataFrame(sorted(unknown.items()), schema=DRIFT_SCHEMA, orient="row"),
+        unreadable=dict(unreadable),
     )
 
 

@@ -17,6 +17,7 @@ the consolidated tier carries those parts forward instead of reading them as gon
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,14 @@ from ai_core.iceberg.output import PartitionOutput, StagedRows
 from ai_core.iceberg.writer import unobserved_property
 from ai_core.raw.parts import in_parts
 from ai_core.transform.drift import DRIFT_SCHEMA
-from ai_core.transform.extract import PAGES_SCHEMA, REJECTED_SCHEMA, Extraction, Extractor
+from ai_core.transform.extract import (
+    PAGES_SCHEMA,
+    REJECTED_SCHEMA,
+    UNREADABLE_SCHEMA,
+    Extraction,
+    Extractor,
+    keep_samples,
+)
 from ai_core.transform.facts import (
     DISCREPANCY_SAMPLES_SCHEMA,
     DiscrepancyFacts,
@@ -100,6 +108,8 @@ class TransformedPartition(PartitionOutput):
         self._rejected = pl.DataFrame(schema=REJECTED_SCHEMA)
         self._unknown = pl.DataFrame(schema=DRIFT_SCHEMA)
         self._missing: frozenset[str] | None = None
+        self._unreadable: Counter[str] = Counter()
+        self._unreadable_samples = pl.DataFrame(schema=UNREADABLE_SCHEMA)
         schema = extractor.schema
         narrow = [*self.key, "_sub_resource", "_page_number", "_fetched_at", HASH_COLUMN]
         self._narrow = pl.DataFrame(
@@ -173,6 +183,11 @@ class TransformedPartition(PartitionOutput):
         self._kept.append(
             KeptGroup(narrow, extraction.pages, extraction.rejected, extraction.unknown_keys)
         )
+        if extraction.unreadable:
+            self._unreadable.update(extraction.unreadable)
+            self._unreadable_samples = keep_samples(
+                pl.concat([self._unreadable_samples, extraction.unreadable_samples])
+            )
         if extraction.missing_keys is not None:
             # Missing from the day means missing from every group's sample.
             self._missing = (
@@ -237,10 +252,22 @@ class TransformedPartition(PartitionOutput):
         return integrity_facts(observed, self._pages, self._rejected, self.unobserved)
 
     def discrepancies(self) -> DiscrepancyFacts:
-        """Rule findings on the written rows, unknown keys and conflicts (known once written)."""
+        """Rule findings on the written rows, values no type could read, unknown keys and
+        conflicts (known once written)."""
+        unreadable = {f"unreadable {column}": n for column, n in sorted(self._unreadable.items())}
+        samples = self._unreadable_samples.select(
+            pl.format("unreadable {}", "column").alias("rule"),
+            pl.format(
+                "{} ({} page {}, record {})",
+                pl.col("value").fill_null("").str.slice(0, 80),
+                "_sub_resource",
+                "_page_number",
+                "_record_index",
+            ).alias("detail"),
+        )
         return discrepancy_facts(
-            self._discrepancy_counts,
-            self._discrepancy_samples,
+            {**self._discrepancy_counts, **unreadable},
+            pl.concat([self._discrepancy_samples, samples]),
             self._unknown,
             self._conflict_samples,
             self._resolved().conflicts,

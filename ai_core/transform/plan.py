@@ -76,7 +76,7 @@ def _pattern(info: FieldInfo) -> str | None:
     return patterns[-1] if patterns else None
 
 
-def _alias_path(model: type[BaseModel], name: str, info: FieldInfo) -> tuple[str, ...]:
+def alias_path(model: type[BaseModel], name: str, info: FieldInfo) -> tuple[str, ...]:
     alias = info.validation_alias
     if alias is None:
         return (info.alias or name,)
@@ -117,6 +117,12 @@ def column_plans(model: type[BaseModel], depth: int = 1) -> tuple[ColumnPlan, ..
         where = f"{model.__name__}.{name}"
         dtype = polars_dtype(info.annotation, where)
         derived = derived_by_name.get(name)
+        fallback = fallback_by_name.get(name)
+        if fallback is not None and (derived is not None or _pattern(info) is not None):
+            raise TypeError(
+                f"{where}: a Fallback is for a read column without a pattern to match (a derived "
+                "column computes every value; a pattern would check the value read alone)"
+            )
         if derived is not None:
             plans.append(ColumnPlan(name, dtype, 0, (), (), None, derived, _pattern(info)))
             continue
@@ -129,18 +135,18 @@ def column_plans(model: type[BaseModel], depth: int = 1) -> tuple[ColumnPlan, ..
         decode: pl.DataType | None = None
         for transform in reversed(transforms):
             decode = transform.decode_dtype(decode)
-        level, path = _resolve(model, name, _alias_path(model, name, info), depth)
+        level, path = _resolve(model, name, alias_path(model, name, info), depth)
         plans.append(
             ColumnPlan(
-                name,
-                dtype,
-                level,
-                path,
-                tuple(transforms),
-                decode,
-                None,
-                _pattern(info),
-                fallback_by_name.get(name),
+                name=name,
+                dtype=dtype,
+                level=level,
+                path=path,
+                transforms=tuple(transforms),
+                decode=decode,
+                derived=None,
+                pattern=_pattern(info),
+                fallback=fallback,
             )
         )
     return tuple(plans)

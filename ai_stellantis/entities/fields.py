@@ -57,8 +57,8 @@ def domain_of(provenance: Mapping[str, Any]) -> str:
 
 
 def _asked_code(record: Any, provenance: Mapping[str, Any]) -> str | None:
-    parts = str(provenance.get("_sub_resource") or "").split("/", 1)
-    return parts[1] or None if len(parts) == 2 else None
+    _, _, code = str(provenance.get("_sub_resource") or "").partition("/")
+    return code or None
 
 
 _ASKED = pl.col("_sub_resource").str.splitn("/", 2).struct.field("field_1")

@@ -32,3 +32,4 @@ def assert_same(got: Extraction, want: Extraction, entity: type[Entity]) -> None
     key = ["_sub_resource", "_page_number", "_record_index"]
     assert got.rejected.select(key).equals(want.rejected.select(key)), entity.__name__
     assert_frame_equal(got.pages, want.pages)
+    assert got.unreadable == want.unreadable, entity.__name__

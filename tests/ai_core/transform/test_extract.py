@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import polars as pl
 import pyarrow as pa
@@ -11,8 +12,9 @@ import pytest
 from ai_core.arrow import as_polars
 from ai_core.raw.result import RawPage, make_raw_row_frame
 from ai_core.transform import compile_extractor, entity_plan, oracle_extraction, transformed_schema
+from ai_core.transform.coerce import Matches, Text
 from ai_core.transform.decode import PageDecoder
-from ai_core.transform.entity import Entity, Records
+from ai_core.transform.entity import Entity, Fallback, Records
 from ai_core.transform.extract import SliceRows, page_bodies
 from tests.ai_core.transform.agree import assert_same
 from tests.ai_core.transform.payloads import DAY, FETCHED, raw_rows
@@ -27,6 +29,7 @@ from tests.ai_core.transform.toy import (
 )
 
 SUB = "shop.example/widgets"
+ALWAYS_X = Fallback(lambda record, provenance: "x", pl.lit("x"), doc="always x")
 
 
 def extract(*pages: bytes, status: int = 200) -> tuple[pl.DataFrame, ...]:
@@ -236,3 +239,11 @@ def test_a_declaration_error_names_the_class_and_field() -> None:
 
     with pytest.raises(TypeError, match="Nowhere does not say where its records are"):
         compile_extractor(Nowhere)
+
+    class Checked(Entity):
+        entity_key = ("id",)
+        records = Records("items")
+        id: Annotated[Text, Matches(r"^[0-9]+$"), ALWAYS_X] = None
+
+    with pytest.raises(TypeError, match=r"Checked\.id: a Fallback is for a read column without"):
+        compile_extractor(Checked)

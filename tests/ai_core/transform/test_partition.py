@@ -14,10 +14,11 @@ from pyiceberg.catalog import Catalog
 from ai_core.iceberg.catalog import load_catalog
 from ai_core.iceberg.reader import arrow_table
 from ai_core.iceberg.writer import write_partition
-from ai_core.transform import compile_extractor
+from ai_core.transform import compile_extractor, oracle_extraction
 from ai_core.transform.batching import GROUP_BYTES
 from ai_core.transform.day import TransformedDay
 from ai_core.transform.partition import TransformedPartition
+from tests.ai_core.transform.agree import assert_same
 from tests.ai_core.transform.payloads import raw_rows
 from tests.ai_core.transform.toy import RepeatedWidgetTag, ShopWidget, ShopWidgetTag, page, widget
 
@@ -129,3 +130,31 @@ def test_repeated_records_write_the_same_day_and_counts(catalog: Catalog, group_
     assert (metadata["records"], metadata["rejected_records"]) == (8, 2)
     assert metadata["duplicates_collapsed"] == 3
     assert integrity.rejected == 2
+
+
+def test_values_no_type_can_read_are_counted_and_shown_where_they_were_sent(
+    catalog: Catalog,
+) -> None:
+    pages = [
+        (A, 1, page([widget("AAA001", pricing={"list": "N/A"}, launchDate="March 1st")])),
+        (A, 2, page([widget("AAA002", stock="12.5"), widget("AAA003", stock=" ", active="")])),
+    ]
+    extraction = compile_extractor(ShopWidget).extract(raw_rows(pages))
+    assert_same(extraction, oracle_extraction(ShopWidget, raw_rows(pages)), ShopWidget)
+    assert extraction.unreadable == {"price": 1, "launched": 1, "stock": 1}
+
+    partition = _write(catalog, pages)
+    facts = partition.discrepancies()
+    assert {k: v for k, v in facts.counts.items() if k.startswith("unreadable")} == {
+        "unreadable launched": 1,
+        "unreadable price": 1,
+        "unreadable stock": 1,
+    }
+    details = dict(facts.samples.filter(pl.col("rule").str.starts_with("unreadable")).iter_rows())
+    assert details == {
+        "unreadable launched": f"March 1st ({A} page 1, record 0)",
+        "unreadable price": f"N/A ({A} page 1, record 0)",
+        "unreadable stock": f"12.5 ({A} page 2, record 0)",
+    }
+    table = pl.DataFrame(arrow_table(catalog.load_table(TABLE), [DAY])).sort("sku")
+    assert table.select("price", "launched", "stock").row(0) == (None, None, 12)
