@@ -3,7 +3,8 @@
 Per batch: decode the pages with the implied schema, explode the records level by level (the raw
 row's provenance travels with each record), build every column from the record struct with its
 transforms, compute derived columns, split off rejected records (no key, or a value that breaks a
-declared pattern), and hash the non-key columns. No Python runs per page or per record.
+declared pattern), count the values a typed column could not read, and hash the non-key columns.
+No Python runs per page or per record.
 
 For an entity with `repeated_records` (a vehicle's dealer, its option codes), records that read
 the same values on the same sub-resource are collapsed as soon as the values are read, before
@@ -66,6 +67,7 @@ UNREADABLE_SCHEMA = pl.Schema(
         "value": pl.String(),
     }
 )
+UNREADABLE_EMPTY = pl.DataFrame(schema=UNREADABLE_SCHEMA)
 UNREADABLE_SAMPLES = 10
 
 
@@ -89,27 +91,25 @@ class Extraction:
     missing_keys: frozenset[str] | None = None
     collapsed: int = 0
     unreadable: dict[str, int] = field(default_factory=dict)
-    """Per typed column, the accepted records that sent it a value its type cannot read (a
-    date in an unknown format, a price of `N/A`), stored as null."""
-    unreadable_samples: pl.DataFrame = field(
-        default_factory=lambda: pl.DataFrame(schema=UNREADABLE_SCHEMA)
-    )
+    """Per column read straight from the record into a type other than text (not picked from
+    a list, nor inside a nested list): the accepted records, every copy counted, that sent it
+    a value the type cannot read (a date in an unknown format, a price of `N/A`), stored as
+    null."""
+    unreadable_samples: pl.DataFrame = field(default_factory=lambda: UNREADABLE_EMPTY)
     """Up to `UNREADABLE_SAMPLES` of them a column: where, and the value as sent."""
 
 
 @dataclass(frozen=True, slots=True)
 class SliceRows:
-    """What one slice of a raw batch gave: accepted rows, rejected records, page facts, and
-    the accepted records collapsed into a copy in `rows`."""
+    """What one slice of a raw batch gave: accepted rows, rejected records, page facts, the
+    accepted records collapsed into a copy in `rows`, and the values no type could read."""
 
     rows: pl.DataFrame
     rejected: pl.DataFrame
     pages: pl.DataFrame
     collapsed: int = 0
     unreadable: dict[str, int] = field(default_factory=dict)
-    unreadable_samples: pl.DataFrame = field(
-        default_factory=lambda: pl.DataFrame(schema=UNREADABLE_SCHEMA)
-    )
+    unreadable_samples: pl.DataFrame = field(default_factory=lambda: UNREADABLE_EMPTY)
 
 
 def checks_readable(column: ColumnPlan) -> bool:
@@ -121,11 +121,11 @@ def checks_readable(column: ColumnPlan) -> bool:
 
 
 def _sent(name: str) -> str:
-    return f"__sent_{name}"
+    return f"__sent:{name}"  # `:` keeps it apart from the working column of any field
 
 
 def _unreadable_flag(name: str) -> str:
-    return f"__unreadable_{name}"
+    return f"__unreadable:{name}"
 
 
 _OK = (pl.col("_http_status") >= 200) & (pl.col("_http_status") < 300)
@@ -383,32 +383,35 @@ class Extractor:
     ) -> tuple[dict[str, int], pl.DataFrame]:
         """Per checked column, the accepted records whose value did not parse (each copy of a
         repeated record counted), and a few of them read again from their records."""
-        empty = pl.DataFrame(schema=UNREADABLE_SCHEMA)
         if not self._checked:
-            return {}, empty
+            return {}, UNREADABLE_EMPTY
+        flags = [_unreadable_flag(c.name) for c in self._checked]
+        accepted = pl.col("reason") == ""
+        suspected = values.select((pl.col(flag) & accepted).any() for flag in flags)
+        if not any(suspected.row(0)):
+            return {}, UNREADABLE_EMPTY
         if self._alike is None:  # one value row per record, in record order
             position, copies = pl.int_range(pl.len(), dtype=pl.UInt32), pl.lit(1, pl.UInt32)
         else:
             position, copies = pl.col(COPIES).list.first(), pl.col(COPIES).list.len()
-        flags = [_unreadable_flag(c.name) for c in self._checked]
         # Positions first: they index the records, rejected ones included.
         found = values.select(
-            position.alias("_position"), copies.alias("_copies"), *flags, "reason"
-        ).filter(pl.col("reason") == "")
-        suspected = found.select(pl.col(flag).any() for flag in flags).row(0)
+            position.alias("_position"), copies.alias("_copies"), *flags, accepted.alias("_ok")
+        ).filter("_ok")
         counts: dict[str, int] = {}
-        samples = [empty]
-        for column, flag, any_found in zip(self._checked, flags, suspected, strict=True):
+        samples = [UNREADABLE_EMPTY]
+        for column, flag, any_found in zip(self._checked, flags, suspected.row(0), strict=True):
             if not any_found:
                 continue
             hits = found.filter(pl.col(flag))
-            sent = records[hits["_position"]].select(
-                pl.lit(column.name).alias("column"),
+            where = records.select(
                 "_sub_resource",
                 "_page_number",
                 "_record_index",
                 navigate(pl.col(_rec(column.level)), column.path).cast(pl.String).alias("value"),
-                hits["_copies"],
+            )
+            sent = where[hits["_position"]].with_columns(
+                pl.lit(column.name).alias("column"), hits["_copies"]
             )
             unread = sent.filter(text_expr(pl.col("value")).is_not_null())
             if unread.height:
@@ -448,9 +451,6 @@ def compile_extractor(entity: type[Entity], *, detect_drift: bool = True) -> Ext
     `repeated_records` the rows hold each slice's distinct records once (see `collapsed`).
     """
     return Extractor(entity_plan(entity), detect_drift=detect_drift)
-
-
-UNREADABLE_EMPTY = pl.DataFrame(schema=UNREADABLE_SCHEMA)
 
 
 def keep_samples(samples: pl.DataFrame) -> pl.DataFrame:

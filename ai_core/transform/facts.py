@@ -117,7 +117,8 @@ def integrity_facts(
 @dataclass(frozen=True, slots=True)
 class DiscrepancyFacts:
     counts: dict[str, int] = field(default_factory=dict)
-    """Rows matching each of the entity's discrepancy rules, and `unknown key <path>` counts."""
+    """Rows matching each of the entity's discrepancy rules, `unreadable <column>` counts (in
+    records as sent, every copy counted) and `unknown key <path>` counts."""
     samples: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(schema={"rule": pl.String(), "detail": pl.String()})
     )

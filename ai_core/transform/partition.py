@@ -31,7 +31,7 @@ from ai_core.transform.drift import DRIFT_SCHEMA
 from ai_core.transform.extract import (
     PAGES_SCHEMA,
     REJECTED_SCHEMA,
-    UNREADABLE_SCHEMA,
+    UNREADABLE_EMPTY,
     Extraction,
     Extractor,
     keep_samples,
@@ -109,7 +109,7 @@ class TransformedPartition(PartitionOutput):
         self._unknown = pl.DataFrame(schema=DRIFT_SCHEMA)
         self._missing: frozenset[str] | None = None
         self._unreadable: Counter[str] = Counter()
-        self._unreadable_samples = pl.DataFrame(schema=UNREADABLE_SCHEMA)
+        self._unreadable_samples = UNREADABLE_EMPTY
         schema = extractor.schema
         narrow = [*self.key, "_sub_resource", "_page_number", "_fetched_at", HASH_COLUMN]
         self._narrow = pl.DataFrame(
@@ -259,7 +259,10 @@ class TransformedPartition(PartitionOutput):
             pl.format("unreadable {}", "column").alias("rule"),
             pl.format(
                 "{} ({} page {}, record {})",
-                pl.col("value").fill_null("").str.slice(0, 80),
+                # Quoted on one line, so blank and multi-line values read in a table.
+                pl.format(
+                    "'{}'", pl.col("value").fill_null("").str.replace_all(r"[\r\n\t]", " ")
+                ).str.slice(0, 82),
                 "_sub_resource",
                 "_page_number",
                 "_record_index",

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from ai_core.transform import compile_extractor, oracle_extraction
 from ai_stellantis.brands import BY_DOMAIN
-from ai_stellantis.entities import SOURCES, InventoryVehicle
+from ai_stellantis.entities import SOURCES, InventoryDealer, InventoryVehicle
 from tests.ai_core.transform.agree import assert_same
 from tests.ai_core.transform.payloads import inventory_body, raw_rows, vehicle
 
@@ -189,3 +189,23 @@ def test_a_vehicle_without_its_model_year_code_takes_the_code_its_page_was_asked
         if "model_year_code" in got.rows.columns:
             codes = set(got.rows["model_year_code"])
             assert codes == {"IUJ202710", "IUJ202610"}, entity
+
+
+DEALER_KEYS = ("distance", "lat", "lon")
+
+
+def test_an_unreadable_value_of_a_repeated_record_counts_every_copy_and_shows_the_first() -> None:
+    # Two vehicles carry one dealer record whose latitude is unreadable; a third reads.
+    rng = random.Random(5)
+    first, second, third = (vehicle(rng, BY_DOMAIN["jeep.com"], "IUJ202610") for _ in range(3))
+    for record in (first, second, third):
+        record.update(dealerCode="60421", dealerName="Sixty", dealerZipCode="10001")
+    first["lat"] = "n/a"
+    second.update({k: v for k, v in first.items() if k.startswith("dealer") or k in DEALER_KEYS})
+    third["lat"] = "40.75"
+    raw = raw_rows([("jeep.com/IUJ202610", 1, inventory_body([third, first, second], 3))])
+    extraction = EXTRACTORS[InventoryDealer].extract(raw)
+    assert_same(extraction, oracle_extraction(InventoryDealer, raw), InventoryDealer)
+    assert extraction.collapsed == 1  # the two copies were typed once
+    assert extraction.unreadable == {"latitude": 2}
+    assert extraction.unreadable_samples.select("_record_index", "value").rows() == [(1, "n/a")]

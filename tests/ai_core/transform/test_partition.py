@@ -152,9 +152,9 @@ def test_values_no_type_can_read_are_counted_and_shown_where_they_were_sent(
     }
     details = dict(facts.samples.filter(pl.col("rule").str.starts_with("unreadable")).iter_rows())
     assert details == {
-        "unreadable launched": f"March 1st ({A} page 1, record 0)",
-        "unreadable price": f"N/A ({A} page 1, record 0)",
-        "unreadable stock": f"12.5 ({A} page 2, record 0)",
+        "unreadable launched": f"'March 1st' ({A} page 1, record 0)",
+        "unreadable price": f"'N/A' ({A} page 1, record 0)",
+        "unreadable stock": f"'12.5' ({A} page 2, record 0)",
     }
     table = pl.DataFrame(arrow_table(catalog.load_table(TABLE), [DAY])).sort("sku")
     assert table.select("price", "launched", "stock").row(0) == (None, None, 12)
