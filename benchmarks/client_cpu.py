@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import httpx
@@ -95,54 +96,58 @@ def one_page(base: str, code: str, page_size: int) -> bytes:
     return page.content
 
 
+async def _alone(
+    kind: str,
+    get: Callable[[dict[str, str | int]], Awaitable[bytes]],
+    codes: list[str],
+    requests: int,
+    workers: int,
+    page_size: int,
+) -> dict:
+    """`requests` pages got by `get` (a library's own session), `workers` at a time, each
+    decoded into the page shape; the loop's CPU a request."""
+    slots = asyncio.Semaphore(workers)
+    started = time.thread_time()
+
+    async def one(i: int) -> int:
+        async with slots:
+            body = await get(_params(codes[i % len(codes)], page_size))
+        parse_json(body, InventoryCode.page_shape)
+        return len(body)
+
+    sizes = await asyncio.gather(*(one(i) for i in range(requests)))
+    per_request = 1000.0 * (time.thread_time() - started) / requests
+    return {
+        "kind": kind,
+        "bytes_per_page": sum(sizes) // len(sizes),
+        "loop_cpu_per_request_ms": round(per_request, 3),
+    }
+
+
 async def _aiohttp_alone(
     base: str, codes: list[str], requests: int, workers: int, page_size: int
 ) -> dict:
-    slots = asyncio.Semaphore(workers)
-    started = time.thread_time()
     async with aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=workers), auto_decompress=False
     ) as session:
 
-        async def one(i: int) -> int:
-            async with slots:
-                params = _params(codes[i % len(codes)], page_size)
-                async with session.get(base + PATH, params=params) as response:
-                    body = await response.read()
-            parse_json(body, InventoryCode.page_shape)
-            return len(body)
+        async def get(params: dict[str, str | int]) -> bytes:
+            async with session.get(base + PATH, params=params) as response:
+                return await response.read()
 
-        sizes = await asyncio.gather(*(one(i) for i in range(requests)))
-    per_request = 1000.0 * (time.thread_time() - started) / requests
-    return {
-        "kind": "aiohttp alone",
-        "bytes_per_page": sum(sizes) // len(sizes),
-        "loop_cpu_per_request_ms": round(per_request, 3),
-    }
+        return await _alone("aiohttp alone", get, codes, requests, workers, page_size)
 
 
 async def _reqwest_alone(
     base: str, codes: list[str], requests: int, workers: int, page_size: int
 ) -> dict:
-    slots = asyncio.Semaphore(workers)
-    started = time.thread_time()
     async with ClientBuilder().max_connections(workers).build() as session:
 
-        async def one(i: int) -> int:
-            async with slots:
-                params = _params(codes[i % len(codes)], page_size)
-                response = await session.get(base + PATH).query(params).build().send()
-                body = bytes(await response.bytes())
-            parse_json(body, InventoryCode.page_shape)
-            return len(body)
+        async def get(params: dict[str, str | int]) -> bytes:
+            response = await session.get(base + PATH).query(params).build().send()
+            return bytes(await response.bytes())
 
-        sizes = await asyncio.gather(*(one(i) for i in range(requests)))
-    per_request = 1000.0 * (time.thread_time() - started) / requests
-    return {
-        "kind": "reqwest alone",
-        "bytes_per_page": sum(sizes) // len(sizes),
-        "loop_cpu_per_request_ms": round(per_request, 3),
-    }
+        return await _alone("reqwest alone", get, codes, requests, workers, page_size)
 
 
 def _transport(kind: str, workers: int) -> httpx.AsyncBaseTransport:

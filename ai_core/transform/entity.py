@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
 import polars as pl
 from pydantic import (
@@ -63,13 +63,12 @@ class Records:
         return deeper
 
 
-class Derived:
-    """A column computed from the record's other columns and its provenance, not read.
+class Rule:
+    """A value worked out rather than read, written twice and kept equal.
 
     `compute(record, provenance)` is the per-record rule (the record is the validated model,
     provenance the raw row's `_sub_resource`, `_page_number`, `_partition_date`, `_fetched_at`,
-    `_request_url`); `expr` is the same rule as a Polars expression over those columns. Derived
-    columns are computed in declaration order, so one may use another declared before it.
+    `_request_url`); `expr` is the same rule as a Polars expression over those columns.
     """
 
     def __init__(
@@ -79,6 +78,14 @@ class Derived:
         self.expr = expr
         self.doc = doc
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.doc or self.expr})"
+
+
+class Derived(Rule):
+    """A column computed from the record's other columns and its provenance, not read. Derived
+    columns are computed in declaration order, so one may use another declared before it."""
+
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
@@ -86,23 +93,10 @@ class Derived:
         # the record is validated.
         return core_schema.no_info_before_validator_function(lambda value: None, handler(source))
 
-    def __repr__(self) -> str:
-        return f"Derived({self.doc or self.expr})"
 
-
-class Fallback:
-    """What a column read from the record takes where the record leaves it null: a rule over
-    the record and its provenance, as `Derived` has (`compute`, and `expr` for Polars)."""
-
-    def __init__(
-        self, compute: Callable[[Any, Mapping[str, Any]], Any], expr: pl.Expr, *, doc: str = ""
-    ) -> None:
-        self.compute = compute
-        self.expr = expr
-        self.doc = doc
-
-    def __repr__(self) -> str:
-        return f"Fallback({self.doc or self.expr})"
+class Fallback(Rule):
+    """What a column read from the record takes where the record leaves it null; it must give
+    the column's type, which the per-record path does not check again."""
 
 
 def constant(value: str | int | float | bool | None, doc: str = "") -> Derived:
@@ -167,23 +161,26 @@ class Entity(BaseModel):
         return self
 
 
-@functools.cache
-def fallback_columns(model: type[BaseModel]) -> tuple[tuple[str, Fallback], ...]:
-    """The read columns of a model that fall back on a rule where the record has no value."""
-    found: list[tuple[str, Fallback]] = []
+R = TypeVar("R", bound=Rule)
+
+
+def _marked(model: type[BaseModel], kind: type[R]) -> tuple[tuple[str, R], ...]:
+    """The fields of a model whose annotation carries a `kind` rule, in declaration order."""
+    found: list[tuple[str, R]] = []
     for name, info in model.model_fields.items():
-        marks = [m for m in info.metadata if isinstance(m, Fallback)]
+        marks = [m for m in info.metadata if isinstance(m, kind)]
         if marks:
             found.append((name, marks[-1]))
     return tuple(found)
+
+
+@functools.cache
+def fallback_columns(model: type[BaseModel]) -> tuple[tuple[str, Fallback], ...]:
+    """The read columns of a model that fall back on a rule where the record has no value."""
+    return _marked(model, Fallback)
 
 
 @functools.cache
 def derived_columns(model: type[BaseModel]) -> tuple[tuple[str, Derived], ...]:
     """The derived columns of a model, in declaration order."""
-    found: list[tuple[str, Derived]] = []
-    for name, info in model.model_fields.items():
-        marks = [m for m in info.metadata if isinstance(m, Derived)]
-        if marks:
-            found.append((name, marks[-1]))
-    return tuple(found)
+    return _marked(model, Derived)
