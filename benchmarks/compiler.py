@@ -64,16 +64,11 @@ def composed(extractor: Extractor) -> Callable[[pl.DataFrame], pl.DataFrame]:
         for transform in column.transforms:
             expr = transform.polars(expr)
         columns.append(expr.cast(column.dtype).alias(column.name))
-    fallbacks = [
-        pl.coalesce(c.name, c.fallback.expr.cast(c.dtype)).alias(c.name)
-        for c in plan.columns
-        if c.fallback
-    ]
-    derived = [c.derived.expr.cast(c.dtype).alias(c.name) for c in plan.columns if c.derived]
 
     def values(records: pl.DataFrame) -> pl.DataFrame:
         query = records.lazy().select(*CONTEXT_COLUMNS, "_row", "_record_index", *columns)
-        for expr in [*fallbacks, *derived]:
+        # Fallbacks and derived columns are the extractor's own: only the reading differs.
+        for expr in [*extractor._fallbacks, *extractor._derived]:
             query = query.with_columns(expr)
         return query.with_columns(extractor._reason, extractor._hash).collect(engine="in-memory")
 
