@@ -1,7 +1,9 @@
 """Completeness of a raw partition, computed from the bodies it holds.
 
 The check does not trust what the fetcher believed: per sub-resource, it compares the distinct
-record keys found in the bodies that are committed with the total the upstream reported. Both come
+record keys found in the bodies that are committed with the total the upstream reported (when a
+listing moved while it was paged, its pages holding records report different totals, and any
+count from the lowest to the highest of them is consistent). Both come
 out of the verbatim JSON by regular expressions, vectorised over one batch of pages at a time,
 without parsing a record in Python. The raw asset tallies its chunks as they are written, so a
 national day is checked while it is fetched, without reading its bodies back; a stored
@@ -87,6 +89,17 @@ class CompletenessTally:
         and the pages that failed with the first failure's text."""
         pages = pl.concat(self._pages) if self._pages else pl.DataFrame(schema=_PAGES_SCHEMA)
         totals = modal_totals(pages, "total").rename({"total": "expected_records"})
+        # Inventory that moves while it is paged makes pages report different totals; a count
+        # between the lowest and highest total of the pages holding records is consistent.
+        span = (
+            pages.filter(pl.col("keys").list.len() > 0)
+            .drop_nulls("total")
+            .group_by("_sub_resource")
+            .agg(
+                pl.col("total").min().alias("lowest_total"),
+                pl.col("total").max().alias("highest_total"),
+            )
+        )
         keys = (
             pages.select("_sub_resource", "keys")
             .explode("keys")
@@ -107,7 +120,12 @@ class CompletenessTally:
         return (
             per_page.join(keys, on="_sub_resource", how="left")
             .join(totals, on="_sub_resource", how="left")
-            .with_columns(pl.col("records", "distinct_records").fill_null(0))
+            .join(span, on="_sub_resource", how="left")
+            .with_columns(
+                pl.col("records", "distinct_records").fill_null(0),
+                pl.coalesce("lowest_total", "expected_records").alias("lowest_total"),
+                pl.coalesce("highest_total", "expected_records").alias("highest_total"),
+            )
             .sort("_sub_resource")
         )
 
@@ -132,7 +150,8 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
         (pl.col("failed_pages") > 0)
         | (pl.col("distinct_records") == 0)
         | (pl.col("expected_records").is_null() & needs_total)
-        | (pl.col("distinct_records") != pl.col("expected_records"))
+        | (pl.col("distinct_records") < pl.col("lowest_total"))
+        | (pl.col("distinct_records") > pl.col("highest_total"))
     ).with_columns(
         pl.when(pl.col("failed_pages") > 0)
         .then(
@@ -146,7 +165,7 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
         .then(pl.lit("empty"))
         .when(pl.col("expected_records").is_null())
         .then(pl.lit("no total reported" if needs_total else "ok"))
-        .when(pl.col("distinct_records") < pl.col("expected_records"))
+        .when(pl.col("distinct_records") < pl.col("lowest_total"))
         .then(pl.lit("short"))
         .otherwise(pl.lit("long"))
         .alias("problem")
@@ -182,6 +201,10 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
             if table.height
             else 0,
             "incomplete_sub_resources": bad.height,
+            # Sub-resources whose pages reported different totals: the listing moved.
+            "moved_sub_resources": table.filter(
+                pl.col("lowest_total") != pl.col("highest_total")
+            ).height,
             "problem_count": bad.height,
             "failed_pages": int(table["failed_pages"].sum()) if table.height else 0,
             "unobserved_sub_resources": failed["_sub_resource"].head(SAMPLE_LIMIT).to_list(),

@@ -20,6 +20,13 @@ other pages go on. A page 1 that fails leaves its sub-resource with that one pag
 records every unfinished page as failed when requests are in flight and none has finished for
 `stall_s`, and a reporter hands a `FetchProgress` to `on_progress` every `progress_every_s`.
 
+Inventory can move while it is paged: a record leaving the listing ahead of a page boundary
+shifts the pages after it, so the record at the boundary is never served, and the pages'
+reported totals disagree. When two neighbouring pages report different totals, both are
+fetched once more, so the record at their boundary is served whichever way the
+listing moved. The second copies are stored beside the first (the transformed tier keeps the
+later one) and a second copy that fails is dropped: the page's first copy stands.
+
 A server may cap the page size below the one asked. When page 1 holds fewer records than asked
 and fewer than its total, page 2 is fetched first: if it holds records, page 1's count is the
 server's page size and plans the other pages; if it is empty, the total had drifted. If page 2
@@ -47,6 +54,9 @@ from ai_core.raw.result import PageFailure, RawFetchResult, RawPage, SubResource
 DEFAULT_CHUNK_PAGES = 100
 PROGRESS_EVERY_S = 10.0
 FAILURE_SAMPLES = 20
+MAX_AGAIN_PAGES = 50
+"""Pages of one sub-resource fetched a second time at most, which bounds what a listing that moves
+on every page costs (and what its second copies hold until the sub-resource's last part)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,14 +144,16 @@ class QueuedPage:
     sub: int
     """Index of the sub-resource in the plan."""
     page: int
+    again: bool = False
+    """A second fetch of a page whose total disagreed with a neighbour's."""
 
     @classmethod
     def first(cls, sub: int) -> QueuedPage:
         return cls(sub - 1, 1, sub, 1)
 
     @classmethod
-    def later(cls, sub: int, page: int) -> QueuedPage:
-        return cls(sub, page, sub, page)
+    def later(cls, sub: int, page: int, *, again: bool = False) -> QueuedPage:
+        return cls(sub, page, sub, page, again)
 
 
 @dataclass(slots=True)
@@ -163,6 +175,12 @@ class _Progress:
     planning_size: int | None = None
     """Page 1's record count once it plans the pages: confirmed, or page 2 failed."""
     wanted: int = 0
+    totals: dict[int, int] = field(default_factory=dict)
+    """The total each page read reported."""
+    again: dict[int, RawPage] = field(default_factory=dict)
+    """Second copies of pages whose totals disagreed, emitted with the last part."""
+    asked_again: set[int] = field(default_factory=set)
+    again_failed: int = 0
 
     @property
     def page_size(self) -> int:
@@ -187,7 +205,10 @@ class _Progress:
         self.next_to_emit += n_pages
         self.parts += 1
         last = self.done and not self.pages
-        summary = self.summary() if last else None
+        summary = None
+        if last:
+            pages += [self.again.pop(p) for p in sorted(self.again)]
+            summary = self.summary()
         return RawFetchResult(self.sub.key, pages, part=self.parts, summary=summary)
 
     def summary(self) -> SubResourceSummary:
@@ -198,6 +219,7 @@ class _Progress:
             retries=self.retries,
             failed_pages=len(self.failed),
             served_page_size=self.served_page_size,
+            pages_again=len(self.asked_again) - self.again_failed,
             failures=tuple(
                 PageFailure(p, e) for p, e in sorted(self.failed.items())[:FAILURE_SAMPLES]
             ),
@@ -268,7 +290,7 @@ async def fetch_paged(
     current = 0
     changed = asyncio.Condition()
     failure: list[BaseException] = []
-    in_flight: dict[tuple[int, int], tuple[str, Mapping[str, str | int]]] = {}
+    in_flight: dict[QueuedPage, tuple[str, Mapping[str, str | int]]] = {}
     started = last_progress = time.monotonic()
 
     def enqueue(j: int, page: int) -> None:
@@ -307,6 +329,44 @@ async def fetch_paged(
         raw = RawPage(page, redact_url(url), redact_params(params), status, b"", now, error)
         keep_failed(j, raw, error)
         last_progress = time.monotonic()
+
+    def ask_again(j: int, pages: Sequence[int]) -> None:
+        prog = progress[j]
+        for page in pages:
+            if page not in prog.asked_again and len(prog.asked_again) < MAX_AGAIN_PAGES:
+                prog.asked_again.add(page)
+                heapq.heappush(queue, QueuedPage.later(j, page, again=True))
+                prog.outstanding += 1
+
+    def on_again(j: int, page: int, response: JsonResponse | None) -> None:
+        """Keep a second copy that arrived and reads; one that did not is dropped."""
+        nonlocal last_progress
+        last_progress = time.monotonic()
+        prog = progress[j]
+        prog.outstanding -= 1
+        try:
+            content = prog.sub.read(response.data) if response is not None else None
+        except Exception:  # the first copy stands
+            content = None
+        if response is None or content is None:
+            prog.again_failed += 1
+            return
+        prog.again[page] = RawPage(
+            page, response.url, response.params, response.status, response.body, response.fetched_at
+        )
+        prog.fetched += 1
+        prog.records += len(content.record_keys)
+        prog.retries += response.attempts - 1
+
+    def compare_totals(j: int, page: int, content: PageContent) -> None:
+        """Fetch a page and its neighbour again when their totals say the listing moved."""
+        if content.total is None:
+            return
+        totals = progress[j].totals
+        totals[page] = content.total
+        for neighbour in (page - 1, page + 1):
+            if totals.get(neighbour, content.total) != content.total:
+                ask_again(j, sorted((page, neighbour)))
 
     def on_page(j: int, page: int, response: JsonResponse) -> None:
         nonlocal last_progress
@@ -353,6 +413,7 @@ async def fetch_paged(
         if page >= prog.planned_last and n_records >= prog.page_size and not capped:
             prog.planned_last = page + 1
             enqueue(j, page + 1)
+        compare_totals(j, page, content)
         prog.outstanding -= 1
 
     async def worker() -> None:
@@ -367,8 +428,8 @@ async def fetch_paged(
                     # past too keeps the next page count known however far the writer lags.
                     head = queue[0] if queue else None
                     if head and (head.page == 1 or head.sub == current or held < budget):
-                        heapq.heappop(queue)
-                        j, page = head.sub, head.page
+                        taken = heapq.heappop(queue)
+                        j, page = taken.sub, taken.page
                         held += 1
                         break
                     if not queue and all(p.done for p in progress):
@@ -376,15 +437,19 @@ async def fetch_paged(
                     await changed.wait()
             sub = progress[j].sub
             url, params = sub.request(page)
-            in_flight[(j, page)] = (url, params)
+            in_flight[taken] = (url, params)
             try:
                 response = await client.get_json(
                     url, params, validate=sub.validate, label=sub.label(page), shape=sub.page_shape
                 )
             except FetchError as exc:
                 async with changed:
-                    if in_flight.pop((j, page), None) is not None:
-                        on_failure(j, page, exc.url, params, exc.status or 0, str(exc))
+                    if in_flight.pop(taken, None) is not None:
+                        if taken.again:
+                            on_again(j, page, None)
+                            held -= 1  # dropped, so never emitted
+                        else:
+                            on_failure(j, page, exc.url, params, exc.status or 0, str(exc))
                     changed.notify_all()
                 continue
             except asyncio.CancelledError:
@@ -396,26 +461,35 @@ async def fetch_paged(
                 return
             async with changed:
                 # Absent when the watchdog has already given this page up.
-                if in_flight.pop((j, page), None) is not None:
-                    on_page(j, page, response)
+                if in_flight.pop(taken, None) is not None:
+                    if taken.again:
+                        on_again(j, page, response)
+                        if page not in progress[j].again:
+                            held -= 1  # dropped, so never emitted
+                    else:
+                        on_page(j, page, response)
                 changed.notify_all()
 
     def give_up(reason: str) -> None:
         """Record every page not finished yet as failed, so the day can be written."""
-        for (j, page), (url, params) in list(in_flight.items()):
-            on_failure(j, page, str(httpx.URL(url, params=params)), params, 0, reason)
+        nonlocal held
+        unfinished = list(in_flight.items())
         in_flight.clear()
+        held -= sum(queued.again for queued, _ in unfinished)  # dropped, so never emitted
         while queue:
             queued = heapq.heappop(queue)
-            url, params = progress[queued.sub].sub.request(queued.page)
-            on_failure(
-                queued.sub, queued.page, str(httpx.URL(url, params=params)), params, 0, reason
-            )
+            unfinished.append((queued, progress[queued.sub].sub.request(queued.page)))
+        for queued, (url, params) in unfinished:
+            if queued.again:  # the first copy stands
+                on_again(queued.sub, queued.page, None)
+            else:
+                url = str(httpx.URL(url, params=params))
+                on_failure(queued.sub, queued.page, url, params, 0, reason)
 
     def snapshot() -> FetchProgress:
         return FetchProgress(
             pages_done=sum(len(p.failed) + p.fetched for p in progress),
-            pages_known=sum(p.planned_last for p in progress),
+            pages_known=sum(p.planned_last + len(p.asked_again) for p in progress),
             failed_pages=sum(len(p.failed) for p in progress),
             sub_resources_done=sum(p.done for p in progress),
             sub_resources=len(progress),
@@ -458,8 +532,8 @@ async def fetch_paged(
                     if run or (prog.done and not prog.pages):
                         break
                     await changed.wait()
-                result = prog.emit(run) if run else None
-                held -= run
+                result = prog.emit(run) if run or prog.again else None
+                held -= len(result.pages) if result else 0
                 if prog.done and not prog.pages:
                     current += 1
                 changed.notify_all()

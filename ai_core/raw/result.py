@@ -82,6 +82,8 @@ class SubResourceSummary:
     failed_pages: int = 0
     served_page_size: int | None = None
     """The server's own page size, when it paged by fewer records than asked."""
+    pages_again: int = 0
+    """Pages fetched a second time, and kept, because their totals said the listing moved."""
     failures: tuple[PageFailure, ...] = ()
     """The first few failed pages."""
 

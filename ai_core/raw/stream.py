@@ -144,6 +144,8 @@ class RawFetchStream(LazyRawFetch):
             "pages": pages,
             "fetch_chunks": self._chunks,
             "records": sum(s.records for s in self._summaries),
+            # Pages fetched twice because their totals said the listing moved while paged.
+            "pages_again": sum(s.pages_again for s in self._summaries),
             "retries": sum(s.retries for s in self._summaries),
             "fetch_wall_s": round(self.fetch_wall_s, 3),
             "workers": self._http.workers,

@@ -23,8 +23,14 @@ def sub_resource_counts(
     pages: pl.DataFrame, rows: pl.DataFrame, rejected: pl.DataFrame, key: Sequence[str]
 ) -> pl.DataFrame:
     """Per sub-resource: pages, bad pages, the reported total (the one most pages give, larger
-    on a tie), records read, rejected, distinct keys kept, and `missing` (reported minus kept)."""
+    on a tie), records read, rejected, distinct keys kept, and `missing`: the lowest total a page
+    holding records reported, minus kept (a listing that moved while paged reports several)."""
     totals = modal_totals(pages, "reported_total").drop("reported_totals")
+    lowest = (
+        pages.filter(pl.col("records") > 0)
+        .group_by("_sub_resource")
+        .agg(pl.col("reported_total").min().alias("lowest_total"))
+    )
     page_counts = pages.group_by("_sub_resource").agg(
         pl.len().alias("pages"),
         (pl.col("status") != "ok").sum().alias("bad_pages"),
@@ -36,10 +42,16 @@ def sub_resource_counts(
     refused = rejected.group_by("_sub_resource").agg(pl.len().alias("rejected"))
     return (
         page_counts.join(totals, on="_sub_resource", how="left")
+        .join(lowest, on="_sub_resource", how="left")
         .join(refused, on="_sub_resource", how="left")
         .join(kept, on="_sub_resource", how="left")
         .with_columns(pl.col("rejected", "distinct_keys").fill_null(0).cast(pl.Int64))
-        .with_columns((pl.col("reported_total") - pl.col("distinct_keys")).alias("missing"))
+        .with_columns(
+            (
+                pl.coalesce("lowest_total", "reported_total").clip(upper_bound="reported_total")
+                - pl.col("distinct_keys")
+            ).alias("missing")
+        )
         .sort("_sub_resource")
         .select(
             "_sub_resource",

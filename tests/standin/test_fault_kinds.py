@@ -124,6 +124,22 @@ def test_repeat_adds_a_vehicle_of_the_previous_page(
     assert repeated == [first[-1], *second]
 
 
+def test_skip_starts_the_page_one_vehicle_late_and_counts_one_fewer(
+    upstream: UpstreamHandle, client: httpx.Client
+) -> None:
+    clean = _inventory(client, upstream, 2).json()["result"]["data"]
+    third = _inventory(client, upstream, 3).json()["result"]["data"]["vehicles"]
+    upstream.set_state(faults="skip:1")
+    skipped = _inventory(client, upstream, 2).json()["result"]["data"]
+    key = "totalcount" if "totalcount" in clean["metadata"] else "totalCount"
+    assert skipped["metadata"][key] == clean["metadata"][key] - 1
+    assert skipped["vehicles"] == [*clean["vehicles"][1:], third[0]]
+    # Page 1 has no vehicle ahead of it to leave.
+    first = _inventory(client, upstream, 1).json()["result"]["data"]["vehicles"]
+    upstream.set_state(faults="")
+    assert first == _inventory(client, upstream, 1).json()["result"]["data"]["vehicles"]
+
+
 def test_pinned_faults_fire_exactly_n_times(upstream: UpstreamHandle, client: httpx.Client) -> None:
     before = _faults(upstream)
     upstream.set_state(faults=f"html@jeep.com/inventory/{CODE}/2x2,failure@jeep.com/dealers/1x1")

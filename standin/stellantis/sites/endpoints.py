@@ -102,7 +102,7 @@ async def inventory(
     max_page_size: int,
 ) -> tuple[Response, bool, int]:
     """One page of vehicles, at most `max_page_size` of them whatever `pageSize` asks; applies
-    `drift` (total off by `nudge`) and `repeat`.
+    `drift` (total off by `nudge`), `repeat` and `skip`.
 
     Returns the answer, whether the fault was applied, and the number of vehicles served.
     """
@@ -127,6 +127,12 @@ async def inventory(
             vehicles = vehicles + search.vehicles_json(end, end + 1)
         else:
             vehicles = vehicles + vehicles[-1:]
+        applied = True
+    elif fault == "skip" and start > span_start:
+        # A vehicle ahead of the page left while the client paged: the page starts one later
+        # and the total is one less, so its first vehicle is on no page of this pass.
+        vehicles = search.vehicles_json(start + 1, min(end + 1, span_end))
+        total -= 1
         applied = True
     spelling = cache.world.total_count_key(search.day, brand.domain, code, page)
     return responses.inventory_page(spelling, total, vehicles), applied, len(vehicles)

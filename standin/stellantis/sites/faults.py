@@ -11,7 +11,8 @@ Spec syntax, the same on the command line and in JSON (items separated by commas
 JSON may also give a list of such items, or an object mapping `KIND` to a rate and
 `KIND@TARGET` to N. Pinned items win over rates; among rates, the first kind in `KINDS` order
 whose draw hits fires. Faults never change the data: a client that retries and dedupes gets
-exactly the ground truth.
+exactly the ground truth, and after a `skip` (a page that starts one vehicle late, as when one
+ahead of it sold while the client paged) one that fetches the page again.
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ KINDS = (
     "failure",
     "drift",
     "repeat",
+    "skip",
 )
 ENDPOINTS = ("inventory", "filters", "dealers")
-INVENTORY_ONLY = frozenset({"drift", "repeat"})
+INVENTORY_ONLY = frozenset({"drift", "repeat", "skip"})
 
 _PINNED = re.compile(r"^(?P<kind>[a-z0-9_]+)@(?P<target>[^\s,]+?)(?:x(?P<count>\d+))?$")
 _USAGE = "KIND:RATE or KIND@DOMAIN/ENDPOINT/[CODE/]PAGE[xN]"

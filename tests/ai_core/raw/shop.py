@@ -4,14 +4,15 @@
 `{"total": T, "items": [{"sku": ...}, ...]}`, from a catalogue of categories it is given, and can
 be told to answer one page with 503 every time, to serve fewer items a page than asked
 (`max_size`), as servers that cap the page size do, or to report totals above its items
-(`drift`), as a catalogue that shrank while it was paged does. `ShopCategory` is that endpoint as a
+(`drift`), as a catalogue that shrank while it was paged does, or to sell an item once a page
+is answered (`sells`), which shifts the later pages. `ShopCategory` is that endpoint as a
 `PagedSubResource`, and `ShopRawSource` the raw component a shop's YAML instantiates.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -42,7 +43,12 @@ class ShopServer:
     failing: set[tuple[str, int]] = field(default_factory=set)
     max_size: int | None = None
     drift: int = 0
+    sells: dict[tuple[str, int], str] = field(default_factory=dict)
+    """(category, page) → the SKU that leaves the catalogue once that page is first answered."""
     requests: list[tuple[str, int]] = field(default_factory=list)
+    sold: set[str] = field(default_factory=set)
+    on_answer: Callable[[str, int], None] | None = None
+    """Called with (category, page) after each answer of items."""
 
     def __post_init__(self) -> None:
         shop = self
@@ -60,9 +66,14 @@ class ShopServer:
                 else:
                     size = min(int(query.get("size", "3")), shop.max_size or 1_000_000)
                     every = skus(category, shop.catalogue[category])
+                    every = [s for s in every if s not in shop.sold]
                     items = [{"sku": s} for s in every[(page - 1) * size : page * size]]
                     total = len(every) + shop.drift
+                    if (category, page) in shop.sells:
+                        shop.sold.add(shop.sells.pop((category, page)))
                     self._answer(200, orjson.dumps({"total": total, "items": items}))
+                    if shop.on_answer is not None:
+                        shop.on_answer(category, page)
 
             def _answer(self, status: int, body: bytes) -> None:
                 self.send_response(status)

@@ -20,10 +20,13 @@ def shop() -> Iterator[ShopServer]:
         yield server
 
 
-def fetch(subs: Sequence[PagedSubResource], chunk_pages: int = 100) -> list[RawFetchResult]:
+def fetch(
+    subs: Sequence[PagedSubResource], chunk_pages: int = 100, workers: int = 4
+) -> list[RawFetchResult]:
     async def collect() -> list[RawFetchResult]:
         async with AsyncHttpClient(fast_http()) as client:
-            return [r async for r in fetch_paged(client, subs, workers=4, chunk_pages=chunk_pages)]
+            pages = fetch_paged(client, subs, workers=workers, chunk_pages=chunk_pages)
+            return [r async for r in pages]
 
     return asyncio.run(collect())
 
@@ -155,3 +158,38 @@ def test_pages_read_through_their_shape_give_the_same_fetch(shop: ShopServer) ->
     assert pages(shaped) == pages(whole)
     assert [r.summary for r in shaped] == [r.summary for r in whole]
     assert any(r.summary and r.summary.failed_pages for r in shaped)
+
+
+def test_a_record_sold_while_paged_does_not_hide_the_one_it_shifts(shop: ShopServer) -> None:
+    # One worker pages in order. bolts-002 sells once page 2 is answered: bolts-007 moves up to
+    # page 2, already fetched, and page 3 is empty with a total of 6 against page 2's 7.
+    shop.sells[("bolts", 2)] = "bolts-002"
+    results = fetch(categories(shop, "bolts", "nuts"), chunk_pages=2, workers=1)
+
+    bolts = [r for r in results if r.sub_resource == "shop/bolts"]
+    pages = [p.page_number for r in bolts for p in r.pages]
+    assert pages == [1, 2, 3, 2, 3]  # the second copies come with the last part
+    assert set(iter_skus([p.body.decode() for r in bolts for p in r.pages])) == set(
+        skus("bolts", 7)
+    )
+    summary = bolts[-1].summary
+    assert summary is not None and summary.pages_again == 2 and summary.pages == 5
+    assert shop.requests.count(("bolts", 2)) == 2 and shop.requests.count(("nuts", 1)) == 1
+    assert all(r.summary is None or r.summary.pages_again == 0 for r in results[len(bolts) :])
+
+
+def test_a_second_copy_that_fails_is_dropped_and_the_first_stands(shop: ShopServer) -> None:
+    shop.sells[("bolts", 2)] = "bolts-002"
+
+    def fail_from_now_on(category: str, page: int) -> None:
+        if (category, page) == ("bolts", 3):  # the second copies of pages 2 and 3 fail
+            shop.failing.update({("bolts", 2), ("bolts", 3)})
+
+    shop.on_answer = fail_from_now_on
+    results = fetch(categories(shop, "bolts"), workers=1)
+
+    assert shop.requests.count(("bolts", 2)) == 3  # the first copy, the second and its retry
+    pages = [(p.page_number, p.error) for r in results for p in r.pages]
+    assert pages == [(1, None), (2, None), (3, None)]
+    summary = results[-1].summary
+    assert summary is not None and summary.pages_again == 0 and summary.failed_pages == 0

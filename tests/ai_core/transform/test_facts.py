@@ -72,6 +72,28 @@ def test_integrity_says_data_was_lost_and_shows_where() -> None:
     ]
 
 
+def test_a_listing_that_moved_while_paged_is_short_only_below_its_lowest_total() -> None:
+    # AAA001 sold once page 1 was answered: AAA003 moved up to page 1 and page 2 came empty,
+    # reporting 2; both pages' second copies report 2 too. All three were seen.
+    moved = raw_rows(
+        [
+            (A, 1, page([widget("AAA001"), widget("AAA002")], total=3)),
+            (A, 2, page([], total=2)),
+            (A, 1, page([widget("AAA002"), widget("AAA003")], total=2)),
+            (A, 2, page([], total=2)),
+            (B, 1, page([widget("BBB001")], total=3)),
+            (B, 2, page([widget("BBB002")], total=2)),
+        ]
+    )
+    e = compile_extractor(ShopWidget).extract(moved)
+    counts = sub_resource_counts(e.pages, e.rows, e.rejected, ShopWidget.entity_key)
+    assert counts.select("_sub_resource", "reported_total", "distinct_keys", "missing").rows() == [
+        (A, 2, 3, -1),
+        (B, 3, 2, 0),
+    ]
+    assert not integrity_facts(counts, e.pages, e.rejected).data_lost
+
+
 def test_a_clean_partition_lost_nothing() -> None:
     raw = raw_rows([(A, 1, page([widget()], total=1))])
     e = compile_extractor(ShopWidget).extract(raw)
