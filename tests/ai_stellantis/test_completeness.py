@@ -15,6 +15,7 @@ from ai_core.iceberg.catalog import load_catalog
 from ai_core.iceberg.reader import arrow_batches
 from ai_core.raw.checks import CompletenessPatterns, CompletenessTally
 from ai_core.raw.result import RawFetchResult, RawPage
+from standin.stellantis.sites.truth import GroundTruth
 from tests.ai_stellantis.conftest import DAY, UpstreamEnv, materialize_day
 from tests.ai_stellantis.raw_vehicles import (
     RADIUS,
@@ -54,6 +55,30 @@ def tallied_check(
     for batch in batches:
         tally.add(batch)
     return tally.check_result()
+
+
+def completeness_of(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
+    return next(
+        c
+        for c in result.get_asset_check_evaluations()
+        if c.asset_key.to_user_string() == "stellantis/raw/public_inventory"
+        and c.check_name == "completeness"
+    )
+
+
+def jeep_in_pages_of_five(env: UpstreamEnv, monkeypatch: pytest.MonkeyPatch) -> GroundTruth:
+    monkeypatch.setenv("STELLANTIS_BRANDS", "jeep.com")
+    monkeypatch.setenv("STELLANTIS_PAGE_SIZE", "5")
+    return env.upstream.truth(ZIP, RADIUS, brands=["jeep.com"], page_size=5)
+
+
+def assert_stored_every_vin(env: UpstreamEnv, truth: GroundTruth) -> None:
+    """Every VIN the truth lists is stored under its code, and no other VIN."""
+    got = stored_vehicles(env).select("sub_resource", "vin").unique()
+    want = truth.vehicles.select(
+        (pl.col("domain") + "/" + pl.col("modelYearCode")).alias("sub_resource"), "vin"
+    )
+    assert got.sort("sub_resource", "vin").equals(want.sort("sub_resource", "vin"))
 
 
 def test_check_names_short_long_and_empty_sub_resources() -> None:
@@ -112,12 +137,7 @@ def test_a_drifted_total_on_a_single_page_is_looked_at_again_or_fails_the_check(
     code, count = one_page.row(0, named=True)["code"], one_page.row(0, named=True)["count"]
     stellantis_env.upstream.set_state(faults=f"drift@jeep.com/inventory/{code}/1x1")
     result = materialize_day(CODES_AND_INVENTORY)
-    check = next(
-        c
-        for c in result.get_asset_check_evaluations()
-        if c.asset_key.to_user_string() == "stellantis/raw/public_inventory"
-        and c.check_name == "completeness"
-    )
+    check = completeness_of(result)
     pages = stored(stellantis_env, "public_inventory").filter(
         pl.col("_sub_resource") == f"jeep.com/{code}"
     )
@@ -144,20 +164,14 @@ def test_drifting_totals_still_fetch_every_page(
 ) -> None:
     # Drift moves a page's total by 1 to 5: with 5 vehicles a page that is a whole page more or
     # less than the truth, so paging must extend past a short plan and stop on a short page.
-    monkeypatch.setenv("STELLANTIS_BRANDS", "jeep.com")
-    monkeypatch.setenv("STELLANTIS_PAGE_SIZE", "5")
-    truth = stellantis_env.upstream.truth(ZIP, RADIUS, brands=["jeep.com"], page_size=5)
+    truth = jeep_in_pages_of_five(stellantis_env, monkeypatch)
     codes = truth.codes.filter(pl.col("pages") >= 3)["code"].to_list()
     assert codes
     faults = ",".join(f"drift@jeep.com/inventory/{code}/*x99" for code in codes)
     stellantis_env.upstream.set_state(faults=faults)
     materialize_day(CODES_AND_INVENTORY, DAY)
     assert stellantis_env.upstream.stats()["faults"]["drift"] >= 3 * len(codes)
-    got = stored_vehicles(stellantis_env).select("sub_resource", "vin").unique()
-    want = truth.vehicles.select(
-        (pl.col("domain") + "/" + pl.col("modelYearCode")).alias("sub_resource"), "vin"
-    )
-    assert got.sort("sub_resource", "vin").equals(want.sort("sub_resource", "vin"))
+    assert_stored_every_vin(stellantis_env, truth)
 
 
 def test_a_vehicle_skipped_while_paged_is_fetched_again(
@@ -165,20 +179,14 @@ def test_a_vehicle_skipped_while_paged_is_fetched_again(
 ) -> None:
     # Every code's page 2 starts one vehicle late once, as when one ahead of it sold: that
     # vehicle is on no page of the first pass, and page 2 reports one fewer than its neighbours.
-    monkeypatch.setenv("STELLANTIS_BRANDS", "jeep.com")
-    monkeypatch.setenv("STELLANTIS_PAGE_SIZE", "5")
-    truth = stellantis_env.upstream.truth(ZIP, RADIUS, brands=["jeep.com"], page_size=5)
+    truth = jeep_in_pages_of_five(stellantis_env, monkeypatch)
     stellantis_env.upstream.set_state(faults="skip@jeep.com/inventory/*/2x1")
     result = materialize_day(CODES_AND_INVENTORY, DAY)
     # Page 2 is asked of every code with 5 vehicles or more (a full last page asks one more).
     paged = truth.codes.filter(pl.col("count") >= 5)["count"]
     skipped = stellantis_env.upstream.stats()["faults"]["skip"]
     assert skipped == paged.len() > 0
-    got = stored_vehicles(stellantis_env).select("sub_resource", "vin").unique()
-    want = truth.vehicles.select(
-        (pl.col("domain") + "/" + pl.col("modelYearCode")).alias("sub_resource"), "vin"
-    )
-    assert got.sort("sub_resource", "vin").equals(want.sort("sub_resource", "vin"))
+    assert_stored_every_vin(stellantis_env, truth)
     (raw,) = [
         m
         for m in result.get_asset_materialization_events()
@@ -187,12 +195,7 @@ def test_a_vehicle_skipped_while_paged_is_fetched_again(
     metadata = raw.materialization.metadata
     # Page 2 and its neighbours: pages 1 and 2, and 3 where page 1 planned it.
     assert metadata["pages_again"].value == sum(3 if n > 10 else 2 for n in paged)
-    check = next(
-        c
-        for c in result.get_asset_check_evaluations()
-        if c.asset_key.to_user_string() == "stellantis/raw/public_inventory"
-        and c.check_name == "completeness"
-    )
+    check = completeness_of(result)
     assert check.passed, check.description
     # Moved, to the check, where the late page 2 still held vehicles: more than 6 in the code.
     assert check.metadata["moved_sub_resources"].value == sum(n > 6 for n in paged)
@@ -206,12 +209,7 @@ def test_max_per_model_caps_each_code_and_the_check_reports_it_short(
     result = materialize_day(CODES_AND_INVENTORY)
     per_code = stored_vehicles(stellantis_env).group_by("sub_resource").agg(pl.len().alias("n"))
     assert per_code["n"].max() == 3
-    check = next(
-        c
-        for c in result.get_asset_check_evaluations()
-        if c.asset_key.to_user_string() == "stellantis/raw/public_inventory"
-        and c.check_name == "completeness"
-    )
+    check = completeness_of(result)
     truth = stellantis_env.upstream.truth(ZIP, RADIUS, brands=["jeep.com"])
     assert check.passed == bool((truth.codes["count"] <= 3).all())
 
@@ -224,12 +222,7 @@ def test_the_check_tallied_while_writing_equals_the_check_of_the_stored_partitio
     code = truth.codes.filter((pl.col("pages") == 1) & (pl.col("domain") == "jeep.com"))["code"][0]
     stellantis_env.upstream.set_state(faults=f"html@jeep.com/inventory/{code}/1x99")
     result = materialize_day(CODES_AND_INVENTORY)
-    tallied = next(
-        c
-        for c in result.get_asset_check_evaluations()
-        if c.asset_key.to_user_string() == "stellantis/raw/public_inventory"
-        and c.check_name == "completeness"
-    )
+    tallied = completeness_of(result)
     table = load_catalog(stellantis_env.data_dir).load_table("stellantis_raw.public_inventory")
     columns = ["_sub_resource", "_page_number", "_response_body", "_fetch_error"]
     stored = tallied_check(arrow_batches(table, [DAY], columns), RULE)
