@@ -181,6 +181,8 @@ class _Progress:
     """Second copies of pages whose totals disagreed, emitted with the last part."""
     asked_again: set[int] = field(default_factory=set)
     again_failed: int = 0
+    beyond_again: set[int] = field(default_factory=set)
+    """Pages whose totals disagreed once `MAX_AGAIN_PAGES` were asked again: fetched once only."""
 
     @property
     def page_size(self) -> int:
@@ -220,6 +222,7 @@ class _Progress:
             failed_pages=len(self.failed),
             served_page_size=self.served_page_size,
             pages_again=len(self.asked_again) - self.again_failed,
+            pages_beyond_again=len(self.beyond_again),
             failures=tuple(
                 PageFailure(p, e) for p, e in sorted(self.failed.items())[:FAILURE_SAMPLES]
             ),
@@ -333,10 +336,14 @@ async def fetch_paged(
     def ask_again(j: int, pages: Sequence[int]) -> None:
         prog = progress[j]
         for page in pages:
-            if page not in prog.asked_again and len(prog.asked_again) < MAX_AGAIN_PAGES:
-                prog.asked_again.add(page)
-                heapq.heappush(queue, QueuedPage.later(j, page, again=True))
-                prog.outstanding += 1
+            if page in prog.asked_again:
+                continue
+            if len(prog.asked_again) >= MAX_AGAIN_PAGES:
+                prog.beyond_again.add(page)
+                continue
+            prog.asked_again.add(page)
+            heapq.heappush(queue, QueuedPage.later(j, page, again=True))
+            prog.outstanding += 1
 
     def on_again(j: int, page: int, response: JsonResponse | None) -> None:
         """Keep a second copy that arrived and reads; one that did not is dropped."""

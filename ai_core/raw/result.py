@@ -84,6 +84,9 @@ class SubResourceSummary:
     """The server's own page size, when it paged by fewer records than asked."""
     pages_again: int = 0
     """Pages fetched a second time, and kept, because their totals said the listing moved."""
+    pages_beyond_again: int = 0
+    """Pages whose totals said so too, once the most pages fetched again a sub-resource allows
+    were asked: a vehicle at their boundaries may be missing."""
     failures: tuple[PageFailure, ...] = ()
     """The first few failed pages."""
 

@@ -69,6 +69,7 @@ class RawFetchStream(LazyRawFetch):
             if result.summary is not None:
                 self._summaries.append(result.summary)
                 self._note_served_page_size(result.summary)
+                self._note_beyond_again(result.summary)
             rows = result.to_arrow(self._date)
             del result  # the rows hold the bodies now: free the pages
             if self._tally is not None:
@@ -101,6 +102,15 @@ class RawFetchStream(LazyRawFetch):
             self._on_progress(
                 f"{self.source_name}: {summary.sub_resource} came in pages of {size} records, "
                 "fewer than asked; its pages were planned by the server's size"
+            )
+
+    def _note_beyond_again(self, summary: SubResourceSummary) -> None:
+        """Say when a listing moved at more page boundaries than the fetcher looks at again."""
+        if summary.pages_beyond_again and self._on_progress is not None:
+            self._on_progress(
+                f"{self.source_name}: {summary.sub_resource} moved while paged at more page "
+                f"boundaries than are fetched again; {summary.pages_beyond_again} pages were "
+                "fetched once only, so a vehicle at their boundaries may be missing"
             )
 
     def _report(self, progress: FetchProgress) -> None:
@@ -146,6 +156,7 @@ class RawFetchStream(LazyRawFetch):
             "records": sum(s.records for s in self._summaries),
             # Pages fetched twice because their totals said the listing moved while paged.
             "pages_again": sum(s.pages_again for s in self._summaries),
+            "pages_beyond_again": sum(s.pages_beyond_again for s in self._summaries),
             "retries": sum(s.retries for s in self._summaries),
             "fetch_wall_s": round(self.fetch_wall_s, 3),
             "workers": self._http.workers,

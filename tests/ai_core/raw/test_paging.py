@@ -9,6 +9,7 @@ from typing import Any, TypedDict
 import pytest
 
 from ai_core.http.client import AsyncHttpClient
+from ai_core.raw import paging
 from ai_core.raw.paging import PagedSubResource, Unobservable, fetch_paged
 from ai_core.raw.result import RawFetchResult
 from tests.ai_core.raw.shop import CATALOGUE, ShopCategory, ShopServer, fast_http, iter_skus, skus
@@ -193,3 +194,17 @@ def test_a_second_copy_that_fails_is_dropped_and_the_first_stands(shop: ShopServ
     assert pages == [(1, None), (2, None), (3, None)]
     summary = results[-1].summary
     assert summary is not None and summary.pages_again == 0 and summary.failed_pages == 0
+
+
+def test_pages_past_the_most_fetched_again_are_counted(
+    shop: ShopServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(paging, "MAX_AGAIN_PAGES", 2)
+    # Two sales, after pages 1 and 2: totals 7, 6 and 5, so pages 1, 2 and 3 disagree in turn.
+    shop.sells.update({("bolts", 1): "bolts-001", ("bolts", 2): "bolts-002"})
+    results = fetch(categories(shop, "bolts"), workers=1)
+
+    summary = results[-1].summary
+    assert summary is not None
+    assert (summary.pages_again, summary.pages_beyond_again) == (2, 1)
+    assert [p.page_number for r in results for p in r.pages] == [1, 2, 3, 1, 2]
