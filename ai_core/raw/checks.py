@@ -3,7 +3,7 @@
 The check does not trust what the fetcher believed: per sub-resource, it compares the distinct
 record keys found in the bodies that are committed with the total the upstream reported (when a
 listing moved while it was paged, its pages holding records report different totals, and any
-count from the lowest to the highest of them is consistent). Both come
+count from the lowest of them up is consistent). Both come
 out of the verbatim JSON by regular expressions, vectorised over one batch of pages at a time,
 without parsing a record in Python. The raw asset tallies its chunks as they are written, so a
 national day is checked while it is fetched, without reading its bodies back; a stored
@@ -89,8 +89,9 @@ class CompletenessTally:
         and the pages that failed with the first failure's text."""
         pages = pl.concat(self._pages) if self._pages else pl.DataFrame(schema=_PAGES_SCHEMA)
         totals = modal_totals(pages, "total").rename({"total": "expected_records"})
-        # Inventory that moves while it is paged makes pages report different totals; a count
-        # between the lowest and highest total of the pages holding records is consistent.
+        # Inventory that moves while it is paged makes pages report different totals: a count
+        # from the lowest total of the pages holding records up is consistent, since records
+        # sold after they were seen and records added both count.
         span = (
             pages.filter(pl.col("keys").list.len() > 0)
             .drop_nulls("total")
@@ -146,12 +147,13 @@ def written_completeness(
 
 def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCheckResult:
     needs_total = rule.total_pattern is not None
+    moved = pl.col("lowest_total") != pl.col("highest_total")
     bad = table.filter(
         (pl.col("failed_pages") > 0)
         | (pl.col("distinct_records") == 0)
         | (pl.col("expected_records").is_null() & needs_total)
         | (pl.col("distinct_records") < pl.col("lowest_total"))
-        | (pl.col("distinct_records") > pl.col("highest_total"))
+        | (pl.col("distinct_records") > pl.col("highest_total")) & ~moved
     ).with_columns(
         pl.when(pl.col("failed_pages") > 0)
         .then(
@@ -202,9 +204,7 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
             else 0,
             "incomplete_sub_resources": bad.height,
             # Sub-resources whose pages reported different totals: the listing moved.
-            "moved_sub_resources": table.filter(
-                pl.col("lowest_total") != pl.col("highest_total")
-            ).height,
+            "moved_sub_resources": table.filter(moved).height,
             "problem_count": bad.height,
             "failed_pages": int(table["failed_pages"].sum()) if table.height else 0,
             "unobserved_sub_resources": failed["_sub_resource"].head(SAMPLE_LIMIT).to_list(),

@@ -21,11 +21,14 @@ records every unfinished page as failed when requests are in flight and none has
 `stall_s`, and a reporter hands a `FetchProgress` to `on_progress` every `progress_every_s`.
 
 Inventory can move while it is paged: a record leaving the listing ahead of a page boundary
-shifts the pages after it, so the record at the boundary is never served, and the pages'
-reported totals disagree. When two neighbouring pages report different totals, both are
-fetched once more, so the record at their boundary is served whichever way the
-listing moved. The second copies are stored beside the first (the transformed tier keeps the
-later one) and a second copy that fails is dropped: the page's first copy stands.
+shifts the later pages back, so when the page after the boundary is answered after the move
+and the page before it was answered before, the record at the boundary is on neither (a record
+added ahead does the same when the two are answered the other way round). The two pages then
+report different totals. Once a sub-resource's pages are all in, the pages from the first such
+boundary to the last are fetched again, and again while some boundary has no two copies, one
+of each page, reporting one total (`MAX_AGAIN_ROUNDS`; at most as many pages as the first pass).
+The new copies are stored beside the first ones (the transformed tier keeps the later copy of a
+record); a new copy that fails is dropped and the first copy stands.
 
 A server may cap the page size below the one asked. When page 1 holds fewer records than asked
 and fewer than its total, page 2 is fetched first: if it holds records, page 1's count is the
@@ -54,9 +57,8 @@ from ai_core.raw.result import PageFailure, RawFetchResult, RawPage, SubResource
 DEFAULT_CHUNK_PAGES = 100
 PROGRESS_EVERY_S = 10.0
 FAILURE_SAMPLES = 20
-MAX_AGAIN_PAGES = 50
-"""Pages of one sub-resource fetched a second time at most, which bounds what a listing that moves
-on every page costs (and what its second copies hold until the sub-resource's last part)."""
+MAX_AGAIN_ROUNDS = 3
+"""Times the pages of a sub-resource whose listing moved while paged are fetched again at most."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,22 +146,28 @@ class QueuedPage:
     sub: int
     """Index of the sub-resource in the plan."""
     page: int
-    again: bool = False
-    """A second fetch of a page whose total disagreed with a neighbour's."""
+    slot: int = 0
+    """Where the page is emitted: its number in the first pass, after them when fetched again."""
+
+    @property
+    def again(self) -> bool:
+        return self.slot != self.page
 
     @classmethod
     def first(cls, sub: int) -> QueuedPage:
-        return cls(sub - 1, 1, sub, 1)
+        return cls(sub - 1, 1, sub, 1, 1)
 
     @classmethod
-    def later(cls, sub: int, page: int, *, again: bool = False) -> QueuedPage:
-        return cls(sub, page, sub, page, again)
+    def later(cls, sub: int, page: int, slot: int | None = None) -> QueuedPage:
+        slot = page if slot is None else slot
+        return cls(sub, slot, sub, page, slot)
 
 
 @dataclass(slots=True)
 class _Progress:
     sub: PagedSubResource
-    pages: dict[int, RawPage] = field(default_factory=dict)
+    pages: dict[int, RawPage | None] = field(default_factory=dict)
+    """Fetched pages by slot; None for a page fetched again that did not arrive."""
     records: int = 0
     retries: int = 0
     fetched: int = 0
@@ -175,14 +183,15 @@ class _Progress:
     planning_size: int | None = None
     """Page 1's record count once it plans the pages: confirmed, or page 2 failed."""
     wanted: int = 0
-    totals: dict[int, int] = field(default_factory=dict)
-    """The total each page read reported."""
-    again: dict[int, RawPage] = field(default_factory=dict)
-    """Second copies of pages whose totals disagreed, emitted with the last part."""
-    asked_again: set[int] = field(default_factory=set)
+    totals: dict[int, set[int]] = field(default_factory=dict)
+    """The totals the copies of each page reported."""
+    rounds: int = 0
+    next_slot: int = 0
+    """The slot of the next page fetched again, past the first pass's."""
+    pages_again: int = 0
     again_failed: int = 0
-    beyond_again: set[int] = field(default_factory=set)
-    """Pages whose totals disagreed once `MAX_AGAIN_PAGES` were asked again: fetched once only."""
+    beyond_again: int = 0
+    """Pages whose copies still disagreed once no more could be fetched again."""
 
     @property
     def page_size(self) -> int:
@@ -191,6 +200,13 @@ class _Progress:
     @property
     def done(self) -> bool:
         return self.outstanding == 0
+
+    def moved(self) -> list[int]:
+        """The pages from the first boundary whose two pages have no copies reporting one total
+        to the last such boundary (none when every boundary has)."""
+        totals = self.totals
+        edges = [p for p in sorted(totals) if totals.get(p + 1, totals[p]).isdisjoint(totals[p])]
+        return list(range(edges[0], edges[-1] + 2)) if edges else []
 
     def ready_run(self, chunk_pages: int) -> int:
         """How many pages from `next_to_emit` on can be emitted now (0: wait)."""
@@ -203,14 +219,12 @@ class _Progress:
 
     def emit(self, n_pages: int) -> RawFetchResult:
         first = self.next_to_emit
-        pages = [self.pages.pop(p) for p in range(first, first + n_pages)]
+        slots = [self.pages.pop(p) for p in range(first, first + n_pages)]
         self.next_to_emit += n_pages
         self.parts += 1
         last = self.done and not self.pages
-        summary = None
-        if last:
-            pages += [self.again.pop(p) for p in sorted(self.again)]
-            summary = self.summary()
+        summary = self.summary() if last else None
+        pages = [p for p in slots if p is not None]
         return RawFetchResult(self.sub.key, pages, part=self.parts, summary=summary)
 
     def summary(self) -> SubResourceSummary:
@@ -221,8 +235,8 @@ class _Progress:
             retries=self.retries,
             failed_pages=len(self.failed),
             served_page_size=self.served_page_size,
-            pages_again=len(self.asked_again) - self.again_failed,
-            pages_beyond_again=len(self.beyond_again),
+            pages_again=self.pages_again,
+            pages_beyond_again=self.beyond_again,
             failures=tuple(
                 PageFailure(p, e) for p, e in sorted(self.failed.items())[:FAILURE_SAMPLES]
             ),
@@ -294,6 +308,7 @@ async def fetch_paged(
     changed = asyncio.Condition()
     failure: list[BaseException] = []
     in_flight: dict[QueuedPage, tuple[str, Mapping[str, str | int]]] = {}
+    gave_up = False  # the watchdog's: no page is fetched again after it
     started = last_progress = time.monotonic()
 
     def enqueue(j: int, page: int) -> None:
@@ -323,6 +338,7 @@ async def fetch_paged(
         if raw.page_number == 2:
             settle_probe(j, None)
         prog.outstanding -= 1
+        settle(j)
 
     def on_failure(
         j: int, page: int, url: str, params: Mapping[str, str | int], status: int, error: str
@@ -333,20 +349,28 @@ async def fetch_paged(
         keep_failed(j, raw, error)
         last_progress = time.monotonic()
 
-    def ask_again(j: int, pages: Sequence[int]) -> None:
+    def settle(j: int) -> None:
+        """Once every page of a sub-resource is in, fetch again the pages where the listing
+        moved, while rounds remain and the pages fetched again stay within the first pass's."""
         prog = progress[j]
-        for page in pages:
-            if page in prog.asked_again:
-                continue
-            if len(prog.asked_again) >= MAX_AGAIN_PAGES:
-                prog.beyond_again.add(page)
-                continue
-            prog.asked_again.add(page)
-            heapq.heappush(queue, QueuedPage.later(j, page, again=True))
+        if not prog.done or gave_up:
+            return
+        moved = prog.moved()
+        if not moved:
+            return
+        room = prog.planned_last - prog.pages_again - prog.again_failed
+        if prog.rounds >= MAX_AGAIN_ROUNDS or room < len(moved):
+            prog.beyond_again = len(moved)
+            return
+        prog.rounds += 1
+        prog.next_slot = max(prog.next_slot, prog.planned_last + 1)
+        for page in moved:
+            heapq.heappush(queue, QueuedPage.later(j, page, prog.next_slot))
+            prog.next_slot += 1
             prog.outstanding += 1
 
-    def on_again(j: int, page: int, response: JsonResponse | None) -> None:
-        """Keep a second copy that arrived and reads; one that did not is dropped."""
+    def on_again(j: int, queued: QueuedPage, response: JsonResponse | None) -> None:
+        """Keep a new copy that arrived and reads; one that did not leaves its slot empty."""
         nonlocal last_progress
         last_progress = time.monotonic()
         prog = progress[j]
@@ -356,24 +380,24 @@ async def fetch_paged(
         except Exception:  # the first copy stands
             content = None
         if response is None or content is None:
+            prog.pages[queued.slot] = None
             prog.again_failed += 1
-            return
-        prog.again[page] = RawPage(
-            page, response.url, response.params, response.status, response.body, response.fetched_at
-        )
-        prog.fetched += 1
-        prog.records += len(content.record_keys)
-        prog.retries += response.attempts - 1
-
-    def compare_totals(j: int, page: int, content: PageContent) -> None:
-        """Fetch a page and its neighbour again when their totals say the listing moved."""
-        if content.total is None:
-            return
-        totals = progress[j].totals
-        totals[page] = content.total
-        for neighbour in (page - 1, page + 1):
-            if totals.get(neighbour, content.total) != content.total:
-                ask_again(j, sorted((page, neighbour)))
+        else:
+            prog.pages[queued.slot] = RawPage(
+                queued.page,
+                response.url,
+                response.params,
+                response.status,
+                response.body,
+                response.fetched_at,
+            )
+            if content.total is not None:
+                prog.totals.setdefault(queued.page, set()).add(content.total)
+            prog.pages_again += 1
+            prog.fetched += 1
+            prog.records += len(content.record_keys)
+            prog.retries += response.attempts - 1
+        settle(j)
 
     def on_page(j: int, page: int, response: JsonResponse) -> None:
         nonlocal last_progress
@@ -420,8 +444,10 @@ async def fetch_paged(
         if page >= prog.planned_last and n_records >= prog.page_size and not capped:
             prog.planned_last = page + 1
             enqueue(j, page + 1)
-        compare_totals(j, page, content)
+        if content.total is not None:
+            prog.totals[page] = {content.total}
         prog.outstanding -= 1
+        settle(j)
 
     async def worker() -> None:
         nonlocal held
@@ -453,8 +479,7 @@ async def fetch_paged(
                 async with changed:
                     if in_flight.pop(taken, None) is not None:
                         if taken.again:
-                            on_again(j, page, None)
-                            held -= 1  # dropped, so never emitted
+                            on_again(j, taken, None)
                         else:
                             on_failure(j, page, exc.url, params, exc.status or 0, str(exc))
                     changed.notify_all()
@@ -470,25 +495,23 @@ async def fetch_paged(
                 # Absent when the watchdog has already given this page up.
                 if in_flight.pop(taken, None) is not None:
                     if taken.again:
-                        on_again(j, page, response)
-                        if page not in progress[j].again:
-                            held -= 1  # dropped, so never emitted
+                        on_again(j, taken, response)
                     else:
                         on_page(j, page, response)
                 changed.notify_all()
 
     def give_up(reason: str) -> None:
         """Record every page not finished yet as failed, so the day can be written."""
-        nonlocal held
+        nonlocal gave_up
+        gave_up = True
         unfinished = list(in_flight.items())
         in_flight.clear()
-        held -= sum(queued.again for queued, _ in unfinished)  # dropped, so never emitted
         while queue:
             queued = heapq.heappop(queue)
             unfinished.append((queued, progress[queued.sub].sub.request(queued.page)))
         for queued, (url, params) in unfinished:
             if queued.again:  # the first copy stands
-                on_again(queued.sub, queued.page, None)
+                on_again(queued.sub, queued, None)
             else:
                 url = str(httpx.URL(url, params=params))
                 on_failure(queued.sub, queued.page, url, params, 0, reason)
@@ -496,7 +519,7 @@ async def fetch_paged(
     def snapshot() -> FetchProgress:
         return FetchProgress(
             pages_done=sum(len(p.failed) + p.fetched for p in progress),
-            pages_known=sum(p.planned_last + len(p.asked_again) for p in progress),
+            pages_known=sum(p.planned_last + p.pages_again + p.again_failed for p in progress),
             failed_pages=sum(len(p.failed) for p in progress),
             sub_resources_done=sum(p.done for p in progress),
             sub_resources=len(progress),
@@ -539,8 +562,8 @@ async def fetch_paged(
                     if run or (prog.done and not prog.pages):
                         break
                     await changed.wait()
-                result = prog.emit(run) if run or prog.again else None
-                held -= len(result.pages) if result else 0
+                result = prog.emit(run) if run else None
+                held -= run
                 if prog.done and not prog.pages:
                     current += 1
                 changed.notify_all()

@@ -85,8 +85,8 @@ class SubResourceSummary:
     pages_again: int = 0
     """Pages fetched a second time, and kept, because their totals said the listing moved."""
     pages_beyond_again: int = 0
-    """Pages whose totals said so too, once the most pages fetched again a sub-resource allows
-    were asked: a vehicle at their boundaries may be missing."""
+    """Pages whose totals still disagreed with a neighbour's once no more could be fetched
+    again: a record at their boundaries may be missing."""
     failures: tuple[PageFailure, ...] = ()
     """The first few failed pages."""
 

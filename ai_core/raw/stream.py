@@ -70,6 +70,8 @@ class RawFetchStream(LazyRawFetch):
                 self._summaries.append(result.summary)
                 self._note_served_page_size(result.summary)
                 self._note_beyond_again(result.summary)
+            if not result.pages:  # only pages fetched again that did not arrive
+                continue
             rows = result.to_arrow(self._date)
             del result  # the rows hold the bodies now: free the pages
             if self._tally is not None:
@@ -105,12 +107,12 @@ class RawFetchStream(LazyRawFetch):
             )
 
     def _note_beyond_again(self, summary: SubResourceSummary) -> None:
-        """Say when a listing moved at more page boundaries than the fetcher looks at again."""
+        """Say when a listing still moved once no more of its pages could be fetched again."""
         if summary.pages_beyond_again and self._on_progress is not None:
             self._on_progress(
-                f"{self.source_name}: {summary.sub_resource} moved while paged at more page "
-                f"boundaries than are fetched again; {summary.pages_beyond_again} pages were "
-                "fetched once only, so a vehicle at their boundaries may be missing"
+                f"{self.source_name}: {summary.sub_resource} kept moving while paged; "
+                f"{summary.pages_beyond_again} of its pages were left without two neighbouring "
+                "copies reporting one total, so a record at their boundaries may be missing"
             )
 
     def _report(self, progress: FetchProgress) -> None:

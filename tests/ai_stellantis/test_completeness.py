@@ -109,15 +109,19 @@ def test_check_names_short_long_and_empty_sub_resources() -> None:
     assert passing.metadata["distinct_records"].value == 5
 
 
-def test_a_listing_that_moved_passes_within_its_pages_totals_and_not_beyond() -> None:
+def test_a_listing_that_moved_passes_from_its_lowest_total_up() -> None:
     # A vehicle sold while paged: the pages after it report one fewer, the count is either.
     sold = RawFetchResult(
         "jeep.com/A", [_page(1, 5, ["a1", "a2"]), _page(2, 4, ["a3", "a4"]), _page(3, 4, ["a5"])]
     )
     added = RawFetchResult("jeep.com/B", [_page(1, 3, ["b1", "b2"]), _page(2, 4, ["b2", "b3"])])
-    passing = tallied_check(_frame(sold, added), RULE)
+    # Records sold after they were seen and records added: more than any page reported.
+    both = RawFetchResult(
+        "jeep.com/E", [_page(1, 3, ["e1", "e2"]), _page(2, 4, ["e3", "e4"]), _page(3, 4, ["e5"])]
+    )
+    passing = tallied_check(_frame(sold, added, both), RULE)
     assert passing.passed
-    assert passing.metadata["moved_sub_resources"].value == 2
+    assert passing.metadata["moved_sub_resources"].value == 3
     # Beyond the lowest total; and a page past the end reporting none does not widen the range.
     short = RawFetchResult("jeep.com/C", [_page(1, 5, ["c1", "c2"]), _page(2, 4, ["c3"])])
     cut = RawFetchResult("jeep.com/D", [_page(1, 4, ["d1", "d2"]), _page(2, 0, [])])

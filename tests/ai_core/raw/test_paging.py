@@ -9,7 +9,6 @@ from typing import Any, TypedDict
 import pytest
 
 from ai_core.http.client import AsyncHttpClient
-from ai_core.raw import paging
 from ai_core.raw.paging import PagedSubResource, Unobservable, fetch_paged
 from ai_core.raw.result import RawFetchResult
 from tests.ai_core.raw.shop import CATALOGUE, ShopCategory, ShopServer, fast_http, iter_skus, skus
@@ -196,15 +195,22 @@ def test_a_second_copy_that_fails_is_dropped_and_the_first_stands(shop: ShopServ
     assert summary is not None and summary.pages_again == 0 and summary.failed_pages == 0
 
 
-def test_pages_past_the_most_fetched_again_are_counted(
-    shop: ShopServer, monkeypatch: pytest.MonkeyPatch
+def test_a_listing_that_keeps_moving_is_fetched_again_at_most_a_pass_more(
+    shop: ShopServer,
 ) -> None:
-    monkeypatch.setattr(paging, "MAX_AGAIN_PAGES", 2)
-    # Two sales, after pages 1 and 2: totals 7, 6 and 5, so pages 1, 2 and 3 disagree in turn.
-    shop.sells.update({("bolts", 1): "bolts-001", ("bolts", 2): "bolts-002"})
+    # Each of the first four answers sells the first bolt left, so every copy disagrees.
+    def sell_the_first(category: str, page: int) -> None:
+        if len(shop.sold) < 4:
+            shop.sold.add(min(s for s in skus("bolts", 7) if s not in shop.sold))
+
+    shop.on_answer = sell_the_first
     results = fetch(categories(shop, "bolts"), workers=1)
 
+    # The first pass answers 7, 6 and 5; the three pages again answer 4, 3 and 3, which leaves
+    # pages 1 and 2 with no two copies of one state, and no room for another round.
+    assert [p.page_number for r in results for p in r.pages] == [1, 2, 3, 1, 2, 3]
     summary = results[-1].summary
     assert summary is not None
-    assert (summary.pages_again, summary.pages_beyond_again) == (2, 1)
-    assert [p.page_number for r in results for p in r.pages] == [1, 2, 3, 1, 2]
+    assert (summary.pages_again, summary.pages_beyond_again) == (3, 2)
+    stored = set(iter_skus([p.body.decode() for r in results for p in r.pages]))
+    assert {"bolts-005", "bolts-006", "bolts-007"} <= stored  # the bolts never sold
