@@ -1,10 +1,9 @@
 """Completeness of a raw partition, computed from the bodies it holds.
 
 The check does not trust what the fetcher believed: per sub-resource, it compares the distinct
-record keys found in the bodies that are committed with the total the upstream reported (when a
-listing moved while it was paged, its pages holding records report different totals, and any
-count from the lowest of them up is consistent). Both come
-out of the verbatim JSON by regular expressions, vectorised over one batch of pages at a time,
+record keys found in the bodies that are committed with the total the upstream reported, or with
+the lowest total when the listing moved while it was paged (`total_bounds`). Both come out of
+the verbatim JSON by regular expressions, vectorised over one batch of pages at a time,
 without parsing a record in Python. The raw asset tallies its chunks as they are written, so a
 national day is checked while it is fetched, without reading its bodies back; a stored
 partition can be checked the same way from its batches.
@@ -18,7 +17,7 @@ from pydantic import BaseModel
 
 from ai_core.arrow import Frame, as_polars
 from ai_core.markdown import markdown_table
-from ai_core.raw.totals import modal_totals
+from ai_core.raw.totals import modal_totals, total_bounds
 
 SAMPLE_LIMIT = 50
 TABLE_LIMIT = 200
@@ -89,17 +88,8 @@ class CompletenessTally:
         and the pages that failed with the first failure's text."""
         pages = pl.concat(self._pages) if self._pages else pl.DataFrame(schema=_PAGES_SCHEMA)
         totals = modal_totals(pages, "total").rename({"total": "expected_records"})
-        # Inventory that moves while it is paged makes pages report different totals: a count
-        # from the lowest total of the pages holding records up is consistent, since records
-        # sold after they were seen and records added both count.
-        span = (
-            pages.filter(pl.col("keys").list.len() > 0)
-            .drop_nulls("total")
-            .group_by("_sub_resource")
-            .agg(
-                pl.col("total").min().alias("lowest_total"),
-                pl.col("total").max().alias("highest_total"),
-            )
+        bounds = total_bounds(
+            pages.with_columns(pl.col("keys").list.len().alias("on_page")), "total", "on_page"
         )
         keys = (
             pages.select("_sub_resource", "keys")
@@ -121,11 +111,11 @@ class CompletenessTally:
         return (
             per_page.join(keys, on="_sub_resource", how="left")
             .join(totals, on="_sub_resource", how="left")
-            .join(span, on="_sub_resource", how="left")
+            .join(bounds, on="_sub_resource", how="left")
             .with_columns(
-                pl.col("records", "distinct_records").fill_null(0),
+                pl.col("records", "distinct_records", "unsettled_boundaries").fill_null(0),
+                pl.col("moved").fill_null(False),
                 pl.coalesce("lowest_total", "expected_records").alias("lowest_total"),
-                pl.coalesce("highest_total", "expected_records").alias("highest_total"),
             )
             .sort("_sub_resource")
         )
@@ -147,13 +137,19 @@ def written_completeness(
 
 def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCheckResult:
     needs_total = rule.total_pattern is not None
-    moved = pl.col("lowest_total") != pl.col("highest_total")
+    # A listing that moved while paged counts records sold after they were seen and records
+    # added: from its lowest total up is consistent, once every page boundary was answered
+    # in one state (see `total_bounds`).
+    moved = pl.col("moved")
+    unsettled = pl.col("unsettled_boundaries") > 0
+    short = pl.col("distinct_records") < pl.col("lowest_total")
     bad = table.filter(
         (pl.col("failed_pages") > 0)
         | (pl.col("distinct_records") == 0)
         | (pl.col("expected_records").is_null() & needs_total)
-        | (pl.col("distinct_records") < pl.col("lowest_total"))
-        | (pl.col("distinct_records") > pl.col("highest_total")) & ~moved
+        | unsettled
+        | short
+        | (pl.col("distinct_records") > pl.col("expected_records")) & ~moved
     ).with_columns(
         pl.when(pl.col("failed_pages") > 0)
         .then(
@@ -167,8 +163,10 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
         .then(pl.lit("empty"))
         .when(pl.col("expected_records").is_null())
         .then(pl.lit("no total reported" if needs_total else "ok"))
-        .when(pl.col("distinct_records") < pl.col("lowest_total"))
+        .when(short)
         .then(pl.lit("short"))
+        .when(unsettled)
+        .then(pl.lit("moved, unsettled"))
         .otherwise(pl.lit("long"))
         .alias("problem")
     )
@@ -203,8 +201,9 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
             if table.height
             else 0,
             "incomplete_sub_resources": bad.height,
-            # Sub-resources whose pages reported different totals: the listing moved.
-            "moved_sub_resources": table.filter(moved).height,
+            "moved_sub_resources": table.filter(moved)["_sub_resource"]
+            .head(SAMPLE_LIMIT)
+            .to_list(),
             "problem_count": bad.height,
             "failed_pages": int(table["failed_pages"].sum()) if table.height else 0,
             "unobserved_sub_resources": failed["_sub_resource"].head(SAMPLE_LIMIT).to_list(),
@@ -229,4 +228,11 @@ PER_SUB = [
     "expected_records",
     "failed_pages",
 ]
-PROBLEMS = ["_sub_resource", "problem", "pages", "distinct_records", "expected_records"]
+PROBLEMS = [
+    "_sub_resource",
+    "problem",
+    "pages",
+    "distinct_records",
+    "expected_records",
+    "lowest_total",
+]

@@ -138,7 +138,8 @@ class QueuedPage:
 
     Pages rank by (`rank`, `rank_page`): page 1 of sub-resource j ranks as (j - 1, 1), just after
     page 1 of j - 1 and ahead of j - 1's other pages, so the next sub-resource's page count is
-    known before the current one runs out of pages.
+    known before the current one runs out of pages. A page fetched again ranks by its slot,
+    after its sub-resource's first pass.
     """
 
     rank: int
@@ -186,12 +187,15 @@ class _Progress:
     totals: dict[int, set[int]] = field(default_factory=dict)
     """The totals the copies of each page reported."""
     rounds: int = 0
+    """Rounds of pages fetched again so far."""
     next_slot: int = 0
     """The slot of the next page fetched again, past the first pass's."""
     pages_again: int = 0
+    """Copies fetched again that arrived and read."""
     again_failed: int = 0
-    beyond_again: int = 0
-    """Pages whose copies still disagreed once no more could be fetched again."""
+    """Copies fetched again that did not: their pages' first copies stand."""
+    unsettled: list[int] = field(default_factory=list)
+    """Boundaries left unsettled (see `boundaries`) once no more pages could be fetched again."""
 
     @property
     def page_size(self) -> int:
@@ -201,11 +205,15 @@ class _Progress:
     def done(self) -> bool:
         return self.outstanding == 0
 
-    def moved(self) -> list[int]:
-        """The pages from the first boundary whose two pages have no copies reporting one total
-        to the last such boundary (none when every boundary has)."""
+    def boundaries(self) -> list[int]:
+        """Pages whose copies and the next page's copies report no total in common: the two
+        were answered from different states of the listing, and never from one."""
         totals = self.totals
-        edges = [p for p in sorted(totals) if totals.get(p + 1, totals[p]).isdisjoint(totals[p])]
+        return [p for p in sorted(totals) if totals.get(p + 1, totals[p]).isdisjoint(totals[p])]
+
+    def moved(self) -> list[int]:
+        """The pages from the first unsettled boundary to the last one, to fetch again."""
+        edges = self.boundaries()
         return list(range(edges[0], edges[-1] + 2)) if edges else []
 
     def ready_run(self, chunk_pages: int) -> int:
@@ -236,7 +244,8 @@ class _Progress:
             failed_pages=len(self.failed),
             served_page_size=self.served_page_size,
             pages_again=self.pages_again,
-            pages_beyond_again=self.beyond_again,
+            pages_again_failed=self.again_failed,
+            unsettled_boundaries=tuple(self.unsettled),
             failures=tuple(
                 PageFailure(p, e) for p, e in sorted(self.failed.items())[:FAILURE_SAMPLES]
             ),
@@ -295,7 +304,8 @@ async def fetch_paged(
 
     Page 1 of each sub-resource tells how many pages follow (page 2 first when page 1 is short of
     its total: see the module docstring). When the last planned page is full (the total drifted
-    down while paging) the next page is fetched too, until a short page.
+    down while paging) the next page is fetched too, until a short page. Pages where the listing
+    moved are then fetched again, and come after the first pass (module docstring).
     A page that fails for good (the client's `FetchError`, or a page `read` cannot make sense
     of) is yielded as a failed page; any other exception cancels the other workers and is raised.
     """
@@ -353,14 +363,14 @@ async def fetch_paged(
         """Once every page of a sub-resource is in, fetch again the pages where the listing
         moved, while rounds remain and the pages fetched again stay within the first pass's."""
         prog = progress[j]
-        if not prog.done or gave_up:
+        if not prog.done:
             return
         moved = prog.moved()
         if not moved:
             return
         room = prog.planned_last - prog.pages_again - prog.again_failed
-        if prog.rounds >= MAX_AGAIN_ROUNDS or room < len(moved):
-            prog.beyond_again = len(moved)
+        if gave_up or prog.rounds >= MAX_AGAIN_ROUNDS or room < len(moved):
+            prog.unsettled = prog.boundaries()
             return
         prog.rounds += 1
         prog.next_slot = max(prog.next_slot, prog.planned_last + 1)
@@ -506,10 +516,13 @@ async def fetch_paged(
         gave_up = True
         unfinished = list(in_flight.items())
         in_flight.clear()
-        while queue:
-            queued = heapq.heappop(queue)
-            unfinished.append((queued, progress[queued.sub].sub.request(queued.page)))
-        for queued, (url, params) in unfinished:
+        # A failed page 2 plans the pages after it, so the queue is read until it stays empty.
+        while unfinished or queue:
+            if unfinished:
+                queued, (url, params) = unfinished.pop(0)
+            else:
+                queued = heapq.heappop(queue)
+                url, params = progress[queued.sub].sub.request(queued.page)
             if queued.again:  # the first copy stands
                 on_again(queued.sub, queued, None)
             else:
@@ -518,7 +531,7 @@ async def fetch_paged(
 
     def snapshot() -> FetchProgress:
         return FetchProgress(
-            pages_done=sum(len(p.failed) + p.fetched for p in progress),
+            pages_done=sum(len(p.failed) + p.fetched + p.again_failed for p in progress),
             pages_known=sum(p.planned_last + p.pages_again + p.again_failed for p in progress),
             failed_pages=sum(len(p.failed) for p in progress),
             sub_resources_done=sum(p.done for p in progress),

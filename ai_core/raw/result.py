@@ -83,10 +83,12 @@ class SubResourceSummary:
     served_page_size: int | None = None
     """The server's own page size, when it paged by fewer records than asked."""
     pages_again: int = 0
-    """Pages fetched a second time, and kept, because their totals said the listing moved."""
-    pages_beyond_again: int = 0
-    """Pages whose totals still disagreed with a neighbour's once no more could be fetched
-    again: a record at their boundaries may be missing."""
+    """Copies of pages fetched again, and kept, because their totals said the listing moved."""
+    pages_again_failed: int = 0
+    """Copies fetched again that did not arrive or read: the first copies stand."""
+    unsettled_boundaries: tuple[int, ...] = ()
+    """Pages whose copies and the next page's still reported no total in common once no more
+    could be fetched again: a record at each such boundary may be missing."""
     failures: tuple[PageFailure, ...] = ()
     """The first few failed pages."""
 

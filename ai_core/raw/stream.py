@@ -69,8 +69,9 @@ class RawFetchStream(LazyRawFetch):
             if result.summary is not None:
                 self._summaries.append(result.summary)
                 self._note_served_page_size(result.summary)
-                self._note_beyond_again(result.summary)
+                self._note_unsettled(result.summary)
             if not result.pages:  # only pages fetched again that did not arrive
+                self._chunks -= 1
                 continue
             rows = result.to_arrow(self._date)
             del result  # the rows hold the bodies now: free the pages
@@ -106,13 +107,14 @@ class RawFetchStream(LazyRawFetch):
                 "fewer than asked; its pages were planned by the server's size"
             )
 
-    def _note_beyond_again(self, summary: SubResourceSummary) -> None:
+    def _note_unsettled(self, summary: SubResourceSummary) -> None:
         """Say when a listing still moved once no more of its pages could be fetched again."""
-        if summary.pages_beyond_again and self._on_progress is not None:
+        if summary.unsettled_boundaries and self._on_progress is not None:
+            pages = ", ".join(f"{p}/{p + 1}" for p in summary.unsettled_boundaries[:10])
             self._on_progress(
-                f"{self.source_name}: {summary.sub_resource} kept moving while paged; "
-                f"{summary.pages_beyond_again} of its pages were left without two neighbouring "
-                "copies reporting one total, so a record at their boundaries may be missing"
+                f"{self.source_name}: {summary.sub_resource} kept moving while paged; pages "
+                f"{pages} were never answered in one state, so a record at their boundary may "
+                "be missing (the completeness check fails for it)"
             )
 
     def _report(self, progress: FetchProgress) -> None:
@@ -156,9 +158,12 @@ class RawFetchStream(LazyRawFetch):
             "pages": pages,
             "fetch_chunks": self._chunks,
             "records": sum(s.records for s in self._summaries),
-            # Pages fetched twice because their totals said the listing moved while paged.
+            # Copies fetched again because their totals said the listing moved while paged.
             "pages_again": sum(s.pages_again for s in self._summaries),
-            "pages_beyond_again": sum(s.pages_beyond_again for s in self._summaries),
+            "pages_again_failed": sum(s.pages_again_failed for s in self._summaries),
+            "unsettled_sub_resources": [
+                s.sub_resource for s in self._summaries if s.unsettled_boundaries
+            ][:200],
             "retries": sum(s.retries for s in self._summaries),
             "fetch_wall_s": round(self.fetch_wall_s, 3),
             "workers": self._http.workers,

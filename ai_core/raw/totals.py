@@ -16,3 +16,44 @@ def modal_totals(pages: pl.DataFrame, column: str) -> pl.DataFrame:
         .group_by("_sub_resource", maintain_order=True)
         .agg(pl.col(column).first(), pl.col(column).n_unique().alias("reported_totals"))
     )
+
+
+def total_bounds(pages: pl.DataFrame, column: str, records: str) -> pl.DataFrame:
+    """Per sub-resource whose pages report a total, over the pages holding records: `moved`,
+    whether their copies reported more than one total (the listing moved while it was paged);
+    `lowest_total`, the lowest of each page's latest copy; and `unsettled_boundaries`, pages
+    whose copies and the next page's report no total in common, so the two were never answered
+    from one state of the listing and a record at their boundary may be on neither.
+
+    `pages` holds `_sub_resource`, `_page_number`, the total in `column` and the page's record
+    count in `records`, one row per copy, later copies after earlier ones.
+    """
+    reported = pages.drop_nulls(column)
+    holding = reported.filter(pl.col(records) > 0)
+    moved = holding.group_by("_sub_resource").agg((pl.col(column).n_unique() > 1).alias("moved"))
+    latest = (
+        holding.group_by("_sub_resource", "_page_number", maintain_order=True)
+        .agg(pl.col(column).last())
+        .group_by("_sub_resource")
+        .agg(pl.col(column).min().alias("lowest_total"))
+    )
+    copies = reported.select("_sub_resource", "_page_number", column).unique()
+    following = copies.with_columns(pl.col("_page_number") - 1)
+    common = copies.join(following, on=["_sub_resource", "_page_number", column])
+    pages_seen = copies.select("_sub_resource", "_page_number").unique()
+    boundaries = pages_seen.join(
+        pages_seen.with_columns(pl.col("_page_number") - 1), on=["_sub_resource", "_page_number"]
+    )
+    unsettled = (
+        boundaries.join(common, on=["_sub_resource", "_page_number"], how="anti")
+        .group_by("_sub_resource")
+        .agg(pl.len().cast(pl.Int64).alias("unsettled_boundaries"))
+    )
+    return (
+        reported.select("_sub_resource")
+        .unique()
+        .join(moved, on="_sub_resource", how="left")
+        .join(latest, on="_sub_resource", how="left")
+        .join(unsettled, on="_sub_resource", how="left")
+        .with_columns(pl.col("moved").fill_null(False), pl.col("unsettled_boundaries").fill_null(0))
+    )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from ai_core.raw.totals import modal_totals
+from ai_core.raw.totals import modal_totals, total_bounds
 
 SAMPLE_LIMIT = 50
 
@@ -23,13 +23,12 @@ def sub_resource_counts(
     pages: pl.DataFrame, rows: pl.DataFrame, rejected: pl.DataFrame, key: Sequence[str]
 ) -> pl.DataFrame:
     """Per sub-resource: pages, bad pages, the reported total (the one most pages give, larger
-    on a tie), records read, rejected, distinct keys kept, and `missing`: the lowest total a page
-    holding records reported, minus kept (a listing that moved while paged reports several)."""
+    on a tie), records read, rejected, distinct keys kept, and `missing`: the lowest total of
+    the pages' latest copies (a listing that moved while paged reports several; see
+    `total_bounds`), minus kept."""
     totals = modal_totals(pages, "reported_total").drop("reported_totals")
-    lowest = (
-        pages.filter(pl.col("records") > 0)
-        .group_by("_sub_resource")
-        .agg(pl.col("reported_total").min().alias("lowest_total"))
+    lowest = total_bounds(pages, "reported_total", "records").select(
+        "_sub_resource", "lowest_total"
     )
     page_counts = pages.group_by("_sub_resource").agg(
         pl.len().alias("pages"),
@@ -47,10 +46,9 @@ def sub_resource_counts(
         .join(kept, on="_sub_resource", how="left")
         .with_columns(pl.col("rejected", "distinct_keys").fill_null(0).cast(pl.Int64))
         .with_columns(
-            (
-                pl.coalesce("lowest_total", "reported_total").clip(upper_bound="reported_total")
-                - pl.col("distinct_keys")
-            ).alias("missing")
+            (pl.coalesce("lowest_total", "reported_total") - pl.col("distinct_keys")).alias(
+                "missing"
+            )
         )
         .sort("_sub_resource")
         .select(
@@ -73,7 +71,8 @@ class IntegrityFacts:
     rejected: int
     distinct_keys: int
     short_sub_resources: int
-    """Sub-resources with fewer distinct keys than the upstream reported."""
+    """Sub-resources with fewer distinct keys than the upstream reported (its lowest total, when
+    the listing moved while paged)."""
     samples: pl.DataFrame
     """Up to `SAMPLE_LIMIT` problems: bad pages, rejected records, short sub-resources."""
     unobserved: tuple[str, ...] = ()
@@ -104,7 +103,10 @@ def integrity_facts(
     short = counts.filter(pl.col("missing") > 0).select(
         pl.lit("short sub-resource").alias("problem"),
         pl.format(
-            "{}: {} distinct of {} reported", "_sub_resource", "distinct_keys", "reported_total"
+            "{}: {} distinct of {} reported",
+            "_sub_resource",
+            "distinct_keys",
+            pl.col("distinct_keys") + pl.col("missing"),
         ).alias("detail"),
     )
     samples = pl.concat(

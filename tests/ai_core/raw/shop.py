@@ -4,14 +4,16 @@
 `{"total": T, "items": [{"sku": ...}, ...]}`, from a catalogue of categories it is given, and can
 be told to answer one page with 503 every time, to serve fewer items a page than asked
 (`max_size`), as servers that cap the page size do, or to report totals above its items
-(`drift`), as a catalogue that shrank while it was paged does, or to sell an item once a page
-is answered (`sells`), which shifts the later pages. `ShopCategory` is that endpoint as a
-`PagedSubResource`, and `ShopRawSource` the raw component a shop's YAML instantiates.
+(`drift`), as a catalogue that shrank while it was paged does, to sell an item as a page is
+answered (`sells`), which shifts the later pages, or to stall a page (`stalling`).
+`ShopCategory` is that endpoint as a `PagedSubResource`, and `ShopRawSource` the raw component
+a shop's YAML instantiates.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +30,7 @@ from ai_core.raw.component import RawSourceComponent
 from ai_core.raw.paging import PageContent, PagedSubResource
 
 CATALOGUE = {"bolts": 7, "nuts": 3, "washers": 0}
+STALL_S = 3.0
 """Items per category: 7 bolts are three pages of three, 3 nuts exactly one full page."""
 
 
@@ -48,7 +51,9 @@ class ShopServer:
     requests: list[tuple[str, int]] = field(default_factory=list)
     sold: set[str] = field(default_factory=set)
     on_answer: Callable[[str, int], None] | None = None
-    """Called with (category, page) after each answer of items."""
+    """Called with (category, page) as each answer of items is sent."""
+    stalling: set[tuple[str, int]] = field(default_factory=set)
+    """(category, page) pairs answered only after `STALL_S`."""
 
     def __post_init__(self) -> None:
         shop = self
@@ -69,11 +74,14 @@ class ShopServer:
                     every = [s for s in every if s not in shop.sold]
                     items = [{"sku": s} for s in every[(page - 1) * size : page * size]]
                     total = len(every) + shop.drift
+                    # Before the answer is sent, so the client's next request sees the sale.
                     if (category, page) in shop.sells:
                         shop.sold.add(shop.sells.pop((category, page)))
-                    self._answer(200, orjson.dumps({"total": total, "items": items}))
                     if shop.on_answer is not None:
                         shop.on_answer(category, page)
+                    if (category, page) in shop.stalling:
+                        time.sleep(STALL_S)
+                    self._answer(200, orjson.dumps({"total": total, "items": items}))
 
             def _answer(self, status: int, body: bytes) -> None:
                 self.send_response(status)

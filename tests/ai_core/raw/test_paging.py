@@ -21,14 +21,22 @@ def shop() -> Iterator[ShopServer]:
 
 
 def fetch(
-    subs: Sequence[PagedSubResource], chunk_pages: int = 100, workers: int = 4
+    subs: Sequence[PagedSubResource],
+    chunk_pages: int = 100,
+    workers: int = 4,
+    stall_s: float | None = None,
 ) -> list[RawFetchResult]:
     async def collect() -> list[RawFetchResult]:
         async with AsyncHttpClient(fast_http()) as client:
-            pages = fetch_paged(client, subs, workers=workers, chunk_pages=chunk_pages)
+            pages = fetch_paged(
+                client, subs, workers=workers, chunk_pages=chunk_pages, stall_s=stall_s
+            )
             return [r async for r in pages]
 
-    return asyncio.run(collect())
+    async def bounded() -> list[RawFetchResult]:
+        return await asyncio.wait_for(collect(), timeout=20)  # a hang fails, not waits
+
+    return asyncio.run(bounded())
 
 
 def categories(shop: ShopServer, *names: str) -> list[ShopCategory]:
@@ -207,10 +215,20 @@ def test_a_listing_that_keeps_moving_is_fetched_again_at_most_a_pass_more(
     results = fetch(categories(shop, "bolts"), workers=1)
 
     # The first pass answers 7, 6 and 5; the three pages again answer 4, 3 and 3, which leaves
-    # pages 1 and 2 with no two copies of one state, and no room for another round.
+    # pages 1 and 2 with no copies reporting one total, and no room for another round.
     assert [p.page_number for r in results for p in r.pages] == [1, 2, 3, 1, 2, 3]
     summary = results[-1].summary
     assert summary is not None
-    assert (summary.pages_again, summary.pages_beyond_again) == (3, 2)
+    assert (summary.pages_again, summary.unsettled_boundaries) == (3, (1,))
     stored = set(iter_skus([p.body.decode() for r in results for p in r.pages]))
     assert {"bolts-005", "bolts-006", "bolts-007"} <= stored  # the bolts never sold
+
+
+def test_the_watchdog_gives_up_on_the_pages_a_failed_page_2_plans() -> None:
+    # The server pages by 2 though 3 are asked; page 2, which would confirm it, stalls. Given up
+    # on, page 2 still plans pages 3 and 4 by page 1's count, and they are given up on too.
+    with ShopServer({"bolts": 7}, max_size=2, stalling={("bolts", 2)}) as shop:
+        results = fetch(categories(shop, "bolts"), stall_s=0.5)
+
+    pages = [(p.page_number, p.error is None) for r in results for p in r.pages]
+    assert pages == [(1, True), (2, False), (3, False), (4, False)]
