@@ -21,21 +21,18 @@ def modal_totals(pages: pl.DataFrame, column: str) -> pl.DataFrame:
 def total_bounds(pages: pl.DataFrame, column: str, records: str) -> pl.DataFrame:
     """Per sub-resource whose pages report a total, over the pages holding records: `moved`,
     whether their copies reported more than one total (the listing moved while it was paged);
-    `lowest_total`, the lowest of each page's latest copy; and `unsettled_boundaries`, pages
+    `lowest_total`, the lowest they reported (a record added while the pages were fetched again
+    may be on none of them, so a later copy's total is no floor); and `unsettled_boundaries`, pages
     whose copies and the next page's report no total in common, so the two were never answered
     from one state of the listing and a record at their boundary may be on neither.
 
     `pages` holds `_sub_resource`, `_page_number`, the total in `column` and the page's record
-    count in `records`, one row per copy, later copies after earlier ones.
+    count in `records`, one row per copy.
     """
     reported = pages.drop_nulls(column)
     holding = reported.filter(pl.col(records) > 0)
-    moved = holding.group_by("_sub_resource").agg((pl.col(column).n_unique() > 1).alias("moved"))
-    latest = (
-        holding.group_by("_sub_resource", "_page_number", maintain_order=True)
-        .agg(pl.col(column).last())
-        .group_by("_sub_resource")
-        .agg(pl.col(column).min().alias("lowest_total"))
+    spread = holding.group_by("_sub_resource").agg(
+        (pl.col(column).n_unique() > 1).alias("moved"), pl.col(column).min().alias("lowest_total")
     )
     copies = reported.select("_sub_resource", "_page_number", column).unique()
     following = copies.with_columns(pl.col("_page_number") - 1)
@@ -52,8 +49,7 @@ def total_bounds(pages: pl.DataFrame, column: str, records: str) -> pl.DataFrame
     return (
         reported.select("_sub_resource")
         .unique()
-        .join(moved, on="_sub_resource", how="left")
-        .join(latest, on="_sub_resource", how="left")
+        .join(spread, on="_sub_resource", how="left")
         .join(unsettled, on="_sub_resource", how="left")
         .with_columns(pl.col("moved").fill_null(False), pl.col("unsettled_boundaries").fill_null(0))
     )

@@ -24,7 +24,7 @@ def sub_resource_counts(
 ) -> pl.DataFrame:
     """Per sub-resource: pages, bad pages, the reported total (the one most pages give, larger
     on a tie), records read, rejected, distinct keys kept, and `missing`: the lowest total of
-    the pages' latest copies (a listing that moved while paged reports several; see
+    the pages holding records (a listing that moved while paged reports several; see
     `total_bounds`), minus kept."""
     totals = modal_totals(pages, "reported_total").drop("reported_totals")
     lowest = total_bounds(pages, "reported_total", "records").select(
