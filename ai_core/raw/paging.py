@@ -147,7 +147,7 @@ class QueuedPage:
     sub: int
     """Index of the sub-resource in the plan."""
     page: int
-    slot: int = 0
+    slot: int
     """Where the page is emitted: its number in the first pass, after them when fetched again."""
 
     @property
@@ -216,6 +216,14 @@ class _Progress:
         edges = self.boundaries()
         return list(range(edges[0], edges[-1] + 2)) if edges else []
 
+    def count(self, page: int, response: JsonResponse, content: PageContent) -> None:
+        """Tally a copy of `page` that arrived and read."""
+        self.fetched += 1
+        self.records += len(content.record_keys)
+        self.retries += response.attempts - 1
+        if content.total is not None:
+            self.totals.setdefault(page, set()).add(content.total)
+
     def ready_run(self, chunk_pages: int) -> int:
         """How many pages from `next_to_emit` on can be emitted now (0: wait)."""
         run = 0
@@ -283,6 +291,19 @@ class FetchProgress:
             f"{self.rate:.1f} pages/s, {self.retries} retries, "
             f"{self.failed_pages} pages missing{left}"
         )
+
+
+def _as_raw(page: int, response: JsonResponse, error: str | None = None) -> RawPage:
+    """A page as the upstream answered it, kept verbatim."""
+    return RawPage(
+        page,
+        response.url,
+        response.params,
+        response.status,
+        response.body,
+        response.fetched_at,
+        error,
+    )
 
 
 def _duration(seconds: float) -> str:
@@ -393,20 +414,9 @@ async def fetch_paged(
             prog.pages[queued.slot] = None
             prog.again_failed += 1
         else:
-            prog.pages[queued.slot] = RawPage(
-                queued.page,
-                response.url,
-                response.params,
-                response.status,
-                response.body,
-                response.fetched_at,
-            )
-            if content.total is not None:
-                prog.totals.setdefault(queued.page, set()).add(content.total)
+            prog.pages[queued.slot] = _as_raw(queued.page, response)
+            prog.count(queued.page, response, content)
             prog.pages_again += 1
-            prog.fetched += 1
-            prog.records += len(content.record_keys)
-            prog.retries += response.attempts - 1
         settle(j)
 
     def on_page(j: int, page: int, response: JsonResponse) -> None:
@@ -419,24 +429,11 @@ async def fetch_paged(
         except Exception as exc:  # kept verbatim, marked unreadable, and the day goes on
             error = f"{sub.label(page)}: unreadable page ({type(exc).__name__}: {exc})"
             prog.retries += response.attempts - 1
-            raw = RawPage(
-                page,
-                response.url,
-                response.params,
-                response.status,
-                response.body,
-                response.fetched_at,
-                error,
-            )
-            keep_failed(j, raw, error)
+            keep_failed(j, _as_raw(page, response, error), error)
             return
-        prog.pages[page] = RawPage(
-            page, response.url, response.params, response.status, response.body, response.fetched_at
-        )
-        prog.fetched += 1
+        prog.pages[page] = _as_raw(page, response)
+        prog.count(page, response, content)
         n_records = len(content.record_keys)
-        prog.records += n_records
-        prog.retries += response.attempts - 1
         if page == 1 and content.total is not None:
             prog.wanted = content.total
             if sub.max_records is not None:
@@ -454,8 +451,6 @@ async def fetch_paged(
         if page >= prog.planned_last and n_records >= prog.page_size and not capped:
             prog.planned_last = page + 1
             enqueue(j, page + 1)
-        if content.total is not None:
-            prog.totals[page] = {content.total}
         prog.outstanding -= 1
         settle(j)
 

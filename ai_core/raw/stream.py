@@ -65,14 +65,13 @@ class RawFetchStream(LazyRawFetch):
         # No bound on the whole fetch, which grows with the pages: each page has its deadline
         # and the fetch a watchdog on progress (`HttpClientConfig.stall_s`).
         for result in iterate_in_thread(self._produce, maxsize=1, name=self.source_name):
-            self._chunks += 1
             if result.summary is not None:
                 self._summaries.append(result.summary)
                 self._note_served_page_size(result.summary)
                 self._note_unsettled(result.summary)
             if not result.pages:  # only pages fetched again that did not arrive
-                self._chunks -= 1
                 continue
+            self._chunks += 1
             rows = result.to_arrow(self._date)
             del result  # the rows hold the bodies now: free the pages
             if self._tally is not None:
