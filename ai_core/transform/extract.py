@@ -16,7 +16,7 @@ rows would; each rejected copy is still reported where it is.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -254,9 +254,9 @@ class Extractor:
             else pl.DataFrame(schema=REJECTED_SCHEMA)
         )
         pages = pl.concat([p.pages for p in parts]) if parts else pl.DataFrame(schema=PAGES_SCHEMA)
-        unreadable: Counter[str] = Counter()
-        for part in parts:
-            unreadable.update(part.unreadable)
+        unreadable, unreadable_samples = merge_unreadable(
+            (p.unreadable, p.unreadable_samples) for p in parts
+        )
         drift = Drift(pl.DataFrame(schema=DRIFT_SCHEMA), None)
         if self.detect_drift and self.plan.entity.reports_unknown_keys:
             drift = detect_drift(
@@ -269,10 +269,8 @@ class Extractor:
             unknown_keys=drift.unknown,
             missing_keys=self._missing(drift.missing),
             collapsed=sum(p.collapsed for p in parts),
-            unreadable=dict(unreadable),
-            unreadable_samples=keep_samples(
-                pl.concat([UNREADABLE_EMPTY, *(p.unreadable_samples for p in parts)])
-            ),
+            unreadable=unreadable,
+            unreadable_samples=unreadable_samples,
         )
 
     def _missing(self, missing: frozenset[str] | None) -> frozenset[str] | None:
@@ -453,9 +451,18 @@ def compile_extractor(entity: type[Entity], *, detect_drift: bool = True) -> Ext
     return Extractor(entity_plan(entity), detect_drift=detect_drift)
 
 
-def keep_samples(samples: pl.DataFrame) -> pl.DataFrame:
-    """The first `UNREADABLE_SAMPLES` samples of each column."""
-    return samples.filter(pl.int_range(pl.len()).over("column") < UNREADABLE_SAMPLES)
+def merge_unreadable(
+    tallies: Iterable[tuple[Mapping[str, int], pl.DataFrame]],
+) -> tuple[dict[str, int], pl.DataFrame]:
+    """Unreadable counts and samples of several slices or groups as one: the counts summed, the
+    first `UNREADABLE_SAMPLES` samples of each column kept."""
+    counts: Counter[str] = Counter()
+    samples = [UNREADABLE_EMPTY]
+    for tally_counts, tally_samples in tallies:
+        counts.update(tally_counts)
+        samples.append(tally_samples)
+    kept = pl.concat(samples)
+    return dict(counts), kept.filter(pl.int_range(pl.len()).over("column") < UNREADABLE_SAMPLES)
 
 
 __all__ = [
@@ -465,6 +472,6 @@ __all__ = [
     "SliceRows",
     "checks_readable",
     "compile_extractor",
-    "keep_samples",
+    "merge_unreadable",
     "page_bodies",
 ]

@@ -17,7 +17,6 @@ the consolidated tier carries those parts forward instead of reading them as gon
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,7 +33,7 @@ from ai_core.transform.extract import (
     UNREADABLE_EMPTY,
     Extraction,
     Extractor,
-    keep_samples,
+    merge_unreadable,
 )
 from ai_core.transform.facts import (
     DISCREPANCY_SAMPLES_SCHEMA,
@@ -108,7 +107,7 @@ class TransformedPartition(PartitionOutput):
         self._rejected = pl.DataFrame(schema=REJECTED_SCHEMA)
         self._unknown = pl.DataFrame(schema=DRIFT_SCHEMA)
         self._missing: frozenset[str] | None = None
-        self._unreadable: Counter[str] = Counter()
+        self._unreadable: dict[str, int] = {}
         self._unreadable_samples = UNREADABLE_EMPTY
         schema = extractor.schema
         narrow = [*self.key, "_sub_resource", "_page_number", "_fetched_at", HASH_COLUMN]
@@ -184,9 +183,11 @@ class TransformedPartition(PartitionOutput):
             KeptGroup(narrow, extraction.pages, extraction.rejected, extraction.unknown_keys)
         )
         if extraction.unreadable:
-            self._unreadable.update(extraction.unreadable)
-            self._unreadable_samples = keep_samples(
-                pl.concat([self._unreadable_samples, extraction.unreadable_samples])
+            self._unreadable, self._unreadable_samples = merge_unreadable(
+                [
+                    (self._unreadable, self._unreadable_samples),
+                    (extraction.unreadable, extraction.unreadable_samples),
+                ]
             )
         if extraction.missing_keys is not None:
             # Missing from the day means missing from every group's sample.
