@@ -13,7 +13,9 @@ every day), `repeat_tier` with `repeats` (on those days, the tier's steps are ru
 times, each time a re-execution of the day's run, and the median of the samples is reported:
 one sample of a tier of a few seconds moves more between runs than the growth asked about), and
 `upkeep_every_days` with `retention_days`: every that many days the table upkeep job runs after
-the day, with a retention of that many days of the scenario (see `upkeep_retention_days`).
+the day, with a retention of that many days of the scenario (see `upkeep_retention_days`), and
+`assets`: the asset keys of the job to run (default all of them), as a deployment's run of a
+selection runs them.
 """
 
 from __future__ import annotations
@@ -177,6 +179,8 @@ def run(context: StageContext) -> dict[str, Any]:
     processes_on = context.params.get("process_per_step_days")
     repeat_tier = str(context.params.get("repeat_tier", "consolidated"))
     repeats = int(context.params.get("repeats", 0))
+    selected = context.params.get("assets")
+    selection = [dg.AssetKey.from_user_string(k) for k in selected] if selected else None
     day = context.partition
     with dg.DagsterInstance.from_config(str(instance_home(context))) as instance:
         number = day_number(instance, job_name, day)
@@ -191,10 +195,18 @@ def run(context: StageContext) -> dict[str, Any]:
         # would be the harness's own.
         with sampled(psutil.Process()) if in_processes else nullcontext(ProcessPeaks()) as peaks:
             if in_processes:
-                result: Any = dg.execute_job(recon, instance, tags={PARTITION_TAG: day.isoformat()})
+                result: Any = dg.execute_job(
+                    recon,
+                    instance,
+                    tags={PARTITION_TAG: day.isoformat()},
+                    asset_selection=selection,
+                )
             else:
                 result = job_of(definitions, job_name).execute_in_process(
-                    partition_key=day.isoformat(), instance=instance, raise_on_error=False
+                    partition_key=day.isoformat(),
+                    instance=instance,
+                    raise_on_error=False,
+                    asset_selection=selection,
                 )
         run_s = round(time.perf_counter() - started, 3)
         if not result.success:

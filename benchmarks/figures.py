@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from benchmarks import defaults
@@ -119,6 +119,35 @@ def job_chains(
     return {k: round(v, 3) for k, v in chains.items()}
 
 
+def step_bounds(
+    step_waits: Mapping[str, Sequence[str]],
+    steps: Mapping[str, Mapping[str, Any]],
+    delta: Mapping[str, Any],
+    env: Mapping[str, str],
+) -> dict[str, dict[str, float | None]]:
+    """Per named step of a job run: the least wall of its own waits (the stand-in's waits at its
+    endpoints over the page workers), and its wall against it, from its step start and from the
+    launch of its process. A forked step's start-up is the fork, so its wall from its launch is
+    what a deployment's run spends on the step."""
+    workers = _number(env.get(defaults.WORKERS_ENV))
+    paced = delta.get("paced_seconds_by_endpoint")
+    if not workers or not isinstance(paced, Mapping):
+        return {}
+    bounds: dict[str, dict[str, float | None]] = {}
+    for key, endpoints in step_waits.items():
+        step = steps.get(key)
+        bound = sum(_number(paced.get(e)) or 0.0 for e in endpoints) / workers
+        if step is None or not bound:
+            continue
+        wall, launched = _number(step.get("wall_s")), _number(step.get("launched_wall_s"))
+        bounds[key] = {
+            "bound_s": round(bound, 3),
+            "wall_over_bound": _round(wall / bound) if wall else None,
+            "launched_over_bound": _round(launched / bound) if launched else None,
+        }
+    return bounds
+
+
 def stage_figures(
     stage: StageConfig,
     process: ProcessFigures,
@@ -179,6 +208,10 @@ def stage_figures(
     figures["latency_bound_s"] = _round(bound)
     if chains:
         figures["latency_chains_s"] = chains
+    if stage.step_waits:
+        figures["step_bounds"] = step_bounds(
+            stage.step_waits, metrics.get("steps") or {}, upstream_delta or {}, env
+        )
     figures["wall_over_bound"] = _round(process.wall_s / bound) if bound else None
     figures["work_over_bound"] = _round(work_wall / bound) if bound and work_wall else None
     figures["metrics"] = metrics

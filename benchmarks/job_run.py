@@ -157,8 +157,10 @@ def sampled(root: psutil.Process) -> Iterator[ProcessPeaks]:
 
 
 def run_steps(instance: Any, run_id: str, peaks: ProcessPeaks) -> dict[str, dict[str, Any]]:
-    """Per step of the run, in the order they started: its status, wall, the pid it ran in and
-    that process's (and its descendants') peak and CPU; None where the process was not seen."""
+    """Per step of the run, in the order they started: its status, its wall (its step stats,
+    start to end), its wall from the executor's launch of its process to its end (a step run in
+    the run's process has none), the pid it ran in and that process's (and its descendants')
+    peak and CPU; None where the process was not seen."""
     import dagster as dg
 
     pids: dict[str, int] = {}
@@ -166,17 +168,25 @@ def run_steps(instance: Any, run_id: str, peaks: ProcessPeaks) -> dict[str, dict
         event = entry.dagster_event
         if entry.step_key is not None and event is not None and event.pid is not None:
             pids[entry.step_key] = event.pid
+    launched: dict[str, float] = {}
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_WORKER_STARTING):
+        if entry.step_key is not None:
+            launched.setdefault(entry.step_key, entry.timestamp)
     steps: dict[str, dict[str, Any]] = {}
     for stat in instance.get_run_step_stats(run_id):
         wall = None
         if stat.start_time is not None and stat.end_time is not None:
             wall = round(stat.end_time - stat.start_time, 3)
+        from_launch = None
+        if stat.end_time is not None and stat.step_key in launched:
+            from_launch = round(stat.end_time - launched[stat.step_key], 3)
         pid = pids.get(stat.step_key)
         peak = peaks.subtree_peak(pid) if pid is not None else None
         cpu = peaks.subtree_cpu(pid) if pid is not None else None
         steps[stat.step_key] = {
             "status": stat.status.value if stat.status else None,
             "wall_s": wall,
+            "launched_wall_s": from_launch,
             "start": stat.start_time,
             "pid": pid,
             "peak_rss_mb": None if peak is None else round(peak / MB, 1),

@@ -156,19 +156,29 @@ def stored_table(stages: Sequence[Stage]) -> str:
 
 
 def step_table(stage: Stage) -> str:
-    """The steps of a whole-job stage (`benchmarks.job_run`): each one's wall and peak."""
+    """The steps of a whole-job stage (`benchmarks.job_run`): each one's wall (also from the
+    launch of its process, when it had one), peak and, for a step with a bound of its own
+    (`step_waits`), that bound and its wall from its launch against it."""
     steps = (stage.get("metrics") or {}).get("steps") or {}
+    bounds = stage.get("step_bounds") or {}
     rows = [
         [
             key,
             fmt(step.get("status")),
             fmt(step.get("wall_s")),
+            fmt(step.get("launched_wall_s")),
             fmt(step.get("cpu_s")),
             fmt(step.get("peak_rss_mb"), 0),
+            fmt((bounds.get(key) or {}).get("bound_s"), 2),
+            fmt((bounds.get(key) or {}).get("launched_over_bound"), 2),
         ]
         for key, step in steps.items()
     ]
-    return table(["step", "status", "wall s", "cpu s", "peak MB"], rows) if rows else ""
+    headers = [
+        "step", "status", "wall s", "from launch s", "cpu s", "peak MB", "bound s",
+        "launch/bound",
+    ]  # fmt: skip
+    return table(headers, rows) if rows else ""
 
 
 def run_report(summary: Mapping[str, Any]) -> str:

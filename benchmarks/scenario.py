@@ -74,6 +74,10 @@ class StageConfig(BaseModel):
     """How the latency bound counts waits: `pages` (one per page the stage reports),
     `api_calls` (the API calls the server counted, listings one after another) or `job` (a whole
     job run: the longest of the chains of waits its raw steps make, see `figures.job_bound`)."""
+    step_waits: dict[str, list[str]] = {}
+    """For a `job` stage: steps held to a bound of their own, each with the stand-in endpoints
+    whose waits it makes (`{"stellantis__raw__public_inventory": ["inventory"]}`); see
+    `figures.step_bounds`."""
 
     @model_validator(mode="after")
     def _one_target(self) -> StageConfig:

@@ -89,7 +89,9 @@ def test_steps_in_processes_report_their_own_peak(three_days: dict[str, Any]) ->
     assert in_processes["consolidated_peak_mb"] == max(
         f["peak_rss_mb"] for k, f in in_processes["steps"].items() if tier_of(k) == "consolidated"
     )
+    assert all(f["launched_wall_s"] > f["wall_s"] for f in in_processes["steps"].values())
     in_process = _day(three_days, 3)["metrics"]
+    assert all(f["launched_wall_s"] is None for f in in_process["steps"].values())
     assert "consolidated_peak_mb" not in in_process
     assert "consolidated_cpu_s" not in in_process
     assert all(f["peak_rss_mb"] is None for f in in_process["steps"].values())
@@ -215,3 +217,36 @@ def test_a_scenario_of_several_days_names_each_days_stages() -> None:
     assert second[0].label == "work (day 2)"
     single = scenario.model_copy(update={"days": 1})
     assert single.day_stages(1) == scenario.stages
+
+
+@pytest.mark.slow
+def test_a_selection_of_the_job_runs_only_its_assets_steps(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    scenario = load_scenario("stellantis_jeep_inventory_fast")
+    stage = scenario.stages[-1]
+    shrunk = scenario.model_copy(
+        update={
+            "upstream": scenario.upstream.model_copy(update={"scope": "tiny", "latency": 0.02})
+            if scenario.upstream
+            else None,
+            "env": {**scenario.env, "STELLANTIS_INVENTORY_RADIUS": "5000"},
+            "stages": [stage],
+        }
+    )
+    results = tmp_path_factory.mktemp("selection")
+    path = run_scenario(
+        Scenario.model_validate(shrunk.model_dump()), "selection", results_root=results
+    )
+    (ran,) = json.loads(path.read_text())["stages"]
+    assert ran["status"] == "ok", ran["error"]
+    steps = ran["metrics"]["steps"]
+    assert {k for k in steps if tier_of(k) is not None} == {
+        "stellantis__raw__public_model_year_codes",
+        "stellantis__raw__public_inventory",
+    }
+    # The inventory step cannot beat its own waits, and its launch adds to its wall.
+    (key,) = ran["step_bounds"]
+    bound = ran["step_bounds"][key]
+    assert key == "stellantis__raw__public_inventory"
+    assert bound["launched_over_bound"] > bound["wall_over_bound"] > 1

@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from benchmarks.figures import job_chains
+from benchmarks.figures import job_chains, step_bounds
 from benchmarks.job_run import MB, main, sampled
 from benchmarks.runner import run_scenario
 from benchmarks.scenario import Scenario, load_scenario
@@ -58,6 +58,8 @@ def test_a_job_run_reports_each_steps_wall_and_peak(tmp_path: Path) -> None:
     assert hold["peak_rss_mb"] >= min(others) + 0.8 * sample_job.HOLD_MB
     assert hold["peak_rss_mb"] >= max(others) + 0.5 * sample_job.HOLD_MB
     assert wait["wall_s"] >= sample_job.WAIT_S
+    # A forked step's wall from the launch of its process adds the fork and the step's set-up.
+    assert all(s["launched_wall_s"] > s["wall_s"] for s in steps.values())
     # Sleeping costs no CPU: the wait step's process used about what the step that does
     # nothing used (a step process's start-up), far less than its sleep.
     assert 0 < wait["cpu_s"] < after["cpu_s"] + sample_job.WAIT_S / 2
@@ -140,6 +142,43 @@ def test_the_job_bound_is_the_longest_chain_of_waits() -> None:
         "dealerconnect": pytest.approx((2 + 88 / 8) * 0.5),
     }
     assert job_chains({}, 0.5, env) == {}
+
+
+def test_a_step_is_held_to_its_own_waits() -> None:
+    delta = {"paced_seconds_by_endpoint": {"filters": 6.0, "inventory": 120.0}}
+    env = {"STELLANTIS_INVENTORY_PAGES_WORKERS": "10"}
+    steps = {
+        "raw__inventory": {"wall_s": 13.2, "launched_wall_s": 13.8},
+        "raw__codes": {"wall_s": 1.0, "launched_wall_s": None},
+    }
+    waits = {"raw__inventory": ["inventory"], "raw__codes": ["filters"], "raw__gone": ["x"]}
+    bounds = step_bounds(waits, steps, delta, env)
+    # The inventory step waits 120 s over 10 workers; a step run in the run's process has no
+    # launch; a step the run did not have, or a stand-in that did not wait, has no bound.
+    assert bounds == {
+        "raw__inventory": {
+            "bound_s": 12.0,
+            "wall_over_bound": pytest.approx(1.1),
+            "launched_over_bound": pytest.approx(1.15),
+        },
+        "raw__codes": {
+            "bound_s": 0.6,
+            "wall_over_bound": pytest.approx(1.667),
+            "launched_over_bound": None,
+        },
+    }
+    assert step_bounds(waits, steps, {}, env) == {}
+
+
+def test_the_fast_scenario_runs_its_raw_steps_as_the_daily_job_does() -> None:
+    scenario = load_scenario("stellantis_jeep_inventory_fast")
+    stage = scenario.stages[-1]
+    assert stage.callable == "benchmarks.daily_job:run"
+    assert stage.params["assets"] == [
+        "stellantis/raw/public_model_year_codes",
+        "stellantis/raw/public_inventory",
+    ]
+    assert stage.step_waits == {"stellantis__raw__public_inventory": ["inventory"]}
 
 
 def test_the_six_brand_evening_scenario_runs_the_daily_job_in_one_run() -> None:
