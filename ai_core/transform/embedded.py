@@ -2,9 +2,11 @@
 
 A warehouse column can hold a JSON document as text (DealerConnect's `poc`). Entity declarations
 read paths into objects, so each such string is replaced by the object it encodes, in a copy of
-the page; the stored raw page stays verbatim. A string that is not JSON becomes
-`{"_error": "not JSON", "_text": <first 200 characters>}`, so it is kept, counted and reported
-by the entity, and never stops the day.
+the page; the stored raw page stays verbatim. A document that cannot be read becomes
+`{"_error": <why>, "_text": <first 200 characters>}`: a string that is not JSON (`not JSON`),
+JSON that is not an object, such as `null`, `[]` or `"N/A"` (`not a JSON object`), or no
+document at all (`missing`, a null column). So it is kept, counted and reported by the entity,
+and never stops the day.
 """
 
 from __future__ import annotations
@@ -17,28 +19,49 @@ import pyarrow as pa
 
 BODY = "_response_body"
 NOT_JSON = "not JSON"
+NOT_OBJECT = "not a JSON object"
+MISSING = "missing"
+DOCUMENT_ERRORS = (NOT_JSON, NOT_OBJECT, MISSING)
 
 
-def _decode(value: str) -> Any:
-    try:
-        return orjson.loads(value)
-    except orjson.JSONDecodeError:
-        return {"_error": NOT_JSON, "_text": value[:200]}
+def _read(value: object) -> tuple[Any, str | None]:
+    """The document a column holds (a JSON object, or its text), or why there is none."""
+    if value is None:
+        return None, MISSING
+    if isinstance(value, str):
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return None, NOT_JSON
+    return (value, None) if isinstance(value, dict) else (None, NOT_OBJECT)
+
+
+def document_error(value: object) -> str | None:
+    """Why `value`, a column meant to hold a JSON object, cannot be read; None if it can."""
+    return _read(value)[1]
+
+
+def _decode(value: object) -> Any:
+    document, error = _read(value)
+    if error is None:
+        return document
+    if value is None:
+        return {"_error": error}
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    return {"_error": error, "_text": text[:200]}
 
 
 def _expand(node: Any, fields: frozenset[str]) -> Any:
     if isinstance(node, dict):
-        return {
-            k: _decode(v) if k in fields and isinstance(v, str) else _expand(v, fields)
-            for k, v in node.items()
-        }
+        return {k: _decode(v) if k in fields else _expand(v, fields) for k, v in node.items()}
     if isinstance(node, list):
         return [_expand(v, fields) for v in node]
     return node
 
 
 def expand_body(body: str | bytes, fields: Sequence[str]) -> bytes:
-    """The page with every string under a key in `fields` decoded; a page not JSON is kept."""
+    """The page with the document under every key in `fields` decoded, or replaced by why it
+    cannot be read; a page not JSON is kept."""
     try:
         page = orjson.loads(body)
     except orjson.JSONDecodeError:

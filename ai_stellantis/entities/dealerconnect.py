@@ -1,8 +1,9 @@
 """DealerConnect entities: dealers' own units (from the POC), their sales, and the code guides.
 
 Pages are DealerConnect raw pages, `{"table", "page", "total_rows", "rows": [...]}`, with the
-`poc` and `guide` documents decoded in place (`embedded_json` in the YAML); a document that was
-not JSON reads as `{"_error": "not JSON"}` and is reported by the `discrepancies` check. The
+`poc` and `guide` documents decoded in place (`embedded_json` in the YAML); a document that
+cannot be read (`not JSON`, `not a JSON object` or `missing`) reads as `{"_error": <why>}` and is
+reported by the `discrepancies` check. The
 dealer is the table's suffix (`inventory_68302`), read from the sub-resource.
 """
 
@@ -33,7 +34,7 @@ from ai_stellantis.sources.dealerconnect import PAGE
 
 ROWS = Records(*PAGE.records)
 TOTALS = PAGE.totals
-NOT_JSON = {"document not JSON": pl.col("document_error").is_not_null()}
+UNREADABLE = {"document unreadable": pl.col("document_error").is_not_null()}
 
 
 def _dealer(record: Any, provenance: Mapping[str, Any]) -> str | None:
@@ -102,7 +103,8 @@ class DealerVehicle(Entity):
     fetched_at: Timestamp = None
     """When DealerConnect read the dealer portal, UTC."""
     document_error: Text = None
-    """Why the POC document could not be read (for example `not JSON`); null when it was."""
+    """Why the POC document could not be read (`not JSON`, `not a JSON object`, `missing`); null
+    when it was."""
 
 
 class DealerConnectVehicle(DealerVehicle):
@@ -141,7 +143,7 @@ class DealerConnectVehicle(DealerVehicle):
         "rows[].poc.dealerCode",
         "rows[].poc._text",
     )
-    discrepancies: ClassVar[Mapping[str, pl.Expr]] = NOT_JSON
+    discrepancies: ClassVar[Mapping[str, pl.Expr]] = UNREADABLE
 
     dealer_code: Annotated[Text, DEALER_FROM_TABLE] = None
     packages: Annotated[list[PocOption] | None, NestedList(PocOption)] = None
@@ -167,7 +169,8 @@ class Sale(Entity):
     blob_id: Text = None
     """DealerConnect's id of the parsed POC document."""
     document_error: Text = None
-    """Why the POC document could not be read (for example `not JSON`); null when it was."""
+    """Why the POC document could not be read (`not JSON`, `not a JSON object`, `missing`); null
+    when it was."""
 
 
 class DealerConnectSale(Sale):
@@ -185,7 +188,7 @@ class DealerConnectSale(Sale):
     records: ClassVar[Records | None] = ROWS
     totals: ClassVar[tuple[tuple[str, ...], ...]] = TOTALS
     reports_unknown_keys: ClassVar[bool] = False
-    discrepancies: ClassVar[Mapping[str, pl.Expr]] = NOT_JSON
+    discrepancies: ClassVar[Mapping[str, pl.Expr]] = UNREADABLE
 
     dealer_code: Annotated[Text, DEALER_FROM_TABLE] = None
 

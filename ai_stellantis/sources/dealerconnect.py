@@ -31,6 +31,7 @@ from ai_core.raw.checks import CompletenessPatterns, CompletenessTally, written_
 from ai_core.raw.layout import PageLayout
 from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.result import RawFetchResult, RawPage, SubResourceSummary
+from ai_core.transform.embedded import document_error
 
 if TYPE_CHECKING:
     # Imported where a query runs: the location loads this module in every process.
@@ -95,14 +96,14 @@ def day_query(project: str, dataset: str, table: str) -> str:
     return source + " ORDER BY blob_id"
 
 
-def poc_is_json(text: object) -> bool:
-    if not isinstance(text, str):
-        return text is None
-    try:
-        orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return False
-    return True
+DOCUMENT_COLUMNS = ("poc", "guide")
+"""The column of a row holding its parsed document: a unit's or sale's POC, a code guide's guide."""
+
+
+def unreadable_document(row: dict[str, Any]) -> bool:
+    """Whether the row's document is not JSON, not a JSON object, or null."""
+    column = next((c for c in DOCUMENT_COLUMNS if c in row), None)
+    return column is not None and document_error(row[column]) is not None
 
 
 @dataclass(slots=True)
@@ -252,7 +253,7 @@ class DealerConnectStream(LazyRawFetch):
             bad = 0
             for number, page in enumerate(_pages(rows), start=1):
                 records = [dict(r.items()) for r in page]
-                bad += sum(not poc_is_json(r.get("poc", r.get("guide"))) for r in records)
+                bad += sum(unreadable_document(r) for r in records)
                 body = orjson.dumps(
                     {"table": table, "page": number, "total_rows": total, "rows": records},
                     default=cell_json,
@@ -301,7 +302,7 @@ class DealerConnectStream(LazyRawFetch):
             "sub_resources": len(self._summaries),
             "pages": sum(s.pages for s in self._summaries),
             "records": sum(s.records for s in self._summaries),
-            "documents_not_json": self._bad_documents,
+            "documents_unreadable": self._bad_documents,
             "vanished_tables": dg.MetadataValue.json(self._vanished),
             "skipped_tables": dg.MetadataValue.json(self._skipped),
             "new_tables": dg.MetadataValue.json(self._new),

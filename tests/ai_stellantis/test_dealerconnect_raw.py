@@ -14,12 +14,12 @@ import polars as pl
 import pytest
 
 from ai_core.iceberg.catalog import load_catalog
+from ai_core.transform.embedded import document_error
 from ai_stellantis.definitions import defs
 from ai_stellantis.sources.bigquery import DealerConnectBigQuery
 from ai_stellantis.sources.dealerconnect import (
     cell_json,
     day_query,
-    poc_is_json,
     select_dealer_tables,
 )
 from standin.stellantis.dealerconnect.process import DealerConnectHandle, serve_dealerconnect
@@ -148,8 +148,8 @@ def test_faults_vanished_table_bad_documents_and_a_retried_backend_error(
         0
     ].metadata
     inventory = stored_rows(data_dir, "dealerconnect_inventory")
-    bad = [p for p in inventory["poc"] if not poc_is_json(p)]
-    assert metadata["documents_not_json"].value == len(bad) > 0
+    bad = [p for p in inventory["poc"] if document_error(p) is not None]
+    assert metadata["documents_unreadable"].value == len(bad) > 0
     assert all(not p.startswith("{") or p.count("{") != p.count("}") for p in bad)
 
 

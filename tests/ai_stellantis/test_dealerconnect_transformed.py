@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import orjson
@@ -13,7 +15,14 @@ import pytest
 
 from ai_core.iceberg.catalog import load_catalog
 from ai_core.transform import compile_extractor, oracle_extract
-from ai_core.transform.embedded import NOT_JSON, expand_batch, expand_body
+from ai_core.transform.embedded import (
+    MISSING,
+    NOT_JSON,
+    NOT_OBJECT,
+    document_error,
+    expand_batch,
+    expand_body,
+)
 from ai_stellantis.entities import (
     CodeGuideModel,
     CodeGuideOption,
@@ -67,10 +76,25 @@ def table(data_dir: Path, name: str) -> pl.DataFrame:
 
 
 def test_embedded_documents_are_decoded_and_bad_ones_kept_as_errors() -> None:
-    body = orjson.dumps({"rows": [{"poc": '{"a": 1}'}, {"poc": '{"a": '}, {"poc": None}]})
-    assert orjson.loads(expand_body(body, ["poc"])) == {
-        "rows": [{"poc": {"a": 1}}, {"poc": {"_error": NOT_JSON, "_text": '{"a": '}}, {"poc": None}]
-    }
+    pocs = ['{"a": 1}', '{"a": ', None, "[]", "null", '"N/A"', "123", {"b": 2}, [1]]
+    body = orjson.dumps({"rows": [{"poc": p, "other": "[]"} for p in pocs]})
+    rows = orjson.loads(expand_body(body, ["poc"]))["rows"]
+    # Only an object is a document; anything else is kept as text beside why it is not one.
+    assert [r["poc"] for r in rows] == [
+        {"a": 1},
+        {"_error": NOT_JSON, "_text": '{"a": '},
+        {"_error": MISSING},
+        {"_error": NOT_OBJECT, "_text": "[]"},
+        {"_error": NOT_OBJECT, "_text": "null"},
+        {"_error": NOT_OBJECT, "_text": '"N/A"'},
+        {"_error": NOT_OBJECT, "_text": "123"},
+        {"b": 2},
+        {"_error": NOT_OBJECT, "_text": "[1]"},
+    ]
+    assert all(r["other"] == "[]" for r in rows)  # other keys are left as they are
+    assert [document_error(p) for p in pocs] == [
+        None, NOT_JSON, MISSING, NOT_OBJECT, NOT_OBJECT, NOT_OBJECT, NOT_OBJECT, None, NOT_OBJECT,
+    ]  # fmt: skip
     assert expand_body(b"<html>", ["poc"]) == b"<html>"
 
 
@@ -88,6 +112,29 @@ def test_the_dealer_code_is_all_of_the_table_name_after_its_kind() -> None:
     slow = oracle_extract(DealerConnectVehicle, batch)
     assert fast["dealer_code"].to_list() == ["AB_12", "68302-B", "31022"]
     assert slow["dealer_code"].to_list() == fast["dealer_code"].to_list()
+
+
+def test_a_unit_whose_poc_is_no_document_says_why() -> None:
+    pocs = ['{"price": {"msrp": "$48,170"}}', "[]", None, "null", '{"price": ']
+    rows = [{"order_number": f"A{i}", "vin": None, "poc": p} for i, p in enumerate(pocs)]
+    body = orjson.dumps({"table": "inventory_31022", "page": 1, "total_rows": 5, "rows": rows})
+    raw = raw_rows([("inventory_31022", 1, body)], url="bigquery://project/dealerconnect/{domain}")
+    batch = expand_batch(
+        pa.RecordBatch.from_struct_array(raw.to_struct_array().combine_chunks()), ["poc"]
+    )
+    for extract in (
+        compile_extractor(DealerConnectVehicle),
+        partial(oracle_extract, DealerConnectVehicle),
+    ):
+        units = extract(batch).sort("order_number")
+        assert units["document_error"].to_list() == [
+            None,
+            NOT_OBJECT,
+            MISSING,
+            NOT_OBJECT,
+            NOT_JSON,
+        ]
+        assert units["msrp"].to_list() == [Decimal("48170.00"), None, None, None, None]
 
 
 def test_dealerconnect_entities_against_the_oracle_and_the_stand_in(
@@ -139,13 +186,11 @@ def test_dealerconnect_entities_against_the_oracle_and_the_stand_in(
     assert joined["vin"].to_list() == joined["vin_truth"].to_list()
     assert (joined["cpp"] == joined["pkg"]).all()
     for poc, msrp, error in joined.select("poc", "msrp", "document_error").iter_rows():
-        try:
-            document = orjson.loads(poc)
-        except orjson.JSONDecodeError:
-            assert error == NOT_JSON and msrp is None
+        assert error == document_error(poc)
+        if error is not None:
+            assert msrp is None
             continue
-        assert error is None
-        price = document["price"]
+        price = orjson.loads(poc)["price"]
         assert msrp == (None if price is None else dollars(price["msrp"]))
 
     sales = table(data_dir, "stellantis_transformed.dealerconnect_sales")
