@@ -6,8 +6,10 @@ conflict. The row kept is decided by one deterministic rule, for duplicates and 
 
     latest `_fetched_at`, then highest `_page_number`, then highest `_snapshot_hash`
 
-so a rerun over the same raw partition keeps the same rows. Conflicts are reported with the
-columns that differ, at most `SAMPLE_LIMIT` keys.
+so a rerun over the same raw partition keeps the same rows. For an entity whose records repeat
+across the day's parents (`repeated_records`: a package on many vehicles), the rule first keeps
+the row with the most fields filled (`_filled`), so one copy's empty value does not hide another
+copy's value. Conflicts are reported with the columns that differ, at most `SAMPLE_LIMIT` keys.
 """
 
 from __future__ import annotations
@@ -48,9 +50,21 @@ class KeyGroups:
     """Up to `SAMPLE_LIMIT` conflicted keys: versions, rows, differing columns, the kept page."""
 
 
-def _preference(key: Sequence[str]) -> tuple[list[str], list[bool]]:
-    columns = [*key, "_fetched_at", "_page_number", HASH_COLUMN]
-    return columns, [False] * len(key) + [True, True, True]
+FILLED = "_filled"
+"""How many of a row's hashed fields are not null: the rule's first preference when present."""
+
+
+def filled(hashed: Sequence[str]) -> pl.Expr:
+    """The `FILLED` column: how many of `hashed` are not null in each row."""
+    if not hashed:
+        return pl.lit(0, pl.UInt32).alias(FILLED)
+    return pl.sum_horizontal(pl.col(c).is_not_null() for c in hashed).cast(pl.UInt32).alias(FILLED)
+
+
+def _preference(key: Sequence[str], most_filled: bool) -> tuple[list[str], list[bool]]:
+    order = [FILLED] if most_filled else []
+    columns = [*key, *order, "_fetched_at", "_page_number", HASH_COLUMN]
+    return columns, [False] * len(key) + [True] * (len(columns) - len(key))
 
 
 def collapse_identical(rows: pl.DataFrame, key: Sequence[str]) -> pl.DataFrame:
@@ -148,9 +162,10 @@ class KeyChoice:
 
 
 def choose_rows(rows: pl.DataFrame, key: Sequence[str]) -> KeyChoice:
-    """Apply the rule to rows that carry at least the key, provenance and hash columns."""
+    """Apply the rule to rows that carry at least the key, provenance and hash columns (and
+    `FILLED`, for an entity whose most filled row comes first)."""
     key = list(key)
-    columns, descending = _preference(key)
+    columns, descending = _preference(key, FILLED in rows.columns)
     distinct = collapse_identical(rows, key).sort(columns, descending=descending, nulls_last=True)
     kept = distinct.unique(subset=key, keep="first", maintain_order=True)
     conflicted = (

@@ -45,11 +45,13 @@ from ai_core.transform.facts import (
     sub_resource_counts,
 )
 from ai_core.transform.keys import (
+    FILLED,
     SAMPLE_LIMIT,
     KeyChoice,
     choose_rows,
     collapse_identical,
     conflict_samples,
+    filled,
 )
 from ai_core.transform.schema import HASH_COLUMN
 
@@ -111,9 +113,14 @@ class TransformedPartition(PartitionOutput):
         self._unreadable_samples = UNREADABLE_EMPTY
         schema = extractor.schema
         narrow = [*self.key, "_sub_resource", "_page_number", "_fetched_at", HASH_COLUMN]
+        # A record repeated across the day's parents keeps its most filled copy (see `keys`).
+        self._filled = (
+            [filled(extractor.plan.hashed)] if extractor.plan.entity.repeated_records else []
+        )
         self._narrow = pl.DataFrame(
             schema={
                 **{c: schema[c] for c in narrow},
+                **({FILLED: pl.UInt32} if self._filled else {}),
                 ROW: pl.UInt32,
                 BATCH: pl.UInt32,
                 **{_flag(i): pl.Boolean for i in range(len(self._discrepancies))},
@@ -172,6 +179,7 @@ class TransformedPartition(PartitionOutput):
             "_page_number",
             "_fetched_at",
             HASH_COLUMN,
+            *self._filled,
             pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW),
             pl.lit(index, pl.UInt32).alias(BATCH),
             *(

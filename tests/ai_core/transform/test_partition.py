@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -20,7 +21,15 @@ from ai_core.transform.day import TransformedDay
 from ai_core.transform.partition import TransformedPartition
 from tests.ai_core.transform.agree import assert_same
 from tests.ai_core.transform.payloads import raw_rows
-from tests.ai_core.transform.toy import RepeatedWidgetTag, ShopWidget, ShopWidgetTag, page, widget
+from tests.ai_core.transform.toy import (
+    RepeatedWidgetName,
+    RepeatedWidgetTag,
+    ShopWidget,
+    ShopWidgetName,
+    ShopWidgetTag,
+    page,
+    widget,
+)
 
 DAY = dt.date(2026, 11, 20)
 TABLE = "shop_transformed.widgets"
@@ -130,6 +139,29 @@ def test_repeated_records_write_the_same_day_and_counts(catalog: Catalog, group_
     assert (metadata["records"], metadata["rejected_records"]) == (8, 2)
     assert metadata["duplicates_collapsed"] == 3
     assert integrity.rejected == 2
+
+
+@pytest.mark.parametrize("priced_first", [True, False])
+def test_a_repeated_record_keeps_its_most_filled_copy(catalog: Catalog, priced_first: bool) -> None:
+    priced = widget("AAA001", title="Gear", stock="3")
+    unpriced = widget("AAA002", title="Gear", pricing={"list": ""}, stock="")
+    first, second = (priced, unpriced) if priced_first else (unpriced, priced)
+    pages = [(A, 1, page([first], total=2)), (A, 2, page([second], total=2))]
+    kept = {}
+    for entity in (ShopWidgetName, RepeatedWidgetName):
+        raw = raw_rows(pages).to_batches(max_chunksize=1)
+        partition = TransformedDay(raw, group_bytes=1).partition(TAGS, compile_extractor(entity))
+        write_partition(catalog, TAGS, DAY, partition.chunks(), rows_to_drop=partition.rows_to_drop)
+        rows = pl.DataFrame(arrow_table(catalog.load_table(TAGS), [DAY]))
+        kept[entity] = rows.select("name", "price", "stock").rows()
+        # Both copies are still one conflict, reported with what differs.
+        assert partition.output_metadata()["key_conflicts"] == 1
+    # A name one widget listed with no price keeps the price another listed that day; a record
+    # fetched once per key keeps its latest copy, empty or not.
+    assert kept[RepeatedWidgetName] == [("Gear", Decimal("1299.50"), 3)]
+    assert kept[ShopWidgetName] == [
+        ("Gear", *((None, None) if priced_first else (Decimal("1299.50"), 3)))
+    ]
 
 
 def test_values_no_type_can_read_are_counted_and_shown_where_they_were_sent(

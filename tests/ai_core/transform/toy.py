@@ -142,3 +142,25 @@ def widget(sku: str | None = "ABC123", **fields: Any) -> dict[str, Any]:
 
 def page(items: Sequence[Any], total: Any = None, **meta: Any) -> bytes:
     return orjson.dumps({"meta": {"total": total, **meta}, "data": {"items": list(items)}})
+
+
+class WidgetName(Entity):
+    """A widget name with the price a widget of that name was listed at."""
+
+    entity_key: ClassVar[tuple[str, ...]] = ("name",)
+
+    name: Text = None
+    price: Money = None
+    stock: Int = None
+
+
+class ShopWidgetName(WidgetName):
+    """Names read off the widgets: one record per widget, so a name repeats across them."""
+
+    model_config = source_names(name="title", price=("pricing", "list"))
+    records: ClassVar[Records | None] = Records("data", "items")
+    reports_unknown_keys: ClassVar[bool] = False
+
+
+class RepeatedWidgetName(ShopWidgetName):
+    repeated_records: ClassVar[bool] = True
