@@ -32,6 +32,7 @@ from ai_core.consolidate.sources import (
     choose_partition,
     latest_observations,
     with_keys_from,
+    without_held_keys,
 )
 from ai_core.consolidate.spec import EntitySpec, KeyLookup, SourceGroup
 from ai_core.iceberg.resource import IcebergCatalogResource
@@ -128,11 +129,7 @@ class ConsolidatedComponent(dg.Component, dg.Model, dg.Resolvable):
     ) -> pl.LazyFrame:
         """An earlier day's rows of `parts`, less those whose key today's rows already hold."""
         rows = catalog.scan_partition(group.source, earlier).filter(in_parts(parts))
-        source_names = {new: old for old, new in group.rename.items()}
-        key = [source_names.get(f, f) for f in entity.key_columns]
-        if set(key) <= set(today.collect_schema().names()):
-            rows = rows.join(today.select(key).unique(), on=key, how="anti")
-        return rows
+        return without_held_keys(rows, today, entity.key_alternatives, group.rename)
 
     def previous_partition(
         self, catalog: IcebergCatalogResource, entity: EntitySpec, day: dt.date

@@ -11,7 +11,7 @@ is never read as the entities leaving.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -74,6 +74,25 @@ def latest_observations(
         if not wanted:
             break
     return chosen
+
+
+def without_held_keys(
+    rows: pl.LazyFrame,
+    today: pl.LazyFrame,
+    key_alternatives: Sequence[Sequence[str]],
+    rename: Mapping[str, str],
+) -> pl.LazyFrame:
+    """`rows` of a source, less those today's rows of the same source hold under any alternative
+    of the entity's key that the source has (a vehicle by its VIN when the source has no order
+    number): a record fetched today is not carried from an earlier day as well."""
+    source_names = {new: old for old, new in rename.items()}
+    have = set(rows.collect_schema().names()) & set(today.collect_schema().names())
+    for alternative in key_alternatives:
+        key = [source_names.get(f, f) for f in alternative]
+        if set(key) <= have:
+            held = today.select(key).drop_nulls().unique()
+            rows = rows.join(held, on=key, how="anti")
+    return rows
 
 
 def with_keys_from(

@@ -189,3 +189,35 @@ def test_rebuilding_a_past_day_marks_the_later_days_and_the_sensor_rebuilds_them
         assert request.asset_selection == [dg.AssetKey.from_user_string(inventory)]
         assert materialize_day([inventory], day.isoformat()).success
     assert tick() == []
+
+
+def test_a_page_down_carries_only_its_vehicles_and_flags_only_them(
+    stellantis_env: UpstreamEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STELLANTIS_BRANDS", "jeep.com")
+    monkeypatch.setenv("STELLANTIS_PAGE_SIZE", "5")
+    monkeypatch.setenv("STELLANTIS_INVENTORY_MAX_RETRIES", "1")
+    env = stellantis_env
+    truth1, truth2 = (env.upstream.truth(brands=["jeep.com"], date=d) for d in (DAY1, DAY2))
+    both = truth2.vehicles.filter(pl.col("vin").is_in(truth1.vehicles["vin"].implode()))
+    code = both.group_by("modelYearCode").len().sort("len", "modelYearCode").row(-1)[0]
+    assert both.filter(pl.col("modelYearCode") == code).height > 10  # three pages or more
+
+    run(env, monkeypatch, DAY1)
+    run(env, monkeypatch, DAY2, faults=f"5xx@jeep.com/inventory/{code}/2x999")
+    catalog = IcebergCatalogResource(data_dir=str(env.data_dir))
+    fetched = stored_vins(catalog, DAY2)
+    inventory = consolidated(catalog, "inventory", DAY2).filter("active")
+    of_code = inventory.filter(pl.col("model_year_code") == code)
+    today, carried = (
+        of_code.filter(pl.col("vin").is_in(list(fetched)) == x) for x in (True, False)
+    )
+    # The code's other pages were fetched today: their vehicles come from today alone.
+    assert today.height > 0
+    assert not today["_gap_filled"].any()
+    assert today["_source_age_days"].unique().to_list() == [0]
+    # Only the vehicles of day 1's page 2 that today's pages do not hold are carried.
+    assert carried.height > 0
+    assert carried["_gap_filled"].all()
+    assert carried["last_seen"].unique().to_list() == [DAY1]
+    assert set(carried["vin"]) <= set(truth1.vehicles["vin"]) - fetched

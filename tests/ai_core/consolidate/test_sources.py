@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from ai_core.consolidate import EntitySpec, NoSourceDataError, choose_partition, consolidate
-from ai_core.consolidate.sources import with_keys_from
+from ai_core.consolidate.sources import with_keys_from, without_held_keys
 from ai_core.consolidate.spec import KeyLookup
 from tests.ai_core.consolidate.frames import DAY, frame, inputs, vehicle_spec
 
@@ -177,3 +177,22 @@ def test_key_from_gives_rows_the_key_a_table_files_them_under() -> None:
     assert absent["line_code"].null_count() == 4
     with pytest.raises(KeyError, match=r"no \['year'\] to join on.*key_from.by"):
         with_keys_from(guides.drop("year"), table, lookup)
+
+
+def test_a_record_fetched_today_is_not_carried_under_any_key_it_has() -> None:
+    earlier = pl.LazyFrame(
+        {
+            "vin": ["V1", "V2", None, None],
+            "dealer": ["D1", "D1", "D2", "D2"],
+            "order": ["O1", "O2", "O3", "O4"],
+        }
+    )
+    # Today holds V1 by its VIN, and O3 (which has since got a VIN) by dealer and order number.
+    today = pl.LazyFrame({"vin": ["V1", "V9"], "dealer": ["D1", "D2"], "order": [None, "O3"]})
+    alternatives = [("vin",), ("dealer_code", "order_number")]
+    rename = {"dealer": "dealer_code", "order": "order_number"}
+    kept = without_held_keys(earlier, today, alternatives, rename).collect()
+    assert kept["order"].to_list() == ["O2", "O4"]
+    # A source without the order number is matched by the VIN alone.
+    vins = without_held_keys(earlier.drop("order"), today.drop("order"), alternatives, rename)
+    assert vins.collect()["vin"].to_list() == ["V2", None, None]
