@@ -8,7 +8,9 @@ tables are queried at once and yielded in table order, so memory holds at most `
 
 A table read on a recent day (`known_tables`) that is not listed today, or is listed and gone
 when queried, is stored as one failed page: the day records it as not observed, so downstream
-carries its rows forward instead of reading the dealer's units as sold.
+carries its rows forward instead of reading the dealer's units as sold. So is an inventory or
+code-guide table with no rows for the day: a dealer always has stock, so an empty day means its
+portal was not read. A sales table with no rows is a day without sales.
 """
 
 from __future__ import annotations
@@ -115,6 +117,9 @@ class TableRead:
     total_rows: int
     bad_documents: int
     vanished: bool = False
+    empty: bool = False
+    """No rows for the day in a table that holds stock or guides: the portal was not read for
+    it that day (a dealer always has stock), which is no observation of an empty lot."""
 
 
 class DealerConnectStream(LazyRawFetch):
@@ -150,6 +155,7 @@ class DealerConnectStream(LazyRawFetch):
         self._log = log
         self._summaries: list[SubResourceSummary] = []
         self._vanished: list[str] = []
+        self._empty: list[str] = []
         self._skipped: dict[str, str] = {}
         self._new: list[str] = []
         self._bad_documents = 0
@@ -188,14 +194,21 @@ class DealerConnectStream(LazyRawFetch):
         return pool.submit(self._read, table)
 
     def _chunks(self, read: TableRead) -> Iterator[pa.Table]:
-        if read.vanished:
-            self._vanished.append(read.table)
+        if read.vanished or read.empty:
+            (self._empty if read.empty else self._vanished).append(read.table)
             now = self._skipped.get(read.table)
-            where = f"is {now}" if now else "is not in the dataset"
-            reason = (
-                f"{self._dataset}.{read.table} {where} on {self._day}; it was read on a recent "
-                "day, so its rows are carried forward downstream"
-            )
+            if read.empty:
+                reason = (
+                    f"{self._dataset}.{read.table} has no rows for {self._day}, as when the "
+                    "dealer portal was not read for it that day; its rows of a recent day, if "
+                    "any, are carried forward downstream"
+                )
+            else:
+                where = f"is {now}" if now else "is not in the dataset"
+                reason = (
+                    f"{self._dataset}.{read.table} {where} on {self._day}; it was read on a "
+                    "recent day, so its rows are carried forward downstream"
+                )
             if self._log is not None:
                 self._log.warning(f"{self.source_name}: {reason}")
             page = RawPage(
@@ -280,14 +293,21 @@ class DealerConnectStream(LazyRawFetch):
                 f"{self._day} holds a column of a type a raw page does not store ({exc})",
                 allow_retries=False,
             ) from None
+        if total == 0 and self._kind != "sales":
+            return TableRead(table, [], 0, 0, empty=True)
         return TableRead(table, pages, total, bad)
 
     def completeness_result(self) -> dg.AssetCheckResult:
         return written_completeness(self.source_name, self._tally, self.consumed)
 
+    @property
+    def unobserved(self) -> list[str]:
+        """Tables of the day with nothing observed: vanished, or empty."""
+        return sorted([*self._vanished, *self._empty])
+
     def snapshot_properties(self) -> dict[str, str]:
-        """The day's vanished tables, recorded with the commit as not observed."""
-        return unobserved_property(self._vanished)
+        """The day's vanished and empty tables, recorded with the commit as not observed."""
+        return unobserved_property(self.unobserved)
 
     @property
     def summaries(self) -> Sequence[SubResourceSummary]:
@@ -297,13 +317,14 @@ class DealerConnectStream(LazyRawFetch):
         """The day's tables, pages and records, and which tables vanished."""
         return {
             # A vanished table is stored as one failed page, as a lost page of a site is.
-            "failed_pages": len(self._vanished),
-            "unobserved_sub_resources": self._vanished[:200],
+            "failed_pages": len(self.unobserved),
+            "unobserved_sub_resources": self.unobserved[:200],
             "sub_resources": len(self._summaries),
             "pages": sum(s.pages for s in self._summaries),
             "records": sum(s.records for s in self._summaries),
             "documents_unreadable": self._bad_documents,
             "vanished_tables": dg.MetadataValue.json(self._vanished),
+            "empty_tables": dg.MetadataValue.json(self._empty),
             "skipped_tables": dg.MetadataValue.json(self._skipped),
             "new_tables": dg.MetadataValue.json(self._new),
             "fetch_wall_s": round(self.fetch_wall_s, 3),

@@ -2,7 +2,9 @@
 dates, a dealer table gone for a day, the code guides in models and features, and reruns.
 
 Each day is one run of every asset. On the third day one dealer's inventory table is missing from
-the dataset: its units are carried from the day before, flagged, and none reads as sold.
+the dataset: its units are carried from the day before, flagged, and none reads as sold. On the
+fourth another dealer's table is listed but holds no rows for the day (its portal was not read):
+the same.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from standin.stellantis.dealerconnect.process import DealerConnectHandle, serve_
 from tests.ai_stellantis.conftest import UpstreamEnv, materialize_day
 
 DAYS = [dt.date(2026, 11, 18) + dt.timedelta(days=i) for i in range(4)]
-GONE_DAY = DAYS[2]
+GONE_DAY, UNREAD_DAY = DAYS[2], DAYS[3]
 INVENTORY = "stellantis/consolidated/inventory"
 
 
@@ -72,21 +74,29 @@ def test_four_days_of_both_sources(
     monkeypatch.setenv("STELLANTIS_BIGQUERY_ENDPOINT", dealerconnect.endpoint)
     monkeypatch.delenv("GCP_CREDENTIALS", raising=False)
     truths = {d: dealerconnect.truth(d) for d in DAYS}
-    gone_dealer = truths[DAYS[0]].dealer_codes()[0]
+    gone_dealer, unread_dealer = truths[DAYS[0]].dealer_codes()[:2]
+    faults = {
+        GONE_DAY: f"vanish:inventory_{gone_dealer}",
+        UNREAD_DAY: f"unread:inventory_{unread_dealer}",
+    }
     keys = all_keys()
     price_checks = {}
     for day in DAYS:
-        faults = f"vanish:inventory_{gone_dealer}" if day == GONE_DAY else ""
         monkeypatch.setenv("AI_TODAY", day.isoformat())
         stellantis_env.upstream.set_state(date=day, faults="")
-        dealerconnect.set_state(date=day, faults=faults)
+        dealerconnect.set_state(date=day, faults=faults.get(day, ""))
         result = materialize_day(keys, day.isoformat())
         assert result.success, day
-        price_checks[day] = next(
-            c
+        checks = {
+            (c.asset_key.to_user_string(), c.check_name): c
             for c in result.get_asset_check_evaluations()
-            if c.asset_key.to_user_string() == INVENTORY and c.check_name == "discrepancies"
-        )
+        }
+        price_checks[day] = checks[(INVENTORY, "discrepancies")]
+        if day == UNREAD_DAY:
+            raw = checks[("stellantis/raw/dealerconnect_inventory", "completeness")]
+            assert not raw.passed
+            unread = f"inventory_{unread_dealer}"
+            assert raw.metadata["unobserved_sub_resources"].value == [unread]
     catalog = IcebergCatalogResource(data_dir=str(stellantis_env.data_dir))
     days = {d: inventory(catalog, d) for d in DAYS}
 
@@ -100,10 +110,10 @@ def test_four_days_of_both_sources(
     assert price_checks[DAYS[0]].metadata["disagreeing.msrp"].value == apart
 
     # A unit ordered without a VIN keeps its id, the hash of its dealer and order number, once
-    # it has one.
+    # it has one (the dealer unread on the last day is carried from the day before).
     first, last = truths[DAYS[0]].inventory(), truths[DAYS[-1]].inventory()
     gaining = (
-        first.filter(pl.col("vin").is_null())
+        first.filter(pl.col("vin").is_null() & (pl.col("dealer_code") != unread_dealer))
         .select(UNIT)
         .join(last.filter(pl.col("vin").is_not_null()), on=UNIT)
     )
@@ -179,6 +189,19 @@ def test_four_days_of_both_sources(
     assert back.height > 0
     assert not back["_gap_filled"].any()
 
+    # The table with no rows for the day: its units are carried from the day before, not sold.
+    held = set(truths[DAYS[2]].tables[f"inventory_{unread_dealer}"]["order_number"])
+    sold = set(truths[UNREAD_DAY].tables[f"sales_{unread_dealer}"]["order_number"])
+    of_unread = (pl.col("dealer_code") == unread_dealer) & pl.col("order_number").is_in(
+        list(held - sold)
+    )
+    unread_day = days[UNREAD_DAY].filter(of_unread & (pl.col("_winner") == "dealerconnect"))
+    assert unread_day.height >= 5
+    assert unread_day["active"].all()
+    assert unread_day["sold_date"].null_count() == unread_day.height
+    assert unread_day["_gap_filled"].all()
+    assert unread_day["_source_partition_date"].unique().to_list() == [DAYS[2]]
+
     # Models and features gain the code guides: model group, trims by CPP, descriptions.
     day = DAYS[-1]
     guides = {
@@ -213,9 +236,7 @@ def test_four_days_of_both_sources(
     for day in (GONE_DAY, DAYS[-1]):
         before = {name: consolidated(catalog, name, day) for name in CONSOLIDATED}
         monkeypatch.setenv("AI_TODAY", day.isoformat())
-        dealerconnect.set_state(
-            date=day, faults=f"vanish:inventory_{gone_dealer}" if day == GONE_DAY else ""
-        )
+        dealerconnect.set_state(date=day, faults=faults.get(day, ""))
         stellantis_env.upstream.set_state(date=day)
         assert materialize_day(keys, day.isoformat()).success
         assert_frame_equal(inventory(catalog, day), days[day])

@@ -3,6 +3,7 @@
 | item | effect on the served day |
 |---|---|
 | `vanish:inventory_31022` | the table is not listed, and a query of it answers 404 notFound |
+| `unread:inventory_31022` | the table is listed but has no rows for the day (portal not read) |
 | `query_error:sales_38941` | every query of the table answers 400 invalidQuery |
 | `backend_error:inventory_46860` | the first query of the table answers 503 backendError |
 | `slow_page:1.5` | every result page after the first is answered 1.5 s late |
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 KINDS = (
     "vanish",
+    "unread",
     "query_error",
     "backend_error",
     "reuse_order",
@@ -35,6 +37,7 @@ class FaultSpecError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Faults:
     vanished: frozenset[str] = frozenset()
+    unread: frozenset[str] = frozenset()
     query_errors: frozenset[str] = frozenset()
     backend_errors: frozenset[str] = frozenset()
     reused_orders: frozenset[str] = frozenset()
@@ -47,6 +50,7 @@ class Faults:
     def parse(cls, spec: str) -> Faults:
         tables: dict[str, set[str]] = {
             "vanish": set(),
+            "unread": set(),
             "query_error": set(),
             "backend_error": set(),
             "reuse_order": set(),
@@ -75,6 +79,7 @@ class Faults:
                 bad = number
         return cls(
             frozenset(tables["vanish"]),
+            frozenset(tables["unread"]),
             frozenset(tables["query_error"]),
             frozenset(tables["backend_error"]),
             frozenset(tables["reuse_order"]),

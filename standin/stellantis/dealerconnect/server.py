@@ -93,7 +93,7 @@ class DealerConnectBackend:
         self.requests: Counter[str] = Counter()
         self.faults = Faults()
         self.day = day
-        self._loaded: dict[dt.date, tuple[float, frozenset[str]]] = {}
+        self._loaded: dict[dt.date, tuple[float, frozenset[str], frozenset[str]]] = {}
         self._failed_once: set[tuple[dt.date, str]] = set()
         self.set_state(day.isoformat(), faults)
 
@@ -115,6 +115,7 @@ class DealerConnectBackend:
             "tables": self.tables(),
             "faults": {
                 "vanished": sorted(self.faults.vanished),
+                "unread": sorted(self.faults.unread),
                 "query_errors": sorted(self.faults.query_errors),
                 "backend_errors": sorted(self.faults.backend_errors),
                 "slow_page_s": self.faults.slow_page_s,
@@ -129,9 +130,11 @@ class DealerConnectBackend:
     def _load(self, day: dt.date) -> None:
         """Replace the day's rows of every table, creating tables on their first day."""
         spoilt = (self.faults.bad_poc_share, self.faults.reused_orders)
-        if self._loaded.get(day) == spoilt:
+        if self._loaded.get(day) == (*spoilt, self.faults.unread):
             return
         for name, frame in self.world.day_tables(day, *spoilt).tables.items():
+            if name in self.faults.unread:
+                frame = frame.clear()
             arrow = frame.to_arrow()
             self.db.register("incoming", arrow)
             target = f'"{self.dataset}"."{name}"'
@@ -141,7 +144,7 @@ class DealerConnectBackend:
             self.db.execute(f"DELETE FROM {target} WHERE fetch_date = ?", [day])
             self.db.execute(f"INSERT INTO {target} SELECT * FROM incoming")
             self.db.unregister("incoming")
-        self._loaded[day] = spoilt
+        self._loaded[day] = (*spoilt, self.faults.unread)
 
     def tables(self) -> list[str]:
         """Tables of the dataset that exist on the served day, sorted."""
