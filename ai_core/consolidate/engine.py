@@ -109,6 +109,7 @@ class ConsolidationStream(PartitionOutput):
         later_days: Sequence[dt.date] = (),
         sales: pl.DataFrame | None = None,
         source_docs: Mapping[str, Mapping[str, str]] | None = None,
+        unseen_ids: pl.Series | None = None,
     ) -> None:
         self.entity = entity
         self._source_docs = dict(source_docs or {})
@@ -171,6 +172,7 @@ class ConsolidationStream(PartitionOutput):
                 day,
                 entity.id_column,
                 entity.history.retain_sold_days,
+                unseen_ids,
             )
         plan = plan_chunks(ids, self._gone, entity.id_column, chunk_rows)
         self._n_chunks, self._ids, self._gone = plan.count, plan.ids, plan.departed

@@ -8,18 +8,24 @@ with the whole history:
 - `last_seen`: the latest day a source observed it (for a gap-filled row, the source's day);
 - `active`: present in today's sources;
 - `sold_date`: for an entity that left the feed, its `last_seen`: a listing comes down after the
-  sale, so the last day listed is the closest estimate the feed allows;
+  sale, so the last day listed is the closest estimate the feed allows. An entity that was only
+  carried (its part of the source unobserved) and is gone because no day of its part is left to
+  carry (a dealer's table gone for good) was not seen to leave: it leaves without a sold date;
 - `relisted`: present today after having left the feed (its first_seen is kept).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Sequence
 
 import polars as pl
 
-from ai_core.consolidate.policies import OBSERVED_ON
+from ai_core.consolidate.policies import GAP_FILLED, OBSERVED_ON, SOURCES, WINNER
 from ai_core.consolidate.sources import SOURCE_AGE, SOURCE_DATE
+
+PART = "_sub_resource"
+"""The part of a source a row belongs to (a dealer's table, a brand's model-year code)."""
 
 FIRST_SEEN = "first_seen"
 LAST_SEEN = "last_seen"
@@ -95,15 +101,18 @@ def departed(
     day: dt.date,
     id_column: str,
     retain_sold_days: int,
+    unseen_ids: pl.Series | None = None,
 ) -> pl.DataFrame | None:
     """Rows of the previous partition absent today: leaving now, or left within the retention.
 
     The ids are found from `state` (see `previous_state`); only those rows are then read in
-    full, batch by batch, from the previous partition.
+    full, batch by batch, from the previous partition. Those of `unseen_ids` that leave now
+    (see `carried_out_of_view`) get no sold date.
     """
     if previous is None:
         return None
     oldest_kept = day - dt.timedelta(days=retain_sold_days)
+    unseen = pl.Series(id_column, [], pl.String) if unseen_ids is None else unseen_ids
     today_ids = pl.DataFrame({id_column: present_ids.drop_nulls().cast(pl.String)})
     gone_ids = (
         state.join(today_ids, on=id_column, how="anti")
@@ -116,7 +125,7 @@ def departed(
         .filter(pl.col(id_column).is_in(gone_ids.implode()))
         .unique(id_column, keep="first")
         .with_columns(
-            pl.when(pl.col(ACTIVE))
+            pl.when(pl.col(ACTIVE) & ~pl.col(id_column).is_in(unseen.implode()))
             .then(pl.col(LAST_SEEN))
             .otherwise(pl.col(SOLD_DATE))
             .alias(SOLD_DATE),
@@ -127,3 +136,53 @@ def departed(
         )
         .collect(engine="streaming")
     )
+
+
+def carried_rows(
+    previous: pl.LazyFrame | pl.DataFrame | None, id_column: str, key_columns: Sequence[str]
+) -> pl.DataFrame:
+    """The previous partition's active rows that one source alone gave, from an earlier day of
+    it (carried for a part it did not observe): id, that source, its day and the key fields."""
+    if previous is None:
+        return pl.DataFrame()
+    lazy = previous.lazy()
+    names = lazy.collect_schema().names()
+    if not {WINNER, SOURCES, GAP_FILLED} <= set(names):
+        return pl.DataFrame()
+    return (
+        lazy.filter(pl.col(ACTIVE) & pl.col(GAP_FILLED) & (pl.col(SOURCES).list.len() == 1))
+        .select(
+            pl.col(id_column).cast(pl.String),
+            WINNER,
+            SOURCE_DATE,
+            *(c for c in key_columns if c in names),
+        )
+        .collect()
+    )
+
+
+def carried_out_of_view(
+    carried: pl.DataFrame,
+    source_rows: pl.LazyFrame,
+    parts_today: Collection[str],
+    id_column: str,
+    key_alternatives: Sequence[Sequence[str]],
+) -> pl.Series:
+    """Ids of `carried` rows (of one source and day, see `carried_rows`) whose part of the
+    source holds nothing today, neither observed nor carried: no day of it is left to carry.
+
+    `source_rows` is that source's day the rows were carried from, its key fields named as the
+    entity's, with `_sub_resource`; a carried row is matched to it by any key alternative.
+    """
+    gone = source_rows.filter(~pl.col(PART).is_in(sorted(parts_today))).drop(PART).collect()
+    found: list[pl.Series] = []
+    for alternative in key_alternatives:
+        key = list(alternative)
+        if not set(key) <= set(gone.columns) or not set(key) <= set(carried.columns):
+            continue
+        held = gone.select(key).drop_nulls().unique()
+        cast = held.with_columns(pl.col(k).cast(carried.schema[k]) for k in key)
+        found.append(carried.join(cast, on=key, how="semi").get_column(id_column))
+    if not found:
+        return pl.Series(id_column, [], pl.String)
+    return pl.concat(found).unique()

@@ -242,3 +242,46 @@ def test_four_days_of_both_sources(
         assert_frame_equal(inventory(catalog, day), days[day])
         for name, frame in before.items():
             assert_frame_equal(consolidated(catalog, name, day), frame)
+
+
+def test_a_dealer_gone_for_good_leaves_unseen_not_sold(
+    stellantis_env: UpstreamEnv,
+    dealerconnect: DealerConnectHandle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STELLANTIS_BIGQUERY_ENDPOINT", dealerconnect.endpoint)
+    monkeypatch.delenv("GCP_CREDENTIALS", raising=False)
+    days = [DAYS[0] + dt.timedelta(days=i) for i in range(5)]
+    gone = dealerconnect.truth(days[0]).dealer_codes()[0]
+    keys = all_keys()
+    for day in days:
+        monkeypatch.setenv("AI_TODAY", day.isoformat())
+        stellantis_env.upstream.set_state(date=day, faults="")
+        dealerconnect.set_state(
+            date=day, faults="" if day == days[0] else f"vanish:inventory_{gone}"
+        )
+        assert materialize_day(keys, day.isoformat()).success, day
+    catalog = IcebergCatalogResource(data_dir=str(stellantis_env.data_dir))
+    mine = (pl.col("dealer_code") == gone) & (pl.col("_sources") == ["dealerconnect"])
+    # Carried while a recent day of the table is within the source's three days of history...
+    carried = inventory(catalog, days[3]).filter(mine)
+    assert carried.height >= 5
+    assert carried["active"].all() and carried["_gap_filled"].all()
+    # ... then gone from the active inventory without a sale: nothing saw them sold.
+    after = inventory(catalog, days[4]).filter(
+        mine & pl.col("order_number").is_in(carried["order_number"].implode())
+    )
+    assert after.height == carried.height
+    assert not after["active"].any()
+    # The dealer's sales table still reports the ones it sold; the others have no sold date.
+    sold = after.filter(pl.col("sold_date").is_not_null())
+    assert (sold["sold_date_source"] == "observed").all()
+    unseen = after.filter(pl.col("sold_date").is_null())
+    assert unseen.height >= 3
+    assert unseen["sold_date_source"].null_count() == unseen.height
+    # Other dealers' units that left the public listing are still read as sold.
+    public_sold = inventory(catalog, days[4]).filter(
+        ~pl.col("active") & pl.col("order_number").is_null() & (pl.col("last_seen") == days[3])
+    )
+    assert public_sold.height > 0
+    assert public_sold["sold_date"].null_count() == 0

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from ai_core.consolidate import consolidate
-from ai_core.consolidate.history import previous_day
+from ai_core.consolidate.history import carried_out_of_view, previous_day
 from tests.ai_core.consolidate.frames import frame, inputs, vehicle_spec
 
 D1 = dt.date(2026, 11, 1)
@@ -167,3 +167,31 @@ def test_an_entity_keeps_its_id_when_a_key_field_gains_a_value() -> None:
     # A new unit known only by its order number gets the id of that order number.
     assert got["O-2"]["vehicle_id"] not in ids1.values() and got["O-2"]["first_seen"] == _day(2)
     assert day2.filter(~pl.col("active")).height == 0
+
+
+def test_a_carried_record_whose_part_holds_nothing_today_is_out_of_view() -> None:
+    carried = pl.DataFrame(
+        {
+            "vehicle_id": ["a", "b", "c", "d"],
+            "vin": ["V1", None, "V3", "V4"],
+            "dealer_code": ["D1", "D1", "D2", "D1"],
+            "order_number": ["O1", "O2", "O3", None],
+        }
+    )
+    # The source's day the rows were carried from: D1's table is gone today, D2's is read.
+    source = pl.LazyFrame(
+        {
+            "vin": ["V1", None, "V3", "V9"],
+            "dealer_code": ["D1", "D1", "D2", "D1"],
+            "order_number": ["O1", "O2", "O3", "O9"],
+            "_sub_resource": ["inventory_D1", "inventory_D1", "inventory_D2", "inventory_D1"],
+        }
+    )
+    alternatives = [("vin",), ("dealer_code", "order_number")]
+    unseen = carried_out_of_view(carried, source, ["inventory_D2"], "vehicle_id", alternatives)
+    # a by its VIN, b by dealer and order number; c's table holds rows today (it left: sold);
+    # d is in no row of the day it was carried from.
+    assert sorted(unseen.to_list()) == ["a", "b"]
+    assert carried_out_of_view(
+        carried, source, ["inventory_D1", "inventory_D2"], "vehicle_id", alternatives
+    ).is_empty()
