@@ -145,6 +145,11 @@ class Entity(BaseModel):
     repeated_records: ClassVar[bool] = False
     """True for entities whose records repeat through the day (the dealer of every vehicle):
     identical records are then typed once per slice of pages, and the copies only counted."""
+    keyless_records_lost: ClassVar[bool] = True
+    """False for entities read off fields of another entity's records (the dealer a vehicle
+    names): a record whose only fault is a missing key field (a vehicle that names no dealer)
+    names nothing, so it is counted by the `discrepancies` check (`record without a key`)
+    rather than rejected as data lost."""
 
     @model_validator(mode="after")
     def _derive_and_require_key(self, info: ValidationInfo) -> Self:

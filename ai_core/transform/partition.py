@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 
 BATCH = "_batch"
 ROW = "_row"
+KEYLESS = "record without a key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,8 @@ class TransformedPartition(PartitionOutput):
                 **{_flag(i): pl.Boolean for i in range(len(self._discrepancies))},
             }
         )
+        self._keyless = pl.DataFrame(schema=REJECTED_SCHEMA)
+        """Records skipped for a missing key (`keyless_records_lost` false)."""
         self._conflict_samples: pl.DataFrame | None = None
         self._batch_duplicates = 0
         self._discrepancy_counts: dict[str, int] = {}
@@ -171,6 +174,8 @@ class TransformedPartition(PartitionOutput):
         columns and rule flags, the page facts, the rejections and the unknown keys. The day
         calls it group by group, in raw order."""
         index = len(self._kept)
+        if not self.extractor.plan.entity.keyless_records_lost and extraction.rejected.height:
+            extraction = self._skip_keyless(extraction)
         rows = collapse_identical(extraction.rows, self.key)
         self._batch_duplicates += extraction.collapsed + extraction.rows.height - rows.height
         narrow = rows.select(
@@ -205,6 +210,17 @@ class TransformedPartition(PartitionOutput):
                 else self._missing & extraction.missing_keys
             )
         return rows
+
+    def _skip_keyless(self, extraction: Extraction) -> Extraction:
+        """The extraction without its records that lack only key fields, which are counted."""
+        missing_key = {f"no {k}" for k in self.key}
+        keyless = (
+            pl.col("reason").str.split("; ").list.eval(pl.element().is_in(missing_key)).list.all()
+        )
+        skipped = extraction.rejected.filter(keyless)
+        if skipped.height:
+            self._keyless = pl.concat([self._keyless, skipped])
+        return replace(extraction, rejected=extraction.rejected.filter(~keyless))
 
     def rows_to_drop(self, staged: StagedRows) -> dict[int, pl.Series]:
         """Resolve keys over the day; the rows that lost (positions by chunk index), which the
@@ -264,6 +280,7 @@ class TransformedPartition(PartitionOutput):
         """Rule findings on the written rows, values no type could read, unknown keys and
         conflicts (known once written)."""
         unreadable = {f"unreadable {column}": n for column, n in sorted(self._unreadable.items())}
+        keyless = {KEYLESS: self._keyless.height} if self._keyless.height else {}
         samples = self._unreadable_samples.select(
             pl.format("unreadable {}", "column").alias("rule"),
             pl.format(
@@ -277,9 +294,19 @@ class TransformedPartition(PartitionOutput):
                 "_record_index",
             ).alias("detail"),
         )
+        skipped = self._keyless.head(SAMPLE_LIMIT).select(
+            pl.lit(KEYLESS).alias("rule"),
+            pl.format(
+                "{} page {} record {}: {}",
+                "_sub_resource",
+                "_page_number",
+                "_record_index",
+                "reason",
+            ).alias("detail"),
+        )
         return discrepancy_facts(
-            {**self._discrepancy_counts, **unreadable},
-            pl.concat([self._discrepancy_samples, samples]),
+            {**self._discrepancy_counts, **unreadable, **keyless},
+            pl.concat([self._discrepancy_samples, samples, skipped]),
             self._unknown,
             self._conflict_samples,
             self._resolved().conflicts,
@@ -298,6 +325,7 @@ class TransformedPartition(PartitionOutput):
             "bad_pages": int((pages["status"] != "ok").sum()) if pages.height else 0,
             "records": int(pages["records"].sum()) if pages.height else 0,
             "rejected_records": self._rejected.height,
+            "keyless_records": self._keyless.height,
             "rows_written": choice.kept.height,
             "duplicates_collapsed": self._batch_duplicates + choice.duplicates,
             "key_conflicts": choice.conflicts,

@@ -132,6 +132,7 @@ class InventoryDealer(Dealer):
     records: ClassVar[Records | None] = Records(*INVENTORY.records)
     reports_unknown_keys: ClassVar[bool] = False
     repeated_records: ClassVar[bool] = True
+    keyless_records_lost: ClassVar[bool] = False
 
     address1: Annotated[Text, ABSENT] = None
     address2: Annotated[Text, ABSENT] = None

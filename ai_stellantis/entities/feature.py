@@ -40,6 +40,7 @@ class InventoryOption(Feature):
     records: ClassVar[Records | None] = VEHICLES.then("options")
     reports_unknown_keys: ClassVar[bool] = False
     repeated_records: ClassVar[bool] = True
+    keyless_records_lost: ClassVar[bool] = False
 
     model_year_code: Annotated[Text, fields.ASKED_MODEL_YEAR_CODE] = None
     kind: Annotated[str | None, constant("option")] = None
@@ -59,6 +60,7 @@ class InventoryPackageFeature(Feature):
     records: ClassVar[Records | None] = VEHICLES.then("packages")
     reports_unknown_keys: ClassVar[bool] = False
     repeated_records: ClassVar[bool] = True
+    keyless_records_lost: ClassVar[bool] = False
 
     model_year_code: Annotated[Text, fields.ASKED_MODEL_YEAR_CODE] = None
     kind: Annotated[str | None, constant("package")] = None

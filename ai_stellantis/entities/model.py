@@ -74,6 +74,7 @@ class InventoryModel(VehicleModel):
     records: ClassVar[Records | None] = Records(*INVENTORY.records)
     reports_unknown_keys: ClassVar[bool] = False
     repeated_records: ClassVar[bool] = True
+    keyless_records_lost: ClassVar[bool] = False
 
     model_year_code: Annotated[Text, fields.ASKED_MODEL_YEAR_CODE] = None
     model_code: Annotated[Text, fields.MODEL_CODE] = None

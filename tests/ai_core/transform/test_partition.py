@@ -22,6 +22,7 @@ from ai_core.transform.partition import TransformedPartition
 from tests.ai_core.transform.agree import assert_same
 from tests.ai_core.transform.payloads import raw_rows
 from tests.ai_core.transform.toy import (
+    NamedWidgetName,
     RepeatedWidgetName,
     RepeatedWidgetTag,
     ShopWidget,
@@ -162,6 +163,34 @@ def test_a_repeated_record_keeps_its_most_filled_copy(catalog: Catalog, priced_f
     assert kept[ShopWidgetName] == [
         ("Gear", *((None, None) if priced_first else (Decimal("1299.50"), 3)))
     ]
+
+
+def test_a_record_named_by_a_field_its_parent_left_empty_is_counted_not_lost(
+    catalog: Catalog,
+) -> None:
+    pages = [(A, 1, page([widget("AAA001"), widget("AAA002", title=None)], total=2))]
+    facts = {}
+    for entity in (RepeatedWidgetName, NamedWidgetName):
+        raw = raw_rows(pages).to_batches(max_chunksize=1)
+        partition = TransformedDay(raw).partition(TAGS, compile_extractor(entity))
+        write_partition(catalog, TAGS, DAY, partition.chunks(), rows_to_drop=partition.rows_to_drop)
+        assert pl.DataFrame(arrow_table(catalog.load_table(TAGS), [DAY]))["name"].to_list() == [
+            "Sprocket"
+        ]
+        facts[entity] = (
+            partition.integrity(),
+            partition.discrepancies(),
+            partition.output_metadata(),
+        )
+    (lost, _, lost_metadata), (kept, found, metadata) = facts.values()
+    # Read as lost data by default: the integrity check fails on it.
+    assert lost.data_lost and lost.rejected == 1
+    assert lost_metadata["keyless_records"] == 0
+    # Read off a field the widget left empty: nothing is lost, and the discrepancies say where.
+    assert not kept.data_lost and kept.rejected == 0
+    assert metadata["keyless_records"] == 1 and metadata["rejected_records"] == 0
+    assert found.counts == {"record without a key": 1}
+    assert found.samples["detail"].to_list() == [f"{A} page 1 record 1: no name"]
 
 
 def test_values_no_type_can_read_are_counted_and_shown_where_they_were_sent(

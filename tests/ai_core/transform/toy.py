@@ -164,3 +164,9 @@ class ShopWidgetName(WidgetName):
 
 class RepeatedWidgetName(ShopWidgetName):
     repeated_records: ClassVar[bool] = True
+
+
+class NamedWidgetName(RepeatedWidgetName):
+    """Names of the widgets that have one: a widget without a title names nothing."""
+
+    keyless_records_lost: ClassVar[bool] = False
