@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cache
+from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
 import pytest
+import yaml
 
+from ai_core.iceberg.stats import ColumnCounts
 from ai_core.raw.result import RawPage, make_raw_row_frame
 from ai_core.transform import (
     HASH_COLUMN,
@@ -18,6 +21,7 @@ from ai_core.transform import (
     pydantic_to_polars_schema,
     transformed_schema,
 )
+from ai_core.transform.column_drift import ColumnDriftRule, column_drift_result
 from ai_stellantis.entities import (
     PUBLIC_SOURCES,
     SOURCES,
@@ -35,6 +39,8 @@ from standin.stellantis.sites.truth import ground_truth
 from standin.stellantis.sites.world import CodeInfo
 from tests.ai_core.transform.agree import assert_same
 from tests.ai_core.transform.payloads import inventory_body, raw_rows
+
+DEFS = Path(__file__).parents[2] / "ai_stellantis" / "defs"
 
 DAY = dt.date(2026, 11, 20)
 FETCHED = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
@@ -314,3 +320,19 @@ def test_a_served_day_reads_every_vehicle_and_dealer_of_the_ground_truth() -> No
     codes = compile_extractor(FiltersModelYearCode)(raw["codes"])
     assert set(codes["code"]) == set(truth.codes["code"])
     assert codes["brand"].null_count() == 0
+
+
+def test_keys_the_contract_does_not_list_are_no_drift_when_a_site_leaves_them_out() -> None:
+    attributes = next(yaml.safe_load_all(DEFS.joinpath("transformed/defs.yaml").read_text()))
+    rule = ColumnDriftRule(**attributes["attributes"]["column_drift"])
+    vehicle = {"vin": "1C4HJXEN5RW123456", "modelYearCode": "IUJ202610", "dealerCode": "60421"}
+    raw = raw_rows([("jeep.com/IUJ202610", 1, inventory_body([vehicle], total=1))])
+    missing = compile_extractor(InventoryVehicle).extract(raw).missing_keys or frozenset()
+    # The ignored paths are declared ones a site may leave out...
+    assert set(rule.ignore) <= missing
+    # ... and the only ones: a declared key the contract lists is still named when absent.
+    counts = ColumnCounts(dt.date(2026, 11, 20), 1, {})
+    result = column_drift_result(counts, None, sorted(missing), rule)
+    described = result.description or ""
+    assert "vehicles[].model " not in described and "vehicleType" not in described
+    assert "vehicles[].msrp" in described or "vehicles[].price" in described
