@@ -143,12 +143,9 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
     moved = pl.col("moved")
     unsettled = pl.col("unsettled_boundaries") > 0
     short = pl.col("distinct_records") < pl.col("lowest_total")
-    # A listing that reported no records (a code whose last vehicle sold since it was listed)
-    # is empty by the upstream's own word.
-    empty = (pl.col("distinct_records") == 0) & (pl.col("expected_records") != 0).fill_null(True)
     bad = table.filter(
         (pl.col("failed_pages") > 0)
-        | empty
+        | (pl.col("distinct_records") == 0)
         | (pl.col("expected_records").is_null() & needs_total)
         | unsettled
         | short
@@ -162,7 +159,7 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
                 pl.col("first_error"),
             )
         )
-        .when(empty)
+        .when(pl.col("distinct_records") == 0)
         .then(pl.lit("empty"))
         .when(pl.col("expected_records").is_null())
         .then(pl.lit("no total reported" if needs_total else "ok"))

@@ -89,23 +89,16 @@ def test_check_names_short_long_and_empty_sub_resources() -> None:
     empty = RawFetchResult("jeep.com/E", [_page(1, 0, [])])
     result = tallied_check(_frame(ok, repeated, short, long, empty), RULE)
     assert not result.passed
-    assert result.metadata["incomplete_sub_resources"].value == 2
+    assert result.metadata["incomplete_sub_resources"].value == 3
     samples = result.metadata["samples"].value
     assert "| jeep.com/C | short | 1 | 2 | 4 | 4 |" in samples
     assert "| jeep.com/D | long | 1 | 2 | 1 | 1 |" in samples
-    # A code that reports no vehicles and holds none (its last one sold since it was listed)
-    # is complete by the upstream's own word.
+    assert "| jeep.com/E | empty | 1 | 0 | 0 | 0 |" in samples
     assert "jeep.com/A" not in samples and "jeep.com/B" not in samples
-    assert "jeep.com/E" not in samples
     assert result.description == (
-        "2 sub-resources fetched in full are off (1 long, 1 short: jeep.com/C, jeep.com/D); "
-        "see the samples."
+        "3 sub-resources fetched in full are off (1 empty, 1 long, 1 short: jeep.com/C, "
+        "jeep.com/D, jeep.com/E); see the samples."
     )
-    # Without a total to go by, a sub-resource that holds nothing is empty.
-    keys_only = CompletenessPatterns(record_key_pattern=RULE.record_key_pattern)
-    unsized = tallied_check(_frame(ok, empty), keys_only)
-    assert not unsized.passed
-    assert "| jeep.com/E | empty | 1 | 0 |" in unsized.metadata["samples"].value
     one = tallied_check(_frame(ok, short), RULE)
     assert one.description == (
         "1 sub-resource fetched in full is off (1 short: jeep.com/C); see the samples."

@@ -117,14 +117,13 @@ def test_a_day_stores_every_page_verbatim_and_passes_completeness(
     assert fetched["client_cpu_ms_per_page"] == round(1000 * fetched["client_cpu_s"] / 5, 3)
 
 
-def test_a_part_that_reports_no_record_and_holds_none_is_complete(
+def test_a_part_that_holds_no_record_fails_completeness(
     shop: ShopServer, catalog: IcebergCatalogResource
 ) -> None:
     check = completeness(materialize(shop, catalog, categories="[nuts, washers]"))
-    assert check.passed
-    assert check.metadata["incomplete_sub_resources"].value == 0
-    # The shop lists washers and reports none in stock: counted, with nothing expected.
-    assert "| shop/washers | 1 | 0 | 0 | 0 | 0 |" in str(check.metadata["completeness"].value)
+    assert not check.passed
+    assert check.metadata["incomplete_sub_resources"].value == 1
+    assert "| shop/washers | empty |" in str(check.metadata["samples"].value)
 
 
 def test_a_rerun_replaces_the_day(shop: ShopServer, catalog: IcebergCatalogResource) -> None:
