@@ -9,7 +9,7 @@ and `discrepancies` checks from the facts computed along the way.
 # No `from __future__ import annotations`: Dagster inspects the asset function's `context`
 # annotation as an object when the asset is defined.
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -19,16 +19,14 @@ from pydantic import model_validator
 from ai_core.consolidate.check_results import discrepancy_check_result, integrity_check_result
 from ai_core.consolidate.engine import ConsolidationStream, entity_namespace
 from ai_core.consolidate.foreign_keys import LookupTable
-from ai_core.consolidate.history import PART, carried_out_of_view, carried_rows, previous_day
+from ai_core.consolidate.history import leaving_unseen, previous_day
 from ai_core.consolidate.lineage import (
     HISTORY_FROM_PROPERTY,
     history_stamp,
     later_days,
     stale_days,
 )
-from ai_core.consolidate.policies import WINNER
 from ai_core.consolidate.sources import (
-    SOURCE_DATE,
     CarriedRows,
     SourceInput,
     choose_partition,
@@ -197,53 +195,10 @@ class ConsolidatedComponent(dg.Component, dg.Model, dg.Resolvable):
             later_days=later,
             sales=self.sales_rows(catalog, entity, day),
             source_docs={g.source: catalog.column_docs(g.source) for g in entity.source_groups},
-            unseen_ids=self.unseen_ids(catalog, entity, inputs, previous),
+            unseen_ids=leaving_unseen(
+                previous, inputs, catalog.scan_partition, entity.id_column, entity.key_alternatives
+            ),
         )
-
-    @staticmethod
-    def unseen_ids(
-        catalog: IcebergCatalogResource,
-        entity: EntitySpec,
-        inputs: Sequence[SourceInput],
-        previous: pl.LazyFrame | None,
-    ) -> pl.Series | None:
-        """Ids of the previous day's records that one source gave from an earlier day of it and
-        whose part of that source holds nothing today: no day of it is left to carry, so they
-        leave unseen rather than sold."""
-        carried = carried_rows(previous, entity.id_column, entity.key_columns)
-        if carried.is_empty():
-            return None
-        by_name = {i.group.name: i for i in inputs}
-        found: list[pl.Series] = []
-        for (name, day), rows in carried.partition_by([WINNER, SOURCE_DATE], as_dict=True).items():
-            source = by_name.get(str(name))
-            if source is None or day is None:
-                continue
-            if source.frame is None:  # nothing of the source in its window today
-                found.append(rows.get_column(entity.id_column))
-                continue
-            today = [source.frame.lazy(), *(c.frame.lazy() for c in source.carried)]
-            names = catalog.scan_partition(source.group.source, day).collect_schema().names()
-            if PART not in names or any(PART not in f.collect_schema().names() for f in today):
-                continue  # a source without parts carries all of itself or nothing
-            parts = pl.concat([f.select(PART) for f in today]).unique().collect()
-            renamed = {old: new for old, new in source.group.rename.items()}
-            wanted = [c for c in names if renamed.get(c, c) in entity.key_columns]
-            source_rows = (
-                catalog.scan_partition(source.group.source, day)
-                .select(*wanted, PART)
-                .rename({c: renamed[c] for c in wanted if c in renamed})
-            )
-            found.append(
-                carried_out_of_view(
-                    rows,
-                    source_rows,
-                    parts.get_column(PART).to_list(),
-                    entity.id_column,
-                    entity.key_alternatives,
-                )
-            )
-        return pl.concat(found).unique() if found else None
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         partitions = daily_partitions(self.start_date)

@@ -17,12 +17,13 @@ with the whole history:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import polars as pl
 
 from ai_core.consolidate.policies import GAP_FILLED, OBSERVED_ON, SOURCES, WINNER
-from ai_core.consolidate.sources import SOURCE_AGE, SOURCE_DATE
+from ai_core.consolidate.sources import SOURCE_AGE, SOURCE_DATE, SourceInput
+from ai_core.raw.parts import in_parts
 
 PART = "_sub_resource"
 """The part of a source a row belongs to (a dealer's table, a brand's model-year code)."""
@@ -142,7 +143,8 @@ def carried_rows(
     previous: pl.LazyFrame | pl.DataFrame | None, id_column: str, key_columns: Sequence[str]
 ) -> pl.DataFrame:
     """The previous partition's active rows that one source alone gave, from an earlier day of
-    it (carried for a part it did not observe): id, that source, its day and the key fields."""
+    it (carried for a part it did not observe) and that nothing saw since that day: id, that
+    source, its day and the key fields."""
     if previous is None:
         return pl.DataFrame()
     lazy = previous.lazy()
@@ -150,7 +152,12 @@ def carried_rows(
     if not {WINNER, SOURCES, GAP_FILLED} <= set(names):
         return pl.DataFrame()
     return (
-        lazy.filter(pl.col(ACTIVE) & pl.col(GAP_FILLED) & (pl.col(SOURCES).list.len() == 1))
+        lazy.filter(
+            pl.col(ACTIVE)
+            & pl.col(GAP_FILLED)
+            & (pl.col(SOURCES).list.len() == 1)
+            & (pl.col(LAST_SEEN) <= pl.col(SOURCE_DATE))
+        )
         .select(
             pl.col(id_column).cast(pl.String),
             WINNER,
@@ -164,17 +171,18 @@ def carried_rows(
 def carried_out_of_view(
     carried: pl.DataFrame,
     source_rows: pl.LazyFrame,
-    parts_today: Collection[str],
+    seen_parts: Collection[str],
     id_column: str,
     key_alternatives: Sequence[Sequence[str]],
 ) -> pl.Series:
     """Ids of `carried` rows (of one source and day, see `carried_rows`) whose part of the
-    source holds nothing today, neither observed nor carried: no day of it is left to carry.
+    source was not seen today: unobserved (a page of it failed) or holding nothing. Today's
+    carry no longer covers them, so they leave without anything having seen them go.
 
     `source_rows` is that source's day the rows were carried from, its key fields named as the
     entity's, with `_sub_resource`; a carried row is matched to it by any key alternative.
     """
-    gone = source_rows.filter(~pl.col(PART).is_in(sorted(parts_today))).drop(PART).collect()
+    gone = source_rows.filter(~pl.col(PART).is_in(sorted(seen_parts))).drop(PART).collect()
     found: list[pl.Series] = []
     for alternative in key_alternatives:
         key = list(alternative)
@@ -186,3 +194,49 @@ def carried_out_of_view(
     if not found:
         return pl.Series(id_column, [], pl.String)
     return pl.concat(found).unique()
+
+
+def leaving_unseen(
+    previous: pl.LazyFrame | None,
+    inputs: Sequence[SourceInput],
+    scan: Callable[[str, dt.date], pl.LazyFrame],
+    id_column: str,
+    key_alternatives: Sequence[Sequence[str]],
+) -> pl.Series | None:
+    """Ids of the previous day's records that one source gave from an earlier day of it and
+    whose part of that source was not seen today (see `carried_out_of_view`); `scan` reads a
+    source's day. A source with nothing in its window today sees none of its parts."""
+    key_columns = [f for alternative in key_alternatives for f in alternative]
+    carried = carried_rows(previous, id_column, key_columns)
+    if carried.is_empty():
+        return None
+    by_name = {i.group.name: i for i in inputs}
+    found: list[pl.Series] = []
+    for (name, day), rows in carried.partition_by([WINNER, SOURCE_DATE], as_dict=True).items():
+        source = by_name.get(str(name))
+        if source is None or not isinstance(day, dt.date):
+            continue
+        if source.frame is None:
+            found.append(rows.get_column(id_column))
+            continue
+        then = scan(source.group.source, day)
+        names = then.collect_schema().names()
+        today = source.frame.lazy()
+        if PART not in names or PART not in today.collect_schema().names():
+            continue  # a source without parts is carried whole or not at all
+        seen = today.select(PART).unique()
+        if source.unobserved:
+            seen = seen.filter(~in_parts(source.unobserved))
+        rename = source.group.rename
+        wanted = [c for c in names if rename.get(c, c) in key_columns]
+        then = then.select(*wanted, PART).rename({c: rename[c] for c in wanted if c in rename})
+        found.append(
+            carried_out_of_view(
+                rows,
+                then,
+                seen.collect().get_column(PART).to_list(),
+                id_column,
+                key_alternatives,
+            )
+        )
+    return pl.concat(found).unique() if found else None

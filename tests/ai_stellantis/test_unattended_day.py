@@ -221,3 +221,42 @@ def test_a_page_down_carries_only_its_vehicles_and_flags_only_them(
     assert carried["_gap_filled"].all()
     assert carried["last_seen"].unique().to_list() == [DAY1]
     assert set(carried["vin"]) <= set(truth1.vehicles["vin"]) - fetched
+
+
+def test_a_page_down_past_the_history_days_lets_its_vehicles_leave_unseen(
+    stellantis_env: UpstreamEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STELLANTIS_BRANDS", "jeep.com")
+    monkeypatch.setenv("STELLANTIS_PAGE_SIZE", "5")
+    monkeypatch.setenv("STELLANTIS_INVENTORY_MAX_RETRIES", "1")
+    env = stellantis_env
+    days = [DAY1 + dt.timedelta(days=i) for i in range(5)]
+    first = env.upstream.truth(brands=["jeep.com"], date=days[0]).vehicles
+    code = first.group_by("modelYearCode").len().sort("len", "modelYearCode").row(-1)[0]
+    run(env, monkeypatch, days[0])
+    for day in days[1:]:
+        run(env, monkeypatch, day, faults=f"5xx@jeep.com/inventory/{code}/2x999")
+    catalog = IcebergCatalogResource(data_dir=str(env.data_dir))
+    # Carried for the three days of history while page 2 stayed down...
+    carried = consolidated(catalog, "inventory", days[3]).filter(
+        pl.col("active") & pl.col("_gap_filled")
+    )
+    unseen = carried.filter(pl.col("last_seen") == days[0])
+    assert unseen.height > 0
+    # ... then gone from the active inventory with no sold date: nothing saw them leave.
+    last = consolidated(catalog, "inventory", days[4])
+    left = last.filter(pl.col("vehicle_id").is_in(unseen["vehicle_id"].implode()))
+    assert left.height == unseen.height
+    assert not left["active"].any()
+    assert left["sold_date"].null_count() == left.height
+    # One seen on a page fetched after the day it was carried from, and missing since, is read
+    # as sold on the last day it was seen.
+    seen_later = last.filter(
+        pl.col("vehicle_id").is_in(
+            carried.filter(pl.col("last_seen") > days[0])["vehicle_id"].implode()
+        )
+    )
+    assert (seen_later["sold_date"] == seen_later["last_seen"]).all()
+    # A vehicle that left a page fetched that day is still read as sold.
+    sold = last.filter(~pl.col("active") & (pl.col("last_seen") == days[3]))
+    assert sold.height > 0 and sold["sold_date"].null_count() == 0

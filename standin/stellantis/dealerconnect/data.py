@@ -151,7 +151,8 @@ class DealerConnectWorld:
                 .sort("vin")
             )
             if len(self._public) > 4:
-                self._public.pop(min(self._public))
+                # The earliest other day goes: the day asked for may be the earliest held.
+                self._public.pop(min(d for d in self._public if d != day))
         return self._public[day]
 
     def day_tables(

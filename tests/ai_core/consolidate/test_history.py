@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from ai_core.consolidate import consolidate
-from ai_core.consolidate.history import carried_out_of_view, previous_day
+from ai_core.consolidate.history import carried_out_of_view, carried_rows, previous_day
 from tests.ai_core.consolidate.frames import frame, inputs, vehicle_spec
 
 D1 = dt.date(2026, 11, 1)
@@ -195,3 +195,28 @@ def test_a_carried_record_whose_part_holds_nothing_today_is_out_of_view() -> Non
     assert carried_out_of_view(
         carried, source, ["inventory_D1", "inventory_D2"], "vehicle_id", alternatives
     ).is_empty()
+
+
+def test_only_a_record_nothing_saw_since_its_carried_day_can_leave_unseen() -> None:
+    previous = pl.DataFrame(
+        {
+            "vehicle_id": ["a", "b", "c", "d"],
+            "vin": ["V1", "V2", "V3", "V4"],
+            "active": [True, True, True, False],
+            "_gap_filled": [True, True, False, True],
+            "_sources": [
+                ["dealerconnect"],
+                ["dealerconnect"],
+                ["dealerconnect"],
+                ["dealerconnect"],
+            ],
+            "_winner": ["dealerconnect"] * 4,
+            "_source_partition_date": [_day(1)] * 4,
+            # b was listed publicly until day 2, after the day its dealer's table was last read.
+            "last_seen": [_day(1), _day(2), _day(3), _day(1)],
+        }
+    )
+    carried = carried_rows(previous, "vehicle_id", ["vin"])
+    # c was observed, not carried; d has left already.
+    assert carried["vehicle_id"].to_list() == ["a"]
+    assert carried_rows(None, "vehicle_id", ["vin"]).is_empty()
