@@ -8,9 +8,9 @@ tables are queried at once and yielded in table order, so memory holds at most `
 
 A table read on a recent day (`known_tables`) that is not listed today, or is listed and gone
 when queried, is stored as one failed page: the day records it as not observed, so downstream
-carries its rows forward instead of reading the dealer's units as sold. So is an inventory or
-code-guide table with no rows for the day: a dealer always has stock, so an empty day means its
-portal was not read. A sales table with no rows is a day without sales.
+carries its rows forward instead of reading the dealer's units as sold. So is such an inventory
+or code-guide table with no rows for the day: a dealer always has stock, so an empty day means
+its portal was not read. A sales table with no rows is a day without sales.
 """
 
 from __future__ import annotations
@@ -116,10 +116,11 @@ class TableRead:
     pages: list[RawPage]
     total_rows: int
     bad_documents: int
-    vanished: bool = False
-    empty: bool = False
-    """No rows for the day in a table that holds stock or guides: the portal was not read for
-    it that day (a dealer always has stock), which is no observation of an empty lot."""
+    missing: Literal["vanished", "empty"] | None = None
+    """Why the day holds nothing to read: the table is gone, or, for a stock or guide table read
+    on a recent day, it has no rows for the day: its portal was not read that day (a dealer
+    always has stock), which is no observation of an empty lot. A table no recent day read is
+    stored as read, empty, and the check names it `empty`."""
 
 
 class DealerConnectStream(LazyRawFetch):
@@ -189,21 +190,22 @@ class DealerConnectStream(LazyRawFetch):
     def _submit(self, pool: ThreadPoolExecutor, table: str, gone: bool) -> Future[TableRead]:
         if gone:
             done: Future[TableRead] = Future()
-            done.set_result(TableRead(table, [], 0, 0, vanished=True))
+            done.set_result(TableRead(table, [], 0, 0, missing="vanished"))
             return done
         return pool.submit(self._read, table)
 
     def _chunks(self, read: TableRead) -> Iterator[pa.Table]:
-        if read.vanished or read.empty:
-            (self._empty if read.empty else self._vanished).append(read.table)
+        if read.missing is not None:
             now = self._skipped.get(read.table)
-            if read.empty:
+            if read.missing == "empty":
+                self._empty.append(read.table)
                 reason = (
                     f"{self._dataset}.{read.table} has no rows for {self._day}, as when the "
                     "dealer portal was not read for it that day; its rows of a recent day, if "
                     "any, are carried forward downstream"
                 )
             else:
+                self._vanished.append(read.table)
                 where = f"is {now}" if now else "is not in the dataset"
                 reason = (
                     f"{self._dataset}.{read.table} {where} on {self._day}; it was read on a "
@@ -263,9 +265,10 @@ class DealerConnectStream(LazyRawFetch):
             )
             total = int(rows.total_rows or 0)
             pages: list[RawPage] = []
-            bad = 0
+            bad = read = 0
             for number, page in enumerate(_pages(rows), start=1):
                 records = [dict(r.items()) for r in page]
+                read += len(records)
                 bad += sum(unreadable_document(r) for r in records)
                 body = orjson.dumps(
                     {"table": table, "page": number, "total_rows": total, "rows": records},
@@ -274,7 +277,7 @@ class DealerConnectStream(LazyRawFetch):
                 fetched = dt.datetime.now(dt.UTC)
                 pages.append(RawPage(number, url, params, 200, body, fetched))
         except exceptions.NotFound:
-            return TableRead(table, [], 0, 0, vanished=True)
+            return TableRead(table, [], 0, 0, missing="vanished")
         except exceptions.GoogleAPIError as exc:
             raise dg.Failure(
                 f"{self.source_name}: query of {self._dataset}.{table} for {self._day} failed "
@@ -293,8 +296,8 @@ class DealerConnectStream(LazyRawFetch):
                 f"{self._day} holds a column of a type a raw page does not store ({exc})",
                 allow_retries=False,
             ) from None
-        if total == 0 and self._kind != "sales":
-            return TableRead(table, [], 0, 0, empty=True)
+        if read == 0 and self._kind != "sales" and table in self._known:
+            return TableRead(table, [], 0, 0, missing="empty")
         return TableRead(table, pages, total, bad)
 
     def completeness_result(self) -> dg.AssetCheckResult:

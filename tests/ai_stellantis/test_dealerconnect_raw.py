@@ -310,3 +310,24 @@ def test_credentials_errors_never_quote_them() -> None:
         ):
             pass
         assert "SECRET" not in str(caught.value)
+
+
+def test_a_table_empty_on_its_first_day_is_stored_as_read_and_named_empty(
+    data_dir: Path, standin: DealerConnectHandle
+) -> None:
+    code = standin.truth(DAY).dealer_codes()[0]
+    table = f"inventory_{code}"
+    standin.set_state(faults=f"unread:{table}")
+    result = materialize_day(KEYS[:1], DAY.isoformat())
+    assert result.success
+    # No recent day read it, so there is nothing to carry: the day holds it as read, empty.
+    rows = stored(data_dir, "dealerconnect_inventory").filter(pl.col("_sub_resource") == table)
+    assert rows.height == 1 and rows["_fetch_error"].to_list() == [None]
+    (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "completeness"]
+    assert not check.passed
+    assert check.metadata["unobserved_sub_resources"].value == []
+    assert f"| {table} | empty |" in str(check.metadata["samples"].value)
+    metadata = result.asset_materializations_for_node("stellantis__raw__dealerconnect_inventory")[
+        0
+    ].metadata
+    assert metadata["empty_tables"].value == []
