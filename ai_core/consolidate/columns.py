@@ -26,10 +26,11 @@ ENGINE_DOCS = {
     LAST_SEEN: "The latest day any source listed the entity; before today once it left the feed.",
     ACTIVE: "True when a source lists the entity today; false for one kept after it left.",
     SOLD_DATE: "The day the entity was sold: observed in a sales source, else the last day it "
-    "was listed; null while it is listed.",
+    "was listed; null while it is listed, and for one that left only because no source could "
+    "see its part any more (a dealer's table gone for good).",
     RELISTED: "True when the entity is listed again today after it had left the feed.",
     SOLD_DATE_SOURCE: "`observed` when the sold date comes from a sales source, `inferred` when "
-    "it is the last day the entity was listed; null while it is listed.",
+    "it is the last day the entity was listed; null when the sold date is.",
 }
 
 

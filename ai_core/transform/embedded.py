@@ -21,7 +21,6 @@ BODY = "_response_body"
 NOT_JSON = "not JSON"
 NOT_OBJECT = "not a JSON object"
 MISSING = "missing"
-DOCUMENT_ERRORS = (NOT_JSON, NOT_OBJECT, MISSING)
 
 
 def _read(value: object) -> tuple[Any, str | None]:

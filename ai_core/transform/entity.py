@@ -149,7 +149,8 @@ class Entity(BaseModel):
     """False for entities read off fields of another entity's records (the dealer a vehicle
     names): a record whose only fault is a missing key field (a vehicle that names no dealer)
     names nothing, so it is counted by the `discrepancies` check (`record without a key`)
-    rather than rejected as data lost."""
+    rather than rejected as data lost; unless such records are most of the day's, when the key's
+    field is more likely gone upstream."""
 
     @model_validator(mode="after")
     def _derive_and_require_key(self, info: ValidationInfo) -> Self:

@@ -161,11 +161,11 @@ class KeyChoice:
     """The keys seen with more than one hash."""
 
 
-def choose_rows(rows: pl.DataFrame, key: Sequence[str]) -> KeyChoice:
+def choose_rows(rows: pl.DataFrame, key: Sequence[str], *, most_filled: bool = False) -> KeyChoice:
     """Apply the rule to rows that carry at least the key, provenance and hash columns (and
-    `FILLED`, for an entity whose most filled row comes first)."""
+    `FILLED` with `most_filled`, for an entity whose most filled row comes first)."""
     key = list(key)
-    columns, descending = _preference(key, FILLED in rows.columns)
+    columns, descending = _preference(key, most_filled)
     distinct = collapse_identical(rows, key).sort(columns, descending=descending, nulls_last=True)
     kept = distinct.unique(subset=key, keep="first", maintain_order=True)
     conflicted = (

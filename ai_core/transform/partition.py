@@ -238,7 +238,7 @@ class TransformedPartition(PartitionOutput):
                 .sort("key")
                 .select(DRIFT_SCHEMA.names())
             )
-        choice = self._choice = choose_rows(self._narrow, self.key)
+        choice = self._choice = choose_rows(self._narrow, self.key, most_filled=bool(self._filled))
         if choice.conflicts:
             self._conflict_samples = self._sample_conflicts(choice, staged)
         lost = self._narrow.join(choice.kept.select(BATCH, ROW), on=[BATCH, ROW], how="anti")
@@ -269,18 +269,29 @@ class TransformedPartition(PartitionOutput):
     def integrity(self) -> IntegrityFacts:
         """Data lost between the raw pages and the table (known once written)."""
         self._resolved()
-        counts = sub_resource_counts(self._pages, self._narrow, self._rejected, self.key)
+        rejected = (
+            pl.concat([self._rejected, self._keyless]) if self._keyless_lost() else self._rejected
+        )
+        counts = sub_resource_counts(self._pages, self._narrow, rejected, self.key)
         # A part the raw day could not fetch is short by the upstream's fault, which the raw
         # asset's completeness check reports; here it is only named.
         unobserved = self._day.unobserved
         observed = counts.filter(~in_parts(unobserved)) if unobserved else counts
-        return integrity_facts(observed, self._pages, self._rejected, self.unobserved)
+        return integrity_facts(observed, self._pages, rejected, self.unobserved)
+
+    def _keyless_lost(self) -> bool:
+        """Whether the records without a key are most of the day's: then the key's field is
+        more likely gone upstream (renamed, say) than left empty by a few parents, and they are
+        lost data after all."""
+        records = int(self._pages["records"].sum()) if self._pages.height else 0
+        return self._keyless.height * 2 > records
 
     def discrepancies(self) -> DiscrepancyFacts:
         """Rule findings on the written rows, values no type could read, unknown keys and
         conflicts (known once written)."""
         unreadable = {f"unreadable {column}": n for column, n in sorted(self._unreadable.items())}
-        keyless = {KEYLESS: self._keyless.height} if self._keyless.height else {}
+        counted = self._keyless.height and not self._keyless_lost()
+        keyless = {KEYLESS: self._keyless.height} if counted else {}
         samples = self._unreadable_samples.select(
             pl.format("unreadable {}", "column").alias("rule"),
             pl.format(
@@ -294,7 +305,7 @@ class TransformedPartition(PartitionOutput):
                 "_record_index",
             ).alias("detail"),
         )
-        skipped = self._keyless.head(SAMPLE_LIMIT).select(
+        skipped = self._keyless.head(SAMPLE_LIMIT if counted else 0).select(
             pl.lit(KEYLESS).alias("rule"),
             pl.format(
                 "{} page {} record {}: {}",

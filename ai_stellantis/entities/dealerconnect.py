@@ -2,8 +2,9 @@
 
 Pages are DealerConnect raw pages, `{"table", "page", "total_rows", "rows": [...]}`, with the
 `poc` and `guide` documents decoded in place (`embedded_json` in the YAML); a document that
-cannot be read (`not JSON`, `not a JSON object` or `missing`) reads as `{"_error": <why>}` and is
-reported by the `discrepancies` check. The
+cannot be read (`not JSON`, `not a JSON object` or `missing`) reads as `{"_error": <why>}`. A
+unit's or sale's is reported by the `discrepancies` check; a guide's only counts in the raw
+asset's `documents_unreadable`. The
 dealer is the table's suffix (`inventory_68302`), read from the sub-resource.
 """
 

@@ -192,6 +192,14 @@ def test_a_record_named_by_a_field_its_parent_left_empty_is_counted_not_lost(
     assert found.counts == {"record without a key": 1}
     assert found.samples["detail"].to_list() == [f"{A} page 1 record 1: no name"]
 
+    # When most records lack it, the key's field is more likely gone upstream: data lost.
+    untitled = [(A, 1, page([widget("AAA001", title=None), widget("AAA002", title=None)]))]
+    raw = raw_rows(untitled).to_batches(max_chunksize=1)
+    partition = TransformedDay(raw).partition(TAGS, compile_extractor(NamedWidgetName))
+    write_partition(catalog, TAGS, DAY, partition.chunks(), rows_to_drop=partition.rows_to_drop)
+    assert partition.integrity().data_lost and partition.integrity().rejected == 2
+    assert "record without a key" not in partition.discrepancies().counts
+
 
 def test_values_no_type_can_read_are_counted_and_shown_where_they_were_sent(
     catalog: Catalog,
