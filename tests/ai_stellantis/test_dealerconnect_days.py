@@ -34,6 +34,16 @@ def dealerconnect() -> Iterator[DealerConnectHandle]:
         yield handle
 
 
+@pytest.fixture
+def bigquery(
+    stellantis_env: UpstreamEnv, dealerconnect: DealerConnectHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The location reads the stand-in as its BigQuery, with no credentials (set after the
+    public stand-in's environment, which names a BigQuery of its own)."""
+    monkeypatch.setenv("STELLANTIS_BIGQUERY_ENDPOINT", dealerconnect.endpoint)
+    monkeypatch.delenv("GCP_CREDENTIALS", raising=False)
+
+
 def all_keys() -> list[str]:
     keys = [k.to_user_string() for k in defs().resolve_all_asset_keys()]
     return sorted(k for k in keys if k.split("/")[1] in ("raw", "transformed", "consolidated"))
@@ -66,13 +76,12 @@ def consolidated(catalog: IcebergCatalogResource, name: str, day: dt.date) -> pl
     return frame.sort(frame.columns[1])
 
 
+@pytest.mark.usefixtures("bigquery")
 def test_four_days_of_both_sources(
     stellantis_env: UpstreamEnv,
     dealerconnect: DealerConnectHandle,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("STELLANTIS_BIGQUERY_ENDPOINT", dealerconnect.endpoint)
-    monkeypatch.delenv("GCP_CREDENTIALS", raising=False)
     truths = {d: dealerconnect.truth(d) for d in DAYS}
     gone_dealer, unread_dealer = truths[DAYS[0]].dealer_codes()[:2]
     faults = {
@@ -244,13 +253,12 @@ def test_four_days_of_both_sources(
             assert_frame_equal(consolidated(catalog, name, day), frame)
 
 
+@pytest.mark.usefixtures("bigquery")
 def test_a_dealer_gone_for_good_leaves_unseen_not_sold(
     stellantis_env: UpstreamEnv,
     dealerconnect: DealerConnectHandle,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("STELLANTIS_BIGQUERY_ENDPOINT", dealerconnect.endpoint)
-    monkeypatch.delenv("GCP_CREDENTIALS", raising=False)
     days = [DAYS[0] + dt.timedelta(days=i) for i in range(5)]
     gone = dealerconnect.truth(days[0]).dealer_codes()[0]
     keys = all_keys()

@@ -191,12 +191,18 @@ def test_rebuilding_a_past_day_marks_the_later_days_and_the_sensor_rebuilds_them
     assert tick() == []
 
 
-def test_a_page_down_carries_only_its_vehicles_and_flags_only_them(
-    stellantis_env: UpstreamEnv, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def jeep_in_pages_of_five(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jeep alone, in pages of five so that a code has several, each page tried twice."""
     monkeypatch.setenv("STELLANTIS_BRANDS", "jeep.com")
     monkeypatch.setenv("STELLANTIS_PAGE_SIZE", "5")
     monkeypatch.setenv("STELLANTIS_INVENTORY_MAX_RETRIES", "1")
+
+
+@pytest.mark.usefixtures("jeep_in_pages_of_five")
+def test_a_page_down_carries_only_its_vehicles_and_flags_only_them(
+    stellantis_env: UpstreamEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = stellantis_env
     truth1, truth2 = (env.upstream.truth(brands=["jeep.com"], date=d) for d in (DAY1, DAY2))
     both = truth2.vehicles.filter(pl.col("vin").is_in(truth1.vehicles["vin"].implode()))
@@ -223,12 +229,10 @@ def test_a_page_down_carries_only_its_vehicles_and_flags_only_them(
     assert set(carried["vin"]) <= set(truth1.vehicles["vin"]) - fetched
 
 
+@pytest.mark.usefixtures("jeep_in_pages_of_five")
 def test_a_page_down_past_the_history_days_lets_its_vehicles_leave_unseen(
     stellantis_env: UpstreamEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("STELLANTIS_BRANDS", "jeep.com")
-    monkeypatch.setenv("STELLANTIS_PAGE_SIZE", "5")
-    monkeypatch.setenv("STELLANTIS_INVENTORY_MAX_RETRIES", "1")
     env = stellantis_env
     days = [DAY1 + dt.timedelta(days=i) for i in range(5)]
     first = env.upstream.truth(brands=["jeep.com"], date=days[0]).vehicles
