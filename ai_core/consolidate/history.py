@@ -8,9 +8,10 @@ with the whole history:
 - `last_seen`: the latest day a source observed it (for a gap-filled row, the source's day);
 - `active`: present in today's sources;
 - `sold_date`: for an entity that left the feed, its `last_seen`: a listing comes down after the
-  sale, so the last day listed is the closest estimate the feed allows. An entity that was only
-  carried (its part of the source unobserved) and is gone because no day of its part is left to
-  carry (a dealer's table gone for good) was not seen to leave: it leaves without a sold date;
+  sale, so the last day listed is the closest estimate the feed allows. An entity one source
+  gave only as carried (its part unobserved), that nothing saw since, and whose part that source
+  still does not see once the carry ends (a dealer's table gone for good, a page down past the
+  history days) was not seen to leave: it leaves without a sold date;
 - `relisted`: present today after having left the feed (its first_seen is kept).
 """
 
