@@ -17,7 +17,7 @@ import polars as pl
 from pydantic import model_validator
 
 from ai_core.consolidate.check_results import discrepancy_check_result, integrity_check_result
-from ai_core.consolidate.engine import ConsolidationStream, entity_namespace
+from ai_core.consolidate.engine import ConsolidationStream, NoSourceDataError, entity_namespace
 from ai_core.consolidate.foreign_keys import LookupTable
 from ai_core.consolidate.history import leaving_unseen, previous_day
 from ai_core.consolidate.lineage import (
@@ -183,6 +183,8 @@ class ConsolidatedComponent(dg.Component, dg.Model, dg.Resolvable):
                     "the history repair sensor rebuilds them in order, or rerun them yourself"
                 )
         inputs = self.source_inputs(catalog, entity, day)
+        if all(i.frame is None for i in inputs):
+            self._require_a_source_row(catalog, entity, day)
         previous = self.previous_partition(catalog, entity, day)
         return ConsolidationStream(
             entity,
@@ -198,6 +200,22 @@ class ConsolidatedComponent(dg.Component, dg.Model, dg.Resolvable):
             unseen_ids=leaving_unseen(
                 previous, inputs, catalog.scan_partition, entity.id_column, entity.key_alternatives
             ),
+        )
+
+    def _require_a_source_row(
+        self, catalog: IcebergCatalogResource, entity: EntitySpec, day: dt.date
+    ) -> None:
+        """Say why there is nothing to consolidate when every source wrote the day empty (its
+        raw day failed: a first day with the upstream down, say); a source not written for the
+        day is left to the engine's error, which asks to materialise it."""
+        sources = [g.source for g in entity.source_groups]
+        if not all(day in catalog.day_writes(s) for s in sources):
+            return
+        raise NoSourceDataError(
+            f"{self.asset_key(entity).to_user_string()} {day}: every source was written for the "
+            f"day without a row ({', '.join(sources)}), and no earlier day within its history "
+            "holds one: their raw days failed (see the raw assets' completeness checks). Rerun "
+            "the raw assets for the day once the upstream answers, then their downstream assets"
         )
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:

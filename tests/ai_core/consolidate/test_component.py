@@ -228,3 +228,29 @@ def test_days_with_gap_fill_history_links_and_checks(
     assert _materialize(component, catalog, DAY3).success
     after = catalog.scan_partition("acme/consolidated/vehicles", DAY3).collect()
     assert_frame_equal(before.sort("vehicle_id"), after.sort("vehicle_id"))
+
+
+def test_a_day_every_source_wrote_empty_says_so(
+    component: ConsolidatedComponent, catalog: IcebergCatalogResource
+) -> None:
+    _write(catalog, "public_dealers", DAY1, [])
+    result = dg.materialize(
+        [a for a in _defs(component).assets or [] if isinstance(a, dg.AssetsDefinition)],
+        selection=[dg.AssetKey(["acme", "consolidated", "dealers"])],
+        partition_key=DAY1.isoformat(),
+        resources={
+            "iceberg": catalog,
+            "iceberg_io_manager": IcebergIOManager(
+                catalog_name=catalog.catalog_name, data_dir=catalog.data_dir
+            ),
+        },
+        raise_on_error=False,
+    )
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    error = failure.step_failure_data.error
+    while error is not None and error.cause is not None:
+        error = error.cause
+    assert error is not None
+    assert "every source was written for the day without a row" in error.message
+    assert "acme/transformed/public_dealers" in error.message
