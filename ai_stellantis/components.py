@@ -206,14 +206,18 @@ class DealerConnectRawSource(RawSourceComponent):
 def recently_read_tables(
     catalog: IcebergCatalogResource, key: dg.AssetKey, day: dt.date, days: int
 ) -> list[str]:
-    """Sub-resources read without error on the `days` stored days before `day`."""
+    """Sub-resources read without error, and holding rows, on the `days` stored days before
+    `day`: a table stored as read and empty has nothing to carry."""
     earliest = day - dt.timedelta(days=days)
     dates = [d for d in catalog.partition_dates(key) if earliest <= d < day]
     if not dates:
         return []
     read = (
         catalog.scan_partitions(key, dates)
-        .filter(pl.col("_fetch_error").is_null())
+        .filter(
+            pl.col("_fetch_error").is_null()
+            & ~pl.col("_response_body").str.contains('"rows":[]', literal=True)
+        )
         .select("_sub_resource")
         .unique()
         .collect()

@@ -206,7 +206,9 @@ def leaving_unseen(
 ) -> pl.Series | None:
     """Ids of the previous day's records that one source gave from an earlier day of it and
     whose part of that source was not seen today (see `carried_out_of_view`); `scan` reads a
-    source's day. A source with nothing in its window today sees none of its parts."""
+    source's day. A source with nothing in its window today sees none of its parts. A source
+    that takes its key fields from another table (`key_from`) is not matched: its records keep
+    their inferred sale."""
     key_columns = [f for alternative in key_alternatives for f in alternative]
     carried = carried_rows(previous, id_column, key_columns)
     if carried.is_empty():
@@ -225,7 +227,7 @@ def leaving_unseen(
         today = source.frame.lazy()
         if PART not in names or PART not in today.collect_schema().names():
             continue  # a source without parts is carried whole or not at all
-        seen = today.select(PART).unique()
+        seen = today.select(PART).unique().drop_nulls()
         if source.unobserved:
             seen = seen.filter(~in_parts(source.unobserved))
         rename = source.group.rename

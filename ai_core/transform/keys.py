@@ -197,8 +197,9 @@ def conflict_samples(
 
 
 def resolve_key_groups(rows: pl.DataFrame, key: Sequence[str], hashed: Sequence[str]) -> KeyGroups:
-    """Collapse identical rows, resolve conflicts by the rule, and report what was dropped."""
-    choice = choose_rows(rows, key)
+    """Collapse identical rows, resolve conflicts by the rule (the most filled row first when
+    the rows carry `FILLED`), and report what was dropped."""
+    choice = choose_rows(rows, key, most_filled=FILLED in rows.columns)
     samples = (
         _conflict_samples(rows, choice.kept, list(key), hashed, choice.conflicted)
         if choice.conflicts

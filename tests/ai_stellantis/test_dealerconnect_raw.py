@@ -331,3 +331,10 @@ def test_a_table_empty_on_its_first_day_is_stored_as_read_and_named_empty(
         0
     ].metadata
     assert metadata["empty_tables"].value == []
+    # Read empty is not read: the next day, still empty, it is again stored as read, empty.
+    after = DAY + dt.timedelta(days=1)
+    standin.set_state(date=after.isoformat(), faults=f"unread:{table}")
+    again = materialize_day(KEYS[:1], after.isoformat())
+    assert again.success
+    rows = stored(data_dir, "dealerconnect_inventory", after)
+    assert rows.filter(pl.col("_sub_resource") == table)["_fetch_error"].to_list() == [None]

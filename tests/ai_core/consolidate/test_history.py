@@ -9,7 +9,14 @@ import polars as pl
 import pytest
 
 from ai_core.consolidate import consolidate
-from ai_core.consolidate.history import carried_out_of_view, carried_rows, previous_day
+from ai_core.consolidate.history import (
+    carried_out_of_view,
+    carried_rows,
+    leaving_unseen,
+    previous_day,
+)
+from ai_core.consolidate.sources import SourceInput
+from ai_core.consolidate.spec import SourceGroup
 from tests.ai_core.consolidate.frames import frame, inputs, vehicle_spec
 
 D1 = dt.date(2026, 11, 1)
@@ -220,3 +227,41 @@ def test_only_a_record_nothing_saw_since_its_carried_day_can_leave_unseen() -> N
     # c was observed, not carried; d has left already.
     assert carried["vehicle_id"].to_list() == ["a"]
     assert carried_rows(None, "vehicle_id", ["vin"]).is_empty()
+
+
+def test_records_leave_unseen_when_their_part_is_unobserved_or_empty_today() -> None:
+    group = SourceGroup(name="public", source="acme/transformed/vehicles", priority=1)
+    previous = pl.DataFrame(
+        {
+            "vehicle_id": ["a", "b", "c"],
+            "serial": ["V1", "V2", "V3"],
+            "active": [True] * 3,
+            "_gap_filled": [True] * 3,
+            "_sources": [["public"]] * 3,
+            "_winner": ["public"] * 3,
+            "_source_partition_date": [_day(1)] * 3,
+            "last_seen": [_day(1)] * 3,
+        }
+    )
+    # The source's day the rows came from names the key `vin`, which the entity calls `serial`.
+    then = pl.LazyFrame(
+        {"vin": ["V1", "V2", "V3"], "_sub_resource": ["shop.com/A", "shop.com/B", "shop.com/C"]}
+    )
+    today = pl.LazyFrame({"vin": ["V9", "V8"], "_sub_resource": ["shop.com/A", "shop.com/B"]})
+    renamed = SourceGroup(**{**group.model_dump(), "rename": {"vin": "serial"}})
+
+    def scan(source: str, day: dt.date) -> pl.LazyFrame:
+        assert (source, day) == ("acme/transformed/vehicles", _day(1))
+        return then
+
+    def unseen(frame: pl.LazyFrame | None, unobserved: frozenset[str]) -> list[str]:
+        source = SourceInput(renamed, frame, _day(4), unobserved)
+        ids = leaving_unseen(previous.lazy(), [source], scan, "vehicle_id", [("serial",)])
+        return sorted(ids.to_list()) if ids is not None else []
+
+    # B's page failed today; C holds no row; A was read: its vehicle was seen to leave.
+    assert unseen(today, frozenset({"shop.com/B"})) == ["b", "c"]
+    # A whole site unobserved covers each of its parts.
+    assert unseen(today, frozenset({"shop.com"})) == ["a", "b", "c"]
+    # A source with nothing in its window today sees none of its parts.
+    assert unseen(None, frozenset()) == ["a", "b", "c"]
