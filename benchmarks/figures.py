@@ -87,6 +87,18 @@ BIGQUERY_WORKERS_ENV = "STELLANTIS_BIGQUERY_WORKERS"
 BIGQUERY_WORKERS_DEFAULT = 8
 
 
+def paced_over_workers(
+    delta: Mapping[str, Any], env: Mapping[str, str], endpoints: Sequence[str]
+) -> float | None:
+    """The seconds the public stand-in waited before its answers at `endpoints` during a stage,
+    over the page workers: the least wall of fetches that wait there; None when unknown."""
+    workers = _number(env.get(defaults.WORKERS_ENV))
+    paced = delta.get("paced_seconds_by_endpoint")
+    if not workers or not isinstance(paced, Mapping):
+        return None
+    return sum(_number(paced.get(e)) or 0.0 for e in endpoints) / workers
+
+
 def job_chains(
     delta: Mapping[str, Any], latency_s: float | None, env: Mapping[str, str]
 ) -> dict[str, float]:
@@ -100,15 +112,11 @@ def job_chains(
       if one step made them all with its table workers; the three DealerConnect steps may run at
       once, so this chain can only overstate their least wall.
     """
-    workers = _number(env.get(defaults.WORKERS_ENV))
-    paced = delta.get("paced_seconds_by_endpoint")
     chains: dict[str, float] = {}
-    if workers and isinstance(paced, Mapping):
-        waits = {k: _number(v) or 0.0 for k, v in paced.items()}
-        chains["public_inventory"] = (
-            waits.get("filters", 0.0) + waits.get("inventory", 0.0)
-        ) / workers
-        chains["public_dealers"] = waits.get("dealers", 0.0) / workers
+    inventory = paced_over_workers(delta, env, ("filters", "inventory"))
+    if inventory is not None:
+        chains["public_inventory"] = inventory
+        chains["public_dealers"] = paced_over_workers(delta, env, ("dealers",)) or 0.0
     dealerconnect = api_call_bound(
         api_calls(delta.get("dealerconnect") or {}),
         latency_s,
@@ -129,14 +137,10 @@ def step_bounds(
     endpoints over the page workers), and its wall against it, from its step start and from the
     launch of its process. A forked step's start-up is the fork, so its wall from its launch is
     what a deployment's run spends on the step."""
-    workers = _number(env.get(defaults.WORKERS_ENV))
-    paced = delta.get("paced_seconds_by_endpoint")
-    if not workers or not isinstance(paced, Mapping):
-        return {}
     bounds: dict[str, dict[str, float | None]] = {}
     for key, endpoints in step_waits.items():
         step = steps.get(key)
-        bound = sum(_number(paced.get(e)) or 0.0 for e in endpoints) / workers
+        bound = paced_over_workers(delta, env, endpoints)
         if step is None or not bound:
             continue
         wall, launched = _number(step.get("wall_s")), _number(step.get("launched_wall_s"))

@@ -238,7 +238,9 @@ class TransformedPartition(PartitionOutput):
                 .sort("key")
                 .select(DRIFT_SCHEMA.names())
             )
-        choice = self._choice = choose_rows(self._narrow, self.key, most_filled=bool(self._filled))
+        choice = self._choice = choose_rows(
+            self._narrow, self.key, most_filled=self.extractor.plan.entity.repeated_records
+        )
         if choice.conflicts:
             self._conflict_samples = self._sample_conflicts(choice, staged)
         lost = self._narrow.join(choice.kept.select(BATCH, ROW), on=[BATCH, ROW], how="anti")

@@ -117,10 +117,10 @@ class TableRead:
     total_rows: int
     bad_documents: int
     missing: Literal["vanished", "empty"] | None = None
-    """Why the day holds nothing to read: the table is gone, or, for a stock or guide table read
-    on a recent day, it has no rows for the day: its portal was not read that day (a dealer
-    always has stock), which is no observation of an empty lot. A table no recent day read is
-    stored as read, empty, and the check names it `empty`."""
+    """Why the day holds nothing to read: the table is gone, or, for a stock or guide table that
+    held rows on a recent day, it has no rows for the day: its portal was not read that day (a
+    dealer always has stock), which is no observation of an empty lot. A table with no rows on
+    any recent day is stored as read, empty, and the check names it `empty`."""
 
 
 class DealerConnectStream(LazyRawFetch):
