@@ -268,6 +268,9 @@ def entity_plan(entity: type[Entity]) -> EntityPlan:
     inner: DType | None = None
     for level in range(depth, 0, -1):
         dtype = record_dtype(plans, level, entity.__name__)
+        if dtype is None and level == depth and any(p.derived for p in plans):
+            # Every column is worked out from the page's provenance: the records are only counted.
+            dtype = pl.Struct([])
         if inner is not None:
             nested = _nest(entity.records.levels[level], pl.List(inner))
             dtype = merge_dtypes(dtype, nested, f"{entity.__name__} records level {level + 1}")

@@ -1,6 +1,11 @@
 """Stellantis entities: canonical rows and how each public endpoint maps onto them."""
 
-from ai_stellantis.entities.dealer import Dealer, InventoryDealer, LocatorDealer
+from ai_stellantis.entities.dealer import (
+    Dealer,
+    DealerConnectDealer,
+    InventoryDealer,
+    LocatorDealer,
+)
 from ai_stellantis.entities.dealerconnect import (
     CodeGuideModel,
     CodeGuideOption,
@@ -42,6 +47,7 @@ PUBLIC_SOURCES = (
 """The source entities of the public sites."""
 DEALERCONNECT_SOURCES = (
     DealerConnectVehicle,
+    DealerConnectDealer,
     DealerConnectSale,
     CodeGuideTrim,
     CodeGuideModel,
@@ -61,6 +67,7 @@ __all__ = [
     "CodeGuidePackage",
     "CodeGuideTrim",
     "Dealer",
+    "DealerConnectDealer",
     "DealerConnectSale",
     "DealerConnectVehicle",
     "DealerVehicle",

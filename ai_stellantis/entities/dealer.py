@@ -1,6 +1,7 @@
-"""The dealer, from the dealer locator (complete) and as each inventory vehicle names it (partial).
+"""The dealer, from the dealer locator (complete), as each inventory vehicle names it (partial),
+and as DealerConnect names it (its code alone).
 
-Both sources map onto the canonical `Dealer`, so the consolidated tier can merge them; what a
+Every source maps onto the canonical `Dealer`, so the consolidated tier can merge them; what a
 source does not publish is `ABSENT` (always null, nothing read).
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, ClassVar
 
 from ai_core.transform import ABSENT, Entity, Float, Join, Records, Text, source_names
+from ai_stellantis.entities.dealerconnect import DEALER_FROM_TABLE, ROWS
 from ai_stellantis.sources.public_sites import DEALERS, INVENTORY
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -134,6 +136,41 @@ class InventoryDealer(Dealer):
     repeated_records: ClassVar[bool] = True
     keyless_records_lost: ClassVar[bool] = False
 
+    address1: Annotated[Text, ABSENT] = None
+    address2: Annotated[Text, ABSENT] = None
+    phone: Annotated[Text, ABSENT] = None
+    website: Annotated[Text, ABSENT] = None
+    monday_sales_open: Annotated[Text, ABSENT] = None
+    monday_sales_close: Annotated[Text, ABSENT] = None
+    tuesday_sales_open: Annotated[Text, ABSENT] = None
+    tuesday_sales_close: Annotated[Text, ABSENT] = None
+    wednesday_sales_open: Annotated[Text, ABSENT] = None
+    wednesday_sales_close: Annotated[Text, ABSENT] = None
+    thursday_sales_open: Annotated[Text, ABSENT] = None
+    thursday_sales_close: Annotated[Text, ABSENT] = None
+    friday_sales_open: Annotated[Text, ABSENT] = None
+    friday_sales_close: Annotated[Text, ABSENT] = None
+    saturday_sales_open: Annotated[Text, ABSENT] = None
+    saturday_sales_close: Annotated[Text, ABSENT] = None
+    sunday_sales_open: Annotated[Text, ABSENT] = None
+    sunday_sales_close: Annotated[Text, ABSENT] = None
+
+
+class DealerConnectDealer(Dealer):
+    """A dealer whose DealerConnect tables hold units: onboarded dealers, nationwide, whatever
+    the locator's search area. Known by its code alone, so every unit has a dealer to link to."""
+
+    records: ClassVar[Records | None] = ROWS
+    reports_unknown_keys: ClassVar[bool] = False
+    repeated_records: ClassVar[bool] = True
+
+    dealer_code: Annotated[Text, DEALER_FROM_TABLE] = None
+    name: Annotated[Text, ABSENT] = None
+    city: Annotated[Text, ABSENT] = None
+    state: Annotated[Text, ABSENT] = None
+    zip_code: Annotated[Text, ABSENT] = None
+    latitude: Annotated[Float, ABSENT] = None
+    longitude: Annotated[Float, ABSENT] = None
     address1: Annotated[Text, ABSENT] = None
     address2: Annotated[Text, ABSENT] = None
     phone: Annotated[Text, ABSENT] = None

@@ -6,7 +6,11 @@ from ai_stellantis.definitions import defs
 
 TRANSFORMED = "stellantis/transformed"
 PARENTS = {
-    "dealers": {f"{TRANSFORMED}/locator_dealers", f"{TRANSFORMED}/inventory_dealers"},
+    "dealers": {
+        f"{TRANSFORMED}/locator_dealers",
+        f"{TRANSFORMED}/inventory_dealers",
+        f"{TRANSFORMED}/dealerconnect_dealers",
+    },
     "models": {
         f"{TRANSFORMED}/model_year_codes",
         f"{TRANSFORMED}/inventory_models",

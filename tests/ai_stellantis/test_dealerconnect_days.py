@@ -293,3 +293,51 @@ def test_a_dealer_gone_for_good_leaves_unseen_not_sold(
     )
     assert public_sold.height > 0
     assert public_sold["sold_date"].null_count() == 0
+
+
+@pytest.mark.usefixtures("bigquery")
+def test_a_dealer_outside_the_locators_area_is_a_dealer_by_its_code(
+    stellantis_env: UpstreamEnv,
+    dealerconnect: DealerConnectHandle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DealerConnect covers every onboarded dealer; a locator searching one city lists few. Each
+    dealer DealerConnect names is a consolidated dealer, so each of its units links to one."""
+    day = DAYS[0]
+    monkeypatch.setenv("AI_TODAY", day.isoformat())
+    monkeypatch.setenv("STELLANTIS_INVENTORY_ZIP", "10001")
+    monkeypatch.setenv("STELLANTIS_INVENTORY_RADIUS", "50")
+    stellantis_env.upstream.set_state(date=day, faults="")
+    dealerconnect.set_state(date=day, faults="")
+    result = materialize_day(all_keys(), day.isoformat())
+    assert result.success
+    catalog = IcebergCatalogResource(data_dir=str(stellantis_env.data_dir))
+    located = catalog.scan_partition("stellantis/transformed/locator_dealers", day).collect()
+    named = set(dealerconnect.truth(day).dealer_codes())
+    outside = named - set(located["dealer_code"])
+    assert outside and located.height > 0
+
+    dealers = consolidated(catalog, "dealers", day)
+    assert named <= set(dealers["dealer_code"])
+    theirs = dealers.filter(pl.col("dealer_code").is_in(sorted(outside)))
+    assert theirs.height == len(outside)
+    assert theirs["_sources"].to_list() == [["dealerconnect"]] * len(outside)
+    assert theirs["name"].null_count() == len(outside)
+    # A dealer the locator lists keeps the locator's name; DealerConnect adds no conflict.
+    listed = dealers.filter(
+        pl.col("dealer_code").is_in(sorted(named & set(located["dealer_code"])))
+    )
+    assert listed["name"].null_count() == 0
+
+    units = inventory(catalog, day).filter(pl.col("dealer_code").is_in(sorted(outside)))
+    assert units.height > 0
+    assert units["dealer_id"].null_count() == 0
+    ids = dict(dealers.select("dealer_code", "dealer_id").iter_rows())
+    assert all(ids[c] == i for c, i in units.select("dealer_code", "dealer_id").iter_rows())
+    (integrity,) = [
+        c
+        for c in result.get_asset_check_evaluations()
+        if c.asset_key.to_user_string() == INVENTORY and c.check_name == "integrity"
+    ]
+    assert integrity.passed
+    assert integrity.metadata["orphans.dealer_id"].value == 0

@@ -17,6 +17,10 @@ TRANSFORMED = {
         "dealerconnect_inventory",
         "DealerConnectVehicle",
     ),
+    "stellantis/transformed/dealerconnect_dealers": (
+        "dealerconnect_inventory",
+        "DealerConnectDealer",
+    ),
     "stellantis/transformed/dealerconnect_sales": ("dealerconnect_sales", "DealerConnectSale"),
     "stellantis/transformed/code_guide_trims": ("dealerconnect_code_guides", "CodeGuideTrim"),
     "stellantis/transformed/code_guide_models": ("dealerconnect_code_guides", "CodeGuideModel"),

@@ -73,6 +73,19 @@ class TitleOnly(Entity):
     records: ClassVar[Records | None] = Records("data", "items")
 
 
+class WidgetShop(Entity):
+    """The shops whose pages hold widgets: the shop is the sub-resource, nothing is read."""
+
+    entity_key: ClassVar[tuple[str, ...]] = ("shop",)
+    records: ClassVar[Records | None] = Records("data", "items")
+    reports_unknown_keys: ClassVar[bool] = False
+    repeated_records: ClassVar[bool] = True
+    shop: Annotated[
+        Text,
+        Derived(lambda record, provenance: provenance["_sub_resource"], pl.col("_sub_resource")),
+    ] = None
+
+
 @pytest.fixture
 def catalog(tmp_path: Path) -> IcebergCatalogResource:
     return IcebergCatalogResource(catalog_name="shared-test", data_dir=str(tmp_path))
@@ -278,3 +291,25 @@ def test_narrowed_pages_keep_null_objects_null_off_the_records_path() -> None:
     loose = pages.to_frame().select(projected(pl.first(), source, target, above)).to_series()
     assert loose.to_list()[0]["items"] == [{"x": None}, {"x": 1}]
     assert loose.to_list()[0]["a"] is None
+
+
+def test_an_entity_of_provenance_alone_has_a_row_per_key_with_records(
+    catalog: IcebergCatalogResource, tmp_path: Path
+) -> None:
+    shops = "shop/transformed/shops"
+    shop = f"tests.ai_core.transform.test_shared_day.{WidgetShop.__name__}"
+    both = (
+        TWO
+        + f"""  - asset_key: {shops}
+    entity: {shop}
+    description: Shops with widgets, one row per shop.
+"""
+    )
+    empty = ("shop.example/c", 1, page([], total=0))
+    assert _materialize(catalog, both, [*_pages(), empty]).success
+    alone = IcebergCatalogResource(catalog_name="alone", data_dir=str(tmp_path / "alone"))
+    assert _materialize(alone, _one(shops, shop), [*_pages(), empty]).success
+    together = catalog.scan_partition(shops, DAY).collect().sort("shop")
+    # A shop whose page holds no widget has no row; the others one each, however many pages.
+    assert together["shop"].to_list() == [A, B]
+    assert together.equals(alone.scan_partition(shops, DAY).collect().sort("shop"))
