@@ -107,6 +107,8 @@ def oracle_extraction(entity: type[Entity], raw: Frame) -> Extraction:
         fact["reported_total"] = next((t for t in totals if t is not None), None)
         for index, view in enumerate(record_views(page, plan.records.levels)):
             fact["records"] += 1
+            if not plan.reads_records:
+                view = {}  # any element is a record, as in `entity_plan`
             try:
                 record = entity.model_validate(view, context=context)
             except ValidationError as error:

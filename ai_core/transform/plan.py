@@ -61,6 +61,11 @@ class EntityPlan:
         return self.entity.__name__
 
     @property
+    def reads_records(self) -> bool:
+        """Whether a column reads the records; when none does, they are only counted."""
+        return any(c.level for c in self.columns)
+
+    @property
     def hashed(self) -> tuple[str, ...]:
         """The non-key columns, whose hash is the record's snapshot hash."""
         return tuple(c.name for c in self.columns if c.name not in self.key)
@@ -268,8 +273,14 @@ def entity_plan(entity: type[Entity]) -> EntityPlan:
     inner: DType | None = None
     for level in range(depth, 0, -1):
         dtype = record_dtype(plans, level, entity.__name__)
-        if dtype is None and level == depth and any(p.derived for p in plans):
-            # Every column is worked out from the page's provenance: the records are only counted.
+        if dtype is None and level == depth and not any(p.level for p in plans):
+            # No column reads a record (each is worked out from the page's provenance), so every
+            # element of the records' list is one record, whatever it holds.
+            if entity.reports_unknown_keys:
+                raise TypeError(
+                    f"{entity.__name__} reads nothing of its records, so every key in them would "
+                    "be reported unknown: set `reports_unknown_keys = False`"
+                )
             dtype = pl.Struct([])
         if inner is not None:
             nested = _nest(entity.records.levels[level], pl.List(inner))

@@ -158,7 +158,8 @@ class InventoryDealer(Dealer):
 
 class DealerConnectDealer(Dealer):
     """A dealer whose DealerConnect tables hold units: onboarded dealers, nationwide, whatever
-    the locator's search area. Known by its code alone, so every unit has a dealer to link to."""
+    the locator's search area. One record per row of an `inventory_{dealer}` table, one dealer
+    per table once collapsed; known by its code alone, so every unit has a dealer to link to."""
 
     records: ClassVar[Records | None] = ROWS
     reports_unknown_keys: ClassVar[bool] = False

@@ -17,7 +17,9 @@ from ai_core.partitions import daily_partitions
 from ai_core.transform import Derived, Entity, Records, Text, compile_extractor, source_names
 from ai_core.transform.component import TransformedComponent
 from ai_core.transform.day import TransformedDay
+from ai_core.transform.oracle import oracle_extraction
 from ai_core.transform.shared_pages import projected, shared_page_dtype
+from tests.ai_core.transform.agree import assert_same
 from tests.ai_core.transform.payloads import raw_rows
 from tests.ai_core.transform.toy import ShopWidget, ShopWidgetTag, page, widget
 
@@ -313,3 +315,23 @@ def test_an_entity_of_provenance_alone_has_a_row_per_key_with_records(
     # A shop whose page holds no widget has no row; the others one each, however many pages.
     assert together["shop"].to_list() == [A, B]
     assert together.equals(alone.scan_partition(shops, DAY).collect().sort("shop"))
+
+
+def test_an_entity_reading_nothing_counts_every_element_as_the_per_record_path() -> None:
+    pages = [
+        (A, 1, page([widget("AAA001"), 1, None, "x", {}], total=5)),
+        (B, 1, page([], total=0)),
+    ]
+    raw = raw_rows(pages, DAY)
+    got = compile_extractor(WidgetShop).extract(raw)
+    assert_same(got, oracle_extraction(WidgetShop, raw), WidgetShop)
+    assert got.rows["shop"].to_list() == [A]
+    assert got.rejected.height == 0
+
+
+def test_an_entity_reading_nothing_must_not_report_unknown_keys() -> None:
+    class Loud(WidgetShop):
+        reports_unknown_keys: ClassVar[bool] = True
+
+    with pytest.raises(TypeError, match="Loud reads nothing of its records"):
+        compile_extractor(Loud)
