@@ -25,6 +25,7 @@ from ai_core.iceberg.resource import IcebergCatalogResource
 from ai_core.partitions import partition_date
 from ai_core.raw.checks import CompletenessPatterns
 from ai_core.raw.component import RawSourceComponent
+from ai_core.raw.layout import whole_number
 from ai_core.raw.observation import observed, record_observation
 from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.paging import PagedSubResource, Unobservable
@@ -106,7 +107,7 @@ class StellantisRawSource(RawSourceComponent):
             if domain in selected
         ]
         plan += [
-            InventoryCode(BY_DOMAIN[domain], code, settings)
+            InventoryCode(BY_DOMAIN[domain], code, settings, lists.counts.get((domain, code)))
             for domain, code in codes
             if domain in selected
         ]
@@ -131,6 +132,8 @@ class ModelYearCodeLists:
 
     codes: list[tuple[str, str]]
     """(brand domain, model-year code) pairs, sorted."""
+    counts: dict[tuple[str, str], int]
+    """The vehicles each listed the code with (its `count`), where it gives one."""
     codeless: dict[str, int]
     """Brand domain -> entries listed, for brands that listed entries but no code."""
 
@@ -141,16 +144,21 @@ def read_model_year_codes(raw_codes: pl.LazyFrame) -> ModelYearCodeLists:
         raw_codes = raw_codes.filter(pl.col("_fetch_error").is_null())
     pages = raw_codes.select("_sub_resource", "_response_body").collect()
     pairs: set[tuple[str, str]] = set()
+    counts: dict[tuple[str, str], int] = {}
     entries: Counter[str] = Counter()
     for domain, body in pages.iter_rows():
         data = orjson.loads(body)
         for entry in data["result"]["data"].get("modelYearCodes") or []:
             entries[domain] += 1
             if isinstance(entry, dict) and entry.get("code"):
-                pairs.add((domain, str(entry["code"])))
+                pair = (domain, str(entry["code"]))
+                pairs.add(pair)
+                count = whole_number(entry.get("count"))
+                if count is not None:  # a code listed twice keeps its larger count
+                    counts[pair] = max(count, counts.get(pair, count))
     coded = {domain for domain, _ in pairs}
     codeless = {domain: n for domain, n in entries.items() if domain not in coded}
-    return ModelYearCodeLists(sorted(pairs), codeless)
+    return ModelYearCodeLists(sorted(pairs), counts, codeless)
 
 
 class DealerConnectRawSource(RawSourceComponent):

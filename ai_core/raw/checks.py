@@ -11,6 +11,8 @@ partition can be checked the same way from its batches.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import dagster as dg
 import polars as pl
 from pydantic import BaseModel
@@ -74,6 +76,12 @@ class CompletenessTally:
             .alias("keys"),
         ]
         self._pages: list[pl.DataFrame] = []
+        self._listed_empty: set[str] = set()
+
+    def expect_empty(self, sub_resources: Iterable[str]) -> None:
+        """Sub-resources their list gave no records (a model-year code listed with a count of
+        0): one that answers a total of 0 and holds none is complete, not empty."""
+        self._listed_empty.update(sub_resources)
 
     def add(self, batch: Frame) -> None:
         frame = as_polars(batch)
@@ -116,6 +124,7 @@ class CompletenessTally:
                 pl.col("records", "distinct_records", "unsettled_boundaries").fill_null(0),
                 pl.col("moved").fill_null(False),
                 pl.coalesce("lowest_total", "expected_records").alias("lowest_total"),
+                pl.col("_sub_resource").is_in(sorted(self._listed_empty)).alias("listed_empty"),
             )
             .sort("_sub_resource")
         )
@@ -143,9 +152,13 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
     moved = pl.col("moved")
     unsettled = pl.col("unsettled_boundaries") > 0
     short = pl.col("distinct_records") < pl.col("lowest_total")
+    # Empty is suspect (a search backend answering 0 for a code with vehicles) unless the list
+    # the sub-resource came from said so too.
+    as_listed = pl.col("listed_empty") & (pl.col("expected_records") == 0)
+    empty = (pl.col("distinct_records") == 0) & ~as_listed
     bad = table.filter(
         (pl.col("failed_pages") > 0)
-        | (pl.col("distinct_records") == 0)
+        | empty
         | (pl.col("expected_records").is_null() & needs_total)
         | unsettled
         | short
@@ -159,7 +172,7 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
                 pl.col("first_error"),
             )
         )
-        .when(pl.col("distinct_records") == 0)
+        .when(empty)
         .then(pl.lit("empty"))
         .when(pl.col("expected_records").is_null())
         .then(pl.lit("no total reported" if needs_total else "ok"))
@@ -202,6 +215,11 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
             else 0,
             "incomplete_sub_resources": bad.height,
             "moved_sub_resources": table.filter(moved)["_sub_resource"]
+            .head(SAMPLE_LIMIT)
+            .to_list(),
+            "empty_as_listed": table.filter(as_listed & (pl.col("distinct_records") == 0))[
+                "_sub_resource"
+            ]
             .head(SAMPLE_LIMIT)
             .to_list(),
             "problem_count": bad.height,

@@ -177,8 +177,9 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
             asset=self.key,
             description=(
                 "Every sub-resource written for the day holds as many distinct records as the "
-                "upstream reported, and none is empty: tallied from the bodies as they are "
-                "written, so it covers exactly the committed rows."
+                "upstream reported, and none is empty unless the list it came from gave it no "
+                "records: tallied from the bodies as they are written, so it covers exactly the "
+                "committed rows."
             ),
         )
 

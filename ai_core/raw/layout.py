@@ -48,7 +48,7 @@ class PageLayout:
         for path in self.totals:
             value = value_at(data, path)
             if value is not None:
-                return _count(value)
+                return whole_number(value)
         return None
 
     def completeness(self) -> CompletenessPatterns:
@@ -90,8 +90,8 @@ WHOLE_NUMBER = re.compile(r"\s*([0-9][0-9,]*)(?:\.0*)?\s*", re.ASCII)
 """A total as text: digits with thousands separators, and at most a zero fraction (`70.0`)."""
 
 
-def _count(value: Any) -> int | None:
-    """A reported total, which may come as a number (`70`, `70.0`), as text, or not at all."""
+def whole_number(value: Any) -> int | None:
+    """A reported count, which may come as a number (`70`, `70.0`), as text, or not at all."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):

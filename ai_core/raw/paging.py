@@ -83,6 +83,12 @@ class PagedSubResource(Protocol):
     def max_records(self) -> int | None: ...
 
     @property
+    def listed_records(self) -> int | None:
+        """How many records the list this sub-resource was planned from gave it (a code list's
+        `count`), or None when no list says. One listed with none may answer empty."""
+        ...
+
+    @property
     def page_shape(self) -> type | None:
         """The parts of a page `validate` and `read` look at, as a TypedDict, or None for all.
 
@@ -117,6 +123,7 @@ class Unobservable:
     reason: str
     page_size: int = 1
     max_records: int | None = None
+    listed_records: int | None = None
     page_shape: type | None = None
 
     def request(self, page: int) -> tuple[str, Mapping[str, str | int]]:

@@ -81,6 +81,8 @@ class RawFetchStream(LazyRawFetch):
 
     async def _produce(self) -> AsyncIterator[RawFetchResult]:
         subs = self._plan()
+        if self._tally is not None:
+            self._tally.expect_empty(s.key for s in subs if s.listed_records == 0)
         async with AsyncHttpClient(self._http) as client:
             try:
                 async for result in fetch_paged(

@@ -58,6 +58,8 @@ class InventoryCode:
     brand: Brand
     code: str
     settings: StellantisApiResource
+    listed_records: int | None = None
+    """The code list's `count` for the code, when it gives one."""
     # What `validate` and `read` look at: the outcome, its errors, the total and the VINs.
     page_shape: ClassVar[type | None] = INVENTORY.shape(("result", "result"), ("result", "errors"))
 
@@ -109,6 +111,7 @@ class _WholeBrandList:
     settings: StellantisApiResource
     page_size: ClassVar[int]
     max_records: ClassVar[int | None] = None
+    listed_records: ClassVar[int | None] = None
     page_shape: ClassVar[type | None] = None  # one page a brand: parsed whole
 
     @property

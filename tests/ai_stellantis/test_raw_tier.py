@@ -111,14 +111,25 @@ def test_the_inventory_plan_reads_codes_and_tells_codeless_and_failed_lists() ->
 
     raw = pl.LazyFrame(
         [
-            page("jeep.com", [{"code": "IUJ202610"}, {"code": ""}]),
+            page(
+                "jeep.com",
+                [
+                    {"code": "IUJ202610", "count": "1,100"},
+                    {"code": "IUJ202620", "count": 0},
+                    {"code": "IUJ202710"},
+                    {"code": ""},
+                ],
+            ),
             page("dodge.com", [{"modelYearCode": "IUD202610"}, "IUD202620"]),
             page("fiatusa.com", []),
             page("ramtrucks.com", [], error="public_model_year_codes page 1: http 503"),
         ]
     )
     lists = read_model_year_codes(raw)
-    assert lists.codes == [("jeep.com", "IUJ202610")]
+    jeep = [("jeep.com", c) for c in ("IUJ202610", "IUJ202620", "IUJ202710")]
+    assert lists.codes == jeep
+    # Counts as the list gives them, as numbers or text; a code without one has none.
+    assert lists.counts == {jeep[0]: 1100, jeep[1]: 0}
     assert lists.codeless == {"dodge.com": 2}
 
     source = StellantisRawSource(
@@ -132,10 +143,12 @@ def test_the_inventory_plan_reads_codes_and_tells_codeless_and_failed_lists() ->
     api = StellantisApiResource(brands="jeep.com,dodge.com,fiatusa.com,ramtrucks.com")
     with dg.build_asset_context(resources={RESOURCE_KEY: api}, partition_key=DAY) as context:
         plan = source.plan(context, {"public_model_year_codes": raw})
-    assert [(type(p).__name__, p.key) for p in plan] == [
-        ("Unobservable", "dodge.com"),
-        ("Unobservable", "ramtrucks.com"),
-        ("InventoryCode", "jeep.com/IUJ202610"),
+    assert [(type(p).__name__, p.key, p.listed_records) for p in plan] == [
+        ("Unobservable", "dodge.com", None),
+        ("Unobservable", "ramtrucks.com", None),
+        ("InventoryCode", "jeep.com/IUJ202610", 1100),
+        ("InventoryCode", "jeep.com/IUJ202620", 0),
+        ("InventoryCode", "jeep.com/IUJ202710", None),
     ]
     reasons = [p.reason for p in plan if isinstance(p, Unobservable)]
     assert "lists 2 entries without a code" in reasons[0]

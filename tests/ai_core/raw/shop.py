@@ -119,6 +119,7 @@ class ShopCategory:
     category: str
     page_size: int = 3
     max_records: int | None = None
+    listed_records: int | None = None
     page_shape: type | None = None
 
     @property
@@ -155,6 +156,8 @@ class ShopRawSource(RawSourceComponent):
 
     base_url: str
     categories: list[str]
+    listed: dict[str, int] = {}
+    """Items the shop's category list gives each category, where it gives a count."""
 
     def http_config(self, context: dg.AssetExecutionContext) -> HttpClientConfig:
         return fast_http()
@@ -162,7 +165,10 @@ class ShopRawSource(RawSourceComponent):
     def plan(
         self, context: dg.AssetExecutionContext, inputs: Mapping[str, pl.LazyFrame]
     ) -> Sequence[PagedSubResource]:
-        return [ShopCategory(self.base_url, c) for c in self.categories]
+        return [
+            ShopCategory(self.base_url, c, listed_records=self.listed.get(c))
+            for c in self.categories
+        ]
 
 
 def iter_skus(bodies: Sequence[str]) -> Iterator[str]:

@@ -22,6 +22,7 @@ description: Every item page of the shop's catalogue, verbatim.
 source_key: shop/sources/items
 base_url: {base_url}
 categories: {categories}
+listed: {listed}
 start_date: "2026-11-01"
 present_only: true
 completeness:
@@ -42,8 +43,10 @@ def catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> IcebergCatalogRe
     return IcebergCatalogResource(catalog_name="raw-test", data_dir=str(tmp_path))
 
 
-def build(shop: ShopServer, categories: str = "[bolts, nuts]") -> dg.Definitions:
-    yaml = YAML.format(base_url=shop.base_url, categories=categories)
+def build(
+    shop: ShopServer, categories: str = "[bolts, nuts]", listed: str = "{}"
+) -> dg.Definitions:
+    yaml = YAML.format(base_url=shop.base_url, categories=categories, listed=listed)
     component = ShopRawSource.resolve_from_yaml(yaml)
     return component.build_defs(dg.ComponentTree.for_test().load_context)
 
@@ -53,9 +56,10 @@ def materialize(
     catalog: IcebergCatalogResource,
     day: dt.date = DAY,
     categories: str = "[bolts, nuts]",
+    listed: str = "{}",
 ) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        list(build(shop, categories).assets or []),
+        list(build(shop, categories, listed).assets or []),
         partition_key=day.isoformat(),
         selection=[KEY],
         resources={
@@ -123,6 +127,23 @@ def test_a_part_that_holds_no_record_fails_completeness(
     check = completeness(materialize(shop, catalog, categories="[nuts, washers]"))
     assert not check.passed
     assert check.metadata["incomplete_sub_resources"].value == 1
+    assert "| shop/washers | empty |" in str(check.metadata["samples"].value)
+
+
+def test_a_part_its_list_gave_no_record_may_answer_empty(
+    shop: ShopServer, catalog: IcebergCatalogResource
+) -> None:
+    """A category listed with a count of 0 that answers a total of 0 is complete; one listed
+    with items that answers empty still fails, as a search backend answering 0 would."""
+    check = completeness(
+        materialize(shop, catalog, categories="[nuts, washers]", listed="{washers: 0, nuts: 3}")
+    )
+    assert check.passed
+    assert check.metadata["empty_as_listed"].value == ["shop/washers"]
+    check = completeness(
+        materialize(shop, catalog, categories="[nuts, washers]", listed="{washers: 2}")
+    )
+    assert not check.passed
     assert "| shop/washers | empty |" in str(check.metadata["samples"].value)
 
 
