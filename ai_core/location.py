@@ -17,11 +17,11 @@ FETCH, COMPUTE = "fetch", "compute"
 FETCH_SLOTS = 4
 """Steps that wait on an upstream, run beside the compute steps instead of taking their cores."""
 
-STEP_SERVER_IMPORTS = ("sqlalchemy", "alembic", "pyiceberg.catalog.sql")
+STEP_SERVER_IMPORTS = ("sqlalchemy", "alembic", "pyiceberg.catalog.sql", "ai_core.step_server")
 """What every forked step would otherwise import itself: the SQL layer of the Dagster instance
-the step opens, and pyiceberg's SQL catalog (the embedded one, and Postgres). Named, not
-imported: the server skips a module it cannot import, so a deployment without one only loses
-the head start."""
+the step opens, Dagster's own storage modules (`ai_core/step_server.py`), and pyiceberg's SQL
+catalog (the embedded one, and Postgres). Named, not imported: the server skips a module it
+cannot import, so a deployment without one only loses the head start."""
 
 
 def load_defs_folder(tree: dg.ComponentTree) -> dg.Definitions:

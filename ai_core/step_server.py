@@ -1,0 +1,12 @@
+"""Imported by the step server before it forks a step: Dagster's instance storage, warmed once.
+
+Every forked step opens the run's Dagster instance, and the first to open one in a process
+imports Dagster's storage modules. Opening an in-memory instance here, through the public API,
+makes those imports once in the server, so each step starts without them (figures in
+benchmarks/README.md, "Fetching ... and running steps").
+"""
+
+import dagster as dg
+
+with dg.DagsterInstance.ephemeral():
+    pass
