@@ -107,7 +107,9 @@ class StellantisRawSource(RawSourceComponent):
             if domain in selected
         ]
         plan += [
-            InventoryCode(BY_DOMAIN[domain], code, settings, lists.counts.get((domain, code)))
+            InventoryCode(
+                BY_DOMAIN[domain], code, settings, listed_records=lists.counts.get((domain, code))
+            )
             for domain, code in codes
             if domain in selected
         ]

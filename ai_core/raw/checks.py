@@ -80,7 +80,9 @@ class CompletenessTally:
 
     def expect_empty(self, sub_resources: Iterable[str]) -> None:
         """Sub-resources their list gave no records (a model-year code listed with a count of
-        0): one that answers a total of 0 and holds none is complete, not empty."""
+        0): one that answers a total of 0 and holds none is complete, not empty. The raw asset
+        calls it as its fetch starts; a stored day checked again needs the same call (the
+        check's `empty_as_listed` names them)."""
         self._listed_empty.update(sub_resources)
 
     def add(self, batch: Frame) -> None:
@@ -154,7 +156,7 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
     short = pl.col("distinct_records") < pl.col("lowest_total")
     # Empty is suspect (a search backend answering 0 for a code with vehicles) unless the list
     # the sub-resource came from said so too.
-    as_listed = pl.col("listed_empty") & (pl.col("expected_records") == 0)
+    as_listed = pl.col("listed_empty") & pl.col("expected_records").eq_missing(0)
     empty = (pl.col("distinct_records") == 0) & ~as_listed
     bad = table.filter(
         (pl.col("failed_pages") > 0)
@@ -245,6 +247,7 @@ PER_SUB = [
     "distinct_records",
     "expected_records",
     "failed_pages",
+    "listed_empty",
 ]
 PROBLEMS = [
     "_sub_resource",

@@ -63,7 +63,7 @@ class EntityPlan:
     @property
     def reads_records(self) -> bool:
         """Whether a column reads the records; when none does, they are only counted."""
-        return any(c.level for c in self.columns)
+        return reads_records(self.columns)
 
     @property
     def hashed(self) -> tuple[str, ...]:
@@ -177,6 +177,11 @@ def _nest(path: tuple[str, ...], leaf: DType) -> DType:
     return leaf
 
 
+def reads_records(plans: Sequence[ColumnPlan]) -> bool:
+    """Whether any of `plans` reads a record (derived columns read none)."""
+    return any(p.level for p in plans)
+
+
 def record_dtype(plans: tuple[ColumnPlan, ...], level: int, where: str) -> DType | None:
     """What a record of `level` decodes to, from the columns reading at that level."""
     dtype: DType | None = None
@@ -273,7 +278,7 @@ def entity_plan(entity: type[Entity]) -> EntityPlan:
     inner: DType | None = None
     for level in range(depth, 0, -1):
         dtype = record_dtype(plans, level, entity.__name__)
-        if dtype is None and level == depth and not any(p.level for p in plans):
+        if dtype is None and level == depth and not reads_records(plans):
             # No column reads a record (each is worked out from the page's provenance), so every
             # element of the records' list is one record, whatever it holds.
             if entity.reports_unknown_keys:

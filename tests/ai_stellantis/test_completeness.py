@@ -109,6 +109,27 @@ def test_check_names_short_long_and_empty_sub_resources() -> None:
     assert passing.metadata["distinct_records"].value == 5
 
 
+def test_a_sub_resource_listed_empty_passes_only_when_it_answers_a_total_of_0() -> None:
+    as_listed = RawFetchResult("jeep.com/E", [_page(1, 0, [])])
+    answered = RawFetchResult("jeep.com/F", [_page(1, 2, [])])
+
+    def check(rule: CompletenessPatterns) -> dg.AssetCheckResult:
+        tally = CompletenessTally(rule)
+        tally.expect_empty(["jeep.com/E", "jeep.com/F"])
+        for batch in _frame(as_listed, answered):
+            tally.add(batch)
+        return tally.check_result()
+
+    result = check(RULE)
+    samples = str(result.metadata["samples"].value)
+    assert result.metadata["empty_as_listed"].value == ["jeep.com/E"]
+    assert "| jeep.com/F | empty |" in samples and "jeep.com/E" not in samples
+    # Without a total in the bodies the list alone does not excuse an empty sub-resource.
+    keys_only = check(CompletenessPatterns(record_key_pattern=RULE.record_key_pattern))
+    assert keys_only.metadata["empty_as_listed"].value == []
+    assert keys_only.metadata["incomplete_sub_resources"].value == 2
+
+
 def test_a_listing_that_moved_passes_from_its_lowest_total_up_once_settled() -> None:
     # Pages of two; a1 sold once page 1 was answered, so page 2 skipped a3 and both pages were
     # fetched again: a1 was seen, and every copy from then on reports 4.
