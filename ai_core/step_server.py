@@ -3,7 +3,7 @@
 Every forked step opens the run's Dagster instance, and the first to open one in a process
 imports Dagster's storage modules. Opening an in-memory instance here, through the public API,
 makes those imports once in the server, so each step starts without them (figures in
-benchmarks/README.md, "Fetching ... and running steps").
+benchmarks/README.md, "A forked step's start").
 """
 
 import dagster as dg
