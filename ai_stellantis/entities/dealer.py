@@ -120,7 +120,31 @@ class LocatorDealer(Dealer):
     sunday_sales_close: Annotated[Text, CLOCK] = None
 
 
-class InventoryDealer(Dealer):
+class NamedDealer(Dealer):
+    """A dealer as a source names it in passing, on a vehicle or by a table: no address lines,
+    phone, website or hours."""
+
+    address1: Annotated[Text, ABSENT] = None
+    address2: Annotated[Text, ABSENT] = None
+    phone: Annotated[Text, ABSENT] = None
+    website: Annotated[Text, ABSENT] = None
+    monday_sales_open: Annotated[Text, ABSENT] = None
+    monday_sales_close: Annotated[Text, ABSENT] = None
+    tuesday_sales_open: Annotated[Text, ABSENT] = None
+    tuesday_sales_close: Annotated[Text, ABSENT] = None
+    wednesday_sales_open: Annotated[Text, ABSENT] = None
+    wednesday_sales_close: Annotated[Text, ABSENT] = None
+    thursday_sales_open: Annotated[Text, ABSENT] = None
+    thursday_sales_close: Annotated[Text, ABSENT] = None
+    friday_sales_open: Annotated[Text, ABSENT] = None
+    friday_sales_close: Annotated[Text, ABSENT] = None
+    saturday_sales_open: Annotated[Text, ABSENT] = None
+    saturday_sales_close: Annotated[Text, ABSENT] = None
+    sunday_sales_open: Annotated[Text, ABSENT] = None
+    sunday_sales_close: Annotated[Text, ABSENT] = None
+
+
+class InventoryDealer(NamedDealer):
     """The dealer fields of each inventory vehicle; one dealer per key once collapsed."""
 
     model_config = source_names(
@@ -136,27 +160,8 @@ class InventoryDealer(Dealer):
     repeated_records: ClassVar[bool] = True
     keyless_records_lost: ClassVar[bool] = False
 
-    address1: Annotated[Text, ABSENT] = None
-    address2: Annotated[Text, ABSENT] = None
-    phone: Annotated[Text, ABSENT] = None
-    website: Annotated[Text, ABSENT] = None
-    monday_sales_open: Annotated[Text, ABSENT] = None
-    monday_sales_close: Annotated[Text, ABSENT] = None
-    tuesday_sales_open: Annotated[Text, ABSENT] = None
-    tuesday_sales_close: Annotated[Text, ABSENT] = None
-    wednesday_sales_open: Annotated[Text, ABSENT] = None
-    wednesday_sales_close: Annotated[Text, ABSENT] = None
-    thursday_sales_open: Annotated[Text, ABSENT] = None
-    thursday_sales_close: Annotated[Text, ABSENT] = None
-    friday_sales_open: Annotated[Text, ABSENT] = None
-    friday_sales_close: Annotated[Text, ABSENT] = None
-    saturday_sales_open: Annotated[Text, ABSENT] = None
-    saturday_sales_close: Annotated[Text, ABSENT] = None
-    sunday_sales_open: Annotated[Text, ABSENT] = None
-    sunday_sales_close: Annotated[Text, ABSENT] = None
 
-
-class DealerConnectDealer(Dealer):
+class DealerConnectDealer(NamedDealer):
     """A dealer whose DealerConnect tables hold units: onboarded dealers, nationwide, whatever
     the locator's search area. One record per row of an `inventory_{dealer}` table, one dealer
     per table once collapsed; known by its code alone, so every unit has a dealer to link to."""
@@ -172,21 +177,3 @@ class DealerConnectDealer(Dealer):
     zip_code: Annotated[Text, ABSENT] = None
     latitude: Annotated[Float, ABSENT] = None
     longitude: Annotated[Float, ABSENT] = None
-    address1: Annotated[Text, ABSENT] = None
-    address2: Annotated[Text, ABSENT] = None
-    phone: Annotated[Text, ABSENT] = None
-    website: Annotated[Text, ABSENT] = None
-    monday_sales_open: Annotated[Text, ABSENT] = None
-    monday_sales_close: Annotated[Text, ABSENT] = None
-    tuesday_sales_open: Annotated[Text, ABSENT] = None
-    tuesday_sales_close: Annotated[Text, ABSENT] = None
-    wednesday_sales_open: Annotated[Text, ABSENT] = None
-    wednesday_sales_close: Annotated[Text, ABSENT] = None
-    thursday_sales_open: Annotated[Text, ABSENT] = None
-    thursday_sales_close: Annotated[Text, ABSENT] = None
-    friday_sales_open: Annotated[Text, ABSENT] = None
-    friday_sales_close: Annotated[Text, ABSENT] = None
-    saturday_sales_open: Annotated[Text, ABSENT] = None
-    saturday_sales_close: Annotated[Text, ABSENT] = None
-    sunday_sales_open: Annotated[Text, ABSENT] = None
-    sunday_sales_close: Annotated[Text, ABSENT] = None
