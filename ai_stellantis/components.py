@@ -32,7 +32,7 @@ from ai_core.raw.paging import PagedSubResource, Unobservable
 from ai_stellantis.brands import BY_DOMAIN
 from ai_stellantis.settings import StellantisApiResource
 from ai_stellantis.sources.bigquery import DealerConnectBigQuery
-from ai_stellantis.sources.dealerconnect import PAGE, DealerConnectStream, TableKind
+from ai_stellantis.sources.dealerconnect import NO_ROWS, PAGE, DealerConnectStream, TableKind
 from ai_stellantis.sources.public_sites import (
     DEALERS,
     INVENTORY,
@@ -226,7 +226,7 @@ def recently_read_tables(
         catalog.scan_partitions(key, dates)
         .filter(
             pl.col("_fetch_error").is_null()
-            & ~pl.col("_response_body").str.contains('"rows":[]', literal=True)
+            & ~pl.col("_response_body").str.contains(NO_ROWS, literal=True)
         )
         .select("_sub_resource")
         .unique()

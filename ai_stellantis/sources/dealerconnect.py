@@ -50,6 +50,8 @@ READABLE_TYPES = frozenset({"TABLE", "EXTERNAL", None})
 CODE_GUIDES = "code_guides"
 PAGE = PageLayout(records=("rows",), key="blob_id", totals=(("total_rows",),))
 """A raw row's body: `{"table", "page", "total_rows", "rows"}`, each row keyed by its blob."""
+NO_ROWS = orjson.dumps({"rows": []}).decode()[1:-1]
+"""How a body this stream writes for a table read with no row spells its rows (`"rows":[]`)."""
 
 
 @dataclass(frozen=True, slots=True)
