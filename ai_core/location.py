@@ -17,11 +17,18 @@ FETCH, COMPUTE = "fetch", "compute"
 FETCH_SLOTS = 4
 """Steps that wait on an upstream, run beside the compute steps instead of taking their cores."""
 
-STEP_SERVER_IMPORTS = ("sqlalchemy", "alembic", "pyiceberg.catalog.sql", "ai_core.step_server")
+STEP_SERVER_IMPORTS = ("sqlalchemy", "alembic", "pyiceberg.catalog.sql")
 """What every forked step would otherwise import itself: the SQL layer of the Dagster instance
-the step opens, Dagster's own storage modules (`ai_core/step_server.py`), and pyiceberg's SQL
-catalog (the embedded one, and Postgres). Named, not imported: the server skips a module it
-cannot import, so a deployment without one only loses the head start."""
+the step opens and pyiceberg's SQL catalog (the embedded one, and Postgres). Named, not
+imported: the server skips a module it cannot import, so a deployment without one only loses
+the head start."""
+STEP_SERVER = "ai_core.step_server"
+"""Imported last by the step server: it warms Dagster's storage and freezes what the server made."""
+
+
+def step_server_preloads(preload_module: str) -> list[str]:
+    """What the step server imports, in order, before it forks the first step."""
+    return [*STEP_SERVER_IMPORTS, preload_module, STEP_SERVER]
 
 
 def load_defs_folder(tree: dg.ComponentTree) -> dg.Definitions:
@@ -63,7 +70,7 @@ def step_executor(preload_module: str) -> dg.ExecutorDefinition:
                     {"key": STEP_KIND_TAG, "value": COMPUTE, "limit": cores},
                 ],
                 "start_method": {
-                    "forkserver": {"preload_modules": [*STEP_SERVER_IMPORTS, preload_module]}
+                    "forkserver": {"preload_modules": step_server_preloads(preload_module)}
                 },
             }
         }

@@ -4,6 +4,7 @@ module was imported and what the step server had imported by then.
 No `from __future__ import annotations`: Dagster reads the `context` annotation at definition.
 """
 
+import gc
 import os
 import sys
 
@@ -22,6 +23,9 @@ def probe(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             "step_pid": os.getpid(),
             "imported_in": IMPORTED_IN,
             "imported_before": dg.MetadataValue.json(sorted(IMPORTED_BEFORE)),
+            # The step server imports ai_core.step_server after this module; the step never does.
+            "storage_warmed": getattr(sys.modules.get("ai_core.step_server"), "WARMED", None),
+            "frozen_objects": gc.get_freeze_count(),
         }
     )
 

@@ -73,6 +73,7 @@ def test_steps_fork_from_the_preloaded_server_unless_the_run_asks_for_its_own_pr
         FORKED,
         IN_PROCESS,
         STEP_KIND_TAG,
+        STEP_SERVER,
         STEP_SERVER_IMPORTS,
     )
     from ai_stellantis.definitions import STEP_PROCESSES, location
@@ -87,7 +88,7 @@ def test_steps_fork_from_the_preloaded_server_unless_the_run_asks_for_its_own_pr
         assert mapped.success and set(mapped.value["config"]) == {inner}
     forked = STEP_PROCESSES.apply_config_mapping({"config": {}}).value["config"]
     server = forked["multiprocess"]["start_method"]["forkserver"]
-    assert server["preload_modules"] == [*STEP_SERVER_IMPORTS, "ai_stellantis.steps"]
+    assert server["preload_modules"] == [*STEP_SERVER_IMPORTS, "ai_stellantis.steps", STEP_SERVER]
     # Compute steps get the cores; fetch steps, which mostly wait, run beside them.
     cores = os.cpu_count() or 1
     assert forked["multiprocess"]["max_concurrent"] == cores + FETCH_SLOTS
