@@ -25,6 +25,15 @@ def load_definitions(ref: str = defaults.DEFINITIONS) -> dg.Definitions:
     return defs
 
 
+def job_of(definitions: str, job_name: str) -> dg.JobDefinition:
+    """The job, rebuilt in each step process from the same definitions (the reconstructor).
+
+    Kept in this light module: each forked step imports it, as a deployment's step imports only
+    its definitions, which the step server has loaded already.
+    """
+    return load_definitions(definitions).resolve_job_def(job_name)
+
+
 SUMMED = ("rows", "bytes", "extract_seconds")
 """Figures of several assets of one step that add up; the others (`pages`: the same raw pages
 read once) are the largest any asset reported."""

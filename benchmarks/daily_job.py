@@ -32,9 +32,8 @@ import dagster as dg
 import psutil
 
 from ai_core.upkeep import UPKEEP_JOB
-from benchmarks import defaults
+from benchmarks import dagster_stage, defaults
 from benchmarks.context import StageContext
-from benchmarks.dagster_stage import load_definitions
 from benchmarks.job_run import ProcessPeaks, run_steps, sampled
 
 JOB = "stellantis_daily"
@@ -42,11 +41,6 @@ PARTITION_TAG = "dagster/partition"
 TIER_OF_STEP = {"transform": "transformed", "raw": "raw", "consolidated": "consolidated"}
 """A step key's first word found here names its tier: `transform__stellantis__raw__x`, the step
 that writes the transformed tables of the raw table `x`, is of the transformed tier."""
-
-
-def job_of(definitions: str, job_name: str) -> dg.JobDefinition:
-    """The job, rebuilt in each step process from the same definitions (the reconstructor)."""
-    return load_definitions(definitions).resolve_job_def(job_name)
 
 
 def instance_home(context: StageContext) -> Path:
@@ -186,7 +180,7 @@ def run(context: StageContext) -> dict[str, Any]:
         number = day_number(instance, job_name, day)
         in_processes = processes_on is None or number in processes_on
         recon = dg.build_reconstructable_job(
-            __name__,
+            dagster_stage.__name__,
             "job_of",
             reconstructable_args=(definitions, job_name),  # type: ignore[arg-type]
         )
@@ -202,7 +196,7 @@ def run(context: StageContext) -> dict[str, Any]:
                     asset_selection=selection,
                 )
             else:
-                result = job_of(definitions, job_name).execute_in_process(
+                result = dagster_stage.job_of(definitions, job_name).execute_in_process(
                     partition_key=day.isoformat(),
                     instance=instance,
                     raise_on_error=False,
@@ -224,5 +218,6 @@ def run(context: StageContext) -> dict[str, Any]:
             metrics.update(repeated(recon, instance, result.run_id, steps, repeat_tier, repeats))
         if every and number % every == 0:
             scaled = upkeep_retention_days(instance, job_name, day, retention)
-            metrics.update(run_upkeep(load_definitions(definitions), instance, scaled))
+            defs = dagster_stage.load_definitions(definitions)
+            metrics.update(run_upkeep(defs, instance, scaled))
     return metrics
