@@ -73,7 +73,8 @@ class RegexGroup(Stepwise):
 
 
 class OnlyMatch(Transform):
-    """From a list of scalars, the one element matching `pattern`; null if none or several."""
+    """From a list of scalars, the one text matching `pattern`, however often it is listed; null
+    if none matches or several different ones do."""
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
@@ -82,15 +83,15 @@ class OnlyMatch(Transform):
         if not isinstance(value, list):
             return None
         texts = (text_rule(as_text(v)) for v in value)
-        found = [t for t in texts if t is not None and re.search(self.pattern, t)]
-        return found[0] if len(found) == 1 else None
+        found = {t for t in texts if t is not None and re.search(self.pattern, t)}
+        return found.pop() if len(found) == 1 else None
 
     def polars(self, expr: pl.Expr) -> pl.Expr:
         # `list.filter` after one `list.eval` keeps the element work vectorised; filtering
         # inside `eval` on an expression used twice is several times slower.
         texts = expr.list.eval(text_expr(pl.element()))
         found = texts.list.filter(pl.element().str.contains(self.pattern))
-        return found.list.eval(pl.element().filter(pl.len() == 1)).list.first()
+        return found.list.eval(pl.element().filter(pl.element().n_unique() == 1)).list.first()
 
     def decode_dtype(self, inner: pl.DataType | None) -> pl.DataType:
         return pl.List(pl.String())
