@@ -22,7 +22,7 @@ STEP_SERVER_IMPORTS = ("sqlalchemy", "alembic", "pyiceberg.catalog.sql")
 the step opens and pyiceberg's SQL catalog (the embedded one, and Postgres). Named, not
 imported: the server skips a module it cannot import, so a deployment without one only loses
 the head start."""
-STEP_SERVER = "ai_core.step_server"
+STEP_SERVER = "ai_core.step_server.warm"
 """Imported last by the step server: it warms Dagster's storage and freezes what the server made."""
 
 
@@ -48,8 +48,9 @@ def load_defs_folder(tree: dg.ComponentTree) -> dg.Definitions:
 
 
 def step_executor(preload_module: str) -> dg.ExecutorDefinition:
-    """Steps forked from a server that imported `preload_module` (and `STEP_SERVER_IMPORTS`)
-    once (the default), or all in the run's own process when the run's config says
+    """Steps forked from a server that imported `step_server_preloads(preload_module)` once (the
+    default: the SQL layer, the location, then `STEP_SERVER`, which freezes what the server
+    made), or all in the run's own process when the run's config says
     `execution: {config: {steps: in_process}}`.
 
     Forking isolates each step's memory and lets steps run side by side, which a whole day

@@ -1,5 +1,6 @@
 """Materialise one partition of one asset, or of several assets of one step, of the project's
-Dagster definitions, in this process."""
+Dagster definitions, in this process; and `job_of`, which rebuilds a job in each forked step of
+`benchmarks.daily_job`."""
 
 from __future__ import annotations
 

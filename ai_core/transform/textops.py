@@ -1,6 +1,7 @@
-"""Transforms that derive text from what is read: a slice, a regex group, the one list element
-that matches, the parts of an object joined. Each trims its input the way `Text` does first, so
-`Annotated[Text, Slice(9, 6)]` reads, trims, slices and trims again (trimming is idempotent).
+"""Transforms that derive text from what is read: a slice, a regex group, the one text a list
+matches (however often it is listed), the parts of an object joined. Each trims its input the
+way `Text` does first, so `Annotated[Text, Slice(9, 6)]` reads, trims, slices and trims again
+(trimming is idempotent).
 
 Patterns should be anchored with `^…$` where a whole value is meant: Python searches with
 `re.search` and Polars with `str.contains`/`str.extract`, which agree on ASCII patterns over

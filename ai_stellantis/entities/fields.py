@@ -43,7 +43,8 @@ IMAGE_BRAND_PATTERN = r"(?:^|&)brand=([^&]*)"
 MODEL_CODE = Slice(9, 6)
 """The model code: characters 10-15 of `ccode`, after the 9-character model-year code."""
 CPP = OnlyMatch(CPP_PATTERN)
-"""The customer preferred package: the one option code of the form `2<digit><letter>`."""
+"""The customer preferred package: the one option code of the form `2<digit><letter>`, however
+often the options list it."""
 MAKER_CODE = Slice(0, 3)
 """The VIN's maker code (WMI)."""
 IMAGE_BRAND = RegexGroup(IMAGE_BRAND_PATTERN)

@@ -10,7 +10,7 @@ import sys
 
 import dagster as dg
 
-from ai_core.location import step_executor
+from ai_core.location import STEP_SERVER, step_executor
 
 IMPORTED_IN = os.getpid()
 IMPORTED_BEFORE = frozenset(sys.modules)
@@ -23,8 +23,8 @@ def probe(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             "step_pid": os.getpid(),
             "imported_in": IMPORTED_IN,
             "imported_before": dg.MetadataValue.json(sorted(IMPORTED_BEFORE)),
-            # The step server imports ai_core.step_server after this module; the step never does.
-            "storage_warmed": getattr(sys.modules.get("ai_core.step_server"), "WARMED", None),
+            # The step server imports STEP_SERVER after this module; the step never does.
+            "storage_warmed": getattr(sys.modules.get(STEP_SERVER), "WARMED", None),
             "frozen_objects": gc.get_freeze_count(),
         }
     )

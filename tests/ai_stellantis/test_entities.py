@@ -32,8 +32,8 @@ from ai_stellantis.entities import (
     InventoryPackageFeature,
     InventoryVehicle,
     LocatorDealer,
-    fields,
 )
+from ai_stellantis.entities.fields import CPP
 from standin.stellantis.sites.catalog import BY_DOMAIN as SPECS
 from standin.stellantis.sites.responses import dealer_list, inventory_page, model_year_codes
 from standin.stellantis.sites.truth import ground_truth
@@ -199,6 +199,7 @@ def test_a_site_of_an_unknown_brand_gives_no_image_url_and_a_warning() -> None:
         (["2TW", "PAU"], None),
         (["22W", "23B"], None),
         (["22W", "2TW", " 22W"], "22W"),  # listed twice, still one package
+        (["22W", "22W", "23B"], None),
         ([" 21E "], "21E"),
         (None, None),
     ],
@@ -208,10 +209,20 @@ def test_the_cpp_is_the_one_option_of_its_form(options: list[str] | None, cpp: s
 
 
 def test_the_cpp_rule_agrees_on_the_per_record_path() -> None:
-    lists = [["22W", "2TW", " 22W"], ["22W", "23B"], ["2TW"], [], None]
+    lists = [
+        ["22W", "2TW", " 22W"],
+        ["22W", None, "22W "],
+        ["22W", "22W", "23B"],
+        ["22W", "23B"],
+        [None, "", " "],
+        ["2TW"],
+        [],
+        None,
+    ]
+    expected = ["22W", "22W", None, None, None, None, None, None]
     frame = pl.DataFrame({"options": lists}, schema={"options": pl.List(pl.String)})
-    vectorised = frame.select(fields.CPP.polars(pl.col("options"))).to_series().to_list()
-    assert vectorised == [fields.CPP.python(v) for v in lists] == ["22W", None, None, None, None]
+    vectorised = frame.select(CPP.polars(pl.col("options"))).to_series().to_list()
+    assert vectorised == [CPP.python(v) for v in lists] == expected
 
 
 @pytest.mark.parametrize(

@@ -101,6 +101,9 @@ def mutated(draw: st.DrawFn, value: Any, depth: int = 0) -> Any:
         items = [draw(mutated(v, depth + 1)) for v in value]
         if draw(st.integers(0, 99)) < 10:
             items.insert(draw(st.integers(0, len(items))), draw(JUNK))
+        if items and draw(st.integers(0, 99)) < 10:  # an element listed twice, maybe padded
+            copy = items[draw(st.integers(0, len(items) - 1))]
+            items.append(f" {copy} " if isinstance(copy, str) else copy)
         return items
     return value if draw(st.integers(0, 99)) < 85 else draw(JUNK)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ai_core.location import step_server_preloads
+from ai_core.location import STEP_SERVER, STEP_SERVER_IMPORTS
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parents[1]
@@ -95,7 +95,7 @@ def test_a_scaffolded_oem_is_registered_loads_and_passes_its_own_tests(repo: Pat
     assert shape.returncode == 0, shape.stderr[-3000:]
     assert json.loads(shape.stdout.splitlines()[-1]) == {
         "component_libraries": [],
-        "preloaded": step_server_preloads("ai_acme.steps"),
+        "preloaded": [*STEP_SERVER_IMPORTS, "ai_acme.steps", STEP_SERVER],
     }
 
     tested = run(

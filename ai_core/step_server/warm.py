@@ -1,5 +1,5 @@
-"""Imported last by the step server, before it forks a step: Dagster's instance storage warmed
-once, and everything the server has made frozen.
+"""Imported only by the step server, last, before it forks a step: Dagster's instance storage
+warmed once, and everything the server has made frozen.
 
 Every forked step opens the run's Dagster instance, and the first to open one in a process
 imports Dagster's storage modules. Opening an in-memory instance here, through the public API,
@@ -21,8 +21,10 @@ try:
 except Exception:
     WARMED = False
 else:
-    WARMED = True
+    WARMED = True  # read by a forked step that needs to know its server warmed the storage
 
-# As the `gc` documentation advises before forking: collect, then freeze what is left.
+
+# Collected first so the server's garbage is not frozen with it; frozen so a step's
+# collections skip the rest.
 gc.collect()
 gc.freeze()
