@@ -21,7 +21,7 @@ try:
 except Exception:
     WARMED = False
 else:
-    WARMED = True  # read by a forked step that needs to know its server warmed the storage
+    WARMED = True  # lets a forked step tell that its server warmed the storage (tests do)
 
 
 # Collected first so the server's garbage is not frozen with it; frozen so a step's
