@@ -34,6 +34,9 @@ class CompletenessPatterns(BaseModel):
 
     record_key_pattern: str
     total_pattern: str | None = None
+    may_be_empty: bool = False
+    """An answer with no records can be true (a brand with nothing within a small search), so
+    an empty sub-resource fails the check as a warning; other problems stay errors."""
 
 
 _PAGES_SCHEMA = pl.Schema(
@@ -158,6 +161,8 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
     # the sub-resource came from said so too.
     as_listed = pl.col("listed_empty") & pl.col("expected_records").eq_missing(0)
     empty = (pl.col("distinct_records") == 0) & ~as_listed
+    # Fetched in full and empty, where the rule says that can be the day's truth.
+    plausible = empty & (pl.col("failed_pages") == 0) & pl.lit(rule.may_be_empty)
     bad = table.filter(
         (pl.col("failed_pages") > 0)
         | empty
@@ -183,7 +188,8 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
         .when(unsettled)
         .then(pl.lit("moved, unsettled"))
         .otherwise(pl.lit("long"))
-        .alias("problem")
+        .alias("problem"),
+        plausible.alias("plausible"),
     )
     failed = bad.filter(pl.col("failed_pages") > 0)
     fetched_but_off = bad.filter(pl.col("failed_pages") == 0)
@@ -203,10 +209,16 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
             f"{'are' if n > 1 else 'is'} off ({counted}: {_named(fetched_but_off)}); "
             "see the samples."
         )
+    warning_only = table.height > 0 and bad.height > 0 and bool(bad["plausible"].all())
+    if warning_only:
+        sentences.append(
+            "An empty answer is true of a search with nothing in it, so this is a warning: "
+            "look at it if the search should hold records."
+        )
     description = " ".join(sentences) or None
     return dg.AssetCheckResult(
         passed=table.height > 0 and bad.height == 0,
-        severity=dg.AssetCheckSeverity.ERROR,
+        severity=dg.AssetCheckSeverity.WARN if warning_only else dg.AssetCheckSeverity.ERROR,
         description=description,
         metadata={
             "sub_resources": table.height,

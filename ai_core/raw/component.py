@@ -178,8 +178,9 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
             description=(
                 "Every sub-resource written for the day holds as many distinct records as the "
                 "upstream reported, and none is empty unless the list it came from gave it no "
-                "records and it answers a total of 0: tallied from the bodies as they are "
-                "written, so it covers exactly the committed rows."
+                "records and it answers a total of 0 (an empty whole list, which can be true, "
+                "fails as a warning): tallied from the bodies as they are written, so it covers "
+                "exactly the committed rows."
             ),
         )
 

@@ -52,12 +52,14 @@ class PageLayout:
         return None
 
     def completeness(self) -> CompletenessPatterns:
-        """The same facts as regexes over a stored body: each record's key, and the total."""
+        """The same facts as regexes over a stored body: each record's key, and the total. A
+        whole list may truly be empty; a paged one says so with its total."""
         names = sorted({path[-1] for path in self.totals})
         total = "|".join(re.escape(n) for n in names)
         return CompletenessPatterns(
             record_key_pattern=rf'"{re.escape(self.key)}"\s*:\s*"([^"]+)"',
             total_pattern=rf'"(?:{total})"\s*:\s*"?([0-9][0-9,]*)' if names else None,
+            may_be_empty=not names,
         )
 
 

@@ -15,6 +15,7 @@ from ai_core.iceberg.catalog import load_catalog
 from ai_core.iceberg.reader import arrow_batches
 from ai_core.raw.checks import CompletenessPatterns, CompletenessTally
 from ai_core.raw.result import RawFetchResult, RawPage
+from ai_stellantis.sources.public_sites import MODEL_YEAR_CODES
 from standin.stellantis.sites.truth import GroundTruth
 from tests.ai_stellantis.conftest import DAY, UpstreamEnv, materialize_day
 from tests.ai_stellantis.raw_vehicles import (
@@ -128,6 +129,43 @@ def test_a_sub_resource_listed_empty_passes_only_when_it_answers_a_total_of_0() 
     keys_only = check(CompletenessPatterns(record_key_pattern=RULE.record_key_pattern))
     assert keys_only.metadata["empty_as_listed"].value == []
     assert keys_only.metadata["incomplete_sub_resources"].value == 2
+
+
+def test_an_empty_whole_list_is_a_warning_and_a_failed_page_still_an_error() -> None:
+    # A brand's filter page: its whole list at once, no total, and nothing near a small search.
+    rule = MODEL_YEAR_CODES.completeness()
+    assert rule.may_be_empty
+
+    def codes(domain: str, listed: list[str], error: str | None = None) -> RawFetchResult:
+        body = {
+            "result": {
+                "result": "SUCCESS",
+                "data": {"modelYearCodes": [{"code": c} for c in listed]},
+            }
+        }
+        now = dt.datetime.now(dt.UTC)
+        return RawFetchResult(domain, [RawPage(1, "u", {}, 200, orjson.dumps(body), now, error)])
+
+    listed = codes("jeep.com", ["IUJ202610", "IUJ202620"])
+    nothing = codes("alfaromeousa.com", [])
+    warned = tallied_check(_frame(listed, nothing), rule)
+    assert not warned.passed and warned.severity == dg.AssetCheckSeverity.WARN
+    assert "| alfaromeousa.com | empty | 1 | 0 |" in warned.metadata["samples"].value
+    assert warned.description == (
+        "1 sub-resource fetched in full is off (1 empty: alfaromeousa.com); see the samples. An "
+        "empty answer is true of a search with nothing in it, so this is a warning: look at it if "
+        "the search should hold records."
+    )
+    # A page that was not fetched is never a true answer, and makes the whole check an error.
+    failed = codes("dodge.com", [], error="HTTP 503 after 3 attempts")
+    errored = tallied_check(_frame(listed, nothing, failed), rule)
+    assert not errored.passed and errored.severity == dg.AssetCheckSeverity.ERROR
+    assert errored.metadata["incomplete_sub_resources"].value == 2
+    assert "warning" not in (errored.description or "")
+    # A paged source says "none" with its total; its empty answer stays an error.
+    assert not RULE.may_be_empty
+    paged = tallied_check(_frame(RawFetchResult("jeep.com/E", [_page(1, 0, [])])), RULE)
+    assert paged.severity == dg.AssetCheckSeverity.ERROR
 
 
 def test_a_listing_that_moved_passes_from_its_lowest_total_up_once_settled() -> None:

@@ -79,7 +79,7 @@ def test_a_site_that_caps_pages_below_the_size_asked_is_paged_by_its_own_size(
     assert materialization.metadata["served_page_size"].value == 4
 
 
-def test_a_brand_that_lists_no_model_year_codes_has_no_inventory_and_the_rest_is_fetched(
+def test_a_brand_that_lists_no_model_year_codes_has_no_inventory_and_warns(
     stellantis_env: UpstreamEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Around Manhattan the tiny market has every brand's vehicles but Alfa Romeo's.
@@ -101,6 +101,18 @@ def test_a_brand_that_lists_no_model_year_codes_has_no_inventory_and_the_rest_is
         "['alfaromeousa.com'] list no model-year codes today" in entry.user_message
         for entry in logs
     )
+    # Its empty filter page and dealer locator are true answers: a warning each, not an alarm.
+    checks = {
+        c.asset_key.to_user_string(): c
+        for c in result.get_asset_check_evaluations()
+        if c.check_name == "completeness"
+    }
+    for name in ("public_model_year_codes", "public_dealers"):
+        check = checks[f"stellantis/raw/{name}"]
+        assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN, name
+        assert check.metadata["incomplete_sub_resources"].value == 1
+        assert "| alfaromeousa.com | empty |" in str(check.metadata["samples"].value)
+    assert checks["stellantis/raw/public_inventory"].passed
 
 
 def test_the_inventory_plan_reads_codes_and_tells_codeless_and_failed_lists() -> None:
