@@ -26,6 +26,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -195,15 +196,26 @@ def run_steps(instance: Any, run_id: str, peaks: ProcessPeaks) -> dict[str, dict
     return dict(sorted(steps.items(), key=lambda kv: kv[1]["start"] or 0.0))
 
 
-def run_sampled(cmd: Sequence[str], env: Mapping[str, str], log: Path) -> tuple[int, ProcessPeaks]:
-    """Run `cmd` to its end, sampling its process tree; its exit code and the peaks seen."""
+@dataclass(frozen=True, slots=True)
+class Sampled:
+    """How a sampled command ended: its exit code, its wall from start to exit, the peaks."""
+
+    code: int
+    wall_s: float
+    peaks: ProcessPeaks
+
+
+def run_sampled(cmd: Sequence[str], env: Mapping[str, str], log: Path) -> Sampled:
+    """Run `cmd` to its end, sampling its process tree."""
     with log.open("wb") as out:
+        started = time.perf_counter()
         proc = subprocess.Popen(
             list(cmd), env=dict(env), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
         with sampled(psutil.Process(proc.pid)) as peaks:
             proc.wait()
-    return proc.returncode, peaks
+        wall = time.perf_counter() - started
+    return Sampled(proc.returncode, wall, peaks)
 
 
 def step_figures(home: Path, peaks: ProcessPeaks) -> dict[str, Any]:
@@ -245,11 +257,14 @@ def main(argv: list[str] | None = None) -> int:
         (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     outcome: dict[str, Any] = {"status": "failed", "metrics": {}, "error": None}
-    code, peaks = run_sampled(
+    run = run_sampled(
         dagster_command(args.module, args.job, args.partition), env, home / "dagster.log"
     )
+    code = run.code
+    # The CLI's wall, start to exit: what a deployment spends, without reading the run back.
+    outcome["work_wall_s"] = run.wall_s
     try:
-        outcome["metrics"] = step_figures(home, peaks)
+        outcome["metrics"] = step_figures(home, run.peaks)
     except Exception as exc:  # the outcome must still say what happened
         outcome["error"] = f"reading the run at {home} failed: {type(exc).__name__}: {exc}"
     metrics = outcome["metrics"]
