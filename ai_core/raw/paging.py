@@ -192,7 +192,7 @@ class _Progress:
     """Page 1's record count once it plans the pages: confirmed, or page 2 failed."""
     wanted: int = 0
     totals: dict[int, set[int]] = field(default_factory=dict)
-    """The totals the copies of each page reported."""
+    """The totals the copies of each page reported (but an empty page's 0)."""
     rounds: int = 0
     """Rounds of pages fetched again so far."""
     next_slot: int = 0
@@ -228,7 +228,9 @@ class _Progress:
         self.fetched += 1
         self.records += len(content.record_keys)
         self.retries += response.attempts - 1
-        if content.total is not None:
+        # Some servers answer a page past the end with a total of 0. Were the listing empty now,
+        # no record could be on neither page, so such a total says nothing of how it moved.
+        if content.total is not None and (content.total > 0 or content.record_keys):
             self.totals.setdefault(page, set()).add(content.total)
 
     def ready_run(self, chunk_pages: int) -> int:

@@ -23,8 +23,9 @@ def total_bounds(pages: pl.DataFrame, column: str, records: str) -> pl.DataFrame
     whether their copies reported more than one total (the listing moved while it was paged);
     `lowest_total`, the lowest they reported (a record added while the pages were fetched again
     may be on none of them, so a later copy's total is no floor); and `unsettled_boundaries`, pages
-    whose copies and the next page's report no total in common, so the two were never answered
-    from one state of the listing and a record at their boundary may be on neither.
+    whose copies and the next page's report no total in common (an empty page's 0 aside), so the
+    two were never answered from one state of the listing and a record at their boundary may be
+    on neither.
 
     `pages` holds `_sub_resource`, `_page_number`, the total in `column` and the page's record
     count in `records`, one row per copy.
@@ -34,7 +35,13 @@ def total_bounds(pages: pl.DataFrame, column: str, records: str) -> pl.DataFrame
     spread = holding.group_by("_sub_resource").agg(
         (pl.col(column).n_unique() > 1).alias("moved"), pl.col(column).min().alias("lowest_total")
     )
-    copies = reported.select("_sub_resource", "_page_number", column).unique()
+    # Some servers answer a page past the end with a total of 0. Were the listing empty then, no
+    # record could be on neither page, so such a total says nothing of how it moved.
+    copies = (
+        reported.filter((pl.col(records) > 0) | (pl.col(column) > 0))
+        .select("_sub_resource", "_page_number", column)
+        .unique()
+    )
     following = copies.with_columns(pl.col("_page_number") - 1)
     common = copies.join(following, on=["_sub_resource", "_page_number", column])
     pages_seen = copies.select("_sub_resource", "_page_number").unique()

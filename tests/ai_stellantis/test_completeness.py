@@ -201,6 +201,21 @@ def test_a_listing_that_moved_passes_from_its_lowest_total_up_once_settled() -> 
     assert failing.metadata["moved_sub_resources"].value == ["jeep.com/C"]
 
 
+def test_a_page_past_the_end_that_reports_a_total_of_0_settles_nothing_and_fails_nothing() -> None:
+    # Two full pages of two, then the page past the end, which this server answers with 0.
+    full = RawFetchResult(
+        "jeep.com/A", [_page(1, 4, ["a1", "a2"]), _page(2, 4, ["a3", "a4"]), _page(3, 0, [])]
+    )
+    passing = tallied_check(_frame(full), RULE)
+    assert passing.passed, passing.description
+    # A vehicle missing from such a day is still missing: the pages holding records say 4.
+    cut = RawFetchResult(
+        "jeep.com/B", [_page(1, 4, ["b1", "b2"]), _page(2, 4, ["b3"]), _page(3, 0, [])]
+    )
+    failing = tallied_check(_frame(cut), RULE)
+    assert "| jeep.com/B | short | 3 | 3 | 4 | 4 |" in failing.metadata["samples"].value
+
+
 def test_a_drifted_total_on_a_single_page_is_looked_at_again_or_fails_the_check(
     stellantis_env: UpstreamEnv,
 ) -> None:

@@ -54,6 +54,8 @@ class ShopServer:
     """Called with (category, page) as each answer of items is sent."""
     stalling: set[tuple[str, int]] = field(default_factory=set)
     """(category, page) pairs answered only after `STALL_S`."""
+    past_end_total: int | None = None
+    """The total a page past the last item reports, where it is not the catalogue's."""
 
     def __post_init__(self) -> None:
         shop = self
@@ -74,6 +76,8 @@ class ShopServer:
                     every = [s for s in every if s not in shop.sold]
                     items = [{"sku": s} for s in every[(page - 1) * size : page * size]]
                     total = len(every) + shop.drift
+                    if not items and page > 1 and shop.past_end_total is not None:
+                        total = shop.past_end_total
                     # Before the answer is sent, so the client's next request sees the sale.
                     if (category, page) in shop.sells:
                         shop.sold.add(shop.sells.pop((category, page)))

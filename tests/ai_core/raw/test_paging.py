@@ -81,6 +81,20 @@ def test_a_page_that_keeps_failing_is_kept_in_its_place_and_the_rest_goes_on(
     assert list(iter_skus([p.body.decode() for p in nuts])) == skus("nuts", 3)
 
 
+def test_a_page_past_the_end_that_reports_a_total_of_0_is_not_a_moved_listing() -> None:
+    # 3 nuts fill page 1, so page 2 is asked for and answers none, with a total of 0.
+    with ShopServer({"nuts": 3, "bolts": 7}, past_end_total=0) as shop:
+        results = fetch(categories(shop, "nuts", "bolts"))
+        requests = sorted(shop.requests)
+
+    assert requests == [("bolts", 1), ("bolts", 2), ("bolts", 3), ("nuts", 1), ("nuts", 2)]
+    nuts = [p for r in results if r.sub_resource == "shop/nuts" for p in r.pages]
+    assert [p.page_number for p in nuts] == [1, 2]
+    assert list(iter_skus([p.body.decode() for p in nuts])) == skus("nuts", 3)
+    (summary,) = [r.summary for r in results if r.sub_resource == "shop/nuts" and r.summary]
+    assert summary.pages_again == 0
+
+
 def test_a_server_that_pages_by_fewer_than_asked_is_paged_by_its_own_size() -> None:
     catalogue = {"bolts": 7, "nuts": 3, "washers": 0, "boxes": 8, "rivets": 20}
     # The client asks for 3 a page; rivets' page 2, which tells a cap from a drifted total, fails.
