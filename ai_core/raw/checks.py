@@ -29,7 +29,9 @@ class CompletenessPatterns(BaseModel):
     """Where a page states its records' keys and, for paged sources, its reported total.
 
     Both are regexes with one capture group; commas in a captured total are thousands
-    separators. Without `total_pattern` a sub-resource only has to hold at least one record.
+    separators, and the quotes around a captured key are dropped, so a key pattern may capture a
+    JSON text or a number whole. Without `total_pattern` a sub-resource only has to hold at
+    least one record.
     """
 
     record_key_pattern: str
@@ -75,7 +77,7 @@ class CompletenessTally:
             pl.col("_fetch_error").cast(pl.String),
             total.alias("total"),
             body.str.extract_all(rule.record_key_pattern)
-            .list.eval(pl.element().str.extract(rule.record_key_pattern, 1))
+            .list.eval(pl.element().str.extract(rule.record_key_pattern, 1).str.strip_chars('"'))
             .alias("keys"),
         ]
         self._pages: list[pl.DataFrame] = []

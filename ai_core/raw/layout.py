@@ -57,7 +57,8 @@ class PageLayout:
         names = sorted({path[-1] for path in self.totals})
         total = "|".join(re.escape(n) for n in names)
         return CompletenessPatterns(
-            record_key_pattern=rf'"{re.escape(self.key)}"\s*:\s*"([^"]+)"',
+            # A key may come as text or as a number, as `read` takes it.
+            record_key_pattern=rf'"{re.escape(self.key)}"\s*:\s*("[^"]+"|-?[0-9][0-9.eE+-]*)',
             total_pattern=rf'"(?:{total})"\s*:\s*"?([0-9][0-9,]*)' if names else None,
             may_be_empty=not names,
         )

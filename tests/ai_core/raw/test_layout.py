@@ -33,13 +33,14 @@ def stored(sub_resource: str, bodies: list[bytes]) -> dict[str, object]:
 
 @settings(deadline=None)
 @given(
-    pages=st.lists(st.lists(KEYS, max_size=5), min_size=1, max_size=4),
+    # Keys as text or as numbers, as upstreams send identifiers.
+    pages=st.lists(st.lists(KEYS | st.integers(1, 10**12), max_size=5), min_size=1, max_size=4),
     total=st.integers(0, 10_000),
     spelling=st.sampled_from(["totalCount", "totalcount"]),
     written=st.sampled_from([int, str, "{:,}".format, float, "{:,.1f}".format]),
 )
 def test_the_check_counts_what_the_fetcher_reads(
-    pages: list[list[str]], total: int, spelling: str, written: Callable[[int], object]
+    pages: list[list[str | int]], total: int, spelling: str, written: Callable[[int], object]
 ) -> None:
     reported = written(total)  # a number (70, 70.0), or text, with or without separators
     documents = [
@@ -48,10 +49,10 @@ def test_the_check_counts_what_the_fetcher_reads(
     ]
     read = [LISTING.read(d) for d in documents]
     assert [r.total for r in read] == [total] * len(pages)
-    assert [list(r.record_keys) for r in read] == pages
+    assert [list(r.record_keys) for r in read] == [[str(k) for k in keys] for keys in pages]
     row = stored("shop/1", [orjson.dumps(d) for d in documents])
     assert row["records"] == sum(len(keys) for keys in pages)
-    assert row["distinct_records"] == len({k for keys in pages for k in keys})
+    assert row["distinct_records"] == len({str(k) for keys in pages for k in keys})
     assert row["expected_records"] == total
 
 
@@ -72,8 +73,12 @@ def test_the_first_total_present_wins_and_separators_are_read() -> None:
 @pytest.mark.parametrize(
     ("layout", "key_pattern", "total_pattern"),
     [
-        (LISTING, r'"sku"\s*:\s*"([^"]+)"', r'"(?:totalCount|totalcount)"\s*:\s*"?([0-9][0-9,]*)'),
-        (WHOLE, r'"shopCode"\s*:\s*"([^"]+)"', None),
+        (
+            LISTING,
+            r'"sku"\s*:\s*("[^"]+"|-?[0-9][0-9.eE+-]*)',
+            r'"(?:totalCount|totalcount)"\s*:\s*"?([0-9][0-9,]*)',
+        ),
+        (WHOLE, r'"shopCode"\s*:\s*("[^"]+"|-?[0-9][0-9.eE+-]*)', None),
     ],
 )
 def test_completeness_patterns(layout: PageLayout, key_pattern: str, total_pattern: str) -> None:
