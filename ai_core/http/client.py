@@ -4,6 +4,10 @@ All requests of a run go through one `httpx.AsyncClient`, so connections (HTTP/2
 offers it) are reused instead of re-negotiated per page. A semaphore of `workers` slots is held
 only while a request is on the wire; backoff waits hold no slot, so one throttled page does not
 idle a worker that another page could use. The only sleeps are those backoff waits.
+
+A 429 says the client, not the page, went too fast: every request to that host waits out the
+pause it asks for (its `Retry-After`, or the backoff), and a page's 429s do not use up its
+retries, only its deadline, so a rate-limited day slows down instead of losing pages.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ class AsyncHttpClient:
         self._http: httpx.AsyncClient | None = None
         self._slots: asyncio.Semaphore | None = None
         self._hosts: set[str] = set()  # hosts asked for directly; redirects may stay on them
+        self._paused_until: dict[str, float] = {}  # host -> when its requests may go again
 
     async def __aenter__(self) -> Self:
         if self._http is not None:
@@ -138,12 +143,16 @@ class AsyncHttpClient:
     ) -> JsonResponse:
         cfg = self.config
         label = call.label
+        throttled = 0  # answers of 429, which wait but use up no retry
         try:
             while True:
                 call.attempts += 1
                 attempts = call.attempts
                 request = http.build_request("GET", call.url, headers=self._headers.next_headers())
-                self._hosts.add(request.url.host)
+                host = request.url.host
+                self._hosts.add(host)
+                if self._paused_until:
+                    await self._wait_out_pause(host)
                 outcome = await self._attempt(
                     http, slots, request, validate, call.shape, label, attempts
                 )
@@ -160,7 +169,21 @@ class AsyncHttpClient:
                         http_version=outcome.http_version,
                     )
                 call.last = outcome
-                if attempts > cfg.max_retries:
+                if outcome.status == 429:
+                    throttled += 1
+                    wait_s = self._wait_before_retry(throttled, outcome)
+                    self._pause(host, wait_s)
+                    self.stats.observe_retry(outcome.kind, wait_s)
+                    log.warning(
+                        "%s: HTTP 429 on attempt %d; every request to %s waits %.2f s",
+                        label or redact_url(str(request.url)),
+                        attempts,
+                        host,
+                        wait_s,
+                    )
+                    await asyncio.sleep(wait_s)
+                    continue
+                if attempts - throttled > cfg.max_retries:
                     raise FetchError.exhausted(
                         label=label,
                         url=str(request.url),
@@ -168,14 +191,14 @@ class AsyncHttpClient:
                         cause=outcome.detail,
                         status=outcome.status,
                     )
-                wait_s = self._wait_before_retry(attempts, outcome)
+                wait_s = self._wait_before_retry(attempts - throttled, outcome)
                 self.stats.observe_retry(outcome.kind, wait_s)
                 log.warning(
                     "%s: %s on attempt %d of %d; retrying in %.2f s",
                     label or redact_url(str(request.url)),
                     outcome.detail,
                     attempts,
-                    cfg.max_retries + 1,
+                    cfg.max_retries + 1 + throttled,
                     wait_s,
                 )
                 await asyncio.sleep(wait_s)
@@ -319,6 +342,20 @@ class AsyncHttpClient:
             response.http_version,
             dt.datetime.now(dt.UTC),
         )
+
+    def _pause(self, host: str, wait_s: float) -> None:
+        """Hold every request to `host` for `wait_s` from now (a longer pause stands)."""
+        until = time.monotonic() + wait_s
+        self._paused_until[host] = max(until, self._paused_until.get(host, until))
+
+    async def _wait_out_pause(self, host: str) -> None:
+        """Wait until `host` is no longer paused, however often the pause grows meanwhile."""
+        while (until := self._paused_until.get(host)) is not None:
+            left = until - time.monotonic()
+            if left <= 0:
+                del self._paused_until[host]
+                return
+            await asyncio.sleep(left)
 
     def _wait_before_retry(self, attempts: int, outcome: Transient) -> float:
         cfg = self.config

@@ -2,8 +2,10 @@
 
 Tests queue faults for a path (`server.script("/p", Fault.status(503), Fault.ok())`); each request
 to that path takes the next one, and a path with nothing queued answers with its default
-(`server.always(...)`), or a small JSON document. The server counts connections, requests and
-the most requests in flight at once, and records each request's path, query and headers.
+(`server.always(...)`), or a small JSON document. `server.limit_rate(n)` answers 429 to every
+request past `n` a second, as a rate limiter in front of an API does. The server counts
+connections, requests and the most requests in flight at once, and records each request's path,
+query and headers.
 
 Run `python -m tests.ai_core.http.fault_server` to serve plain JSON on a free port (printed on
 stdout) from a separate process, for measuring a client without sharing its interpreter.
@@ -17,6 +19,7 @@ import collections
 import socket
 import struct
 import threading
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -107,6 +110,14 @@ class FaultServer:
     max_in_flight: int = 0
     seen: list[SeenRequest] = field(default_factory=list)
     record: bool = True
+    throttled: int = 0
+    """Requests answered 429 by the rate limit."""
+    arrivals: list[tuple[float, int]] = field(default_factory=list)
+    """(monotonic time, status) of each request under the rate limit."""
+    _rate: float | None = None
+    _retry_after: str | None = None
+    _tokens: float = 0.0
+    _refilled: float = 0.0
     _scripts: dict[str, collections.deque[Fault]] = field(default_factory=dict)
     _defaults: dict[str, Fault] = field(default_factory=dict)
     _loop: asyncio.AbstractEventLoop | None = None
@@ -118,6 +129,24 @@ class FaultServer:
 
     def always(self, path: str, fault: Fault) -> None:
         self._defaults[path] = fault
+
+    def limit_rate(self, per_s: float, retry_after: str | None = None) -> None:
+        """Answer 429 (with `Retry-After`, when given) past `per_s` requests a second, a burst
+        of at most one second's worth."""
+        self._rate, self._retry_after = per_s, retry_after
+        self._tokens, self._refilled = per_s, time.monotonic()
+
+    def _over_rate(self) -> bool:
+        if self._rate is None:
+            return False
+        now = time.monotonic()
+        self._tokens = min(self._rate, self._tokens + (now - self._refilled) * self._rate)
+        self._refilled = now
+        over = self._tokens < 1
+        if not over:
+            self._tokens -= 1
+        self.arrivals.append((now, 429 if over else 200))
+        return over
 
     def url(self, path: str) -> str:
         return f"http://{self.host}:{self.port}{path}"
@@ -184,10 +213,13 @@ class FaultServer:
                     self.seen.append(SeenRequest(parts.path, parts.query, headers))
                 self.in_flight += 1
                 self.max_in_flight = max(self.max_in_flight, self.in_flight)
+                if self._over_rate():
+                    self.throttled += 1
+                    fault = Fault.status_code(429, self._retry_after)
+                else:
+                    fault = self._next_fault(parts.path)
                 try:
-                    keep_open = await self._answer(
-                        self._next_fault(parts.path), parts.path, parts.query, writer
-                    )
+                    keep_open = await self._answer(fault, parts.path, parts.query, writer)
                 finally:
                     self.in_flight -= 1
                 if not keep_open:

@@ -103,6 +103,43 @@ def test_retry_after_is_capped(fault_server: FaultServer) -> None:
     assert stats["backoff_s"] == 0.2
 
 
+async def fetch_all(server: FaultServer, pages: int, config: HttpClientConfig) -> list[Any]:
+    async with AsyncHttpClient(config) as client:
+        urls = [server.url(f"/page/{n}") for n in range(pages)]
+        return await asyncio.gather(*(client.get_json(u, label=u) for u in urls))
+
+
+@pytest.mark.parametrize("retry_after", [None, "1"], ids=["backoff", "retry-after"])
+def test_a_rate_limited_fetch_slows_down_and_loses_no_page(
+    fault_server: FaultServer, retry_after: str | None
+) -> None:
+    # 10 a second against 10 workers with one retry a page: 429s must not use up the retries.
+    fault_server.limit_rate(10, retry_after)
+    config = HttpClientConfig(
+        timeout_s=5, max_retries=1, retry_backoff_s=0.5, max_backoff_s=2, workers=10
+    )
+    responses = asyncio.run(fetch_all(fault_server, 60, config))
+
+    assert [r.status for r in responses] == [200] * 60
+    assert fault_server.throttled > 0
+    assert sum(r.attempts for r in responses) == 60 + fault_server.throttled
+    if retry_after is not None:
+        # A 429 pauses every request to the host for its Retry-After, not only its own page's.
+        first = next(t for t, status in fault_server.arrivals if status == 429)
+        assert all(t >= first + 0.9 for t, _ in fault_server.arrivals if t > first + 0.05)
+
+
+def test_a_page_throttled_past_its_deadline_is_reported_as_such(
+    fault_server: FaultServer,
+) -> None:
+    fault_server.always("/p", Fault.status_code(429, "1"))
+    config = FAST.model_copy(update={"page_deadline_s": 2.5})
+    with pytest.raises(FetchError) as caught:
+        asyncio.run(fetch_once(fault_server, "/p", config))
+    assert "page deadline of 2.5 s; last: HTTP 429" in str(caught.value)
+    assert 2 <= caught.value.attempts <= 4  # a try a second, past the three retries' count
+
+
 def test_exhausted_retries_raise_fetch_error_naming_label_url_attempts_and_cause(
     fault_server: FaultServer,
 ) -> None:
