@@ -138,10 +138,9 @@ class ModelYearCodes(_WholeBrandList):
         return f"public_model_year_codes of {self.key}"
 
     def validate(self, data: Any) -> None:
-        # A successful answer whose list is null or missing lists nothing (keys may be either).
         codes = _result_data(data).get("modelYearCodes")
-        if codes is not None and not isinstance(codes, list):
-            raise RetryableResponse(f"`modelYearCodes` is a {type(codes).__name__}, not a list")
+        if not isinstance(codes, list):
+            raise RetryableResponse("no `modelYearCodes` list")
 
     def read(self, data: Any) -> PageContent:
         return MODEL_YEAR_CODES.read(data)
@@ -173,10 +172,8 @@ class DealerLocator(_WholeBrandList):
             status = data.get("status") if isinstance(data, dict) else type(data).__name__
             error = data.get("error") if isinstance(data, dict) else None
             raise RetryableResponse(f"status {status!r}, error {error!r}")
-        # A successful answer whose list is null or missing lists nothing (keys may be either).
-        dealers = data.get("dealer")
-        if dealers is not None and not isinstance(dealers, list):
-            raise RetryableResponse(f"`dealer` is a {type(dealers).__name__}, not a list")
+        if not isinstance(data.get("dealer"), list):
+            raise RetryableResponse("no `dealer` list")
 
     def read(self, data: Any) -> PageContent:
         return DEALERS.read(data)

@@ -16,16 +16,11 @@ from ai_core.http.config import HttpClientConfig
 from ai_core.http.errors import RetryableResponse
 from ai_core.http.payload import parse_json
 from ai_core.raw.checks import CompletenessTally
-from ai_core.raw.paging import FetchProgress, PageContent, PagedSubResource, fetch_paged
+from ai_core.raw.paging import FetchProgress, fetch_paged
 from ai_core.raw.result import RawFetchResult, RawPage
 from ai_stellantis.brands import BY_DOMAIN
 from ai_stellantis.settings import StellantisApiResource
-from ai_stellantis.sources.public_sites import (
-    INVENTORY,
-    DealerLocator,
-    InventoryCode,
-    ModelYearCodes,
-)
+from ai_stellantis.sources.public_sites import INVENTORY, InventoryCode
 from standin.stellantis.sites.truth import GroundTruth
 from tests.ai_stellantis.conftest import UpstreamEnv
 from tests.ai_stellantis.raw_vehicles import RADIUS, ZIP
@@ -171,7 +166,7 @@ def test_the_watchdog_gives_up_on_a_stalled_fetch_and_progress_is_reported(
     assert "pages known" in last.describe()
 
 
-def _outcome(sub: PagedSubResource, data: Any) -> tuple[str, Any]:
+def _outcome(sub: InventoryCode, data: Any) -> tuple[str, Any]:
     """What the raw tier makes of a page: the retryable failure `validate` names, or `read`'s."""
     try:
         sub.validate(data)
@@ -211,25 +206,3 @@ def test_an_inventory_page_reads_the_same_from_its_shape_as_whole(
         assert _outcome(sub, shaped) == _outcome(sub, orjson.loads(body)), body[:200]
     kind, content = _outcome(sub, parse_json(served[0], InventoryCode.page_shape)[0])
     assert kind == "read" and len(content.record_keys) == 5
-
-
-def test_a_null_or_missing_whole_list_lists_nothing_and_one_of_another_shape_retries() -> None:
-    settings = StellantisApiResource(base_url_template="http://127.0.0.1:9/{domain}")
-    jeep = BY_DOMAIN["jeep.com"]
-    codes, dealers = ModelYearCodes(jeep, settings), DealerLocator(jeep, settings)
-
-    def answers(data: Any) -> tuple[str, Any]:
-        return _outcome(codes, data) if "result" in data else _outcome(dealers, data)
-
-    success = {"result": "SUCCESS", "errors": []}
-    for nothing in ({**success, "data": {"modelYearCodes": None}}, {**success, "data": {}}):
-        assert answers({"result": nothing}) == ("read", PageContent(None, []))
-    for nothing in ({"status": "SUCCESS", "dealer": None}, {"status": "SUCCESS"}):
-        assert answers(nothing) == ("read", PageContent(None, []))
-    odd = answers({"result": {**success, "data": {"modelYearCodes": {"code": "IUJ202610"}}}})
-    assert odd == ("retry", "`modelYearCodes` is a dict, not a list")
-    assert answers({"status": "SUCCESS", "dealer": "none"}) == (
-        "retry",
-        "`dealer` is a str, not a list",
-    )
-    assert answers({"status": "FAILURE", "error": "busy"})[0] == "retry"
