@@ -39,7 +39,9 @@ class StellantisApiResource(dg.ConfigurableResource):
         default=_HTTP.timeout_s, gt=0, description="Seconds per connect, read or write."
     )
     inventory_max_retries: int = Field(
-        default=_HTTP.max_retries, ge=0, description="Retries after the first try."
+        default=_HTTP.max_retries,
+        ge=0,
+        description="Retries after the first try; a 429 is waited out and uses up none.",
     )
     inventory_retry_backoff: float = Field(
         default=_HTTP.retry_backoff_s, ge=0, description="Seconds, doubled per retry, with jitter."

@@ -3,21 +3,23 @@
 All requests of a run go through one `httpx.AsyncClient`, so connections (HTTP/2 when the server
 offers it) are reused instead of re-negotiated per page. A semaphore of `workers` slots is held
 only while a request is on the wire; backoff waits hold no slot, so one throttled page does not
-idle a worker that another page could use. The only sleeps are those backoff waits.
+idle a worker that another page could use. The only sleeps are those waits.
 
 A 429 says the client, not the page, went too fast: every request to that host waits out the
 pause it asks for (its `Retry-After`, or the backoff), and a page's 429s do not use up its
-retries, only its deadline, so a rate-limited day slows down instead of losing pages.
+retries, only its deadline, so a rate-limited day slows down instead of losing pages. Once a
+host has answered nothing but 429 for longer than a page's deadline, a 429 fails its page.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -63,6 +65,7 @@ class AsyncHttpClient:
         self._slots: asyncio.Semaphore | None = None
         self._hosts: set[str] = set()  # hosts asked for directly; redirects may stay on them
         self._paused_until: dict[str, float] = {}  # host -> when its requests may go again
+        self._throttled_since: dict[str, float] = {}  # host -> its first 429 since an answer
 
     async def __aenter__(self) -> Self:
         if self._http is not None:
@@ -126,6 +129,8 @@ class AsyncHttpClient:
                 raise
             self.stats.failures += 1
             last = f"; last: {call.last.detail}" if call.last is not None else ""
+            if call.url.host in self._paused_until:
+                last += f"; requests to {call.url.host} were waiting out a 429"
             raise FetchError.exhausted(
                 label=label,
                 url=str(call.url),
@@ -151,12 +156,12 @@ class AsyncHttpClient:
                 request = http.build_request("GET", call.url, headers=self._headers.next_headers())
                 host = request.url.host
                 self._hosts.add(host)
-                if self._paused_until:
-                    await self._wait_out_pause(host)
                 outcome = await self._attempt(
                     http, slots, request, validate, call.shape, label, attempts
                 )
                 if isinstance(outcome, _Received):
+                    if self._throttled_since:
+                        self._throttled_since.pop(host, None)
                     return JsonResponse(
                         url=outcome.url,
                         params=call.query,
@@ -171,6 +176,19 @@ class AsyncHttpClient:
                 call.last = outcome
                 if outcome.status == 429:
                     throttled += 1
+                    # Waiting on a host that answers nothing but 429 would hold every page of
+                    # the day for its whole deadline; past one deadline, a 429 fails its page,
+                    # until the host answers a page again.
+                    since = self._throttled_since.setdefault(host, time.monotonic())
+                    if (throttled_s := time.monotonic() - since) > cfg.page_deadline_s:
+                        raise FetchError.exhausted(
+                            label=label,
+                            url=str(request.url),
+                            attempts=attempts,
+                            cause=f"HTTP 429; {host} has answered nothing but 429 for "
+                            f"{throttled_s:.0f} s, longer than a page's deadline",
+                            status=429,
+                        )
                     wait_s = self._wait_before_retry(throttled, outcome)
                     self._pause(host, wait_s)
                     self.stats.observe_retry(outcome.kind, wait_s)
@@ -223,7 +241,7 @@ class AsyncHttpClient:
     ) -> _Received | Transient:
         cfg = self.config
         status: int | None = None
-        async with slots:
+        async with self._slot(slots, request.url.host):
             sent = time.perf_counter()
             try:
                 # httpx bounds each connect, write and read by timeout_s; this also bounds a
@@ -343,6 +361,22 @@ class AsyncHttpClient:
             dt.datetime.now(dt.UTC),
         )
 
+    @contextlib.asynccontextmanager
+    async def _slot(self, slots: asyncio.Semaphore, host: str) -> AsyncIterator[None]:
+        """A worker slot, taken while `host` is not paused: a request queued for a slot when a
+        429 paused its host would otherwise go out during the pause."""
+        while True:
+            if self._paused_until:
+                await self._wait_out_pause(host)
+            await slots.acquire()
+            if host not in self._paused_until:
+                break
+            slots.release()
+        try:
+            yield
+        finally:
+            slots.release()
+
     def _pause(self, host: str, wait_s: float) -> None:
         """Hold every request to `host` for `wait_s` from now (a longer pause stands)."""
         until = time.monotonic() + wait_s
@@ -359,7 +393,8 @@ class AsyncHttpClient:
 
     def _wait_before_retry(self, attempts: int, outcome: Transient) -> float:
         cfg = self.config
-        if outcome.retry_after_s is not None:
+        # `Retry-After: 0` (or a date past) would retry at once, for as long as it is answered.
+        if outcome.retry_after_s:
             return min(outcome.retry_after_s, cfg.retry_after_cap_s)
         return backoff_delay(attempts, cfg.retry_backoff_s, cfg.max_backoff_s, self._rng)
 

@@ -35,7 +35,11 @@ class HttpClientConfig(BaseModel):
         gt=0,
         description="A fetch with requests in flight and no page finished for this long stops.",
     )
-    max_retries: int = Field(default=3, ge=0, description="Retries after the first attempt.")
+    max_retries: int = Field(
+        default=3,
+        ge=0,
+        description="Retries after the first attempt; a 429 is waited out and uses up none.",
+    )
     retry_backoff_s: float = Field(
         default=2.0,
         ge=0,

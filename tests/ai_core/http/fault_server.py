@@ -92,6 +92,16 @@ class Fault:
 
 
 @dataclass(frozen=True, slots=True)
+class Arrival:
+    """When a request arrived (monotonic seconds), for what, and whether the rate limit
+    answered it 429."""
+
+    at: float
+    path: str
+    throttled: bool
+
+
+@dataclass(frozen=True, slots=True)
 class SeenRequest:
     path: str
     query: str
@@ -112,8 +122,7 @@ class FaultServer:
     record: bool = True
     throttled: int = 0
     """Requests answered 429 by the rate limit."""
-    arrivals: list[tuple[float, int]] = field(default_factory=list)
-    """(monotonic time, status) of each request under the rate limit."""
+    arrivals: list[Arrival] = field(default_factory=list)
     _rate: float | None = None
     _retry_after: str | None = None
     _tokens: float = 0.0
@@ -136,16 +145,14 @@ class FaultServer:
         self._rate, self._retry_after = per_s, retry_after
         self._tokens, self._refilled = per_s, time.monotonic()
 
-    def _over_rate(self) -> bool:
+    def _over_rate(self, now: float) -> bool:
         if self._rate is None:
             return False
-        now = time.monotonic()
         self._tokens = min(self._rate, self._tokens + (now - self._refilled) * self._rate)
         self._refilled = now
         over = self._tokens < 1
         if not over:
             self._tokens -= 1
-        self.arrivals.append((now, 429 if over else 200))
         return over
 
     def url(self, path: str) -> str:
@@ -213,7 +220,10 @@ class FaultServer:
                     self.seen.append(SeenRequest(parts.path, parts.query, headers))
                 self.in_flight += 1
                 self.max_in_flight = max(self.max_in_flight, self.in_flight)
-                if self._over_rate():
+                now = time.monotonic()
+                over = self._over_rate(now)
+                self.arrivals.append(Arrival(now, parts.path, over))
+                if over:
                     self.throttled += 1
                     fault = Fault.status_code(429, self._retry_after)
                 else:

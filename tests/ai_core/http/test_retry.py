@@ -7,6 +7,7 @@ import datetime as dt
 import email.utils
 import random
 import socket
+import time
 from typing import Any
 
 import pytest
@@ -124,9 +125,10 @@ def test_a_rate_limited_fetch_slows_down_and_loses_no_page(
     assert fault_server.throttled > 0
     assert sum(r.attempts for r in responses) == 60 + fault_server.throttled
     if retry_after is not None:
-        # A 429 pauses every request to the host for its Retry-After, not only its own page's.
-        first = next(t for t, status in fault_server.arrivals if status == 429)
-        assert all(t >= first + 0.9 for t, _ in fault_server.arrivals if t > first + 0.05)
+        # A 429 pauses every request to the host for its Retry-After, not only its own page's:
+        # past the requests already on their way, none arrives until the pause is over.
+        first = next(a.at for a in fault_server.arrivals if a.throttled)
+        assert not [a for a in fault_server.arrivals if first + 0.3 < a.at < first + 0.95]
 
 
 def test_a_page_throttled_past_its_deadline_is_reported_as_such(
@@ -136,8 +138,61 @@ def test_a_page_throttled_past_its_deadline_is_reported_as_such(
     config = FAST.model_copy(update={"page_deadline_s": 2.5})
     with pytest.raises(FetchError) as caught:
         asyncio.run(fetch_once(fault_server, "/p", config))
-    assert "page deadline of 2.5 s; last: HTTP 429" in str(caught.value)
+    message = str(caught.value)
+    assert "page deadline of 2.5 s; last: HTTP 429" in message
+    assert f"requests to {fault_server.host} were waiting out a 429" in message
     assert 2 <= caught.value.attempts <= 4  # a try a second, past the three retries' count
+
+
+def test_a_retry_after_of_0_waits_the_backoff_instead(fault_server: FaultServer) -> None:
+    fault_server.always("/p", Fault.status_code(429, "0"))
+    config = FAST.model_copy(
+        update={"page_deadline_s": 1.5, "retry_backoff_s": 0.2, "max_backoff_s": 5}
+    )
+    with pytest.raises(FetchError):
+        asyncio.run(fetch_once(fault_server, "/p", config))
+    # Backoff ceilings of 0.2, 0.4, 0.8 s: a handful of tries, not a retry at once each time.
+    assert fault_server.requests < 20
+
+
+def test_a_host_that_answers_only_429_fails_its_pages_once_a_deadline_has_passed(
+    fault_server: FaultServer,
+) -> None:
+    fault_server.limit_rate(0.001)  # nothing but 429
+    config = FAST.model_copy(
+        update={"page_deadline_s": 1.0, "retry_backoff_s": 0.05, "max_backoff_s": 0.1}
+    )
+
+    async def go() -> tuple[list[BaseException | Any], float, Any]:
+        async with AsyncHttpClient(config) as client:
+
+            async def worker(n: int) -> list[BaseException | Any]:
+                # A worker's pages one after another, as the fetcher asks for them.
+                outcomes: list[BaseException | Any] = []
+                for page in range(10):
+                    try:
+                        outcomes.append(await client.get_json(fault_server.url(f"/{n}/{page}")))
+                    except FetchError as exc:
+                        outcomes.append(exc)
+                return outcomes
+
+            started = time.monotonic()
+            done = await asyncio.gather(worker(1), worker(2))
+            elapsed = time.monotonic() - started
+            fault_server.limit_rate(1000)  # the host recovers: its next page is answered
+            return (
+                [o for outcomes in done for o in outcomes],
+                elapsed,
+                await client.get_json(fault_server.url("/after")),
+            )
+
+    outcomes, elapsed, after = asyncio.run(go())
+    assert all(isinstance(o, FetchError) for o in outcomes)
+    # Without giving up, each of a worker's ten pages would wait out its 1 s deadline.
+    assert elapsed < 5
+    gave_up = [o for o in outcomes if "answered nothing but 429" in str(o)]
+    assert len(gave_up) >= 15
+    assert after.status == 200
 
 
 def test_exhausted_retries_raise_fetch_error_naming_label_url_attempts_and_cause(
