@@ -22,11 +22,13 @@ WHOLE = PageLayout(records=("shops",), key="shopCode")
 KEYS = st.text(alphabet="ABCDEFGH0123456789-", min_size=1, max_size=12)
 
 
-def stored(sub_resource: str, bodies: list[bytes]) -> dict[str, object]:
+def stored(
+    sub_resource: str, bodies: list[bytes], layout: PageLayout = LISTING
+) -> dict[str, object]:
     """The completeness table's row for `bodies` stored as the pages of one sub-resource."""
     when = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
     pages = [RawPage(n, "http://127.0.0.1/x", {}, 200, b, when) for n, b in enumerate(bodies, 1)]
-    tally = CompletenessTally(LISTING.completeness())
+    tally = CompletenessTally(layout.completeness())
     tally.add(RawFetchResult(sub_resource, pages).to_arrow(dt.date(2026, 11, 20)))
     return tally.table().row(0, named=True)
 
@@ -34,7 +36,9 @@ def stored(sub_resource: str, bodies: list[bytes]) -> dict[str, object]:
 @settings(deadline=None)
 @given(
     # Keys as text or as numbers, as upstreams send identifiers.
-    pages=st.lists(st.lists(KEYS | st.integers(1, 10**12), max_size=5), min_size=1, max_size=4),
+    pages=st.lists(
+        st.lists(KEYS | st.integers(-(10**12), 10**12), max_size=5), min_size=1, max_size=4
+    ),
     total=st.integers(0, 10_000),
     spelling=st.sampled_from(["totalCount", "totalcount"]),
     written=st.sampled_from([int, str, "{:,}".format, float, "{:,.1f}".format]),
@@ -63,9 +67,11 @@ def test_the_first_total_present_wins_and_separators_are_read() -> None:
     for odd in ("70.5", "7e1", "1_000", "\u0661\u0662", 70.5, True):
         assert LISTING.read({"result": {"meta": {"totalcount": odd}}}).total is None, odd
     assert LISTING.read({"result": {"meta": {"totalcount": "1,204.00"}}}).total == 1204
-    assert WHOLE.read({"shops": [{"shopCode": "A"}, {"name": "no code"}, "junk"]}).record_keys == [
-        "A"
-    ]
+    shops = [{"shopCode": "A"}, {"name": "no code"}, "junk", {"shopCode": 0}, {"shopCode": ""}]
+    shops += [{"shopCode": None}, {"shopCode": True}, {"shopCode": {"id": "B"}}]
+    assert WHOLE.read({"shops": shops}).record_keys == ["A", "0"]
+    # The check counts the same two.
+    assert stored("shops", [orjson.dumps({"shops": shops})], WHOLE)["distinct_records"] == 2
     assert WHOLE.read({"shops": None}).record_keys == []
     assert WHOLE.read([]).total is None
 
