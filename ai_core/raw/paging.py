@@ -192,7 +192,7 @@ class _Progress:
     """Page 1's record count once it plans the pages: confirmed, or page 2 failed."""
     wanted: int = 0
     totals: dict[int, set[int]] = field(default_factory=dict)
-    """The totals the copies of each page reported (but an empty page's 0)."""
+    """The totals the copies of each page reported (but the 0 of an empty page past the plan)."""
     rounds: int = 0
     """Rounds of pages fetched again so far."""
     next_slot: int = 0
@@ -228,9 +228,11 @@ class _Progress:
         self.fetched += 1
         self.records += len(content.record_keys)
         self.retries += response.attempts - 1
-        # Some servers answer a page past the end with a total of 0. Were the listing empty now,
-        # no record could be on neither page, so such a total says nothing of how it moved.
-        if content.total is not None and (content.total > 0 or content.record_keys):
+        # Some servers answer the page asked for past the planned ones (the last was full) with
+        # a total of 0, which says nothing of how the listing moved. An empty planned page's 0
+        # does: a sale may have moved its records onto a page already fetched.
+        past_plan = page > math.ceil(self.wanted / self.page_size)
+        if content.total is not None and (content.total or content.record_keys or not past_plan):
             self.totals.setdefault(page, set()).add(content.total)
 
     def ready_run(self, chunk_pages: int) -> int:

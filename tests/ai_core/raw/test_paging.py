@@ -200,6 +200,19 @@ def test_a_record_sold_while_paged_does_not_hide_the_one_it_shifts(shop: ShopSer
     assert all(r.summary is None or r.summary.pages_again == 0 for r in results[len(bolts) :])
 
 
+def test_a_record_sold_while_paged_is_found_again_where_the_page_past_the_end_reports_0() -> None:
+    # As above, on a server that answers an empty page with a total of 0: the planned page 3
+    # comes back empty, which still sends the fetcher back over pages 2 and 3.
+    with ShopServer({"bolts": 7}, sells={("bolts", 2): "bolts-002"}, past_end_total=0) as shop:
+        results = fetch(categories(shop, "bolts"), workers=1)
+
+    pages = [p.page_number for r in results for p in r.pages]
+    assert pages[:5] == [1, 2, 3, 2, 3]
+    assert set(iter_skus([p.body.decode() for r in results for p in r.pages])) == set(
+        skus("bolts", 7)
+    )
+
+
 def test_a_second_copy_that_fails_is_dropped_and_the_first_stands(shop: ShopServer) -> None:
     shop.sells[("bolts", 2)] = "bolts-002"
 
