@@ -8,18 +8,18 @@ idle a worker that another page could use. The only sleeps are those waits.
 A 429 says the client, not the page, went too fast: every request to that host waits out the
 pause it asks for (its `Retry-After`, or the backoff), and a page's 429s do not use up its
 retries, only its deadline, so a rate-limited day slows down instead of losing pages. Once a
-host has answered nothing but 429 for longer than a page's deadline, a 429 fails its page.
+host has answered nothing but 429 for longer than a page's deadline, its pages fail instead of
+waiting, each pause letting one round of pages ask whether it has recovered.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -65,7 +65,7 @@ class AsyncHttpClient:
         self._slots: asyncio.Semaphore | None = None
         self._hosts: set[str] = set()  # hosts asked for directly; redirects may stay on them
         self._paused_until: dict[str, float] = {}  # host -> when its requests may go again
-        self._throttled_since: dict[str, float] = {}  # host -> its first 429 since an answer
+        self._throttled: dict[str, _Throttled] = {}  # hosts whose last answer was a 429
 
     async def __aenter__(self) -> Self:
         if self._http is not None:
@@ -129,7 +129,7 @@ class AsyncHttpClient:
                 raise
             self.stats.failures += 1
             last = f"; last: {call.last.detail}" if call.last is not None else ""
-            if call.url.host in self._paused_until:
+            if self._paused_until.get(call.url.host, 0.0) > time.monotonic():
                 last += f"; requests to {call.url.host} were waiting out a 429"
             raise FetchError.exhausted(
                 label=label,
@@ -157,11 +157,11 @@ class AsyncHttpClient:
                 host = request.url.host
                 self._hosts.add(host)
                 outcome = await self._attempt(
-                    http, slots, request, validate, call.shape, label, attempts
+                    http, slots, request, host, validate, call.shape, label, attempts
                 )
+                if self._throttled and outcome.status != 429:
+                    self._throttled.pop(host, None)
                 if isinstance(outcome, _Received):
-                    if self._throttled_since:
-                        self._throttled_since.pop(host, None)
                     return JsonResponse(
                         url=outcome.url,
                         params=call.query,
@@ -176,21 +176,13 @@ class AsyncHttpClient:
                 call.last = outcome
                 if outcome.status == 429:
                     throttled += 1
-                    # Waiting on a host that answers nothing but 429 would hold every page of
-                    # the day for its whole deadline; past one deadline, a 429 fails its page,
-                    # until the host answers a page again.
-                    since = self._throttled_since.setdefault(host, time.monotonic())
-                    if (throttled_s := time.monotonic() - since) > cfg.page_deadline_s:
-                        raise FetchError.exhausted(
-                            label=label,
-                            url=str(request.url),
-                            attempts=attempts,
-                            cause=f"HTTP 429; {host} has answered nothing but 429 for "
-                            f"{throttled_s:.0f} s, longer than a page's deadline",
-                            status=429,
-                        )
-                    wait_s = self._wait_before_retry(throttled, outcome)
+                    streak = self._throttled.setdefault(host, _Throttled(time.monotonic()))
+                    streak.answers += 1
+                    # The host's streak, not the page's, sets the backoff: it grows while the
+                    # host keeps answering 429, whichever pages ask.
+                    wait_s = self._wait_before_retry(streak.answers, outcome)
                     self._pause(host, wait_s)
+                    self._refuse_when_throttled_out(host, request, label, attempts)
                     self.stats.observe_retry(outcome.kind, wait_s)
                     log.warning(
                         "%s: HTTP 429 on attempt %d; every request to %s waits %.2f s",
@@ -234,6 +226,7 @@ class AsyncHttpClient:
         http: httpx.AsyncClient,
         slots: asyncio.Semaphore,
         request: httpx.Request,
+        host: str,
         validate: Validator | None,
         shape: type | None,
         label: str | None,
@@ -241,7 +234,8 @@ class AsyncHttpClient:
     ) -> _Received | Transient:
         cfg = self.config
         status: int | None = None
-        async with self._slot(slots, request.url.host):
+        await self._take_slot(slots, request, host, label, attempts)
+        try:
             sent = time.perf_counter()
             try:
                 # httpx bounds each connect, write and read by timeout_s; this also bounds a
@@ -279,6 +273,8 @@ class AsyncHttpClient:
                 return transient
             finally:
                 self.stats.observe_attempt(time.perf_counter() - sent, status)
+        finally:
+            slots.release()
         return self._interpret(response, body, validate, shape, label, attempts)
 
     async def _read_capped(
@@ -361,21 +357,47 @@ class AsyncHttpClient:
             dt.datetime.now(dt.UTC),
         )
 
-    @contextlib.asynccontextmanager
-    async def _slot(self, slots: asyncio.Semaphore, host: str) -> AsyncIterator[None]:
-        """A worker slot, taken while `host` is not paused: a request queued for a slot when a
-        429 paused its host would otherwise go out during the pause."""
+    async def _take_slot(
+        self,
+        slots: asyncio.Semaphore,
+        request: httpx.Request,
+        host: str,
+        label: str | None,
+        attempts: int,
+    ) -> None:
+        """Take a worker slot while `host` is not paused: a request queued for a slot when a 429
+        paused its host would otherwise go out during the pause. The caller releases it."""
         while True:
             if self._paused_until:
+                if host in self._throttled and self._paused_until.get(host, 0.0) > time.monotonic():
+                    # Throttled out and paused: the page fails without asking (see below).
+                    self._refuse_when_throttled_out(host, request, label, attempts)
                 await self._wait_out_pause(host)
             await slots.acquire()
             if host not in self._paused_until:
-                break
+                return
             slots.release()
-        try:
-            yield
-        finally:
-            slots.release()
+
+    def _refuse_when_throttled_out(
+        self, host: str, request: httpx.Request, label: str | None, attempts: int
+    ) -> None:
+        """Fail the page once `host` has answered nothing but 429 for longer than a page's
+        deadline: waiting on, every page of the day would wait out its whole deadline. Until the
+        host answers otherwise, a page fails while the host is paused, and one that asks between
+        pauses is the host's probe."""
+        streak = self._throttled.get(host)
+        if streak is None:
+            return
+        throttled_s = time.monotonic() - streak.since
+        if throttled_s > self.config.page_deadline_s:
+            raise FetchError.exhausted(
+                label=label,
+                url=str(request.url),
+                attempts=attempts,
+                cause=f"HTTP 429: {host} has answered nothing but 429 for {throttled_s:.0f} s, "
+                "longer than a page's deadline",
+                status=429,
+            )
 
     def _pause(self, host: str, wait_s: float) -> None:
         """Hold every request to `host` for `wait_s` from now (a longer pause stands)."""
@@ -416,6 +438,14 @@ class _Received:
     data: Any
     http_version: str
     fetched_at: dt.datetime
+
+
+@dataclass(slots=True)
+class _Throttled:
+    """A host's answers of 429 since its last other answer, and when the first came."""
+
+    since: float
+    answers: int = 0
 
 
 @dataclass(slots=True)

@@ -160,16 +160,16 @@ def test_a_host_that_answers_only_429_fails_its_pages_once_a_deadline_has_passed
 ) -> None:
     fault_server.limit_rate(0.001)  # nothing but 429
     config = FAST.model_copy(
-        update={"page_deadline_s": 1.0, "retry_backoff_s": 0.05, "max_backoff_s": 0.1}
+        update={"page_deadline_s": 1.0, "retry_backoff_s": 0.05, "max_backoff_s": 0.4}
     )
 
-    async def go() -> tuple[list[BaseException | Any], float, Any]:
+    async def go() -> tuple[list[BaseException | Any], float, int, Any]:
         async with AsyncHttpClient(config) as client:
 
             async def worker(n: int) -> list[BaseException | Any]:
                 # A worker's pages one after another, as the fetcher asks for them.
                 outcomes: list[BaseException | Any] = []
-                for page in range(10):
+                for page in range(100):
                     try:
                         outcomes.append(await client.get_json(fault_server.url(f"/{n}/{page}")))
                     except FetchError as exc:
@@ -179,19 +179,21 @@ def test_a_host_that_answers_only_429_fails_its_pages_once_a_deadline_has_passed
             started = time.monotonic()
             done = await asyncio.gather(worker(1), worker(2))
             elapsed = time.monotonic() - started
-            fault_server.limit_rate(1000)  # the host recovers: its next page is answered
-            return (
-                [o for outcomes in done for o in outcomes],
-                elapsed,
-                await client.get_json(fault_server.url("/after")),
-            )
+            asked = fault_server.requests
+            # The host recovers: once its last pause is over, the next page asks and is answered.
+            fault_server.limit_rate(1000)
+            await asyncio.sleep(2 * config.max_backoff_s)
+            after = await client.get_json(fault_server.url("/after"))
+            return [o for outcomes in done for o in outcomes], elapsed, asked, after
 
-    outcomes, elapsed, after = asyncio.run(go())
+    outcomes, elapsed, asked, after = asyncio.run(go())
     assert all(isinstance(o, FetchError) for o in outcomes)
-    # Without giving up, each of a worker's ten pages would wait out its 1 s deadline.
-    assert elapsed < 5
+    # Waiting on, each of a worker's hundred pages would wait out its 1 s deadline; asking
+    # each once, 200 requests. Paused, pages fail without asking; a pause lets a round ask.
+    assert elapsed < 10
     gave_up = [o for o in outcomes if "answered nothing but 429" in str(o)]
-    assert len(gave_up) >= 15
+    assert len(gave_up) >= 190
+    assert asked < 120
     assert after.status == 200
 
 
