@@ -31,7 +31,13 @@ class PageLayout:
         """The total the page reports and the keys of its records."""
         items = value_at(data, self.records)
         rows = items if isinstance(items, list) else []
-        keys = [str(key) for r in rows if isinstance(r, dict) and _is_key(key := r.get(self.key))]
+        # A key as the completeness pattern finds it: non-empty text, or a number (no bool).
+        keys = [
+            str(k)
+            for r in rows
+            if type(r) is dict
+            and ((type(k := r.get(self.key)) is str and k) or type(k) is int or type(k) is float)
+        ]
         return PageContent(self._total(data), keys)
 
     def shape(self, *also: tuple[str, ...]) -> type:
@@ -62,13 +68,6 @@ class PageLayout:
             total_pattern=rf'"(?:{total})"\s*:\s*"?([0-9][0-9,]*)' if names else None,
             may_be_empty=not names,
         )
-
-
-def _is_key(value: Any) -> bool:
-    """A record's key as the completeness pattern finds it: non-empty text, or a number."""
-    if isinstance(value, str):
-        return bool(value)
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def value_at(data: Any, path: Sequence[str]) -> Any:
