@@ -171,6 +171,19 @@ class QueuedPage:
         return cls(sub, slot, sub, page, slot)
 
 
+def agree(here: set[int], there: set[int], page: int, page_size: int) -> bool:
+    """Whether `page`, whose copies reported the totals `here`, and the next page, whose copies
+    reported `there`, were answered from one state of the listing: a total both report, or a 0
+    beside a total the listing ends within. Some servers answer a page past the end with a total
+    of 0; the page past a listing of `t` is empty when `t` fits the pages before it, and a 0 where
+    it does not (a sale moved records onto a page already fetched) is a boundary to fetch again."""
+    if not here.isdisjoint(there):
+        return True
+    return (0 in there and any(t <= page * page_size for t in here)) or (
+        0 in here and any(t <= (page - 1) * page_size for t in there)
+    )
+
+
 @dataclass(slots=True)
 class _Progress:
     sub: PagedSubResource
@@ -192,7 +205,7 @@ class _Progress:
     """Page 1's record count once it plans the pages: confirmed, or page 2 failed."""
     wanted: int = 0
     totals: dict[int, set[int]] = field(default_factory=dict)
-    """The totals the copies of each page reported (but the 0 of an empty page past the plan)."""
+    """The totals the copies of each page reported."""
     rounds: int = 0
     """Rounds of pages fetched again so far."""
     next_slot: int = 0
@@ -213,10 +226,13 @@ class _Progress:
         return self.outstanding == 0
 
     def boundaries(self) -> list[int]:
-        """Pages whose copies and the next page's copies report no total in common: the two
-        were answered from different states of the listing, and never from one."""
-        totals = self.totals
-        return [p for p in sorted(totals) if totals.get(p + 1, totals[p]).isdisjoint(totals[p])]
+        """Pages whose copies and the next page's copies report no total in common (see
+        `agree`): the two were answered from different states of the listing, and never from
+        one."""
+        totals, size = self.totals, self.page_size
+        return [
+            p for p in sorted(totals) if not agree(totals[p], totals.get(p + 1, totals[p]), p, size)
+        ]
 
     def moved(self) -> list[int]:
         """The pages from the first unsettled boundary to the last one, to fetch again."""
@@ -228,11 +244,7 @@ class _Progress:
         self.fetched += 1
         self.records += len(content.record_keys)
         self.retries += response.attempts - 1
-        # Some servers answer the page asked for past the planned ones (the last was full) with
-        # a total of 0, which says nothing of how the listing moved. An empty planned page's 0
-        # does: a sale may have moved its records onto a page already fetched.
-        past_plan = page > math.ceil(self.wanted / self.page_size)
-        if content.total is not None and (content.total or content.record_keys or not past_plan):
+        if content.total is not None:
             self.totals.setdefault(page, set()).add(content.total)
 
     def ready_run(self, chunk_pages: int) -> int:

@@ -23,9 +23,9 @@ def total_bounds(pages: pl.DataFrame, column: str, records: str) -> pl.DataFrame
     whether their copies reported more than one total (the listing moved while it was paged);
     `lowest_total`, the lowest they reported (a record added while the pages were fetched again
     may be on none of them, so a later copy's total is no floor); and `unsettled_boundaries`, pages
-    whose copies and the next page's report no total in common (an empty page's 0 aside), so the
-    two were never answered from one state of the listing and a record at their boundary may be
-    on neither.
+    whose copies and the next page's do not agree (as the fetcher's `paging.agree` has it: a
+    total in common, or a page past the end reporting 0), so the two were never answered from
+    one state of the listing and a record at their boundary may be on neither.
 
     `pages` holds `_sub_resource`, `_page_number`, the total in `column` and the page's record
     count in `records`, one row per copy.
@@ -35,21 +35,28 @@ def total_bounds(pages: pl.DataFrame, column: str, records: str) -> pl.DataFrame
     spread = holding.group_by("_sub_resource").agg(
         (pl.col(column).n_unique() > 1).alias("moved"), pl.col(column).min().alias("lowest_total")
     )
-    # Some servers answer a page past the end with a total of 0. Were the listing empty then, no
-    # record could be on neither page, so such a total says nothing of how it moved.
-    copies = (
-        reported.filter((pl.col(records) > 0) | (pl.col(column) > 0))
-        .select("_sub_resource", "_page_number", column)
-        .unique()
+    # The fullest page stands for the page size, as the fetcher's own is not stored.
+    sizes = reported.group_by("_sub_resource").agg(pl.col(records).max().alias("size"))
+    page = pl.col("_page_number").cast(pl.Int64)
+    copies = reported.select("_sub_resource", page, pl.col(column).cast(pl.Int64).alias("t"))
+    pairs = (
+        copies.unique()
+        .join(
+            copies.unique().with_columns(pl.col("_page_number") - 1),
+            on=["_sub_resource", "_page_number"],
+            suffix="_next",
+        )
+        .join(sizes, on="_sub_resource")
     )
-    following = copies.with_columns(pl.col("_page_number") - 1)
-    common = copies.join(following, on=["_sub_resource", "_page_number", column])
-    pages_seen = copies.select("_sub_resource", "_page_number").unique()
-    boundaries = pages_seen.join(
-        pages_seen.with_columns(pl.col("_page_number") - 1), on=["_sub_resource", "_page_number"]
+    size = pl.col("size").cast(pl.Int64)
+    agree = pairs.filter(
+        (pl.col("t") == pl.col("t_next"))
+        | ((pl.col("t_next") == 0) & (pl.col("t") <= page * size))
+        | ((pl.col("t") == 0) & (pl.col("t_next") <= (page - 1) * size))
     )
+    boundaries = pairs.select("_sub_resource", "_page_number").unique()
     unsettled = (
-        boundaries.join(common, on=["_sub_resource", "_page_number"], how="anti")
+        boundaries.join(agree, on=["_sub_resource", "_page_number"], how="anti")
         .group_by("_sub_resource")
         .agg(pl.len().cast(pl.Int64).alias("unsettled_boundaries"))
     )

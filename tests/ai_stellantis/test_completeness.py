@@ -214,6 +214,19 @@ def test_a_page_past_the_end_that_reports_a_total_of_0_settles_nothing_and_fails
     )
     failing = tallied_check(_frame(cut), RULE)
     assert "| jeep.com/B | short | 3 | 3 | 4 | 4 |" in failing.metadata["samples"].value
+    # Pages of three: c2 sold once page 2 was answered, so the planned page 3 came back empty
+    # and c7 moved onto page 2. Its 0 does not fit 7 records: a boundary, until page 2 again
+    # reports 6, which fits two pages.
+    first_pass = [
+        _page(1, 7, ["c1", "c2", "c3"]),
+        _page(2, 7, ["c4", "c5", "c6"]),
+        _page(3, 0, []),
+    ]
+    sold = tallied_check(_frame(RawFetchResult("jeep.com/C", first_pass)), RULE)
+    assert sold.metadata["incomplete_sub_resources"].value == 1
+    again = [*first_pass, _page(2, 6, ["c5", "c6", "c7"]), _page(3, 0, [])]
+    settled = tallied_check(_frame(RawFetchResult("jeep.com/C", again)), RULE)
+    assert settled.passed, settled.description
 
 
 def test_a_drifted_total_on_a_single_page_is_looked_at_again_or_fails_the_check(
