@@ -176,12 +176,7 @@ class AsyncHttpClient:
                 call.last = outcome
                 if outcome.status == 429:
                     throttled += 1
-                    streak = self._throttled.setdefault(host, _Throttled(time.monotonic()))
-                    streak.answers += 1
-                    # The host's streak, not the page's, sets the backoff: it grows while the
-                    # host keeps answering 429, whichever pages ask.
-                    wait_s = self._wait_before_retry(streak.answers, outcome)
-                    self._pause(host, wait_s)
+                    wait_s = self._throttle(host, outcome)
                     self._refuse_when_throttled_out(host, request, label, attempts)
                     self.stats.observe_retry(outcome.kind, wait_s)
                     log.warning(
@@ -399,6 +394,23 @@ class AsyncHttpClient:
                 status=429,
             )
 
+    def _throttle(self, host: str, outcome: Transient) -> float:
+        """Pause `host` after a 429 and say how long its page waits. A 429 that comes while the
+        host is paused answers a request sent before the pause: it waits the pause out with the
+        others (or the longer `Retry-After` it asks). One that comes after grows the host's
+        streak, and with it the backoff, whichever pages ask."""
+        now = time.monotonic()
+        streak = self._throttled.setdefault(host, _Throttled(now))
+        left = self._paused_until.get(host, 0.0) - now
+        if left > 0:
+            asked = min(outcome.retry_after_s or 0.0, self.config.retry_after_cap_s)
+            wait_s = max(left, asked)
+        else:
+            streak.answers += 1
+            wait_s = self._wait_before_retry(streak.answers, outcome)
+        self._pause(host, wait_s)
+        return wait_s
+
     def _pause(self, host: str, wait_s: float) -> None:
         """Hold every request to `host` for `wait_s` from now (a longer pause stands)."""
         until = time.monotonic() + wait_s
@@ -442,10 +454,12 @@ class _Received:
 
 @dataclass(slots=True)
 class _Throttled:
-    """A host's answers of 429 since its last other answer, and when the first came."""
+    """A host's rounds of 429 since its last other answer (each a pause sat out), and when the
+    first came."""
 
     since: float
     answers: int = 0
+    """429s that came with the host not paused: each began a pause."""
 
 
 @dataclass(slots=True)
