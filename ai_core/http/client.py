@@ -159,7 +159,8 @@ class AsyncHttpClient:
                 outcome = await self._attempt(
                     http, slots, request, host, validate, call.shape, label, attempts
                 )
-                if self._throttled and outcome.status != 429:
+                # Any other answer ends the host's streak; a failure with no answer does not.
+                if self._throttled and outcome.status not in (None, 429):
                     self._throttled.pop(host, None)
                 if isinstance(outcome, _Received):
                     return JsonResponse(

@@ -204,6 +204,8 @@ class _Progress:
     planning_size: int | None = None
     """Page 1's record count once it plans the pages: confirmed, or page 2 failed."""
     wanted: int = 0
+    fullest: int = 0
+    """The most records any copy held."""
     totals: dict[int, set[int]] = field(default_factory=dict)
     """The totals the copies of each page reported."""
     rounds: int = 0
@@ -229,7 +231,9 @@ class _Progress:
         """Pages whose copies and the next page's copies report no total in common (see
         `agree`): the two were answered from different states of the listing, and never from
         one."""
-        totals, size = self.totals, self.page_size
+        # The fullest copy stands for the page size, as in the check: the size asked for is
+        # too large where the server serves fewer and the probe could not tell.
+        totals, size = self.totals, self.fullest
         return [
             p for p in sorted(totals) if not agree(totals[p], totals.get(p + 1, totals[p]), p, size)
         ]
@@ -243,6 +247,7 @@ class _Progress:
         """Tally a copy of `page` that arrived and read."""
         self.fetched += 1
         self.records += len(content.record_keys)
+        self.fullest = max(self.fullest, len(content.record_keys))
         self.retries += response.attempts - 1
         if content.total is not None:
             self.totals.setdefault(page, set()).add(content.total)

@@ -215,6 +215,17 @@ def test_a_record_sold_while_paged_is_found_again_where_the_page_past_the_end_re
     assert summary is not None and summary.unsettled_boundaries == ()
 
 
+def test_a_sale_that_empties_page_2_of_a_server_serving_fewer_than_asked_is_found_again() -> None:
+    # Asked for 3, served 2: page 1 holds 2 of 3 bolts, and bolts-001 sells as it is answered,
+    # so page 2 (the probe of the server's size) comes back empty, reporting 0.
+    catalogue = {"bolts": 3}
+    sale = {("bolts", 1): "bolts-001"}
+    with ShopServer(catalogue, max_size=2, sells=sale, past_end_total=0) as shop:
+        results = fetch(categories(shop, "bolts"), workers=1)
+
+    assert "bolts-003" in set(iter_skus([p.body.decode() for r in results for p in r.pages]))
+
+
 def test_a_second_copy_that_fails_is_dropped_and_the_first_stands(shop: ShopServer) -> None:
     shop.sells[("bolts", 2)] = "bolts-002"
 
