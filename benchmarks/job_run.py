@@ -260,7 +260,6 @@ def main(argv: list[str] | None = None) -> int:
     run = run_sampled(
         dagster_command(args.module, args.job, args.partition), env, home / "dagster.log"
     )
-    code = run.code
     try:
         outcome["metrics"] = step_figures(home, run.peaks)
     except Exception as exc:  # the outcome must still say what happened
@@ -269,9 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     # The CLI's wall, start to exit: what a deployment spends, without reading the run back.
     metrics["cli_wall_s"] = round(run.wall_s, 3)
     unmeasured = [k for k, s in metrics.get("steps", {}).items() if s["peak_rss_mb"] is None]
-    if code != 0 or metrics.get("run_status") != "SUCCESS":
+    if run.code != 0 or metrics.get("run_status") != "SUCCESS":
         outcome["error"] = outcome["error"] or (
-            f"dagster job execute exited with {code}, run {metrics.get('run_status')}; "
+            f"dagster job execute exited with {run.code}, run {metrics.get('run_status')}; "
             f"see {home / 'dagster.log'}"
         )
     elif unmeasured:

@@ -365,7 +365,7 @@ class AsyncHttpClient:
         paused its host would otherwise go out during the pause. The caller releases it."""
         while True:
             if self._paused_until:
-                if host in self._throttled and self._paused_until.get(host, 0.0) > time.monotonic():
+                if self._paused_until.get(host, 0.0) > time.monotonic():
                     # Throttled out and paused: the page fails without asking (see below).
                     self._refuse_when_throttled_out(host, request, label, attempts)
                 await self._wait_out_pause(host)

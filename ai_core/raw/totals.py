@@ -38,16 +38,14 @@ def total_bounds(pages: pl.DataFrame, column: str, records: str) -> pl.DataFrame
     # The fullest page stands for the page size, as the fetcher's own is not stored.
     sizes = reported.group_by("_sub_resource").agg(pl.col(records).max().alias("size"))
     page = pl.col("_page_number").cast(pl.Int64)
-    copies = reported.select("_sub_resource", page, pl.col(column).cast(pl.Int64).alias("t"))
-    pairs = (
-        copies.unique()
-        .join(
-            copies.unique().with_columns(pl.col("_page_number") - 1),
-            on=["_sub_resource", "_page_number"],
-            suffix="_next",
-        )
-        .join(sizes, on="_sub_resource")
-    )
+    copies = reported.select(
+        "_sub_resource", page, pl.col(column).cast(pl.Int64).alias("t")
+    ).unique()
+    pairs = copies.join(
+        copies.with_columns(pl.col("_page_number") - 1),
+        on=["_sub_resource", "_page_number"],
+        suffix="_next",
+    ).join(sizes, on="_sub_resource")
     size = pl.col("size").cast(pl.Int64)
     agree = pairs.filter(
         (pl.col("t") == pl.col("t_next"))
