@@ -21,7 +21,7 @@ from ai_core.raw.paging import PageContent
 class PageLayout:
     """`records`: the path from the page to its list of records; `key`: the field of a record
     that identifies it (text); `totals`: paths to the record count the upstream reports, the
-    first present wins (none for an endpoint that answers its whole list at once)."""
+    first present wins (none for a list that reports no total)."""
 
     records: tuple[str, ...]
     key: str

@@ -34,6 +34,16 @@ A server may cap the page size below the one asked. When page 1 holds fewer reco
 and fewer than its total, page 2 is fetched first: if it holds records, page 1's count is the
 server's page size and plans the other pages; if it is empty, the total had drifted. If page 2
 fails, the other pages are planned by page 1's count: at worst they are empty answers.
+
+A whole list (a page that reports no total) ends at its first page that is not full. A page 1
+short of the size asked may have been cut by the server, so page 2 is asked too, where the
+request names a page: a page 2 with records not on page 1 means page 1's count is the server's
+page size, and the list goes on to its first short page. A page that adds no record not already
+seen ends the list too, as a server that ignores the page number answers page 1 again and again.
+After a short page 1, a page 2 that fails is not kept: no contract says what a page past a
+whole list answers, and one that fails there must not cost the list page 1 holds. The summary
+says so (`end_unconfirmed`), since the list may then hold only the server's page size. After a
+full page 1 the list goes on, and a page 2 that fails is kept as failed like any other.
 """
 
 from __future__ import annotations
@@ -110,7 +120,8 @@ class PagedSubResource(Protocol):
         ...
 
     def read(self, data: Any) -> PageContent:
-        """The reported total (None for an unpaged resource) and the keys of the page's records."""
+        """The reported total (None for a list that reports none) and the keys of the page's
+        records."""
         ...
 
 
@@ -218,6 +229,12 @@ class _Progress:
     """Copies fetched again that did not: their pages' first copies stand."""
     unsettled: list[int] = field(default_factory=list)
     """Boundaries left unsettled (see `boundaries`) once no more pages could be fetched again."""
+    whole: bool = False
+    """Whether page 1 held records without a total, fewer than asked: page 2 tells the rest."""
+    seen: set[str] = field(default_factory=set)
+    """The keys of the pages without a total so far."""
+    end_unconfirmed: str | None = None
+    """Why a whole list's page 2 failed, when it did (see the module docstring)."""
 
     @property
     def page_size(self) -> int:
@@ -282,6 +299,7 @@ class _Progress:
             pages_again=self.pages_again,
             pages_again_failed=self.again_failed,
             unsettled_boundaries=tuple(self.unsettled),
+            end_unconfirmed=self.end_unconfirmed,
             failures=tuple(
                 PageFailure(p, e) for p, e in sorted(self.failed.items())[:FAILURE_SAMPLES]
             ),
@@ -352,9 +370,10 @@ async def fetch_paged(
     """Yield the pages of every sub-resource, in order, as `RawFetchResult` chunks.
 
     Page 1 of each sub-resource tells how many pages follow (page 2 first when page 1 is short of
-    its total: see the module docstring). When the last planned page is full (the total drifted
-    down while paging) the next page is fetched too, until a short page. Pages where the listing
-    moved are then fetched again, and come after the first pass (module docstring).
+    its total, or of the size asked for a whole list: see the module docstring). When the last
+    planned page is full (the total drifted down while paging, or a whole list goes on) the next
+    page is fetched too, until a short page or, for a whole list, one that adds no record. Pages
+    where the listing moved are then fetched again, and come after the first pass.
     A page that fails for good (the client's `FetchError`, or a page `read` cannot make sense
     of) is yielded as a failed page; any other exception cancels the other workers and is raised.
     """
@@ -376,11 +395,12 @@ async def fetch_paged(
 
     def settle_probe(j: int, page_records: int | None) -> None:
         """Plan the pages after page 2 of a short page 1, which held `page_records` (None: it
-        failed)."""
+        failed; 0: it added no record)."""
         prog = progress[j]
         size, prog.probe = prog.probe, None
         if size is None or page_records == 0:
-            # Page 1 was not short, or page 2 was empty: the total had drifted up.
+            # Page 1 was not short, or page 2 added nothing: the total had drifted up, or the
+            # whole list was page 1.
             return
         if page_records is not None:
             prog.served_page_size = size
@@ -390,8 +410,15 @@ async def fetch_paged(
             enqueue(j, extra)
 
     def keep_failed(j: int, raw: RawPage, error: str) -> None:
-        """Keep a page that failed for good in its place; a failed page 2 still plans the rest."""
+        """Keep a page that failed for good in its place; a failed page 2 still plans the rest,
+        and one after a whole list's page 1 is dropped (module docstring)."""
         prog = progress[j]
+        if raw.page_number == 2 and prog.whole:
+            prog.pages[2] = None
+            prog.end_unconfirmed = error
+            prog.outstanding -= 1
+            settle(j)
+            return
         prog.pages[raw.page_number] = raw
         prog.failed[raw.page_number] = error
         if raw.page_number == 2:
@@ -462,6 +489,11 @@ async def fetch_paged(
         prog.pages[page] = _as_raw(page, response)
         prog.count(page, response, content)
         n_records = len(content.record_keys)
+        adds = True  # whether the page holds a record of a whole list not seen before it
+        if content.total is None:
+            keys = set(content.record_keys)
+            adds = not keys <= prog.seen
+            prog.seen |= keys
         if page == 1 and content.total is not None:
             prog.wanted = content.total
             if sub.max_records is not None:
@@ -473,10 +505,15 @@ async def fetch_paged(
                 prog.planned_last = max(1, math.ceil(prog.wanted / prog.page_size))
             for extra in range(2, prog.planned_last + 1):
                 enqueue(j, extra)
+        elif page == 1 and 0 < n_records < sub.page_size and sub.request(2) != sub.request(1):
+            prog.whole = True
+            prog.probe = n_records  # the whole list, or the server's page size
+            prog.planned_last = 2
+            enqueue(j, 2)
         elif page == 2:
-            settle_probe(j, n_records)
+            settle_probe(j, n_records if adds else 0)
         capped = sub.max_records is not None and page * prog.page_size >= sub.max_records
-        if page >= prog.planned_last and n_records >= prog.page_size and not capped:
+        if page >= prog.planned_last and n_records >= prog.page_size and adds and not capped:
             prog.planned_last = page + 1
             enqueue(j, page + 1)
         prog.outstanding -= 1
@@ -554,7 +591,10 @@ async def fetch_paged(
 
     def snapshot() -> FetchProgress:
         return FetchProgress(
-            pages_done=sum(len(p.failed) + p.fetched + p.again_failed for p in progress),
+            pages_done=sum(
+                len(p.failed) + p.fetched + p.again_failed + (p.end_unconfirmed is not None)
+                for p in progress
+            ),
             pages_known=sum(p.planned_last + p.pages_again + p.again_failed for p in progress),
             failed_pages=sum(len(p.failed) for p in progress),
             sub_resources_done=sum(p.done for p in progress),

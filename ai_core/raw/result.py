@@ -89,6 +89,9 @@ class SubResourceSummary:
     unsettled_boundaries: tuple[int, ...] = ()
     """Pages whose copies and the next page's still reported no total in common once no more
     could be fetched again: a record at each such boundary may be missing."""
+    end_unconfirmed: str | None = None
+    """Why a whole list's page 2 failed: the list stands as page 1 gave it, which may be only
+    the server's page size (see `ai_core.raw.paging`)."""
     failures: tuple[PageFailure, ...] = ()
     """The first few failed pages."""
 

@@ -69,6 +69,7 @@ class RawFetchStream(LazyRawFetch):
                 self._summaries.append(result.summary)
                 self._note_served_page_size(result.summary)
                 self._note_unsettled(result.summary)
+                self._note_end_unconfirmed(result.summary)
             if not result.pages:  # only pages fetched again that did not arrive
                 continue
             self._chunks += 1
@@ -118,6 +119,16 @@ class RawFetchStream(LazyRawFetch):
                 "be missing (the completeness check fails for it)"
             )
 
+    def _note_end_unconfirmed(self, summary: SubResourceSummary) -> None:
+        """Say when a whole list may have been cut by the server and page 2 could not tell."""
+        if summary.end_unconfirmed and self._on_progress is not None:
+            self._on_progress(
+                f"{self.source_name}: {summary.sub_resource} is kept as page 1 gave it "
+                f"({summary.records} records), fewer than asked, as page 2 failed "
+                f"({summary.end_unconfirmed}); if the server serves fewer records a page than "
+                "asked, the rest are missing: rerun the asset for the day"
+            )
+
     def _report(self, progress: FetchProgress) -> None:
         if self._on_progress is not None:
             self._on_progress(f"{self.source_name}: {progress.describe()}")
@@ -164,6 +175,10 @@ class RawFetchStream(LazyRawFetch):
             "pages_again_failed": sum(s.pages_again_failed for s in self._summaries),
             "unsettled_sub_resources": [
                 s.sub_resource for s in self._summaries if s.unsettled_boundaries
+            ][:200],
+            # Whole lists short of the size asked whose page 2 failed (see `ai_core.raw.paging`).
+            "end_unconfirmed_sub_resources": [
+                s.sub_resource for s in self._summaries if s.end_unconfirmed
             ][:200],
             "retries": sum(s.retries for s in self._summaries),
             "fetch_wall_s": round(self.fetch_wall_s, 3),

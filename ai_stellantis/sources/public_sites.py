@@ -33,7 +33,7 @@ INVENTORY = PageLayout(
 MODEL_YEAR_CODES = PageLayout(records=("result", "data", "modelYearCodes"), key="code")
 """A brand's filter page: its model-year codes, whole."""
 DEALERS = PageLayout(records=("dealer",), key="dealerCode")
-"""A brand's dealer locator page: its dealers, whole."""
+"""A brand's dealer locator page: its dealers, or a page of them."""
 
 
 def _result_data(data: Any) -> Mapping[str, Any]:
@@ -105,14 +105,15 @@ class InventoryCode:
 
 @dataclass(frozen=True, slots=True)
 class _WholeBrandList:
-    """An endpoint that answers a brand's whole list in one page, keyed by the brand's domain."""
+    """An endpoint that answers a brand's whole list, without a total, keyed by the brand's
+    domain."""
 
     brand: Brand
     settings: StellantisApiResource
     page_size: ClassVar[int]
     max_records: ClassVar[int | None] = None
     listed_records: ClassVar[int | None] = None
-    page_shape: ClassVar[type | None] = None  # one page a brand: parsed whole
+    page_shape: ClassVar[type | None] = None  # a page or two a brand: parsed whole
 
     @property
     def key(self) -> str:
@@ -121,7 +122,7 @@ class _WholeBrandList:
 
 @dataclass(frozen=True, slots=True)
 class ModelYearCodes(_WholeBrandList):
-    """The model-year codes a brand lists today: one page."""
+    """The model-year codes a brand lists today: one page, as its request names no page."""
 
     page_size: ClassVar[int] = 10_000
 
@@ -148,7 +149,9 @@ class ModelYearCodes(_WholeBrandList):
 
 @dataclass(frozen=True, slots=True)
 class DealerLocator(_WholeBrandList):
-    """A brand's dealers within the radius: one page of up to 5,000."""
+    """A brand's dealers within the radius, asked 5,000 a page: the fetcher pages on where a
+    locator serves fewer (see `ai_core.raw.paging`), so a list of 1 to 4,999 costs one more page,
+    which answers none."""
 
     page_size: ClassVar[int] = 5000
 
@@ -165,7 +168,7 @@ class DealerLocator(_WholeBrandList):
         return s.base_url(self.brand) + DEALERS_PATH, params
 
     def label(self, page: int) -> str:
-        return f"public_dealers of {self.key}"
+        return f"public_dealers page {page} of {self.key}"
 
     def validate(self, data: Any) -> None:
         if not isinstance(data, dict) or data.get("status") != "SUCCESS":

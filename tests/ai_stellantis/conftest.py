@@ -51,7 +51,9 @@ def stellantis_env(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> UpstreamEnv:
-    upstream.set_state(date=DAY, faults="", latency=0.0, max_page_size=500)
+    upstream.set_state(
+        date=DAY, faults="", latency=0.0, max_page_size=500, max_dealers_per_page=5000
+    )
     home = tmp_path / "dagster_home"
     home.mkdir()
     settings = {

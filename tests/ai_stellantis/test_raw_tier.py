@@ -37,13 +37,62 @@ def test_raw_day_stores_exactly_the_ground_truth(stellantis_env: UpstreamEnv) ->
 
     truth = stellantis_env.upstream.truth(ZIP, RADIUS)
     dealers = stored(stellantis_env, "public_dealers")
-    assert sorted(dealers["_sub_resource"].to_list()) == sorted(stellantis_env.brands)
-    served_dealers = {
+    # A locator's list short of the 5,000 asked costs one more page, which answers none.
+    pages = dealers.group_by("_sub_resource").agg(pl.col("_page_number").sort())
+    assert dict(pages.iter_rows()) == {brand: [1, 2] for brand in stellantis_env.brands}
+    assert _locator_dealers(dealers) == set(
+        truth.dealers.select("domain", "dealerCode").iter_rows()
+    )
+
+
+def _locator_dealers(pages: pl.DataFrame) -> set[tuple[str, str]]:
+    """(brand, dealer code) of every dealer on stored locator pages."""
+    return {
         (page_sub, d["dealerCode"])
-        for page_sub, body in dealers.select("_sub_resource", "_response_body").iter_rows()
+        for page_sub, body in pages.select("_sub_resource", "_response_body").iter_rows()
         for d in orjson.loads(body)["dealer"]
     }
-    assert served_dealers == set(truth.dealers.select("domain", "dealerCode").iter_rows())
+
+
+def test_a_locator_that_serves_fewer_dealers_than_asked_is_paged_to_its_end(
+    stellantis_env: UpstreamEnv,
+) -> None:
+    truth = stellantis_env.upstream.truth(ZIP, RADIUS).dealers
+    most = truth.group_by("domain").len()["len"].max()
+    assert isinstance(most, int) and most > 4  # three pages of two at least
+    stellantis_env.upstream.set_state(max_dealers_per_page=2)
+    result = materialize_day(["stellantis/raw/public_dealers"])
+    assert result.success
+    checks = [c for c in result.get_asset_check_evaluations() if c.check_name == "completeness"]
+    assert len(checks) == 1 and checks[0].passed
+
+    dealers = stored(stellantis_env, "public_dealers")
+    assert _locator_dealers(dealers) == set(truth.select("domain", "dealerCode").iter_rows())
+    assert dealers["_page_number"].max() == most // 2 + 1
+    [materialization] = result.asset_materializations_for_node("stellantis__raw__public_dealers")
+    assert materialization.metadata["served_page_size"].value == 2
+
+
+def test_a_locator_whose_page_past_the_list_fails_keeps_the_list(
+    stellantis_env: UpstreamEnv,
+) -> None:
+    # What a page past a locator's list answers is not in the contract: say it fails.
+    stellantis_env.upstream.set_state(faults="failure@jeep.com/dealers/2x99")
+    instance = dg.DagsterInstance.ephemeral()
+    result = materialize_day(["stellantis/raw/public_dealers"], instance=instance)
+    assert result.success
+    checks = [c for c in result.get_asset_check_evaluations() if c.check_name == "completeness"]
+    assert len(checks) == 1 and checks[0].passed
+
+    truth = stellantis_env.upstream.truth(ZIP, RADIUS).dealers
+    dealers = stored(stellantis_env, "public_dealers")
+    assert _locator_dealers(dealers) == set(truth.select("domain", "dealerCode").iter_rows())
+    assert dealers.filter(pl.col("_sub_resource") == "jeep.com")["_page_number"].to_list() == [1]
+    [materialization] = result.asset_materializations_for_node("stellantis__raw__public_dealers")
+    assert materialization.metadata["end_unconfirmed_sub_resources"].value == ["jeep.com"]
+    assert materialization.metadata["failed_pages"].value == 0
+    logs = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert any("jeep.com is kept as page 1 gave it" in message for message in logs)
 
 
 def test_rerun_replaces_the_partition(stellantis_env: UpstreamEnv) -> None:

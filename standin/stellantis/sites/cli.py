@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--max-page-size", type=int, default=500, help="vehicles a page at most, as the sites cap"
     )
+    serve.add_argument(
+        "--max-dealers-per-page", type=int, default=5000, help="dealers a locator page at most"
+    )
     truth = sub.add_parser("truth", help="write the ground truth of one search as parquet")
     _common(truth)
     truth.add_argument("--zip", default="66952")
@@ -111,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             size_share=args.size_share,
             stall_seconds=args.stall_seconds,
             max_page_size=args.max_page_size,
+            max_dealers_per_page=args.max_dealers_per_page,
         )
     except (FaultSpecError, ValueError) as exc:
         print(f"upstream: bad option: {exc}", file=sys.stderr)

@@ -1,8 +1,9 @@
 """The control API under `/_sim/`: health, statistics, the served state, and the truth writer.
 
 `GET health`, `GET stats`, `GET state`, `POST state` (JSON object of changes: `date`, `faults`,
-`latency`, `jitter`, `evening`, `stall_seconds`, `max_page_size`), `POST truth` (`{"out": DIR,
-"zip", "radius", "page_size"}`, writes the served day's ground truth as parquet).
+`latency`, `jitter`, `evening`, `stall_seconds`, `max_page_size`, `max_dealers_per_page`),
+`POST truth` (`{"out": DIR, "zip", "radius", "page_size"}`, writes the served day's ground truth
+as parquet).
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ FILTERS_PATH = "/hostd/inventory/getinventoryfilters.json"
 DEALERS_PATH = "/bdlws/MDLSDealerLocator"
 IMAGE_PATH = "/mediaserver/iris"
 PATHS = {INVENTORY_PATH: "inventory", FILTERS_PATH: "filters", DEALERS_PATH: "dealers"}
-MAX_DEALERS_PER_PAGE = 5000
 _CODE = re.compile(r"^[A-Z]{2}[A-Z]\d{6}$")
 
 
@@ -144,8 +143,10 @@ async def filters(cache: DayCache, brand: BrandSpec, query: Mapping[str, str]) -
     return responses.model_year_codes(brand, search.codes)
 
 
-async def dealers(cache: DayCache, brand: BrandSpec, query: Mapping[str, str]) -> Response:
-    """The brand's dealers within the radius, nearest first."""
+async def dealers(
+    cache: DayCache, brand: BrandSpec, query: Mapping[str, str], max_page_size: int
+) -> Response:
+    """The brand's dealers within the radius, nearest first, at most `max_page_size` a page."""
     letter = query.get("brandCode", brand.letter) or brand.letter
     if letter != brand.letter:
         known = BY_LETTER.get(letter)
@@ -153,7 +154,7 @@ async def dealers(cache: DayCache, brand: BrandSpec, query: Mapping[str, str]) -
         raise ParamError("INVALID_BRAND", f"brandCode={letter!r} is {detail}, not {brand.name}")
     search = await cache.search(search_key(brand, query, "zipCode"))
     page = _int(query, "resultsPage", 1)
-    size = min(_int(query, "resultsPerPage", MAX_DEALERS_PER_PAGE), MAX_DEALERS_PER_PAGE)
+    size = min(_int(query, "resultsPerPage", max_page_size), max_page_size)
     chosen = search.dealers[(page - 1) * size : page * size]
     locator = cache.world.locator_json
     return responses.dealer_list([locator[d.index] for d, _ in chosen])

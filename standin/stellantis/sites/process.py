@@ -88,7 +88,8 @@ class UpstreamHandle:
         return self._call("GET", "state")
 
     def set_state(self, **changes: Any) -> dict[str, Any]:
-        """Change the served `date`, `faults`, pacing, `stall_seconds` or `max_page_size` now.
+        """Change the served `date`, `faults`, pacing, `stall_seconds`, `max_page_size` or
+        `max_dealers_per_page` now.
 
         A new date is built before this returns; new faults start with fresh pinned counts.
         """

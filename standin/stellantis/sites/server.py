@@ -230,7 +230,9 @@ class UpstreamServer:
             if endpoint == "filters":
                 response = await endpoints.filters(self.cache, brand, request.query)
             else:
-                response = await endpoints.dealers(self.cache, brand, request.query)
+                response = await endpoints.dealers(
+                    self.cache, brand, request.query, self.state.max_dealers_per_page
+                )
         except endpoints.ParamError as exc:
             if endpoint == "dealers":
                 response = responses.dealer_failure(exc.message)

@@ -27,6 +27,8 @@ class ServedState(BaseModel):
     stall_seconds: float = Field(default=90.0, ge=0.0)
     max_page_size: int = Field(default=500, ge=1)
     """Vehicles a page at most, whatever `pageSize` asks: the sites' cap (500 observed)."""
+    max_dealers_per_page: int = Field(default=5000, ge=1)
+    """Dealers a locator page at most, whatever `resultsPerPage` asks (5,000 observed)."""
 
     @field_validator("faults", mode="before")
     @classmethod

@@ -5,9 +5,10 @@
 be told to answer one page with 503 every time, to serve fewer items a page than asked
 (`max_size`), as servers that cap the page size do, or to report totals above its items
 (`drift`), as a catalogue that shrank while it was paged does, to sell an item as a page is
-answered (`sells`), which shifts the later pages, or to stall a page (`stalling`).
-`ShopCategory` is that endpoint as a `PagedSubResource`, and `ShopRawSource` the raw component
-a shop's YAML instantiates.
+answered (`sells`), which shifts the later pages, to stall a page (`stalling`), or to ignore the
+page number (`ignores_page`). `ShopCategory` is that endpoint as a `PagedSubResource` (read as a
+whole list, without its total, when `whole`), and `ShopRawSource` the raw component a shop's
+YAML instantiates.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class ShopServer:
     """(category, page) pairs answered only after `STALL_S`."""
     past_end_total: int | None = None
     """The total a page past the last item reports, where it is not the catalogue's."""
+    ignores_page: bool = False
+    """Every page answered as page 1, as a server that does not page a list does."""
 
     def __post_init__(self) -> None:
         shop = self
@@ -66,6 +69,7 @@ class ShopServer:
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
                 category, page = query.get("category", ""), int(query.get("page", "1"))
                 shop.requests.append((category, page))
+                page = 1 if shop.ignores_page else page
                 if url.path != "/items" or category not in shop.catalogue:
                     self._answer(404, b'{"error": "no such category"}')
                 elif (category, page) in shop.failing:
@@ -125,6 +129,8 @@ class ShopCategory:
     max_records: int | None = None
     listed_records: int | None = None
     page_shape: type | None = None
+    whole: bool = False
+    """Read without the total, as a list that reports none (a dealer locator) is."""
 
     @property
     def key(self) -> str:
@@ -145,7 +151,8 @@ class ShopCategory:
             raise RetryableResponse("the answer has no `items`")
 
     def read(self, data: Any) -> PageContent:
-        return PageContent(int(data["total"]), [str(item["sku"]) for item in data["items"]])
+        total = None if self.whole else int(data["total"])
+        return PageContent(total, [str(item["sku"]) for item in data["items"]])
 
 
 def fast_http() -> HttpClientConfig:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 import pytest
@@ -120,6 +121,77 @@ def test_a_server_that_pages_by_fewer_than_asked_is_paged_by_its_own_size() -> N
     assert served == {"shop/bolts": 2, "shop/nuts": 2, "shop/washers": None, "shop/boxes": 2,
         "shop/rivets": None}  # fmt: skip
     assert [p.page_number for r in capped for p in r.pages] == [1, 2, 3]
+
+
+def test_a_whole_list_the_server_cuts_short_is_paged_to_its_end() -> None:
+    # Lists without a total, asked for 5 a page, from a server that serves 2.
+    catalogue = {"bolts": 7, "nuts": 3, "washers": 0}
+    with ShopServer(catalogue, max_size=2) as shop:
+        subs = [ShopCategory(shop.base_url, name, page_size=5, whole=True) for name in catalogue]
+        results = fetch(subs)
+
+    for name, count in catalogue.items():
+        bodies = [
+            p.body.decode() for r in results if r.sub_resource == f"shop/{name}" for p in r.pages
+        ]
+        assert list(iter_skus(bodies)) == skus(name, count)
+    assert sorted(shop.requests) == [("bolts", 1), ("bolts", 2), ("bolts", 3), ("bolts", 4),
+        ("nuts", 1), ("nuts", 2), ("washers", 1)]  # fmt: skip
+    served = {r.sub_resource: r.summary.served_page_size for r in results if r.summary}
+    assert served == {"shop/bolts": 2, "shop/nuts": 2, "shop/washers": None}
+
+
+def test_a_whole_list_whose_page_2_fails_stands_as_page_1_gave_it_if_that_was_short() -> None:
+    # Asked 10 a page: 7 bolts and 3 nuts are short of it, 12 screws fill page 1.
+    catalogue = {"bolts": 7, "nuts": 3, "screws": 12}
+    with ShopServer(catalogue, failing={("bolts", 2), ("screws", 2)}) as shop:
+        results = fetch(
+            [ShopCategory(shop.base_url, n, page_size=10, whole=True) for n in catalogue]
+        )
+
+    pages = [(r.sub_resource, p.page_number, p.error is None) for r in results for p in r.pages]
+    assert pages == [("shop/bolts", 1, True), ("shop/nuts", 1, True), ("shop/nuts", 2, True),
+        ("shop/screws", 1, True), ("shop/screws", 2, False)]  # fmt: skip
+    bolts, nuts, screws = (r.summary for r in results if r.summary)
+    assert screws is not None and screws.failed_pages == 1 and screws.end_unconfirmed is None
+    assert bolts is not None and bolts.failed_pages == 0 and bolts.records == 7
+    assert bolts.end_unconfirmed is not None
+    assert "shop_items page 2 of shop/bolts" in bolts.end_unconfirmed
+    assert nuts is not None and nuts.end_unconfirmed is None
+    assert shop.requests.count(("bolts", 2)) == 2  # the first try and one retry
+
+
+@dataclass(frozen=True, slots=True)
+class _OnePageCategory(ShopCategory):
+    """A list whose request names no page: there is no page 2 to ask for."""
+
+    def request(self, page: int) -> tuple[str, Mapping[str, str | int]]:
+        # Named, not `super()`: a slotted dataclass is a new class that `super()` does not know.
+        url, params = ShopCategory.request(self, page)
+        return url, {k: v for k, v in params.items() if k != "page"}
+
+
+@pytest.mark.parametrize(
+    ("ignores_page", "page_size", "kind", "requests"),
+    [
+        # Shorter than the size asked: page 2 answers none.
+        (False, 10, ShopCategory, 2),
+        # Page 2 answers page 1 again, whether page 1 was short or full.
+        (True, 10, ShopCategory, 2),
+        (True, 7, ShopCategory, 2),
+        (False, 10, _OnePageCategory, 1),
+    ],
+)
+def test_a_whole_list_ends_at_a_page_that_adds_nothing(
+    ignores_page: bool, page_size: int, kind: type[ShopCategory], requests: int
+) -> None:
+    with ShopServer({"bolts": 7}, ignores_page=ignores_page) as shop:
+        results = fetch([kind(shop.base_url, "bolts", page_size=page_size, whole=True)])
+
+    assert len(shop.requests) == requests
+    bodies = [p.body.decode() for r in results for p in r.pages]
+    assert set(iter_skus(bodies)) == set(skus("bolts", 7))
+    assert [r.summary.served_page_size for r in results if r.summary] == [None]
 
 
 def test_a_total_above_a_short_first_page_costs_one_empty_page_and_no_page_size(
