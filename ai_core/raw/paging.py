@@ -37,9 +37,10 @@ fails, the other pages are planned by page 1's count: at worst they are empty an
 
 A whole list (a page that reports no total) ends at its first page that is not full. A page 1
 short of the size asked may have been cut by the server, so page 2 is asked too, where the
-request names a page: a page 2 with records not on page 1 means page 1's count is the server's
-page size, and the list goes on to its first short page. A page that adds no record not already
-seen ends the list too, as a server that ignores the page number answers page 1 again and again.
+request names a page (`numbered_pages`): a page 2 with records not on page 1 means page 1's
+count is the server's page size, and the list goes on to its first short page. A page that adds
+no record not already seen ends the list too, as a server that ignores the page number answers
+page 1 again and again.
 After a short page 1, a page 2 that fails is not kept: no contract says what a page past a
 whole list answers, and one that fails there must not cost the list page 1 holds. The summary
 says so (`end_unconfirmed`), since the list may then hold only the server's page size. After a
@@ -99,6 +100,11 @@ class PagedSubResource(Protocol):
         ...
 
     @property
+    def numbered_pages(self) -> bool:
+        """Whether `request` asks for the page it is given. Without, there is only page 1."""
+        ...
+
+    @property
     def page_shape(self) -> type | None:
         """The parts of a page `validate` and `read` look at, as a TypedDict, or None for all.
 
@@ -136,6 +142,7 @@ class Unobservable:
     max_records: int | None = None
     listed_records: int | None = None
     page_shape: type | None = None
+    numbered_pages: bool = False
 
     def request(self, page: int) -> tuple[str, Mapping[str, str | int]]:
         return "", {}
@@ -505,7 +512,7 @@ async def fetch_paged(
                 prog.planned_last = max(1, math.ceil(prog.wanted / prog.page_size))
             for extra in range(2, prog.planned_last + 1):
                 enqueue(j, extra)
-        elif page == 1 and 0 < n_records < sub.page_size and sub.request(2) != sub.request(1):
+        elif page == 1 and 0 < n_records < sub.page_size and sub.numbered_pages:
             prog.whole = True
             prog.probe = n_records  # the whole list, or the server's page size
             prog.planned_last = 2
@@ -513,7 +520,8 @@ async def fetch_paged(
         elif page == 2:
             settle_probe(j, n_records if adds else 0)
         capped = sub.max_records is not None and page * prog.page_size >= sub.max_records
-        if page >= prog.planned_last and n_records >= prog.page_size and adds and not capped:
+        more = n_records >= prog.page_size and adds and sub.numbered_pages and not capped
+        if page >= prog.planned_last and more:
             prog.planned_last = page + 1
             enqueue(j, page + 1)
         prog.outstanding -= 1

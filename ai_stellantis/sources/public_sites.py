@@ -60,6 +60,7 @@ class InventoryCode:
     settings: StellantisApiResource
     listed_records: int | None = None
     """The code list's `count` for the code, when it gives one."""
+    numbered_pages: ClassVar[bool] = True
     # What `validate` and `read` look at: the outcome, its errors, the total and the VINs.
     page_shape: ClassVar[type | None] = INVENTORY.shape(("result", "result"), ("result", "errors"))
 
@@ -114,6 +115,7 @@ class _WholeBrandList:
     max_records: ClassVar[int | None] = None
     listed_records: ClassVar[int | None] = None
     page_shape: ClassVar[type | None] = None  # a page or two a brand: parsed whole
+    numbered_pages: ClassVar[bool]
 
     @property
     def key(self) -> str:
@@ -125,6 +127,7 @@ class ModelYearCodes(_WholeBrandList):
     """The model-year codes a brand lists today: one page, as its request names no page."""
 
     page_size: ClassVar[int] = 10_000
+    numbered_pages: ClassVar[bool] = False
 
     def request(self, page: int) -> tuple[str, Mapping[str, str | int]]:
         s = self.settings
@@ -154,6 +157,7 @@ class DealerLocator(_WholeBrandList):
     which answers none."""
 
     page_size: ClassVar[int] = 5000
+    numbered_pages: ClassVar[bool] = True
 
     def request(self, page: int) -> tuple[str, Mapping[str, str | int]]:
         s = self.settings

@@ -131,6 +131,7 @@ class ShopCategory:
     page_shape: type | None = None
     whole: bool = False
     """Read without the total, as a list that reports none (a dealer locator) is."""
+    numbered_pages: bool = True
 
     @property
     def key(self) -> str:
