@@ -1,9 +1,10 @@
 """`PageLayout`: where an endpoint's page holds its records, their keys and the total reported.
 
 Declared once per endpoint. The fetcher reads each parsed page with it (`read`: the total plans
-the pages, the keys count the records), the raw completeness check is derived from it
-(`completeness()`: the same facts as regexes over the stored bodies), and the transformed tier's
-entities take the records' path and the totals' paths from it.
+the pages, the records' count says whether a page was full, and their keys count the records),
+the raw completeness check is derived from it (`completeness()`: the same facts as regexes over
+the stored bodies), and the transformed tier's entities take the records' path and the totals'
+paths from it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class PageLayout:
     totals: tuple[tuple[str, ...], ...] = ()
 
     def read(self, data: Any) -> PageContent:
-        """The total the page reports and the keys of its records."""
+        """The total the page reports, the keys of its records and how many it holds."""
         items = value_at(data, self.records)
         rows = items if isinstance(items, list) else []
         # A key as the completeness pattern finds it: non-empty text, or a number (no bool).
@@ -38,7 +39,7 @@ class PageLayout:
             if type(r) is dict
             and ((type(k := r.get(self.key)) is str and k) or type(k) is int or type(k) is float)
         ]
-        return PageContent(self._total(data), keys)
+        return PageContent(self._total(data), keys, len(rows))
 
     def shape(self, *also: tuple[str, ...]) -> type:
         """The parts of a page that `read` looks at, plus the paths in `also` (what a validation

@@ -75,10 +75,17 @@ MAX_AGAIN_ROUNDS = 3
 @dataclass(frozen=True, slots=True)
 class PageContent:
     """What a fetcher learns from one parsed page: the reported total, which plans the pages,
-    and the records' keys, whose count says whether the page was full."""
+    the records' keys, and how many records the page holds, which says whether it was full."""
 
     total: int | None
     record_keys: Sequence[str]
+    entries: int | None = None
+    """Records on the page, one without a key included; None: one a key."""
+
+    @property
+    def held(self) -> int:
+        """Records on the page, keyed or not: a server's full page holds its page size."""
+        return len(self.record_keys) if self.entries is None else self.entries
 
 
 class PagedSubResource(Protocol):
@@ -495,7 +502,7 @@ async def fetch_paged(
             return
         prog.pages[page] = _as_raw(page, response)
         prog.count(page, response, content)
-        n_records = len(content.record_keys)
+        n_records = content.held
         adds = True  # whether the page holds a record of a whole list not seen before it
         if content.total is None:
             keys = set(content.record_keys)

@@ -59,6 +59,8 @@ class ShopServer:
     """The total a page past the last item reports, where it is not the catalogue's."""
     ignores_page: bool = False
     """Every page answered as page 1, as a server that does not page a list does."""
+    unkeyed: set[str] = field(default_factory=set)
+    """SKUs served without their `sku` field (as `{"name": ...}`)."""
 
     def __post_init__(self) -> None:
         shop = self
@@ -78,7 +80,10 @@ class ShopServer:
                     size = min(int(query.get("size", "3")), shop.max_size or 1_000_000)
                     every = skus(category, shop.catalogue[category])
                     every = [s for s in every if s not in shop.sold]
-                    items = [{"sku": s} for s in every[(page - 1) * size : page * size]]
+                    items = [
+                        {"name": s} if s in shop.unkeyed else {"sku": s}
+                        for s in every[(page - 1) * size : page * size]
+                    ]
                     total = len(every) + shop.drift
                     if not items and page > 1 and shop.past_end_total is not None:
                         total = shop.past_end_total
@@ -153,7 +158,9 @@ class ShopCategory:
 
     def read(self, data: Any) -> PageContent:
         total = None if self.whole else int(data["total"])
-        return PageContent(total, [str(item["sku"]) for item in data["items"]])
+        items = data["items"]
+        keys = [str(item["sku"]) for item in items if "sku" in item]
+        return PageContent(total, keys, len(items))
 
 
 def fast_http() -> HttpClientConfig:

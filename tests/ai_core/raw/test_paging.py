@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterator, Sequence
 from typing import Any, TypedDict
 
+import orjson
 import pytest
 
 from ai_core.http.client import AsyncHttpClient
@@ -186,6 +187,18 @@ def test_a_whole_list_ends_at_a_page_that_adds_nothing(
     bodies = [p.body.decode() for r in results for p in r.pages]
     assert set(iter_skus(bodies)) == set(skus("bolts", 7))
     assert [r.summary.served_page_size for r in results if r.summary] == [None]
+
+
+def test_a_record_without_a_key_still_fills_its_page() -> None:
+    # 7 bolts, 3 a page; page 2 is full, though one of its records has no key.
+    with ShopServer({"bolts": 7}, unkeyed={"bolts-005"}) as shop:
+        results = fetch([ShopCategory(shop.base_url, "bolts", page_size=3, whole=True)])
+
+    assert sorted(shop.requests) == [("bolts", 1), ("bolts", 2), ("bolts", 3)]
+    held = [len(orjson.loads(p.body)["items"]) for r in results for p in r.pages]
+    assert held == [3, 3, 1]
+    (summary,) = [r.summary for r in results if r.summary]
+    assert summary is not None and summary.served_page_size is None
 
 
 def test_a_total_above_a_short_first_page_costs_one_empty_page_and_no_page_size(
