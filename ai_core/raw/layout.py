@@ -39,7 +39,7 @@ class PageLayout:
             if type(r) is dict
             and ((type(k := r.get(self.key)) is str and k) or type(k) is int or type(k) is float)
         ]
-        return PageContent(self._total(data), keys, len(rows))
+        return PageContent(self._total(data), keys, entries=len(rows))
 
     def shape(self, *also: tuple[str, ...]) -> type:
         """The parts of a page that `read` looks at, plus the paths in `also` (what a validation

@@ -31,20 +31,25 @@ The new copies are stored beside the first ones (the transformed tier keeps the 
 record); a new copy that fails is dropped and the first copy stands.
 
 A server may cap the page size below the one asked. When page 1 holds fewer records than asked
-and fewer than its total, page 2 is fetched first: if it holds records, page 1's count is the
-server's page size and plans the other pages; if it is empty, the total had drifted. If page 2
-fails, the other pages are planned by page 1's count: at worst they are empty answers.
+and fewer than its total, page 2 is fetched first: if it holds records not on page 1, page 1's
+count is the server's page size and plans the other pages; if it is empty, the total had
+drifted, and if it repeats page 1, the server ignores the page number. If page 2 fails, the
+other pages are planned by page 1's count: at worst they are empty answers. A page that only
+repeats page 1 does not ask for more past the planned pages either.
 
 A whole list (a page that reports no total) ends at its first page that is not full. A page 1
 short of the size asked may have been cut by the server, so page 2 is asked too, where the
 request names a page (`numbered_pages`): a page 2 with records not on page 1 means page 1's
-count is the server's page size, and the list goes on to its first short page. A page that adds
-no record not already seen ends the list too, as a server that ignores the page number answers
-page 1 again and again.
+count is the server's page size, and the list goes on to its first short page, or to a page that
+adds no record not already seen (a server that ignores the page number answers page 1 again).
 After a short page 1, a page 2 that fails is not kept: no contract says what a page past a
 whole list answers, and one that fails there must not cost the list page 1 holds. The summary
 says so (`end_unconfirmed`), since the list may then hold only the server's page size. After a
 full page 1 the list goes on, and a page 2 that fails is kept as failed like any other.
+
+Whether a page is full counts every entry of its list, keyed or not; the records, and the page
+size the boundaries above take, count keys, as the completeness check does. A whole list's page
+after page 1 whose entries all lack a key cannot be told from a repeat, and ends the list.
 """
 
 from __future__ import annotations
@@ -75,17 +80,12 @@ MAX_AGAIN_ROUNDS = 3
 @dataclass(frozen=True, slots=True)
 class PageContent:
     """What a fetcher learns from one parsed page: the reported total, which plans the pages,
-    the records' keys, and how many records the page holds, which says whether it was full."""
+    the records' keys, which count them, and how many entries the list holds, keyed or not,
+    which says whether the page was full."""
 
     total: int | None
     record_keys: Sequence[str]
-    entries: int | None = None
-    """Records on the page, one without a key included; None: one a key."""
-
-    @property
-    def held(self) -> int:
-        """Records on the page, keyed or not: a server's full page holds its page size."""
-        return len(self.record_keys) if self.entries is None else self.entries
+    entries: int
 
 
 class PagedSubResource(Protocol):
@@ -133,8 +133,8 @@ class PagedSubResource(Protocol):
         ...
 
     def read(self, data: Any) -> PageContent:
-        """The reported total (None for a list that reports none) and the keys of the page's
-        records."""
+        """The reported total (None for a list that reports none), the keys of the page's
+        records, and how many entries its list holds, keyed or not."""
         ...
 
 
@@ -161,7 +161,7 @@ class Unobservable:
         return None
 
     def read(self, data: Any) -> PageContent:
-        return PageContent(None, [])
+        return PageContent(None, [], 0)
 
 
 @dataclass(order=True, frozen=True, slots=True)
@@ -225,12 +225,12 @@ class _Progress:
     served_page_size: int | None = None
     """The server's own page size, once page 2 confirmed it smaller than the one asked."""
     probe: int | None = None
-    """Page 1's record count while page 2 tells whether it was the server's page size."""
+    """Page 1's entries while page 2 tells whether they were the server's page size."""
     planning_size: int | None = None
     """Page 1's record count once it plans the pages: confirmed, or page 2 failed."""
     wanted: int = 0
     fullest: int = 0
-    """The most records any copy held."""
+    """The most keyed records any copy held, as the check counts them."""
     totals: dict[int, set[int]] = field(default_factory=dict)
     """The totals the copies of each page reported."""
     rounds: int = 0
@@ -246,7 +246,8 @@ class _Progress:
     whole: bool = False
     """Whether page 1 held records without a total, fewer than asked: page 2 tells the rest."""
     seen: set[str] = field(default_factory=set)
-    """The keys of the pages without a total so far."""
+    """The keys of page 1 and of the pages without a total so far, until the last part is
+    emitted."""
     end_unconfirmed: str | None = None
     """Why a whole list's page 2 failed, when it did (see the module docstring)."""
 
@@ -299,6 +300,8 @@ class _Progress:
         self.parts += 1
         last = self.done and not self.pages
         summary = self.summary() if last else None
+        if last:
+            self.seen.clear()
         pages = [p for p in slots if p is not None]
         return RawFetchResult(self.sub.key, pages, part=self.parts, summary=summary)
 
@@ -502,17 +505,20 @@ async def fetch_paged(
             return
         prog.pages[page] = _as_raw(page, response)
         prog.count(page, response, content)
-        n_records = content.held
-        adds = True  # whether the page holds a record of a whole list not seen before it
-        if content.total is None:
-            keys = set(content.record_keys)
-            adds = not keys <= prog.seen
+        n_records = content.entries
+        # Whether the page holds a record not seen before it: page 1's records for any list,
+        # every page's for a whole list (a server that ignores the page number repeats them).
+        keys = set(content.record_keys)
+        adds = page == 1 or not keys <= prog.seen
+        if page == 1 or content.total is None:
             prog.seen |= keys
         if page == 1 and content.total is not None:
             prog.wanted = content.total
             if sub.max_records is not None:
                 prog.wanted = min(prog.wanted, sub.max_records)
-            if 0 < n_records < min(sub.page_size, prog.wanted):
+            if not sub.numbered_pages:
+                pass  # there is only page 1
+            elif 0 < n_records < min(sub.page_size, prog.wanted):
                 prog.probe = n_records  # a server's page size, or a total that drifted up
                 prog.planned_last = 2
             else:
@@ -535,6 +541,18 @@ async def fetch_paged(
         settle(j)
 
     async def worker() -> None:
+        """`work`, with an error of its own handed to the consumer: a worker that ended
+        silently would leave the others waiting for its page for ever."""
+        try:
+            await work()
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            async with changed:
+                failure.append(exc)
+                changed.notify_all()
+
+    async def work() -> None:
         nonlocal held
         while True:
             async with changed:

@@ -115,7 +115,6 @@ class _WholeBrandList:
     max_records: ClassVar[int | None] = None
     listed_records: ClassVar[int | None] = None
     page_shape: ClassVar[type | None] = None  # a page or two a brand: parsed whole
-    numbered_pages: ClassVar[bool]
 
     @property
     def key(self) -> str:

@@ -5,14 +5,15 @@
 be told to answer one page with 503 every time, to serve fewer items a page than asked
 (`max_size`), as servers that cap the page size do, or to report totals above its items
 (`drift`), as a catalogue that shrank while it was paged does, to sell an item as a page is
-answered (`sells`), which shifts the later pages, to stall a page (`stalling`), or to ignore the
-page number (`ignores_page`). `ShopCategory` is that endpoint as a `PagedSubResource` (read as a
-whole list, without its total, when `whole`), and `ShopRawSource` the raw component a shop's
-YAML instantiates.
+answered (`sells`), which shifts the later pages, to stall a page (`stalling`), to ignore the
+page number (`ignores_page`), or to serve some items without their SKU (`unkeyed`).
+`ShopCategory` is that endpoint as a `PagedSubResource` (read as a whole list, without its total,
+when `whole`), and `ShopRawSource` the raw component a shop's YAML instantiates.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -101,7 +102,9 @@ class ShopServer:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                # The client may have stopped waiting, as a fetch that fails does.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(body)
 
             def log_message(self, format: str, *args: Any) -> None:
                 return None
@@ -137,6 +140,7 @@ class ShopCategory:
     whole: bool = False
     """Read without the total, as a list that reports none (a dealer locator) is."""
     numbered_pages: bool = True
+    """False to read the endpoint as one whose request names no page."""
 
     @property
     def key(self) -> str:
@@ -160,7 +164,7 @@ class ShopCategory:
         total = None if self.whole else int(data["total"])
         items = data["items"]
         keys = [str(item["sku"]) for item in items if "sku" in item]
-        return PageContent(total, keys, len(items))
+        return PageContent(total, keys, entries=len(items))
 
 
 def fast_http() -> HttpClientConfig:

@@ -71,7 +71,7 @@ def test_the_first_total_present_wins_and_separators_are_read() -> None:
     shops += [{"shopCode": None}, {"shopCode": True}, {"shopCode": {"id": "B"}}]
     assert WHOLE.read({"shops": shops}).record_keys == ["A", "0"]
     # Every entry fills the page, keyed or not: the server's page held eight.
-    assert WHOLE.read({"shops": shops}).held == 8
+    assert WHOLE.read({"shops": shops}).entries == 8
     # The check counts the same two.
     assert stored("shops", [orjson.dumps({"shops": shops})], WHOLE)["distinct_records"] == 2
     assert WHOLE.read({"shops": None}).record_keys == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 import orjson
@@ -199,6 +200,54 @@ def test_a_record_without_a_key_still_fills_its_page() -> None:
     assert held == [3, 3, 1]
     (summary,) = [r.summary for r in results if r.summary]
     assert summary is not None and summary.served_page_size is None
+
+
+def test_a_full_page_1_without_keys_still_goes_on() -> None:
+    with ShopServer({"bolts": 5}, unkeyed={"bolts-001", "bolts-002", "bolts-003"}) as shop:
+        results = fetch([ShopCategory(shop.base_url, "bolts", page_size=3, whole=True)])
+
+    assert sorted(shop.requests) == [("bolts", 1), ("bolts", 2)]
+    assert [len(orjson.loads(p.body)["items"]) for r in results for p in r.pages] == [3, 2]
+
+
+@pytest.mark.parametrize(("max_size", "requests"), [(None, 3), (2, 2)])
+def test_a_listing_with_a_total_from_a_server_that_ignores_the_page_number_ends(
+    max_size: int | None, requests: int
+) -> None:
+    # Every page answers page 1: asked 3 a page, pages 2 and 3 repeat it (or, cut to 2 a page,
+    # page 2 tells no page size); nothing asks past them.
+    with ShopServer({"bolts": 7}, ignores_page=True, max_size=max_size) as shop:
+        results = fetch([ShopCategory(shop.base_url, "bolts")])
+
+    assert len(shop.requests) == requests
+    (summary,) = [r.summary for r in results if r.summary]
+    assert summary is not None and summary.served_page_size is None
+
+
+def test_a_listing_whose_request_names_no_page_is_asked_page_1_alone(shop: ShopServer) -> None:
+    results = fetch([ShopCategory(shop.base_url, "bolts", numbered_pages=False)])
+
+    assert shop.requests == [("bolts", 1)]
+    assert [p.page_number for r in results for p in r.pages] == [1]
+
+
+@dataclass(frozen=True)
+class _FaultySource:
+    """A shop category whose own code fails once a page is in."""
+
+    inner: ShopCategory
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    @property
+    def numbered_pages(self) -> bool:
+        raise RuntimeError("a fault in the source's code")
+
+
+def test_a_fault_in_a_source_s_code_is_raised_not_waited_for(shop: ShopServer) -> None:
+    with pytest.raises(RuntimeError, match="a fault in the source's code"):
+        fetch([_FaultySource(ShopCategory(shop.base_url, "bolts"))])  # type: ignore[list-item]
 
 
 def test_a_total_above_a_short_first_page_costs_one_empty_page_and_no_page_size(
