@@ -508,10 +508,9 @@ async def fetch_paged(
         n_records = content.entries
         # Whether the page holds a record not seen before it: page 1's records for any list,
         # every page's for a whole list (a server that ignores the page number repeats them).
-        keys = set(content.record_keys)
-        adds = page == 1 or not keys <= prog.seen
+        adds = page == 1 or not prog.seen.issuperset(content.record_keys)
         if page == 1 or content.total is None:
-            prog.seen |= keys
+            prog.seen.update(content.record_keys)
         if page == 1 and content.total is not None:
             prog.wanted = content.total
             if sub.max_records is not None:
