@@ -511,24 +511,22 @@ async def fetch_paged(
         adds = page == 1 or not prog.seen.issuperset(content.record_keys)
         if page == 1 or content.total is None:
             prog.seen.update(content.record_keys)
-        if page == 1 and content.total is not None:
-            prog.wanted = content.total
-            if sub.max_records is not None:
-                prog.wanted = min(prog.wanted, sub.max_records)
+        if page == 1:
+            total = content.total
+            if total is not None:
+                prog.wanted = total if sub.max_records is None else min(total, sub.max_records)
+            asked = sub.page_size if total is None else min(sub.page_size, prog.wanted)
             if not sub.numbered_pages:
                 pass  # there is only page 1
-            elif 0 < n_records < min(sub.page_size, prog.wanted):
-                prog.probe = n_records  # a server's page size, or a total that drifted up
+            elif 0 < n_records < asked:
+                # The server's page size, a total that drifted up, or a whole list: page 2 tells.
+                prog.whole = total is None
+                prog.probe = n_records
                 prog.planned_last = 2
-            else:
+            elif total is not None:
                 prog.planned_last = max(1, math.ceil(prog.wanted / prog.page_size))
             for extra in range(2, prog.planned_last + 1):
                 enqueue(j, extra)
-        elif page == 1 and 0 < n_records < sub.page_size and sub.numbered_pages:
-            prog.whole = True
-            prog.probe = n_records  # the whole list, or the server's page size
-            prog.planned_last = 2
-            enqueue(j, 2)
         elif page == 2:
             settle_probe(j, n_records if adds else 0)
         capped = sub.max_records is not None and page * prog.page_size >= sub.max_records
