@@ -13,6 +13,7 @@ import datetime as dt
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from ai_stellantis.settings import DEFAULT_PAGE_SIZE
 from standin.stellantis.sites.catalog import SCOPES
@@ -33,6 +34,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--date", type=_date, default=None, help="served day (default today)")
 
 
+def _served(name: str) -> Any:
+    """A served setting's default, as `ServedState` declares it."""
+    return ServedState.model_fields[name].default
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m standin.stellantis.sites", description=__doc__.splitlines()[0]
@@ -42,22 +48,32 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     _common(serve)
-    serve.add_argument("--latency", type=float, default=0.0, help="mean seconds per answer")
-    serve.add_argument("--jitter", type=float, default=0.2, help="latency spread, 0..1")
+    serve.add_argument(
+        "--latency", type=float, default=_served("latency"), help="mean seconds per answer"
+    )
+    serve.add_argument(
+        "--jitter", type=float, default=_served("jitter"), help="latency spread, 0..1"
+    )
     serve.add_argument("--evening", action="store_true", help="US evening: twice the latency")
     serve.add_argument(
         "--size-share",
         type=float,
-        default=0.5,
+        default=_served("size_share"),
         help="share of a 50-vehicle page's latency that grows with its vehicles, 0..1",
     )
     serve.add_argument("--faults", default="", help="e.g. 'html:0.05,failure@jeep.com/dealers/1'")
-    serve.add_argument("--stall-seconds", type=float, default=90.0)
+    serve.add_argument("--stall-seconds", type=float, default=_served("stall_seconds"))
     serve.add_argument(
-        "--max-page-size", type=int, default=500, help="vehicles a page at most, as the sites cap"
+        "--max-page-size",
+        type=int,
+        default=_served("max_page_size"),
+        help="vehicles a page at most, as the sites cap",
     )
     serve.add_argument(
-        "--max-dealers-per-page", type=int, default=5000, help="dealers a locator page at most"
+        "--max-dealers-per-page",
+        type=int,
+        default=_served("max_dealers_per_page"),
+        help="dealers a locator page at most",
     )
     truth = sub.add_parser("truth", help="write the ground truth of one search as parquet")
     _common(truth)
