@@ -1,10 +1,12 @@
 """Writing a partition's data files chunk by chunk, before anything is committed.
 
-Each chunk is cast to the table's schema and written to Parquet as soon as enough rows are
-buffered; only the resulting `DataFile` descriptions are kept, so memory holds at most one chunk
-plus `coalesce_bytes` of small chunks waiting to share a file. New columns are staged in a
-transaction that is never committed: it only gives the field ids the files are written with,
-and the commit re-applies the same evolution to the then-current table.
+Each chunk is cast to the table's schema and appended to an open Parquet file as soon as a row
+group's worth of rows is buffered; a file is closed once it holds `coalesce_bytes`, and only the
+resulting `DataFile` descriptions are kept. Memory therefore holds at most one chunk plus a row
+group of small chunks, and what is left to write when the last chunk arrives is at most one row
+group and a file footer, whatever the size of the day. New columns are staged in a transaction
+that is never committed: it only gives the field ids the files are written with, and the commit
+re-applies the same evolution to the then-current table.
 
 Files are written in chunk order and numbered in that order, so the partition's files list rows
 in the order the chunks delivered them. The stager remembers which rows of which chunk each file
@@ -18,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import itertools
+import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,10 +29,13 @@ from typing import TypeAlias
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pyiceberg.io.pyarrow import bin_pack_arrow_table, pyarrow_to_schema, write_file
-from pyiceberg.manifest import DataFile
+from pyiceberg.io import OutputFile
+from pyiceberg.io.fileformat import FileFormatFactory, FileFormatWriter
+from pyiceberg.io.pyarrow import bin_pack_arrow_table
+from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
 from pyiceberg.partitioning import PartitionFieldValue, PartitionKey
-from pyiceberg.table import Table, TableProperties, WriteTask
+from pyiceberg.table import Table, TableProperties
+from pyiceberg.table.locations import load_location_provider
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.utils.properties import property_as_int
 
@@ -40,7 +46,7 @@ Positions: TypeAlias = Sequence[int] | pl.Series
 """0-based positions of rows within a chunk."""
 
 DEFAULT_COALESCE_BYTES = 32 * 1024 * 1024
-"""Chunks smaller than this (in Arrow bytes) are buffered together into one data file."""
+"""Chunks smaller than this (in Arrow bytes) share one data file."""
 
 
 ROW_GROUP_BYTES = 32 * 1024 * 1024
@@ -53,20 +59,22 @@ WIDE_ROW_GROUP_BYTES = 8 * 1024 * 1024
 raw day holds a few megabytes of bodies at a time."""
 
 
-def _sized_row_groups(metadata: TableMetadata, rows: pa.Table) -> TableMetadata:
-    """The metadata with a row-group limit in rows that gives row groups of about a set size.
+def row_group_bytes(rows: pa.Table) -> int:
+    """The Arrow bytes of a row group for rows like these: wide rows get small groups."""
+    per_row = max(1, rows.nbytes // max(1, rows.num_rows))
+    return WIDE_ROW_GROUP_BYTES if per_row >= WIDE_ROW_BYTES else ROW_GROUP_BYTES
 
-    pyiceberg limits row groups by rows only (a million by default): for raw pages of ~100 KB
-    that makes one row group per file, and a reader must decode a whole file at once. A limit
-    the table sets itself is kept.
-    """
-    if TableProperties.PARQUET_ROW_GROUP_LIMIT in metadata.properties or rows.num_rows == 0:
-        return metadata
-    per_row = max(1, rows.nbytes // rows.num_rows)
-    budget = WIDE_ROW_GROUP_BYTES if per_row >= WIDE_ROW_BYTES else ROW_GROUP_BYTES
-    limit = max(16, min(TableProperties.PARQUET_ROW_GROUP_LIMIT_DEFAULT, budget // per_row))
-    properties = {**metadata.properties, TableProperties.PARQUET_ROW_GROUP_LIMIT: str(limit)}
-    return metadata.model_copy(update={"properties": properties})
+
+def row_group_rows(metadata: TableMetadata, rows: pa.Table) -> int:
+    """Rows a row group holds: the table's own limit, else about `row_group_bytes` of rows like
+    these. pyiceberg limits row groups by rows only (a million by default): for raw pages of
+    ~100 KB that would make one row group per file, which a reader must decode at once."""
+    own = metadata.properties.get(TableProperties.PARQUET_ROW_GROUP_LIMIT)
+    if own is not None:
+        return int(own)
+    per_row = max(1, rows.nbytes // max(1, rows.num_rows))
+    default = TableProperties.PARQUET_ROW_GROUP_LIMIT_DEFAULT
+    return max(16, min(default, row_group_bytes(rows) // per_row))
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,12 +103,76 @@ def _split(pending: list[Segment], counts: Sequence[int]) -> list[list[Segment]]
     return out
 
 
+class _OpenFile:
+    """A data file being written: Parquet row groups appended until it is closed."""
+
+    def __init__(
+        self, table: Table, metadata: TableMetadata, key: PartitionKey, name: str, rows: pa.Table
+    ) -> None:
+        self._io = table.io
+        self._key = key
+        self._spec_id = metadata.default_spec_id
+        provider = load_location_provider(metadata.location, metadata.properties)
+        self.path = provider.new_data_location(data_file_name=name, partition_key=key)
+        self._output: OutputFile = self._io.new_output(self.path)
+        # Row groups are sized from the first rows written, which are of the same table: each
+        # write is cut into groups of about that many rows (`write`), which the writer's own
+        # limit, looser unless the table sets one, leaves whole.
+        self._group_rows = row_group_rows(metadata, rows)
+        limit = TableProperties.PARQUET_ROW_GROUP_LIMIT
+        properties = {limit: str(2 * self._group_rows), **metadata.properties}
+        self._writer: FileFormatWriter = FileFormatFactory.get(FileFormat.PARQUET).create_writer(
+            self._output, metadata.schema(), properties
+        )
+        self.nbytes = 0
+        self.segments: list[Segment] = []
+
+    def write(self, rows: pa.Table, segments: list[Segment]) -> None:
+        """Append `rows` as row groups of even size, as near the set size as whole groups allow
+        (26 rows at 25 a group are one group, not 25 and 1)."""
+        groups = max(1, round(rows.num_rows / self._group_rows))
+        size = math.ceil(rows.num_rows / groups)
+        for start in range(0, rows.num_rows, size):
+            self._writer.write(rows.slice(start, size))
+        self.nbytes += rows.nbytes
+        self.segments.extend(segments)
+
+    def close(self) -> DataFile:
+        statistics = self._writer.close()
+        return DataFile.from_args(
+            content=DataFileContent.DATA,
+            file_path=self.path,
+            file_format=FileFormat.PARQUET,
+            partition=self._key.partition,
+            file_size_in_bytes=len(self._output),
+            sort_order_id=None,
+            spec_id=self._spec_id,
+            equality_ids=None,
+            key_metadata=None,
+            **statistics.to_serialized_dict(),
+        )
+
+    def abort(self) -> None:
+        """Close without describing the file, and delete it."""
+        with contextlib.suppress(Exception):
+            self._writer.close()
+        with contextlib.suppress(Exception):
+            self._io.delete(self.path)
+
+
 def _positions(by_chunk: Mapping[int, Positions]) -> dict[int, pl.Series]:
     return {
         chunk: pl.Series(rows).cast(pl.Int64).unique()
         for chunk, rows in by_chunk.items()
         if len(rows)
     }
+
+
+def _pieces(rows: pa.Table, target: int) -> list[list[pa.RecordBatch]]:
+    """`rows` cut into pieces of about `target` Arrow bytes (0: one piece), in order."""
+    if not target or rows.nbytes <= target:
+        return [rows.to_batches()]
+    return list(bin_pack_arrow_table(rows, target))
 
 
 class PartitionStager:
@@ -127,6 +199,7 @@ class PartitionStager:
         self._buffer: list[pa.Table] = []
         self._buffered: list[Segment] = []
         self._buffered_bytes = 0
+        self._open: _OpenFile | None = None
         self.data_files: list[DataFile] = []
         self._segments: list[list[Segment]] = []
         """For each data file, the chunk rows it holds, in file order."""
@@ -150,6 +223,12 @@ class PartitionStager:
     def arrow_schema(self) -> pa.Schema:
         return self._arrow_schema
 
+    @property
+    def unwritten_bytes(self) -> int:
+        """Arrow bytes of staged rows not yet written to a file: under a row group's worth
+        (`row_group_bytes`) between chunks, unless `coalesce_bytes` is smaller."""
+        return self._buffered_bytes
+
     def add(self, chunk: pa.Table) -> None:
         """Stage one chunk (already carrying `_partition_date`); empty chunks write nothing."""
         self.chunks += 1
@@ -167,52 +246,83 @@ class PartitionStager:
         self._buffer.append(conformed)
         self._buffered.append(Segment(self.chunks - 1, 0, conformed.num_rows))
         self._buffered_bytes += conformed.nbytes
-        if self._buffered_bytes >= self._coalesce_bytes:
-            self.flush()
+        # A row group's worth is written as soon as it is in, so the last chunk finds little
+        # left to write.
+        if self._buffered_bytes >= min(self._coalesce_bytes, row_group_bytes(conformed)):
+            self._spill()
 
     def flush(self) -> None:
-        """Write whatever is buffered as data files."""
+        """Write whatever is buffered and close the open file."""
+        self._spill()
+        self._close_open()
+
+    def _spill(self) -> None:
+        """Append the buffered rows to the open file (opening one, and closing it once it holds
+        `coalesce_bytes` or would pass the table's target file size)."""
         if not self._buffer:
             return
         rows = pa.concat_tables(self._buffer)
-        self._buffer.clear()
-        self._buffered_bytes = 0
-        written = self._write(rows)
-        self._segments.extend(_split(self._buffered, [f.record_count for f in written]))
-        self._buffered.clear()
-        self.data_files.extend(written)
+        segments = self._buffered
+        self._buffer, self._buffered, self._buffered_bytes = [], [], 0
+        target = self._target_file_bytes()
+        if self._open is not None and target and self._open.nbytes + rows.nbytes > target:
+            self._close_open()
+        pieces = [pa.Table.from_batches(b, rows.schema) for b in _pieces(rows, target)]
+        for piece, piece_segments in zip(
+            pieces, _split(segments, [p.num_rows for p in pieces]), strict=True
+        ):
+            if self._open is None:
+                self._open = self._new_file(piece)
+            self._open.write(piece, piece_segments)
+            if len(pieces) > 1 or self._open.nbytes >= self._coalesce_bytes:
+                self._close_open()
 
-    def _write(self, rows: pa.Table) -> list[DataFile]:
-        """`rows` written as data files of the day, in order."""
+    def _close_open(self) -> None:
+        if self._open is None:
+            return
+        opened, self._open = self._open, None
+        try:
+            self.data_files.append(opened.close())
+        except BaseException:
+            opened.abort()
+            raise
+        self._segments.append(opened.segments)
+
+    def _target_file_bytes(self) -> int:
+        return (
+            property_as_int(
+                self.metadata.properties,
+                TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
+                TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT,
+            )
+            or 0
+        )
+
+    def _new_file(self, rows: pa.Table) -> _OpenFile:
         metadata = self.metadata
-        schema = metadata.schema()
         key = PartitionKey(
             field_values=[
                 PartitionFieldValue(field=day_partition_field(self._table), value=self._date)
             ],
             partition_spec=metadata.spec(),
-            schema=schema,
+            schema=metadata.schema(),
         )
-        task_schema = pyarrow_to_schema(
-            rows.schema, name_mapping=schema.name_mapping, format_version=metadata.format_version
-        )
-        target = property_as_int(
-            metadata.properties,
-            TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
-            TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT,
-        )
-        tasks = (
-            WriteTask(
-                write_uuid=self._write_uuid,
-                task_id=next(self._task_ids),
-                record_batches=batches,
-                schema=task_schema,
-                partition_key=key,
-            )
-            for batches in bin_pack_arrow_table(rows, target or 0)
-        )
-        # write_file runs tasks on an executor but yields in task order.
-        return list(write_file(self._table.io, _sized_row_groups(metadata, rows), tasks))
+        name = f"00000-{next(self._task_ids)}-{self._write_uuid}.parquet"
+        return _OpenFile(self._table, metadata, key, name, rows)
+
+    def _write(self, rows: pa.Table) -> list[DataFile]:
+        """`rows` written as data files of their own, in order."""
+        files = []
+        for batches in _pieces(rows, self._target_file_bytes()):
+            piece = pa.Table.from_batches(batches, rows.schema)
+            written = self._new_file(piece)
+            try:
+                written.write(piece, [])
+                files.append(written.close())
+            except BaseException:
+                written.abort()
+                raise
+        return files
 
     def _read(self, data_file: DataFile) -> pa.Table:
         with self._table.io.new_input(data_file.file_path).open() as stream:
@@ -303,6 +413,9 @@ class PartitionStager:
     def discard(self) -> None:
         """Delete the files written so far; for when the commit is known not to have happened."""
         self._buffer.clear()
+        if self._open is not None:
+            self._open.abort()
+            self._open = None
         for data_file in self.data_files:
             with contextlib.suppress(Exception):
                 self._table.io.delete(data_file.file_path)

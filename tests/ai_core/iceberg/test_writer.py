@@ -9,6 +9,7 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from pyiceberg.catalog import Catalog
 from pyiceberg.transforms import IdentityTransform
@@ -16,8 +17,9 @@ from pyiceberg.transforms import IdentityTransform
 from ai_core.iceberg import commit
 from ai_core.iceberg.catalog import load_catalog
 from ai_core.iceberg.reader import arrow_table, lazy_frame, written_dates
-from ai_core.iceberg.staging import PartitionStager
-from ai_core.iceberg.tables import partition_dates
+from ai_core.iceberg.schema import conform
+from ai_core.iceberg.staging import WIDE_ROW_GROUP_BYTES, PartitionStager
+from ai_core.iceberg.tables import ensure_table, partition_dates
 from ai_core.iceberg.writer import write_partition
 from ai_core.raw.result import RAW_SCHEMA, RawFetchResult, RawPage
 from tests.ai_core.iceberg.writer_proc import SCHEMA, chunked_rows, day_rows
@@ -122,6 +124,28 @@ def test_small_chunks_share_files_and_keep_their_order(catalog: Catalog) -> None
     assert lazy_frame(table, [D2]).collect()["seq"].to_list() == list(range(42))
     both = arrow_table(table, [D2, D1]).column("seq").to_pylist()
     assert both == list(range(42)) + list(range(280))
+
+
+def test_wide_rows_are_written_as_each_row_group_fills(catalog: Catalog) -> None:
+    """Rows of whole pages go to the open file a row group at a time while the day is still
+    coming, so the end of the day leaves under one row group to write; groups are even."""
+    row_bytes, chunk_rows, chunks = 64 * 1024, 37, 12  # 2.3 MB chunks, 28 MB in all
+    table = ensure_table(catalog, TABLE, SCHEMA)
+    stager = PartitionStager(table, D1)
+    for i in range(chunks):
+        rows = day_rows(D1, i * chunk_rows, chunk_rows, "x" * row_bytes)
+        stager.add(conform(rows, stager.arrow_schema, TABLE))
+        assert stager.unwritten_bytes < WIDE_ROW_GROUP_BYTES
+    written = chunks * chunk_rows * row_bytes - stager.unwritten_bytes
+    assert written > 3 * WIDE_ROW_GROUP_BYTES  # before the flush: written as it came
+    stager.flush()
+    assert stager.unwritten_bytes == 0 and len(stager.data_files) == 1
+    path = stager.data_files[0].file_path.removeprefix("file://")
+    meta = pq.ParquetFile(path).metadata
+    groups = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    target = WIDE_ROW_GROUP_BYTES // row_bytes
+    assert sum(groups) == chunks * chunk_rows
+    assert all(target * 2 // 3 <= n <= target * 3 // 2 for n in groups[:-1]), groups
 
 
 @pytest.mark.parametrize("coalesce_bytes", [0, 32 * 1024 * 1024])
