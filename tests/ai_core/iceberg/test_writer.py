@@ -268,6 +268,35 @@ def test_new_columns_evolve_the_schema(catalog: Catalog) -> None:
     assert [r["price"] for r in d1] == [None, None] and d1[0]["dealer"] is None
 
 
+def _field_ids(field: pa.Field) -> list[tuple[str, bytes | None]]:
+    """Each field's name and Parquet field id, nested fields after their parent."""
+    own = [(field.name, (field.metadata or {}).get(b"PARQUET:field_id"))]
+    kind = field.type
+    if pa.types.is_struct(kind):
+        return own + [i for n in range(kind.num_fields) for i in _field_ids(kind.field(n))]
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return own + _field_ids(kind.value_field)
+    return own
+
+
+def test_files_carry_the_tables_field_ids_at_every_level_and_column_bounds(
+    catalog: Catalog,
+) -> None:
+    frame = pl.DataFrame({"seq": [9, 3], "packages": [[{"code": "A", "msrp": 1.0}], []]})
+    write_partition(catalog, TABLE, D1, [frame])
+    table = catalog.load_table(TABLE)
+    (task,) = table.scan().plan_files()
+    written = pq.read_schema(task.file.file_path.removeprefix("file://"))
+    expected = table.schema().as_arrow()
+    assert [i for f in written for i in _field_ids(f)] == [
+        i for f in expected for i in _field_ids(f)
+    ]
+    assert all(i is not None for f in written for _, i in _field_ids(f))
+    seq = table.schema().find_field("seq").field_id
+    bound = task.file.lower_bounds[seq], task.file.upper_bounds[seq]
+    assert [int.from_bytes(b, "little", signed=True) for b in bound] == [3, 9]
+
+
 def test_polars_frames_are_cast_to_required_columns(catalog: Catalog) -> None:
     write_partition(catalog, TABLE, D1, [], schema_hint=SCHEMA)
     frame = pl.DataFrame({"seq": [1, 2], "tag": ["p", None]})  # nullable, no _partition_date
