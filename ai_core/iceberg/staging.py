@@ -3,10 +3,11 @@
 Each chunk is cast to the table's schema and appended to an open Parquet file as soon as a row
 group's worth of rows is buffered; a file is closed once it holds `coalesce_bytes`, and only the
 resulting `DataFile` descriptions are kept. Memory therefore holds at most one chunk plus a row
-group of small chunks, and what is left to write when the last chunk arrives is at most one row
-group and a file footer, whatever the size of the day. New columns are staged in a transaction
-that is never committed: it only gives the field ids the files are written with, and the commit
-re-applies the same evolution to the then-current table.
+group of small chunks, and what is left to write when the last chunk arrives is that chunk,
+under a row group of rows before it, and a file footer, whatever the size of the day. A list
+cell that is null is stored as null, apart from an empty list. New columns are staged in a
+transaction that is never committed: it only gives the field ids the files are written with,
+and the commit re-applies the same evolution to the then-current table.
 
 Files are written in chunk order and numbered in that order, so the partition's files list rows
 in the order the chunks delivered them. The stager remembers which rows of which chunk each file
@@ -30,8 +31,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pyiceberg.io import OutputFile
-from pyiceberg.io.fileformat import FileFormatFactory, FileFormatWriter
-from pyiceberg.io.pyarrow import bin_pack_arrow_table
+from pyiceberg.io.pyarrow import ParquetFormatWriter
 from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
 from pyiceberg.partitioning import PartitionFieldValue, PartitionKey
 from pyiceberg.table import Table, TableProperties
@@ -59,22 +59,24 @@ WIDE_ROW_GROUP_BYTES = 8 * 1024 * 1024
 raw day holds a few megabytes of bodies at a time."""
 
 
+MIN_GROUP_ROWS = 16
+"""Fewest rows in a row group cut by size, however wide the rows (a locator page is MBs)."""
+
+
 def row_group_bytes(rows: pa.Table) -> int:
     """The Arrow bytes of a row group for rows like these: wide rows get small groups."""
     per_row = max(1, rows.nbytes // max(1, rows.num_rows))
     return WIDE_ROW_GROUP_BYTES if per_row >= WIDE_ROW_BYTES else ROW_GROUP_BYTES
 
 
-def row_group_rows(metadata: TableMetadata, rows: pa.Table) -> int:
-    """Rows a row group holds: the table's own limit, else about `row_group_bytes` of rows like
-    these. pyiceberg limits row groups by rows only (a million by default): for raw pages of
-    ~100 KB that would make one row group per file, which a reader must decode at once."""
-    own = metadata.properties.get(TableProperties.PARQUET_ROW_GROUP_LIMIT)
-    if own is not None:
-        return int(own)
-    per_row = max(1, rows.nbytes // max(1, rows.num_rows))
-    default = TableProperties.PARQUET_ROW_GROUP_LIMIT_DEFAULT
-    return max(16, min(default, row_group_bytes(rows) // per_row))
+def _row_groups(rows: pa.Table) -> list[pa.Table]:
+    """`rows` cut into row groups of even size near `row_group_bytes`, in order (26 rows at 25 a
+    group are one group, not 25 and 1). pyiceberg limits row groups by rows only (a million by
+    default): for raw pages of ~100 KB that would make one row group per file, which a reader
+    must decode at once."""
+    groups = max(1, round(rows.nbytes / row_group_bytes(rows)))
+    size = max(MIN_GROUP_ROWS, math.ceil(rows.num_rows / groups))
+    return [rows.slice(start, size) for start in range(0, rows.num_rows, size)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,34 +108,24 @@ def _split(pending: list[Segment], counts: Sequence[int]) -> list[list[Segment]]
 class _OpenFile:
     """A data file being written: Parquet row groups appended until it is closed."""
 
-    def __init__(
-        self, table: Table, metadata: TableMetadata, key: PartitionKey, name: str, rows: pa.Table
-    ) -> None:
+    def __init__(self, table: Table, metadata: TableMetadata, key: PartitionKey, name: str) -> None:
         self._io = table.io
         self._key = key
         self._spec_id = metadata.default_spec_id
         provider = load_location_provider(metadata.location, metadata.properties)
         self.path = provider.new_data_location(data_file_name=name, partition_key=key)
         self._output: OutputFile = self._io.new_output(self.path)
-        # Row groups are sized from the first rows written, which are of the same table: each
-        # write is cut into groups of about that many rows (`write`), which the writer's own
-        # limit, looser unless the table sets one, leaves whole.
-        self._group_rows = row_group_rows(metadata, rows)
-        limit = TableProperties.PARQUET_ROW_GROUP_LIMIT
-        properties = {limit: str(2 * self._group_rows), **metadata.properties}
-        self._writer: FileFormatWriter = FileFormatFactory.get(FileFormat.PARQUET).create_writer(
-            self._output, metadata.schema(), properties
-        )
+        # A table that sets its own row-group limit in rows gets it; otherwise each write is cut
+        # by size (`_row_groups`) and the writer's limit, a million rows, leaves the cuts whole.
+        self._own_limit = TableProperties.PARQUET_ROW_GROUP_LIMIT in metadata.properties
+        self._writer = ParquetFormatWriter(self._output, metadata.schema(), metadata.properties)
         self.nbytes = 0
         self.segments: list[Segment] = []
 
     def write(self, rows: pa.Table, segments: list[Segment]) -> None:
-        """Append `rows` as row groups of even size, as near the set size as whole groups allow
-        (26 rows at 25 a group are one group, not 25 and 1)."""
-        groups = max(1, round(rows.num_rows / self._group_rows))
-        size = math.ceil(rows.num_rows / groups)
-        for start in range(0, rows.num_rows, size):
-            self._writer.write(rows.slice(start, size))
+        """Append `rows`, as row groups cut by size (or by the table's own limit)."""
+        for group in [rows] if self._own_limit else _row_groups(rows):
+            self._writer.write(group)
         self.nbytes += rows.nbytes
         self.segments.extend(segments)
 
@@ -168,11 +160,12 @@ def _positions(by_chunk: Mapping[int, Positions]) -> dict[int, pl.Series]:
     }
 
 
-def _pieces(rows: pa.Table, target: int) -> list[list[pa.RecordBatch]]:
-    """`rows` cut into pieces of about `target` Arrow bytes (0: one piece), in order."""
+def _pieces(rows: pa.Table, target: int) -> list[pa.Table]:
+    """`rows` cut, in order, into pieces of about `target` Arrow bytes (0: one piece)."""
     if not target or rows.nbytes <= target:
-        return [rows.to_batches()]
-    return list(bin_pack_arrow_table(rows, target))
+        return [rows]
+    size = max(1, int(target * rows.num_rows // rows.nbytes))
+    return [rows.slice(start, size) for start in range(0, rows.num_rows, size)]
 
 
 class PartitionStager:
@@ -267,13 +260,19 @@ class PartitionStager:
         target = self._target_file_bytes()
         if self._open is not None and target and self._open.nbytes + rows.nbytes > target:
             self._close_open()
-        pieces = [pa.Table.from_batches(b, rows.schema) for b in _pieces(rows, target)]
+        pieces = _pieces(rows, target)
         for piece, piece_segments in zip(
             pieces, _split(segments, [p.num_rows for p in pieces]), strict=True
         ):
             if self._open is None:
-                self._open = self._new_file(piece)
-            self._open.write(piece, piece_segments)
+                self._open = self._new_file()
+            try:
+                self._open.write(piece, piece_segments)
+            except BaseException:
+                # The file would hold rows its segments do not name: it goes.
+                self._open.abort()
+                self._open = None
+                raise
             if len(pieces) > 1 or self._open.nbytes >= self._coalesce_bytes:
                 self._close_open()
 
@@ -298,7 +297,7 @@ class PartitionStager:
             or 0
         )
 
-    def _new_file(self, rows: pa.Table) -> _OpenFile:
+    def _new_file(self) -> _OpenFile:
         metadata = self.metadata
         key = PartitionKey(
             field_values=[
@@ -308,14 +307,13 @@ class PartitionStager:
             schema=metadata.schema(),
         )
         name = f"00000-{next(self._task_ids)}-{self._write_uuid}.parquet"
-        return _OpenFile(self._table, metadata, key, name, rows)
+        return _OpenFile(self._table, metadata, key, name)
 
     def _write(self, rows: pa.Table) -> list[DataFile]:
         """`rows` written as data files of their own, in order."""
         files = []
-        for batches in _pieces(rows, self._target_file_bytes()):
-            piece = pa.Table.from_batches(batches, rows.schema)
-            written = self._new_file(piece)
+        for piece in _pieces(rows, self._target_file_bytes()):
+            written = self._new_file()
             try:
                 written.write(piece, [])
                 files.append(written.close())

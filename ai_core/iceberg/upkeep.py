@@ -4,6 +4,8 @@ pyiceberg's `expire_snapshots` only drops snapshots from the metadata; the data 
 and metadata files they alone referenced, and the files of writers that died before their commit,
 stay on storage. `sweep_orphans` lists the table's location and deletes every file that the table
 does not reference, once it is older than a grace period, so a write in flight is never touched.
+On an object store, a writer killed mid-file leaves an incomplete multipart upload instead,
+which no listing shows: the bucket's lifecycle rule must abort those (README, "S3 warehouse").
 A data file counts as referenced while a remaining snapshot still lists it as live.
 """
 

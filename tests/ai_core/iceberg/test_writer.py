@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from ai_core.iceberg.staging import WIDE_ROW_GROUP_BYTES, PartitionStager
 from ai_core.iceberg.tables import ensure_table, partition_dates
 from ai_core.iceberg.writer import write_partition
 from ai_core.raw.result import RAW_SCHEMA, RawFetchResult, RawPage
-from tests.ai_core.iceberg.writer_proc import SCHEMA, chunked_rows, day_rows
+from tests.ai_core.iceberg.writer_proc import LETTERS, SCHEMA, chunked_rows, day_rows
 
 TABLE = "shop_raw.items"
 D1, D2, D3 = dt.date(2026, 11, 21), dt.date(2026, 11, 22), dt.date(2026, 11, 23)
@@ -133,24 +134,93 @@ def test_wide_rows_are_written_as_each_row_group_fills(catalog: Catalog) -> None
     table = ensure_table(catalog, TABLE, SCHEMA)
     stager = PartitionStager(table, D1)
     for i in range(chunks):
-        rows = day_rows(D1, i * chunk_rows, chunk_rows, "x" * row_bytes)
+        rows = pages(i * chunk_rows, chunk_rows, row_bytes)
         stager.add(conform(rows, stager.arrow_schema, TABLE))
         assert stager.unwritten_bytes < WIDE_ROW_GROUP_BYTES
-    written = chunks * chunk_rows * row_bytes - stager.unwritten_bytes
-    assert written > 3 * WIDE_ROW_GROUP_BYTES  # before the flush: written as it came
+    (open_file,) = Path(table.location().removeprefix("file://")).rglob("*.parquet")
+    # Before the flush the file on disk holds the row groups written as the rows came.
+    assert open_file.stat().st_size > WIDE_ROW_GROUP_BYTES
     stager.flush()
     assert stager.unwritten_bytes == 0 and len(stager.data_files) == 1
     path = stager.data_files[0].file_path.removeprefix("file://")
-    meta = pq.ParquetFile(path).metadata
-    groups = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert Path(path) == open_file
+    groups = _row_groups(path)
     target = WIDE_ROW_GROUP_BYTES // row_bytes
-    assert sum(groups) == chunks * chunk_rows
+    assert len(groups) >= 3 and sum(groups) == chunks * chunk_rows
     assert all(target * 2 // 3 <= n <= target * 3 // 2 for n in groups[:-1]), groups
+    rows = pq.read_table(path)
+    assert rows.column("seq").to_pylist() == list(range(chunks * chunk_rows))
 
 
-@pytest.mark.parametrize("coalesce_bytes", [0, 32 * 1024 * 1024])
+def pages(start: int, n: int, row_bytes: int) -> pa.Table:
+    """`n` rows of D1 numbered from `start`, each tagged with `row_bytes` of text that does
+    not compress away, as page bodies do not."""
+    text = random.Random(start).randbytes(n * row_bytes).translate(LETTERS).decode()
+    tags = [text[i * row_bytes : (i + 1) * row_bytes] for i in range(n)]
+    return day_rows(D1, start, n, "").set_column(2, "tag", pa.array(tags, pa.large_string()))
+
+
+def _row_groups(path: str) -> list[int]:
+    meta = pq.ParquetFile(path).metadata
+    return [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+
+
+def test_row_groups_are_cut_by_size_when_a_file_mixes_wide_and_narrow_rows(
+    catalog: Catalog,
+) -> None:
+    table = ensure_table(catalog, TABLE, SCHEMA)
+    stager = PartitionStager(table, D1)
+    stager.add(conform(day_rows(D1, 0, 84, "w" * 100_000), stager.arrow_schema, TABLE))
+    stager.add(conform(day_rows(D1, 84, 24_000, "n" * 1000), stager.arrow_schema, TABLE))
+    stager.flush()
+    (data_file,) = stager.data_files
+    groups = _row_groups(data_file.file_path.removeprefix("file://"))
+    # The narrow rows are one group of their own size, not cut at the wide rows' count.
+    assert len(groups) <= 3 and groups[-1] >= 20_000, groups
+
+
+def test_a_file_past_the_target_size_is_cut_in_row_order(catalog: Catalog) -> None:
+    write_partition(catalog, TABLE, D1, [], schema_hint=SCHEMA)
+    table = catalog.load_table(TABLE)
+    with table.transaction() as tx:
+        tx.set_properties({"write.target-file-size-bytes": "2000"})
+    # One spill of three chunks (about 1,500, 1,000 and 400 bytes) above the target: packed
+    # first-fit, the third would join the first file and come before the second.
+    chunks = [day_rows(D1, 0, 71, "a"), day_rows(D1, 71, 48, "b"), day_rows(D1, 119, 19, "c")]
+    asked: list[list[int]] = []
+
+    def rows_to_drop(staged: PartitionStager) -> dict[int, list[int]]:
+        asked.append(staged.rows({1: [0], 2: [18]}).column("seq").to_pylist())
+        return {1: [0, 1, 2]}
+
+    report = write_partition(catalog, TABLE, D1, chunks, rows_to_drop=rows_to_drop)
+    assert asked == [[71, 137]]
+    assert report.files >= 2
+    assert day(catalog, D1).column("seq").to_pylist() == [*range(71), *range(74, 138)]
+
+
+def test_a_null_list_is_stored_as_null_and_an_empty_one_as_empty(catalog: Catalog) -> None:
+    frame = pl.DataFrame(
+        {"seq": [1, 2, 3], "trims": [[{"code": "A"}], [], None]},
+        schema={"seq": pl.Int64, "trims": pl.List(pl.Struct({"code": pl.String}))},
+    )
+    write_partition(catalog, TABLE, D1, [frame])
+    assert day(catalog, D1).column("trims").to_pylist() == [[{"code": "A"}], [], None]
+    stored = lazy_frame(catalog.load_table(TABLE), [D1]).collect()
+    assert stored["trims"].to_list() == [[{"code": "A"}], [], None]
+
+
+@pytest.mark.parametrize(
+    ("coalesce_bytes", "tag"),
+    [
+        (0, "x"),
+        (32 * 1024 * 1024, "x"),
+        # Wide rows: one file written in several row groups while the chunks come.
+        (32 * 1024 * 1024, "x" * 300_000),
+    ],
+)
 def test_rows_a_source_drops_before_the_commit_are_struck_from_the_staged_files(
-    catalog: Catalog, tmp_path: Path, coalesce_bytes: int
+    catalog: Catalog, tmp_path: Path, coalesce_bytes: int, tag: str
 ) -> None:
     asked: list[list[int]] = []
 
@@ -164,7 +234,7 @@ def test_rows_a_source_drops_before_the_commit_are_struck_from_the_staged_files(
         catalog,
         TABLE,
         D1,
-        chunked_rows(D1, 5, 7, "x"),
+        chunked_rows(D1, 5, 7, tag),
         coalesce_bytes=coalesce_bytes,
         rows_to_drop=rows_to_drop,
     )
@@ -376,6 +446,24 @@ def test_a_failing_generator_leaves_the_previous_day_and_no_files(
     assert table.current_snapshot() == snapshot_before
     assert day(catalog, D1).to_pydict() == day_rows(D1, 0, 3, "old").to_pydict()
     assert data_files_on_disk(tmp_path) == files_before
+
+
+def test_a_failing_fetch_deletes_the_file_it_left_open(catalog: Catalog, tmp_path: Path) -> None:
+    write_partition(catalog, TABLE, D1, [day_rows(D1, 0, 3, "old")])
+    files_before = data_files_on_disk(tmp_path)
+    opened: list[set[Path]] = []
+
+    def chunks() -> Iterator[pa.Table]:
+        for i in range(6):  # 12 MB of wide rows: a row group is written, the file stays open
+            yield day_rows(D1, i * 20, 20, "w" * 100_000)
+        opened.append(data_files_on_disk(tmp_path) - files_before)
+        raise ConnectionError("upstream went away on page 7")
+
+    with pytest.raises(ConnectionError, match="page 7"):
+        write_partition(catalog, TABLE, D1, chunks())
+    assert len(opened[0]) == 1  # the open file was on disk when the fetch failed
+    assert data_files_on_disk(tmp_path) == files_before
+    assert day(catalog, D1).to_pydict() == day_rows(D1, 0, 3, "old").to_pydict()
 
 
 def test_a_commit_that_loses_a_race_is_retried_on_fresh_metadata(catalog: Catalog) -> None:

@@ -64,14 +64,14 @@ def chunked_rows(day: dt.date, chunks: int, rows_per_chunk: int, tag: str) -> li
     return [day_rows(day, i * rows_per_chunk, rows_per_chunk, tag) for i in range(chunks)]
 
 
-_LETTERS = bytes(97 + i % 26 for i in range(256))
+LETTERS = bytes(97 + i % 26 for i in range(256))
 
 
 def wide_chunk(day: dt.date, index: int, megabytes: int) -> pa.Table:
     """About `megabytes` MiB of 1 KiB text rows that compress poorly, different per chunk."""
     row_bytes = 1024
     n = megabytes * 1024 * 1024 // row_bytes
-    body = random.Random(index).randbytes(n * row_bytes).translate(_LETTERS)
+    body = random.Random(index).randbytes(n * row_bytes).translate(LETTERS)
     offsets = pa.array(range(0, n * row_bytes + 1, row_bytes), pa.int64())
     payload = pa.LargeStringArray.from_buffers(n, offsets.buffers()[1], pa.py_buffer(body))
     return pa.table(
