@@ -5,7 +5,8 @@ group's worth of rows is buffered; a file is closed once it holds `coalesce_byte
 resulting `DataFile` descriptions are kept. Memory therefore holds at most one chunk plus a row
 group of small chunks, and what is left to write when the last chunk arrives is that chunk,
 under a row group of rows before it, and a file footer, whatever the size of the day. A list
-cell that is null is stored as null, apart from an empty list. New columns are staged in a
+cell that is null is stored as an empty list, as pyiceberg's own writer stores it and its reader
+reads it, so that every reader sees the same value. New columns are staged in a
 transaction that is never committed: it only gives the field ids the files are written with,
 and the commit re-applies the same evolution to the then-current table.
 
@@ -29,6 +30,7 @@ from typing import TypeAlias
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyiceberg.io import OutputFile
 from pyiceberg.io.pyarrow import ParquetFormatWriter
@@ -105,6 +107,36 @@ def _split(pending: list[Segment], counts: Sequence[int]) -> list[list[Segment]]
     return out
 
 
+def _has_list(kind: pa.DataType) -> bool:
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return True
+    return pa.types.is_struct(kind) and any(_has_list(f.type) for f in kind)
+
+
+def _empty_lists(array: pa.Array) -> pa.Array:
+    """`array` with each null list, at any depth, an empty list."""
+    kind = array.type
+    if pa.types.is_struct(kind):
+        children = [_empty_lists(array.field(i)) for i in range(kind.num_fields)]
+        return pa.StructArray.from_arrays(children, fields=list(kind), mask=array.is_null())
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        filled = pc.if_else(pc.is_null(array), pa.scalar([], kind), array)
+        rebuilt = pa.LargeListArray if pa.types.is_large_list(kind) else pa.ListArray
+        return rebuilt.from_arrays(filled.offsets, _empty_lists(filled.values), type=kind)
+    return array
+
+
+def _with_empty_lists(rows: pa.Table) -> pa.Table:
+    """`rows` with null lists as empty ones, as pyiceberg's reader would read them anyway: its
+    scan turns a stored null list into an empty one, which Polars and others read as null."""
+    for i, field in enumerate(rows.schema):
+        if _has_list(field.type):
+            column = rows.column(i)
+            filled = pa.chunked_array([_empty_lists(c) for c in column.chunks], field.type)
+            rows = rows.set_column(i, field, filled)
+    return rows
+
+
 class _OpenFile:
     """A data file being written: Parquet row groups appended until it is closed."""
 
@@ -124,6 +156,7 @@ class _OpenFile:
 
     def write(self, rows: pa.Table, segments: list[Segment]) -> None:
         """Append `rows`, as row groups cut by size (or by the table's own limit)."""
+        rows = _with_empty_lists(rows)
         for group in [rows] if self._own_limit else _row_groups(rows):
             self._writer.write(group)
         self.nbytes += rows.nbytes
