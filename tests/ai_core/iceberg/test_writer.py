@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from ai_core.iceberg.staging import WIDE_ROW_GROUP_BYTES, PartitionStager
 from ai_core.iceberg.tables import ensure_table, partition_dates
 from ai_core.iceberg.writer import write_partition
 from ai_core.raw.result import RAW_SCHEMA, RawFetchResult, RawPage
-from tests.ai_core.iceberg.writer_proc import LETTERS, SCHEMA, chunked_rows, day_rows
+from tests.ai_core.iceberg.writer_proc import SCHEMA, chunked_rows, day_rows, poor_text
 
 TABLE = "shop_raw.items"
 D1, D2, D3 = dt.date(2026, 11, 21), dt.date(2026, 11, 22), dt.date(2026, 11, 23)
@@ -153,11 +152,8 @@ def test_wide_rows_are_written_as_each_row_group_fills(catalog: Catalog) -> None
 
 
 def pages(start: int, n: int, row_bytes: int) -> pa.Table:
-    """`n` rows of D1 numbered from `start`, each tagged with `row_bytes` of text that does
-    not compress away, as page bodies do not."""
-    text = random.Random(start).randbytes(n * row_bytes).translate(LETTERS).decode()
-    tags = [text[i * row_bytes : (i + 1) * row_bytes] for i in range(n)]
-    return day_rows(D1, start, n, "").set_column(2, "tag", pa.array(tags, pa.large_string()))
+    """`n` rows of D1 numbered from `start`, each tagged with `row_bytes` of poor text."""
+    return day_rows(D1, start, n, "").set_column(2, "tag", poor_text(start, n, row_bytes))
 
 
 def _row_groups(path: str) -> list[int]:

@@ -64,16 +64,21 @@ def chunked_rows(day: dt.date, chunks: int, rows_per_chunk: int, tag: str) -> li
     return [day_rows(day, i * rows_per_chunk, rows_per_chunk, tag) for i in range(chunks)]
 
 
-LETTERS = bytes(97 + i % 26 for i in range(256))
+_LETTERS = bytes(97 + i % 26 for i in range(256))
+
+
+def poor_text(seed: int, n: int, row_bytes: int) -> pa.LargeStringArray:
+    """`n` texts of `row_bytes` letters that compress poorly, as page bodies do."""
+    body = random.Random(seed).randbytes(n * row_bytes).translate(_LETTERS)
+    offsets = pa.array(range(0, n * row_bytes + 1, row_bytes), pa.int64())
+    return pa.LargeStringArray.from_buffers(n, offsets.buffers()[1], pa.py_buffer(body))
 
 
 def wide_chunk(day: dt.date, index: int, megabytes: int) -> pa.Table:
     """About `megabytes` MiB of 1 KiB text rows that compress poorly, different per chunk."""
     row_bytes = 1024
     n = megabytes * 1024 * 1024 // row_bytes
-    body = random.Random(index).randbytes(n * row_bytes).translate(LETTERS)
-    offsets = pa.array(range(0, n * row_bytes + 1, row_bytes), pa.int64())
-    payload = pa.LargeStringArray.from_buffers(n, offsets.buffers()[1], pa.py_buffer(body))
+    payload = poor_text(index, n, row_bytes)
     return pa.table(
         {
             "_partition_date": pa.repeat(pa.scalar(day, pa.date32()), n),
