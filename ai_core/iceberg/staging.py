@@ -71,14 +71,18 @@ def row_group_bytes(rows: pa.Table) -> int:
     return WIDE_ROW_GROUP_BYTES if per_row >= WIDE_ROW_BYTES else ROW_GROUP_BYTES
 
 
-def _row_groups(rows: pa.Table) -> list[pa.Table]:
-    """`rows` cut into row groups of even size near `row_group_bytes`, in order (26 rows at 25 a
-    group are one group, not 25 and 1). pyiceberg limits row groups by rows only (a million by
-    default): for raw pages of ~100 KB that would make one row group per file, which a reader
-    must decode at once."""
-    groups = max(1, round(rows.nbytes / row_group_bytes(rows)))
-    size = max(MIN_GROUP_ROWS, math.ceil(rows.num_rows / groups))
+def _slices(rows: pa.Table, parts: int, min_rows: int = 1) -> list[pa.Table]:
+    """`rows` cut, in order, into `parts` slices of even size, of at least `min_rows` rows."""
+    size = max(min_rows, math.ceil(rows.num_rows / max(1, parts)))
     return [rows.slice(start, size) for start in range(0, rows.num_rows, size)]
+
+
+def _row_groups(rows: pa.Table) -> list[pa.Table]:
+    """`rows` cut into row groups of even size near `row_group_bytes` (26 rows at 25 a group are
+    one group, not 25 and 1). pyiceberg limits row groups by rows only (a million by default):
+    for raw pages of ~100 KB that would make one row group per file, which a reader must decode
+    at once."""
+    return _slices(rows, round(rows.nbytes / row_group_bytes(rows)), MIN_GROUP_ROWS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,11 +198,10 @@ def _positions(by_chunk: Mapping[int, Positions]) -> dict[int, pl.Series]:
 
 
 def _pieces(rows: pa.Table, target: int) -> list[pa.Table]:
-    """`rows` cut, in order, into pieces of about `target` Arrow bytes (0: one piece)."""
+    """`rows` cut, in order, into pieces of at most about `target` Arrow bytes (0: one piece)."""
     if not target or rows.nbytes <= target:
         return [rows]
-    size = max(1, int(target * rows.num_rows // rows.nbytes))
-    return [rows.slice(start, size) for start in range(0, rows.num_rows, size)]
+    return _slices(rows, math.ceil(rows.nbytes / target))
 
 
 class PartitionStager:
