@@ -4,9 +4,9 @@ Each chunk is cast to the table's schema and appended to an open Parquet file as
 group's worth of rows is buffered; a file is closed once it holds `coalesce_bytes`, and only the
 resulting `DataFile` descriptions are kept. Memory therefore holds at most one chunk plus a row
 group of small chunks, and what is left to write when the last chunk arrives is that chunk,
-under a row group of rows before it, and a file footer, whatever the size of the day. A list
-cell that is null is stored as an empty list, as pyiceberg's own writer stores it and its reader
-reads it, so that every reader sees the same value. New columns are staged in a
+under a row group of rows before it, and a file footer, whatever the size of the day. A list of
+records (structs) that is null is stored as an empty list, as pyiceberg's own writer stores it
+and its reader reads it, so that every reader sees the same value. New columns are staged in a
 transaction that is never committed: it only gives the field ids the files are written with,
 and the commit re-applies the same evolution to the then-current table.
 
@@ -111,30 +111,38 @@ def _split(pending: list[Segment], counts: Sequence[int]) -> list[list[Segment]]
     return out
 
 
-def _has_list(kind: pa.DataType) -> bool:
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-        return True
-    return pa.types.is_struct(kind) and any(_has_list(f.type) for f in kind)
+def _is_list(kind: pa.DataType) -> bool:
+    return pa.types.is_list(kind) or pa.types.is_large_list(kind)
+
+
+def _has_record_list(kind: pa.DataType) -> bool:
+    if _is_list(kind):
+        return pa.types.is_struct(kind.value_type) or _has_record_list(kind.value_type)
+    return pa.types.is_struct(kind) and any(_has_record_list(f.type) for f in kind)
 
 
 def _empty_lists(array: pa.Array) -> pa.Array:
-    """`array` with each null list, at any depth, an empty list."""
+    """`array` with each null list of structs, at any depth, an empty list."""
     kind = array.type
     if pa.types.is_struct(kind):
         children = [_empty_lists(array.field(i)) for i in range(kind.num_fields)]
         return pa.StructArray.from_arrays(children, fields=list(kind), mask=array.is_null())
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-        filled = pc.if_else(pc.is_null(array), pa.scalar([], kind), array)
+    if _is_list(kind):
+        if pa.types.is_struct(kind.value_type):
+            array = pc.if_else(pc.is_null(array), pa.scalar([], kind), array)
         rebuilt = pa.LargeListArray if pa.types.is_large_list(kind) else pa.ListArray
-        return rebuilt.from_arrays(filled.offsets, _empty_lists(filled.values), type=kind)
+        return rebuilt.from_arrays(
+            array.offsets, _empty_lists(array.values), type=kind, mask=array.is_null()
+        )
     return array
 
 
 def _with_empty_lists(rows: pa.Table) -> pa.Table:
-    """`rows` with null lists as empty ones, as pyiceberg's reader would read them anyway: its
-    scan turns a stored null list into an empty one, which Polars and others read as null."""
+    """`rows` with null lists of structs as empty ones, as pyiceberg's reader would read them
+    anyway: its scan turns a stored null list of structs into an empty one, which Polars and
+    others read as null. Lists of other values keep their nulls, as pyiceberg keeps them."""
     for i, field in enumerate(rows.schema):
-        if _has_list(field.type):
+        if _has_record_list(field.type):
             column = rows.column(i)
             filled = pa.chunked_array([_empty_lists(c) for c in column.chunks], field.type)
             rows = rows.set_column(i, field, filled)

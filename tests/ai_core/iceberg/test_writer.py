@@ -195,26 +195,31 @@ def test_a_file_past_the_target_size_is_cut_in_row_order(catalog: Catalog) -> No
     assert day(catalog, D1).column("seq").to_pylist() == [*range(71), *range(74, 138)]
 
 
-def test_a_null_list_is_stored_as_an_empty_one_so_every_reader_agrees(catalog: Catalog) -> None:
-    """pyiceberg's scan reads a stored null list as empty, Polars as null: stored empty, they
-    agree, at any depth."""
+def test_a_null_list_of_records_is_stored_empty_so_every_reader_agrees(catalog: Catalog) -> None:
+    """pyiceberg's scan reads a stored null list of structs as empty, Polars as null: stored
+    empty, at any depth, they agree. Lists of other values keep their nulls in both."""
     item = pl.Struct({"code": pl.String, "tags": pl.List(pl.String)})
     frame = pl.DataFrame(
         {
             "seq": [1, 2, 3, 4],
             "trims": [[{"code": "A", "tags": None}], [], None, [{"code": None, "tags": ["x"]}]],
             "price": [{"msrp": 1.0, "codes": None}, None, {"msrp": None, "codes": ["c"]}, None],
+            "deals": [None, [{"code": "D", "lots": [{"n": 1}]}], [{"code": "E", "lots": None}], []],
         },
         schema={
             "seq": pl.Int64,
             "trims": pl.List(item),
             "price": pl.Struct({"msrp": pl.Float64, "codes": pl.List(pl.String)}),
+            "deals": pl.List(
+                pl.Struct({"code": pl.String, "lots": pl.List(pl.Struct({"n": pl.Int64}))})
+            ),
         },
     )
     write_partition(catalog, TABLE, D1, [frame.slice(1), frame.slice(0, 1)])
     expected = {
-        "trims": [[{"code": "A", "tags": []}], [], [], [{"code": None, "tags": ["x"]}]],
-        "price": [{"msrp": 1.0, "codes": []}, None, {"msrp": None, "codes": ["c"]}, None],
+        "trims": [[{"code": "A", "tags": None}], [], [], [{"code": None, "tags": ["x"]}]],
+        "price": [{"msrp": 1.0, "codes": None}, None, {"msrp": None, "codes": ["c"]}, None],
+        "deals": [[], [{"code": "D", "lots": [{"n": 1}]}], [{"code": "E", "lots": []}], []],
     }
     table = catalog.load_table(TABLE)
     for read in (day(catalog, D1), table.scan().to_arrow(), lazy_frame(table, [D1]).collect()):
