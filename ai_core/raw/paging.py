@@ -584,13 +584,6 @@ async def fetch_paged(
                             on_failure(j, page, exc.url, params, exc.status or 0, str(exc))
                     changed.notify_all()
                 continue
-            except asyncio.CancelledError:
-                raise
-            except BaseException as exc:  # handed to the consumer below
-                async with changed:
-                    failure.append(exc)
-                    changed.notify_all()
-                return
             async with changed:
                 # Absent when the watchdog has already given this page up.
                 if in_flight.pop(taken, None) is not None:
