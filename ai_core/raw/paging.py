@@ -410,16 +410,16 @@ async def fetch_paged(
         heapq.heappush(queue, QueuedPage.later(j, page))
         progress[j].outstanding += 1
 
-    def settle_probe(j: int, page_records: int | None) -> None:
-        """Plan the pages after page 2 of a short page 1, which held `page_records` (None: it
+    def settle_probe(j: int, page_entries: int | None) -> None:
+        """Plan the pages after page 2 of a short page 1, which held `page_entries` (None: it
         failed; 0: it added no record)."""
         prog = progress[j]
         size, prog.probe = prog.probe, None
-        if size is None or page_records == 0:
+        if size is None or page_entries == 0:
             # Page 1 was not short, or page 2 added nothing: the total had drifted up, or the
             # whole list was page 1.
             return
-        if page_records is not None:
+        if page_entries is not None:
             prog.served_page_size = size
         prog.planning_size = size
         prog.planned_last = max(2, math.ceil(prog.wanted / size))
@@ -505,7 +505,7 @@ async def fetch_paged(
             return
         prog.pages[page] = _as_raw(page, response)
         prog.count(page, response, content)
-        n_records = content.entries
+        entries = content.entries
         # Whether the page holds a record not seen before it: page 1's records for any list,
         # every page's for a whole list (a server that ignores the page number repeats them).
         adds = page == 1 or not prog.seen.issuperset(content.record_keys)
@@ -518,19 +518,19 @@ async def fetch_paged(
             asked = sub.page_size if total is None else min(sub.page_size, prog.wanted)
             if not sub.numbered_pages:
                 pass  # there is only page 1
-            elif 0 < n_records < asked:
+            elif 0 < entries < asked:
                 # The server's page size, a total that drifted up, or a whole list: page 2 tells.
                 prog.whole = total is None
-                prog.probe = n_records
+                prog.probe = entries
                 prog.planned_last = 2
             elif total is not None:
                 prog.planned_last = max(1, math.ceil(prog.wanted / prog.page_size))
             for extra in range(2, prog.planned_last + 1):
                 enqueue(j, extra)
         elif page == 2:
-            settle_probe(j, n_records if adds else 0)
+            settle_probe(j, entries if adds else 0)
         capped = sub.max_records is not None and page * prog.page_size >= sub.max_records
-        more = n_records >= prog.page_size and adds and sub.numbered_pages and not capped
+        more = entries >= prog.page_size and adds and sub.numbered_pages and not capped
         if page >= prog.planned_last and more:
             prog.planned_last = page + 1
             enqueue(j, page + 1)
