@@ -115,6 +115,11 @@ def _optional(field: pa.Field) -> pa.Field:
     return pa.field(field.name, storable_type(field.type, field.name), nullable=True)
 
 
+def is_list(dtype: pa.DataType) -> bool:
+    """A list of either offset width, as tables store lists (`storable_type`)."""
+    return pa.types.is_list(dtype) or pa.types.is_large_list(dtype)
+
+
 def _gains_nested_fields(stored: pa.DataType, incoming: pa.DataType) -> bool:
     if pa.types.is_struct(stored) and pa.types.is_struct(incoming):
         names = {f.name for f in stored.fields}
@@ -122,8 +127,7 @@ def _gains_nested_fields(stored: pa.DataType, incoming: pa.DataType) -> bool:
             f.name not in names or _gains_nested_fields(stored.field(f.name).type, f.type)
             for f in incoming.fields
         )
-    list_kinds = (pa.types.is_list, pa.types.is_large_list)
-    if any(k(stored) for k in list_kinds) and any(k(incoming) for k in list_kinds):
+    if is_list(stored) and is_list(incoming):
         return _gains_nested_fields(stored.value_type, incoming.value_type)
     return False
 
@@ -140,8 +144,7 @@ def _decimal_stored_as_float(incoming: pa.DataType, stored: pa.DataType) -> str 
                 if found is not None:
                     return found
         return None
-    list_kinds = (pa.types.is_list, pa.types.is_large_list)
-    if any(k(incoming) for k in list_kinds) and any(k(stored) for k in list_kinds):
+    if is_list(incoming) and is_list(stored):
         return _decimal_stored_as_float(incoming.value_type, stored.value_type)
     return None
 

@@ -41,7 +41,7 @@ from pyiceberg.table.locations import load_location_provider
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.utils.properties import property_as_int
 
-from ai_core.iceberg.schema import conform, new_columns
+from ai_core.iceberg.schema import conform, is_list, new_columns
 from ai_core.iceberg.tables import day_partition_field, dotted
 
 Positions: TypeAlias = Sequence[int] | pl.Series
@@ -111,12 +111,8 @@ def _split(pending: list[Segment], counts: Sequence[int]) -> list[list[Segment]]
     return out
 
 
-def _is_list(kind: pa.DataType) -> bool:
-    return pa.types.is_list(kind) or pa.types.is_large_list(kind)
-
-
 def _has_record_list(kind: pa.DataType) -> bool:
-    if _is_list(kind):
+    if is_list(kind):
         return pa.types.is_struct(kind.value_type) or _has_record_list(kind.value_type)
     return pa.types.is_struct(kind) and any(_has_record_list(f.type) for f in kind)
 
@@ -127,7 +123,7 @@ def _empty_lists(array: pa.Array) -> pa.Array:
     if pa.types.is_struct(kind):
         children = [_empty_lists(array.field(i)) for i in range(kind.num_fields)]
         return pa.StructArray.from_arrays(children, fields=list(kind), mask=array.is_null())
-    if _is_list(kind):
+    if is_list(kind):
         if pa.types.is_struct(kind.value_type):
             array = pc.if_else(pc.is_null(array), pa.scalar([], kind), array)
         rebuilt = pa.LargeListArray if pa.types.is_large_list(kind) else pa.ListArray
