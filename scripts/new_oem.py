@@ -76,7 +76,7 @@ def add_to_toml_list(text: str, section: str, key: str, item: str) -> str:
 def registered_pyproject(text: str, oem: str) -> str:
     package = f'"ai_{oem}"'
     text = add_to_toml_list(text, "tool.hatch.build.targets.wheel", "packages", package)
-    text = add_to_toml_list(text, "tool.dg.project", "registry_modules", f'"ai_{oem}.*"')
+    text = add_to_toml_list(text, "tool.dg.project", "registry_modules", f'"ai_{oem}.components"')
     text = add_to_toml_list(text, "tool.mypy", "packages", package)
     return add_to_toml_list(text, "tool.ruff.lint.isort", "known-first-party", package)
 

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import httpx
@@ -56,6 +57,36 @@ def test_dg_lists_the_raw_assets(stellantis_env: UpstreamEnv) -> None:
     keys = {a["asset_key"] for a in listed["assets"]}
     assert "stellantis/raw/public_inventory" in keys
     assert "stellantis_daily_schedule" in {s["name"] for s in listed["schedules"]}
+
+
+def _names(pattern: str, module: str) -> bool:
+    """Whether a `registry_modules` pattern names `module`; `*` stands for one dotted segment."""
+    want, have = pattern.split("."), module.split(".")
+    return len(want) == len(have) and all(w in ("*", h) for w, h in zip(want, have, strict=True))
+
+
+def test_dg_lists_every_component_type_the_yaml_names_without_building_the_location() -> None:
+    out = subprocess.run(
+        [str(BIN / "dg"), "list", "components", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    listed = {item["key"] for item in json.loads(out.stdout)["items"]}
+    named = {
+        line.split(":", 1)[1].strip()
+        for path in (ROOT / "ai_stellantis" / "defs").rglob("defs.yaml")
+        for line in path.read_text().splitlines()
+        if line.startswith("type:")
+    }
+    assert len(named) >= 5
+    assert named <= listed, sorted(named - listed)
+    # Importing these builds the location, seconds of work for each `dg` command.
+    registry = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["dg"]["project"]
+    builders = ("ai_stellantis.steps", "ai_stellantis.definitions")
+    assert not [(p, m) for p in registry["registry_modules"] for m in builders if _names(p, m)]
 
 
 def test_dagster_cli_materialises_a_partition(stellantis_env: UpstreamEnv) -> None:

@@ -74,7 +74,7 @@ def test_a_scaffolded_oem_is_registered_loads_and_passes_its_own_tests(repo: Pat
     ]
     project = tomllib.loads((repo / "pyproject.toml").read_text())
     assert "ai_acme" in project["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
-    assert "ai_acme.*" in project["tool"]["dg"]["project"]["registry_modules"]
+    assert "ai_acme.components" in project["tool"]["dg"]["project"]["registry_modules"]
     assert "ai_acme" in project["tool"]["mypy"]["packages"]
 
     new = ["ai_acme", "tests/ai_acme"]
