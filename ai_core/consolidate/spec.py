@@ -7,9 +7,11 @@ only what can be checked without seeing a table (field types are checked by the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, GetJsonSchemaHandler, field_validator, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 PolicyName = Literal["priority", "most_recent", "max", "min", "union"]
 """How a field is chosen among a match group's rows.
@@ -104,6 +106,14 @@ class FieldPolicy(BaseModel):
     @classmethod
     def _from_name(cls, value: object) -> object:
         return {"policy": value} if isinstance(value, str) else value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # The schema `dg check yaml` and editors validate the YAML by accepts the name alone too.
+        named: dict[str, Any] = {"type": "string", "enum": list(get_args(PolicyName))}
+        return {"anyOf": [handler(core_schema), named]}
 
 
 class MergeSpec(BaseModel):

@@ -89,6 +89,22 @@ def test_dg_lists_every_component_type_the_yaml_names_without_building_the_locat
     assert not [(p, m) for p in registry["registry_modules"] for m in builders if _names(p, m)]
 
 
+def test_dg_check_validates_the_shipped_yaml_and_loads_the_definitions() -> None:
+    for check, passed in [
+        ("yaml", "All component YAML validated"),
+        ("defs", "All definitions loaded"),
+    ]:
+        out = subprocess.run(
+            [str(BIN / "dg"), "check", check],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert out.returncode == 0, (check, out.stdout[-3000:], out.stderr[-3000:])
+        assert passed in out.stdout + out.stderr, check
+
+
 def test_dagster_cli_materialises_a_partition(stellantis_env: UpstreamEnv) -> None:
     out = _materialize(stellantis_env, "stellantis/raw/public_model_year_codes", timeout=180)
     assert out.returncode == 0, out.stderr[-3000:]
