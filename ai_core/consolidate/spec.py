@@ -7,7 +7,7 @@ only what can be checked without seeing a table (field types are checked by the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 from pydantic import BaseModel, Field, GetJsonSchemaHandler, field_validator, model_validator
 from pydantic.json_schema import JsonSchemaValue
@@ -111,9 +111,10 @@ class FieldPolicy(BaseModel):
     def __get_pydantic_json_schema__(
         cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        # The schema `dg check yaml` and editors validate the YAML by accepts the name alone too.
-        named: dict[str, Any] = {"type": "string", "enum": list(get_args(PolicyName))}
-        return {"anyOf": [handler(core_schema), named]}
+        # `_from_name` takes a policy's name alone, so the schema dg and editors check by does too.
+        return {
+            "anyOf": [handler(core_schema), {"type": "string", "enum": list(get_args(PolicyName))}]
+        }
 
 
 class MergeSpec(BaseModel):

@@ -1,5 +1,5 @@
 """What the step server imports before it forks a step (`ai_core.location.step_server_preloads`).
 
-A package of its own, so that `dg`, which imports every `ai_core.*` module to list components,
-never imports the server's warm-up.
+A package of its own, so that importing `ai_core`'s modules (as `dg` does to find component
+types) never imports the server's warm-up.
 """

@@ -9,14 +9,15 @@ import socket
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from ai_core.iceberg.catalog import load_catalog
 from tests.ai_stellantis.conftest import DAY, UpstreamEnv
+from tests.component_yaml import documents, schema_errors
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -59,50 +60,66 @@ def test_dg_lists_the_raw_assets(stellantis_env: UpstreamEnv) -> None:
     assert "stellantis_daily_schedule" in {s["name"] for s in listed["schedules"]}
 
 
-def _names(pattern: str, module: str) -> bool:
-    """Whether a `registry_modules` pattern names `module`; `*` stands for one dotted segment."""
-    want, have = pattern.split("."), module.split(".")
-    return len(want) == len(have) and all(w in ("*", h) for w, h in zip(want, have, strict=True))
+DOCUMENTS = documents(ROOT / "ai_stellantis" / "defs")
+
+# On the path of a Python process, records the project modules it imported when it exits.
+IMPORTS_PROBE = """
+import atexit, os, sys
+atexit.register(lambda: open(os.environ["AI_IMPORTS_LOG"], "a").write(
+    " ".join(sorted(m for m in sys.modules if m.startswith("ai_"))) + "\\n"))
+"""
 
 
-def test_dg_lists_every_component_type_the_yaml_names_without_building_the_location() -> None:
+def test_dg_lists_every_component_type_the_yaml_names_without_building_the_location(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "sitecustomize.py").write_text(IMPORTS_PROBE)
+    log = tmp_path / "imports.log"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "AI_IMPORTS_LOG": str(log)}
     out = subprocess.run(
         [str(BIN / "dg"), "list", "components", "--json"],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     listed = {item["key"] for item in json.loads(out.stdout)["items"]}
-    named = {
-        line.split(":", 1)[1].strip()
-        for path in (ROOT / "ai_stellantis" / "defs").rglob("defs.yaml")
-        for line in path.read_text().splitlines()
-        if line.startswith("type:")
-    }
+    named = {doc["type"] for _, _, doc in DOCUMENTS}
     assert len(named) >= 5
     assert named <= listed, sorted(named - listed)
-    # Importing these builds the location, seconds of work for each `dg` command.
-    registry = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["dg"]["project"]
-    builders = ("ai_stellantis.steps", "ai_stellantis.definitions")
-    assert not [(p, m) for p in registry["registry_modules"] for m in builders if _names(p, m)]
+    # Importing the location builds it, seconds of work for each `dg` command.
+    imported = log.read_text().split()
+    assert "ai_stellantis.components" in imported
+    assert "ai_stellantis.definitions" not in imported
 
 
-def test_dg_check_validates_the_shipped_yaml_and_loads_the_definitions() -> None:
-    for check, passed in [
-        ("yaml", "All component YAML validated"),
-        ("defs", "All definitions loaded"),
-    ]:
-        out = subprocess.run(
-            [str(BIN / "dg"), "check", check],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        assert out.returncode == 0, (check, out.stdout[-3000:], out.stderr[-3000:])
-        assert passed in out.stdout + out.stderr, check
+@pytest.mark.parametrize(
+    ("path", "index", "doc"),
+    DOCUMENTS,
+    ids=[f"{Path(p).relative_to(ROOT)}#{i}" for p, i, _ in DOCUMENTS],
+)
+def test_each_yaml_document_matches_its_component_types_json_schema(
+    path: str, index: int, doc: dict[str, Any]
+) -> None:
+    assert schema_errors(doc) == []
+
+
+@pytest.mark.parametrize(
+    ("check", "passed"),
+    [("yaml", "All component YAML validated"), ("defs", "All definitions loaded")],
+)
+def test_dg_check_passes_on_the_shipped_location(check: str, passed: str) -> None:
+    out = subprocess.run(
+        [str(BIN / "dg"), "check", check],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert out.returncode == 0, (out.stdout[-3000:], out.stderr[-3000:])
+    assert passed in out.stdout + out.stderr
 
 
 def test_dagster_cli_materialises_a_partition(stellantis_env: UpstreamEnv) -> None:

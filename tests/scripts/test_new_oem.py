@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parents[1]
 COPIED = ["ai_core", "ai_stellantis", "scripts", "pyproject.toml", "workspace.yaml",
           "dagster_cloud.yaml", "tests/__init__.py", "tests/conftest.py", "tests/catalogs.py",
-          "tests/servers.py"]  # fmt: skip
+          "tests/servers.py", "tests/component_yaml.py"]  # fmt: skip
 REGISTRATIONS = ["pyproject.toml", "workspace.yaml", "dagster_cloud.yaml"]
 LOCATION_SHAPE = """
 import json, sys
@@ -29,6 +30,13 @@ forked = job.executor_def.apply_config_mapping({"config": {}}).value["config"]
 server = forked["multiprocess"]["start_method"]["forkserver"]
 libraries = sorted({m.split(".")[0] for m in sys.modules if m.startswith("dagster_aws")})
 print(json.dumps({"component_libraries": libraries, "preloaded": server["preload_modules"]}))
+"""
+YAML_SCHEMAS = """
+import json, pathlib
+from tests.component_yaml import documents, schema_errors
+docs = [d for _, _, d in documents(pathlib.Path("ai_acme/defs"))]
+types = sorted({d["type"] for d in docs})
+print(json.dumps({"types": types, "errors": [e for d in docs for e in schema_errors(d)]}))
 """
 
 
@@ -74,7 +82,6 @@ def test_a_scaffolded_oem_is_registered_loads_and_passes_its_own_tests(repo: Pat
     ]
     project = tomllib.loads((repo / "pyproject.toml").read_text())
     assert "ai_acme" in project["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
-    assert "ai_acme.components" in project["tool"]["dg"]["project"]["registry_modules"]
     assert "ai_acme" in project["tool"]["mypy"]["packages"]
 
     new = ["ai_acme", "tests/ai_acme"]
@@ -97,6 +104,24 @@ def test_a_scaffolded_oem_is_registered_loads_and_passes_its_own_tests(repo: Pat
         "component_libraries": [],
         "preloaded": [*STEP_SERVER_IMPORTS, "ai_acme.steps", STEP_SERVER],
     }
+
+    # dg finds the new location's component types, and its YAML passes their schemas.
+    # The copy's root on the path, as an editable install of it would put it.
+    listed = subprocess.run(
+        [str(bin_dir / "dg"), "list", "components", "--json"],
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    schemas = run(repo, sys.executable, "-c", YAML_SCHEMAS)
+    assert schemas.returncode == 0, schemas.stderr[-3000:]
+    found = json.loads(schemas.stdout.splitlines()[-1])
+    assert found["errors"] == []
+    assert "ai_acme.components.AcmeRawSource" in found["types"]
+    assert set(found["types"]) <= {item["key"] for item in json.loads(listed.stdout)["items"]}
 
     tested = run(
         repo, sys.executable, "-m", "pytest", "tests/ai_acme", "-q", "-p", "no:cacheprovider"
