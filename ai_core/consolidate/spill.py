@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import weakref
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,9 @@ BATCH_ROWS = 32_768
 WRITE_BUFFER = 256 * 1024
 """Bytes gathered before a chunk's file is written to: a routed batch adds a small record batch
 to every chunk, and each of its buffers would otherwise be a write of its own."""
+WRITE_THREADS = 2
+"""Threads writing a routed batch's parts to their chunks' files at once: a part's write is
+Arrow's compression and framing, outside the GIL."""
 _LZ4 = pa.ipc.IpcWriteOptions(compression="lz4")
 
 
@@ -115,18 +119,28 @@ class ChunkSpill:
         ordered = rows.sort(CHUNK, maintain_order=True)
         runs = ordered.get_column(CHUNK).rle().struct.unnest()
         table = ordered.drop(CHUNK).to_arrow()
+        parts: list[tuple[_ChunkFile, pa.Table]] = []
         start = 0
         for length, k in runs.select("len", "value").iter_rows():
             part = table.slice(start, length)
             start += length
-            file = self._files.get(k)
-            if file is None:
-                path = self.folder / f"{k:06d}.arrow"
-                sink = pa.BufferedOutputStream(pa.OSFile(str(path), "wb"), WRITE_BUFFER)
-                writer = pa.ipc.new_file(sink, part.schema, options=_LZ4)
-                file = self._files[k] = _ChunkFile(writer, sink)
-                self._paths[k] = path
-            file.writer.write_table(part)
+            parts.append((self._file(k, part.schema), part))
+        # Each chunk has one part here, so no two threads write one file; every write ends
+        # before the next batch's, which keeps each chunk's rows in order.
+        with ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="spill") as pool:
+            done = [pool.submit(file.writer.write_table, part) for file, part in parts]
+        for write in done:
+            write.result()
+
+    def _file(self, k: int, schema: pa.Schema) -> _ChunkFile:
+        file = self._files.get(k)
+        if file is None:
+            path = self.folder / f"{k:06d}.arrow"
+            sink = pa.BufferedOutputStream(pa.OSFile(str(path), "wb"), WRITE_BUFFER)
+            writer = pa.ipc.new_file(sink, schema, options=_LZ4)
+            file = self._files[k] = _ChunkFile(writer, sink)
+            self._paths[k] = path
+        return file
 
     def read(self, k: int) -> pl.DataFrame:
         """Chunk `k`'s rows (none, with the stacked columns and `_group`, when it has none)."""
