@@ -75,7 +75,8 @@ def test_dg_lists_every_component_type_the_yaml_names_without_building_the_locat
 ) -> None:
     (tmp_path / "sitecustomize.py").write_text(IMPORTS_PROBE)
     log = tmp_path / "imports.log"
-    env = {**os.environ, "PYTHONPATH": str(tmp_path), "AI_IMPORTS_LOG": str(log)}
+    path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path, "AI_IMPORTS_LOG": str(log)}
     out = subprocess.run(
         [str(BIN / "dg"), "list", "components", "--json"],
         cwd=ROOT,

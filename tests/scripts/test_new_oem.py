@@ -110,7 +110,10 @@ def test_a_scaffolded_oem_is_registered_loads_and_passes_its_own_tests(repo: Pat
     listed = subprocess.run(
         [str(bin_dir / "dg"), "list", "components", "--json"],
         cwd=repo,
-        env={**os.environ, "PYTHONPATH": str(repo)},
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")])),
+        },
         capture_output=True,
         text=True,
         timeout=300,
