@@ -6,7 +6,7 @@ import polars as pl
 
 from ai_core.transform import compile_extractor, oracle_extraction
 from ai_core.transform.day import TransformedDay
-from ai_core.transform.drift import missing_paths
+from ai_core.transform.drift import COUNTED_KEYS, missing_paths
 from tests.ai_core.transform.payloads import raw_rows
 from tests.ai_core.transform.toy import ShopWidget, page, widget
 
@@ -30,6 +30,30 @@ def test_new_keys_at_every_level_are_named_and_counted() -> None:
     ]
     exact = oracle_extraction(ShopWidget, raw).unknown_keys
     assert exact.rows() == unknown.rows()
+
+
+def test_a_key_is_counted_where_it_is_a_key_whatever_the_spacing_and_not_as_a_value() -> None:
+    spaced = page([widget(colourway="red")]).replace(b'"colourway":', b'"colourway"  :')
+    raw = raw_rows(
+        [
+            (SUB, 1, spaced),
+            # The key's name as a value, and quoted inside a value, is no occurrence.
+            (SUB, 2, page([widget("XYZ999", colourway="blue", title='"colourway" ok')])),
+            (SUB, 3, page([widget("XYZ998", title="colourway")])),
+        ]
+    )
+    unknown = compile_extractor(ShopWidget).extract(raw).unknown_keys
+    assert unknown.rows() == [("data.items[].colourway", 2)]
+
+
+def test_keys_past_the_counted_ones_are_named_without_a_count() -> None:
+    extra = {f"extra{i:02d}": i for i in range(COUNTED_KEYS + 2)}
+    raw = raw_rows([(SUB, 1, page([widget(**extra), widget("XYZ999", **extra)]))])
+    unknown = compile_extractor(ShopWidget).extract(raw).unknown_keys
+    assert unknown["key"].to_list() == [
+        f"data.items[].extra{i:02d}" for i in range(COUNTED_KEYS + 2)
+    ]
+    assert unknown["occurrences"].to_list() == [2] * COUNTED_KEYS + [None, None]
 
 
 def test_ignored_keys_are_not_drift() -> None:
