@@ -1,14 +1,17 @@
-"""The inventory's extraction on a day whose vehicles carry keys the declaration does not know,
+"""The inventory's extraction on days whose pages drift from what the declaration expects,
 against the same pages as served.
 
     python -m benchmarks.drift SOURCE [--new-keys 20] [--repeats 3]
 
 `SOURCE` is a benchmark run's directory (its raw inventory day) or a Parquet file of raw rows.
-The drifted day is the same pages with `--new-keys` keys added to every vehicle, as an upstream
-that starts sending new fields does. The five inventory tables are extracted from each day in
-one process, alternating, as the transformed step's pass does it (decode, extract, collapse,
-drift detection; no write), and the report gives each day's best and median wall and CPU, the
-drifted day over the as-served one, and the unknown keys the vehicles reported with their counts.
+Two drifted days are made of the same pages: `new_keys`, with `--new-keys` keys the declaration
+does not know added to every vehicle, as an upstream that starts sending new fields does; and
+`empty_as_list`, with every `price` and `mackevisionData` object sent as null sent as `[]`, as
+servers that write an empty object as an empty list do. The five inventory tables are extracted
+from each day in one process, alternating, as the transformed step's pass does it (decode,
+extract, collapse, drift detection; no write), and the report gives each day's best and median
+wall and CPU, each drifted day over the as-served one, and the unknown keys the vehicles
+reported on the `new_keys` day with their counts.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from ai_core.transform import compile_extractor
 from ai_core.transform.batching import GROUP_BYTES, body_bytes
 from ai_core.transform.day import TransformedDay
 from ai_core.transform.drift import detect_drift
+from ai_core.transform.schema import HASH_COLUMN
 from ai_stellantis.entities import (
     InventoryDealer,
     InventoryModel,
@@ -42,28 +46,43 @@ ENTITIES = (
     InventoryOption,
     InventoryPackageFeature,
 )
-DAYS = ("as_served", "drifted")
+DAYS = ("as_served", "new_keys", "empty_as_list")
 ROWS_PER_BATCH = 64
 """Raw rows a batch, about what the Iceberg reader yields a row group at a time."""
 
 
-def drifted(raw: pa.Table, new_keys: int) -> pa.Table:
+def with_bodies(raw: pa.Table, bodies: pl.Series) -> pa.Table:
+    return raw.set_column(
+        raw.schema.get_field_index("_response_body"), "_response_body", bodies.to_arrow()
+    )
+
+
+def with_new_keys(raw: pa.Table, new_keys: int) -> pa.Table:
     """The raw rows with `new_keys` keys the declaration does not know added to every vehicle,
     before its `vin`."""
     added = "".join(f'"driftKey{i:02d}":"value {i}",' for i in range(new_keys))
     bodies = pl.Series(raw["_response_body"]).str.replace_all(
         '"vin":', added + '"vin":', literal=True
     )
-    return raw.set_column(
-        raw.schema.get_field_index("_response_body"), "_response_body", bodies.to_arrow()
+    return with_bodies(raw, bodies)
+
+
+def with_empty_as_list(raw: pa.Table) -> pa.Table:
+    """The raw rows with every null `price` and `mackevisionData` object sent as `[]`."""
+    bodies = pl.Series(raw["_response_body"]).str.replace_all(
+        r'"(price|mackevisionData)"\s*:\s*null', '"${1}":[]'
     )
+    return with_bodies(raw, bodies)
 
 
-def extract_day(raw: pa.Table) -> int:
-    """The inventory's tables extracted from the day as the step's pass does; the rows kept."""
+def extract_day(raw: pa.Table) -> dict[str, pl.Series]:
+    """The inventory's tables extracted from the day as the step's pass does: each table's
+    snapshot hashes, sorted."""
     day = TransformedDay(raw.to_batches(max_chunksize=ROWS_PER_BATCH), group_bytes=GROUP_BYTES)
     partitions = [day.partition(e.__name__, compile_extractor(e)) for e in ENTITIES]
-    return sum(chunk.height for partition in partitions for chunk in partition.chunks())
+    return {
+        p.label: pl.concat([chunk[HASH_COLUMN] for chunk in p.chunks()]).sort() for p in partitions
+    }
 
 
 def unknown_keys(raw: pa.Table) -> dict[str, int | None]:
@@ -75,24 +94,34 @@ def unknown_keys(raw: pa.Table) -> dict[str, int | None]:
 
 
 def compare(source: Path, new_keys: int, repeats: int) -> dict[str, object]:
-    days = {"as_served": raw_pages(source)}
-    days["drifted"] = drifted(days["as_served"], new_keys)
+    served = raw_pages(source)
+    days = {
+        "as_served": served,
+        "new_keys": with_new_keys(served, new_keys),
+        "empty_as_list": with_empty_as_list(served),
+    }
     walls: dict[str, list[float]] = {name: [] for name in DAYS}
     cpus: dict[str, list[float]] = {name: [] for name in DAYS}
-    rows: dict[str, int] = {}
+    tables: dict[str, dict[str, pl.Series]] = {}
     for _ in range(repeats):
         for name in DAYS:
             wall, cpu = time.perf_counter(), time.process_time()
-            rows[name] = extract_day(days[name])
+            tables[name] = extract_day(days[name])
             walls[name].append(time.perf_counter() - wall)
             cpus[name].append(time.process_time() - cpu)
+    served_tables = tables["as_served"]
     report: dict[str, object] = {
         "pages": days["as_served"].num_rows,
         "body_bytes": {name: body_bytes(days[name]) for name in DAYS},
         "new_keys": new_keys,
         "repeats": repeats,
-        "rows": rows,
-        "unknown_keys": unknown_keys(days["drifted"]),
+        "rows": {name: sum(h.len() for h in tables[name].values()) for name in DAYS},
+        # The drift changes what the pages say of nothing the tables hold.
+        "same_rows_as_served": {
+            name: all(tables[name][t].equals(hashes) for t, hashes in served_tables.items())
+            for name in DAYS[1:]
+        },
+        "unknown_keys": unknown_keys(days["new_keys"]),
     }
     for name in DAYS:
         report[name] = {
@@ -112,12 +141,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     report = compare(args.source, args.new_keys, args.repeats)
     print(json.dumps(report, indent=2))
-    served, drift = report["as_served"], report["drifted"]
-    assert isinstance(served, dict) and isinstance(drift, dict)
-    print(
-        f"drifted / as served, median wall x{drift['median_s'] / served['median_s']:.2f}, "
-        f"median CPU x{drift['median_cpu_s'] / served['median_cpu_s']:.2f}"
-    )
+    served = report["as_served"]
+    assert isinstance(served, dict)
+    for name in DAYS[1:]:
+        day = report[name]
+        assert isinstance(day, dict)
+        print(
+            f"{name} / as served, median wall x{day['median_s'] / served['median_s']:.2f}, "
+            f"median CPU x{day['median_cpu_s'] / served['median_cpu_s']:.2f}"
+        )
 
 
 if __name__ == "__main__":

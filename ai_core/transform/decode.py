@@ -11,12 +11,22 @@ chunk that has such lists, or bodies over `LARGE_BODY_BYTES` on average, is firs
 `str.json_decode` and the same dtype, equal on well-formed pages but strict: any value of the
 wrong shape fails the whole call, whose bodies are then read the direct way. `str.json_decode`
 reads one shape differently from the direct read without failing, a lone scalar where a list of
-scalars is declared (it makes a one-element list); bodies with one go straight to the direct
-read, so the result is always the direct read's.
+scalars is declared (it makes a one-element list); a run with one has it nulled first, or goes
+straight to the direct read (below), so the result is always the direct read's.
 
 `str.json_decode` is called on about `DECODE_BYTES` of bodies at a time, because it copies the
 bodies it is given into one document and its cost grows with the call. A run that fails falls
 back to the direct read on its own, so one odd page costs only its run.
+
+A run often fails for a placeholder: a scalar, or an empty list or object of the other shape,
+where a key only ever holds an object or a list (`"price": []` for an empty price object, as some
+servers write it). The direct read makes such a value null, and so does writing `null` in its
+place; a failed run is therefore decoded again with its placeholders nulled, and read the direct
+way, which costs several times as much, only if that fails too. Once a run of a chunk needed it,
+the chunk's later runs are nulled before their first decode. A key that is an object in one place
+and a list in another (a vehicle's `attributes`, and the list inside it) has only its scalars
+nulled: an empty list or object is right in one of its places. A run with a lone scalar for a
+list of scalars is nulled before its decode too, unless that key is also declared a scalar.
 
 Only a body that is not JSON at all fails the direct read; then the chunk is split in halves until
 the bad pages are isolated, and they are reported as malformed.
@@ -115,6 +125,52 @@ def _scalar_lists(dtype: DType) -> list[str]:
     return []
 
 
+SCALAR = r'(?:"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|true|false)'
+"""A JSON string, number or boolean, as a regex."""
+
+
+def _key_kinds(dtype: DType) -> dict[str, set[str]]:
+    """Each key name of the dtype, at any depth, and what it is declared as in its places:
+    `object`, `list` or `scalar`."""
+    kinds: dict[str, set[str]] = {}
+
+    def walk(inner: DType) -> None:
+        if isinstance(inner, pl.List):
+            walk(inner.inner)
+        elif isinstance(inner, pl.Struct):
+            for field in inner.fields:
+                kind = (
+                    "object"
+                    if isinstance(field.dtype, pl.Struct)
+                    else "list"
+                    if isinstance(field.dtype, pl.List)
+                    else "scalar"
+                )
+                kinds.setdefault(field.name, set()).add(kind)
+                walk(field.dtype)
+
+    walk(dtype)
+    return kinds
+
+
+def _placeholders(kinds: dict[str, set[str]]) -> list[str]:
+    """Regexes of a key and a value none of the key's declared places can hold, for keys only
+    ever declared as objects or lists: a scalar, or an empty list (object) where the key is
+    never a list (object). The key's name is the first group."""
+    wrong = {
+        frozenset({"object"}): rf"{SCALAR}|\[\s*\]",
+        frozenset({"list"}): rf"{SCALAR}|\{{\s*\}}",
+        frozenset({"object", "list"}): SCALAR,
+    }
+    patterns = []
+    for shapes, value in wrong.items():
+        names = sorted(name for name, kind in kinds.items() if kind == shapes)
+        if names:
+            keys = "|".join(re.escape(name) for name in names)
+            patterns.append(f'"({keys})"\\s*:\\s*(?:{value})')
+    return patterns
+
+
 def _key_guards(names: list[str], value: str) -> list[str]:
     """Regexes, one per key of `names`, for that key with a value starting like `value` (a regex
     class); one per key, because an alternation defeats the regex engine's literal prefilter."""
@@ -129,9 +185,23 @@ class PageDecoder:
         self.run_bytes = run_bytes
         self._object_lists = _has_object_lists(dtype)
         # A scalar where a list of scalars is declared: `str.json_decode` makes it a list.
-        guards = _key_guards(_scalar_lists(dtype), r"[^\[n\s]")
+        scalar_lists = _scalar_lists(dtype)
+        guards = _key_guards(scalar_lists, r"[^\[n\s]")
         self._ambiguous = (
             pl.any_horizontal([pl.first().str.contains(g) for g in guards]) if guards else None
+        )
+        # Placeholders are nulled only in a run that needs it: a clean day never pays for them.
+        kinds = _key_kinds(dtype)
+        patterns = _placeholders(kinds)
+        self._nulled: pl.Expr | None = None
+        if patterns:
+            self._nulled = pl.first()
+            for pattern in patterns:
+                self._nulled = self._nulled.str.replace_all(pattern, '"${1}":null')
+        # Nulling leaves no lone scalar where a list of scalars is declared, unless its key is
+        # also declared a scalar somewhere; what is left then fails `str.json_decode`.
+        self._lone_scalars_nulled = self._nulled is not None and all(
+            "scalar" not in kinds[name] for name in scalar_lists
         )
 
     def _read(self, bodies: pl.Series) -> pl.Series:
@@ -165,6 +235,10 @@ class PageDecoder:
         except pl.exceptions.PolarsError:
             return None
 
+    def _without_placeholders(self, bodies: pl.Series) -> pl.Series:
+        assert self._nulled is not None
+        return bodies.to_frame().select(self._nulled).to_series()
+
     def _strict_first(self, bodies: pl.Series) -> tuple[pl.Series, list[int]]:
         """Bodies read with `str.json_decode` run by run, a run the direct way where it must."""
         pages: list[pl.Series] = []
@@ -176,11 +250,18 @@ class PageDecoder:
             if self._ambiguous is not None
             else None
         )
+        nulling = False
         for start, length in byte_runs(bodies.str.len_bytes(), self.run_bytes):
             run = bodies.slice(start, length)
             decoded = None
-            if ambiguous is None or not ambiguous.slice(start, length).any():
-                decoded = self._strict(run)
+            lone_scalar = ambiguous is not None and ambiguous.slice(start, length).any()
+            if lone_scalar and self._lone_scalars_nulled:
+                decoded = self._strict(self._without_placeholders(run))
+            elif not lone_scalar:
+                decoded = self._strict(self._without_placeholders(run) if nulling else run)
+                if decoded is None and not nulling and self._nulled is not None:
+                    decoded = self._strict(self._without_placeholders(run))
+                    nulling = decoded is not None
             if decoded is None:
                 decoded, bad_in_run = self._direct(run)
                 bad.extend(start + i for i in bad_in_run)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from ai_core.transform.decode import LARGE_BODY_BYTES, PageDecoder, byte_runs, ndjson_bytes
 
+DTYPE_PARTS = pl.List(pl.Struct({"name": pl.String, "qty": pl.String}))
 DTYPE = pl.Struct(
     {
         "n": pl.String,
@@ -20,7 +21,7 @@ DTYPE = pl.Struct(
                 {
                     "id": pl.String,
                     "tags": pl.List(pl.String),
-                    "parts": pl.List(pl.Struct({"name": pl.String, "qty": pl.String})),
+                    "parts": DTYPE_PARTS,
                     "meta": pl.Struct({"rows": pl.List(pl.Struct({"k": pl.String}))}),
                 }
             )
@@ -119,19 +120,42 @@ def test_only_the_run_with_an_odd_page_is_read_the_direct_way() -> None:
     assert [p["items"][0]["id"] for p in pages] == [*map(str, range(6)), "[]", "6", "7", "8"]
 
 
-def test_only_the_run_with_a_lone_scalar_for_a_list_is_read_the_direct_way() -> None:
-    # `str.json_decode` would make the lone tag a one-element list without failing, so the
-    # page's run must go to the direct read, which reads it as a wrong shape (null).
+def test_a_lone_scalar_for_a_list_is_null_as_in_the_direct_read() -> None:
+    # `str.json_decode` would make the lone tag a one-element list without failing; the direct
+    # read makes it null (a wrong shape). `tags` is never a scalar: the tag is nulled in the
+    # text and its run read the fast way.
     clean = '{"items": [{"id": "%d", "tags": ["a"], "parts": [{"name": "x"}]}]}'
     lone = '{"items": [{"id": "9", "tags": "a", "parts": [{"name": "x"}]}]}'
     bodies = pl.Series([clean % i for i in range(5)] + [lone] + [clean % i for i in range(5, 8)])
     decoder = CountingDecoder(DTYPE, run_bytes=1)
     pages, bad = decoder.decode_chunk(bodies)
     assert bad == []
-    assert decoder.direct_reads == [1]
+    assert decoder.direct_reads == []
     assert pages[5]["items"][0]["tags"] is None
     assert pages[4]["items"][0]["tags"] == ["a"]
     assert pages.to_list() == PageDecoder(DTYPE)._direct(bodies)[0].to_list()
+
+
+def test_a_lone_scalar_for_a_list_whose_key_is_also_a_scalar_is_read_the_direct_way() -> None:
+    # `tags` is text on the page and a list of text on its items: nulling every scalar `tags`
+    # would null the page's own, so a run with a scalar `tags` (here every run) is read the
+    # direct way.
+    dtype = pl.Struct(
+        {
+            "tags": pl.String,
+            "items": pl.List(pl.Struct({"tags": pl.List(pl.String), "parts": DTYPE_PARTS})),
+        }
+    )
+    clean = '{"tags": "p", "items": [{"tags": ["a"], "parts": [{"name": "x"}]}]}'
+    lone = '{"tags": "p", "items": [{"tags": "a", "parts": [{"name": "x"}]}]}'
+    bodies = pl.Series([clean, lone, clean])
+    decoder = CountingDecoder(dtype, run_bytes=1)
+    pages, bad = decoder.decode_chunk(bodies)
+    assert bad == []
+    assert decoder.direct_reads == [1, 1, 1]
+    assert [p["tags"] for p in pages] == ["p", "p", "p"]
+    assert [p["items"][0]["tags"] for p in pages] == [["a"], None, ["a"]]
+    assert pages.to_list() == PageDecoder(dtype)._direct(bodies)[0].to_list()
 
 
 def test_malformed_pages_are_placed_by_their_position_in_the_chunk() -> None:
@@ -173,6 +197,76 @@ def test_byte_runs_cover_the_items_in_order_about_equally() -> None:
     runs = byte_runs(pl.Series([100] * 58), 1_000, multiple=2)
     assert len(runs) == 6 and sum(n for _, n in runs) == 58
     assert byte_runs(pl.Series([], dtype=pl.UInt32), 100) == []
+
+
+TEXT = st.text(max_size=4)
+SCALAR = st.one_of(TEXT, st.integers(-9, 99), st.booleans(), st.sampled_from(["", "[]", 'q"t']))
+
+
+def placeholder(shape: str) -> st.SearchStrategy[Any]:
+    """A value standing in for an empty list or object: a scalar, or the other empty shape."""
+    return st.one_of(SCALAR, st.just({} if shape == "list" else []))
+
+
+PART_OK = st.fixed_dictionaries({"name": TEXT, "qty": st.integers(0, 9)})
+ROWS = st.one_of(st.lists(st.fixed_dictionaries({"k": TEXT}), max_size=2), placeholder("list"))
+ITEM_WITH_PLACEHOLDERS = st.fixed_dictionaries(
+    {
+        "id": TEXT,
+        "tags": st.one_of(st.lists(TEXT, max_size=2), st.none(), placeholder("list")),
+        "parts": st.one_of(st.lists(PART_OK, max_size=2), placeholder("list")),
+        "meta": st.one_of(st.fixed_dictionaries({"rows": ROWS}), placeholder("object")),
+    }
+)
+PAGE_WITH_PLACEHOLDERS = st.fixed_dictionaries(
+    {
+        "n": TEXT,
+        "items": st.one_of(st.lists(ITEM_WITH_PLACEHOLDERS, max_size=3), placeholder("list")),
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pages=st.lists(PAGE_WITH_PLACEHOLDERS, min_size=1, max_size=6),
+    run_bytes=st.sampled_from([1, 200, 2**19]),
+)
+def test_placeholders_are_read_strictly_as_the_direct_read_reads_them(
+    pages: list[dict[str, Any]], run_bytes: int
+) -> None:
+    # Where a key only ever holds an object or a list, a scalar or the other empty shape is
+    # null in the direct read: nulled in the text, the run is decoded the fast way.
+    bodies = pl.Series([orjson.dumps(p).decode() for p in pages])
+    decoder = CountingDecoder(DTYPE, run_bytes=run_bytes)
+    decoded = decoder.decode_chunk(bodies)[0].to_list()
+    assert decoder.direct_reads == []
+    assert decoded == PageDecoder(DTYPE)._direct(bodies)[0].to_list()
+
+
+def test_an_empty_list_stays_where_its_key_is_also_a_list() -> None:
+    # `attributes` is an object holding a list named `attributes`: `[]` is right for the inner
+    # one, so it is never nulled; the outer one given `[]` sends its run to the direct read.
+    vehicle = pl.Struct(
+        {
+            "price": pl.Struct({"msrp": pl.String}),
+            "attributes": pl.Struct({"attributes": pl.List(pl.Struct({"v": pl.String}))}),
+        }
+    )
+    dtype = pl.Struct({"vehicles": pl.List(vehicle)})
+    inner = '{"vehicles": [{"price": [], "attributes": {"attributes": []}}]}'
+    outer = '{"vehicles": [{"price": {"msrp": 1}, "attributes": []}]}'
+    bodies = pl.Series([inner, outer, inner])
+    decoder = CountingDecoder(dtype, run_bytes=1)
+    pages, bad = decoder.decode_chunk(bodies)
+    assert bad == []
+    assert decoder.direct_reads == [1]
+    kept = {"price": None, "attributes": {"attributes": []}}
+    assert pages.to_list() == [
+        {"vehicles": [kept]},
+        {"vehicles": [{"price": {"msrp": "1"}, "attributes": None}]},
+        {"vehicles": [kept]},
+    ]
+    assert pages.to_list() == PageDecoder(dtype)._direct(bodies)[0].to_list()
 
 
 def test_the_fast_read_is_used_on_clean_pages() -> None:
