@@ -77,11 +77,13 @@ def with_empty_as_list(raw: pa.Table) -> pa.Table:
 
 def extract_day(raw: pa.Table) -> dict[str, pl.Series]:
     """The inventory's tables extracted from the day as the step's pass does: each table's
-    snapshot hashes, sorted."""
+    distinct snapshot hashes, sorted. Distinct, because copies of a row kept by several groups
+    of pages are struck by the writer, and how many groups a day makes depends on its bytes."""
     day = TransformedDay(raw.to_batches(max_chunksize=ROWS_PER_BATCH), group_bytes=GROUP_BYTES)
     partitions = [day.partition(e.__name__, compile_extractor(e)) for e in ENTITIES]
     return {
-        p.label: pl.concat([chunk[HASH_COLUMN] for chunk in p.chunks()]).sort() for p in partitions
+        p.label: pl.concat([chunk[HASH_COLUMN] for chunk in p.chunks()]).unique().sort()
+        for p in partitions
     }
 
 
@@ -115,7 +117,7 @@ def compare(source: Path, new_keys: int, repeats: int) -> dict[str, object]:
         "body_bytes": {name: body_bytes(days[name]) for name in DAYS},
         "new_keys": new_keys,
         "repeats": repeats,
-        "rows": {name: sum(h.len() for h in tables[name].values()) for name in DAYS},
+        "distinct_rows": {name: sum(h.len() for h in tables[name].values()) for name in DAYS},
         # The drift changes what the pages say of nothing the tables hold.
         "same_rows_as_served": {
             name: all(tables[name][t].equals(hashes) for t, hashes in served_tables.items())

@@ -153,21 +153,21 @@ def _key_kinds(dtype: DType) -> dict[str, set[str]]:
     return kinds
 
 
-def _placeholders(kinds: dict[str, set[str]]) -> list[str]:
-    """Regexes of a key and a value none of the key's declared places can hold, for keys only
-    ever declared as objects or lists: a scalar, or an empty list (object) where the key is
-    never a list (object). The key's name is the first group."""
+def _placeholders(kinds: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """A regex and its replacement, `null`, for each key only ever declared as an object or a
+    list: the key with a value none of its places can hold, a scalar, or an empty list (object)
+    where the key is never a list (object). One per key, as `_key_guards` are."""
     wrong = {
         frozenset({"object"}): rf"{SCALAR}|\[\s*\]",
         frozenset({"list"}): rf"{SCALAR}|\{{\s*\}}",
         frozenset({"object", "list"}): SCALAR,
     }
     patterns = []
-    for shapes, value in wrong.items():
-        names = sorted(name for name, kind in kinds.items() if kind == shapes)
-        if names:
-            keys = "|".join(re.escape(name) for name in names)
-            patterns.append(f'"({keys})"\\s*:\\s*(?:{value})')
+    for name, kind in sorted(kinds.items()):
+        value = wrong.get(frozenset(kind))
+        if value is not None:
+            replacement = f'"{name}":null'.replace("$", "$$")
+            patterns.append((f'"{re.escape(name)}"\\s*:\\s*(?:{value})', replacement))
     return patterns
 
 
@@ -196,8 +196,8 @@ class PageDecoder:
         self._nulled: pl.Expr | None = None
         if patterns:
             self._nulled = pl.first()
-            for pattern in patterns:
-                self._nulled = self._nulled.str.replace_all(pattern, '"${1}":null')
+            for pattern, null in patterns:
+                self._nulled = self._nulled.str.replace_all(pattern, null)
         # Nulling leaves no lone scalar where a list of scalars is declared, unless its key is
         # also declared a scalar somewhere; what is left then fails `str.json_decode`.
         self._lone_scalars_nulled = self._nulled is not None and all(

@@ -30,7 +30,7 @@ def test_the_drifted_days_keep_the_same_rows_and_report_every_added_key(tmp_path
 
     report = compare(source, new_keys=3, repeats=2)
 
-    counts = report["rows"]
+    counts = report["distinct_rows"]
     assert isinstance(counts, dict)
     assert counts["new_keys"] == counts["empty_as_list"] == counts["as_served"] > 60
     assert report["same_rows_as_served"] == {"new_keys": True, "empty_as_list": True}
