@@ -171,6 +171,18 @@ def _placeholders(kinds: dict[str, set[str]]) -> list[tuple[str, str]]:
     return patterns
 
 
+def placeholder_nulling(dtype: DType) -> pl.Expr | None:
+    """An expression over a column of bodies that writes `null` over every placeholder of the
+    dtype's keys (see the module's notes), or None when no key can hold one."""
+    patterns = _placeholders(_key_kinds(dtype))
+    if not patterns:
+        return None
+    nulled = pl.first()
+    for pattern, null in patterns:
+        nulled = nulled.str.replace_all(pattern, null)
+    return nulled
+
+
 def _key_guards(names: list[str], value: str) -> list[str]:
     """Regexes, one per key of `names`, for that key with a value starting like `value` (a regex
     class); one per key, because an alternation defeats the regex engine's literal prefilter."""
@@ -191,15 +203,10 @@ class PageDecoder:
             pl.any_horizontal([pl.first().str.contains(g) for g in guards]) if guards else None
         )
         # Placeholders are nulled only in a run that needs it: a clean day never pays for them.
-        kinds = _key_kinds(dtype)
-        patterns = _placeholders(kinds)
-        self._nulled: pl.Expr | None = None
-        if patterns:
-            self._nulled = pl.first()
-            for pattern, null in patterns:
-                self._nulled = self._nulled.str.replace_all(pattern, null)
+        self._nulled = placeholder_nulling(dtype)
         # Nulling leaves no lone scalar where a list of scalars is declared, unless its key is
         # also declared a scalar somewhere; what is left then fails `str.json_decode`.
+        kinds = _key_kinds(dtype)
         self._lone_scalars_nulled = self._nulled is not None and all(
             "scalar" not in kinds[name] for name in scalar_lists
         )

@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-from ai_core.transform.decode import ndjson_bytes
+from ai_core.transform.decode import ndjson_bytes, placeholder_nulling
 from ai_core.transform.schema import DType
 
 SAMPLE_PAGES = 12
@@ -114,19 +114,25 @@ def _leaf(path: str) -> str:
     return path.rsplit(".", 1)[-1].removesuffix("[]")
 
 
-def _infer(bodies: pl.Series) -> DType:
+def _infer(bodies: pl.Series, nulling: pl.Expr | None = None) -> DType:
     """The dtype the bodies imply together: `str.json_decode` is the cheaper inference on long
-    bodies; it fails where pages disagree on a value's shape, and so may `read_ndjson`."""
+    bodies. It fails where records disagree on a value's shape, as over a placeholder (an empty
+    list for an empty object: `decode.placeholder_nulling`), which holds no key; so the bodies
+    with their placeholders nulled are tried the same way before `read_ndjson`, several times
+    slower, which may fail too."""
     try:
         return bodies.str.json_decode(infer_schema_length=None).dtype
     except pl.exceptions.PolarsError:
-        inferred = pl.read_ndjson(
-            ndjson_bytes(bodies), infer_schema_length=None, ignore_errors=True
-        )
-        return pl.Struct(dict(inferred.schema))
+        pass
+    if nulling is not None:
+        nulled = bodies.to_frame().select(nulling).to_series()
+        with contextlib.suppress(pl.exceptions.PolarsError):
+            return nulled.str.json_decode(infer_schema_length=None).dtype
+    inferred = pl.read_ndjson(ndjson_bytes(bodies), infer_schema_length=None, ignore_errors=True)
+    return pl.Struct(dict(inferred.schema))
 
 
-def _sample_dtypes(sample: pl.Series) -> list[DType]:
+def _sample_dtypes(sample: pl.Series, nulling: pl.Expr | None = None) -> list[DType]:
     """The dtype the sampled bodies that are JSON objects imply together, or one per page.
 
     Pages that disagree on a value's shape (an object in one, a list in another) cannot be
@@ -137,12 +143,12 @@ def _sample_dtypes(sample: pl.Series) -> list[DType]:
     if objects.len() == 0:
         return []
     try:
-        return [_infer(objects)]
+        return [_infer(objects, nulling)]
     except pl.exceptions.PolarsError:
         dtypes: list[DType] = []
         for index in range(objects.len()):
             with contextlib.suppress(pl.exceptions.PolarsError):
-                dtypes.append(_infer(objects.slice(index, 1)))
+                dtypes.append(_infer(objects.slice(index, 1), nulling))
         return dtypes
 
 
@@ -168,7 +174,9 @@ def detect_drift(
     if not rows:
         return Drift(pl.DataFrame(schema=DRIFT_SCHEMA), None)
     # Polars gathers the few rows; Arrow's `take` would first join the column's chunks.
-    dtypes = _sample_dtypes(pl.Series(raw["_response_body"]).gather(rows))
+    dtypes = _sample_dtypes(
+        pl.Series(raw["_response_body"]).gather(rows), placeholder_nulling(known)
+    )
     if not dtypes:
         return Drift(pl.DataFrame(schema=DRIFT_SCHEMA), None)
     ignored = frozenset(ignored)

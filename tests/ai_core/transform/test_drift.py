@@ -56,6 +56,15 @@ def test_keys_past_the_counted_ones_are_named_without_a_count() -> None:
     assert unknown["occurrences"].to_list() == [2] * COUNTED_KEYS + [None, None]
 
 
+def test_keys_under_an_object_another_record_sends_as_a_placeholder_are_named() -> None:
+    # `pricing` as `[]` and as an object disagree; nulled, the placeholder holds no key and the
+    # object's keys are inferred as on any other page.
+    items = [widget(pricing=[]), widget("XYZ999", pricing={"list": 1, "currency": "USD"})]
+    raw = raw_rows([(SUB, 1, page(items))])
+    unknown = compile_extractor(ShopWidget).extract(raw).unknown_keys
+    assert unknown.rows() == [("data.items[].pricing.currency", 1)]
+
+
 def test_ignored_keys_are_not_drift() -> None:
     raw = raw_rows([(SUB, 1, page([widget()], requestId="r1"))])
     assert compile_extractor(ShopWidget).extract(raw).unknown_keys.height == 0
