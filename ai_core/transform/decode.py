@@ -125,8 +125,19 @@ def _scalar_lists(dtype: DType) -> list[str]:
     return []
 
 
-SCALAR = r'(?:"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|true|false)'
-"""A JSON string, number or boolean, as a regex."""
+_WS = r"[ \t\r\n]*"
+"""JSON's whitespace, which is all a valid body has between its tokens."""
+_SCALAR = (
+    r'(?:"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"'
+    r"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false)"
+)
+"""A JSON string, number or boolean as JSON writes them, and nothing that is not one: nulling
+swaps one valid value for another, so a body that is not JSON stays malformed."""
+
+
+def key_pattern(name: str) -> str:
+    """A regex of the key `name` and its colon."""
+    return f'"{re.escape(name)}"{_WS}:{_WS}'
 
 
 def _key_kinds(dtype: DType) -> dict[str, set[str]]:
@@ -153,40 +164,44 @@ def _key_kinds(dtype: DType) -> dict[str, set[str]]:
     return kinds
 
 
-def _placeholders(kinds: dict[str, set[str]]) -> list[tuple[str, str]]:
-    """A regex and its replacement, `null`, for each key only ever declared as an object or a
-    list: the key with a value none of its places can hold, a scalar, or an empty list (object)
-    where the key is never a list (object). One per key, as `_key_guards` are."""
+def _placeholders(dtype: DType) -> dict[str, tuple[str, str]]:
+    """By key name, a regex and its replacement (the key with `null`) for each key only ever
+    declared as an object or a list: the key with a value none of its places can hold, any
+    scalar, or an empty list (object) where the key is never a list (object). One per key, as
+    `_key_guards` are."""
     wrong = {
-        frozenset({"object"}): rf"{SCALAR}|\[\s*\]",
-        frozenset({"list"}): rf"{SCALAR}|\{{\s*\}}",
-        frozenset({"object", "list"}): SCALAR,
+        frozenset({"object"}): rf"{_SCALAR}|\[{_WS}\]",
+        frozenset({"list"}): rf"{_SCALAR}|\{{{_WS}\}}",
+        frozenset({"object", "list"}): _SCALAR,
     }
-    patterns = []
-    for name, kind in sorted(kinds.items()):
+    placeholders = {}
+    for name, kind in sorted(_key_kinds(dtype).items()):
         value = wrong.get(frozenset(kind))
         if value is not None:
             replacement = f'"{name}":null'.replace("$", "$$")
-            patterns.append((f'"{re.escape(name)}"\\s*:\\s*(?:{value})', replacement))
-    return patterns
+            placeholders[name] = (f"{key_pattern(name)}(?:{value})", replacement)
+    return placeholders
+
+
+def _nulling(placeholders: dict[str, tuple[str, str]]) -> pl.Expr | None:
+    if not placeholders:
+        return None
+    nulled = pl.first()
+    for pattern, null in placeholders.values():
+        nulled = nulled.str.replace_all(pattern, null)
+    return nulled
 
 
 def placeholder_nulling(dtype: DType) -> pl.Expr | None:
     """An expression over a column of bodies that writes `null` over every placeholder of the
     dtype's keys (see the module's notes), or None when no key can hold one."""
-    patterns = _placeholders(_key_kinds(dtype))
-    if not patterns:
-        return None
-    nulled = pl.first()
-    for pattern, null in patterns:
-        nulled = nulled.str.replace_all(pattern, null)
-    return nulled
+    return _nulling(_placeholders(dtype))
 
 
 def _key_guards(names: list[str], value: str) -> list[str]:
     """Regexes, one per key of `names`, for that key with a value starting like `value` (a regex
     class); one per key, because an alternation defeats the regex engine's literal prefilter."""
-    return [f'"{re.escape(n)}"\\s*:\\s*{value}' for n in sorted(set(names))]
+    return [key_pattern(n) + value for n in sorted(set(names))]
 
 
 class PageDecoder:
@@ -198,18 +213,16 @@ class PageDecoder:
         self._object_lists = _has_object_lists(dtype)
         # A scalar where a list of scalars is declared: `str.json_decode` makes it a list.
         scalar_lists = _scalar_lists(dtype)
-        guards = _key_guards(scalar_lists, r"[^\[n\s]")
+        guards = _key_guards(scalar_lists, r"[^\[n \t\r\n]")
         self._ambiguous = (
             pl.any_horizontal([pl.first().str.contains(g) for g in guards]) if guards else None
         )
         # Placeholders are nulled only in a run that needs it: a clean day never pays for them.
-        self._nulled = placeholder_nulling(dtype)
-        # Nulling leaves no lone scalar where a list of scalars is declared, unless its key is
-        # also declared a scalar somewhere; what is left then fails `str.json_decode`.
-        kinds = _key_kinds(dtype)
-        self._lone_scalars_nulled = self._nulled is not None and all(
-            "scalar" not in kinds[name] for name in scalar_lists
-        )
+        placeholders = _placeholders(dtype)
+        self._nulled = _nulling(placeholders)
+        # Nulling takes every lone scalar out of a list of scalars whose key has a placeholder
+        # pattern; what else is left where a list is declared fails `str.json_decode`.
+        self._lone_scalars_nulled = bool(placeholders) and set(scalar_lists) <= placeholders.keys()
 
     def _read(self, bodies: pl.Series) -> pl.Series:
         frame = pl.read_ndjson(

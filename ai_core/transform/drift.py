@@ -10,14 +10,15 @@ the decode schema. The sample covers the first page of every sub-resource and pa
 the batch, so a key that appears on a few pages only may be missed; once named, a key is counted
 over every body with a literal scan. Below a value whose type varies within the sample (an
 object in one record, a string in another) inference gives text and the keys under it are not
-listed; sampled pages whose shapes cannot be reconciled at all (an object in one, a list in
-another) are inferred one page at a time, and answers that are not JSON objects are skipped.
+listed, unless the odd one is a placeholder of a key the declaration holds only as an object or
+a list (`decode.placeholder_nulling`), which is nulled first; sampled pages whose shapes cannot
+be reconciled at all (an object in one, a list in another) are inferred one page at a time, and
+answers that are not JSON objects are skipped.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-from ai_core.transform.decode import ndjson_bytes, placeholder_nulling
+from ai_core.transform.decode import key_pattern, ndjson_bytes, placeholder_nulling
 from ai_core.transform.schema import DType
 
 SAMPLE_PAGES = 12
@@ -203,7 +204,7 @@ def _occurrences(bodies: pa.ChunkedArray, paths: list[str]) -> list[int | None]:
     sums = (
         pl.DataFrame({"_response_body": pl.Series(bodies)})
         .select(
-            column.str.count_matches(f'"{re.escape(_leaf(p))}"\\s*:').sum().alias(str(i))
+            column.str.count_matches(key_pattern(_leaf(p))).sum().alias(str(i))
             for i, p in enumerate(counted)
         )
         .row(0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 import orjson
@@ -103,6 +104,16 @@ class CountingDecoder(PageDecoder):
         return super()._direct(bodies)
 
 
+def runs_of_one(dtype: pl.Struct, bodies: pl.Series) -> tuple[list[Any], list[int]]:
+    """The bodies decoded a run each, checked against the direct read (pages and malformed
+    positions), and the sizes of the direct reads the decoder made."""
+    decoder = CountingDecoder(dtype, run_bytes=1)
+    pages, bad = decoder.decode_chunk(bodies)
+    direct, direct_bad = PageDecoder(dtype)._direct(bodies)
+    assert (pages.to_list(), bad) == (direct.to_list(), direct_bad)
+    return pages.to_list(), decoder.direct_reads
+
+
 def test_only_the_run_with_an_odd_page_is_read_the_direct_way() -> None:
     clean = '{"items": [{"id": "%d", "parts": [{"name": "x", "qty": 2}]}]}'
     odd = '{"items": [{"id": [], "parts": [{"name": "y"}]}]}'  # a list where text is declared
@@ -127,13 +138,10 @@ def test_a_lone_scalar_for_a_list_is_null_as_in_the_direct_read() -> None:
     clean = '{"items": [{"id": "%d", "tags": ["a"], "parts": [{"name": "x"}]}]}'
     lone = '{"items": [{"id": "9", "tags": "a", "parts": [{"name": "x"}]}]}'
     bodies = pl.Series([clean % i for i in range(5)] + [lone] + [clean % i for i in range(5, 8)])
-    decoder = CountingDecoder(DTYPE, run_bytes=1)
-    pages, bad = decoder.decode_chunk(bodies)
-    assert bad == []
-    assert decoder.direct_reads == []
+    pages, direct_reads = runs_of_one(DTYPE, bodies)
+    assert direct_reads == []
     assert pages[5]["items"][0]["tags"] is None
     assert pages[4]["items"][0]["tags"] == ["a"]
-    assert pages.to_list() == PageDecoder(DTYPE)._direct(bodies)[0].to_list()
 
 
 def test_a_lone_scalar_for_a_list_whose_key_is_also_a_scalar_is_read_the_direct_way() -> None:
@@ -148,14 +156,10 @@ def test_a_lone_scalar_for_a_list_whose_key_is_also_a_scalar_is_read_the_direct_
     )
     clean = '{"tags": "p", "items": [{"tags": ["a"], "parts": [{"name": "x"}]}]}'
     lone = '{"tags": "p", "items": [{"tags": "a", "parts": [{"name": "x"}]}]}'
-    bodies = pl.Series([clean, lone, clean])
-    decoder = CountingDecoder(dtype, run_bytes=1)
-    pages, bad = decoder.decode_chunk(bodies)
-    assert bad == []
-    assert decoder.direct_reads == [1, 1, 1]
+    pages, direct_reads = runs_of_one(dtype, pl.Series([clean, lone, clean]))
+    assert direct_reads == [1, 1, 1]
     assert [p["tags"] for p in pages] == ["p", "p", "p"]
     assert [p["items"][0]["tags"] for p in pages] == [["a"], None, ["a"]]
-    assert pages.to_list() == PageDecoder(dtype)._direct(bodies)[0].to_list()
 
 
 def test_malformed_pages_are_placed_by_their_position_in_the_chunk() -> None:
@@ -200,7 +204,13 @@ def test_byte_runs_cover_the_items_in_order_about_equally() -> None:
 
 
 TEXT = st.text(max_size=4)
-SCALAR = st.one_of(TEXT, st.integers(-9, 99), st.booleans(), st.sampled_from(["", "[]", 'q"t']))
+SCALAR = st.one_of(
+    TEXT,
+    st.integers(-9, 99),
+    st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.sampled_from(["", "[]", 'q"t', "a\\b", "\x01"]),
+)
 
 
 def placeholder(shape: str) -> st.SearchStrategy[Any]:
@@ -230,17 +240,19 @@ PAGE_WITH_PLACEHOLDERS = st.fixed_dictionaries(
 @given(
     pages=st.lists(PAGE_WITH_PLACEHOLDERS, min_size=1, max_size=6),
     run_bytes=st.sampled_from([1, 200, 2**19]),
+    # Compact, spaced, and one token a line.
+    spacing=st.sampled_from([{"separators": (",", ":")}, {}, {"indent": 1}]),
 )
 def test_placeholders_are_read_strictly_as_the_direct_read_reads_them(
-    pages: list[dict[str, Any]], run_bytes: int
+    pages: list[dict[str, Any]], run_bytes: int, spacing: dict[str, Any]
 ) -> None:
     # Where a key only ever holds an object or a list, a scalar or the other empty shape is
     # null in the direct read: nulled in the text, the run is decoded the fast way.
-    bodies = pl.Series([orjson.dumps(p).decode() for p in pages])
+    bodies = pl.Series([json.dumps(p, **spacing) for p in pages])
     decoder = CountingDecoder(DTYPE, run_bytes=run_bytes)
-    decoded = decoder.decode_chunk(bodies)[0].to_list()
+    decoded, bad = decoder.decode_chunk(bodies)
     assert decoder.direct_reads == []
-    assert decoded == PageDecoder(DTYPE)._direct(bodies)[0].to_list()
+    assert (decoded.to_list(), bad) == (PageDecoder(DTYPE)._direct(bodies)[0].to_list(), [])
 
 
 def test_an_empty_list_stays_where_its_key_is_also_a_list() -> None:
@@ -255,18 +267,33 @@ def test_an_empty_list_stays_where_its_key_is_also_a_list() -> None:
     dtype = pl.Struct({"vehicles": pl.List(vehicle)})
     inner = '{"vehicles": [{"price": [], "attributes": {"attributes": []}}]}'
     outer = '{"vehicles": [{"price": {"msrp": 1}, "attributes": []}]}'
-    bodies = pl.Series([inner, outer, inner])
-    decoder = CountingDecoder(dtype, run_bytes=1)
-    pages, bad = decoder.decode_chunk(bodies)
-    assert bad == []
-    assert decoder.direct_reads == [1]
+    pages, direct_reads = runs_of_one(dtype, pl.Series([inner, outer, inner]))
+    assert direct_reads == [1]
     kept = {"price": None, "attributes": {"attributes": []}}
-    assert pages.to_list() == [
+    assert pages == [
         {"vehicles": [kept]},
         {"vehicles": [{"price": {"msrp": "1"}, "attributes": None}]},
         {"vehicles": [kept]},
     ]
-    assert pages.to_list() == PageDecoder(dtype)._direct(bodies)[0].to_list()
+
+
+def test_a_placeholder_that_is_not_json_leaves_its_page_malformed() -> None:
+    # Nulling swaps one JSON value for another: what JSON does not allow (a leading zero, two
+    # points, an unknown escape, a raw control character, a non-breaking space) is left alone.
+    clean = '{"items": [{"meta": {"rows": []}}]}'
+    bodies = [
+        clean,
+        '{"items": [{"meta": 007}]}',
+        '{"items": [{"meta": 1.2.3}]}',
+        '{"items": [{"meta": "\\q"}]}',
+        '{"items": [{"meta": "a\x01b"}]}',
+        '{"items": [{"meta"\u00a0: []}]}',
+        '{"items": [{"meta": -0, "parts": 1e5}]}',
+    ]
+    pages, _ = runs_of_one(DTYPE, pl.Series(bodies))
+    assert pages[6]["items"] == [{"id": None, "tags": None, "parts": None, "meta": None}]
+    _, bad = PageDecoder(DTYPE).decode_chunk(pl.Series(bodies))
+    assert bad == [1, 2, 3, 4, 5]
 
 
 def test_the_fast_read_is_used_on_clean_pages() -> None:
