@@ -26,7 +26,8 @@ way, which costs several times as much, only if that fails too. Once a run of a 
 the chunk's later runs are nulled before their first decode. A key that is an object in one place
 and a list in another (a vehicle's `attributes`, and the list inside it) has only its scalars
 nulled: an empty list or object is right in one of its places. A run with a lone scalar for a
-list of scalars is nulled before its decode too, unless that key is also declared a scalar.
+list of scalars is nulled before its decode too, unless one such key is also declared a scalar;
+then every such run goes to the direct read.
 
 Only a body that is not JSON at all fails the direct read; then the chunk is split in halves until
 the bad pages are isolated, and they are reported as malformed.
@@ -128,11 +129,14 @@ def _scalar_lists(dtype: DType) -> list[str]:
 _WS = r"[ \t\r\n]*"
 """JSON's whitespace, which is all a valid body has between its tokens."""
 _SCALAR = (
-    r'(?:"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"'
-    r"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false)"
+    r'(?:"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u(?:[0-9a-cA-Ce-fE-F][0-9a-fA-F]{3}'
+    r'|[dD][0-7][0-9a-fA-F]{2}|[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}))*"'
+    r"|-?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]+)?(?:[eE][+-]?[0-9]{1,2})?|true|false)"
 )
-"""A JSON string, number or boolean as JSON writes them, and nothing that is not one: nulling
-swaps one valid value for another, so a body that is not JSON stays malformed."""
+"""A JSON string, number or boolean the direct read accepts, and nothing it rejects: nulling
+swaps one value it reads for another, so a body it reports malformed stays malformed. Strings
+with a lone surrogate and numbers past a float's range are left alone (their runs go to the
+direct read)."""
 
 
 def key_pattern(name: str) -> str:
@@ -184,6 +188,7 @@ def _placeholders(dtype: DType) -> dict[str, tuple[str, str]]:
 
 
 def _nulling(placeholders: dict[str, tuple[str, str]]) -> pl.Expr | None:
+    """The placeholders' replacements, one after another, over a column of bodies."""
     if not placeholders:
         return None
     nulled = pl.first()

@@ -104,14 +104,14 @@ class CountingDecoder(PageDecoder):
         return super()._direct(bodies)
 
 
-def runs_of_one(dtype: pl.Struct, bodies: pl.Series) -> tuple[list[Any], list[int]]:
-    """The bodies decoded a run each, checked against the direct read (pages and malformed
-    positions), and the sizes of the direct reads the decoder made."""
+def runs_of_one(dtype: pl.Struct, bodies: pl.Series) -> tuple[list[Any], list[int], list[int]]:
+    """The bodies decoded a run each, checked against the direct read: the pages, the malformed
+    positions and the sizes of the direct reads the decoder made."""
     decoder = CountingDecoder(dtype, run_bytes=1)
     pages, bad = decoder.decode_chunk(bodies)
     direct, direct_bad = PageDecoder(dtype)._direct(bodies)
     assert (pages.to_list(), bad) == (direct.to_list(), direct_bad)
-    return pages.to_list(), decoder.direct_reads
+    return pages.to_list(), bad, decoder.direct_reads
 
 
 def test_only_the_run_with_an_odd_page_is_read_the_direct_way() -> None:
@@ -138,7 +138,7 @@ def test_a_lone_scalar_for_a_list_is_null_as_in_the_direct_read() -> None:
     clean = '{"items": [{"id": "%d", "tags": ["a"], "parts": [{"name": "x"}]}]}'
     lone = '{"items": [{"id": "9", "tags": "a", "parts": [{"name": "x"}]}]}'
     bodies = pl.Series([clean % i for i in range(5)] + [lone] + [clean % i for i in range(5, 8)])
-    pages, direct_reads = runs_of_one(DTYPE, bodies)
+    pages, _, direct_reads = runs_of_one(DTYPE, bodies)
     assert direct_reads == []
     assert pages[5]["items"][0]["tags"] is None
     assert pages[4]["items"][0]["tags"] == ["a"]
@@ -156,7 +156,7 @@ def test_a_lone_scalar_for_a_list_whose_key_is_also_a_scalar_is_read_the_direct_
     )
     clean = '{"tags": "p", "items": [{"tags": ["a"], "parts": [{"name": "x"}]}]}'
     lone = '{"tags": "p", "items": [{"tags": "a", "parts": [{"name": "x"}]}]}'
-    pages, direct_reads = runs_of_one(dtype, pl.Series([clean, lone, clean]))
+    pages, _, direct_reads = runs_of_one(dtype, pl.Series([clean, lone, clean]))
     assert direct_reads == [1, 1, 1]
     assert [p["tags"] for p in pages] == ["p", "p", "p"]
     assert [p["items"][0]["tags"] for p in pages] == [["a"], None, ["a"]]
@@ -207,7 +207,8 @@ TEXT = st.text(max_size=4)
 SCALAR = st.one_of(
     TEXT,
     st.integers(-9, 99),
-    st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
+    # Exponents of two digits at most: longer ones are the direct read's (test below).
+    st.floats(-1e6, 1e6, allow_nan=False).filter(lambda x: x == 0 or abs(x) > 1e-90),
     st.booleans(),
     st.sampled_from(["", "[]", 'q"t', "a\\b", "\x01"]),
 )
@@ -240,8 +241,10 @@ PAGE_WITH_PLACEHOLDERS = st.fixed_dictionaries(
 @given(
     pages=st.lists(PAGE_WITH_PLACEHOLDERS, min_size=1, max_size=6),
     run_bytes=st.sampled_from([1, 200, 2**19]),
-    # Compact, spaced, and one token a line.
-    spacing=st.sampled_from([{"separators": (",", ":")}, {}, {"indent": 1}]),
+    # Compact, spaced, one token a line, and text not escaped to ASCII.
+    spacing=st.sampled_from(
+        [{"separators": (",", ":")}, {}, {"indent": 1}, {"ensure_ascii": False}]
+    ),
 )
 def test_placeholders_are_read_strictly_as_the_direct_read_reads_them(
     pages: list[dict[str, Any]], run_bytes: int, spacing: dict[str, Any]
@@ -267,7 +270,7 @@ def test_an_empty_list_stays_where_its_key_is_also_a_list() -> None:
     dtype = pl.Struct({"vehicles": pl.List(vehicle)})
     inner = '{"vehicles": [{"price": [], "attributes": {"attributes": []}}]}'
     outer = '{"vehicles": [{"price": {"msrp": 1}, "attributes": []}]}'
-    pages, direct_reads = runs_of_one(dtype, pl.Series([inner, outer, inner]))
+    pages, _, direct_reads = runs_of_one(dtype, pl.Series([inner, outer, inner]))
     assert direct_reads == [1]
     kept = {"price": None, "attributes": {"attributes": []}}
     assert pages == [
@@ -277,23 +280,26 @@ def test_an_empty_list_stays_where_its_key_is_also_a_list() -> None:
     ]
 
 
-def test_a_placeholder_that_is_not_json_leaves_its_page_malformed() -> None:
-    # Nulling swaps one JSON value for another: what JSON does not allow (a leading zero, two
-    # points, an unknown escape, a raw control character, a non-breaking space) is left alone.
+def test_a_placeholder_the_direct_read_rejects_leaves_its_page_malformed() -> None:
+    # Nulling swaps one value the direct read reads for another: what it rejects (a leading
+    # zero, two points, an unknown escape, a raw control character, a non-breaking space, a
+    # lone low surrogate, a number past a float's range) is left alone.
     clean = '{"items": [{"meta": {"rows": []}}]}'
-    bodies = [
-        clean,
-        '{"items": [{"meta": 007}]}',
-        '{"items": [{"meta": 1.2.3}]}',
-        '{"items": [{"meta": "\\q"}]}',
-        '{"items": [{"meta": "a\x01b"}]}',
-        '{"items": [{"meta"\u00a0: []}]}',
-        '{"items": [{"meta": -0, "parts": 1e5}]}',
+    rejected = [
+        "007",
+        "1.2.3",
+        '"\\q"',
+        '"a\x01b"',
+        '"\\udc00"',
+        '"\\ud800\\u0041"',
+        "1e309",
+        "1" * 40,
     ]
-    pages, _ = runs_of_one(DTYPE, pl.Series(bodies))
-    assert pages[6]["items"] == [{"id": None, "tags": None, "parts": None, "meta": None}]
-    _, bad = PageDecoder(DTYPE).decode_chunk(pl.Series(bodies))
-    assert bad == [1, 2, 3, 4, 5]
+    bodies = [clean, *(f'{{"items": [{{"meta": {value}}}]}}' for value in rejected)]
+    bodies += ['{"items": [{"meta"\u00a0: []}]}', '{"items": [{"meta": -0, "parts": 1e5}]}']
+    pages, bad, _ = runs_of_one(DTYPE, pl.Series(bodies))
+    assert bad == list(range(1, len(rejected) + 2))
+    assert pages[-1]["items"] == [{"id": None, "tags": None, "parts": None, "meta": None}]
 
 
 def test_the_fast_read_is_used_on_clean_pages() -> None:
