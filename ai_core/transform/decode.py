@@ -26,8 +26,8 @@ way, which costs several times as much, only if that fails too. Once a run of a 
 the chunk's later runs are nulled before their first decode. A key that is an object in one place
 and a list in another (a vehicle's `attributes`, and the list inside it) has only its scalars
 nulled: an empty list or object is right in one of its places. A run with a lone scalar for a
-list of scalars is nulled before its decode too, unless one such key is also declared a scalar;
-then every such run goes to the direct read.
+list of scalars is nulled before its decode too, and read the direct way if one is left (its key
+is also declared a scalar, or the direct read would reject its value).
 
 Only a body that is not JSON at all fails the direct read; then the chunk is split in halves until
 the bad pages are isolated, and they are reported as malformed.
@@ -217,17 +217,12 @@ class PageDecoder:
         self.run_bytes = run_bytes
         self._object_lists = _has_object_lists(dtype)
         # A scalar where a list of scalars is declared: `str.json_decode` makes it a list.
-        scalar_lists = _scalar_lists(dtype)
-        guards = _key_guards(scalar_lists, r"[^\[n \t\r\n]")
+        guards = _key_guards(_scalar_lists(dtype), r"[^\[n \t\r\n]")
         self._ambiguous = (
             pl.any_horizontal([pl.first().str.contains(g) for g in guards]) if guards else None
         )
         # Placeholders are nulled only in a run that needs it: a clean day never pays for them.
-        placeholders = _placeholders(dtype)
-        self._nulled = _nulling(placeholders)
-        # Nulling takes every lone scalar out of a list of scalars whose key has a placeholder
-        # pattern; what else is left where a list is declared fails `str.json_decode`.
-        self._lone_scalars_nulled = bool(placeholders) and set(scalar_lists) <= placeholders.keys()
+        self._nulled = placeholder_nulling(dtype)
 
     def _read(self, bodies: pl.Series) -> pl.Series:
         frame = pl.read_ndjson(
@@ -264,6 +259,10 @@ class PageDecoder:
         assert self._nulled is not None
         return bodies.to_frame().select(self._nulled).to_series()
 
+    def _lone_scalar(self, bodies: pl.Series) -> bool:
+        assert self._ambiguous is not None
+        return bool(bodies.to_frame().select(self._ambiguous).to_series().any())
+
     def _strict_first(self, bodies: pl.Series) -> tuple[pl.Series, list[int]]:
         """Bodies read with `str.json_decode` run by run, a run the direct way where it must."""
         pages: list[pl.Series] = []
@@ -279,10 +278,12 @@ class PageDecoder:
         for start, length in byte_runs(bodies.str.len_bytes(), self.run_bytes):
             run = bodies.slice(start, length)
             decoded = None
-            lone_scalar = ambiguous is not None and ambiguous.slice(start, length).any()
-            if lone_scalar and self._lone_scalars_nulled:
-                decoded = self._strict(self._without_placeholders(run))
-            elif not lone_scalar:
+            if ambiguous is not None and ambiguous.slice(start, length).any():
+                # Nulled, the run is read the fast way only if no lone scalar is left in it.
+                nulled = self._without_placeholders(run) if self._nulled is not None else run
+                if not self._lone_scalar(nulled):
+                    decoded = self._strict(nulled)
+            else:
                 decoded = self._strict(self._without_placeholders(run) if nulling else run)
                 if decoded is None and not nulling and self._nulled is not None:
                     decoded = self._strict(self._without_placeholders(run))

@@ -144,6 +144,16 @@ def test_a_lone_scalar_for_a_list_is_null_as_in_the_direct_read() -> None:
     assert pages[4]["items"][0]["tags"] == ["a"]
 
 
+def test_a_lone_scalar_nulling_leaves_alone_is_read_the_direct_way() -> None:
+    # A lone high surrogate is text the direct read takes and nulling does not match: the tag
+    # is still there once nulled, so its run is read the direct way, which makes it null.
+    clean = '{"items": [{"id": "1", "tags": ["a"], "parts": [{"name": "x"}]}]}'
+    odd = '{"items": [{"id": "9", "tags": "\\uD83D", "parts": [{"name": "x"}]}]}'
+    pages, _, direct_reads = runs_of_one(DTYPE, pl.Series([clean, odd, clean]))
+    assert direct_reads == [1]
+    assert pages[1]["items"][0]["tags"] is None
+
+
 def test_a_lone_scalar_for_a_list_whose_key_is_also_a_scalar_is_read_the_direct_way() -> None:
     # `tags` is text on the page and a list of text on its items: nulling every scalar `tags`
     # would null the page's own, so a run with a scalar `tags` (here every run) is read the
