@@ -35,6 +35,7 @@ the bad pages are isolated, and they are reported as malformed.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 
@@ -197,9 +198,11 @@ def _nulling(placeholders: dict[str, tuple[str, str]]) -> pl.Expr | None:
     return nulled
 
 
+@functools.cache
 def placeholder_nulling(dtype: DType) -> pl.Expr | None:
     """An expression over a column of bodies that writes `null` over every placeholder of the
-    dtype's keys (see the module's notes), or None when no key can hold one."""
+    dtype's keys (see the module's notes), or None when no key can hold one. Kept per dtype:
+    drift detection asks for it on every raw group, and building it walks the whole dtype."""
     return _nulling(_placeholders(dtype))
 
 
@@ -280,9 +283,10 @@ class PageDecoder:
             decoded = None
             if ambiguous is not None and ambiguous.slice(start, length).any():
                 # Nulled, the run is read the fast way only if no lone scalar is left in it.
-                nulled = self._without_placeholders(run) if self._nulled is not None else run
-                if not self._lone_scalar(nulled):
-                    decoded = self._strict(nulled)
+                if self._nulled is not None:
+                    nulled = self._without_placeholders(run)
+                    if not self._lone_scalar(nulled):
+                        decoded = self._strict(nulled)
             else:
                 decoded = self._strict(self._without_placeholders(run) if nulling else run)
                 if decoded is None and not nulling and self._nulled is not None:
