@@ -40,6 +40,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--latency", type=float, default=0.0, help="upstream seconds per page")
     parser.add_argument("--faults", default="", help="upstream fault spec, e.g. 'html:0.02'")
+    parser.add_argument(
+        "--schema-drift",
+        type=float,
+        default=0.0,
+        help="share of upstream answers with new keys, keys left out and empty nested objects",
+    )
     parser.add_argument("--data-dir", default=os.environ.get("AI_DATA_DIR", ".data"))
     parser.add_argument("--select", default=None, help="asset selection (default: the whole job)")
     parser.add_argument(
@@ -76,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             date=args.date,
             latency=args.latency,
             faults=args.faults,
+            schema_drift=args.schema_drift,
         ) as upstream,
         serve_dealerconnect(scope=args.scope, seed=args.seed, date=args.date) as dealerconnect,
     ):

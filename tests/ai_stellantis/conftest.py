@@ -52,7 +52,12 @@ def stellantis_env(
     monkeypatch: pytest.MonkeyPatch,
 ) -> UpstreamEnv:
     upstream.set_state(
-        date=DAY, faults="", latency=0.0, max_page_size=500, max_dealers_per_page=5000
+        date=DAY,
+        faults="",
+        latency=0.0,
+        max_page_size=500,
+        max_dealers_per_page=5000,
+        schema_drift=0.0,
     )
     home = tmp_path / "dagster_home"
     home.mkdir()

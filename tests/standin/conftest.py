@@ -67,7 +67,9 @@ def server() -> Iterator[UpstreamHandle]:
 @pytest.fixture
 def upstream(server: UpstreamHandle) -> UpstreamHandle:
     """The session server serving DAY without faults or latency."""
-    server.set_state(date=DAY, faults="", latency=0.0, evening=False, stall_seconds=90.0)
+    server.set_state(
+        date=DAY, faults="", latency=0.0, evening=False, stall_seconds=90.0, schema_drift=0.0
+    )
     return server
 
 

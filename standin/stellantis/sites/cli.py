@@ -75,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=_served("max_dealers_per_page"),
         help="dealers a locator page at most",
     )
+    serve.add_argument(
+        "--schema-drift",
+        type=float,
+        default=_served("schema_drift"),
+        help="share of answers with new keys, keys left out and empty nested objects, 0..1",
+    )
     truth = sub.add_parser("truth", help="write the ground truth of one search as parquet")
     _common(truth)
     truth.add_argument("--zip", default="66952")
@@ -131,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             stall_seconds=args.stall_seconds,
             max_page_size=args.max_page_size,
             max_dealers_per_page=args.max_dealers_per_page,
+            schema_drift=args.schema_drift,
         )
     except (FaultSpecError, ValueError) as exc:
         print(f"upstream: bad option: {exc}", file=sys.stderr)

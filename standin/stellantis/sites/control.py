@@ -1,7 +1,8 @@
 """The control API under `/_sim/`: health, statistics, the served state, and the truth writer.
 
 `GET health`, `GET stats`, `GET state`, `POST state` (JSON object of changes: `date`, `faults`,
-`latency`, `jitter`, `evening`, `stall_seconds`, `max_page_size`, `max_dealers_per_page`),
+`latency`, `jitter`, `evening`, `stall_seconds`, `max_page_size`, `max_dealers_per_page`,
+`schema_drift`),
 `POST truth` (`{"out": DIR, "zip", "radius", "page_size"}`, writes the served day's ground truth
 as parquet).
 """
@@ -94,6 +95,7 @@ class ControlApi:
             },
             "responses": dict(s.statuses),
             "faults": dict(s.faults),
+            "schema_drifted": dict(s.drifted),
             "faults_total": sum(s.faults.values()),
             "peak_in_flight": dict(s.peak_in_flight),
             "pages_served": s.pages_served,

@@ -88,8 +88,8 @@ class UpstreamHandle:
         return self._call("GET", "state")
 
     def set_state(self, **changes: Any) -> dict[str, Any]:
-        """Change the served `date`, `faults`, pacing, `stall_seconds`, `max_page_size` or
-        `max_dealers_per_page` now.
+        """Change the served `date`, `faults`, pacing, `stall_seconds`, `max_page_size`,
+        `max_dealers_per_page` or `schema_drift` now.
 
         A new date is built before this returns; new faults start with fresh pinned counts.
         """
@@ -169,6 +169,7 @@ def serve_upstream(
     evening: bool = False,
     size_share: float = 0.5,
     *,
+    schema_drift: float = 0.0,
     stall_seconds: float = 90.0,
     ready_timeout: float | None = None,
 ) -> Iterator[UpstreamHandle]:
@@ -180,7 +181,7 @@ def serve_upstream(
         "--scope", scope, "--seed", str(seed), "--date", day,
         "--latency", str(latency), "--jitter", str(jitter),
         "--faults", str(FaultSpec.parse(faults)), "--stall-seconds", str(stall_seconds),
-        "--size-share", str(size_share),
+        "--size-share", str(size_share), "--schema-drift", str(schema_drift),
     ]  # fmt: skip
     if evening:
         command.append("--evening")

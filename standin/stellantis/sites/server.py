@@ -13,11 +13,12 @@ import time
 from collections import Counter, defaultdict
 from typing import Any
 
-from standin.stellantis.sites import endpoints, responses
+from standin.stellantis.sites import endpoints, responses, schema_drift
 from standin.stellantis.sites.cache import DayCache
 from standin.stellantis.sites.catalog import BY_DOMAIN, BrandSpec
 from standin.stellantis.sites.control import ControlApi
 from standin.stellantis.sites.faults import KINDS, FaultInjector
+from standin.stellantis.sites.inventory import day_number
 from standin.stellantis.sites.protocol import (
     BadRequest,
     Request,
@@ -48,6 +49,8 @@ class UpstreamServer:
         """Per site, the most requests it was answering at once: what concurrency limits bound."""
         self.statuses: Counter[str] = Counter()
         self.faults: Counter[str] = Counter({k: 0 for k in KINDS})
+        self.drifted: Counter[str] = Counter()
+        """Answers served with schema drift, by endpoint."""
         self.pages_served = 0
         self.vehicles_served = 0
         self.bytes_sent = 0
@@ -160,6 +163,9 @@ class UpstreamServer:
         # The jitter is drawn before the answer is built, so a seed gives the same faults as ever.
         spread = self._spread(self.state) if fault != "stall" else None
         response, applied, vehicles = await self._respond(brand, endpoint, request, fault)
+        if self._drifts(brand, endpoint, code, page, response):
+            response = schema_drift.drifted(endpoint, response)
+            self.drifted[endpoint] += 1
         if spread is not None:
             await self._pace(self.state, endpoint, vehicles, spread)
         if applied and fault is not None:
@@ -178,6 +184,15 @@ class UpstreamServer:
         else:
             await self._send(writer, response, request.keep_alive)
         return request.keep_alive
+
+    def _drifts(
+        self, brand: BrandSpec, endpoint: str, code: str | None, page: int, response: Response
+    ) -> bool:
+        """Whether this answer is served with schema drift: a success, drawn at the share."""
+        share, day = self.state.schema_drift, day_number(self.state.date)
+        return schema_drift.drifts(
+            share, self.seed, day, brand.index, endpoint, code, page
+        ) and schema_drift.succeeded(response)
 
     def _count(self, kind: str) -> None:
         self.faults[kind] += 1

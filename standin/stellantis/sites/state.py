@@ -29,6 +29,8 @@ class ServedState(BaseModel):
     """Vehicles a page at most, whatever `pageSize` asks: the sites' cap (500 observed)."""
     max_dealers_per_page: int = Field(default=5000, ge=1)
     """Dealers a locator page at most, whatever `resultsPerPage` asks (5,000 observed)."""
+    schema_drift: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Share of successful answers served with the contract's schema drift (`schema_drift`)."""
 
     @field_validator("faults", mode="before")
     @classmethod

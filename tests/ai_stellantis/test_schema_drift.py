@@ -1,0 +1,101 @@
+"""A day of schema drift through the daily job: the tables of a clean day, the new keys named.
+
+The contract says keys may be missing, null or new. The stand-in serves that drift on a share
+of its answers (`standin/stellantis/sites/schema_drift.py`); the job must store exactly what it
+stores on the same day served clean, and the `discrepancies` checks must name every new key.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+from polars.testing import assert_frame_equal
+
+from ai_core.iceberg.catalog import load_catalog
+from tests.ai_stellantis.conftest import DAY, UpstreamEnv, materialize_day
+from tests.ai_stellantis.test_unattended_day import job_keys
+
+NAMESPACES = ("stellantis_transformed", "stellantis_consolidated")
+FETCHED = "_fetched_at"
+"""The one column a rerun of the same answers may change."""
+
+NEW_KEYS = {
+    "stellantis/transformed/inventory_vehicles": {
+        "result.requestId",
+        "result.data.metadata.sortBy",
+        "result.data.vehicles[].listingType",
+        "result.data.vehicles[].price.currency",
+        "result.data.vehicles[].warranty",
+        "result.data.vehicles[].badges",
+    },
+    "stellantis/transformed/model_year_codes": {
+        "result.requestId",
+        "result.data.modelYearCodes[].family",
+    },
+    "stellantis/transformed/locator_dealers": {
+        "version",
+        "dealer[].dealerType",
+        "dealer[].departments.collision",
+    },
+}
+
+
+def tables(env: UpstreamEnv) -> dict[str, pl.DataFrame]:
+    """Every transformed and consolidated table of the day, rows in one order."""
+    catalog = load_catalog(env.data_dir)
+    out = {}
+    for namespace in NAMESPACES:
+        for _, name in catalog.list_tables(namespace):
+            frame = pl.from_arrow(catalog.load_table(f"{namespace}.{name}").scan().to_arrow())
+            assert isinstance(frame, pl.DataFrame)
+            frame = frame.drop(FETCHED, strict=False)
+            out[f"{namespace}.{name}"] = frame.sort(frame.columns)
+    return out
+
+
+def unknown_keys(result: dg.ExecuteInProcessResult) -> dict[str, set[str]]:
+    """The unknown keys each asset's `discrepancies` check names."""
+    prefix = "count.unknown key "
+    named: dict[str, set[str]] = {}
+    for check in result.get_asset_check_evaluations():
+        keys = {k.removeprefix(prefix) for k in check.metadata if k.startswith(prefix)}
+        if keys:
+            assert check.check_name == "discrepancies" and not check.passed
+            named[check.asset_key.to_user_string()] = keys
+    return named
+
+
+def assert_same_tables(got: dict[str, pl.DataFrame], expected: dict[str, pl.DataFrame]) -> None:
+    assert got.keys() == expected.keys()
+    for name, frame in expected.items():
+        try:
+            assert_frame_equal(got[name], frame)
+        except AssertionError as exc:
+            raise AssertionError(f"{name}: {exc}") from None
+
+
+def run_day(env: UpstreamEnv, share: float) -> dg.ExecuteInProcessResult:
+    env.upstream.set_state(schema_drift=share)
+    result = materialize_day(job_keys(), DAY)
+    assert result.success
+    return result
+
+
+def test_a_drifted_day_stores_what_the_clean_day_does_and_names_every_new_key(
+    stellantis_env: UpstreamEnv,
+) -> None:
+    clean = run_day(stellantis_env, 0.0)
+    assert unknown_keys(clean) == {}
+    expected = tables(stellantis_env)
+    assert len(expected) > 10 and all(t.height for t in expected.values())
+
+    before = stellantis_env.upstream.stats()["schema_drifted"]
+    drifted = run_day(stellantis_env, 1.0)
+    served = stellantis_env.upstream.stats()["schema_drifted"]
+    assert all(served[e] > before.get(e, 0) for e in ("inventory", "filters", "dealers"))
+    assert unknown_keys(drifted) == NEW_KEYS
+    assert_same_tables(tables(stellantis_env), expected)
+
+    # Half the answers drifted: runs of pages that disagree on shape decode to the same rows.
+    run_day(stellantis_env, 0.5)
+    assert_same_tables(tables(stellantis_env), expected)
