@@ -11,7 +11,7 @@ partition can be checked the same way from its batches.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 
 import dagster as dg
 import polars as pl
@@ -39,6 +39,10 @@ class CompletenessPatterns(BaseModel):
     may_be_empty: bool = False
     """An answer with no records can be true (a brand with nothing within a small search), so
     an empty sub-resource fails the check as a warning; other problems stay errors."""
+    may_sell_out_below: int = 3
+    """A sub-resource its list gave fewer records than this (a model-year code listed with one
+    or two vehicles) may have sold them all by its fetch: answering a total of 0 with none, it
+    fails the check as a warning. Listed with more, an empty answer is more likely a fault."""
 
 
 _PAGES_SCHEMA = pl.Schema(
@@ -81,14 +85,14 @@ class CompletenessTally:
             .alias("keys"),
         ]
         self._pages: list[pl.DataFrame] = []
-        self._listed_empty: set[str] = set()
+        self._listed: dict[str, int] = {}
 
-    def expect_empty(self, sub_resources: Iterable[str]) -> None:
-        """Sub-resources their list gave no records (a model-year code listed with a count of
-        0): one that answers a total of 0 and holds none is complete, not empty. The raw asset
-        calls it as its fetch starts; a stored day checked again needs the same call (the
-        check's `empty_as_listed` names them)."""
-        self._listed_empty.update(sub_resources)
+    def expect_listed(self, listed: Mapping[str, int]) -> None:
+        """How many records the list each sub-resource came from gave it (a model-year code's
+        `count`). One listed with none that answers a total of 0 and holds none is complete,
+        not empty; one listed with fewer than `may_sell_out_below` may have sold out. The raw
+        asset calls it as its fetch starts; a stored day checked again needs the same call."""
+        self._listed.update(listed)
 
     def add(self, batch: Frame) -> None:
         frame = as_polars(batch)
@@ -131,9 +135,15 @@ class CompletenessTally:
                 pl.col("records", "distinct_records", "unsettled_boundaries").fill_null(0),
                 pl.col("moved").fill_null(False),
                 pl.coalesce("lowest_total", "expected_records").alias("lowest_total"),
-                pl.col("_sub_resource").is_in(sorted(self._listed_empty)).alias("listed_empty"),
             )
+            .join(self._listed_frame(), on="_sub_resource", how="left")
             .sort("_sub_resource")
+        )
+
+    def _listed_frame(self) -> pl.DataFrame:
+        return pl.DataFrame(
+            {"_sub_resource": list(self._listed), "listed_records": list(self._listed.values())},
+            schema={"_sub_resource": pl.String, "listed_records": pl.Int64},
         )
 
     def check_result(self) -> dg.AssetCheckResult:
@@ -161,10 +171,16 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
     short = pl.col("distinct_records") < pl.col("lowest_total")
     # Empty is suspect (a search backend answering 0 for a code with vehicles) unless the list
     # the sub-resource came from said so too.
-    as_listed = pl.col("listed_empty") & pl.col("expected_records").eq_missing(0)
+    listed = pl.col("listed_records")
+    answered_none = pl.col("expected_records").eq_missing(0)
+    as_listed = (listed == 0).fill_null(False) & answered_none
     empty = (pl.col("distinct_records") == 0) & ~as_listed
+    fetched = pl.col("failed_pages") == 0
+    # Listed with a vehicle or two that sold before the fetch asked for them.
+    few = listed.is_between(1, rule.may_sell_out_below - 1).fill_null(False)
+    sold_out = empty & fetched & answered_none & few
     # Fetched in full and empty, where the rule says that can be the day's truth.
-    plausible = empty & (pl.col("failed_pages") == 0) & pl.lit(rule.may_be_empty)
+    plausible = empty & fetched & (pl.lit(rule.may_be_empty) | sold_out)
     bad = table.filter(
         (pl.col("failed_pages") > 0)
         | empty
@@ -181,6 +197,8 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
                 pl.col("first_error"),
             )
         )
+        .when(sold_out)
+        .then(pl.lit("empty, sold out since listed?"))
         .when(empty)
         .then(pl.lit("empty"))
         .when(pl.col("expected_records").is_null())
@@ -212,10 +230,15 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
             "see the samples."
         )
     warning_only = table.height > 0 and bad.height > 0 and bool(bad["plausible"].all())
-    if warning_only:
+    if warning_only and rule.may_be_empty:
         sentences.append(
             "An empty answer is true of a search with nothing in it, so this is a warning: "
             "look at it if the search should hold records."
+        )
+    elif warning_only:
+        sentences.append(
+            f"Each was listed with fewer than {rule.may_sell_out_below} records, which can sell "
+            "between the list and the fetch, so this is a warning: look at it if they did not."
         )
     description = " ".join(sentences) or None
     return dg.AssetCheckResult(
@@ -236,6 +259,9 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
             "empty_as_listed": table.filter(as_listed & (pl.col("distinct_records") == 0))[
                 "_sub_resource"
             ]
+            .head(SAMPLE_LIMIT)
+            .to_list(),
+            "sold_out_since_listed": table.filter(sold_out)["_sub_resource"]
             .head(SAMPLE_LIMIT)
             .to_list(),
             "problem_count": bad.height,
@@ -261,7 +287,7 @@ PER_SUB = [
     "distinct_records",
     "expected_records",
     "failed_pages",
-    "listed_empty",
+    "listed_records",
 ]
 PROBLEMS = [
     "_sub_resource",
@@ -270,4 +296,5 @@ PROBLEMS = [
     "distinct_records",
     "expected_records",
     "lowest_total",
+    "listed_records",
 ]

@@ -83,7 +83,9 @@ class RawFetchStream(LazyRawFetch):
     async def _produce(self) -> AsyncIterator[RawFetchResult]:
         subs = self._plan()
         if self._tally is not None:
-            self._tally.expect_empty(s.key for s in subs if s.listed_records == 0)
+            self._tally.expect_listed(
+                {s.key: s.listed_records for s in subs if s.listed_records is not None}
+            )
         async with AsyncHttpClient(self._http) as client:
             try:
                 async for result in fetch_paged(

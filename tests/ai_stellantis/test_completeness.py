@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import dagster as dg
 import orjson
@@ -49,10 +49,14 @@ def _frame(*results: RawFetchResult) -> list[pa.Table]:
 
 
 def tallied_check(
-    batches: Iterable[pa.RecordBatch | pa.Table | pl.DataFrame], rule: CompletenessPatterns
+    batches: Iterable[pa.RecordBatch | pa.Table | pl.DataFrame],
+    rule: CompletenessPatterns,
+    listed: Mapping[str, int] | None = None,
 ) -> dg.AssetCheckResult:
-    """The check over `batches`, tallied as the raw asset tallies the chunks it writes."""
+    """The check over `batches`, tallied as the raw asset tallies the chunks it writes, with
+    the records each sub-resource's list gave it (`listed`)."""
     tally = CompletenessTally(rule)
+    tally.expect_listed(listed or {})
     for batch in batches:
         tally.add(batch)
     return tally.check_result()
@@ -115,11 +119,8 @@ def test_a_sub_resource_listed_empty_passes_only_when_it_answers_a_total_of_0() 
     answered = RawFetchResult("jeep.com/F", [_page(1, 2, [])])
 
     def check(rule: CompletenessPatterns) -> dg.AssetCheckResult:
-        tally = CompletenessTally(rule)
-        tally.expect_empty(["jeep.com/E", "jeep.com/F"])
-        for batch in _frame(as_listed, answered):
-            tally.add(batch)
-        return tally.check_result()
+        listed = {"jeep.com/E": 0, "jeep.com/F": 0}
+        return tallied_check(_frame(as_listed, answered), rule, listed)
 
     result = check(RULE)
     samples = str(result.metadata["samples"].value)
@@ -129,6 +130,40 @@ def test_a_sub_resource_listed_empty_passes_only_when_it_answers_a_total_of_0() 
     keys_only = check(CompletenessPatterns(record_key_pattern=RULE.record_key_pattern))
     assert keys_only.metadata["empty_as_listed"].value == []
     assert keys_only.metadata["incomplete_sub_resources"].value == 2
+
+
+def test_a_code_listed_with_a_vehicle_or_two_that_answers_none_is_a_warning() -> None:
+    sold = RawFetchResult("jeep.com/S", [_page(1, 0, [])])
+    both_sold = RawFetchResult("jeep.com/T", [_page(1, 0, [])])
+    ok = RawFetchResult("jeep.com/A", [_page(1, 1, ["a1"])])
+
+    def check(listed: dict[str, int], *results: RawFetchResult) -> dg.AssetCheckResult:
+        return tallied_check(_frame(ok, *results), RULE, listed | {"jeep.com/A": 1})
+
+    warned = check({"jeep.com/S": 1, "jeep.com/T": 2}, sold, both_sold)
+    assert not warned.passed and warned.severity == dg.AssetCheckSeverity.WARN
+    assert warned.metadata["sold_out_since_listed"].value == ["jeep.com/S", "jeep.com/T"]
+    assert "| jeep.com/S | empty, sold out since listed? | 1 | 0 | 0 | 0 | 1 |" in str(
+        warned.metadata["samples"].value
+    )
+    assert warned.description == (
+        "2 sub-resources fetched in full are off (2 empty, sold out since listed?: jeep.com/S, "
+        "jeep.com/T); see the samples. Each was listed with fewer than 3 records, which can sell "
+        "between the list and the fetch, so this is a warning: look at it if they did not."
+    )
+    # Listed with three, or with no list to say, an empty answer is an error.
+    for listed in ({"jeep.com/S": 3}, {}):
+        errored = check(listed, sold)
+        assert errored.severity == dg.AssetCheckSeverity.ERROR
+        assert errored.metadata["sold_out_since_listed"].value == []
+    # A total of 1 with no vehicle on the page is short of what the search itself says.
+    short = RawFetchResult("jeep.com/S", [_page(1, 1, [])])
+    assert check({"jeep.com/S": 1}, short).severity == dg.AssetCheckSeverity.ERROR
+    # Any other problem beside it makes the whole check an error.
+    failed = RawFetchResult("jeep.com/U", [_page(1, 4, ["u1"])])
+    mixed = check({"jeep.com/S": 1}, sold, failed)
+    assert mixed.severity == dg.AssetCheckSeverity.ERROR
+    assert "warning" not in (mixed.description or "")
 
 
 def test_an_empty_whole_list_is_a_warning_and_a_failed_page_still_an_error() -> None:
@@ -325,7 +360,8 @@ def test_the_check_tallied_while_writing_equals_the_check_of_the_stored_partitio
     tallied = completeness_of(result)
     table = load_catalog(stellantis_env.data_dir).load_table("stellantis_raw.public_inventory")
     columns = ["_sub_resource", "_page_number", "_response_body", "_fetch_error"]
-    stored = tallied_check(arrow_batches(table, [DAY], columns), RULE)
+    listed = {f"{d}/{c}": n for d, c, n in truth.codes.select("domain", "code", "count").rows()}
+    stored = tallied_check(arrow_batches(table, [DAY], columns), RULE, listed)
     assert not tallied.passed and not stored.passed
     assert {k: v.value for k, v in tallied.metadata.items()} == {
         k: v.value for k, v in stored.metadata.items()
