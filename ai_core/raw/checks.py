@@ -40,9 +40,9 @@ class CompletenessPatterns(BaseModel):
     """An answer with no records can be true (a brand with nothing within a small search), so
     an empty sub-resource fails the check as a warning; other problems stay errors."""
     may_sell_out_below: int = 3
-    """A sub-resource its list gave fewer records than this (a model-year code listed with one
-    or two vehicles) may have sold them all by its fetch: answering a total of 0 with none, it
-    fails the check as a warning. Listed with more, an empty answer is more likely a fault."""
+    """A sub-resource its list gave fewer records than this (a model-year code with a vehicle or
+    two left) may have sold them all by its fetch: answering a total of 0 with none, it fails the
+    check as a warning. Listed with more, an empty answer is more likely a fault."""
 
 
 _PAGES_SCHEMA = pl.Schema(
@@ -198,7 +198,7 @@ def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCh
             )
         )
         .when(sold_out)
-        .then(pl.lit("empty, sold out since listed?"))
+        .then(pl.lit("sold out since listed?"))
         .when(empty)
         .then(pl.lit("empty"))
         .when(pl.col("expected_records").is_null())

@@ -103,7 +103,8 @@ class PagedSubResource(Protocol):
     @property
     def listed_records(self) -> int | None:
         """How many records the list this sub-resource was planned from gave it (a code list's
-        `count`), or None when no list says. One listed with none may answer empty."""
+        `count`), or None when no list says. One listed with none may answer empty, and one
+        listed with a few may have sold out (`CompletenessPatterns.may_sell_out_below`)."""
         ...
 
     @property

@@ -143,11 +143,11 @@ def test_a_code_listed_with_a_vehicle_or_two_that_answers_none_is_a_warning() ->
     warned = check({"jeep.com/S": 1, "jeep.com/T": 2}, sold, both_sold)
     assert not warned.passed and warned.severity == dg.AssetCheckSeverity.WARN
     assert warned.metadata["sold_out_since_listed"].value == ["jeep.com/S", "jeep.com/T"]
-    assert "| jeep.com/S | empty, sold out since listed? | 1 | 0 | 0 | 0 | 1 |" in str(
+    assert "| jeep.com/S | sold out since listed? | 1 | 0 | 0 | 0 | 1 |" in str(
         warned.metadata["samples"].value
     )
     assert warned.description == (
-        "2 sub-resources fetched in full are off (2 empty, sold out since listed?: jeep.com/S, "
+        "2 sub-resources fetched in full are off (2 sold out since listed?: jeep.com/S, "
         "jeep.com/T); see the samples. Each was listed with fewer than 3 records, which can sell "
         "between the list and the fetch, so this is a warning: look at it if they did not."
     )
@@ -160,10 +160,15 @@ def test_a_code_listed_with_a_vehicle_or_two_that_answers_none_is_a_warning() ->
     short = RawFetchResult("jeep.com/S", [_page(1, 1, [])])
     assert check({"jeep.com/S": 1}, short).severity == dg.AssetCheckSeverity.ERROR
     # Any other problem beside it makes the whole check an error.
-    failed = RawFetchResult("jeep.com/U", [_page(1, 4, ["u1"])])
-    mixed = check({"jeep.com/S": 1}, sold, failed)
-    assert mixed.severity == dg.AssetCheckSeverity.ERROR
-    assert "warning" not in (mixed.description or "")
+    short_beside = RawFetchResult("jeep.com/U", [_page(1, 4, ["u1"])])
+    now = dt.datetime.now(dt.UTC)
+    lost = RawPage(1, "u", {}, 0, b"", now, "HTTP 503 after 3 attempts")
+    lost_beside = RawFetchResult("jeep.com/V", [lost])
+    for beside in (short_beside, lost_beside):
+        mixed = check({"jeep.com/S": 1, "jeep.com/V": 1}, sold, beside)
+        assert mixed.severity == dg.AssetCheckSeverity.ERROR
+        assert mixed.metadata["sold_out_since_listed"].value == ["jeep.com/S"]
+        assert "warning" not in (mixed.description or "")
 
 
 def test_an_empty_whole_list_is_a_warning_and_a_failed_page_still_an_error() -> None:

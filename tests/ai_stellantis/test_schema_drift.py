@@ -7,11 +7,14 @@ stores on the same day served clean, and the `discrepancies` checks must name ev
 
 from __future__ import annotations
 
+from collections import Counter
+
 import dagster as dg
 import polars as pl
 from polars.testing import assert_frame_equal
 
 from ai_core.iceberg.catalog import load_catalog
+from standin.stellantis.sites.schema_drift import REWRITES
 from tests.ai_stellantis.conftest import DAY, UpstreamEnv, materialize_day
 from tests.ai_stellantis.test_unattended_day import job_keys
 
@@ -53,6 +56,34 @@ def tables(env: UpstreamEnv) -> dict[str, pl.DataFrame]:
     return out
 
 
+RAW_TABLES = {
+    "inventory": "public_inventory",
+    "filters": "public_model_year_codes",
+    "dealers": "public_dealers",
+}
+
+
+def raw_bodies(env: UpstreamEnv) -> dict[str, str]:
+    """Each endpoint's stored answers of the day, as one text."""
+    catalog = load_catalog(env.data_dir)
+    out = {}
+    for endpoint, name in RAW_TABLES.items():
+        table = catalog.load_table(f"stellantis_raw.{name}").scan().to_arrow()
+        out[endpoint] = "\n".join(pl.Series(table["_response_body"]).cast(pl.String).to_list())
+    return out
+
+
+def assert_rewritten(clean: dict[str, str], drifted: dict[str, str]) -> None:
+    """Every rewrite whose text the clean day holds was applied to the drifted day."""
+    for endpoint, rewrites in REWRITES.items():
+        for old, new in (tuple(part.decode() for part in pair) for pair in rewrites):
+            if old not in clean[endpoint]:
+                continue
+            if not new or old not in new:
+                assert old not in drifted[endpoint], (endpoint, old)
+            assert new in drifted[endpoint], (endpoint, new)
+
+
 def unknown_keys(result: dg.ExecuteInProcessResult) -> dict[str, set[str]]:
     """The unknown keys each asset's `discrepancies` check names."""
     prefix = "count.unknown key "
@@ -81,6 +112,13 @@ def run_day(env: UpstreamEnv, share: float) -> dg.ExecuteInProcessResult:
     return result
 
 
+def run_drifted(env: UpstreamEnv, share: float) -> tuple[dg.ExecuteInProcessResult, Counter[str]]:
+    """The day run with `share` of the answers drifted, and the drifted answers by endpoint."""
+    before = Counter(env.upstream.stats()["schema_drifted"])
+    result = run_day(env, share)
+    return result, Counter(env.upstream.stats()["schema_drifted"]) - before
+
+
 def test_a_drifted_day_stores_what_the_clean_day_does_and_names_every_new_key(
     stellantis_env: UpstreamEnv,
 ) -> None:
@@ -88,14 +126,19 @@ def test_a_drifted_day_stores_what_the_clean_day_does_and_names_every_new_key(
     assert unknown_keys(clean) == {}
     expected = tables(stellantis_env)
     assert len(expected) > 10 and all(t.height for t in expected.values())
+    served_clean = raw_bodies(stellantis_env)
+    # The day holds the nulls that drift leaves out or sends as an empty object.
+    for null in ("trimDesc", "incentives", "attributes", "mackevisionData"):
+        assert f',"{null}":null' in served_clean["inventory"]
 
-    before = stellantis_env.upstream.stats()["schema_drifted"]
-    drifted = run_day(stellantis_env, 1.0)
-    served = stellantis_env.upstream.stats()["schema_drifted"]
-    assert all(served[e] > before.get(e, 0) for e in ("inventory", "filters", "dealers"))
+    drifted, whole = run_drifted(stellantis_env, 1.0)
+    # Each site's code list and both locator pages, and every inventory page.
+    assert (whole["filters"], whole["dealers"]) == (6, 12) and whole["inventory"] > 0
     assert unknown_keys(drifted) == NEW_KEYS
+    assert_rewritten(served_clean, raw_bodies(stellantis_env))
     assert_same_tables(tables(stellantis_env), expected)
 
     # Half the answers drifted: runs of pages that disagree on shape decode to the same rows.
-    run_day(stellantis_env, 0.5)
+    _, half = run_drifted(stellantis_env, 0.5)
+    assert 0 < half["inventory"] < whole["inventory"]
     assert_same_tables(tables(stellantis_env), expected)

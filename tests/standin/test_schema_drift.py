@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 
 from standin.stellantis.sites.catalog import BY_DOMAIN
 from standin.stellantis.sites.process import UpstreamHandle
@@ -90,12 +91,21 @@ def test_a_share_of_answers_drifts_the_same_ones_every_time(
     assert 0.25 * len(first) < with_new < 0.75 * len(first)
 
 
-def test_failures_and_faults_do_not_drift(upstream: UpstreamHandle, client: httpx.Client) -> None:
-    upstream.set_state(schema_drift=1.0, faults="failure:1")
+@pytest.mark.parametrize("fault", ["failure", "html", "5xx", "truncated"])
+def test_failures_and_cut_answers_do_not_drift(
+    fault: str, upstream: UpstreamHandle, client: httpx.Client
+) -> None:
+    upstream.set_state(schema_drift=1.0, faults=f"{fault}:1")
     before = upstream.stats()["schema_drifted"]
-    answer = client.get(upstream.url("jeep.com") + INVENTORY, params=inventory_params(None))
-    assert answer.json()["result"]["result"] == "FAILURE"
-    assert b"requestId" not in answer.content
+    for endpoint, params in [
+        (INVENTORY, inventory_params(None)),
+        (FILTERS, {"zip": "66952", "radius": 5000}),
+        (DEALERS, dealer_params("J")),
+    ]:
+        answer = client.get(upstream.url("jeep.com") + endpoint, params=params)
+        if fault == "failure":
+            assert b'"FAILURE"' in answer.content
+        assert not {b"requestId", b"version", b"dealerType"} & set(answer.content.split(b'"'))
     assert upstream.stats()["schema_drifted"] == before
 
 
@@ -116,9 +126,14 @@ def test_each_rewrite_changes_what_it_names() -> None:
     assert first["warranty"]["basicMonths"] == 36 and first["badges"] == ["Great Deal"]
 
 
-def test_the_share_is_a_stable_draw() -> None:
-    draws = [drifts(0.5, SEED, 100, 0, "inventory", "IUJ202710", page) for page in range(400)]
-    assert 150 < sum(draws) < 250
-    assert draws == [drifts(0.5, SEED, 100, 0, "inventory", "IUJ202710", p) for p in range(400)]
+def test_the_share_is_drawn_per_code_and_page() -> None:
+    def draws(code: str) -> list[bool]:
+        return [drifts(0.5, SEED, 100, 0, "inventory", code, page) for page in range(400)]
+
+    jeep = draws("IUJ202710")
+    assert 150 < sum(jeep) < 250
+    # Codes of other lines in the same year draw apart, page for page.
+    for other in ("WLJ202710", "IUJ202610", "IUJ202720"):
+        assert 100 < sum(a != b for a, b in zip(jeep, draws(other), strict=True)) < 300
     assert not any(drifts(0.0, SEED, 100, 0, "dealers", None, p) for p in range(50))
     assert all(drifts(1.0, SEED, 100, 0, "filters", None, p) for p in range(50))

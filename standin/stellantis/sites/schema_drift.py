@@ -1,4 +1,4 @@
-"""Schema drift as the contract allows it: new keys, keys left out, empty nested objects.
+"""Schema drift: new keys, keys left out, empty nested objects.
 
 The contract's tolerances say keys "may be missing, null, or new" and nested objects may be null.
 With `schema_drift` above 0, that share of the successful answers (drawn per day, site, endpoint,
@@ -8,15 +8,15 @@ code and page, so the same request drifts the same way every time) is rewritten 
   `vin`; inside `price`; a new nested object and a new list on each vehicle; each model-year
   code; the locator's envelope, each dealer and its `departments`;
 - keys the sites send as null are left out (`trimDesc`, `incentives`, `attributes`);
-- a null `price` comes as `{}`, and a null `mackevisionData` as `[]`, as servers that write an
-  empty map as a list do.
+- a null `price` comes as `{}`; and, beyond the contract, a null `mackevisionData` as `[]`, as
+  servers that write an empty map as a list do.
 
 None of it changes the data: a client that reads the keys it declares gets the ground truth.
 """
 
 from __future__ import annotations
 
-from standin.stellantis.sites.hashing import uniform
+from standin.stellantis.sites.hashing import MODULUS, uniform
 from standin.stellantis.sites.protocol import Response
 
 _SALT = 97
@@ -63,7 +63,7 @@ def drifts(
     """Whether this request's answer drifts: a stable draw against `share`."""
     if share <= 0:
         return False
-    code_id = int.from_bytes((code or "").encode()[-8:].rjust(8, b"\0"), "big") % (1 << 31)
+    code_id = int.from_bytes((code or "").encode(), "big") % MODULUS
     return uniform(seed, _SALT, day, site, _ENDPOINT_IDS[endpoint], code_id, page) < share
 
 
