@@ -16,12 +16,28 @@ class ChunkPlan:
     """Which chunk each match group and each departed row belongs to."""
 
     count: int
+    size: int
     groups: pl.DataFrame
     """`_group` to `__chunk`, for today's entities."""
     ids: pl.DataFrame
-    """`_group` (null for departed rows) and the id of every row of the day."""
+    """`_group` (null for departed rows) and the id of every row of the day, in chunk order."""
     departed: pl.DataFrame | None
     """The departed rows with their `__chunk`."""
+
+    def ids_of(self, k: int) -> pl.DataFrame:
+        """Chunk `k`'s rows of `ids`: a slice, so a chunk joins its own ids, not the day's."""
+        return self.ids.slice(k * self.size, self.size)
+
+    def split(self, frame: pl.DataFrame, id_column: str) -> list[pl.DataFrame]:
+        """`frame`'s rows by the chunk of their id, one frame a chunk; rows whose id is not in
+        the day are dropped."""
+        chunk_of = self.ids.select(
+            id_column, (pl.int_range(pl.len(), dtype=pl.UInt32) // self.size).alias(CHUNK)
+        )
+        parts = frame.join(chunk_of, on=id_column).partition_by(
+            CHUNK, as_dict=True, include_key=False
+        )
+        return [parts.get((k,), frame.clear()) for k in range(self.count)]
 
 
 def plan_chunks(
@@ -44,6 +60,7 @@ def plan_chunks(
         )
     return ChunkPlan(
         count=max(-(-chunked.height // size), 1),
+        size=size,
         groups=chunked.filter(pl.col(GROUP).is_not_null()).select(GROUP, CHUNK),
         ids=chunked.select(GROUP, id_column),
         departed=departed,

@@ -161,13 +161,13 @@ class ConsolidationStream(PartitionOutput):
             entity.id_column,
             tolerances=entity.discrepancy_tolerance,
         )
-        self._state: pl.DataFrame | None = None
+        state: pl.DataFrame | None = None
         self._gone: pl.DataFrame | None = None
         if entity.history is not None:
-            self._state = previous_state(previous, entity.id_column)
+            state = previous_state(previous, entity.id_column)
             self._gone = departed(
                 previous,
-                self._state,
+                state,
                 ids[entity.id_column],
                 day,
                 entity.id_column,
@@ -176,6 +176,9 @@ class ConsolidationStream(PartitionOutput):
             )
         plan = plan_chunks(ids, self._gone, entity.id_column, chunk_rows)
         self._n_chunks, self._ids, self._gone = plan.count, plan.ids, plan.departed
+        self._plan = plan
+        # Each chunk joins its own slice of the previous state, not the whole day's.
+        self._states = None if state is None else plan.split(state, entity.id_column)
         self._routes = routes(self._rows, entity.merge.match_on, plan.groups)
         self._rows = self._rows.clear()
 
@@ -285,11 +288,11 @@ class ConsolidationStream(PartitionOutput):
         entity = self.entity
         rows = in_precedence_order(spill.read(k))
         merged = merge_groups(rows, self._fields, self._merge, self._where)
-        merged = merged.join(self._ids, on=GROUP, how="left").drop(GROUP)
+        merged = merged.join(self._plan.ids_of(k), on=GROUP, how="left").drop(GROUP)
         if entity.foreign_keys:
             merged = attach_foreign_keys(merged, entity.foreign_keys, self._lookups, self._where)
-        if self._state is not None:
-            merged = with_history(merged, self._state, entity.id_column)
+        if self._states is not None:
+            merged = with_history(merged, self._states[k], entity.id_column)
         else:
             merged = merged.drop(OBSERVED_ON)
         frame = merged.select(self._columns())

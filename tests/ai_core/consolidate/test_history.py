@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from ai_core.consolidate import consolidate
+from ai_core.consolidate.engine import CHUNK_ROWS
 from ai_core.consolidate.history import (
     carried_out_of_view,
     carried_rows,
@@ -27,7 +28,11 @@ def _day(n: int) -> dt.date:
 
 
 def _run(
-    vins_by_day: dict[int, list[str]], retain: int = 30, *, lazy_previous: bool = False
+    vins_by_day: dict[int, list[str]],
+    retain: int = 30,
+    *,
+    lazy_previous: bool = False,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> dict[int, pl.DataFrame]:
     """Consolidate the days in order, each from its sources and the previous result only."""
     spec = vehicle_spec(history={"retain_sold_days": retain})
@@ -43,6 +48,7 @@ def _run(
             "acme/US/v",
             None,
             prev,
+            chunk_rows,
         )
         out[n] = result.frame
         previous = result.frame
@@ -76,6 +82,16 @@ def test_first_last_seen_sold_and_relisted(lazy_previous: bool) -> None:
     }
     assert _state(days[5])["B"] == (_day(1), _day(3), False, _day(3), False)
     assert dict(days[5].select("vin", "price").iter_rows()) == {"A": 5, "B": 3, "C": 3}
+
+
+def test_history_is_the_same_however_the_day_is_cut_into_chunks() -> None:
+    vins = {1: ["A", "B", "C", "D"], 2: ["A", "B", "E"], 3: ["A", "C", "E"], 4: ["E", "D"]}
+    whole = _run(vins)
+    for chunk_rows in (1, 2):
+        cut = _run(vins, chunk_rows=chunk_rows)
+        for n, day_frame in whole.items():
+            assert cut[n].equals(day_frame), (chunk_rows, n)
+    assert _state(whole[4])["D"] == (_day(1), _day(4), True, None, True)
 
 
 def test_sold_rows_keep_their_last_values_and_today_partition() -> None:
