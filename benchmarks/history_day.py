@@ -1,0 +1,143 @@
+"""The consolidated inventory of a day that has a previous day: what every day after the first
+costs.
+
+    python -m benchmarks.history_day DATA_DIR --day 2026-12-06 [--base TREE] [--repeats 2]
+
+`DATA_DIR` is a benchmark run's data folder (its embedded catalog) holding a whole day `--day`,
+such as the evening scenario's. The next day is consolidated from it: its sources have no
+partition of their own that day, so every row is carried from `--day` (gap fill), and `--day`'s
+consolidated inventory is the previous state the history reads, as on any later day. The small
+consolidated steps the inventory links to are materialised once; then the consolidated inventory
+runs `--repeats` times, each in a process of its own, alternating with the code of `TREE` (a
+checkout of another commit) when `--base` is given. Each run replaces the same partition, as a
+rerun does, and the report gives each run's wall, CPU and peak, the candidate over the base, and
+whether both wrote the same rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+KEY = "stellantis/consolidated/inventory"
+LINKED = ("stellantis/consolidated/dealers", "stellantis/consolidated/models")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _materialize(keys: list[str], day: str, out: str | None) -> dict[str, Any]:
+    """Run `keys` for `day` in this process; its wall, CPU and peak, and the rows written."""
+    import resource
+    import time
+
+    import dagster as dg
+    import polars as pl
+
+    from ai_core.iceberg.catalog import load_catalog
+    from ai_stellantis.definitions import defs
+
+    job = defs().resolve_job_def("stellantis_daily")
+    started, cpu = time.perf_counter(), time.process_time()
+    result = job.execute_in_process(
+        partition_key=day,
+        asset_selection=[dg.AssetKey.from_user_string(k) for k in keys],
+        raise_on_error=False,
+    )
+    figures: dict[str, Any] = {
+        "success": result.success,
+        "wall_s": round(time.perf_counter() - started, 3),
+        "cpu_s": round(time.process_time() - cpu, 3),
+        "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    if out is not None:
+        catalog = load_catalog(os.environ["AI_DATA_DIR"])
+        table = catalog.load_table("stellantis_consolidated.inventory")
+        rows = pl.from_arrow(table.scan(row_filter=f"_partition_date == '{day}'").to_arrow())
+        assert isinstance(rows, pl.DataFrame)
+        rows.write_parquet(out)
+        figures["rows"] = rows.height
+    return figures
+
+
+def _run(tree: Path, data_dir: Path, keys: list[str], day: str, out: str | None) -> dict[str, Any]:
+    """One materialisation in a fresh process running the code of `tree`."""
+    env = dict(os.environ)
+    env.update(
+        PYTHONPATH=os.pathsep.join([str(tree), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        AI_DATA_DIR=str(data_dir),
+        AI_TODAY=day,
+        DAGSTER_HOME=tempfile.mkdtemp(prefix="history-day-home-"),
+    )
+    # This file run as a script (`-P`: its folder not on the path), so the tree's packages are
+    # the ones imported, whichever commit the tree is at.
+    command = [sys.executable, "-P", __file__, "--child", day, *keys]
+    if out is not None:
+        command += ["--out", out]
+    done = subprocess.run(command, env=env, cwd=tree, capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not done.stdout.strip():
+        raise RuntimeError(f"{tree}: {' '.join(keys)} failed:\n{done.stderr[-3000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _same_rows(a: str, b: str) -> bool:
+    import polars as pl
+
+    return pl.read_parquet(a).equals(pl.read_parquet(b))
+
+
+def compare(data_dir: Path, stored_day: dt.date, base: Path | None, repeats: int) -> dict[str, Any]:
+    """The day after `stored_day` consolidated `repeats` times a tree, alternating."""
+    day = (stored_day + dt.timedelta(days=1)).isoformat()
+    trees = {"candidate": ROOT} | ({"base": base.resolve()} if base else {})
+    _run(ROOT, data_dir, list(LINKED), day, None)
+    scratch = Path(tempfile.mkdtemp(prefix="history-day-"))
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in trees}
+    for i in range(repeats):
+        for name, tree in reversed(trees.items()) if i % 2 else trees.items():
+            out = str(scratch / f"{name}.parquet") if i == 0 else None
+            figures = _run(tree, data_dir, [KEY], day, out)
+            runs[name].append(figures)
+            print(name, json.dumps(figures), file=sys.stderr, flush=True)
+    report: dict[str, Any] = {"day": day, "runs": runs}
+    for name, figures in runs.items():
+        report[name] = {
+            k: statistics.median(f[k] for f in figures) for k in ("wall_s", "cpu_s", "peak_mb")
+        }
+    if "base" in runs:
+        report["candidate_over_base"] = {
+            k: round(report["candidate"][k] / report["base"][k], 3) for k in report["base"]
+        }
+        report["same_rows"] = _same_rows(
+            str(scratch / "candidate.parquet"), str(scratch / "base.parquet")
+        )
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data_dir", nargs="?", type=Path)
+    parser.add_argument("--day", type=dt.date.fromisoformat, help="the stored day")
+    parser.add_argument("--base", type=Path, help="a checkout of the commit to compare with")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(_materialize(args.child[1:], args.child[0], args.out)))
+        return 0
+    if not args.data_dir or not args.day:
+        parser.error("DATA_DIR and --day are required")
+    report = compare(args.data_dir.resolve(), args.day, args.base, args.repeats)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
