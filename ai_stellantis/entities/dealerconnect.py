@@ -188,7 +188,20 @@ class DealerConnectSale(Sale):
     )
     records: ClassVar[Records | None] = ROWS
     totals: ClassVar[tuple[tuple[str, ...], ...]] = TOTALS
-    reports_unknown_keys: ClassVar[bool] = False
+    # A sale reads its POC's price only; the rest of the document is the unit's, which
+    # `DealerConnectVehicle` reads and watches on the inventory tables.
+    ignored_keys: ClassVar[tuple[str, ...]] = (
+        "table",
+        "page",
+        "rows[].fetch_date",
+        *(
+            f"rows[].poc.{key}"
+            for key in (
+                "modelYear", "modelCode", "cpp", "llp", "paint", "fabric", "options", "shipDate",
+                "dealerCode", "_text", "price.base", "price.options", "price.destination",
+            )
+        ),
+    )  # fmt: skip
     discrepancies: ClassVar[Mapping[str, pl.Expr]] = UNREADABLE
 
     dealer_code: Annotated[Text, DEALER_FROM_TABLE] = None

@@ -139,6 +139,36 @@ def test_a_unit_whose_poc_is_no_document_says_why() -> None:
         assert units["msrp"].to_list() == [Decimal("48170.00"), None, None, None, None]
 
 
+def test_a_column_a_sales_table_adds_is_reported_and_the_rest_of_the_poc_is_not() -> None:
+    poc = {
+        "modelYear": "2026", "modelCode": "JLJL74", "cpp": "22W", "llp": "2TW",
+        "paint": {"code": "PAU", "description": "Bright White"},
+        "fabric": {"code": "X9", "description": "Black Cloth"},
+        "options": [{"code": "AJ1", "description": "Tow Group", "msrp": "$995"}],
+        "price": {"base": "$41,995", "options": "$4,180", "destination": "$1,995",
+                  "msrp": "$48,170"},
+        "shipDate": "2026-10-02", "dealerCode": "31022",
+    }  # fmt: skip
+    row = {
+        "fetch_date": "2026-11-20", "sale_date": "2026-11-19", "vin": "1C4HJXEN5RW123456",
+        "order_number": "A1B2C3", "sale_type": "RETAIL", "blob_id": "b-1",
+    }  # fmt: skip
+
+    def unknown(sale: dict[str, object], document: dict[str, object]) -> dict[str, int]:
+        rows = [sale | {"poc": orjson.dumps(document).decode()}]
+        body = orjson.dumps({"table": "sales_31022", "page": 1, "total_rows": 1, "rows": rows})
+        raw = raw_rows([("sales_31022", 1, body)], url="bigquery://p/dealerconnect/{domain}")
+        batch = expand_batch(
+            pa.RecordBatch.from_struct_array(raw.to_struct_array().combine_chunks()), ["poc"]
+        )
+        keys = compile_extractor(DealerConnectSale).extract(batch).unknown_keys
+        return dict(keys.iter_rows())
+
+    assert unknown(row, poc) == {}
+    drifted = unknown(row | {"sale_price": "$45,000"}, poc | {"warranty": {"months": 36}})
+    assert drifted == {"rows[].sale_price": 1, "rows[].poc.warranty": 1}
+
+
 def test_dealerconnect_entities_against_the_oracle_and_the_stand_in(
     data_dir: Path, standin: DealerConnectHandle
 ) -> None:
