@@ -33,6 +33,7 @@ from ai_stellantis.entities import (
     DealerConnectVehicle,
 )
 from standin.stellantis.dealerconnect.data import dollars
+from standin.stellantis.dealerconnect.faults import NEW_COLUMN
 from standin.stellantis.dealerconnect.process import DealerConnectHandle, serve_dealerconnect
 from tests.ai_core.transform.payloads import raw_rows
 from tests.ai_stellantis.conftest import materialize_day
@@ -269,3 +270,47 @@ def test_an_order_number_a_dealer_uses_twice_is_reported(
     assert vehicles.height == truth.height - 1
     key = ["dealer_code", "order_number"]
     assert vehicles.select(key).unique().height == truth.select(key).unique().height
+
+
+def test_a_column_tables_add_is_named_and_the_rows_stay_as_they_were(
+    data_dir: Path, standin: DealerConnectHandle
+) -> None:
+    def run(faults: str) -> dict[str, object]:
+        standin.set_state(date=DAY, faults=faults)
+        result = materialize_day(RAW + TRANSFORMED, DAY.isoformat())
+        assert result.success
+        return {
+            c.asset_key.to_user_string(): c.metadata.get(
+                f"count.unknown key rows[].{NEW_COLUMN[0]}"
+            )
+            for c in result.get_asset_check_evaluations()
+            if c.check_name == "discrepancies"
+        }
+
+    def rows(name: str) -> pl.DataFrame:
+        frame = table(data_dir, f"stellantis_transformed.{name}").drop("_fetched_at")
+        return frame.sort(frame.columns)
+
+    assert set(run("").values()) == {None}
+    clean = {name: rows(name) for name in ("dealerconnect_vehicles", "dealerconnect_sales")}
+    sold = table(data_dir, "stellantis_raw.dealerconnect_sales")
+    with_sales = sold.filter(pl.col("_response_body").str.contains('"rows":[{', literal=True))
+    sales = with_sales["_sub_resource"][0]
+    stock = sales.replace("sales_", "inventory_")
+
+    named = run(f"new_column:{sales},new_column:{stock}")
+
+    for key, kind, name in (
+        ("stellantis/transformed/dealerconnect_sales", "sales", sales),
+        ("stellantis/transformed/dealerconnect_vehicles", "inventory", stock),
+    ):
+        count = named[key]
+        assert count is not None, key
+        raw = table(data_dir, f"stellantis_raw.dealerconnect_{kind}")
+        bodies = raw.filter(pl.col("_sub_resource") == name)["_response_body"]
+        # Every row of the table, and no other table's, carries the column.
+        rows_of_table = sum(b.count('"order_number"') for b in bodies)
+        assert count.value == rows_of_table > 0
+        assert sum(b.count(f'"{NEW_COLUMN[0]}"') for b in raw["_response_body"]) == rows_of_table
+    for name, frame in clean.items():
+        assert rows(name).equals(frame), name

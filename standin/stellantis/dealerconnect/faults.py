@@ -11,6 +11,7 @@
 | `reuse_order:inventory_31022` | the table's last row repeats its first row's order number |
 | `seconds_timestamps:inventory_31022` | its TIMESTAMPs come in seconds, `formatOptions` ignored |
 | `view:inventory_31022` | the table is listed as a VIEW |
+| `new_column:sales_31022` | its rows carry a column the contract does not list (`NEW_COLUMN`) |
 """
 
 from __future__ import annotations
@@ -25,9 +26,14 @@ KINDS = (
     "reuse_order",
     "seconds_timestamps",
     "view",
+    "new_column",
     "slow_page",
     "bad_poc",
 )
+
+
+NEW_COLUMN = ("loader_version", "2.4")
+"""The column `new_column` adds, and its value on every row: schema drift in a table."""
 
 
 class FaultSpecError(ValueError):
@@ -43,6 +49,7 @@ class Faults:
     reused_orders: frozenset[str] = frozenset()
     seconds_timestamps: frozenset[str] = frozenset()
     views: frozenset[str] = frozenset()
+    new_columns: frozenset[str] = frozenset()
     slow_page_s: float = 0.0
     bad_poc_share: float = 0.0
 
@@ -56,6 +63,7 @@ class Faults:
             "reuse_order": set(),
             "seconds_timestamps": set(),
             "view": set(),
+            "new_column": set(),
         }
         slow, bad = 0.0, 0.0
         for item in (part.strip() for part in spec.split(",")):
@@ -85,6 +93,7 @@ class Faults:
             frozenset(tables["reuse_order"]),
             frozenset(tables["seconds_timestamps"]),
             frozenset(tables["view"]),
+            frozenset(tables["new_column"]),
             slow,
             bad,
         )

@@ -28,7 +28,7 @@ import orjson
 import pyarrow as pa
 
 from standin.stellantis.dealerconnect.data import DealerConnectWorld
-from standin.stellantis.dealerconnect.faults import Faults, FaultSpecError
+from standin.stellantis.dealerconnect.faults import NEW_COLUMN, Faults, FaultSpecError
 
 API = "/bigquery/v2/projects/"
 DEFAULT_PAGE_ROWS = 500
@@ -123,6 +123,7 @@ class DealerConnectBackend:
                 "reused_orders": sorted(self.faults.reused_orders),
                 "seconds_timestamps": sorted(self.faults.seconds_timestamps),
                 "views": sorted(self.faults.views),
+                "new_columns": sorted(self.faults.new_columns),
             },
             "requests": dict(self.requests),
         }
@@ -217,6 +218,9 @@ class DealerConnectBackend:
                 result = self.db.sql(_PARAM.sub(r"$\1", translated), params=params).to_arrow_table()
             except duckdb.Error as exc:
                 raise ApiError(400, "invalidQuery", f"Query error: {exc}") from None
+        if any(m.group(3) in self.faults.new_columns for m in _TABLE_REF.finditer(sql)):
+            name, value = NEW_COLUMN
+            result = result.append_column(name, pa.array([value] * result.num_rows, pa.string()))
         # Rows are built from the query's own Arrow result, outside the lock, so concurrent
         # queries wait only for the shared connection.
         job = Job(
