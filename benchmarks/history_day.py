@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 KEY = "stellantis/consolidated/inventory"
+ID = "vehicle_id"
 LINKED = ("stellantis/consolidated/dealers", "stellantis/consolidated/models")
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,6 +41,8 @@ def _materialize(keys: list[str], day: str, out: str | None) -> dict[str, Any]:
     import dagster as dg
     import polars as pl
 
+    import ai_core
+    import ai_stellantis
     from ai_core.iceberg.catalog import load_catalog
     from ai_stellantis.definitions import defs
 
@@ -51,6 +54,9 @@ def _materialize(keys: list[str], day: str, out: str | None) -> dict[str, Any]:
         raise_on_error=False,
     )
     figures: dict[str, Any] = {
+        "code": sorted(
+            {str(Path(m.__file__).resolve().parents[1]) for m in (ai_core, ai_stellantis)}
+        ),
         "success": result.success,
         "wall_s": round(time.perf_counter() - started, 3),
         "cpu_s": round(time.process_time() - cpu, 3),
@@ -75,21 +81,26 @@ def _run(tree: Path, data_dir: Path, keys: list[str], day: str, out: str | None)
         AI_TODAY=day,
         DAGSTER_HOME=tempfile.mkdtemp(prefix="history-day-home-"),
     )
-    # This file run as a script (`-P`: its folder not on the path), so the tree's packages are
-    # the ones imported, whichever commit the tree is at.
+    # This file, run as a script from the candidate, imports the packages `PYTHONPATH` names
+    # first: the tree's (`-P` keeps `benchmarks/` itself off the path).
     command = [sys.executable, "-P", __file__, "--child", day, *keys]
     if out is not None:
         command += ["--out", out]
     done = subprocess.run(command, env=env, cwd=tree, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not done.stdout.strip():
         raise RuntimeError(f"{tree}: {' '.join(keys)} failed:\n{done.stderr[-3000:]}")
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    figures = dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    if not figures["success"]:
+        raise RuntimeError(f"{tree}: the run of {' '.join(keys)} failed:\n{done.stderr[-3000:]}")
+    if figures["code"] != [str(tree.resolve())]:
+        raise RuntimeError(f"{tree}: the run imported the code of {figures['code']}")
+    return figures
 
 
 def _same_rows(a: str, b: str) -> bool:
     import polars as pl
 
-    return pl.read_parquet(a).equals(pl.read_parquet(b))
+    return pl.read_parquet(a).sort(ID).equals(pl.read_parquet(b).sort(ID))
 
 
 def compare(data_dir: Path, stored_day: dt.date, base: Path | None, repeats: int) -> dict[str, Any]:
@@ -120,12 +131,19 @@ def compare(data_dir: Path, stored_day: dt.date, base: Path | None, repeats: int
     return report
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", nargs="?", type=Path)
     parser.add_argument("--day", type=dt.date.fromisoformat, help="the stored day")
     parser.add_argument("--base", type=Path, help="a checkout of the commit to compare with")
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=_positive, default=2)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

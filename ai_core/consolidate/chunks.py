@@ -24,20 +24,22 @@ class ChunkPlan:
     departed: pl.DataFrame | None
     """The departed rows with their `__chunk`."""
 
-    def ids_of(self, k: int) -> pl.DataFrame:
-        """Chunk `k`'s rows of `ids`: a slice, so a chunk joins its own ids, not the day's."""
-        return self.ids.slice(k * self.size, self.size)
-
     def split(self, frame: pl.DataFrame, id_column: str) -> list[pl.DataFrame]:
-        """`frame`'s rows by the chunk of their id, one frame a chunk; rows whose id is not in
-        the day are dropped."""
+        """`frame`'s rows by the chunk of their id, one frame a chunk, so a chunk joins its own
+        rows rather than the day's; rows whose id is not in the day are dropped. An id two
+        groups share (a duplicate the integrity check reports) brings its row once a chunk."""
         chunk_of = self.ids.select(
             id_column, (pl.int_range(pl.len(), dtype=pl.UInt32) // self.size).alias(CHUNK)
-        )
+        ).unique(maintain_order=True)
         parts = frame.join(chunk_of, on=id_column).partition_by(
             CHUNK, as_dict=True, include_key=False
         )
         return [parts.get((k,), frame.clear()) for k in range(self.count)]
+
+
+def chunk_ids(ids: pl.DataFrame, size: int, k: int) -> pl.DataFrame:
+    """Chunk `k`'s rows of a plan's `ids`: a slice, as they are in chunk order."""
+    return ids.slice(k * size, size)
 
 
 def plan_chunks(

@@ -31,7 +31,7 @@ from ai_core.consolidate.checks import (
     orphan_keys,
     source_usage,
 )
-from ai_core.consolidate.chunks import CHUNK, plan_chunks
+from ai_core.consolidate.chunks import CHUNK, chunk_ids, plan_chunks
 from ai_core.consolidate.columns import column_docs
 from ai_core.consolidate.foreign_keys import LookupTable, attach_foreign_keys, lookup_frames
 from ai_core.consolidate.frames import refuse_float_for_decimal, with_aligned
@@ -176,8 +176,8 @@ class ConsolidationStream(PartitionOutput):
             )
         plan = plan_chunks(ids, self._gone, entity.id_column, chunk_rows)
         self._n_chunks, self._ids, self._gone = plan.count, plan.ids, plan.departed
-        self._plan = plan
-        # Each chunk joins its own slice of the previous state, not the whole day's.
+        self._chunk_size = plan.size
+        # Each chunk joins its own part of the previous state, not the whole day's.
         self._states = None if state is None else plan.split(state, entity.id_column)
         self._routes = routes(self._rows, entity.merge.match_on, plan.groups)
         self._rows = self._rows.clear()
@@ -288,7 +288,8 @@ class ConsolidationStream(PartitionOutput):
         entity = self.entity
         rows = in_precedence_order(spill.read(k))
         merged = merge_groups(rows, self._fields, self._merge, self._where)
-        merged = merged.join(self._plan.ids_of(k), on=GROUP, how="left").drop(GROUP)
+        ids = chunk_ids(self._ids, self._chunk_size, k)
+        merged = merged.join(ids, on=GROUP, how="left").drop(GROUP)
         if entity.foreign_keys:
             merged = attach_foreign_keys(merged, entity.foreign_keys, self._lookups, self._where)
         if self._states is not None:

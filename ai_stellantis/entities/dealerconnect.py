@@ -56,6 +56,15 @@ class PocOption(BaseModel):
     msrp: Money = None
 
 
+POC_KEYS = (
+    "modelYear", "modelCode", "cpp", "llp", "paint", "fabric", "options", "price", "shipDate",
+    "dealerCode",
+)  # fmt: skip
+"""The POC document's keys, as the contract gives them."""
+POC_PRICES = ("base", "options", "destination", "msrp")
+"""The keys of the POC's `price`."""
+
+
 class DealerVehicle(Entity):
     """A unit in a dealer's own stock: on order, in transit or on the lot, VIN or not yet."""
 
@@ -188,20 +197,16 @@ class DealerConnectSale(Sale):
     )
     records: ClassVar[Records | None] = ROWS
     totals: ClassVar[tuple[tuple[str, ...], ...]] = TOTALS
-    # A sale reads its POC's price only; the rest of the document is the unit's, which
-    # `DealerConnectVehicle` reads and watches on the inventory tables.
+    # A sale reads only the MSRP of its POC: the document's other keys are known, so only a
+    # column or a POC key new to the contract is reported.
     ignored_keys: ClassVar[tuple[str, ...]] = (
         "table",
         "page",
         "rows[].fetch_date",
-        *(
-            f"rows[].poc.{key}"
-            for key in (
-                "modelYear", "modelCode", "cpp", "llp", "paint", "fabric", "options", "shipDate",
-                "dealerCode", "_text", "price.base", "price.options", "price.destination",
-            )
-        ),
-    )  # fmt: skip
+        "rows[].poc._text",
+        *(f"rows[].poc.{key}" for key in POC_KEYS if key != "price"),
+        *(f"rows[].poc.price.{key}" for key in POC_PRICES if key != "msrp"),
+    )
     discrepancies: ClassVar[Mapping[str, pl.Expr]] = UNREADABLE
 
     dealer_code: Annotated[Text, DEALER_FROM_TABLE] = None

@@ -275,14 +275,18 @@ def test_an_order_number_a_dealer_uses_twice_is_reported(
 def test_a_column_tables_add_is_named_and_the_rows_stay_as_they_were(
     data_dir: Path, standin: DealerConnectHandle
 ) -> None:
-    def run(faults: str) -> dict[str, object]:
+    def run(faults: str) -> dict[str, dict[str, object]]:
+        """Each table's unknown keys with their counts."""
         standin.set_state(date=DAY, faults=faults)
         result = materialize_day(RAW + TRANSFORMED, DAY.isoformat())
         assert result.success
+        prefix = "count.unknown key "
         return {
-            c.asset_key.to_user_string(): c.metadata.get(
-                f"count.unknown key rows[].{NEW_COLUMN[0]}"
-            )
+            c.asset_key.to_user_string(): {
+                k.removeprefix(prefix): v.value
+                for k, v in c.metadata.items()
+                if k.startswith(prefix)
+            }
             for c in result.get_asset_check_evaluations()
             if c.check_name == "discrepancies"
         }
@@ -291,7 +295,8 @@ def test_a_column_tables_add_is_named_and_the_rows_stay_as_they_were(
         frame = table(data_dir, f"stellantis_transformed.{name}").drop("_fetched_at")
         return frame.sort(frame.columns)
 
-    assert set(run("").values()) == {None}
+    clean_day = run("")
+    assert set(clean_day) == set(TRANSFORMED) and not any(clean_day.values())
     clean = {name: rows(name) for name in ("dealerconnect_vehicles", "dealerconnect_sales")}
     sold = table(data_dir, "stellantis_raw.dealerconnect_sales")
     with_sales = sold.filter(pl.col("_response_body").str.contains('"rows":[{', literal=True))
@@ -300,17 +305,18 @@ def test_a_column_tables_add_is_named_and_the_rows_stay_as_they_were(
 
     named = run(f"new_column:{sales},new_column:{stock}")
 
-    for key, kind, name in (
-        ("stellantis/transformed/dealerconnect_sales", "sales", sales),
-        ("stellantis/transformed/dealerconnect_vehicles", "inventory", stock),
-    ):
-        count = named[key]
-        assert count is not None, key
+    column = f"rows[].{NEW_COLUMN[0]}"
+    counted = {}
+    for kind, name in (("sales", sales), ("inventory", stock)):
         raw = table(data_dir, f"stellantis_raw.dealerconnect_{kind}")
         bodies = raw.filter(pl.col("_sub_resource") == name)["_response_body"]
         # Every row of the table, and no other table's, carries the column.
-        rows_of_table = sum(b.count('"order_number"') for b in bodies)
-        assert count.value == rows_of_table > 0
-        assert sum(b.count(f'"{NEW_COLUMN[0]}"') for b in raw["_response_body"]) == rows_of_table
+        counted[kind] = sum(b.count('"order_number"') for b in bodies)
+        assert sum(b.count(f'"{NEW_COLUMN[0]}"') for b in raw["_response_body"]) == counted[kind]
+    assert named == clean_day | {
+        "stellantis/transformed/dealerconnect_sales": {column: counted["sales"]},
+        "stellantis/transformed/dealerconnect_vehicles": {column: counted["inventory"]},
+    }
+    assert min(counted.values()) > 0
     for name, frame in clean.items():
         assert rows(name).equals(frame), name

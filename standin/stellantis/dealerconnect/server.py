@@ -194,6 +194,8 @@ class DealerConnectBackend:
                 f'SELECT * FROM "{dataset}"."{table}" LIMIT 0'
             ).to_arrow_table()
             count = self.db.execute(f'SELECT count(*) FROM "{dataset}"."{table}"').fetchone()
+        if table in self.faults.new_columns:
+            described = _with_new_column(described)
         return self._table_ref(project, dataset, table) | {
             "kind": "bigquery#table",
             "type": "VIEW" if table in self.faults.views else "TABLE",
@@ -219,8 +221,7 @@ class DealerConnectBackend:
             except duckdb.Error as exc:
                 raise ApiError(400, "invalidQuery", f"Query error: {exc}") from None
         if any(m.group(3) in self.faults.new_columns for m in _TABLE_REF.finditer(sql)):
-            name, value = NEW_COLUMN
-            result = result.append_column(name, pa.array([value] * result.num_rows, pa.string()))
+            result = _with_new_column(result)
         # Rows are built from the query's own Arrow result, outside the lock, so concurrent
         # queries wait only for the shared connection.
         job = Job(
@@ -361,6 +362,12 @@ def _parameters(items: list[dict[str, Any]]) -> dict[str, Any]:
         else:
             raise ApiError(400, "invalidQuery", f"parameter {name}: type {kind} is not served")
     return bound
+
+
+def _with_new_column(table: pa.Table) -> pa.Table:
+    """The table with the `new_column` fault's column on every row."""
+    name, value = NEW_COLUMN
+    return table.append_column(name, pa.array([value] * table.num_rows, pa.string()))
 
 
 def _arrow_schema(table: pa.Table | pa.RecordBatchReader) -> pa.Schema:

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from ai_core.consolidate import consolidate
+from ai_core.consolidate.chunks import plan_chunks
 from ai_core.consolidate.engine import CHUNK_ROWS
 from ai_core.consolidate.history import (
     carried_out_of_view,
@@ -16,6 +17,7 @@ from ai_core.consolidate.history import (
     leaving_unseen,
     previous_day,
 )
+from ai_core.consolidate.matching import GROUP
 from ai_core.consolidate.sources import SourceInput
 from ai_core.consolidate.spec import SourceGroup
 from tests.ai_core.consolidate.frames import frame, inputs, vehicle_spec
@@ -84,14 +86,38 @@ def test_first_last_seen_sold_and_relisted(lazy_previous: bool) -> None:
     assert dict(days[5].select("vin", "price").iter_rows()) == {"A": 5, "B": 3, "C": 3}
 
 
-def test_history_is_the_same_however_the_day_is_cut_into_chunks() -> None:
+@pytest.mark.parametrize("retain", [30, 1])
+def test_history_is_the_same_however_the_day_is_cut_into_chunks(retain: int) -> None:
     vins = {1: ["A", "B", "C", "D"], 2: ["A", "B", "E"], 3: ["A", "C", "E"], 4: ["E", "D"]}
-    whole = _run(vins)
+    whole = _run(vins, retain)
     for chunk_rows in (1, 2):
-        cut = _run(vins, chunk_rows=chunk_rows)
+        cut = _run(vins, retain, chunk_rows=chunk_rows)
         for n, day_frame in whole.items():
             assert cut[n].equals(day_frame), (chunk_rows, n)
-    assert _state(whole[4])["D"] == (_day(1), _day(4), True, None, True)
+    # Kept as sold, D comes back relisted; dropped by a day's retention, it comes back new.
+    seen_again = (
+        (_day(1), _day(4), True, None, True)
+        if retain > 1
+        else (_day(4), _day(4), True, None, False)
+    )
+    assert _state(whole[4])["D"] == seen_again
+
+
+def test_a_chunk_gets_the_previous_row_of_each_of_its_ids_once() -> None:
+    # Two groups share id `b` (a duplicate the integrity check reports); `gone` left the day.
+    ids = pl.DataFrame(
+        {GROUP: [0, 1, 2, 3], "vin": ["a", "b", "b", "c"]},
+        schema={GROUP: pl.UInt32, "vin": pl.String},
+    )
+    state = pl.DataFrame({"vin": ["a", "b", "c", "gone"], "seen": [1, 2, 3, 4]})
+
+    def parts(chunk_rows: int) -> list[list[str]]:
+        plan = plan_chunks(ids, None, "vin", chunk_rows)
+        return [sorted(part["vin"]) for part in plan.split(state, "vin")]
+
+    assert parts(4) == [["a", "b", "c"]]
+    assert parts(2) == [["a", "b"], ["b", "c"]]
+    assert parts(1) == [["a"], ["b"], ["b"], ["c"]]
 
 
 def test_sold_rows_keep_their_last_values_and_today_partition() -> None:
