@@ -24,17 +24,29 @@ class ChunkPlan:
     departed: pl.DataFrame | None
     """The departed rows with their `__chunk`."""
 
-    def split(self, frame: pl.DataFrame, id_column: str) -> list[pl.DataFrame]:
-        """`frame`'s rows by the chunk of their id, one frame a chunk, so a chunk joins its own
-        rows rather than the day's; rows whose id is not in the day are dropped. An id two
+    def split(self, frame: pl.DataFrame, id_column: str) -> dict[int, pl.DataFrame]:
+        """`frame`'s rows by the chunk of their id among today's entities, one frame a chunk, so
+        a chunk joins its own rows rather than the day's; other rows are dropped. An id two
         groups share (a duplicate the integrity check reports) brings its row once a chunk."""
-        chunk_of = self.ids.select(
-            id_column, (pl.int_range(pl.len(), dtype=pl.UInt32) // self.size).alias(CHUNK)
-        ).unique(maintain_order=True)
+        chunk_of = (
+            self.ids.with_columns(
+                (pl.int_range(pl.len(), dtype=pl.UInt32) // self.size).alias(CHUNK)
+            )
+            .filter(pl.col(GROUP).is_not_null())
+            .select(id_column, CHUNK)
+            .unique(maintain_order=True)
+        )
         parts = frame.join(chunk_of, on=id_column).partition_by(
             CHUNK, as_dict=True, include_key=False
         )
-        return [parts.get((k,), frame.clear()) for k in range(self.count)]
+        return {k: parts.get((k,), frame.clear()) for k in range(self.count)}
+
+    def departed_by_chunk(self) -> dict[int, pl.DataFrame]:
+        """The departed rows of each chunk that has any."""
+        if self.departed is None or self.departed.is_empty():
+            return {}
+        parts = self.departed.partition_by(CHUNK, as_dict=True)
+        return {int(k): part for (k,), part in parts.items()}
 
 
 def chunk_ids(ids: pl.DataFrame, size: int, k: int) -> pl.DataFrame:

@@ -31,7 +31,7 @@ from ai_core.consolidate.checks import (
     orphan_keys,
     source_usage,
 )
-from ai_core.consolidate.chunks import CHUNK, chunk_ids, plan_chunks
+from ai_core.consolidate.chunks import chunk_ids, plan_chunks
 from ai_core.consolidate.columns import column_docs
 from ai_core.consolidate.foreign_keys import LookupTable, attach_foreign_keys, lookup_frames
 from ai_core.consolidate.frames import refuse_float_for_decimal, with_aligned
@@ -162,10 +162,10 @@ class ConsolidationStream(PartitionOutput):
             tolerances=entity.discrepancy_tolerance,
         )
         state: pl.DataFrame | None = None
-        self._gone: pl.DataFrame | None = None
+        gone: pl.DataFrame | None = None
         if entity.history is not None:
             state = previous_state(previous, entity.id_column)
-            self._gone = departed(
+            gone = departed(
                 previous,
                 state,
                 ids[entity.id_column],
@@ -174,11 +174,12 @@ class ConsolidationStream(PartitionOutput):
                 entity.history.retain_sold_days,
                 unseen_ids,
             )
-        plan = plan_chunks(ids, self._gone, entity.id_column, chunk_rows)
-        self._n_chunks, self._ids, self._gone = plan.count, plan.ids, plan.departed
-        self._chunk_size = plan.size
-        # Each chunk joins its own part of the previous state, not the whole day's.
+        plan = plan_chunks(ids, gone, entity.id_column, chunk_rows)
+        self._n_chunks, self._ids, self._chunk_size = plan.count, plan.ids, plan.size
+        # Each chunk joins and carries only its own rows of the previous day, not the day's;
+        # each part is let go once its chunk is built.
         self._states = None if state is None else plan.split(state, entity.id_column)
+        self._gone = plan.departed_by_chunk()
         self._routes = routes(self._rows, entity.merge.match_on, plan.groups)
         self._rows = self._rows.clear()
 
@@ -268,7 +269,6 @@ class ConsolidationStream(PartitionOutput):
                 yield chunk
         finally:
             spill.close()
-        self._gone = None
         self._integrity = id_facts(
             self._ids,
             self.entity.id_column,
@@ -293,15 +293,15 @@ class ConsolidationStream(PartitionOutput):
         if entity.foreign_keys:
             merged = attach_foreign_keys(merged, entity.foreign_keys, self._lookups, self._where)
         if self._states is not None:
-            merged = with_history(merged, self._states[k], entity.id_column)
+            merged = with_history(merged, self._states.pop(k), entity.id_column)
         else:
             merged = merged.drop(OBSERVED_ON)
         frame = merged.select(self._columns())
         sales = entity.history.sales if entity.history is not None else None
         if sales is not None:
             frame = frame.with_columns(pl.lit(None, pl.String).alias(SOLD_DATE_SOURCE))
-        if self._gone is not None and self._gone.height:
-            left = self._gone.filter(pl.col(CHUNK) == k)
+        left = self._gone.pop(k, None)
+        if left is not None:
             # Today's columns rule: a field the sources dropped is not revived from old rows.
             carried = left.select(c for c in frame.columns if c in left.columns)
             refuse_float_for_decimal(

@@ -32,6 +32,7 @@ from ai_stellantis.entities import (
     DealerConnectSale,
     DealerConnectVehicle,
 )
+from ai_stellantis.entities.dealerconnect import POC_KEYS, POC_PRICES
 from standin.stellantis.dealerconnect.data import dollars
 from standin.stellantis.dealerconnect.faults import NEW_COLUMN
 from standin.stellantis.dealerconnect.process import DealerConnectHandle, serve_dealerconnect
@@ -320,3 +321,17 @@ def test_a_column_tables_add_is_named_and_the_rows_stay_as_they_were(
     assert min(counted.values()) > 0
     for name, frame in clean.items():
         assert rows(name).equals(frame), name
+
+
+def test_the_contracts_poc_keys_are_those_the_unit_reads_or_ignores() -> None:
+    def fields(dtype: object) -> dict[str, object]:
+        assert isinstance(dtype, pl.Struct)
+        return {f.name: f.dtype for f in dtype.fields}
+
+    rows = fields(compile_extractor(DealerConnectVehicle).plan.page_dtype)["rows"]
+    assert isinstance(rows, pl.List)
+    poc = fields(fields(rows.inner)["poc"])
+    prefix = "rows[].poc."
+    ignored = {k.removeprefix(prefix) for k in DealerConnectVehicle.ignored_keys if prefix in k}
+    assert (set(poc) | ignored) - {"_error", "_text"} == set(POC_KEYS)
+    assert set(fields(poc["price"])) == set(POC_PRICES)

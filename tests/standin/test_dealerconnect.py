@@ -14,6 +14,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
 from standin.stellantis.dealerconnect.data import UNIT_VIN_AGE, DealerConnectWorld
+from standin.stellantis.dealerconnect.faults import NEW_COLUMN
 from standin.stellantis.dealerconnect.process import DealerConnectHandle, serve_dealerconnect
 from standin.stellantis.sites.truth import ground_truth
 
@@ -184,3 +185,19 @@ def test_faults(client: bigquery.Client, standin: DealerConnectHandle) -> None:
     for text in bad:
         with pytest.raises(orjson.JSONDecodeError):
             orjson.loads(text)
+
+
+def test_a_new_column_is_in_the_rows_and_the_schema_of_its_table_only(
+    client: bigquery.Client, standin: DealerConnectHandle
+) -> None:
+    codes = standin.truth(DAY).dealer_codes()
+    drifted, other = f"inventory_{codes[0]}", f"inventory_{codes[1]}"
+    name, value = NEW_COLUMN
+    standin.set_state(faults=f"new_column:{drifted}")
+    rows = read(client, drifted)
+    assert rows.height > 0 and rows[name].to_list() == [value] * rows.height
+    assert name not in read(client, other).columns
+    described = [f.name for f in client.get_table(f"{PROJECT}.dealerconnect.{drifted}").schema]
+    assert described[-1] == name
+    standin.set_state(faults="")
+    assert name not in read(client, drifted).columns

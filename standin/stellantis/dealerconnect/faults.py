@@ -11,7 +11,7 @@
 | `reuse_order:inventory_31022` | the table's last row repeats its first row's order number |
 | `seconds_timestamps:inventory_31022` | its TIMESTAMPs come in seconds, `formatOptions` ignored |
 | `view:inventory_31022` | the table is listed as a VIEW |
-| `new_column:sales_31022` | its rows carry a column the contract does not list (`NEW_COLUMN`) |
+| `new_column:sales_31022` | its rows and schema carry a column the contract lacks (`NEW_COLUMN`) |
 """
 
 from __future__ import annotations

@@ -104,20 +104,24 @@ def test_history_is_the_same_however_the_day_is_cut_into_chunks(retain: int) -> 
 
 
 def test_a_chunk_gets_the_previous_row_of_each_of_its_ids_once() -> None:
-    # Two groups share id `b` (a duplicate the integrity check reports); `gone` left the day.
+    # Two groups share id `b` (a duplicate the integrity check reports); `bb` left the day and
+    # is carried as a departed row, `zz` left long ago.
     ids = pl.DataFrame(
         {GROUP: [0, 1, 2, 3], "vin": ["a", "b", "b", "c"]},
         schema={GROUP: pl.UInt32, "vin": pl.String},
     )
-    state = pl.DataFrame({"vin": ["a", "b", "c", "gone"], "seen": [1, 2, 3, 4]})
+    gone = pl.DataFrame({"vin": ["bb"], "seen": [5]})
+    state = pl.DataFrame({"vin": ["a", "b", "bb", "c", "zz"], "seen": [1, 2, 5, 3, 4]})
 
     def parts(chunk_rows: int) -> list[list[str]]:
-        plan = plan_chunks(ids, None, "vin", chunk_rows)
-        return [sorted(part["vin"]) for part in plan.split(state, "vin")]
+        plan = plan_chunks(ids, gone, "vin", chunk_rows)
+        split = plan.split(state, "vin")
+        assert list(split) == list(range(plan.count))
+        return [sorted(part["vin"]) for part in split.values()]
 
-    assert parts(4) == [["a", "b", "c"]]
-    assert parts(2) == [["a", "b"], ["b", "c"]]
-    assert parts(1) == [["a"], ["b"], ["b"], ["c"]]
+    assert parts(5) == [["a", "b", "c"]]
+    assert parts(2) == [["a", "b"], ["b"], ["c"]]
+    assert parts(1) == [["a"], ["b"], ["b"], [], ["c"]]
 
 
 def test_sold_rows_keep_their_last_values_and_today_partition() -> None:

@@ -8,22 +8,16 @@ import shutil
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from ai_core.iceberg.catalog import load_catalog
-from benchmarks.history_day import ROOT, compare
-from tests.ai_stellantis.conftest import (  # noqa: F401 (the fixtures the day runs with)
-    DAY,
-    UpstreamEnv,
-    dealerconnect_endpoint,
-    materialize_day,
-    stellantis_env,
-    upstream,
-)
+from benchmarks.history_day import KEY, ROOT, compare, run_once
+from tests.ai_stellantis.conftest import DAY, UpstreamEnv, materialize_day
 from tests.ai_stellantis.test_unattended_day import job_keys
 
 
 def test_the_next_day_carries_every_row_and_both_trees_write_the_same(
-    stellantis_env: UpstreamEnv,  # noqa: F811
+    stellantis_env: UpstreamEnv,
     tmp_path: Path,
 ) -> None:
     assert materialize_day(job_keys(), DAY).success
@@ -46,3 +40,8 @@ def test_the_next_day_carries_every_row_and_both_trees_write_the_same(
         assert run["code"] == [str(base if name == "base" else ROOT)]
         assert report[name]["wall_s"] > 0 and report[name]["peak_mb"] > 0
     assert set(report["candidate_over_base"]) == {"wall_s", "cpu_s", "peak_mb"}
+
+    # A base without one of the packages would run this checkout's: refused, not measured.
+    shutil.rmtree(base / "ai_core")
+    with pytest.raises(RuntimeError, match="imported the code of"):
+        run_once(base, stellantis_env.data_dir, [KEY], report["day"], None)
