@@ -9,9 +9,10 @@ partition of their own that day, so every row is carried from `--day` (gap fill)
 consolidated inventory is the previous state the history reads, as on any later day. The small
 consolidated steps the inventory links to are materialised once; then the consolidated inventory
 runs `--repeats` times, each in a process of its own, alternating with the code of `TREE` (a
-checkout of another commit) when `--base` is given. Each run replaces the same partition, as a
-rerun does, and the report gives each run's wall, CPU and peak, the candidate over the base, and
-whether both wrote the same rows.
+checkout of another commit) when `--base` is given; a run that fails, or that imports packages
+from outside its tree, is refused. Each run replaces the same partition, as a rerun does, and
+the report gives each run's wall, CPU and peak, the candidate over the base, and whether both
+wrote the same rows.
 """
 
 from __future__ import annotations
