@@ -169,33 +169,22 @@ def _key_kinds(dtype: DType) -> dict[str, set[str]]:
     return kinds
 
 
-def _placeholders(dtype: DType) -> dict[str, tuple[str, str]]:
-    """By key name, a regex and its replacement (the key with `null`) for each key only ever
-    declared as an object or a list: the key with a value none of its places can hold, any
-    scalar, or an empty list (object) where the key is never a list (object). One per key, as
-    `_key_guards` are."""
+def _placeholders(dtype: DType) -> list[tuple[str, str]]:
+    """A regex and its replacement (the key with `null`) for each key only ever declared as an
+    object or a list: the key with a value none of its places can hold, any scalar, or an empty
+    list (object) where the key is never a list (object). One per key, as `_key_guards` are."""
     wrong = {
         frozenset({"object"}): rf"{_SCALAR}|\[{_WS}\]",
         frozenset({"list"}): rf"{_SCALAR}|\{{{_WS}\}}",
         frozenset({"object", "list"}): _SCALAR,
     }
-    placeholders = {}
+    patterns = []
     for name, kind in sorted(_key_kinds(dtype).items()):
         value = wrong.get(frozenset(kind))
         if value is not None:
             replacement = f'"{name}":null'.replace("$", "$$")
-            placeholders[name] = (f"{key_pattern(name)}(?:{value})", replacement)
-    return placeholders
-
-
-def _nulling(placeholders: dict[str, tuple[str, str]]) -> pl.Expr | None:
-    """The placeholders' replacements, one after another, over a column of bodies."""
-    if not placeholders:
-        return None
-    nulled = pl.first()
-    for pattern, null in placeholders.values():
-        nulled = nulled.str.replace_all(pattern, null)
-    return nulled
+            patterns.append((f"{key_pattern(name)}(?:{value})", replacement))
+    return patterns
 
 
 @functools.cache
@@ -203,7 +192,13 @@ def placeholder_nulling(dtype: DType) -> pl.Expr | None:
     """An expression over a column of bodies that writes `null` over every placeholder of the
     dtype's keys (see the module's notes), or None when no key can hold one. Kept per dtype:
     drift detection asks for it on every raw group, and building it walks the whole dtype."""
-    return _nulling(_placeholders(dtype))
+    patterns = _placeholders(dtype)
+    if not patterns:
+        return None
+    nulled = pl.first()
+    for pattern, null in patterns:
+        nulled = nulled.str.replace_all(pattern, null)
+    return nulled
 
 
 def _key_guards(names: list[str], value: str) -> list[str]:
