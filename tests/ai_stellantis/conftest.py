@@ -116,3 +116,20 @@ def materialize_day(
         raise_on_error=raise_on_error,
         instance=instance,
     )
+
+
+def unknown_keys(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, int]]:
+    """Each asset's `discrepancies` check: the unknown upstream keys it names, with counts."""
+    prefix = "count.unknown key "
+    named: dict[str, dict[str, int]] = {}
+    for check in result.get_asset_check_evaluations():
+        if check.check_name != "discrepancies":
+            continue
+        keys = {
+            k.removeprefix(prefix): int(v.value)
+            for k, v in check.metadata.items()
+            if k.startswith(prefix)
+        }
+        assert not (keys and check.passed)
+        named[check.asset_key.to_user_string()] = keys
+    return named

@@ -37,7 +37,7 @@ from standin.stellantis.dealerconnect.data import dollars
 from standin.stellantis.dealerconnect.faults import NEW_COLUMN
 from standin.stellantis.dealerconnect.process import DealerConnectHandle, serve_dealerconnect
 from tests.ai_core.transform.payloads import raw_rows
-from tests.ai_stellantis.conftest import materialize_day
+from tests.ai_stellantis.conftest import materialize_day, unknown_keys
 
 DAY = dt.date(2026, 11, 20)
 RAW = [
@@ -276,21 +276,12 @@ def test_an_order_number_a_dealer_uses_twice_is_reported(
 def test_a_column_tables_add_is_named_and_the_rows_stay_as_they_were(
     data_dir: Path, standin: DealerConnectHandle
 ) -> None:
-    def run(faults: str) -> dict[str, dict[str, object]]:
+    def run(faults: str) -> dict[str, dict[str, int]]:
         """Each table's unknown keys with their counts."""
         standin.set_state(date=DAY, faults=faults)
         result = materialize_day(RAW + TRANSFORMED, DAY.isoformat())
         assert result.success
-        prefix = "count.unknown key "
-        return {
-            c.asset_key.to_user_string(): {
-                k.removeprefix(prefix): v.value
-                for k, v in c.metadata.items()
-                if k.startswith(prefix)
-            }
-            for c in result.get_asset_check_evaluations()
-            if c.check_name == "discrepancies"
-        }
+        return unknown_keys(result)
 
     def rows(name: str) -> pl.DataFrame:
         frame = table(data_dir, f"stellantis_transformed.{name}").drop("_fetched_at")
