@@ -23,9 +23,8 @@ import pyarrow as pa
 from ai_core.http.config import HttpClientConfig
 from ai_core.iceberg.resource import IcebergCatalogResource
 from ai_core.partitions import partition_date
-from ai_core.raw.checks import CompletenessPatterns
 from ai_core.raw.component import RawSourceComponent
-from ai_core.raw.layout import whole_number
+from ai_core.raw.layout import CompletenessPatterns, whole_number
 from ai_core.raw.observation import observed, record_observation
 from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.paging import PagedSubResource, Unobservable

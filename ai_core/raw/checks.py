@@ -3,10 +3,10 @@
 The check does not trust what the fetcher believed: per sub-resource, it compares the distinct
 record keys found in the bodies that are committed with the total the upstream reported, or with
 the lowest total when the listing moved while it was paged (`total_bounds`). Both come out of
-the verbatim JSON by regular expressions, vectorised over one batch of pages at a time,
-without parsing a record in Python. The raw asset tallies its chunks as they are written, so a
-national day is checked while it is fetched, without reading its bodies back; a stored
-partition can be checked the same way from its batches.
+the verbatim JSON, read with the endpoint's page layout (each body parsed to the parts the
+layout reads, as the fetcher parses it) or found by the rule's regexes. The raw asset tallies
+its chunks as they are written, so a national day is checked while it is fetched, without
+reading its bodies back; a stored partition can be checked the same way from its batches.
 """
 
 from __future__ import annotations
@@ -15,34 +15,15 @@ from collections.abc import Mapping
 
 import dagster as dg
 import polars as pl
-from pydantic import BaseModel
 
 from ai_core.arrow import Frame, as_polars
+from ai_core.http.payload import parse_json
 from ai_core.markdown import markdown_table
+from ai_core.raw.layout import CompletenessPatterns
 from ai_core.raw.totals import modal_totals, total_bounds
 
 SAMPLE_LIMIT = 50
 TABLE_LIMIT = 200
-
-
-class CompletenessPatterns(BaseModel):
-    """Where a page states its records' keys and, for paged sources, its reported total.
-
-    Both are regexes with one capture group; commas in a captured total are thousands
-    separators, and the quotes around a captured key are dropped, so a key pattern may capture a
-    JSON text or a number whole. Without `total_pattern` a sub-resource only has to hold at
-    least one record.
-    """
-
-    record_key_pattern: str
-    total_pattern: str | None = None
-    may_be_empty: bool = False
-    """An answer with no records can be true (a brand with nothing within a small search), so
-    an empty sub-resource fails the check as a warning; other problems stay errors."""
-    may_sell_out_below: int = 3
-    """A sub-resource its list gave fewer records than this (a model-year code with a vehicle or
-    two left) may have sold them all by its fetch: answering a total of 0 with none, it fails the
-    check as a warning. Listed with more, an empty answer is more likely a fault."""
 
 
 _PAGES_SCHEMA = pl.Schema(
@@ -67,6 +48,22 @@ class CompletenessTally:
 
     def __init__(self, rule: CompletenessPatterns) -> None:
         self.rule = rule
+        self._layout = rule.layout()
+        # Only the parts the layout reads are built from each body.
+        self._shape = self._layout.shape() if self._layout is not None else None
+        self._reduce = [
+            pl.col("_sub_resource"),
+            pl.col("_page_number").cast(pl.Int32),
+            pl.col("_fetch_error").cast(pl.String),
+            *(self._found(rule) if self._layout is None else ()),
+        ]
+        self._pages: list[pl.DataFrame] = []
+        self._listed: dict[str, int] = {}
+
+    @staticmethod
+    def _found(rule: CompletenessPatterns) -> list[pl.Expr]:
+        """The total and the keys as the rule's regexes find them in each body."""
+        assert rule.record_key_pattern is not None
         body = pl.col("_response_body")
         total = (
             body.str.extract(rule.total_pattern, 1)
@@ -75,17 +72,25 @@ class CompletenessTally:
             if rule.total_pattern
             else pl.lit(None, pl.Int64)
         )
-        self._reduce = [
-            pl.col("_sub_resource"),
-            pl.col("_page_number").cast(pl.Int32),
-            pl.col("_fetch_error").cast(pl.String),
-            total.alias("total"),
-            body.str.extract_all(rule.record_key_pattern)
-            .list.eval(pl.element().str.extract(rule.record_key_pattern, 1).str.strip_chars('"'))
-            .alias("keys"),
-        ]
-        self._pages: list[pl.DataFrame] = []
-        self._listed: dict[str, int] = {}
+        keys = body.str.extract_all(rule.record_key_pattern).list.eval(
+            pl.element().str.extract(rule.record_key_pattern, 1).str.strip_chars('"')
+        )
+        return [total.alias("total"), keys.alias("keys")]
+
+    def _read(self, bodies: pl.Series) -> pl.DataFrame:
+        """The total and the keys of each body, read with the layout as the fetcher reads a
+        page; a body that is not JSON (a failed page's) has neither."""
+        assert self._layout is not None
+        totals: list[int | None] = []
+        keys: list[list[str]] = []
+        for body in bodies.to_list():
+            data, problem = parse_json(body, self._shape)
+            content = self._layout.read(data) if problem is None else None
+            totals.append(content.total if content is not None else None)
+            keys.append(list(content.record_keys) if content is not None else [])
+        return pl.DataFrame(
+            {"total": totals, "keys": keys}, schema={"total": pl.Int64, "keys": pl.List(pl.String)}
+        )
 
     def expect_listed(self, listed: Mapping[str, int]) -> None:
         """How many records the list each sub-resource came from gave it (a model-year code's
@@ -100,7 +105,10 @@ class CompletenessTally:
         absent = [c for c in ("_page_number", "_fetch_error") if c not in frame.columns]
         if absent:
             frame = frame.with_columns(pl.lit(None, _PAGES_SCHEMA[c]).alias(c) for c in absent)
-        self._pages.append(frame.select(self._reduce))
+        pages = frame.select(self._reduce)
+        if self._layout is not None:
+            pages = pages.hstack(self._read(frame.get_column("_response_body")))
+        self._pages.append(pages)
 
     def table(self) -> pl.DataFrame:
         """Per sub-resource: pages, records, distinct records, expected (modal reported total),
@@ -162,7 +170,7 @@ def written_completeness(
 
 
 def _check_result(table: pl.DataFrame, rule: CompletenessPatterns) -> dg.AssetCheckResult:
-    needs_total = rule.total_pattern is not None
+    needs_total = rule.reports_total
     # A listing that moved while paged counts records sold after they were seen and records
     # added: from its lowest total up is consistent, once every page boundary was answered
     # in one state (see `total_bounds`).

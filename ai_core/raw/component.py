@@ -21,7 +21,7 @@ from ai_core.clock import TODAY_ENV, today
 from ai_core.http.config import HttpClientConfig
 from ai_core.location import FETCH, STEP_KIND_TAG
 from ai_core.partitions import daily_partitions, partition_date
-from ai_core.raw.checks import CompletenessPatterns
+from ai_core.raw.layout import CompletenessPatterns
 from ai_core.raw.observation import ObservedFetchStream
 from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.paging import DEFAULT_CHUNK_PAGES, PagedSubResource

@@ -2,9 +2,8 @@
 
 Declared once per endpoint. The fetcher reads each parsed page with it (`read`: the total plans
 the pages, the records' count says whether a page was full, and their keys count the records),
-the raw completeness check is derived from it (`completeness()`: the same facts as regexes over
-the stored bodies), and the transformed tier's entities take the records' path and the totals'
-paths from it.
+the raw completeness check reads the stored bodies with the same layout (`completeness()`), and
+the transformed tier's entities take the records' path and the totals' paths from it.
 """
 
 from __future__ import annotations
@@ -14,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from ai_core.raw.checks import CompletenessPatterns
+from pydantic import BaseModel, model_validator
+
 from ai_core.raw.paging import PageContent
 
 
@@ -59,16 +59,72 @@ class PageLayout:
         return None
 
     def completeness(self) -> CompletenessPatterns:
-        """The same facts as regexes over a stored body: each record's key, and the total. A
-        whole list may truly be empty; a paged one says so with its total."""
-        names = sorted({path[-1] for path in self.totals})
-        total = "|".join(re.escape(n) for n in names)
+        """The check's rule: the stored bodies read with this layout. A whole list may truly be
+        empty; a paged one says so with its total."""
         return CompletenessPatterns(
-            # A key may come as text or as a number, as `read` takes it.
-            record_key_pattern=rf'"{re.escape(self.key)}"\s*:\s*("[^"]+"|-?[0-9][0-9.eE+-]*)',
-            total_pattern=rf'"(?:{total})"\s*:\s*"?([0-9][0-9,]*)' if names else None,
-            may_be_empty=not names,
+            records_path=list(self.records),
+            record_key=self.key,
+            total_paths=[list(path) for path in self.totals],
+            may_be_empty=not self.totals,
         )
+
+
+class CompletenessPatterns(BaseModel):
+    """Where a page states its records' keys and, for paged sources, its reported total.
+
+    Either as paths into the page (`records_path` to the list of records, `record_key` the
+    field that identifies a record, `total_paths` where the total may be, the first present
+    wins): each stored body is parsed and read as the fetcher reads it (`PageLayout.read`), so
+    only the listed records' keys count. Or as regexes over the body's text, each with one
+    capture group (commas in a captured total are thousands separators, and the quotes around a
+    captured key are dropped, so a key pattern may capture a JSON text or a number whole): a
+    regex matches its key anywhere in a body, a nested object's field of the same name
+    included, so it suits bodies where only records carry that name. Without a total a
+    sub-resource only has to hold at least one record.
+    """
+
+    records_path: list[str] | None = None
+    record_key: str | None = None
+    total_paths: list[list[str]] = []
+    record_key_pattern: str | None = None
+    total_pattern: str | None = None
+    may_be_empty: bool = False
+    """An answer with no records can be true (a brand with nothing within a small search), so
+    an empty sub-resource fails the check as a warning; other problems stay errors."""
+    may_sell_out_below: int = 3
+    """A sub-resource its list gave fewer records than this (a model-year code with a vehicle or
+    two left) may have sold them all by its fetch: answering a total of 0 with none, it fails the
+    check as a warning. Listed with more, an empty answer is more likely a fault."""
+
+    @model_validator(mode="after")
+    def _paths_or_patterns(self) -> CompletenessPatterns:
+        paths = self.records_path is not None or self.record_key is not None or self.total_paths
+        patterns = self.record_key_pattern is not None or self.total_pattern is not None
+        if paths and patterns:
+            raise ValueError(
+                "give the paths (records_path, record_key, total_paths) or the patterns "
+                "(record_key_pattern, total_pattern), not both"
+            )
+        if paths and not (self.records_path and self.record_key):
+            raise ValueError(
+                "records_path and record_key are given together, records_path not empty"
+            )
+        if not paths and self.record_key_pattern is None:
+            raise ValueError("give records_path with record_key, or record_key_pattern")
+        if any(not path for path in self.total_paths):
+            raise ValueError("a path in total_paths is empty")
+        return self
+
+    @property
+    def reports_total(self) -> bool:
+        return bool(self.total_paths) or self.total_pattern is not None
+
+    def layout(self) -> PageLayout | None:
+        """The page layout the paths describe; None for a rule of patterns."""
+        if self.records_path is None or self.record_key is None:
+            return None
+        totals = tuple(tuple(path) for path in self.total_paths)
+        return PageLayout(tuple(self.records_path), self.record_key, totals)
 
 
 def value_at(data: Any, path: Sequence[str]) -> Any:

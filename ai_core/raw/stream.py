@@ -23,7 +23,8 @@ from ai_core.http.client import AsyncHttpClient
 from ai_core.http.config import HttpClientConfig
 from ai_core.http.sync import iterate_in_thread
 from ai_core.iceberg.writer import unobserved_property
-from ai_core.raw.checks import CompletenessPatterns, CompletenessTally, written_completeness
+from ai_core.raw.checks import CompletenessTally, written_completeness
+from ai_core.raw.layout import CompletenessPatterns
 from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.paging import (
     DEFAULT_CHUNK_PAGES,

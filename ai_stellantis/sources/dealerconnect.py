@@ -29,8 +29,8 @@ import orjson
 import pyarrow as pa
 
 from ai_core.iceberg.writer import unobserved_property
-from ai_core.raw.checks import CompletenessPatterns, CompletenessTally, written_completeness
-from ai_core.raw.layout import PageLayout
+from ai_core.raw.checks import CompletenessTally, written_completeness
+from ai_core.raw.layout import CompletenessPatterns, PageLayout
 from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.result import RawFetchResult, RawPage, SubResourceSummary
 from ai_core.transform.embedded import document_error

@@ -13,7 +13,8 @@ import pytest
 
 from ai_core.iceberg.catalog import load_catalog
 from ai_core.iceberg.reader import arrow_batches
-from ai_core.raw.checks import CompletenessPatterns, CompletenessTally
+from ai_core.raw.checks import CompletenessTally
+from ai_core.raw.layout import CompletenessPatterns
 from ai_core.raw.result import RawFetchResult, RawPage
 from ai_stellantis.sources.public_sites import MODEL_YEAR_CODES
 from standin.stellantis.sites.truth import GroundTruth

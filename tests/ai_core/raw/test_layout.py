@@ -7,10 +7,11 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from ai_core.http.payload import parse_json
 from ai_core.raw.checks import CompletenessTally
-from ai_core.raw.layout import PageLayout
+from ai_core.raw.layout import CompletenessPatterns, PageLayout
 from ai_core.raw.result import RawFetchResult, RawPage
 
 LISTING = PageLayout(
@@ -78,20 +79,67 @@ def test_the_first_total_present_wins_and_separators_are_read() -> None:
     assert WHOLE.read([]).total is None
 
 
+def test_the_rule_is_the_layout_and_a_rule_of_paths_gives_it_back() -> None:
+    for layout in (LISTING, WHOLE):
+        rule = layout.completeness()
+        assert rule.layout() == layout
+        assert rule.record_key_pattern is None and rule.total_pattern is None
+        assert rule.reports_total == bool(layout.totals) and rule.may_be_empty == (
+            not layout.totals
+        )
+    assert CompletenessPatterns(record_key_pattern='"sku":"([^"]+)"').layout() is None
+
+
 @pytest.mark.parametrize(
-    ("layout", "key_pattern", "total_pattern"),
+    ("fields", "problem"),
     [
-        (
-            LISTING,
-            r'"sku"\s*:\s*("[^"]+"|-?[0-9][0-9.eE+-]*)',
-            r'"(?:totalCount|totalcount)"\s*:\s*"?([0-9][0-9,]*)',
-        ),
-        (WHOLE, r'"shopCode"\s*:\s*("[^"]+"|-?[0-9][0-9.eE+-]*)', None),
+        ({"records_path": ["items"], "record_key": "sku", "record_key_pattern": "x"}, "not both"),
+        ({"records_path": ["items"]}, "together"),
+        ({"record_key": "sku"}, "together"),
+        ({"records_path": [], "record_key": "sku"}, "together"),
+        ({"records_path": ["items"], "record_key": "sku", "total_paths": [[]]}, "is empty"),
+        ({}, "give records_path"),
+        ({"total_pattern": "x"}, "give records_path"),
     ],
 )
-def test_completeness_patterns(layout: PageLayout, key_pattern: str, total_pattern: str) -> None:
-    rule = layout.completeness()
-    assert (rule.record_key_pattern, rule.total_pattern) == (key_pattern, total_pattern)
+def test_a_rule_is_paths_or_patterns(fields: dict[str, object], problem: str) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        CompletenessPatterns.model_validate(fields)
+
+
+def test_only_the_listed_records_keys_count_not_the_same_name_elsewhere() -> None:
+    """A field named like the key elsewhere in a page (an error entry's, a nested object's, a
+    related record's) is not a record: read by its layout, the page counts its own records;
+    found by a regex anywhere in the body, it counts them all."""
+    page = {
+        "result": {
+            "errors": [{"sku": "E-1"}],
+            "meta": {"totalCount": 2, "note": {"totalCount": 9}},
+            "items": [
+                {"sku": "A", "bundle": {"sku": "A-PART"}, "related": [{"sku": "Z"}]},
+                {"sku": "B"},
+            ],
+        }
+    }
+    body = orjson.dumps(page)
+    assert list(LISTING.read(page).record_keys) == ["A", "B"]
+    row = stored("shop/1", [body])
+    assert (row["records"], row["distinct_records"], row["expected_records"]) == (2, 2, 2)
+    found = CompletenessTally(
+        CompletenessPatterns(
+            record_key_pattern=r'"sku"\s*:\s*"([^"]+)"', total_pattern=r'"totalCount":([0-9]+)'
+        )
+    )
+    pages = [RawPage(1, "http://127.0.0.1/x", {}, 200, body, dt.datetime.now(dt.UTC))]
+    found.add(RawFetchResult("shop/1", pages).to_arrow(dt.date(2026, 11, 20)))
+    assert found.table().row(0, named=True)["distinct_records"] == 5
+
+
+def test_a_body_that_is_not_json_counts_nothing() -> None:
+    """A failed page's body (cut, an error page, nothing) holds no records and no total."""
+    good = orjson.dumps({"result": {"meta": {"totalCount": 3}, "items": [{"sku": "A"}]}})
+    row = stored("shop/1", [good, good[:-9], b"<html>busy</html>", b""])
+    assert (row["pages"], row["records"], row["expected_records"]) == (4, 1, 3)
 
 
 @settings(max_examples=60, deadline=None)
