@@ -30,6 +30,7 @@ NEW_KEYS = {
         "result.data.vehicles[].price.currency",
         "result.data.vehicles[].warranty",
         "result.data.vehicles[].badges",
+        "result.data.vehicles[].similarVehicles",
     },
     "stellantis/transformed/model_year_codes": {
         "result.requestId",
@@ -93,6 +94,15 @@ def assert_same_tables(got: dict[str, pl.DataFrame], expected: dict[str, pl.Data
             raise AssertionError(f"{name}: {exc}") from None
 
 
+def raw_completeness(result: dg.ExecuteInProcessResult) -> dict[str, tuple[bool, object]]:
+    """Each raw table's `completeness` check: passed, and the distinct records it counted."""
+    return {
+        c.asset_key.to_user_string(): (c.passed, c.metadata["distinct_records"].value)
+        for c in result.get_asset_check_evaluations()
+        if c.check_name == "completeness" and c.asset_key.path[1] == "raw"
+    }
+
+
 def run_day(env: UpstreamEnv, share: float) -> dg.ExecuteInProcessResult:
     env.upstream.set_state(schema_drift=share)
     result = materialize_day(job_keys(), DAY)
@@ -119,14 +129,20 @@ def test_a_drifted_day_stores_what_the_clean_day_does_and_names_every_new_key(
     for null in ("trimDesc", "incentives", "attributes", "mackevisionData"):
         assert f',"{null}":null' in served_clean["inventory"]
 
+    checked = raw_completeness(clean)
+    assert "stellantis/raw/public_inventory" in checked
+
     drifted, whole = run_drifted(stellantis_env, 1.0)
     # Each site's code list and both locator pages, and every inventory page.
     assert (whole["filters"], whole["dealers"]) == (6, 12) and whole["inventory"] > 0
     assert {k: set(v) for k, v in unknown_keys(drifted).items() if v} == NEW_KEYS
     assert_rewritten(served_clean, raw_bodies(stellantis_env))
     assert_same_tables(tables(stellantis_env), expected)
+    # The related vehicles' `vin` is no record: the raw checks count what the clean day holds.
+    assert raw_completeness(drifted) == checked
 
     # Half the answers drifted: runs of pages that disagree on shape decode to the same rows.
-    _, half = run_drifted(stellantis_env, 0.5)
+    half_day, half = run_drifted(stellantis_env, 0.5)
     assert 0 < half["inventory"] < whole["inventory"]
     assert_same_tables(tables(stellantis_env), expected)
+    assert raw_completeness(half_day) == checked

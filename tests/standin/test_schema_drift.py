@@ -24,8 +24,8 @@ from tests.standin.conftest import (
 )
 
 NEW_KEYS = {
-    "requestId", "sortBy", "listingType", "currency", "warranty", "badges", "family",
-    "version", "dealerType", "collision",
+    "requestId", "sortBy", "listingType", "currency", "warranty", "badges", "similarVehicles",
+    "family", "version", "dealerType", "collision",
 }  # fmt: skip
 
 
@@ -124,6 +124,8 @@ def test_each_rewrite_changes_what_it_names() -> None:
     assert not {"trimDesc", "incentives", "attributes"} & set(first)
     assert first["mackevisionData"] == []
     assert first["warranty"]["basicMonths"] == 36 and first["badges"] == ["Great Deal"]
+    # A related vehicle's `vin` is not a record of the page.
+    assert [v["vin"] for v in second["similarVehicles"]] == ["1C4SIMILAR0000001"]
 
 
 def test_the_share_is_drawn_per_code_and_page() -> None:

@@ -5,8 +5,9 @@ With `schema_drift` above 0, that share of the successful answers (drawn per day
 code and page, so the same request drifts the same way every time) is rewritten on the way out:
 
 - new keys at every level: the envelope; the metadata, ahead of the total; each vehicle, ahead of
-  `vin`; inside `price`; a new nested object and a new list on each vehicle; each model-year
-  code; the locator's envelope, each dealer and its `departments`;
+  `vin`; inside `price`; a new nested object and a new list on each vehicle, and a list of
+  related vehicles whose entries carry a `vin` of their own; each model-year code; the locator's
+  envelope, each dealer and its `departments`;
 - keys the sites send as null are left out (`trimDesc`, `incentives`, `attributes`);
 - a null `price` comes as `{}`; and, beyond the contract, a null `mackevisionData` as `[]`, as
   servers that write an empty map as a list do.
@@ -39,7 +40,8 @@ REWRITES: dict[str, tuple[tuple[bytes, bytes], ...]] = {
         (
             b',"inventoryStatus":',
             b',"warranty":{"basicMonths":36,"powertrainMonths":60,"roadside":true},'
-            b'"badges":["Great Deal"],"inventoryStatus":',
+            b'"badges":["Great Deal"],'
+            b'"similarVehicles":[{"distance":2.5,"vin":"1C4SIMILAR0000001"}],"inventoryStatus":',
         ),
     ),
     "filters": (
