@@ -24,7 +24,7 @@ from ai_core.http.config import HttpClientConfig
 from ai_core.iceberg.resource import IcebergCatalogResource
 from ai_core.partitions import partition_date
 from ai_core.raw.component import RawSourceComponent
-from ai_core.raw.layout import CompletenessPatterns, whole_number
+from ai_core.raw.layout import CompletenessRule, whole_number
 from ai_core.raw.observation import observed, record_observation
 from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.paging import PagedSubResource, Unobservable
@@ -61,7 +61,7 @@ class StellantisRawSource(RawSourceComponent):
     def http_config(self, context: dg.AssetExecutionContext) -> HttpClientConfig:
         return self.settings(context).http()
 
-    def completeness_rule(self) -> CompletenessPatterns:
+    def completeness_rule(self) -> CompletenessRule:
         layouts = {"model_year_codes": MODEL_YEAR_CODES, "inventory": INVENTORY, "dealers": DEALERS}
         return layouts[self.endpoint].completeness()
 
@@ -174,7 +174,7 @@ class DealerConnectRawSource(RawSourceComponent):
     required_resource_keys: list[str] = [BIGQUERY_RESOURCE_KEY, "iceberg"]
     kinds: list[str] = ["iceberg", "bigquery"]
 
-    def completeness_rule(self) -> CompletenessPatterns | None:
+    def completeness_rule(self) -> CompletenessRule | None:
         # A dealer's sales table is empty on a day without sales, which is no missing read.
         return None if self.tables == "sales" else PAGE.completeness()
 

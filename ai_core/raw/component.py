@@ -21,7 +21,7 @@ from ai_core.clock import TODAY_ENV, today
 from ai_core.http.config import HttpClientConfig
 from ai_core.location import FETCH, STEP_KIND_TAG
 from ai_core.partitions import daily_partitions, partition_date
-from ai_core.raw.layout import CompletenessPatterns
+from ai_core.raw.layout import CompletenessRule
 from ai_core.raw.observation import ObservedFetchStream
 from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.paging import DEFAULT_CHUNK_PAGES, PagedSubResource
@@ -43,7 +43,7 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
     group_name: str = "raw"
     io_manager_key: str = "iceberg_io_manager"
     required_resource_keys: list[str] = []
-    completeness: CompletenessPatterns | None = None
+    completeness: CompletenessRule | None = None
     chunk_pages: int = DEFAULT_CHUNK_PAGES
     present_only: bool = False
     owners: list[str] = []
@@ -66,7 +66,7 @@ class RawSourceComponent(dg.Component, dg.Model, dg.Resolvable):
         """Client settings for the run; subclasses read them from their source's resource."""
         return HttpClientConfig()
 
-    def completeness_rule(self) -> CompletenessPatterns | None:
+    def completeness_rule(self) -> CompletenessRule | None:
         """Where the bodies state their records' keys and total: the YAML's `completeness`, or
         what a subclass derives from its endpoint's `PageLayout`."""
         return self.completeness

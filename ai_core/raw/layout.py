@@ -32,7 +32,7 @@ class PageLayout:
         """The total the page reports, the keys of its records and how many it holds."""
         items = value_at(data, self.records)
         rows = items if isinstance(items, list) else []
-        # A key as the completeness pattern finds it: non-empty text, or a number (no bool).
+        # A key is non-empty text, or a number (no bool).
         keys = [
             str(k)
             for r in rows
@@ -58,10 +58,10 @@ class PageLayout:
                 return whole_number(value)
         return None
 
-    def completeness(self) -> CompletenessPatterns:
+    def completeness(self) -> CompletenessRule:
         """The check's rule: the stored bodies read with this layout. A whole list may truly be
         empty; a paged one says so with its total."""
-        return CompletenessPatterns(
+        return CompletenessRule(
             records_path=list(self.records),
             record_key=self.key,
             total_paths=[list(path) for path in self.totals],
@@ -69,7 +69,7 @@ class PageLayout:
         )
 
 
-class CompletenessPatterns(BaseModel):
+class CompletenessRule(BaseModel):
     """Where a page states its records' keys and, for paged sources, its reported total.
 
     Either as paths into the page (`records_path` to the list of records, `record_key` the
@@ -97,7 +97,7 @@ class CompletenessPatterns(BaseModel):
     check as a warning. Listed with more, an empty answer is more likely a fault."""
 
     @model_validator(mode="after")
-    def _paths_or_patterns(self) -> CompletenessPatterns:
+    def _paths_or_patterns(self) -> CompletenessRule:
         paths = self.records_path is not None or self.record_key is not None or self.total_paths
         patterns = self.record_key_pattern is not None or self.total_pattern is not None
         if paths and patterns:
@@ -107,7 +107,8 @@ class CompletenessPatterns(BaseModel):
             )
         if paths and not (self.records_path and self.record_key):
             raise ValueError(
-                "records_path and record_key are given together, records_path not empty"
+                "records_path (not empty) and record_key go together; got "
+                f"records_path={self.records_path!r}, record_key={self.record_key!r}"
             )
         if not paths and self.record_key_pattern is None:
             raise ValueError("give records_path with record_key, or record_key_pattern")
@@ -152,17 +153,26 @@ def _typed(name: str, tree: dict[str, Any]) -> type:
     return TypedDict(name, fields, total=False)  # type: ignore[operator]
 
 
+MAX_COUNT = 2**63 - 1
+"""The largest count a table column (Int64) holds."""
 WHOLE_NUMBER = re.compile(r"\s*([0-9][0-9,]*)(?:\.0*)?\s*", re.ASCII)
 """A total as text: digits with thousands separators, and at most a zero fraction (`70.0`)."""
 
 
 def whole_number(value: Any) -> int | None:
-    """A reported count, which may come as a number (`70`, `70.0`), as text, or not at all."""
+    """A reported count, which may come as a number (`70`, `70.0`), as text, or not at all;
+    None past what a 64-bit count holds, which no listing reports."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value) if value.is_integer() else None
-    found = WHOLE_NUMBER.fullmatch(str(value))
-    return int(found.group(1).replace(",", "")) if found else None
+        number = value
+    elif isinstance(value, float):
+        if not value.is_integer():
+            return None
+        number = int(value)
+    else:
+        found = WHOLE_NUMBER.fullmatch(str(value))
+        if not found:
+            return None
+        number = int(found.group(1).replace(",", ""))
+    return number if number <= MAX_COUNT else None

@@ -104,7 +104,7 @@ class PagedSubResource(Protocol):
     def listed_records(self) -> int | None:
         """How many records the list this sub-resource was planned from gave it (a code list's
         `count`), or None when no list says. One listed with none may answer empty, and one
-        listed with a few may have sold out (`CompletenessPatterns.may_sell_out_below`)."""
+        listed with a few may have sold out (`CompletenessRule.may_sell_out_below`)."""
         ...
 
     @property

@@ -24,7 +24,7 @@ from ai_core.http.config import HttpClientConfig
 from ai_core.http.sync import iterate_in_thread
 from ai_core.iceberg.writer import unobserved_property
 from ai_core.raw.checks import CompletenessTally, written_completeness
-from ai_core.raw.layout import CompletenessPatterns
+from ai_core.raw.layout import CompletenessRule
 from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.paging import (
     DEFAULT_CHUNK_PAGES,
@@ -48,7 +48,7 @@ class RawFetchStream(LazyRawFetch):
         *,
         chunk_pages: int = DEFAULT_CHUNK_PAGES,
         partition_date: dt.date,
-        completeness: CompletenessPatterns | None = None,
+        completeness: CompletenessRule | None = None,
         on_progress: Callable[[str], None] | None = None,
     ) -> None:
         self.source_name = source_name

@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from ai_core.iceberg.writer import unobserved_property
 from ai_core.raw.checks import CompletenessTally, written_completeness
-from ai_core.raw.layout import CompletenessPatterns, PageLayout
+from ai_core.raw.layout import CompletenessRule, PageLayout
 from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.result import RawFetchResult, RawPage, SubResourceSummary
 from ai_core.transform.embedded import document_error
@@ -140,7 +140,7 @@ class DealerConnectStream(LazyRawFetch):
         timeout_s: float,
         page_rows: int,
         chunk_pages: int,
-        completeness: CompletenessPatterns | None,
+        completeness: CompletenessRule | None,
         known_tables: Sequence[str] = (),
         log: dg.DagsterLogManager | None = None,
     ) -> None:

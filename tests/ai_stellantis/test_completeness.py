@@ -14,9 +14,9 @@ import pytest
 from ai_core.iceberg.catalog import load_catalog
 from ai_core.iceberg.reader import arrow_batches
 from ai_core.raw.checks import CompletenessTally
-from ai_core.raw.layout import CompletenessPatterns
+from ai_core.raw.layout import CompletenessRule
 from ai_core.raw.result import RawFetchResult, RawPage
-from ai_stellantis.sources.public_sites import MODEL_YEAR_CODES
+from ai_stellantis.sources.public_sites import INVENTORY, MODEL_YEAR_CODES
 from standin.stellantis.sites.truth import GroundTruth
 from tests.ai_stellantis.conftest import DAY, UpstreamEnv, materialize_day
 from tests.ai_stellantis.raw_vehicles import (
@@ -28,10 +28,24 @@ from tests.ai_stellantis.raw_vehicles import (
 )
 
 CODES_AND_INVENTORY = ["stellantis/raw/public_model_year_codes", "stellantis/raw/public_inventory"]
-RULE = CompletenessPatterns(
+RULE = CompletenessRule(
     total_pattern=r'"total[cC]ount"\s*:\s*"?([0-9]+)',
     record_key_pattern=r'"vin"\s*:\s*"([^"]+)"',
 )
+"""The same facts as regexes, as a YAML source's rule gives them."""
+
+
+@pytest.fixture(params=["layout", "regex"])
+def rule(request: pytest.FixtureRequest) -> CompletenessRule:
+    """The inventory's rule, read with its page layout or found by regexes: both judge alike."""
+    return INVENTORY.completeness() if request.param == "layout" else RULE
+
+
+def keys_only(rule: CompletenessRule) -> CompletenessRule:
+    """The rule without its total."""
+    if rule.record_key_pattern is not None:
+        return CompletenessRule(record_key_pattern=rule.record_key_pattern)
+    return CompletenessRule(records_path=rule.records_path, record_key=rule.record_key)
 
 
 def _page(number: int, total: int, vins: list[str]) -> RawPage:
@@ -51,7 +65,7 @@ def _frame(*results: RawFetchResult) -> list[pa.Table]:
 
 def tallied_check(
     batches: Iterable[pa.RecordBatch | pa.Table | pl.DataFrame],
-    rule: CompletenessPatterns,
+    rule: CompletenessRule,
     listed: Mapping[str, int] | None = None,
 ) -> dg.AssetCheckResult:
     """The check over `batches`, tallied as the raw asset tallies the chunks it writes, with
@@ -87,13 +101,13 @@ def assert_stored_every_vin(env: UpstreamEnv, truth: GroundTruth) -> None:
     assert got.sort("sub_resource", "vin").equals(want.sort("sub_resource", "vin"))
 
 
-def test_check_names_short_long_and_empty_sub_resources() -> None:
+def test_check_names_short_long_and_empty_sub_resources(rule: CompletenessRule) -> None:
     ok = RawFetchResult("jeep.com/A", [_page(1, 3, ["a1", "a2"]), _page(2, 3, ["a3"])])
     repeated = RawFetchResult("jeep.com/B", [_page(1, 2, ["b1", "b2"]), _page(2, 2, ["b2"])])
     short = RawFetchResult("jeep.com/C", [_page(1, 4, ["c1", "c2"])])
     long = RawFetchResult("jeep.com/D", [_page(1, 1, ["d1", "d2"])])
     empty = RawFetchResult("jeep.com/E", [_page(1, 0, [])])
-    result = tallied_check(_frame(ok, repeated, short, long, empty), RULE)
+    result = tallied_check(_frame(ok, repeated, short, long, empty), rule)
     assert not result.passed
     assert result.metadata["incomplete_sub_resources"].value == 3
     samples = result.metadata["samples"].value
@@ -105,41 +119,45 @@ def test_check_names_short_long_and_empty_sub_resources() -> None:
         "3 sub-resources fetched in full are off (1 empty, 1 long, 1 short: jeep.com/C, "
         "jeep.com/D, jeep.com/E); see the samples."
     )
-    one = tallied_check(_frame(ok, short), RULE)
+    one = tallied_check(_frame(ok, short), rule)
     assert one.description == (
         "1 sub-resource fetched in full is off (1 short: jeep.com/C); see the samples."
     )
 
-    passing = tallied_check(_frame(ok, repeated), RULE)
+    passing = tallied_check(_frame(ok, repeated), rule)
     assert passing.passed
     assert passing.metadata["distinct_records"].value == 5
 
 
-def test_a_sub_resource_listed_empty_passes_only_when_it_answers_a_total_of_0() -> None:
+def test_a_sub_resource_listed_empty_passes_only_when_it_answers_a_total_of_0(
+    rule: CompletenessRule,
+) -> None:
     as_listed = RawFetchResult("jeep.com/E", [_page(1, 0, [])])
     answered = RawFetchResult("jeep.com/F", [_page(1, 2, [])])
 
-    def check(rule: CompletenessPatterns) -> dg.AssetCheckResult:
+    def check(given: CompletenessRule) -> dg.AssetCheckResult:
         listed = {"jeep.com/E": 0, "jeep.com/F": 0}
-        return tallied_check(_frame(as_listed, answered), rule, listed)
+        return tallied_check(_frame(as_listed, answered), given, listed)
 
-    result = check(RULE)
+    result = check(rule)
     samples = str(result.metadata["samples"].value)
     assert result.metadata["empty_as_listed"].value == ["jeep.com/E"]
     assert "| jeep.com/F | empty |" in samples and "jeep.com/E" not in samples
     # Without a total in the bodies the list alone does not excuse an empty sub-resource.
-    keys_only = check(CompletenessPatterns(record_key_pattern=RULE.record_key_pattern))
-    assert keys_only.metadata["empty_as_listed"].value == []
-    assert keys_only.metadata["incomplete_sub_resources"].value == 2
+    without_total = check(keys_only(rule))
+    assert without_total.metadata["empty_as_listed"].value == []
+    assert without_total.metadata["incomplete_sub_resources"].value == 2
 
 
-def test_a_code_listed_with_a_vehicle_or_two_that_answers_none_is_a_warning() -> None:
+def test_a_code_listed_with_a_vehicle_or_two_that_answers_none_is_a_warning(
+    rule: CompletenessRule,
+) -> None:
     sold = RawFetchResult("jeep.com/S", [_page(1, 0, [])])
     both_sold = RawFetchResult("jeep.com/T", [_page(1, 0, [])])
     ok = RawFetchResult("jeep.com/A", [_page(1, 1, ["a1"])])
 
     def check(listed: dict[str, int], *results: RawFetchResult) -> dg.AssetCheckResult:
-        return tallied_check(_frame(ok, *results), RULE, listed | {"jeep.com/A": 1})
+        return tallied_check(_frame(ok, *results), rule, listed | {"jeep.com/A": 1})
 
     warned = check({"jeep.com/S": 1, "jeep.com/T": 2}, sold, both_sold)
     assert not warned.passed and warned.severity == dg.AssetCheckSeverity.WARN
@@ -172,10 +190,12 @@ def test_a_code_listed_with_a_vehicle_or_two_that_answers_none_is_a_warning() ->
         assert "warning" not in (mixed.description or "")
 
 
-def test_an_empty_whole_list_is_a_warning_and_a_failed_page_still_an_error() -> None:
+def test_an_empty_whole_list_is_a_warning_and_a_failed_page_still_an_error(
+    rule: CompletenessRule,
+) -> None:
     # A brand's filter page: its whole list at once, no total, and nothing near a small search.
-    rule = MODEL_YEAR_CODES.completeness()
-    assert rule.may_be_empty
+    whole = MODEL_YEAR_CODES.completeness()
+    assert whole.may_be_empty
 
     def codes(domain: str, listed: list[str], error: str | None = None) -> RawFetchResult:
         body = {
@@ -189,7 +209,7 @@ def test_an_empty_whole_list_is_a_warning_and_a_failed_page_still_an_error() -> 
 
     listed = codes("jeep.com", ["IUJ202610", "IUJ202620"])
     nothing = codes("alfaromeousa.com", [])
-    warned = tallied_check(_frame(listed, nothing), rule)
+    warned = tallied_check(_frame(listed, nothing), whole)
     assert not warned.passed and warned.severity == dg.AssetCheckSeverity.WARN
     assert "| alfaromeousa.com | empty | 1 | 0 |" in warned.metadata["samples"].value
     assert warned.description == (
@@ -199,17 +219,19 @@ def test_an_empty_whole_list_is_a_warning_and_a_failed_page_still_an_error() -> 
     )
     # A page that was not fetched is never a true answer, and makes the whole check an error.
     failed = codes("dodge.com", [], error="HTTP 503 after 3 attempts")
-    errored = tallied_check(_frame(listed, nothing, failed), rule)
+    errored = tallied_check(_frame(listed, nothing, failed), whole)
     assert not errored.passed and errored.severity == dg.AssetCheckSeverity.ERROR
     assert errored.metadata["incomplete_sub_resources"].value == 2
     assert "warning" not in (errored.description or "")
     # A paged source says "none" with its total; its empty answer stays an error.
-    assert not RULE.may_be_empty
-    paged = tallied_check(_frame(RawFetchResult("jeep.com/E", [_page(1, 0, [])])), RULE)
+    assert not rule.may_be_empty
+    paged = tallied_check(_frame(RawFetchResult("jeep.com/E", [_page(1, 0, [])])), rule)
     assert paged.severity == dg.AssetCheckSeverity.ERROR
 
 
-def test_a_listing_that_moved_passes_from_its_lowest_total_up_once_settled() -> None:
+def test_a_listing_that_moved_passes_from_its_lowest_total_up_once_settled(
+    rule: CompletenessRule,
+) -> None:
     # Pages of two; a1 sold once page 1 was answered, so page 2 skipped a3 and both pages were
     # fetched again: a1 was seen, and every copy from then on reports 4.
     sold = RawFetchResult(
@@ -227,14 +249,14 @@ def test_a_listing_that_moved_passes_from_its_lowest_total_up_once_settled() -> 
             *(_page(1, 4, ["b0", "b1"]), _page(2, 4, ["b2", "b3"])),
         ],
     )
-    passing = tallied_check(_frame(sold, added), RULE)
+    passing = tallied_check(_frame(sold, added), rule)
     assert passing.passed, passing.description
     assert passing.metadata["moved_sub_resources"].value == ["jeep.com/A", "jeep.com/B"]
     # c3 skipped and its pages never fetched again: pages 1 and 2 share no total, and the count
     # is no lower than the lowest. d's page 2 past the end reports none and counts no more.
     unsettled = RawFetchResult("jeep.com/C", [_page(1, 5, ["c1", "c2"]), _page(2, 4, ["c4", "c5"])])
     cut = RawFetchResult("jeep.com/D", [_page(1, 4, ["d1", "d2"]), _page(2, 0, [])])
-    failing = tallied_check(_frame(unsettled, cut), RULE)
+    failing = tallied_check(_frame(unsettled, cut), rule)
     assert not failing.passed
     samples = failing.metadata["samples"].value
     assert "| jeep.com/C | moved, unsettled | 2 | 4 | 5 | 4 |" in samples
@@ -242,18 +264,20 @@ def test_a_listing_that_moved_passes_from_its_lowest_total_up_once_settled() -> 
     assert failing.metadata["moved_sub_resources"].value == ["jeep.com/C"]
 
 
-def test_a_page_past_the_end_that_reports_a_total_of_0_settles_nothing_and_fails_nothing() -> None:
+def test_a_page_past_the_end_that_reports_a_total_of_0_settles_nothing_and_fails_nothing(
+    rule: CompletenessRule,
+) -> None:
     # Two full pages of two, then the page past the end, which this server answers with 0.
     full = RawFetchResult(
         "jeep.com/A", [_page(1, 4, ["a1", "a2"]), _page(2, 4, ["a3", "a4"]), _page(3, 0, [])]
     )
-    passing = tallied_check(_frame(full), RULE)
+    passing = tallied_check(_frame(full), rule)
     assert passing.passed, passing.description
     # A vehicle missing from such a day is still missing: the pages holding records say 4.
     cut = RawFetchResult(
         "jeep.com/B", [_page(1, 4, ["b1", "b2"]), _page(2, 4, ["b3"]), _page(3, 0, [])]
     )
-    failing = tallied_check(_frame(cut), RULE)
+    failing = tallied_check(_frame(cut), rule)
     assert "| jeep.com/B | short | 3 | 3 | 4 | 4 |" in failing.metadata["samples"].value
     # Pages of three: c2 sold once page 2 was answered, so the planned page 3 came back empty
     # and c7 moved onto page 2. Its 0 does not fit 7 records: a boundary, until page 2 again
@@ -263,10 +287,10 @@ def test_a_page_past_the_end_that_reports_a_total_of_0_settles_nothing_and_fails
         _page(2, 7, ["c4", "c5", "c6"]),
         _page(3, 0, []),
     ]
-    sold = tallied_check(_frame(RawFetchResult("jeep.com/C", first_pass)), RULE)
+    sold = tallied_check(_frame(RawFetchResult("jeep.com/C", first_pass)), rule)
     assert sold.metadata["incomplete_sub_resources"].value == 1
     again = [*first_pass, _page(2, 6, ["c5", "c6", "c7"]), _page(3, 0, [])]
-    settled = tallied_check(_frame(RawFetchResult("jeep.com/C", again)), RULE)
+    settled = tallied_check(_frame(RawFetchResult("jeep.com/C", again)), rule)
     assert settled.passed, settled.description
 
 
@@ -367,7 +391,7 @@ def test_the_check_tallied_while_writing_equals_the_check_of_the_stored_partitio
     table = load_catalog(stellantis_env.data_dir).load_table("stellantis_raw.public_inventory")
     columns = ["_sub_resource", "_page_number", "_response_body", "_fetch_error"]
     listed = {f"{d}/{c}": n for d, c, n in truth.codes.select("domain", "code", "count").rows()}
-    stored = tallied_check(arrow_batches(table, [DAY], columns), RULE, listed)
+    stored = tallied_check(arrow_batches(table, [DAY], columns), INVENTORY.completeness(), listed)
     assert not tallied.passed and not stored.passed
     assert {k: v.value for k, v in tallied.metadata.items()} == {
         k: v.value for k, v in stored.metadata.items()

@@ -26,8 +26,16 @@ listed: {listed}
 start_date: "2026-11-01"
 present_only: true
 completeness:
+{completeness}
+"""
+PATTERNS = """\
   total_pattern: '"total"\\s*:\\s*([0-9]+)'
   record_key_pattern: '"sku"\\s*:\\s*"([^"]+)"'
+"""
+PATHS = """\
+  records_path: [items]
+  record_key: sku
+  total_paths: [[total]]
 """
 
 
@@ -44,9 +52,14 @@ def catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> IcebergCatalogRe
 
 
 def build(
-    shop: ShopServer, categories: str = "[bolts, nuts]", listed: str = "{}"
+    shop: ShopServer,
+    categories: str = "[bolts, nuts]",
+    listed: str = "{}",
+    completeness: str = PATTERNS,
 ) -> dg.Definitions:
-    yaml = YAML.format(base_url=shop.base_url, categories=categories, listed=listed)
+    yaml = YAML.format(
+        base_url=shop.base_url, categories=categories, listed=listed, completeness=completeness
+    )
     component = ShopRawSource.resolve_from_yaml(yaml)
     return component.build_defs(dg.ComponentTree.for_test().load_context)
 
@@ -57,9 +70,10 @@ def materialize(
     day: dt.date = DAY,
     categories: str = "[bolts, nuts]",
     listed: str = "{}",
+    completeness: str = PATTERNS,
 ) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        list(build(shop, categories, listed).assets or []),
+        list(build(shop, categories, listed, completeness).assets or []),
         partition_key=day.isoformat(),
         selection=[KEY],
         resources={
@@ -119,6 +133,23 @@ def test_a_day_stores_every_page_verbatim_and_passes_completeness(
     # The client's own CPU is its loop thread's, part of what the process spent while fetching.
     assert 0 < fetched["client_cpu_s"] <= fetched["fetch_cpu_s"]
     assert fetched["client_cpu_ms_per_page"] == round(1000 * fetched["client_cpu_s"] / 5, 3)
+
+
+def test_a_rule_of_paths_reads_the_pages_as_the_patterns_find_them(
+    shop: ShopServer, catalog: IcebergCatalogResource
+) -> None:
+    """The shop's pages hold `sku` only on their items, so both forms of the rule count alike;
+    a rule giving both forms is refused when the YAML is read."""
+    shop.unkeyed = {skus("bolts", 7)[2]}
+    by_patterns = completeness(materialize(shop, catalog))
+    by_paths = completeness(materialize(shop, catalog, completeness=PATHS))
+    assert not by_paths.passed and "short" in str(by_paths.metadata["samples"].value)
+    assert {k: v.value for k, v in by_paths.metadata.items()} == {
+        k: v.value for k, v in by_patterns.metadata.items()
+    }
+    assert by_paths.metadata["distinct_records"].value == 9
+    with pytest.raises(Exception, match="not both"):
+        build(shop, completeness=PATHS + PATTERNS)
 
 
 def test_a_part_that_holds_no_record_fails_completeness(

@@ -1,4 +1,4 @@
-"""`PageLayout`: the fetcher's reading of a page and the completeness check's regexes agree."""
+"""`PageLayout`: the fetcher's reading of a page and the completeness check's agree."""
 
 import datetime as dt
 from collections.abc import Callable
@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from ai_core.http.payload import parse_json
 from ai_core.raw.checks import CompletenessTally
-from ai_core.raw.layout import CompletenessPatterns, PageLayout
+from ai_core.raw.layout import CompletenessRule, PageLayout
 from ai_core.raw.result import RawFetchResult, RawPage
 
 LISTING = PageLayout(
@@ -87,7 +87,7 @@ def test_the_rule_is_the_layout_and_a_rule_of_paths_gives_it_back() -> None:
         assert rule.reports_total == bool(layout.totals) and rule.may_be_empty == (
             not layout.totals
         )
-    assert CompletenessPatterns(record_key_pattern='"sku":"([^"]+)"').layout() is None
+    assert CompletenessRule(record_key_pattern='"sku":"([^"]+)"').layout() is None
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ def test_the_rule_is_the_layout_and_a_rule_of_paths_gives_it_back() -> None:
 )
 def test_a_rule_is_paths_or_patterns(fields: dict[str, object], problem: str) -> None:
     with pytest.raises(ValidationError, match=problem):
-        CompletenessPatterns.model_validate(fields)
+        CompletenessRule.model_validate(fields)
 
 
 def test_only_the_listed_records_keys_count_not_the_same_name_elsewhere() -> None:
@@ -126,13 +126,23 @@ def test_only_the_listed_records_keys_count_not_the_same_name_elsewhere() -> Non
     row = stored("shop/1", [body])
     assert (row["records"], row["distinct_records"], row["expected_records"]) == (2, 2, 2)
     found = CompletenessTally(
-        CompletenessPatterns(
+        CompletenessRule(
             record_key_pattern=r'"sku"\s*:\s*"([^"]+)"', total_pattern=r'"totalCount":([0-9]+)'
         )
     )
     pages = [RawPage(1, "http://127.0.0.1/x", {}, 200, body, dt.datetime.now(dt.UTC))]
     found.add(RawFetchResult("shop/1", pages).to_arrow(dt.date(2026, 11, 20)))
     assert found.table().row(0, named=True)["distinct_records"] == 5
+
+
+def test_a_total_past_a_64_bit_count_is_no_total() -> None:
+    """Nonsense the upstream reports reaches the check as a missing total, not a failed step."""
+    for huge in (2**63, 1e30, "99999999999999999999"):
+        page = {"result": {"meta": {"totalCount": huge}, "items": [{"sku": "A"}]}}
+        assert LISTING.read(page).total is None
+        assert stored("shop/1", [orjson.dumps(page)])["expected_records"] is None
+    largest = {"result": {"meta": {"totalCount": 2**63 - 1}, "items": []}}
+    assert LISTING.read(largest).total == 2**63 - 1
 
 
 def test_a_body_that_is_not_json_counts_nothing() -> None:
