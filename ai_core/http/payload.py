@@ -23,7 +23,7 @@ def json_problem(content_type: str | None, body: bytes) -> Transient | None:
     return None
 
 
-def parse_json(body: bytes | str, shape: type | None = None) -> tuple[Any, Transient | None]:
+def parse_json(body: bytes, shape: type | None = None) -> tuple[Any, Transient | None]:
     """The parsed body, or the reason it is not valid JSON (for example, truncated).
 
     With a `shape` (a TypedDict of the parts a caller reads), only those parts are built and the

@@ -161,7 +161,7 @@ WHOLE_NUMBER = re.compile(r"\s*([0-9][0-9,]*)(?:\.0*)?\s*", re.ASCII)
 
 def whole_number(value: Any) -> int | None:
     """A reported count, which may come as a number (`70`, `70.0`), as text, or not at all;
-    None past what a 64-bit count holds, which no listing reports."""
+    None when negative or past what a 64-bit count holds, which no listing reports."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -172,7 +172,9 @@ def whole_number(value: Any) -> int | None:
         number = int(value)
     else:
         found = WHOLE_NUMBER.fullmatch(str(value))
-        if not found:
+        digits = found.group(1).replace(",", "") if found else ""
+        # Python refuses to read thousands of digits; a count has at most MAX_COUNT's.
+        if not digits or len(digits) > len(str(MAX_COUNT)):
             return None
-        number = int(found.group(1).replace(",", ""))
-    return number if number <= MAX_COUNT else None
+        number = int(digits)
+    return number if 0 <= number <= MAX_COUNT else None

@@ -190,9 +190,7 @@ def test_a_code_listed_with_a_vehicle_or_two_that_answers_none_is_a_warning(
         assert "warning" not in (mixed.description or "")
 
 
-def test_an_empty_whole_list_is_a_warning_and_a_failed_page_still_an_error(
-    rule: CompletenessRule,
-) -> None:
+def test_an_empty_whole_list_is_a_warning_and_a_failed_page_still_an_error() -> None:
     # A brand's filter page: its whole list at once, no total, and nothing near a small search.
     whole = MODEL_YEAR_CODES.completeness()
     assert whole.may_be_empty
@@ -223,10 +221,13 @@ def test_an_empty_whole_list_is_a_warning_and_a_failed_page_still_an_error(
     assert not errored.passed and errored.severity == dg.AssetCheckSeverity.ERROR
     assert errored.metadata["incomplete_sub_resources"].value == 2
     assert "warning" not in (errored.description or "")
-    # A paged source says "none" with its total; its empty answer stays an error.
+
+
+def test_an_empty_paged_answer_stays_an_error(rule: CompletenessRule) -> None:
+    """A paged source says "none" with its total; its empty answer is not excused."""
     assert not rule.may_be_empty
     paged = tallied_check(_frame(RawFetchResult("jeep.com/E", [_page(1, 0, [])])), rule)
-    assert paged.severity == dg.AssetCheckSeverity.ERROR
+    assert not paged.passed and paged.severity == dg.AssetCheckSeverity.ERROR
 
 
 def test_a_listing_that_moved_passes_from_its_lowest_total_up_once_settled(

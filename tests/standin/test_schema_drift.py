@@ -124,7 +124,7 @@ def test_each_rewrite_changes_what_it_names() -> None:
     assert not {"trimDesc", "incentives", "attributes"} & set(first)
     assert first["mackevisionData"] == []
     assert first["warranty"]["basicMonths"] == 36 and first["badges"] == ["Great Deal"]
-    # A related vehicle's `vin` is not a record of the page.
+    # Related vehicles carry a `vin` of their own.
     assert [v["vin"] for v in second["similarVehicles"]] == ["1C4SIMILAR0000001"]
 
 

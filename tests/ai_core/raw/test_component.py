@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from pydantic import ValidationError
 
 from ai_core.clock import TODAY_ENV
 from ai_core.iceberg.io_manager import IcebergIOManager
@@ -148,7 +149,7 @@ def test_a_rule_of_paths_reads_the_pages_as_the_patterns_find_them(
         k: v.value for k, v in by_patterns.metadata.items()
     }
     assert by_paths.metadata["distinct_records"].value == 9
-    with pytest.raises(Exception, match="not both"):
+    with pytest.raises(ValidationError, match="not both"):
         build(shop, completeness=PATHS + PATTERNS)
 
 
