@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
+import polars as pl
 from pydantic import BaseModel, model_validator
 
 from ai_core.raw.paging import PageContent
@@ -75,12 +76,12 @@ class CompletenessRule(BaseModel):
     Either as paths into the page (`records_path` to the list of records, `record_key` the
     field that identifies a record, `total_paths` where the total may be, the first present
     wins): each stored body is parsed and read as the fetcher reads it (`PageLayout.read`), so
-    only the listed records' keys count. Or as regexes over the body's text, each with one
-    capture group (commas in a captured total are thousands separators, and the quotes around a
-    captured key are dropped, so a key pattern may capture a JSON text or a number whole): a
-    regex matches its key anywhere in a body, a nested object's field of the same name
-    included, so it suits bodies where only records carry that name. Without a total a
-    sub-resource only has to hold at least one record.
+    only the listed records' keys count. Or as regexes over the body's text, each with exactly
+    one capture group, checked when the rule is read (commas in a captured total are thousands
+    separators, and the quotes around a captured key are dropped, so a key pattern may capture
+    a JSON text or a number whole): a regex matches its key anywhere in a body, a nested
+    object's field of the same name included, so it suits bodies where only records carry that
+    name. Without a total a sub-resource only has to hold at least one record.
     """
 
     records_path: list[str] | None = None
@@ -114,6 +115,10 @@ class CompletenessRule(BaseModel):
             raise ValueError("give records_path with record_key, or record_key_pattern")
         if any(not path for path in self.total_paths):
             raise ValueError("a path in total_paths is empty")
+        for name in ("record_key_pattern", "total_pattern"):
+            pattern = getattr(self, name)
+            if pattern is not None:
+                _one_capture_group(name, pattern)
         return self
 
     @property
@@ -126,6 +131,24 @@ class CompletenessRule(BaseModel):
             return None
         totals = tuple(tuple(path) for path in self.total_paths)
         return PageLayout(tuple(self.records_path), self.record_key, totals)
+
+
+def _one_capture_group(name: str, pattern: str) -> None:
+    """Refuse, when the rule is read, a pattern the check could not use: one Polars' regex
+    engine does not read, or one without exactly one capture group to take the value from."""
+    try:
+        groups = pl.Series([""], dtype=pl.String).str.extract_groups(pattern).struct.fields
+    except pl.exceptions.PolarsError as exc:
+        problem = str(exc).strip().splitlines()
+        raise ValueError(
+            f"{name} {pattern} is not a regex Polars reads ({problem[-1]}); it takes Rust's "
+            "regex syntax, without look-around or back-references"
+        ) from exc
+    if len(groups) != 1:
+        raise ValueError(
+            f"{name} {pattern} has {len(groups)} capture groups; it needs exactly one, "
+            "around the value (use (?:...) for the others)"
+        )
 
 
 def value_at(data: Any, path: Sequence[str]) -> Any:

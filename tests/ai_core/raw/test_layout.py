@@ -88,6 +88,8 @@ def test_the_rule_is_the_layout_and_a_rule_of_paths_gives_it_back() -> None:
             not layout.totals
         )
     assert CompletenessRule(record_key_pattern='"sku":"([^"]+)"').layout() is None
+    # Other groups are fine when they do not capture.
+    assert CompletenessRule(record_key_pattern='"(?:sku|id)":"([^"]+)"').layout() is None
 
 
 @pytest.mark.parametrize(
@@ -100,6 +102,14 @@ def test_the_rule_is_the_layout_and_a_rule_of_paths_gives_it_back() -> None:
         ({"records_path": ["items"], "record_key": "sku", "total_paths": [[]]}, "is empty"),
         ({}, "give records_path"),
         ({"total_pattern": "x"}, "give records_path"),
+        ({"record_key_pattern": '"sku":"([^"]+'}, "not a regex Polars reads"),
+        ({"record_key_pattern": '"sku":"[^"]+"'}, "has 0 capture groups"),
+        ({"record_key_pattern": '"(sku)":"([^"]+)"'}, "has 2 capture groups"),
+        (
+            {"record_key_pattern": '"sku":"([^"]+)"', "total_pattern": '"total":[0-9]+'},
+            "total_pattern .* has 0 capture groups",
+        ),
+        ({"record_key_pattern": '(?<="sku":")[^"]+'}, "without look-around"),
     ],
 )
 def test_a_rule_is_paths_or_patterns(fields: dict[str, object], problem: str) -> None:
