@@ -24,12 +24,13 @@ KEYS = st.text(alphabet="ABCDEFGH0123456789-", min_size=1, max_size=12)
 
 
 def stored(
-    sub_resource: str, bodies: list[bytes], layout: PageLayout = LISTING
+    sub_resource: str, bodies: list[bytes], rule: CompletenessRule | None = None
 ) -> dict[str, object]:
-    """The completeness table's row for `bodies` stored as the pages of one sub-resource."""
+    """The completeness table's row for `bodies` stored as the pages of one sub-resource, by
+    `rule` (the listing's layout unless given)."""
     when = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
     pages = [RawPage(n, "http://127.0.0.1/x", {}, 200, b, when) for n, b in enumerate(bodies, 1)]
-    tally = CompletenessTally(layout.completeness())
+    tally = CompletenessTally(rule or LISTING.completeness())
     tally.add(RawFetchResult(sub_resource, pages).to_arrow(dt.date(2026, 11, 20)))
     return tally.table().row(0, named=True)
 
@@ -74,7 +75,10 @@ def test_the_first_total_present_wins_and_separators_are_read() -> None:
     # Every entry fills the page, keyed or not: the server's page held eight.
     assert WHOLE.read({"shops": shops}).entries == 8
     # The check counts the same two.
-    assert stored("shops", [orjson.dumps({"shops": shops})], WHOLE)["distinct_records"] == 2
+    assert (
+        stored("shops", [orjson.dumps({"shops": shops})], WHOLE.completeness())["distinct_records"]
+        == 2
+    )
     assert WHOLE.read({"shops": None}).record_keys == []
     assert WHOLE.read([]).total is None
 
@@ -135,14 +139,10 @@ def test_only_the_listed_records_keys_count_not_the_same_name_elsewhere() -> Non
     assert list(LISTING.read(page).record_keys) == ["A", "B"]
     row = stored("shop/1", [body])
     assert (row["records"], row["distinct_records"], row["expected_records"]) == (2, 2, 2)
-    found = CompletenessTally(
-        CompletenessRule(
-            record_key_pattern=r'"sku"\s*:\s*"([^"]+)"', total_pattern=r'"totalCount":([0-9]+)'
-        )
+    patterns = CompletenessRule(
+        record_key_pattern=r'"sku"\s*:\s*"([^"]+)"', total_pattern=r'"totalCount":([0-9]+)'
     )
-    pages = [RawPage(1, "http://127.0.0.1/x", {}, 200, body, dt.datetime.now(dt.UTC))]
-    found.add(RawFetchResult("shop/1", pages).to_arrow(dt.date(2026, 11, 20)))
-    assert found.table().row(0, named=True)["distinct_records"] == 5
+    assert stored("shop/1", [body], patterns)["distinct_records"] == 5
 
 
 def test_a_total_past_a_64_bit_count_or_negative_is_no_total() -> None:
