@@ -17,8 +17,10 @@ of one sub-resource.
 A page that still fails once the client gives up on it (its retries or its deadline spent) does
 not stop the day: it becomes a page with `error` set and an empty body, in its place, and the
 other pages go on. A page 1 that fails leaves its sub-resource with that one page. A watchdog
-records every unfinished page as failed when requests are in flight and none has finished for
-`stall_s`, and a reporter hands a `FetchProgress` to `on_progress` every `progress_every_s`.
+gives up when requests are in flight and none has finished for `stall_s`: every page in flight,
+queued or planned becomes a failed page, up to `NOT_ASKED_ROWS` planned pages a sub-resource,
+the last of which names any past them. A reporter hands a `FetchProgress` to `on_progress`
+every `progress_every_s`.
 
 Inventory can move while it is paged: a record leaving the listing ahead of a page boundary
 shifts the later pages back, so when the page after the boundary is answered after the move
@@ -34,8 +36,16 @@ A server may cap the page size below the one asked. When page 1 holds fewer reco
 and fewer than its total, page 2 is fetched first: if it holds records not on page 1, page 1's
 count is the server's page size and plans the other pages; if it is empty, the total had
 drifted, and if it repeats page 1, the server ignores the page number. If page 2 fails, the
-other pages are planned by page 1's count: at worst they are empty answers. A page that only
-repeats page 1 does not ask for more past the planned pages either.
+other pages are planned by page 1's count: at worst they are empty answers. A run of pages that
+only repeat page 1 ends the pass (below).
+
+A total plans the pages but is not trusted to be sane: a sub-resource's planned pages are queued
+one at a time, as workers take them, so a total of any size costs no memory, and the pass ends
+after `BLANK_RUN` planned pages in a row answer empty (a page past the end answers so) or hold
+only records of page 1 (a server that ignores the page number), past the pages then in flight
+or queued. A page of new records answered after such pages shows they were not the end: the
+pass goes on to its plan, and they are fetched again with the pages where the listing moved.
+The completeness check then weighs what was served against the total.
 
 A whole list (a page that reports no total) ends at its first page that is not full. A page 1
 short of the size asked may have been cut by the server, so page 2 is asked too, where the
@@ -75,6 +85,12 @@ PROGRESS_EVERY_S = 10.0
 FAILURE_SAMPLES = 20
 MAX_AGAIN_ROUNDS = 3
 """Times the pages of a sub-resource whose listing moved while paged are fetched again at most."""
+BLANK_RUN = 5
+"""Planned pages in a row that must answer empty, or with only page 1's records, to end a pass
+before its total's plan: a shorter run of glitched answers does not end it."""
+NOT_ASKED_ROWS = 10_000
+"""A given-up sub-resource's planned pages never asked are stored as failed pages, one row a page
+up to this many; the last names any past it, so a total of any size stays a few megabytes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +236,25 @@ class _Progress:
     fetched: int = 0
     failed: dict[int, str] = field(default_factory=dict)
     outstanding: int = 1
+    """Pages queued or in flight and not yet answered."""
     planned_last: int = 1
+    """The last page the total (or the pages so far, without one) plans."""
+    blank: set[int] = field(default_factory=set)
+    """Planned pages before the last that answered empty or with only page 1's records, past
+    `newest`."""
+    newest: int = 1
+    """The last page of the first pass that brought records not on page 1."""
+    cut: int | None = None
+    """The last page of the first `BLANK_RUN` blank pages in a row, which ends the pass
+    (`last_page`) until a page after them brings new records."""
+    emptied: set[int] = field(default_factory=set)
+    """Blank pages that a later page's new records showed were not the end: fetched again with
+    the pages where the listing moved."""
+    queued_through: int = 1
+    """The last page of the first pass put in the queue: pages are queued one at a time, as the
+    one before is taken, so a total of any size plans them without holding them."""
+    waiting: int = 0
+    """Pages of the first pass in the queue, not yet taken by a worker (0 or 1)."""
     next_to_emit: int = 1
     parts: int = 0
     served_page_size: int | None = None
@@ -257,8 +291,31 @@ class _Progress:
         return self.planning_size or self.sub.page_size
 
     @property
+    def last_page(self) -> int:
+        """The last page of the first pass, as far as is known."""
+        return self.planned_last if self.cut is None else min(self.cut, self.planned_last)
+
+    def add_blank(self, page: int) -> None:
+        """Add `page` to `blank`, and lower `cut` to the run it completes, if any."""
+        self.blank.add(page)
+        low = high = page
+        while low - 1 in self.blank and page - low < BLANK_RUN:
+            low -= 1
+        while high + 1 in self.blank and high - page < BLANK_RUN:
+            high += 1
+        if high - low + 1 >= BLANK_RUN:
+            end = low + BLANK_RUN - 1
+            self.cut = end if self.cut is None else min(self.cut, end)
+
+    def find_cut(self) -> None:
+        """Set `cut` from `blank` afresh: the end of its first run of `BLANK_RUN` pages, if any."""
+        runs = (p for p in sorted(self.blank) if all(p + k in self.blank for k in range(BLANK_RUN)))
+        start = next(runs, None)
+        self.cut = None if start is None else start + BLANK_RUN - 1
+
+    @property
     def done(self) -> bool:
-        return self.outstanding == 0
+        return self.outstanding == 0 and self.queued_through >= self.last_page
 
     def boundaries(self) -> list[int]:
         """Pages whose copies and the next page's copies report no total in common (see
@@ -387,11 +444,12 @@ async def fetch_paged(
 ) -> AsyncIterator[RawFetchResult]:
     """Yield the pages of every sub-resource, in order, as `RawFetchResult` chunks.
 
-    Page 1 of each sub-resource tells how many pages follow (page 2 first when page 1 is short of
-    its total, or of the size asked for a whole list: see the module docstring). When the last
-    planned page is full (the total drifted down while paging, or a whole list goes on) the next
-    page is fetched too, until a short page or, for a whole list, one that adds no record. Pages
-    where the listing moved are then fetched again, and come after the first pass.
+    Page 1 of each sub-resource plans the pages that follow (page 2 first when page 1 is short of
+    its total, or of the size asked for a whole list), and a run of empty pages or repeats of
+    page 1 ends them early (see the module docstring). When the last planned page is full (the total
+    drifted down while paging, or a whole list goes on) the next page is fetched too, until a
+    short page or, for a whole list, one that adds no record. Pages where the listing moved are
+    then fetched again, and come after the first pass.
     A page that fails for good (the client's `FetchError`, or a page `read` cannot make sense
     of) is yielded as a failed page; any other exception cancels the other workers and is raised.
     """
@@ -404,12 +462,52 @@ async def fetch_paged(
     changed = asyncio.Condition()
     failure: list[BaseException] = []
     in_flight: dict[QueuedPage, tuple[str, Mapping[str, str | int]]] = {}
-    gave_up = False  # the watchdog's: no page is fetched again after it
+    gave_up: str | None = None  # why the watchdog gave up: no page is asked after it
     started = last_progress = time.monotonic()
 
-    def enqueue(j: int, page: int) -> None:
-        heapq.heappush(queue, QueuedPage.later(j, page))
-        progress[j].outstanding += 1
+    def plan(j: int, last: int) -> None:
+        """Plan the first pass of sub-resource j through page `last`."""
+        progress[j].planned_last = last
+        top_up(j)
+
+    def top_up(j: int) -> None:
+        """Queue j's next planned page once none of its pages waits: the queue then ranks as if
+        every planned page were in it, and a total of any size costs no memory."""
+        prog = progress[j]
+        if prog.waiting > 0 or prog.queued_through >= prog.last_page:
+            return
+        if gave_up is not None:
+            skip_rest(j)
+        else:
+            prog.queued_through += 1
+            heapq.heappush(queue, QueuedPage.later(j, prog.queued_through))
+            prog.outstanding += 1
+            prog.waiting += 1
+
+    def skip_rest(j: int) -> None:
+        """Once given up, record the planned pages of j past those queued as failed pages, up to
+        `NOT_ASKED_ROWS`, the last naming any past it."""
+        prog = progress[j]
+        first, last = prog.queued_through + 1, prog.last_page
+        named = min(last, first + NOT_ASKED_ROWS - 1)
+        # The caller's page is still outstanding, so `settle` runs once, after it.
+        prog.queued_through = last
+        for page in range(first, named + 1):
+            prog.outstanding += 1
+            url, params = prog.sub.request(page)
+            url = str(httpx.URL(url, params=params))
+            error = str(gave_up)
+            if page == named < last:
+                error += f": pages {page} to {last} of {prog.sub.key} were not asked"
+            on_failure(j, page, url, params, 0, error)
+
+    def take() -> QueuedPage:
+        """The next page to fetch, queueing the page after it."""
+        taken = heapq.heappop(queue)
+        if not taken.again and taken.page > 1:
+            progress[taken.sub].waiting -= 1
+            top_up(taken.sub)
+        return taken
 
     def settle_probe(j: int, page_entries: int | None) -> None:
         """Plan the pages after page 2 of a short page 1, which held `page_entries` (None: it
@@ -423,9 +521,7 @@ async def fetch_paged(
         if page_entries is not None:
             prog.served_page_size = size
         prog.planning_size = size
-        prog.planned_last = max(2, math.ceil(prog.wanted / size))
-        for extra in range(3, prog.planned_last + 1):
-            enqueue(j, extra)
+        plan(j, max(2, math.ceil(prog.wanted / size)))
 
     def keep_failed(j: int, raw: RawPage, error: str) -> None:
         """Keep a page that failed for good in its place; a failed page 2 still plans the rest,
@@ -459,15 +555,16 @@ async def fetch_paged(
         prog = progress[j]
         if not prog.done:
             return
-        moved = prog.moved()
+        moved = sorted({*prog.moved(), *prog.emptied})
+        prog.emptied.clear()
         if not moved:
             return
-        room = prog.planned_last - prog.pages_again - prog.again_failed
-        if gave_up or prog.rounds >= MAX_AGAIN_ROUNDS or room < len(moved):
+        room = prog.queued_through - prog.pages_again - prog.again_failed
+        if gave_up is not None or prog.rounds >= MAX_AGAIN_ROUNDS or room < len(moved):
             prog.unsettled = prog.boundaries()
             return
         prog.rounds += 1
-        prog.next_slot = max(prog.next_slot, prog.planned_last + 1)
+        prog.next_slot = max(prog.next_slot, prog.queued_through + 1)
         for page in moved:
             heapq.heappush(queue, QueuedPage.later(j, page, prog.next_slot))
             prog.next_slot += 1
@@ -526,15 +623,29 @@ async def fetch_paged(
                 prog.planned_last = 2
             elif total is not None:
                 prog.planned_last = max(1, math.ceil(prog.wanted / prog.page_size))
-            for extra in range(2, prog.planned_last + 1):
-                enqueue(j, extra)
+            top_up(j)
         elif page == 2:
             settle_probe(j, entries if adds else 0)
+        if 1 < page < prog.planned_last and (entries == 0 or (content.record_keys and not adds)):
+            # A page past the end answers empty, and a page of page 1's records alone comes from
+            # a server that ignores the page number: the planned pages after a run of them would
+            # hold nothing more, however large the total said the listing was. One before a page
+            # that brought new records was not the end, and is asked again once the pass is in.
+            if page < prog.newest:
+                prog.emptied.add(page)
+            else:
+                prog.add_blank(page)
+        elif page > 1 and adds:
+            prog.newest = max(prog.newest, page)
+            if early := {p for p in prog.blank if p < page}:
+                prog.blank -= early
+                prog.emptied |= early
+                prog.find_cut()
+                top_up(j)
         capped = sub.max_records is not None and page * prog.page_size >= sub.max_records
         more = entries >= prog.page_size and adds and sub.numbered_pages and not capped
-        if page >= prog.planned_last and more:
-            prog.planned_last = page + 1
-            enqueue(j, page + 1)
+        if page >= prog.last_page and more:
+            plan(j, page + 1)
         prog.outstanding -= 1
         settle(j)
 
@@ -562,7 +673,7 @@ async def fetch_paged(
                     # past too keeps the next page count known however far the writer lags.
                     head = queue[0] if queue else None
                     if head and (head.page == 1 or head.sub == current or held < budget):
-                        taken = heapq.heappop(queue)
+                        taken = take()
                         j, page = taken.sub, taken.page
                         held += 1
                         break
@@ -595,17 +706,18 @@ async def fetch_paged(
                 changed.notify_all()
 
     def give_up(reason: str) -> None:
-        """Record every page not finished yet as failed, so the day can be written."""
+        """Record every page in flight, queued or planned as failed (`skip_rest`), so the day can
+        be written."""
         nonlocal gave_up
-        gave_up = True
+        gave_up = reason
         unfinished = list(in_flight.items())
         in_flight.clear()
-        # A failed page 2 plans the pages after it, so the queue is read until it stays empty.
+        # Failing a page 2 plans the pages after it, which `skip_rest` records.
         while unfinished or queue:
             if unfinished:
                 queued, (url, params) = unfinished.pop(0)
             else:
-                queued = heapq.heappop(queue)
+                queued = take()
                 url, params = progress[queued.sub].sub.request(queued.page)
             if queued.again:  # the first copy stands
                 on_again(queued.sub, queued, None)
@@ -619,7 +731,10 @@ async def fetch_paged(
                 len(p.failed) + p.fetched + p.again_failed + (p.end_unconfirmed is not None)
                 for p in progress
             ),
-            pages_known=sum(p.planned_last + p.pages_again + p.again_failed for p in progress),
+            pages_known=sum(
+                max(p.last_page, p.queued_through) + p.pages_again + p.again_failed
+                for p in progress
+            ),
             failed_pages=sum(len(p.failed) for p in progress),
             sub_resources_done=sum(p.done for p in progress),
             sub_resources=len(progress),

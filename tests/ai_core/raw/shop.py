@@ -6,7 +6,8 @@ be told to answer one page with 503 every time, to serve fewer items a page than
 (`max_size`), as servers that cap the page size do, or to report totals above its items
 (`drift`), as a catalogue that shrank while it was paged does, to sell an item as a page is
 answered (`sells`), which shifts the later pages, to stall a page (`stalling`), to ignore the
-page number (`ignores_page`), or to serve some items without their SKU (`unkeyed`).
+page number (`ignores_page`), to serve some items without their SKU (`unkeyed`), or to answer a
+page once with no items (`empty_once`).
 `ShopCategory` is that endpoint as a `PagedSubResource` (read as a whole list, without its total,
 when `whole`), and `ShopRawSource` the raw component a shop's YAML instantiates.
 """
@@ -62,6 +63,8 @@ class ShopServer:
     """Every page answered as page 1, as a server that does not page a list does."""
     unkeyed: set[str] = field(default_factory=set)
     """SKUs served without their `sku` field (as `{"name": ...}`)."""
+    empty_once: set[tuple[str, int]] = field(default_factory=set)
+    """(category, page) pairs answered once with no items, as a glitch would."""
 
     def __post_init__(self) -> None:
         shop = self
@@ -85,6 +88,9 @@ class ShopServer:
                         {"name": s} if s in shop.unkeyed else {"sku": s}
                         for s in every[(page - 1) * size : page * size]
                     ]
+                    if (category, page) in shop.empty_once:
+                        shop.empty_once.discard((category, page))
+                        items = []
                     total = len(every) + shop.drift
                     if not items and page > 1 and shop.past_end_total is not None:
                         total = shop.past_end_total

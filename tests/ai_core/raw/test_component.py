@@ -217,6 +217,23 @@ def test_a_page_lost_for_good_is_stored_as_missing_and_fails_completeness_naming
     assert check.metadata["unobserved_sub_resources"].value == ["shop/bolts"]
 
 
+def test_a_total_far_past_the_items_is_paged_to_their_end_and_fails_completeness_as_short(
+    shop: ShopServer, catalog: IcebergCatalogResource
+) -> None:
+    shop.drift = 10**15
+    result = materialize(shop, catalog, completeness=PATHS)
+    assert result.success
+
+    rows = catalog.scan_partition(KEY, DAY).collect()
+    assert sorted(iter_skus(rows["_response_body"].to_list())) == skus("bolts", 7) + skus("nuts", 3)
+    assert rows["_fetch_error"].null_count() == rows.height
+    check = completeness(result)
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    samples = str(check.metadata["samples"].value)
+    assert "| shop/bolts | short |" in samples and "| shop/nuts | short |" in samples
+    assert check.metadata["distinct_records"].value == 10
+
+
 def test_a_present_only_source_refuses_a_past_day_and_says_what_to_do(
     shop: ShopServer, catalog: IcebergCatalogResource
 ) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
@@ -11,7 +13,13 @@ import orjson
 import pytest
 
 from ai_core.http.client import AsyncHttpClient
-from ai_core.raw.paging import PagedSubResource, Unobservable, fetch_paged
+from ai_core.raw.paging import (
+    BLANK_RUN,
+    NOT_ASKED_ROWS,
+    PagedSubResource,
+    Unobservable,
+    fetch_paged,
+)
 from ai_core.raw.result import RawFetchResult
 from tests.ai_core.raw.shop import CATALOGUE, ShopCategory, ShopServer, fast_http, iter_skus, skus
 
@@ -224,6 +232,100 @@ def test_a_listing_with_a_total_from_a_server_that_ignores_the_page_number_ends(
     assert summary is not None and summary.served_page_size is None
 
 
+@pytest.mark.parametrize("drift", [30, 10**15])
+def test_a_total_past_the_listing_ends_after_a_run_of_empty_pages(drift: int) -> None:
+    # 7 bolts, 3 a page, reported as 37 (13 pages) or as 10^15 (a third of that in pages): the
+    # pass ends once pages 4 to 8 answer empty, with at most the pages then in flight and the one
+    # queued asked past them.
+    workers = 2
+    with ShopServer({"bolts": 7, "nuts": 3}, drift=drift) as shop:
+        results = fetch(categories(shop, "bolts", "nuts"), workers=workers)
+        # A retry on a slow machine may ask a page twice.
+        bolts_asked = sorted({p for c, p in shop.requests if c == "bolts"})
+
+    assert bolts_asked[: 3 + BLANK_RUN] == list(range(1, 4 + BLANK_RUN))
+    assert bolts_asked == list(range(1, len(bolts_asked) + 1))
+    assert len(bolts_asked) <= 3 + BLANK_RUN + workers
+    for name, count in {"bolts": 7, "nuts": 3}.items():
+        pages = [p for r in results if r.sub_resource == f"shop/{name}" for p in r.pages]
+        assert [p.page_number for p in pages] == list(range(1, len(pages) + 1))
+        assert list(iter_skus([p.body.decode() for p in pages])) == skus(name, count)
+        assert all(p.error is None for p in pages)
+    (summary,) = [r.summary for r in results if r.sub_resource == "shop/bolts" and r.summary]
+    assert summary.pages == len(bolts_asked) and summary.records == 7
+
+
+def test_a_short_run_of_empty_answers_does_not_end_the_pass() -> None:
+    # Pages 3 and 4 of 20 answer empty once, as a glitch would, one page at a time: the pass goes
+    # on, and the two are asked again once it is in.
+    with ShopServer({"bolts": 60}, empty_once={("bolts", 3), ("bolts", 4)}) as shop:
+        results = fetch(categories(shop, "bolts"), workers=1)
+
+    assert [p.page_number for r in results for p in r.pages] == [*range(1, 22), 3, 4]
+    stored = iter_skus([p.body.decode() for r in results for p in r.pages])
+    assert sorted(stored) == skus("bolts", 60)
+
+
+def test_an_empty_answer_that_comes_after_later_pages_records_is_asked_again() -> None:
+    # Page 7 of 20 answers empty once, and last of its neighbours: pages past it have already
+    # brought new items, so it was not the end, and it is asked again once the pass is in.
+    answered: list[int] = []
+
+    def late(category: str, page: int) -> None:
+        answered.append(page)
+        if page == 7 and answered.count(7) == 1:
+            time.sleep(1.0)
+
+    with ShopServer({"bolts": 60}, empty_once={("bolts", 7)}) as shop:
+        shop.on_answer = late
+        results = fetch(categories(shop, "bolts"), workers=4)
+
+    assert [p.page_number for r in results for p in r.pages] == [*range(1, 22), 7]
+    stored = iter_skus([p.body.decode() for r in results for p in r.pages])
+    assert sorted(stored) == skus("bolts", 60)
+
+
+def test_new_records_after_a_run_of_empty_pages_take_the_pass_back_to_its_plan() -> None:
+    # Pages 3 to 7 of 20 answer empty at once, as a glitch would, while the others take 0.1 s:
+    # the run ends the pass, page 8, already asked, comes back full, so the rest of the plan is
+    # fetched as many at a time as before, and pages 3 to 7 are asked again once it is in.
+    glitched = range(3, 3 + BLANK_RUN)
+    answering: list[int] = []
+    peak: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def slow(category: str, page: int) -> None:
+        with lock:
+            answering.append(page)
+            peak[page] = len(answering)
+        if page not in glitched:
+            time.sleep(0.1)
+        with lock:
+            answering.remove(page)
+
+    with ShopServer({"bolts": 60}, empty_once={("bolts", p) for p in glitched}) as shop:
+        shop.on_answer = slow
+        results = fetch(categories(shop, "bolts"), workers=4)
+
+    fetched = [p.page_number for r in results for p in r.pages]
+    assert fetched == [*range(1, 22), *glitched]  # 20 pages of 3 and the empty one past them
+    stored = iter_skus([p.body.decode() for r in results for p in r.pages])
+    assert sorted(stored) == skus("bolts", 60)
+    assert max(peak[p] for p in range(12, 21)) >= 3
+
+
+def test_a_huge_total_from_a_server_ignoring_the_page_number_ends_after_a_run_of_repeats() -> None:
+    # Every page answers page 1: the pass ends once pages 2 to 6 repeat it, with at most the
+    # pages then in flight and the one queued asked past them.
+    workers = 4
+    with ShopServer({"bolts": 7}, ignores_page=True, drift=10**15) as shop:
+        results = fetch(categories(shop, "bolts"), workers=workers)
+
+    assert len(set(shop.requests)) <= 1 + BLANK_RUN + workers  # a retry's second ask counts once
+    bodies = [p.body.decode() for r in results for p in r.pages]
+    assert set(iter_skus(bodies)) == set(skus("bolts", 3))
+
+
 def test_a_listing_whose_request_names_no_page_is_asked_page_1_alone(shop: ShopServer) -> None:
     results = fetch([ShopCategory(shop.base_url, "bolts", numbered_pages=False)])
 
@@ -400,3 +502,20 @@ def test_the_watchdog_gives_up_on_the_pages_a_failed_page_2_plans() -> None:
 
     pages = [(p.page_number, p.error is None) for r in results for p in r.pages]
     assert pages == [(1, True), (2, False), (3, False), (4, False)]
+
+
+def test_the_watchdog_records_a_huge_plan_s_pages_never_asked_up_to_a_bound() -> None:
+    # Page 1 reports a total of 10^15 and every later page stalls: given up on, the two pages in
+    # flight and the one queued fail, then NOT_ASKED_ROWS planned pages, the last naming the rest.
+    stalling = {("bolts", p) for p in range(2, 10)}
+    with ShopServer({"bolts": 7}, drift=10**15, stalling=stalling) as shop:
+        results = fetch(categories(shop, "bolts"), workers=2, stall_s=0.5)
+
+    pages = [p for r in results for p in r.pages]
+    assert [p.page_number for p in pages] == list(range(1, 5 + NOT_ASKED_ROWS))
+    assert pages[0].error is None and all("(stalled)" in (p.error or "") for p in pages[1:])
+    last = -(-(7 + 10**15) // 3)
+    named = f"pages {4 + NOT_ASKED_ROWS} to {last} of shop/bolts were not asked"
+    assert [p.page_number for p in pages if named in (p.error or "")] == [4 + NOT_ASKED_ROWS]
+    (summary,) = [r.summary for r in results if r.summary]
+    assert summary.failed_pages == 3 + NOT_ASKED_ROWS
