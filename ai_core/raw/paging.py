@@ -41,11 +41,14 @@ only repeat page 1 ends the pass (below).
 
 A total plans the pages but is not trusted to be sane: a sub-resource's planned pages are queued
 one at a time, as workers take them, so a total of any size costs no memory, and the pass ends
-after `BLANK_RUN` planned pages in a row answer empty (a page past the end answers so) or hold
-only records of page 1 (a server that ignores the page number), past the pages then in flight
-or queued. A page of new records answered after such pages shows they were not the end: the
-pass goes on to its plan, and they are fetched again with the pages where the listing moved.
-The completeness check then weighs what was served against the total.
+after `BLANK_RUN` planned pages in a row answer empty (a page past the end answers so), hold
+only records of page 1 (a server that ignores the page number) or fail with a status that says
+there is no such page (`NO_SUCH_PAGE`: a search backend refusing offsets past its deepest), past
+the pages then in flight or queued. A page of new records answered after such pages shows they
+were not the end: the pass goes on to its plan, and the ones that answered are fetched again with
+the pages where the listing moved (failed ones stay failed). When they cannot be (the watchdog
+gave up), the summary names them (`blank_unconfirmed`). The completeness check then weighs what
+was served against the total.
 
 A whole list (a page that reports no total) ends at its first page that is not full. A page 1
 short of the size asked may have been cut by the server, so page 2 is asked too, where the
@@ -88,6 +91,10 @@ MAX_AGAIN_ROUNDS = 3
 BLANK_RUN = 5
 """Planned pages in a row that must answer empty, or with only page 1's records, to end a pass
 before its total's plan: a shorter run of glitched answers does not end it."""
+NO_SUCH_PAGE = frozenset({400, 404, 410, 416, 422})
+"""Statuses of a page that failed because the server holds no such page: past the last page of
+new records, each counts toward a `BLANK_RUN` as an empty page does. A 5xx, a 429 or a time-out
+says nothing of the listing, so a run of them does not end a pass."""
 NOT_ASKED_ROWS = 10_000
 """A given-up sub-resource's planned pages never asked are stored as failed pages, one row a page
 up to this many; the last names any past it, so a total of any size stays a few megabytes."""
@@ -240,8 +247,8 @@ class _Progress:
     planned_last: int = 1
     """The last page the total (or the pages so far, without one) plans."""
     blank: set[int] = field(default_factory=set)
-    """Planned pages before the last that answered empty or with only page 1's records, past
-    `newest`."""
+    """Planned pages before the last that answered empty, with only page 1's records, or failed
+    with a status in `NO_SUCH_PAGE`, past `newest`."""
     newest: int = 1
     """The last page of the first pass that brought records not on page 1."""
     cut: int | None = None
@@ -250,6 +257,9 @@ class _Progress:
     emptied: set[int] = field(default_factory=set)
     """Blank pages that a later page's new records showed were not the end: fetched again with
     the pages where the listing moved."""
+    blank_unconfirmed: set[int] = field(default_factory=set)
+    """Pages of `emptied` that could not be fetched again (the watchdog gave up, or no round was
+    left): records on them may be missing."""
     queued_through: int = 1
     """The last page of the first pass put in the queue: pages are queued one at a time, as the
     one before is taken, so a total of any size plans them without holding them."""
@@ -374,6 +384,7 @@ class _Progress:
             pages_again=self.pages_again,
             pages_again_failed=self.again_failed,
             unsettled_boundaries=tuple(self.unsettled),
+            blank_unconfirmed=tuple(sorted(self.blank_unconfirmed)),
             end_unconfirmed=self.end_unconfirmed,
             failures=tuple(
                 PageFailure(p, e) for p, e in sorted(self.failed.items())[:FAILURE_SAMPLES]
@@ -490,8 +501,9 @@ async def fetch_paged(
         prog = progress[j]
         first, last = prog.queued_through + 1, prog.last_page
         named = min(last, first + NOT_ASKED_ROWS - 1)
-        # The caller's page is still outstanding, so `settle` runs once, after it.
-        prog.queued_through = last
+        # The caller's page is still outstanding, so `settle` runs once, after it. The plan ends
+        # at the last row, so progress counts the pages recorded, not the total's.
+        prog.queued_through = prog.planned_last = max(named, prog.queued_through)
         for page in range(first, named + 1):
             prog.outstanding += 1
             url, params = prog.sub.request(page)
@@ -527,16 +539,19 @@ async def fetch_paged(
         """Keep a page that failed for good in its place; a failed page 2 still plans the rest,
         and one after a whole list's page 1 is dropped (module docstring)."""
         prog = progress[j]
-        if raw.page_number == 2 and prog.whole:
+        page = raw.page_number
+        if page == 2 and prog.whole:
             prog.pages[2] = None
             prog.end_unconfirmed = error
             prog.outstanding -= 1
             settle(j)
             return
-        prog.pages[raw.page_number] = raw
-        prog.failed[raw.page_number] = error
-        if raw.page_number == 2:
+        prog.pages[page] = raw
+        prog.failed[page] = error
+        if page == 2:
             settle_probe(j, None)
+        if raw.status in NO_SUCH_PAGE and prog.newest < page < prog.planned_last:
+            prog.add_blank(page)
         prog.outstanding -= 1
         settle(j)
 
@@ -555,13 +570,14 @@ async def fetch_paged(
         prog = progress[j]
         if not prog.done:
             return
-        moved = sorted({*prog.moved(), *prog.emptied})
-        prog.emptied.clear()
+        emptied, prog.emptied = prog.emptied, set()
+        moved = sorted({*prog.moved(), *emptied})
         if not moved:
             return
         room = prog.queued_through - prog.pages_again - prog.again_failed
         if gave_up is not None or prog.rounds >= MAX_AGAIN_ROUNDS or room < len(moved):
             prog.unsettled = prog.boundaries()
+            prog.blank_unconfirmed |= emptied
             return
         prog.rounds += 1
         prog.next_slot = max(prog.next_slot, prog.queued_through + 1)
@@ -639,7 +655,7 @@ async def fetch_paged(
             prog.newest = max(prog.newest, page)
             if early := {p for p in prog.blank if p < page}:
                 prog.blank -= early
-                prog.emptied |= early
+                prog.emptied |= early - prog.failed.keys()
                 prog.find_cut()
                 top_up(j)
         capped = sub.max_records is not None and page * prog.page_size >= sub.max_records
@@ -762,6 +778,7 @@ async def fetch_paged(
     for j, sub in enumerate(subs):
         if isinstance(sub, Unobservable):
             queue.remove(QueuedPage.first(j))
+            held += 1  # its failed page waits to be emitted like any other
             on_failure(j, 1, "", {}, 0, sub.reason)
     heapq.heapify(queue)
     tasks = [asyncio.create_task(worker()) for _ in range(max(1, workers))]

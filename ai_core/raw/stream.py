@@ -70,6 +70,7 @@ class RawFetchStream(LazyRawFetch):
                 self._summaries.append(result.summary)
                 self._note_served_page_size(result.summary)
                 self._note_unsettled(result.summary)
+                self._note_blank_unconfirmed(result.summary)
                 self._note_end_unconfirmed(result.summary)
             if not result.pages:  # only pages fetched again that did not arrive
                 continue
@@ -120,6 +121,18 @@ class RawFetchStream(LazyRawFetch):
                 f"{self.source_name}: {summary.sub_resource} kept moving while paged; pages "
                 f"{pages} were never answered in one state, so a record at their boundary may "
                 "be missing (the completeness check fails for it)"
+            )
+
+    def _note_blank_unconfirmed(self, summary: SubResourceSummary) -> None:
+        """Say when pages that answered empty, though pages past them held records, could not
+        be asked again."""
+        if summary.blank_unconfirmed and self._on_progress is not None:
+            blank = summary.blank_unconfirmed
+            pages = ("pages " if len(blank) > 1 else "page ") + ", ".join(map(str, blank[:10]))
+            self._on_progress(
+                f"{self.source_name}: {summary.sub_resource} {pages} answered empty or "
+                "repeated page 1 while pages past them held records, and could not be asked "
+                "again, so records on them may be missing"
             )
 
     def _note_end_unconfirmed(self, summary: SubResourceSummary) -> None:
@@ -178,6 +191,10 @@ class RawFetchStream(LazyRawFetch):
             "pages_again_failed": sum(s.pages_again_failed for s in self._summaries),
             "unsettled_sub_resources": [
                 s.sub_resource for s in self._summaries if s.unsettled_boundaries
+            ][:200],
+            # Pages that answered empty among pages with records and were not asked again.
+            "blank_unconfirmed_sub_resources": [
+                s.sub_resource for s in self._summaries if s.blank_unconfirmed
             ][:200],
             # Whole lists short of the size asked whose page 2 failed (see `ai_core.raw.paging`).
             "end_unconfirmed_sub_resources": [

@@ -6,8 +6,8 @@ be told to answer one page with 503 every time, to serve fewer items a page than
 (`max_size`), as servers that cap the page size do, or to report totals above its items
 (`drift`), as a catalogue that shrank while it was paged does, to sell an item as a page is
 answered (`sells`), which shifts the later pages, to stall a page (`stalling`), to ignore the
-page number (`ignores_page`), to serve some items without their SKU (`unkeyed`), or to answer a
-page once with no items (`empty_once`).
+page number (`ignores_page`), to serve some items without their SKU (`unkeyed`), to answer a
+page once with no items (`empty_once`), or to refuse pages past its items (`past_end_status`).
 `ShopCategory` is that endpoint as a `PagedSubResource` (read as a whole list, without its total,
 when `whole`), and `ShopRawSource` the raw component a shop's YAML instantiates.
 """
@@ -65,6 +65,9 @@ class ShopServer:
     """SKUs served without their `sku` field (as `{"name": ...}`)."""
     empty_once: set[tuple[str, int]] = field(default_factory=set)
     """(category, page) pairs answered once with no items, as a glitch would."""
+    past_end_status: int | None = None
+    """The status a page past the last item answers instead of an empty page, as a search
+    backend refusing offsets past its deepest does."""
 
     def __post_init__(self) -> None:
         shop = self
@@ -91,6 +94,9 @@ class ShopServer:
                     if (category, page) in shop.empty_once:
                         shop.empty_once.discard((category, page))
                         items = []
+                    elif not items and page > 1 and shop.past_end_status is not None:
+                        self._answer(shop.past_end_status, b'{"error": "offset out of range"}')
+                        return
                     total = len(every) + shop.drift
                     if not items and page > 1 and shop.past_end_total is not None:
                         total = shop.past_end_total

@@ -234,6 +234,23 @@ def test_a_total_far_past_the_items_is_paged_to_their_end_and_fails_completeness
     assert check.metadata["distinct_records"].value == 10
 
 
+def test_a_total_far_past_the_items_whose_pages_past_them_are_refused_fails_naming_them(
+    shop: ShopServer, catalog: IcebergCatalogResource
+) -> None:
+    shop.drift, shop.past_end_status = 10**15, 400
+    result = materialize(shop, catalog, completeness=PATHS)
+    assert result.success
+
+    rows = catalog.scan_partition(KEY, DAY).collect()
+    assert sorted(iter_skus(rows["_response_body"].to_list())) == skus("bolts", 7) + skus("nuts", 3)
+    refused = rows.filter(rows["_fetch_error"].is_not_null())
+    assert set(refused["_http_status"]) == {400} and refused.height < 30
+    check = completeness(result)
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.description is not None
+    assert f"{refused.height} pages of 2 sub-resources were not fetched" in check.description
+
+
 def test_a_present_only_source_refuses_a_past_day_and_says_what_to_do(
     shop: ShopServer, catalog: IcebergCatalogResource
 ) -> None:

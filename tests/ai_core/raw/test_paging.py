@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -16,11 +17,13 @@ from ai_core.http.client import AsyncHttpClient
 from ai_core.raw.paging import (
     BLANK_RUN,
     NOT_ASKED_ROWS,
+    FetchProgress,
     PagedSubResource,
     Unobservable,
     fetch_paged,
 )
 from ai_core.raw.result import RawFetchResult
+from ai_core.raw.stream import RawFetchStream
 from tests.ai_core.raw.shop import CATALOGUE, ShopCategory, ShopServer, fast_http, iter_skus, skus
 
 
@@ -236,7 +239,7 @@ def test_a_listing_with_a_total_from_a_server_that_ignores_the_page_number_ends(
 def test_a_total_past_the_listing_ends_after_a_run_of_empty_pages(drift: int) -> None:
     # 7 bolts, 3 a page, reported as 37 (13 pages) or as 10^15 (a third of that in pages): the
     # pass ends once pages 4 to 8 answer empty, with at most the pages then in flight and the one
-    # queued asked past them.
+    # queued asked past them, and any past them that answered before the run's last did.
     workers = 2
     with ShopServer({"bolts": 7, "nuts": 3}, drift=drift) as shop:
         results = fetch(categories(shop, "bolts", "nuts"), workers=workers)
@@ -245,7 +248,7 @@ def test_a_total_past_the_listing_ends_after_a_run_of_empty_pages(drift: int) ->
 
     assert bolts_asked[: 3 + BLANK_RUN] == list(range(1, 4 + BLANK_RUN))
     assert bolts_asked == list(range(1, len(bolts_asked) + 1))
-    assert len(bolts_asked) <= 3 + BLANK_RUN + workers
+    assert len(bolts_asked) <= 3 + BLANK_RUN + 2 * workers
     for name, count in {"bolts": 7, "nuts": 3}.items():
         pages = [p for r in results if r.sub_resource == f"shop/{name}" for p in r.pages]
         assert [p.page_number for p in pages] == list(range(1, len(pages) + 1))
@@ -253,6 +256,40 @@ def test_a_total_past_the_listing_ends_after_a_run_of_empty_pages(drift: int) ->
         assert all(p.error is None for p in pages)
     (summary,) = [r.summary for r in results if r.sub_resource == "shop/bolts" and r.summary]
     assert summary.pages == len(bolts_asked) and summary.records == 7
+
+
+@pytest.mark.parametrize("status", [400, 404])
+def test_a_total_past_the_listing_ends_after_a_run_of_pages_refused_as_no_such_page(
+    status: int,
+) -> None:
+    # 7 bolts under a total of 10^15, and pages past them refused as no such page: the pass ends
+    # once pages 4 to 8 are refused, as a run of empty pages does (above), and each refused page
+    # is stored as failed.
+    workers = 2
+    with ShopServer({"bolts": 7}, drift=10**15, past_end_status=status) as shop:
+        results = fetch(categories(shop, "bolts"), workers=workers)
+        asked = sorted(set(p for _, p in shop.requests))
+
+    assert asked[: 3 + BLANK_RUN] == list(range(1, 4 + BLANK_RUN))
+    assert len(asked) <= 3 + BLANK_RUN + 2 * workers
+    pages = [p for r in results for p in r.pages]
+    assert [p.page_number for p in pages] == asked
+    assert list(iter_skus([p.body.decode() for p in pages])) == skus("bolts", 7)
+    assert [p.status for p in pages[3:]] == [status] * (len(asked) - 3)
+    assert all(p.error is not None for p in pages[3:])
+
+
+def test_a_run_of_server_errors_does_not_end_the_pass() -> None:
+    # A 503 says nothing of the listing: under a total of 37 (13 pages of 3) over 7 bolts, every
+    # planned page is asked, as an outage of five pages inside a listing must be ridden out.
+    with ShopServer({"bolts": 7}, drift=30, past_end_status=503) as shop:
+        results = fetch(categories(shop, "bolts"), workers=2)
+        asked = sorted(set(p for _, p in shop.requests))
+
+    assert asked == list(range(1, 14))
+    pages = [p for r in results for p in r.pages]
+    assert [p.page_number for p in pages] == asked
+    assert list(iter_skus([p.body.decode() for p in pages])) == skus("bolts", 7)
 
 
 def test_a_short_run_of_empty_answers_does_not_end_the_pass() -> None:
@@ -283,6 +320,39 @@ def test_an_empty_answer_that_comes_after_later_pages_records_is_asked_again() -
     assert [p.page_number for r in results for p in r.pages] == [*range(1, 22), 7]
     stored = iter_skus([p.body.decode() for r in results for p in r.pages])
     assert sorted(stored) == skus("bolts", 60)
+
+
+def test_an_empty_answer_that_cannot_be_asked_again_is_named() -> None:
+    # Page 3 of 20 answers empty once and page 4 brings items, so page 3 was not the end; page 6
+    # then stalls and the fetch is given up before page 3 can be asked again: the summary names
+    # it, as items on it may be missing.
+    with ShopServer({"bolts": 60}, empty_once={("bolts", 3)}, stalling={("bolts", 6)}) as shop:
+        results = fetch(categories(shop, "bolts"), workers=1, stall_s=0.5)
+
+    (summary,) = [r.summary for r in results if r.summary]
+    assert summary.blank_unconfirmed == (3,)
+    pages = [p for r in results for p in r.pages]
+    assert [p.page_number for p in pages] == list(range(1, 21))
+    assert [p.page_number for p in pages if p.error is None] == [1, 2, 3, 4, 5]
+
+
+def test_a_stream_names_an_empty_answer_that_could_not_be_asked_again() -> None:
+    # The day's fetch as a raw asset streams it: the log and the metadata name the sub-resource.
+    notes: list[str] = []
+    with ShopServer({"bolts": 60}, empty_once={("bolts", 3)}, stalling={("bolts", 6)}) as shop:
+        http = fast_http().model_copy(update={"workers": 1, "stall_s": 0.5})
+        stream = RawFetchStream(
+            "shop",
+            lambda: categories(shop, "bolts"),
+            http,
+            partition_date=dt.date(2026, 11, 20),
+            on_progress=notes.append,
+        )
+        rows = sum(chunk.num_rows for chunk in stream.chunks())
+
+    assert rows == 20
+    assert stream.output_metadata()["blank_unconfirmed_sub_resources"] == ["shop/bolts"]
+    assert any("shop/bolts page 3 answered empty" in note for note in notes)
 
 
 def test_new_records_after_a_run_of_empty_pages_take_the_pass_back_to_its_plan() -> None:
@@ -316,12 +386,13 @@ def test_new_records_after_a_run_of_empty_pages_take_the_pass_back_to_its_plan()
 
 def test_a_huge_total_from_a_server_ignoring_the_page_number_ends_after_a_run_of_repeats() -> None:
     # Every page answers page 1: the pass ends once pages 2 to 6 repeat it, with at most the
-    # pages then in flight and the one queued asked past them.
+    # pages then in flight and the one queued asked past them, and any past them that answered
+    # before the run's last did.
     workers = 4
     with ShopServer({"bolts": 7}, ignores_page=True, drift=10**15) as shop:
         results = fetch(categories(shop, "bolts"), workers=workers)
 
-    assert len(set(shop.requests)) <= 1 + BLANK_RUN + workers  # a retry's second ask counts once
+    assert len(set(shop.requests)) <= 1 + BLANK_RUN + 2 * workers  # a retry's asks count once
     bodies = [p.body.decode() for r in results for p in r.pages]
     assert set(iter_skus(bodies)) == set(skus("bolts", 3))
 
@@ -381,6 +452,62 @@ def test_an_unobservable_part_is_one_failed_page_and_costs_no_request(shop: Shop
         (1, 0, b"", "the category list failed today")
     ]
     assert {category for category, _ in shop.requests} == {"nuts"}
+
+
+def test_an_unobservable_part_s_page_counts_toward_the_pages_held() -> None:
+    # Four unobservable parts wait behind bolts, whose one page takes a second: with chunks of 3
+    # (6 pages held at most), those four, bolts' page and nuts' page 1 fill the budget, so no
+    # other page of nuts is asked until bolts is emitted.
+    asked_meanwhile: list[int] = []
+
+    def slow_bolts(category: str, page: int) -> None:
+        if category == "bolts":
+            time.sleep(1.0)
+            asked_meanwhile.append(sum(c == "nuts" for c, _ in shop.requests))
+
+    with ShopServer({"bolts": 2, "nuts": 60}) as shop:
+        shop.on_answer = slow_bolts
+        unobservable = [Unobservable(f"shop/gone-{i}", "its list failed") for i in range(4)]
+        subs: list[PagedSubResource] = [
+            *categories(shop, "bolts"),
+            *unobservable,
+            *categories(shop, "nuts"),
+        ]
+        results = fetch(subs, chunk_pages=3, workers=8)
+
+    assert asked_meanwhile == [1]
+    nuts = [p for r in results if r.sub_resource == "shop/nuts" for p in r.pages]
+    assert list(iter_skus([p.body.decode() for p in nuts])) == skus("nuts", 60)
+
+
+def test_progress_after_a_give_up_counts_the_pages_recorded_not_the_total_s() -> None:
+    # A total of 10^15 and every later page stalling: once the fetch is given up, progress
+    # counts the pages stored, not the third of 10^15 the total planned.
+    stalling = {("bolts", p) for p in range(2, 10)}
+    reports: list[FetchProgress] = []
+
+    async def collect() -> int:
+        async with AsyncHttpClient(fast_http()) as client:
+            pages = fetch_paged(
+                client,
+                categories(shop, "bolts"),
+                workers=2,
+                stall_s=0.5,
+                on_progress=reports.append,
+                progress_every_s=0.05,
+            )
+            stored = 0
+            async for result in pages:
+                stored += len(result.pages)
+                await asyncio.sleep(0.02)  # a writer's pace, so progress reports after the give-up
+            return stored
+
+    with ShopServer({"bolts": 7}, drift=10**15, stalling=stalling) as shop:
+        stored = asyncio.run(asyncio.wait_for(collect(), timeout=20))
+
+    after = [r for r in reports if r.failed_pages > 0]
+    assert after and stored == 4 + NOT_ASKED_ROWS
+    assert all(r.pages_known == stored for r in after)
 
 
 class _ShopItem(TypedDict, total=False):
