@@ -46,9 +46,9 @@ only records of page 1 (a server that ignores the page number) or fail with a st
 there is no such page (`NO_SUCH_PAGE`: a search backend refusing offsets past its deepest), past
 the pages then in flight or queued. A page of new records answered after such pages shows they
 were not the end: the pass goes on to its plan, and the ones that answered are fetched again with
-the pages where the listing moved (failed ones stay failed). When they cannot be (the watchdog
-gave up), the summary names them (`blank_unconfirmed`). The completeness check then weighs what
-was served against the total.
+the pages where the listing moved (failed ones stay failed). When one is not, or its new copy
+does not arrive, the summary names it (`blank_unconfirmed`). The completeness check then weighs
+what was served against the total.
 
 A whole list (a page that reports no total) ends at its first page that is not full. A page 1
 short of the size asked may have been cut by the server, so page 2 is asked too, where the
@@ -89,8 +89,9 @@ FAILURE_SAMPLES = 20
 MAX_AGAIN_ROUNDS = 3
 """Times the pages of a sub-resource whose listing moved while paged are fetched again at most."""
 BLANK_RUN = 5
-"""Planned pages in a row that must answer empty, or with only page 1's records, to end a pass
-before its total's plan: a shorter run of glitched answers does not end it."""
+"""Planned pages in a row that must answer empty, with only page 1's records, or as no such page
+(`NO_SUCH_PAGE`) to end a pass before its total's plan: a shorter run of glitched answers does
+not end it."""
 NO_SUCH_PAGE = frozenset({400, 404, 410, 416, 422})
 """Statuses of a page that failed because the server holds no such page: past the last page of
 new records, each counts toward a `BLANK_RUN` as an empty page does. A 5xx, a 429 or a time-out
@@ -257,9 +258,11 @@ class _Progress:
     emptied: set[int] = field(default_factory=set)
     """Blank pages that a later page's new records showed were not the end: fetched again with
     the pages where the listing moved."""
+    rechecking: set[int] = field(default_factory=set)
+    """Pages of `emptied` whose new copies are queued or in flight."""
     blank_unconfirmed: set[int] = field(default_factory=set)
-    """Pages of `emptied` that could not be fetched again (the watchdog gave up, or no round was
-    left): records on them may be missing."""
+    """Pages of `emptied` not fetched again (the watchdog gave up first), or whose new copy did
+    not arrive or read: records on them may be missing."""
     queued_through: int = 1
     """The last page of the first pass put in the queue: pages are queued one at a time, as the
     one before is taken, so a total of any size plans them without holding them."""
@@ -456,11 +459,11 @@ async def fetch_paged(
     """Yield the pages of every sub-resource, in order, as `RawFetchResult` chunks.
 
     Page 1 of each sub-resource plans the pages that follow (page 2 first when page 1 is short of
-    its total, or of the size asked for a whole list), and a run of empty pages or repeats of
-    page 1 ends them early (see the module docstring). When the last planned page is full (the total
-    drifted down while paging, or a whole list goes on) the next page is fetched too, until a
-    short page or, for a whole list, one that adds no record. Pages where the listing moved are
-    then fetched again, and come after the first pass.
+    its total, or of the size asked for a whole list), and a run of empty pages, repeats of
+    page 1 or pages refused as no such page ends them early (see the module docstring). When the
+    last planned page is full (the total drifted down while paging, or a whole list goes on) the
+    next page is fetched too, until a short page or, for a whole list, one that adds no record.
+    Pages where the listing moved are then fetched again, and come after the first pass.
     A page that fails for good (the client's `FetchError`, or a page `read` cannot make sense
     of) is yielded as a failed page; any other exception cancels the other workers and is raised.
     """
@@ -498,14 +501,16 @@ async def fetch_paged(
     def skip_rest(j: int) -> None:
         """Once given up, record the planned pages of j past those queued as failed pages, up to
         `NOT_ASKED_ROWS`, the last naming any past it."""
+        nonlocal held
         prog = progress[j]
         first, last = prog.queued_through + 1, prog.last_page
         named = min(last, first + NOT_ASKED_ROWS - 1)
         # The caller's page is still outstanding, so `settle` runs once, after it. The plan ends
         # at the last row, so progress counts the pages recorded, not the total's.
-        prog.queued_through = prog.planned_last = max(named, prog.queued_through)
+        prog.queued_through = prog.planned_last = named
         for page in range(first, named + 1):
             prog.outstanding += 1
+            held += 1
             url, params = prog.sub.request(page)
             url = str(httpx.URL(url, params=params))
             error = str(gave_up)
@@ -579,6 +584,7 @@ async def fetch_paged(
             prog.unsettled = prog.boundaries()
             prog.blank_unconfirmed |= emptied
             return
+        prog.rechecking |= emptied
         prog.rounds += 1
         prog.next_slot = max(prog.next_slot, prog.queued_through + 1)
         for page in moved:
@@ -599,10 +605,13 @@ async def fetch_paged(
         if response is None or content is None:
             prog.pages[queued.slot] = None
             prog.again_failed += 1
+            if queued.page in prog.rechecking:
+                prog.blank_unconfirmed.add(queued.page)
         else:
             prog.pages[queued.slot] = _as_raw(queued.page, response)
             prog.count(queued.page, response, content)
             prog.pages_again += 1
+            prog.rechecking.discard(queued.page)
         settle(j)
 
     def on_page(j: int, page: int, response: JsonResponse) -> None:
@@ -724,7 +733,7 @@ async def fetch_paged(
     def give_up(reason: str) -> None:
         """Record every page in flight, queued or planned as failed (`skip_rest`), so the day can
         be written."""
-        nonlocal gave_up
+        nonlocal gave_up, held
         gave_up = reason
         unfinished = list(in_flight.items())
         in_flight.clear()
@@ -734,6 +743,7 @@ async def fetch_paged(
                 queued, (url, params) = unfinished.pop(0)
             else:
                 queued = take()
+                held += 1  # as a worker taking it would
                 url, params = progress[queued.sub].sub.request(queued.page)
             if queued.again:  # the first copy stands
                 on_again(queued.sub, queued, None)

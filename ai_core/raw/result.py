@@ -91,7 +91,7 @@ class SubResourceSummary:
     could be fetched again: a record at each such boundary may be missing."""
     blank_unconfirmed: tuple[int, ...] = ()
     """Pages that answered empty (or with page 1's records alone) before a later page brought new
-    records, and could not be fetched again: records on them may be missing."""
+    records, and of which no new copy came in: records on them may be missing."""
     end_unconfirmed: str | None = None
     """Why a whole list's page 2 failed: the list stands as page 1 gave it, which may be only
     the server's page size (see `ai_core.raw.paging`)."""

@@ -124,15 +124,15 @@ class RawFetchStream(LazyRawFetch):
             )
 
     def _note_blank_unconfirmed(self, summary: SubResourceSummary) -> None:
-        """Say when pages that answered empty, though pages past them held records, could not
-        be asked again."""
+        """Say when pages that answered empty, though pages past them held records, got no new
+        copy."""
         if summary.blank_unconfirmed and self._on_progress is not None:
             blank = summary.blank_unconfirmed
             pages = ("pages " if len(blank) > 1 else "page ") + ", ".join(map(str, blank[:10]))
             self._on_progress(
                 f"{self.source_name}: {summary.sub_resource} {pages} answered empty or "
-                "repeated page 1 while pages past them held records, and could not be asked "
-                "again, so records on them may be missing"
+                "repeated page 1 while pages past them held records, and no new copy of them "
+                "came in, so records on them may be missing"
             )
 
     def _note_end_unconfirmed(self, summary: SubResourceSummary) -> None:
@@ -192,7 +192,7 @@ class RawFetchStream(LazyRawFetch):
             "unsettled_sub_resources": [
                 s.sub_resource for s in self._summaries if s.unsettled_boundaries
             ][:200],
-            # Pages that answered empty among pages with records and were not asked again.
+            # Pages that answered empty among pages with records, and got no new copy.
             "blank_unconfirmed_sub_resources": [
                 s.sub_resource for s in self._summaries if s.blank_unconfirmed
             ][:200],
