@@ -58,7 +58,7 @@ from ai_core.transform.schema import (
     transformed_arrow_schema,
     transformed_schema,
 )
-from ai_core.transform.shape import NestedList, Pick
+from ai_core.transform.shape import NestedList, Pick, Unless
 from ai_core.transform.textops import Join, OnlyMatch, RegexGroup, Slice
 
 __all__ = [
@@ -102,6 +102,7 @@ __all__ = [
     "Texts",
     "Timestamp",
     "Transform",
+    "Unless",
     "choose_rows",
     "collapse_identical",
     "compile_extractor",

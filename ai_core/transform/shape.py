@@ -1,4 +1,5 @@
-"""Transforms that reshape nested upstream values: picking from a list, lists of nested models."""
+"""Transforms that reshape nested upstream values: picking from a list or, unless a flag says
+not, from an object; lists of nested models."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import polars as pl
 from pydantic import BaseModel
 
 from ai_core.transform.coerce import Stepwise, Transform
-from ai_core.transform.scalars import as_text
+from ai_core.transform.scalars import as_text, flag_expr, flag_rule
 
 
 class Pick(Transform):
@@ -50,6 +51,37 @@ class Pick(Transform):
 
     def __repr__(self) -> str:
         return f"Pick({self.where}={self.equals!r} -> {self.take})"
+
+
+class Unless(Transform):
+    """An object's `take` value, or null where its `flag` is set (`Y`, `true`, ...; a missing or
+    unreadable flag is not set): `Unless("closed", "open")` reads a day's opening time only for
+    a day not marked closed, whatever times the closed day still carries."""
+
+    def __init__(self, flag: str, take: str) -> None:
+        if flag == take:
+            raise ValueError(f"Unless tests and takes the same key {flag!r}")
+        self.flag = flag
+        self.take = take
+
+    def python(self, value: Any) -> Any:
+        if not isinstance(value, dict) or flag_rule(as_text(value.get(self.flag))):
+            return None
+        return value.get(self.take)
+
+    def polars(self, expr: pl.Expr) -> pl.Expr:
+        unset = ~flag_expr(expr.struct.field(self.flag)).fill_null(False)
+        return pl.when(unset).then(expr.struct.field(self.take))
+
+    def decode_dtype(self, inner: pl.DataType | None) -> pl.DataType:
+        if inner is None:
+            raise TypeError(
+                "Unless needs a coercer for the value it takes, e.g. Annotated[Text, Unless(...)]"
+            )
+        return pl.Struct({self.flag: pl.String(), self.take: inner})
+
+    def __repr__(self) -> str:
+        return f"Unless({self.flag} -> {self.take})"
 
 
 class NestedList(Stepwise):

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar
 
-from ai_core.transform import ABSENT, Entity, Float, Join, Records, Text, source_names
+from ai_core.transform import ABSENT, Entity, Float, Join, Records, Text, Unless, source_names
 from ai_stellantis.entities.dealerconnect import DEALER_FROM_TABLE, ROWS
 from ai_stellantis.sources.public_sites import DEALERS, INVENTORY
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 CLOCK = Join("time", "ampm")
-"""`{"time": "9:00", "ampm": "AM"}` -> `9:00 AM`; blank when the showroom is closed."""
+"""`{"time": "9:00", "ampm": "AM"}` -> `9:00 AM`; null when both are blank."""
+OPENS = Unless("closed", "open")
+CLOSES = Unless("closed", "close")
+"""A day's times, read from the day's object unless its `closed` flag is set: a closed day's
+times, blank or not, are no opening hours."""
 
 
 class Dealer(Entity):
@@ -75,8 +79,8 @@ class Dealer(Entity):
     """When the sales showroom closes on Sundays, for example 8:00 PM; null when closed."""
 
 
-def _hours(day: str, end: str) -> tuple[str, ...]:
-    return ("departments", "sales", "hours", day, end)
+def _hours(day: str) -> tuple[str, ...]:
+    return ("departments", "sales", "hours", day)
 
 
 class LocatorDealer(Dealer):
@@ -92,7 +96,7 @@ class LocatorDealer(Dealer):
         phone="phoneNumber",
         latitude="dealerShowroomLatitude",
         longitude="dealerShowroomLongitude",
-        **{f"{day}_sales_{end}": _hours(day, end) for day in DAYS for end in ("open", "close")},
+        **{f"{day}_sales_{end}": _hours(day) for day in DAYS for end in ("open", "close")},
     )
     records: ClassVar[Records | None] = Records(*DEALERS.records)
     ignored_keys: ClassVar[tuple[str, ...]] = (
@@ -100,24 +104,22 @@ class LocatorDealer(Dealer):
         "error",
         "dealer[].departments.service",
         "dealer[].departments.parts",
-        # Closed days have blank times, which already read as null.
-        *(f"dealer[].departments.sales.hours.{day}.closed" for day in DAYS),
     )
 
-    monday_sales_open: Annotated[Text, CLOCK] = None
-    monday_sales_close: Annotated[Text, CLOCK] = None
-    tuesday_sales_open: Annotated[Text, CLOCK] = None
-    tuesday_sales_close: Annotated[Text, CLOCK] = None
-    wednesday_sales_open: Annotated[Text, CLOCK] = None
-    wednesday_sales_close: Annotated[Text, CLOCK] = None
-    thursday_sales_open: Annotated[Text, CLOCK] = None
-    thursday_sales_close: Annotated[Text, CLOCK] = None
-    friday_sales_open: Annotated[Text, CLOCK] = None
-    friday_sales_close: Annotated[Text, CLOCK] = None
-    saturday_sales_open: Annotated[Text, CLOCK] = None
-    saturday_sales_close: Annotated[Text, CLOCK] = None
-    sunday_sales_open: Annotated[Text, CLOCK] = None
-    sunday_sales_close: Annotated[Text, CLOCK] = None
+    monday_sales_open: Annotated[Text, CLOCK, OPENS] = None
+    monday_sales_close: Annotated[Text, CLOCK, CLOSES] = None
+    tuesday_sales_open: Annotated[Text, CLOCK, OPENS] = None
+    tuesday_sales_close: Annotated[Text, CLOCK, CLOSES] = None
+    wednesday_sales_open: Annotated[Text, CLOCK, OPENS] = None
+    wednesday_sales_close: Annotated[Text, CLOCK, CLOSES] = None
+    thursday_sales_open: Annotated[Text, CLOCK, OPENS] = None
+    thursday_sales_close: Annotated[Text, CLOCK, CLOSES] = None
+    friday_sales_open: Annotated[Text, CLOCK, OPENS] = None
+    friday_sales_close: Annotated[Text, CLOCK, CLOSES] = None
+    saturday_sales_open: Annotated[Text, CLOCK, OPENS] = None
+    saturday_sales_close: Annotated[Text, CLOCK, CLOSES] = None
+    sunday_sales_open: Annotated[Text, CLOCK, OPENS] = None
+    sunday_sales_close: Annotated[Text, CLOCK, CLOSES] = None
 
 
 class NamedDealer(Dealer):

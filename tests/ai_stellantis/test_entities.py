@@ -6,6 +6,7 @@ import datetime as dt
 from functools import cache
 from pathlib import Path
 
+import orjson
 import polars as pl
 import pyarrow as pa
 import pytest
@@ -340,6 +341,38 @@ def test_a_served_day_reads_every_vehicle_and_dealer_of_the_ground_truth() -> No
     codes = compile_extractor(FiltersModelYearCode)(raw["codes"])
     assert set(codes["code"]) == set(truth.codes["code"])
     assert codes["brand"].null_count() == 0
+
+
+def test_a_day_marked_closed_has_no_hours_whatever_times_it_carries() -> None:
+    def day(closed: object, opens: str = "9:00", closes: str = "8:00") -> dict[str, object]:
+        return {
+            "closed": closed,
+            "open": {"time": opens, "ampm": "AM"},
+            "close": {"time": closes, "ampm": "PM"},
+        }
+
+    hours = {
+        "monday": day("N"),
+        "tuesday": day("Y"),  # closed, yet its times kept
+        "wednesday": day(True),
+        "thursday": day(False),
+        "friday": {"open": {"time": "9:00", "ampm": "AM"}},  # no flag: open
+        "saturday": day("Y", "", ""),
+        "sunday": None,
+    }
+    dealer = {"dealerCode": "60421", "departments": {"sales": {"hours": hours}}}
+    body = orjson.dumps({"status": "SUCCESS", "dealer": [dealer]})
+    raw = raw_rows([("jeep.com", 1, body)], url="https://www.{domain}/bin/MDLSDealerLocator")
+    got = compile_extractor(LocatorDealer).extract(raw)
+    assert_same(got, oracle_extraction(LocatorDealer, raw), LocatorDealer)
+    (row,) = got.rows.iter_rows(named=True)
+    opens = {d: row[f"{d}_sales_open"] for d in hours}
+    closes = {d: row[f"{d}_sales_close"] for d in hours}
+    assert opens == {"monday": "9:00 AM", "tuesday": None, "wednesday": None,
+        "thursday": "9:00 AM", "friday": "9:00 AM", "saturday": None, "sunday": None}  # fmt: skip
+    assert closes["monday"] == closes["thursday"] == "8:00 PM"
+    assert closes["tuesday"] is closes["wednesday"] is closes["friday"] is None
+    assert got.unknown_keys.height == 0
 
 
 def test_keys_the_contract_does_not_list_are_no_drift_when_a_site_leaves_them_out() -> None:
