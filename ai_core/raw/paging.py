@@ -259,10 +259,10 @@ class _Progress:
     """Blank pages that a later page's new records showed were not the end: fetched again with
     the pages where the listing moved."""
     rechecking: set[int] = field(default_factory=set)
-    """Pages of `emptied` whose new copies are queued or in flight."""
+    """Pages of `emptied` fetched again of which no copy has arrived yet."""
     blank_unconfirmed: set[int] = field(default_factory=set)
-    """Pages of `emptied` not fetched again (the watchdog gave up first), or whose new copy did
-    not arrive or read: records on them may be missing."""
+    """Pages of `emptied` not fetched again (the watchdog gave up first), or of which no new
+    copy arrived and read: records on them may be missing."""
     queued_through: int = 1
     """The last page of the first pass put in the queue: pages are queued one at a time, as the
     one before is taken, so a total of any size plans them without holding them."""
@@ -611,7 +611,9 @@ async def fetch_paged(
             prog.pages[queued.slot] = _as_raw(queued.page, response)
             prog.count(queued.page, response, content)
             prog.pages_again += 1
+            # A copy of a later round can arrive where an earlier one did not.
             prog.rechecking.discard(queued.page)
+            prog.blank_unconfirmed.discard(queued.page)
         settle(j)
 
     def on_page(j: int, page: int, response: JsonResponse) -> None:

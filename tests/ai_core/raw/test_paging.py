@@ -357,6 +357,25 @@ def test_an_empty_answer_whose_new_copy_does_not_arrive_is_named() -> None:
     assert summary.failed_pages == 0
 
 
+def test_an_empty_answer_whose_new_copy_fails_is_named() -> None:
+    # Page 3 answers empty once, then 503 to every ask: its new copy fails after its retry.
+    def fail_from_now(category: str, page: int) -> None:
+        if page == 3:
+            shop.failing.add(("bolts", 3))
+
+    with ShopServer({"bolts": 60}, empty_once={("bolts", 3)}) as shop:
+        shop.on_answer = fail_from_now
+        results = fetch(categories(shop, "bolts"), workers=2)
+
+    (summary,) = [r.summary for r in results if r.summary]
+    assert summary.blank_unconfirmed == (3,) and summary.pages_again_failed == 1
+    assert shop.requests.count(("bolts", 3)) == 3  # the empty answer, the copy and its retry
+    stored = iter_skus([p.body.decode() for r in results for p in r.pages])
+    assert sorted(stored) == sorted(
+        set(skus("bolts", 60)) - {"bolts-007", "bolts-008", "bolts-009"}
+    )
+
+
 def test_a_stream_names_an_empty_answer_that_could_not_be_asked_again() -> None:
     # The day's fetch as a raw asset streams it: the log and the metadata name the sub-resource.
     notes: list[str] = []
