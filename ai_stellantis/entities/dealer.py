@@ -16,10 +16,10 @@ from ai_stellantis.sources.public_sites import DEALERS, INVENTORY
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 CLOCK = Join("time", "ampm")
 """`{"time": "9:00", "ampm": "AM"}` -> `9:00 AM`; null when both are blank."""
+# A day's times are read from the day's object unless its `closed` flag is set: a closed day's
+# times, blank or not, are no opening hours.
 OPENS = Unless("closed", "open")
 CLOSES = Unless("closed", "close")
-"""A day's times, read from the day's object unless its `closed` flag is set: a closed day's
-times, blank or not, are no opening hours."""
 
 
 class Dealer(Entity):

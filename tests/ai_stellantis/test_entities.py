@@ -375,6 +375,23 @@ def test_a_day_marked_closed_has_no_hours_whatever_times_it_carries() -> None:
     assert got.unknown_keys.height == 0
 
 
+def test_a_locator_without_closed_flags_is_no_drift() -> None:
+    documents = list(yaml.safe_load_all(DEFS.joinpath("transformed/defs.yaml").read_text()))
+    (locator,) = [d for d in documents if d["attributes"]["raw"].endswith("public_dealers")]
+    rule = ColumnDriftRule(**locator["attributes"]["column_drift"])
+    open_day = {"open": {"time": "9:00", "ampm": "AM"}, "close": {"time": "8:00", "ampm": "PM"}}
+    hours = dict.fromkeys(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+        "sunday"), open_day)  # fmt: skip
+    dealer = {"dealerCode": "60421", "departments": {"sales": {"hours": hours}}}
+    body = orjson.dumps({"status": "SUCCESS", "dealer": [dealer]})
+    raw = raw_rows([("jeep.com", 1, body)], url="https://www.{domain}/bin/MDLSDealerLocator")
+    missing = compile_extractor(LocatorDealer).extract(raw).missing_keys or frozenset()
+    assert {p for p in missing if p.endswith(".closed")} == set(rule.ignore)
+    counts = ColumnCounts(dt.date(2026, 11, 20), 1, {})
+    result = column_drift_result(counts, None, sorted(missing), rule)
+    assert "closed" not in (result.description or "")
+
+
 def test_keys_the_contract_does_not_list_are_no_drift_when_a_site_leaves_them_out() -> None:
     attributes = next(yaml.safe_load_all(DEFS.joinpath("transformed/defs.yaml").read_text()))
     rule = ColumnDriftRule(**attributes["attributes"]["column_drift"])
