@@ -258,11 +258,9 @@ class _Progress:
     emptied: set[int] = field(default_factory=set)
     """Blank pages that a later page's new records showed were not the end: fetched again with
     the pages where the listing moved."""
-    rechecking: set[int] = field(default_factory=set)
-    """Pages of `emptied` fetched again of which no copy has arrived yet."""
     blank_unconfirmed: set[int] = field(default_factory=set)
-    """Pages of `emptied` not fetched again (the watchdog gave up first), or of which no new
-    copy arrived and read: records on them may be missing."""
+    """Pages of `emptied` of which no new copy has arrived and read (not fetched again, as the
+    watchdog gave up first, or every copy failed): records on them may be missing."""
     queued_through: int = 1
     """The last page of the first pass put in the queue: pages are queued one at a time, as the
     one before is taken, so a total of any size plans them without holding them."""
@@ -575,16 +573,16 @@ async def fetch_paged(
         prog = progress[j]
         if not prog.done:
             return
-        emptied, prog.emptied = prog.emptied, set()
-        moved = sorted({*prog.moved(), *emptied})
+        # Unconfirmed until a new copy arrives (`on_again`).
+        prog.blank_unconfirmed |= prog.emptied
+        moved = sorted({*prog.moved(), *prog.emptied})
+        prog.emptied.clear()
         if not moved:
             return
         room = prog.queued_through - prog.pages_again - prog.again_failed
         if gave_up is not None or prog.rounds >= MAX_AGAIN_ROUNDS or room < len(moved):
             prog.unsettled = prog.boundaries()
-            prog.blank_unconfirmed |= emptied
             return
-        prog.rechecking |= emptied
         prog.rounds += 1
         prog.next_slot = max(prog.next_slot, prog.queued_through + 1)
         for page in moved:
@@ -605,14 +603,10 @@ async def fetch_paged(
         if response is None or content is None:
             prog.pages[queued.slot] = None
             prog.again_failed += 1
-            if queued.page in prog.rechecking:
-                prog.blank_unconfirmed.add(queued.page)
         else:
             prog.pages[queued.slot] = _as_raw(queued.page, response)
             prog.count(queued.page, response, content)
             prog.pages_again += 1
-            # A copy of a later round can arrive where an earlier one did not.
-            prog.rechecking.discard(queued.page)
             prog.blank_unconfirmed.discard(queued.page)
         settle(j)
 
