@@ -12,7 +12,7 @@ reading its bodies back; a stored partition can be checked the same way from its
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import dagster as dg
 import polars as pl
@@ -67,6 +67,7 @@ class CompletenessTally:
         ]
         self._pages: list[pl.DataFrame] = []
         self._listed: dict[str, int] = {}
+        self._gone: set[str] = set()
 
     @staticmethod
     def _found(rule: CompletenessRule) -> list[pl.Expr]:
@@ -112,6 +113,13 @@ class CompletenessTally:
         not empty; one listed with fewer than `may_sell_out_below` may have sold out. The raw
         asset calls it as its fetch starts; a stored day checked again needs the same call."""
         self._listed.update(listed)
+
+    def expect_gone(self, sub_resources: Iterable[str]) -> None:
+        """Sub-resources the source no longer has (a dealer's table dropped from its dataset),
+        stored as not fetched so that downstream carries their last rows. The check names them
+        and warns rather than fails: an offboarded dealer ends this way, and a rerun cannot
+        bring them back. A stored day checked again needs the same call."""
+        self._gone.update(sub_resources)
 
     def add(self, batch: Frame) -> None:
         frame = as_polars(batch)
@@ -169,7 +177,7 @@ class CompletenessTally:
         )
 
     def check_result(self) -> dg.AssetCheckResult:
-        return _check_result(self.table(), self.rule)
+        return _check_result(self.table(), self.rule, frozenset(self._gone))
 
 
 def written_completeness(
@@ -183,7 +191,9 @@ def written_completeness(
     return tally.check_result()
 
 
-def _check_result(table: pl.DataFrame, rule: CompletenessRule) -> dg.AssetCheckResult:
+def _check_result(
+    table: pl.DataFrame, rule: CompletenessRule, gone: frozenset[str] = frozenset()
+) -> dg.AssetCheckResult:
     needs_total = rule.reports_total
     # A listing that moved while paged counts records sold after they were seen and records
     # added: from its lowest total up is consistent, once every page boundary was answered
@@ -203,6 +213,7 @@ def _check_result(table: pl.DataFrame, rule: CompletenessRule) -> dg.AssetCheckR
     sold_out = empty & fetched & answered_none & few
     # Fetched in full and empty, where the rule says that can be the day's truth.
     plausible = empty & fetched & (pl.lit(rule.may_be_empty) | sold_out)
+    vanished = ~fetched & pl.col("_sub_resource").is_in(pl.Series(sorted(gone), dtype=pl.String))
     bad = table.filter(
         (pl.col("failed_pages") > 0)
         | empty
@@ -211,7 +222,9 @@ def _check_result(table: pl.DataFrame, rule: CompletenessRule) -> dg.AssetCheckR
         | short
         | (pl.col("distinct_records") > pl.col("expected_records")) & ~moved
     ).with_columns(
-        pl.when(pl.col("failed_pages") > 0)
+        pl.when(vanished)
+        .then(pl.lit("gone from the source"))
+        .when(pl.col("failed_pages") > 0)
         .then(
             pl.format(
                 "pages {} not fetched: {}",
@@ -231,11 +244,20 @@ def _check_result(table: pl.DataFrame, rule: CompletenessRule) -> dg.AssetCheckR
         .then(pl.lit("moved, unsettled"))
         .otherwise(pl.lit("long"))
         .alias("problem"),
-        plausible.alias("plausible"),
+        (plausible | vanished).alias("plausible"),
+        vanished.alias("gone"),
     )
-    failed = bad.filter(pl.col("failed_pages") > 0)
+    failed = bad.filter((pl.col("failed_pages") > 0) & ~pl.col("gone"))
     fetched_but_off = bad.filter(pl.col("failed_pages") == 0)
+    went = bad.filter("gone")
     sentences = [] if table.height else ["the partition holds no pages"]
+    if went.height:
+        sentences.append(
+            f"{went.height} sub-resource{'s' if went.height > 1 else ''} read on a recent day "
+            f"{'are' if went.height > 1 else 'is'} gone from the source ({_named(went)}), as "
+            "when a dealer is offboarded; downstream carries their last rows while they are "
+            "recent, and a rerun cannot bring them back."
+        )
     if failed.height:
         sentences.append(
             f"{int(failed['failed_pages'].sum())} pages of {failed.height} sub-resources were not "
@@ -252,7 +274,9 @@ def _check_result(table: pl.DataFrame, rule: CompletenessRule) -> dg.AssetCheckR
             "see the samples."
         )
     warning_only = table.height > 0 and bad.height > 0 and bool(bad["plausible"].all())
-    if warning_only and rule.may_be_empty:
+    if warning_only and not fetched_but_off.height:
+        sentences.append("This is a warning: look at it if they should still be there.")
+    elif warning_only and rule.may_be_empty:
         sentences.append(
             "An empty answer is true of a search with nothing in it, so this is a warning: "
             "look at it if the search should hold records."
@@ -289,6 +313,7 @@ def _check_result(table: pl.DataFrame, rule: CompletenessRule) -> dg.AssetCheckR
             "problem_count": bad.height,
             "failed_pages": int(table["failed_pages"].sum()) if table.height else 0,
             "unobserved_sub_resources": failed["_sub_resource"].head(SAMPLE_LIMIT).to_list(),
+            "gone_sub_resources": went["_sub_resource"].head(SAMPLE_LIMIT).to_list(),
             "samples": dg.MetadataValue.md(markdown_table(bad.head(SAMPLE_LIMIT).select(PROBLEMS))),
             "completeness": dg.MetadataValue.md(
                 markdown_table(table.head(TABLE_LIMIT).select(PER_SUB))

@@ -8,9 +8,11 @@ tables are queried at once and yielded in table order, so memory holds at most `
 
 A table read on a recent day (`known_tables`) that is not listed today, or is listed and gone
 when queried, is stored as one failed page: the day records it as not observed, so downstream
-carries its rows forward instead of reading the dealer's units as sold. So is such an inventory
-or code-guide table with no rows for the day: a dealer always has stock, so an empty day means
-its portal was not read. A sales table with no rows is a day without sales.
+carries its rows forward instead of reading the dealer's units as sold, and the `completeness`
+check warns of it as gone (a dealer offboarded) rather than failing as for a page a rerun can
+fetch. So is such an inventory or code-guide table with no rows for the day, and that fails the
+check: a dealer always has stock, so an empty day means its portal was not read. A sales table
+with no rows is a day without sales.
 """
 
 from __future__ import annotations
@@ -208,6 +210,8 @@ class DealerConnectStream(LazyRawFetch):
                 )
             else:
                 self._vanished.append(read.table)
+                if self._tally is not None:
+                    self._tally.expect_gone([read.table])
                 where = f"is {now}" if now else "is not in the dataset"
                 reason = (
                     f"{self._dataset}.{read.table} {where} on {self._day}; it was read on a "

@@ -338,3 +338,41 @@ def test_a_table_empty_on_its_first_day_is_stored_as_read_and_named_empty(
     assert again.success
     rows = stored(data_dir, "dealerconnect_inventory", after)
     assert rows.filter(pl.col("_sub_resource") == table)["_fetch_error"].to_list() == [None]
+
+
+def test_a_table_gone_since_a_recent_day_warns_and_an_unread_one_fails(
+    data_dir: Path, standin: DealerConnectHandle
+) -> None:
+    """An offboarded dealer's table is gone for good: a rerun cannot fetch it, so the check
+    names it and warns; a table with no rows for the day (its portal not read) still fails."""
+    gone_code, unread_code = standin.truth(DAY).dealer_codes()[:2]
+    gone, unread = f"inventory_{gone_code}", f"inventory_{unread_code}"
+    assert materialize_day(KEYS[:1], DAY.isoformat()).success
+    next_day = DAY + dt.timedelta(days=1)
+
+    def completeness(faults: str) -> dg.AssetCheckEvaluation:
+        standin.set_state(date=next_day, faults=faults)
+        result = materialize_day(KEYS[:1], next_day.isoformat())
+        assert result.success
+        (check,) = [
+            c for c in result.get_asset_check_evaluations() if c.check_name == "completeness"
+        ]
+        return check
+
+    check = completeness(f"vanish:{gone}")
+    assert not check.passed
+    assert check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["gone_sub_resources"].value == [gone]
+    assert check.metadata["unobserved_sub_resources"].value == []
+    assert f"| {gone} | gone from the source |" in str(check.metadata["samples"].value)
+    assert check.description is not None
+    assert f"is gone from the source ({gone})" in check.description
+    assert "Rerun" not in check.description
+
+    check = completeness(f"vanish:{gone},unread:{unread}")
+    assert not check.passed
+    assert check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.metadata["gone_sub_resources"].value == [gone]
+    assert check.metadata["unobserved_sub_resources"].value == [unread]
+    assert check.description is not None
+    assert "Rerun this asset" in check.description
