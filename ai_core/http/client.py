@@ -29,7 +29,7 @@ import httpx
 from ai_core.http.config import HttpClientConfig
 from ai_core.http.errors import FetchError, ResponseTooLarge, RetryableResponse
 from ai_core.http.headers import HeaderRotator
-from ai_core.http.payload import json_problem, parse_json
+from ai_core.http.payload import json_problem, parse_json, unparsed
 from ai_core.http.redact import redact_url
 from ai_core.http.response import JsonResponse
 from ai_core.http.retry import Transient, backoff_delay, classify_transport_error, parse_retry_after
@@ -332,11 +332,13 @@ class AsyncHttpClient:
                 cause=f"HTTP {status}",
                 status=status,
             )
-        problem = json_problem(response.headers.get("content-type"), body)
+        content_type = response.headers.get("content-type")
+        problem = json_problem(content_type, body)
         if problem is not None:
             return Transient(problem.kind, problem.detail, status)
         data, problem = parse_json(body, shape)
         if problem is not None:
+            problem = unparsed(content_type, problem)
             return Transient(problem.kind, problem.detail, status)
         if validate is not None:
             try:

@@ -12,15 +12,23 @@ from ai_core.http.retry import Transient
 
 
 def json_problem(content_type: str | None, body: bytes) -> Transient | None:
-    """Why a 2xx body is not a JSON answer (HTML page, other content type), or None if it may be.
+    """Why a 2xx body is an error page rather than a JSON answer, or None if it may be JSON.
 
-    A missing content type is let through to the parser: some servers omit it on valid JSON.
+    The content type alone does not decide: servers send valid JSON as `text/plain` or
+    `text/javascript`, and some omit the type. Such a body is left to the parser, and
+    `unparsed` names its type if the parser refuses it.
     """
     if body[:256].lstrip()[:1] == b"<":
         return Transient("html", f"an HTML page ({content_type or 'no content type'})")
-    if content_type and "json" not in content_type.lower():
-        return Transient("not_json", f"content type {content_type}, not JSON")
     return None
+
+
+def unparsed(content_type: str | None, problem: Transient) -> Transient:
+    """The parser's refusal of a body, named by its content type when that never claimed JSON
+    (a plain-text error message sent with status 200)."""
+    if content_type and "json" not in content_type.lower():
+        return Transient("not_json", f"content type {content_type}, not JSON: {problem.detail}")
+    return problem
 
 
 def parse_json(body: bytes, shape: type | None = None) -> tuple[Any, Transient | None]:

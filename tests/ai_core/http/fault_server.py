@@ -38,10 +38,11 @@ class Fault:
     delay_s: float = 0.0
     size: int = 0
     headers: tuple[tuple[str, str], ...] = ()
+    content_type: str = "application/json"
 
     @classmethod
-    def ok(cls, delay_s: float = 0.0) -> Fault:
-        return cls("ok", delay_s=delay_s)
+    def ok(cls, delay_s: float = 0.0, content_type: str = "application/json") -> Fault:
+        return cls("ok", delay_s=delay_s, content_type=content_type)
 
     @classmethod
     def status_code(cls, status: int, retry_after: str | None = None) -> Fault:
@@ -253,7 +254,7 @@ class FaultServer:
         if kind == "ok":
             doc = {"result": {"result": "SUCCESS"}, "path": path, "query": query}
             body = orjson.dumps({**doc, "n": self.requests})
-            return await _send(writer, 200, "application/json", body, fault.headers)
+            return await _send(writer, 200, fault.content_type, body, fault.headers)
         if kind == "failure":
             body = orjson.dumps({"result": {"result": "FAILURE", "errors": ["backend busy"]}})
             return await _send(writer, 200, "application/json", body, fault.headers)

@@ -66,6 +66,20 @@ def test_each_transient_fault_is_retried_then_succeeds(
     assert stats["failures"] == 0
 
 
+@pytest.mark.parametrize(
+    "content_type", ["text/plain;charset=UTF-8", "text/javascript", "application/octet-stream"]
+)
+def test_json_under_another_content_type_is_taken_at_once(
+    fault_server: FaultServer, content_type: str
+) -> None:
+    """Servers send valid JSON under other types; the body, not its label, decides."""
+    fault_server.script("/p", Fault.ok(content_type=content_type))
+    response, stats = asyncio.run(fetch_once(fault_server, "/p"))
+    assert response.attempts == 1
+    assert response.data["result"]["result"] == "SUCCESS"
+    assert stats["retries_by_cause"] == {}
+
+
 @POOLS
 def test_read_stall_times_out_and_is_retried(fault_server: FaultServer, http2: bool) -> None:
     fault_server.script("/p", Fault.stall(3.0))
