@@ -151,8 +151,10 @@ def read_model_year_codes(raw_codes: pl.LazyFrame) -> ModelYearCodeLists:
         data = orjson.loads(body)
         for entry in data["result"]["data"].get("modelYearCodes") or []:
             entries[domain] += 1
-            if isinstance(entry, dict) and entry.get("code"):
-                pair = (domain, str(entry["code"]))
+            code = str(entry.get("code") or "").strip() if isinstance(entry, dict) else ""
+            # Trimmed, as the transformed code list reads it: servers match a code exactly.
+            if code:
+                pair = (domain, code)
                 pairs.add(pair)
                 count = whole_number(entry.get("count"))
                 if count is not None:  # a code listed twice keeps its larger count

@@ -59,7 +59,7 @@ from ai_core.transform.schema import (
     transformed_schema,
 )
 from ai_core.transform.shape import NestedList, Pick, Unless
-from ai_core.transform.textops import Join, OnlyMatch, RegexGroup, Slice
+from ai_core.transform.textops import Join, OnlyMatch, RegexGroup, Slice, Upper
 
 __all__ = [
     "ABSENT",
@@ -103,6 +103,7 @@ __all__ = [
     "Timestamp",
     "Transform",
     "Unless",
+    "Upper",
     "choose_rows",
     "collapse_identical",
     "compile_extractor",

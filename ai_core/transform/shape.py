@@ -10,15 +10,23 @@ import polars as pl
 from pydantic import BaseModel
 
 from ai_core.transform.coerce import Stepwise, Transform
-from ai_core.transform.scalars import as_text, flag_expr, flag_rule
+from ai_core.transform.scalars import WHITESPACE, as_text, flag_expr, flag_rule
+
+
+def _name_rule(text: str) -> str:
+    return text.strip(WHITESPACE).lower()
+
+
+def _name_expr(expr: pl.Expr) -> pl.Expr:
+    return expr.str.strip_chars(WHITESPACE).str.to_lowercase()
 
 
 class Pick(Transform):
     """From a list of objects, the `take` value of the first whose `where` equals `equals`.
 
     Flattens name/value lists into columns: `Pick("typeDesc", "Drive", "value")` reads the value
-    of the `Drive` entry of `[{"typeDesc": "Drive", "value": "4WD"}, ...]`. The comparison is on
-    the exact text, as decoded.
+    of the `Drive` entry of `[{"typeDesc": "Drive", "value": "4WD"}, ...]`. Names are compared
+    trimmed and in lower case: servers differ in how they write the same name (`DRIVE`).
     """
 
     def __init__(self, where: str, equals: str, take: str) -> None:
@@ -27,19 +35,24 @@ class Pick(Transform):
         self.where = where
         self.equals = equals
         self.take = take
+        self._name = _name_rule(equals)
 
     def python(self, value: Any) -> Any:
         if not isinstance(value, list):
             return None
         for element in value:
-            if isinstance(element, dict) and as_text(element.get(self.where)) == self.equals:
+            if not isinstance(element, dict):
+                continue
+            name = as_text(element.get(self.where))
+            if name is not None and _name_rule(name) == self._name:
                 return element.get(self.take)
         return None
 
     def polars(self, expr: pl.Expr) -> pl.Expr:
         element = pl.element()
+        name = _name_expr(element.struct.field(self.where))
         return expr.list.eval(
-            element.filter(element.struct.field(self.where) == self.equals).struct.field(self.take)
+            element.filter(name == self._name).struct.field(self.take)
         ).list.first()
 
     def decode_dtype(self, inner: pl.DataType | None) -> pl.DataType:

@@ -1,7 +1,7 @@
-"""Transforms that derive text from what is read: a slice, a regex group, the one text a list
-matches (however often it is listed), the parts of an object joined. Each trims its input the
-way `Text` does first, so `Annotated[Text, Slice(9, 6)]` reads, trims, slices and trims again
-(trimming is idempotent).
+"""Transforms that derive text from what is read: a slice, upper case, a regex group, the one
+text a list matches (however often it is listed), the parts of an object joined. Each trims its
+input the way `Text` does first, so `Annotated[Text, Slice(9, 6)]` reads, trims, slices and trims
+again (trimming is idempotent).
 
 Patterns should be anchored with `^…$` where a whole value is meant: Python searches with
 `re.search` and Polars with `str.contains`/`str.extract`, which agree on ASCII patterns over
@@ -46,6 +46,23 @@ class Slice(Stepwise):
 
     def __repr__(self) -> str:
         return f"Slice({self.start}, {self.length})"
+
+
+class Upper(Stepwise):
+    """The text in upper case, for identifiers that are case-insensitive (a VIN)."""
+
+    def python(self, value: Any) -> str | None:
+        text = text_rule(as_text(value))
+        return text.upper() if text is not None else None
+
+    def steps(self) -> tuple[Callable[[pl.Expr], pl.Expr], ...]:
+        return (lambda expr: text_expr(expr).str.to_uppercase(),)
+
+    def decode_dtype(self, inner: pl.DataType | None) -> pl.DataType:
+        return pl.String()
+
+    def __repr__(self) -> str:
+        return "Upper()"
 
 
 class RegexGroup(Stepwise):

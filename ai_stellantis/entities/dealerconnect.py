@@ -21,7 +21,6 @@ from ai_core.transform import (
     Derived,
     Entity,
     Int,
-    Matches,
     Money,
     NestedList,
     Records,
@@ -74,7 +73,7 @@ class DealerVehicle(Entity):
 
     order_number: Text = None
     """The dealer's own order number of the unit; with `dealer_code`, the key."""
-    vin: Annotated[Text, Matches(fields.VIN_PATTERN)] = None
+    vin: fields.Vin = None
     """Vehicle identification number, 17 characters; null until the unit is built or assigned."""
     dealer_code: Text = None
     """Code of the dealer whose stock holds the unit (the suffix of its DealerConnect table)."""
@@ -166,7 +165,7 @@ class Sale(Entity):
 
     order_number: Text = None
     """The dealer's order number of the sold unit; with `dealer_code`, the key."""
-    vin: Annotated[Text, Matches(fields.VIN_PATTERN)] = None
+    vin: fields.Vin = None
     """Vehicle identification number, 17 characters."""
     dealer_code: Text = None
     """Code of the selling dealer (the suffix of its DealerConnect table)."""

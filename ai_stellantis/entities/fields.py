@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import polars as pl
 
 from ai_core.http.redact import REDACTED
-from ai_core.transform import Derived, Fallback, OnlyMatch, RegexGroup, Slice
+from ai_core.transform import Derived, Fallback, Matches, OnlyMatch, RegexGroup, Slice, Text, Upper
 from ai_stellantis.brands import BRANDS
 
 BRAND_NAMES: dict[str, str] = {b.domain: b.name for b in BRANDS}
@@ -37,6 +37,9 @@ WMI_BRANDS: dict[str, str] = {
 """Brand letters that build vehicles under each maker code (WMI), as far as it is known."""
 
 VIN_PATTERN = r"^[A-HJ-NPR-Z0-9]{17}$"
+Vin = Annotated[Text, Upper(), Matches(VIN_PATTERN)]
+"""A VIN, read in upper case as VINs are case-insensitive; text of another form rejects the
+record."""
 CPP_PATTERN = r"^2[0-9][A-Z]$"
 IMAGE_BRAND_PATTERN = r"(?:^|&)brand=([^&]*)"
 
@@ -90,10 +93,15 @@ def brand_from_domain(published: str | None = "published_brand") -> Derived:
 
 BRAND_CORRECTED = Derived(
     lambda record, provenance: (
-        domain_of(provenance) in BRAND_NAMES and record.published_brand != record.brand
+        domain_of(provenance) in BRAND_NAMES
+        and (record.published_brand or "").lower() != (record.brand or "").lower()
     ),
-    DOMAIN.is_in(list(BRAND_NAMES)) & pl.col("published_brand").ne_missing(pl.col("brand")),
-    doc="the published brand is not the brand of the site (or is missing)",
+    DOMAIN.is_in(list(BRAND_NAMES))
+    & pl.col("published_brand")
+    .str.to_lowercase()
+    .fill_null("")
+    .ne(pl.col("brand").str.to_lowercase().fill_null("")),
+    doc="the published brand is not the brand of the site, in any case (or is missing)",
 )
 
 

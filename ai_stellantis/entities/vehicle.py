@@ -18,7 +18,6 @@ from ai_core.transform import (
     Flag,
     Float,
     Int,
-    Matches,
     Money,
     NestedList,
     Pick,
@@ -50,7 +49,7 @@ class Vehicle(Entity):
 
     entity_key: ClassVar[tuple[str, ...]] = ("vin",)
 
-    vin: Annotated[Text, Matches(fields.VIN_PATTERN)] = None
+    vin: fields.Vin = None
     """Vehicle identification number, 17 characters; the key."""
     brand: str | None = None
     """Brand of the vehicle; `brand_corrected` says whether it differs from the published one."""

@@ -36,15 +36,23 @@ DEALERS = PageLayout(records=("dealer",), key="dealerCode")
 """A brand's dealer locator page: its dealers, or a page of them."""
 
 
+def _succeeded(outcome: Any, errors: Any) -> bool:
+    """Whether an answer's outcome (`result.result`, `status`) says it succeeded: `SUCCESS` in
+    any case, or no outcome at all and no errors (keys may be missing)."""
+    if outcome is None:
+        return not errors
+    return isinstance(outcome, str) and outcome.strip().upper() == "SUCCESS"
+
+
 def _result_data(data: Any) -> Mapping[str, Any]:
     """The `result.data` object of an inventory-style answer, or a retryable failure (the
     client's error names the page)."""
     result = data.get("result") if isinstance(data, dict) else None
     if not isinstance(result, dict):
         raise RetryableResponse("the answer has no `result` object")
-    if result.get("result") != "SUCCESS":
-        errors = result.get("errors") or []
-        raise RetryableResponse(f"result {result.get('result')!r}, errors {errors!r}")
+    errors = result.get("errors")
+    if not _succeeded(result.get("result"), errors):
+        raise RetryableResponse(f"result {result.get('result')!r}, errors {errors or []!r}")
     payload = result.get("data")
     if not isinstance(payload, dict):
         raise RetryableResponse("the answer has no `result.data` object")
@@ -174,7 +182,7 @@ class DealerLocator(_WholeBrandList):
         return f"public_dealers page {page} of {self.key}"
 
     def validate(self, data: Any) -> None:
-        if not isinstance(data, dict) or data.get("status") != "SUCCESS":
+        if not isinstance(data, dict) or not _succeeded(data.get("status"), data.get("error")):
             status = data.get("status") if isinstance(data, dict) else type(data).__name__
             error = data.get("error") if isinstance(data, dict) else None
             raise RetryableResponse(f"status {status!r}, error {error!r}")

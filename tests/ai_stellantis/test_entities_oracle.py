@@ -212,3 +212,26 @@ def test_an_unreadable_value_of_a_repeated_record_counts_every_copy_and_shows_th
     assert extraction.collapsed == 1  # the two copies were typed once
     assert extraction.unreadable == {"latitude": 2}
     assert extraction.unreadable_samples.select("_record_index", "value").rows() == [(1, "n/a")]
+
+
+def test_a_lower_case_vin_brand_and_attribute_names_in_another_case_read_alike() -> None:
+    """Servers differ in case: a VIN is case-insensitive, so is a brand or an attribute name."""
+    rng = random.Random(5)
+    shouting, plain = (vehicle(rng, BY_DOMAIN["jeep.com"], "IUJ202610") for _ in range(2))
+    shouting["vin"] = f" {shouting['vin'].lower()} "
+    shouting["brand"] = "JEEP"
+    shouting["attributes"] = {
+        "attributes": [
+            {"typeDesc": "DRIVE", "value": "4WD"},
+            {"typeDesc": " doors ", "value": "4"},
+            {"typeDesc": "Real trim", "value": "Willys"},
+        ]
+    }
+    raw = raw_rows([("jeep.com/IUJ202610", 1, inventory_body([shouting, plain], 2))])
+    got = EXTRACTORS[InventoryVehicle].extract(raw)
+    assert_same(got, oracle_extraction(InventoryVehicle, raw), InventoryVehicle)
+    assert got.rejected.height == 0
+    first = got.rows.row(0, named=True)
+    assert first["vin"] == shouting["vin"].strip().upper()
+    assert first["brand_corrected"] is False
+    assert (first["drive"], first["doors"], first["real_trim"]) == ("4WD", 4, "Willys")

@@ -20,7 +20,7 @@ from ai_core.raw.paging import FetchProgress, fetch_paged
 from ai_core.raw.result import RawFetchResult, RawPage
 from ai_stellantis.brands import BY_DOMAIN
 from ai_stellantis.settings import StellantisApiResource
-from ai_stellantis.sources.public_sites import INVENTORY, InventoryCode
+from ai_stellantis.sources.public_sites import INVENTORY, DealerLocator, InventoryCode
 from standin.stellantis.sites.truth import GroundTruth
 from tests.ai_stellantis.conftest import UpstreamEnv
 from tests.ai_stellantis.raw_vehicles import RADIUS, ZIP
@@ -186,6 +186,9 @@ ODD_PAGES: list[object] = [
     {"result": {"result": "SUCCESS", "data": {"metadata": {}, "vehicles": [{"vin": "A"}, 7]}}},
     {"result": {"result": "SUCCESS", "data": {"metadata": None, "vehicles": [{"vin": None}]}}},
     {"result": {"result": "SUCCESS", "data": {"metadata": {"totalcount": 2}, "vehicles": None}}},
+    {"result": {"result": " Success ", "data": {"metadata": {"totalcount": 1}, "vehicles": []}}},
+    {"result": {"data": {"metadata": {"totalcount": 1}, "vehicles": [{"vin": "A"}]}}},
+    {"result": {"errors": ["timeout"], "data": {"vehicles": []}}},
     [],
 ]
 
@@ -206,3 +209,30 @@ def test_an_inventory_page_reads_the_same_from_its_shape_as_whole(
         assert _outcome(sub, shaped) == _outcome(sub, orjson.loads(body)), body[:200]
     kind, content = _outcome(sub, parse_json(served[0], InventoryCode.page_shape)[0])
     assert kind == "read" and len(content.record_keys) == 5
+
+
+def test_an_answer_succeeds_in_any_case_or_without_an_outcome_and_fails_with_errors() -> None:
+    """The contract spells success `SUCCESS`; keys may be missing, so an answer without an
+    outcome and without errors is read, and one naming an error or another outcome is retried."""
+    settings = StellantisApiResource()
+    code = InventoryCode(BY_DOMAIN["jeep.com"], "IUJ202610", settings)
+    data = {"metadata": {"totalcount": 1}, "vehicles": [{"vin": "A"}]}
+    for outcome in ("SUCCESS", "success", " Success "):
+        assert _outcome(code, {"result": {"result": outcome, "data": data}})[0] == "read"
+    assert _outcome(code, {"result": {"data": data}})[0] == "read"
+    assert _outcome(code, {"result": {"errors": [], "data": data}})[0] == "read"
+    failures: list[dict[str, Any]] = [{"result": "FAILURE", "data": data}, {"errors": ["busy"]}]
+    for failed in failures:
+        assert _outcome(code, {"result": {**failed, "data": data}})[0] == "retry"
+    locator = DealerLocator(BY_DOMAIN["jeep.com"], settings)
+    dealers = [{"dealerCode": "60421"}]
+    taken: list[dict[str, Any]] = [{"status": "success", "dealer": dealers}, {"dealer": dealers}]
+    for page in taken:
+        locator.validate(page)
+    refused: list[dict[str, Any]] = [{"status": "FAILURE", "error": "down"}, {"error": "down"}]
+    for page in refused:
+        try:
+            locator.validate(page)
+        except RetryableResponse:
+            continue
+        raise AssertionError(f"{page} was taken as a success")

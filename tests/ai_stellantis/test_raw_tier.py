@@ -177,8 +177,9 @@ def test_the_inventory_plan_reads_codes_and_tells_codeless_and_failed_lists() ->
                 [
                     {"code": "IUJ202610", "count": "1,100"},
                     {"code": "IUJ202620", "count": 0},
-                    {"code": "IUJ202710"},
+                    {"code": " IUJ202710\t"},
                     {"code": ""},
+                    {"code": "  "},
                 ],
             ),
             page("dodge.com", [{"modelYearCode": "IUD202610"}, "IUD202620"]),
