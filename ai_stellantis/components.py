@@ -178,7 +178,10 @@ class DealerConnectRawSource(RawSourceComponent):
 
     def completeness_rule(self) -> CompletenessRule | None:
         # A dealer's sales table is empty on a day without sales, which is no missing read.
-        return None if self.tables == "sales" else PAGE.completeness()
+        rule = PAGE.completeness()
+        return (
+            rule.model_copy(update={"empty_is_complete": True}) if self.tables == "sales" else rule
+        )
 
     def fetch(
         self, context: dg.AssetExecutionContext, inputs: Mapping[str, pl.LazyFrame]

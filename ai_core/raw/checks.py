@@ -206,7 +206,7 @@ def _check_result(
     listed = pl.col("listed_records")
     answered_none = pl.col("expected_records").eq_missing(0)
     as_listed = (listed == 0).fill_null(False) & answered_none
-    empty = (pl.col("distinct_records") == 0) & ~as_listed
+    empty = (pl.col("distinct_records") == 0) & ~as_listed & ~pl.lit(rule.empty_is_complete)
     fetched = pl.col("failed_pages") == 0
     # Listed with a vehicle or two that sold before the fetch asked for them.
     few = listed.is_between(1, rule.may_sell_out_below - 1).fill_null(False)

@@ -92,6 +92,9 @@ class CompletenessRule(BaseModel):
     may_be_empty: bool = False
     """An answer with no records can be true (a brand with nothing within a small search), so
     an empty sub-resource fails the check as a warning; other problems stay errors."""
+    empty_is_complete: bool = False
+    """A sub-resource answered in full with no records is complete, not suspect: a dealer's
+    day without a sale."""
     may_sell_out_below: int = 3
     """A sub-resource its list gave fewer records than this (a model-year code with a vehicle or
     two left) may have sold them all by its fetch: answering a total of 0 with none, it fails the

@@ -15,8 +15,11 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+import datetime as dt
+import functools
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import orjson
@@ -45,6 +48,35 @@ def service_account_credentials(text: str) -> Credentials:
             f"({type(exc).__name__}): set it to the key file's content, or unset it to use "
             "Application Default Credentials"
         ) from None
+
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@functools.cache
+def read_timestamps_in_seconds_too() -> None:
+    """Let the client read a TIMESTAMP cell sent as seconds (`"1.7951508E9"`) as well as the
+    integer microseconds it asks for (`formatOptions.useInt64Timestamp`): BigQuery answers
+    seconds to a client that does not ask, and some servers of its API ignore the option. The
+    client has no hook for its cell parsers, so its TIMESTAMP parser is wrapped, once."""
+    from google.cloud.bigquery import _helpers
+
+    parser: Any = getattr(_helpers, "CELL_DATA_PARSER", None)
+    strict: Callable[[Any, Any], Any] | None = getattr(parser, "timestamp_to_py", None)
+    if strict is None:
+        return  # another client version: its own parser stands, and a seconds cell fails
+
+    def timestamp_to_py(value: Any, field: Any) -> Any:
+        try:
+            return strict(value, field)
+        except ValueError:
+            try:
+                micros = int((Decimal(value) * 1_000_000).to_integral_value())
+                return EPOCH + dt.timedelta(microseconds=micros)
+            except (ArithmeticError, TypeError, ValueError):
+                raise ValueError(f"{value!r} is neither microseconds nor seconds") from None
+
+    parser.timestamp_to_py = timestamp_to_py
 
 
 class DealerConnectBigQuery(dg.ConfigurableResource):
@@ -82,6 +114,7 @@ class DealerConnectBigQuery(dg.ConfigurableResource):
         elif self.endpoint:
             credentials = AnonymousCredentials()
         options = ClientOptions(api_endpoint=self.endpoint) if self.endpoint else None
+        read_timestamps_in_seconds_too()
         client = bigquery.Client(
             project=self.project,
             location=self.location,

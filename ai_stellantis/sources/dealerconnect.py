@@ -12,7 +12,8 @@ carries its rows forward instead of reading the dealer's units as sold, and the 
 check warns of it as gone (a dealer offboarded) rather than failing as for a page a rerun can
 fetch. So is such an inventory or code-guide table with no rows for the day, and that fails the
 check: a dealer always has stock, so an empty day means its portal was not read. A sales table
-with no rows is a day without sales.
+with no rows is a day without sales. A table whose query fails is a failed page naming the error,
+and the other tables are stored; a day on which every query fails fails the run.
 """
 
 from __future__ import annotations
@@ -120,11 +121,14 @@ class TableRead:
     pages: list[RawPage]
     total_rows: int
     bad_documents: int
-    missing: Literal["vanished", "empty"] | None = None
-    """Why the day holds nothing to read: the table is gone, or, for a stock or guide table that
-    held rows on a recent day, it has no rows for the day: its portal was not read that day (a
-    dealer always has stock), which is no observation of an empty lot. A table with no rows on
-    any recent day is stored as read, empty, and the check names it `empty`."""
+    missing: Literal["vanished", "dropped", "empty", "failed"] | None = None
+    """Why the day holds nothing to read: the table is gone (`vanished` when a recent day read
+    it, `dropped` when only today's listing named it); or, for a stock or guide table that held
+    rows on a recent day, it has no rows for the day: its portal was not read that day (a dealer
+    always has stock), which is no observation of an empty lot (a table with no rows on any
+    recent day is stored as read, empty, and the check names it `empty`); or its query failed."""
+    error: str | None = None
+    """For a failed query: what failed."""
 
 
 class DealerConnectStream(LazyRawFetch):
@@ -161,6 +165,8 @@ class DealerConnectStream(LazyRawFetch):
         self._summaries: list[SubResourceSummary] = []
         self._vanished: list[str] = []
         self._empty: list[str] = []
+        self._failed: list[str] = []
+        self._first_error: str | None = None
         self._skipped: dict[str, str] = {}
         self._new: list[str] = []
         self._bad_documents = 0
@@ -190,6 +196,16 @@ class DealerConnectStream(LazyRawFetch):
                 if nxt is not None:
                     pending.append(self._submit(pool, nxt, nxt in gone))
                 yield from self._chunks(read)
+        if self._failed and not self._summaries:
+            # Nothing read and queries failing: the credentials' roles or the dataset, not one
+            # table. The run fails, so nothing of the day is committed; the client has retried
+            # what BigQuery marks transient, so the step is not.
+            raise dg.Failure(
+                f"{self.source_name}: the query of every table failed for {self._day}, the "
+                f"first: {self._first_error}; check the credentials' roles and the dataset, then "
+                "rerun the partition",
+                allow_retries=False,
+            )
 
     def _submit(self, pool: ThreadPoolExecutor, table: str, gone: bool) -> Future[TableRead]:
         if gone:
@@ -199,9 +215,24 @@ class DealerConnectStream(LazyRawFetch):
         return pool.submit(self._read, table)
 
     def _chunks(self, read: TableRead) -> Iterator[pa.Table]:
+        if read.missing == "dropped":
+            self._skipped[read.table] = "dropped between the listing and its query"
+            if self._log is not None:
+                self._log.warning(
+                    f"{self.source_name}: {self._dataset}.{read.table} was dropped between the "
+                    "listing and its query; no recent day read it, so there is nothing to carry"
+                )
+            return
         if read.missing is not None:
             now = self._skipped.get(read.table)
-            if read.missing == "empty":
+            if read.missing == "failed":
+                self._failed.append(read.table)
+                self._first_error = self._first_error or read.error
+                reason = (
+                    f"{read.error}; its rows of a recent day, if any, are carried forward "
+                    "downstream, and a rerun of the partition reads it again"
+                )
+            elif read.missing == "empty":
                 self._empty.append(read.table)
                 reason = (
                     f"{self._dataset}.{read.table} has no rows for {self._day}, as when the "
@@ -262,6 +293,7 @@ class DealerConnectStream(LazyRawFetch):
         url = self._url(table)
         params: dict[str, str | int] = {"query": sql, "day": self._day.isoformat()}
         try:
+            # The client retries what BigQuery marks transient; what it raises is this table's.
             rows = self._client.query_and_wait(
                 sql,
                 job_config=config,
@@ -276,46 +308,58 @@ class DealerConnectStream(LazyRawFetch):
                 records = [dict(r.items()) for r in page]
                 read += len(records)
                 bad += sum(unreadable_document(r) for r in records)
-                body = orjson.dumps(
-                    {"table": table, "page": number, "total_rows": total, "rows": records},
-                    default=cell_json,
-                )
+                try:
+                    body = orjson.dumps(
+                        {"table": table, "page": number, "total_rows": total, "rows": records},
+                        default=cell_json,
+                    )
+                except orjson.JSONEncodeError as exc:
+                    raise UnreadableCell(
+                        f"a column of a type a raw page does not store: {exc}"
+                    ) from None
                 fetched = dt.datetime.now(dt.UTC)
                 pages.append(RawPage(number, url, params, 200, body, fetched))
-        except exceptions.NotFound:
-            return TableRead(table, [], 0, 0, missing="vanished")
+        except exceptions.NotFound as exc:
+            return self._not_found(table, f"NotFound: {_message(exc)}")
         except exceptions.GoogleAPIError as exc:
-            raise dg.Failure(
-                f"{self.source_name}: query of {self._dataset}.{table} for {self._day} failed "
-                f"({type(exc).__name__}: {_message(exc)}); rerun the partition, and check the "
-                "table's schema if it fails again"
-            ) from None
+            return self._failure(table, f"{type(exc).__name__}: {_message(exc)}")
+        except TimeoutError:
+            return self._failure(table, f"no answer within {self._timeout_s:g} s")
         except UnreadableCell as exc:
-            raise dg.Failure(
-                f"{self.source_name}: the answer to the query of {self._dataset}.{table} for "
-                f"{self._day} holds a value its schema's type does not read ({exc})",
-                allow_retries=False,
-            ) from None
-        except orjson.JSONEncodeError as exc:
-            raise dg.Failure(
-                f"{self.source_name}: the answer to the query of {self._dataset}.{table} for "
-                f"{self._day} holds a column of a type a raw page does not store ({exc})",
-                allow_retries=False,
-            ) from None
+            return self._failure(table, f"the answer holds a value its schema does not read: {exc}")
         if read == 0 and self._kind != "sales" and table in self._known:
             return TableRead(table, [], 0, 0, missing="empty")
         return TableRead(table, pages, total, bad)
+
+    def _failure(self, table: str, cause: str) -> TableRead:
+        error = f"the query of {self._dataset}.{table} for {self._day} failed ({cause})"
+        return TableRead(table, [], 0, 0, missing="failed", error=error)
+
+    def _not_found(self, table: str, cause: str) -> TableRead:
+        """A table dropped since it was listed is gone; a 404 of anything else (the query's
+        job, while its pages are read) is a failed query."""
+        from google.api_core import exceptions
+
+        try:
+            self._client.get_table(f"{self._client.project}.{self._dataset}.{table}")
+        except exceptions.NotFound:
+            return TableRead(
+                table, [], 0, 0, missing="vanished" if table in self._known else "dropped"
+            )
+        except exceptions.GoogleAPIError:
+            pass
+        return self._failure(table, cause)
 
     def completeness_result(self) -> dg.AssetCheckResult:
         return written_completeness(self.source_name, self._tally, self.consumed)
 
     @property
     def unobserved(self) -> list[str]:
-        """Tables of the day with nothing observed: vanished, or empty."""
-        return sorted([*self._vanished, *self._empty])
+        """Tables of the day with nothing observed: vanished, empty, or failed."""
+        return sorted([*self._vanished, *self._empty, *self._failed])
 
     def snapshot_properties(self) -> dict[str, str]:
-        """The day's vanished and empty tables, recorded with the commit as not observed."""
+        """The day's tables not observed, recorded with the commit so downstream carries them."""
         return unobserved_property(self.unobserved)
 
     @property
@@ -323,7 +367,7 @@ class DealerConnectStream(LazyRawFetch):
         return list(self._summaries)
 
     def output_metadata(self) -> dict[str, Any]:
-        """The day's tables, pages and records, and which tables vanished."""
+        """The day's tables, pages and records, and which tables vanished or failed."""
         return {
             # A vanished table is stored as one failed page, as a lost page of a site is.
             "failed_pages": len(self.unobserved),
@@ -334,6 +378,7 @@ class DealerConnectStream(LazyRawFetch):
             "documents_unreadable": self._bad_documents,
             "vanished_tables": dg.MetadataValue.json(self._vanished),
             "empty_tables": dg.MetadataValue.json(self._empty),
+            "failed_tables": dg.MetadataValue.json(self._failed),
             "skipped_tables": dg.MetadataValue.json(self._skipped),
             "new_tables": dg.MetadataValue.json(self._new),
             "fetch_wall_s": round(self.fetch_wall_s, 3),

@@ -16,7 +16,7 @@ import pytest
 from ai_core.iceberg.catalog import load_catalog
 from ai_core.transform.embedded import document_error
 from ai_stellantis.definitions import defs
-from ai_stellantis.sources.bigquery import DealerConnectBigQuery
+from ai_stellantis.sources.bigquery import DealerConnectBigQuery, read_timestamps_in_seconds_too
 from ai_stellantis.sources.dealerconnect import (
     cell_json,
     day_query,
@@ -103,7 +103,7 @@ def test_a_day_of_every_dealer_table_is_stored_verbatim(
     result = materialize_day(KEYS, DAY.isoformat())
     assert result.success
     checks = {c.asset_key.to_user_string(): c.passed for c in result.get_asset_check_evaluations()}
-    assert checks == {KEYS[0]: True, KEYS[2]: True}
+    assert checks == {key: True for key in KEYS}
 
     truth = standin.truth(DAY)
     inventory = stored_rows(data_dir, "dealerconnect_inventory")
@@ -153,11 +153,14 @@ def test_faults_vanished_table_bad_documents_and_a_retried_backend_error(
     assert all(not p.startswith("{") or p.count("{") != p.count("}") for p in bad)
 
 
-def test_a_failing_query_fails_the_run_and_is_observed_naming_the_table(
+def test_a_failing_query_is_a_failed_page_naming_the_table_and_the_rest_is_stored(
     data_dir: Path, standin: DealerConnectHandle
 ) -> None:
-    code = standin.truth(DAY).dealer_codes()[-1]
-    standin.set_state(faults=f"query_error:sales_{code}")
+    """One table whose query fails (a stray copy with another schema, a table the account may
+    not read) costs that table, named, not every dealer's day; a rerun reads it again."""
+    codes = standin.truth(DAY).dealer_codes()
+    broken = f"sales_{codes[-1]}"
+    standin.set_state(faults=f"query_error:{broken}")
     with dg.instance_for_test() as instance:
         result = (
             defs()
@@ -166,47 +169,75 @@ def test_a_failing_query_fails_the_run_and_is_observed_naming_the_table(
                 partition_key=DAY.isoformat(),
                 asset_selection=[dg.AssetKey.from_user_string(KEYS[1])],
                 instance=instance,
-                raise_on_error=False,
             )
         )
-        assert not result.success
-        failure = result.get_step_failure_events()[0].event_specific_data
-        assert failure is not None
-        assert f"dealerconnect.sales_{code}" in str(failure.error)
-        # The source's page shows the failure, once per attempt, naming the table.
+        [check] = result.get_asset_check_evaluations()
+        assert not check.passed
+        assert check.severity == dg.AssetCheckSeverity.ERROR
+        assert check.metadata["unobserved_sub_resources"].value == [broken]
+        assert check.description is not None and "Rerun this asset" in check.description
         source = dg.AssetKey.from_user_string("stellantis/sources/dealerconnect_sales")
-        records = instance.fetch_observations(source, limit=10).records
-        assert records
-        for record in records:
-            observation = record.asset_observation
-            assert observation is not None
-            outcome = observation.metadata["outcome"].value
-            assert isinstance(outcome, str) and outcome.startswith("failed: ")
-            assert f"dealerconnect.sales_{code}" in outcome
-            assert observation.metadata["last_success"].value == "never"
-    # Nothing of the day is committed: the tables read before the failure are not half a day.
-    assert stored(data_dir, "dealerconnect_sales").height == 0
+        [record] = instance.fetch_observations(source, limit=1).records
+        assert record.asset_observation is not None
+        metadata = record.asset_observation.metadata
+        assert metadata["outcome"].value == "partial: 1 pages not fetched"
+    sales = stored(data_dir, "dealerconnect_sales")
+    [error] = sales.filter(pl.col("_sub_resource") == broken)["_fetch_error"].to_list()
+    assert f"the query of dealerconnect.{broken} for {DAY} failed (BadRequest" in error
+    read = sales.filter(pl.col("_sub_resource") != broken)
+    assert read["_fetch_error"].null_count() == read.height > 0
+    [done] = result.asset_materializations_for_node("stellantis__raw__dealerconnect_sales")
+    assert done.metadata["failed_tables"].value == [broken]
+
+    standin.set_state(faults="")
+    assert materialize_day(KEYS[1:2], DAY.isoformat()).success
+    assert stored(data_dir, "dealerconnect_sales")["_fetch_error"].null_count() == sales.height
 
 
-def test_a_value_the_client_cannot_read_fails_the_day_naming_the_table(
+def test_when_every_query_fails_the_run_fails_and_commits_nothing(
     data_dir: Path, standin: DealerConnectHandle
 ) -> None:
-    # A server that ignores `formatOptions.useInt64Timestamp` answers seconds, which the
-    # BigQuery client, having asked for microseconds, cannot read.
-    code = standin.truth(DAY).dealer_codes()[0]
-    standin.set_state(faults=f"seconds_timestamps:inventory_{code}")
-    result = materialize_day(KEYS[:1], DAY.isoformat(), raise_on_error=False)
+    """Every table failing is the account or the dataset, not a table: the run fails."""
+    codes = standin.truth(DAY).dealer_codes()
+    standin.set_state(faults=",".join(f"query_error:sales_{c}" for c in codes))
+    result = materialize_day(KEYS[1:2], DAY.isoformat(), raise_on_error=False)
     assert not result.success
     [failure] = result.get_step_failure_events()
     error = failure.step_failure_data.error
     assert error is not None
-    assert f"dealerconnect.inventory_{code} for {DAY}" in error.message
-    assert "holds a value its schema's type does not read" in error.message
-    # Not retried: the same answer would be read again.
-    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert "the query of every table failed" in error.message
+    assert f"dealerconnect.sales_{codes[0]}" in error.message
     catalog = load_catalog(data_dir)
-    name = "stellantis_raw.dealerconnect_inventory"
-    assert not catalog.table_exists(name) or stored(data_dir, "dealerconnect_inventory").height == 0
+    name = "stellantis_raw.dealerconnect_sales"
+    assert not catalog.table_exists(name) or stored(data_dir, "dealerconnect_sales").height == 0
+
+
+def test_timestamps_sent_as_seconds_read_as_the_same_rows(
+    data_dir: Path, standin: DealerConnectHandle
+) -> None:
+    # A server that ignores `formatOptions.useInt64Timestamp` answers seconds, as BigQuery
+    # does to a client that does not ask for microseconds.
+    assert materialize_day(KEYS[:1], DAY.isoformat()).success
+    want = stored_rows(data_dir, "dealerconnect_inventory")
+    code = standin.truth(DAY).dealer_codes()[0]
+    standin.set_state(faults=f"seconds_timestamps:inventory_{code}")
+    result = materialize_day(KEYS[:1], DAY.isoformat())
+    assert result.success
+    assert all(c.passed for c in result.get_asset_check_evaluations())
+    assert stored_rows(data_dir, "dealerconnect_inventory").equals(want)
+
+
+def test_a_timestamp_cell_reads_as_microseconds_or_seconds() -> None:
+    from google.cloud.bigquery import SchemaField
+    from google.cloud.bigquery._helpers import CELL_DATA_PARSER
+
+    read_timestamps_in_seconds_too()
+    field = SchemaField("fetched_at", "TIMESTAMP")
+    want = dt.datetime(2026, 11, 20, 8, 0, 0, 123456, tzinfo=dt.UTC)
+    for cell in ("1795161600123456", "1795161600.123456", "1.795161600123456E9"):
+        assert CELL_DATA_PARSER.to_py(cell, field) == want, cell
+    with pytest.raises(ValueError, match="neither microseconds nor seconds"):
+        CELL_DATA_PARSER.to_py("yesterday", field)
 
 
 def test_a_table_not_read_on_a_recent_day_is_named_new(
@@ -376,3 +407,17 @@ def test_a_table_gone_since_a_recent_day_warns_and_an_unread_one_fails(
     assert check.metadata["unobserved_sub_resources"].value == [unread]
     assert check.description is not None
     assert "Rerun this asset" in check.description
+
+    # A 404 for the query's job while its pages are read is no table gone: a failed query.
+    sizes = standin.truth(next_day).inventory().group_by("dealer_code").len()
+    paged = sizes.filter(pl.col("len") > 40)["dealer_code"].sort()[0]
+    lost = f"inventory_{paged}"
+    check = completeness(f"lost_job:{lost}")
+    assert check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.metadata["gone_sub_resources"].value == []
+    assert check.metadata["unobserved_sub_resources"].value == [lost]
+    page = stored(data_dir, "dealerconnect_inventory", next_day).filter(
+        pl.col("_sub_resource") == lost
+    )
+    [error] = page["_fetch_error"].to_list()
+    assert "failed (NotFound: " in error and "Not found: Job" in error

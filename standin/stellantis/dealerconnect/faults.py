@@ -6,6 +6,7 @@
 | `unread:inventory_31022` | the table is listed but has no rows for the day (portal not read) |
 | `query_error:sales_38941` | every query of the table answers 400 invalidQuery |
 | `backend_error:inventory_46860` | the first query of the table answers 503 backendError |
+| `lost_job:inventory_46860` | its result pages after the first answer 404 notFound (the job) |
 | `slow_page:1.5` | every result page after the first is answered 1.5 s late |
 | `bad_poc:0.05` | that share of POCs is cut short (not JSON), as a failed parse leaves it |
 | `reuse_order:inventory_31022` | the table's last row repeats its first row's order number |
@@ -23,6 +24,7 @@ KINDS = (
     "unread",
     "query_error",
     "backend_error",
+    "lost_job",
     "reuse_order",
     "seconds_timestamps",
     "view",
@@ -46,6 +48,7 @@ class Faults:
     unread: frozenset[str] = frozenset()
     query_errors: frozenset[str] = frozenset()
     backend_errors: frozenset[str] = frozenset()
+    lost_jobs: frozenset[str] = frozenset()
     reused_orders: frozenset[str] = frozenset()
     seconds_timestamps: frozenset[str] = frozenset()
     views: frozenset[str] = frozenset()
@@ -60,6 +63,7 @@ class Faults:
             "unread": set(),
             "query_error": set(),
             "backend_error": set(),
+            "lost_job": set(),
             "reuse_order": set(),
             "seconds_timestamps": set(),
             "view": set(),
@@ -90,6 +94,7 @@ class Faults:
             frozenset(tables["unread"]),
             frozenset(tables["query_error"]),
             frozenset(tables["backend_error"]),
+            frozenset(tables["lost_job"]),
             frozenset(tables["reuse_order"]),
             frozenset(tables["seconds_timestamps"]),
             frozenset(tables["view"]),

@@ -118,6 +118,7 @@ class DealerConnectBackend:
                 "unread": sorted(self.faults.unread),
                 "query_errors": sorted(self.faults.query_errors),
                 "backend_errors": sorted(self.faults.backend_errors),
+                "lost_jobs": sorted(self.faults.lost_jobs),
                 "slow_page_s": self.faults.slow_page_s,
                 "bad_poc_share": self.faults.bad_poc_share,
                 "reused_orders": sorted(self.faults.reused_orders),
@@ -496,6 +497,8 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "GET" and len(rest) == 2 and rest[0] == "queries":
             backend.count("jobs.getQueryResults")
             job = backend.job(rest[1])
+            if any(m.group(3) in backend.faults.lost_jobs for m in _TABLE_REF.finditer(job.query)):
+                raise ApiError(404, "notFound", f"Not found: Job {project}:{LOCATION}.{job.job_id}")
             return backend.results(job, query, first=False, kind="bigquery#getQueryResultsResponse")
         if method == "POST" and rest == ["jobs"]:
             backend.count("jobs.insert")
