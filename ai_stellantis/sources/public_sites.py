@@ -27,9 +27,11 @@ INVENTORY = PageLayout(
     totals=(
         ("result", "data", "metadata", "totalcount"),
         ("result", "data", "metadata", "totalCount"),
+        ("result", "data", "metadata", "exactMatchCount"),
     ),
 )
-"""A page of the inventory search: its vehicles, by VIN, and the code's total."""
+"""A page of the inventory search: its vehicles, by VIN, and the code's total (the search asks
+for exact matches, so `exactMatchCount` stands in for a page that sends no `totalcount`)."""
 MODEL_YEAR_CODES = PageLayout(records=("result", "data", "modelYearCodes"), key="code")
 """A brand's filter page: its model-year codes, whole."""
 DEALERS = PageLayout(records=("dealer",), key="dealerCode")

@@ -236,3 +236,13 @@ def test_an_answer_succeeds_in_any_case_or_without_an_outcome_and_fails_with_err
         except RetryableResponse:
             continue
         raise AssertionError(f"{page} was taken as a success")
+
+
+def test_the_total_is_totalcount_in_either_spelling_else_the_exact_match_count() -> None:
+    def total(metadata: dict[str, Any]) -> int | None:
+        return INVENTORY.read({"result": {"data": {"metadata": metadata, "vehicles": []}}}).total
+
+    assert total({"totalcount": 12, "exactMatchCount": 11}) == 12
+    assert total({"totalCount": "1,204", "exactMatchCount": 11}) == 1204
+    assert total({"exactMatchCount": "11"}) == 11
+    assert total({}) is None
