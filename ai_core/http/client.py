@@ -317,9 +317,10 @@ class AsyncHttpClient:
         attempts: int,
     ) -> _Received | Transient:
         status = response.status_code
-        if status == 429 or status >= 500:
+        # 408: the server timed the request out, which a proxy in front of an API also answers.
+        if status in (408, 429) or status >= 500:
             return Transient(
-                "http_429" if status == 429 else "http_5xx",
+                "http_429" if status == 429 else "http_408" if status == 408 else "http_5xx",
                 f"HTTP {status}",
                 status,
                 parse_retry_after(response.headers.get("retry-after")),

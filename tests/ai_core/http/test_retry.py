@@ -38,6 +38,7 @@ async def fetch_once(server: FaultServer, path: str, config: HttpClientConfig = 
 @pytest.mark.parametrize(
     ("fault", "kind"),
     [
+        (Fault.status_code(408), "http_408"),
         (Fault.status_code(429), "http_429"),
         (Fault.status_code(500), "http_5xx"),
         (Fault.status_code(503), "http_5xx"),
