@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from typing import Any
 
@@ -47,13 +46,6 @@ def parse_json(body: bytes, shape: type | None = None) -> tuple[Any, Transient |
     try:
         return orjson.loads(body), None
     except orjson.JSONDecodeError as exc:
-        if "surrogate" in str(exc):
-            # A lone surrogate escape (`"\ud83d"`, an emoji cut in half) is valid JSON text
-            # that orjson refuses; Python's parser reads it, as the transformed tier does.
-            try:
-                return json.loads(body), None
-            except ValueError:
-                pass
         return None, Transient("invalid_json", f"invalid JSON of {len(body)} bytes ({exc})")
 
 
