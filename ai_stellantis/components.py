@@ -28,6 +28,7 @@ from ai_core.raw.layout import CompletenessRule, whole_number
 from ai_core.raw.observation import observed, record_observation
 from ai_core.raw.output import LazyRawFetch
 from ai_core.raw.paging import PagedSubResource, Unobservable
+from ai_core.transform.scalars import as_text, text_rule
 from ai_stellantis.brands import BY_DOMAIN
 from ai_stellantis.settings import StellantisApiResource
 from ai_stellantis.sources.bigquery import DealerConnectBigQuery
@@ -151,7 +152,7 @@ def read_model_year_codes(raw_codes: pl.LazyFrame) -> ModelYearCodeLists:
         data = orjson.loads(body)
         for entry in data["result"]["data"].get("modelYearCodes") or []:
             entries[domain] += 1
-            code = str(entry.get("code") or "").strip() if isinstance(entry, dict) else ""
+            code = text_rule(as_text(entry.get("code"))) if isinstance(entry, dict) else None
             # Trimmed, as the transformed code list reads it: servers match a code exactly.
             if code:
                 pair = (domain, code)

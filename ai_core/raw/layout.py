@@ -23,7 +23,7 @@ from ai_core.raw.paging import PageContent
 class PageLayout:
     """`records`: the path from the page to its list of records; `key`: the field of a record
     that identifies it (text); `totals`: paths to the record count the upstream reports, the
-    first present wins (none for a list that reports no total)."""
+    first that reads as a number wins (none for a list that reports no total)."""
 
     records: tuple[str, ...]
     key: str
@@ -53,10 +53,11 @@ class PageLayout:
         return _typed("Page", tree)
 
     def _total(self, data: Any) -> int | None:
+        # The first that reads as a number, as the transformed tier coalesces them.
         for path in self.totals:
-            value = value_at(data, path)
-            if value is not None:
-                return whole_number(value)
+            total = whole_number(value_at(data, path))
+            if total is not None:
+                return total
         return None
 
     def completeness(self) -> CompletenessRule:
@@ -74,14 +75,15 @@ class CompletenessRule(BaseModel):
     """Where a page states its records' keys and, for paged sources, its reported total.
 
     Either as paths into the page (`records_path` to the list of records, `record_key` the
-    field that identifies a record, `total_paths` where the total may be, the first present
-    wins): each stored body is parsed and read as the fetcher reads it (`PageLayout.read`), so
-    only the listed records' keys count. Or as regexes over the body's text, each with exactly
-    one capture group, checked when the rule is read (commas in a captured total are thousands
-    separators, and the quotes around a captured key are dropped, so a key pattern may capture
-    a JSON text or a number whole): a regex matches its key anywhere in a body, a nested
-    object's field of the same name included, so it suits bodies where only records carry that
-    name. Without a total a sub-resource only has to hold at least one record.
+    field that identifies a record, `total_paths` where the total may be, the first that reads
+    as a number wins): each stored body is parsed and read as the fetcher reads it
+    (`PageLayout.read`), so only the listed records' keys count. Or as regexes over the body's
+    text, each with exactly one capture group, checked when the rule is read (commas in a
+    captured total are thousands separators, and the quotes around a captured key are dropped,
+    so a key pattern may capture a JSON text or a number whole): a regex matches its key
+    anywhere in a body, a nested object's field of the same name included, so it suits bodies
+    where only records carry that name. Without a total a sub-resource only has to hold at
+    least one record.
     """
 
     records_path: list[str] | None = None

@@ -135,7 +135,8 @@ class Entity(BaseModel):
     records: ClassVar[Records | None] = None
     """Where the records are in a page (source classes only)."""
     totals: ClassVar[tuple[tuple[str, ...], ...]] = ()
-    """Paths in a page to the record count the upstream reports, first present wins."""
+    """Paths in a page to the record count the upstream reports, the first that reads as a
+    number wins."""
     ignored_keys: ClassVar[tuple[str, ...]] = ()
     """Upstream keys known and deliberately not read (`result.errors`, `a.list[].key`)."""
     discrepancies: ClassVar[Mapping[str, pl.Expr]] = {}

@@ -25,6 +25,7 @@ from ai_core.transform import (
     Text,
     TextSet,
     Timestamp,
+    Upper,
     source_names,
 )
 from ai_stellantis.entities import fields
@@ -56,7 +57,7 @@ class Vehicle(Entity):
     published_brand: Text = None
     """The brand as the site published it."""
     brand_corrected: bool | None = None
-    """True when `brand` is not the brand the site published."""
+    """True when `brand` is not the brand the site published, in any case (or none was)."""
     model_year: Int = None
     """Model year, for example 2027."""
     model_year_code: Text = None
@@ -268,6 +269,7 @@ class InventoryVehicle(Vehicle):
     ext_image_url: Annotated[str | None, fields.image_url("ext_image")] = None
     int_image_url: Annotated[str | None, fields.image_url("int_image")] = None
     image_brand: Annotated[Text, fields.IMAGE_BRAND] = None
-    maker_code: Annotated[Text, fields.MAKER_CODE] = None
+    # Later annotations apply first: the VIN is read in upper case, as `vin` is, then cut.
+    maker_code: Annotated[Text, fields.MAKER_CODE, Upper()] = None
     vin_matches_brand: Annotated[bool | None, fields.VIN_MATCHES_BRAND] = None
     image_brand_matches: Annotated[bool | None, fields.IMAGE_BRAND_MATCHES] = None

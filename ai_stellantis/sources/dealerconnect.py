@@ -13,7 +13,7 @@ check warns of it as gone (a dealer offboarded) rather than failing as for a pag
 fetch. So is such an inventory or code-guide table with no rows for the day, and that fails the
 check: a dealer always has stock, so an empty day means its portal was not read. A sales table
 with no rows is a day without sales. A table whose query fails is a failed page naming the error,
-and the other tables are stored; a day on which every query fails fails the run.
+and the other tables are stored; a day on which no table answers fails the run.
 """
 
 from __future__ import annotations
@@ -129,6 +129,8 @@ class TableRead:
     recent day is stored as read, empty, and the check names it `empty`); or its query failed."""
     error: str | None = None
     """For a failed query: what failed."""
+    transient: bool = False
+    """For a failed query: whether asking again later may succeed (a 5xx, a time-out)."""
 
 
 class DealerConnectStream(LazyRawFetch):
@@ -167,6 +169,7 @@ class DealerConnectStream(LazyRawFetch):
         self._empty: list[str] = []
         self._failed: list[str] = []
         self._first_error: str | None = None
+        self._transient = False
         self._skipped: dict[str, str] = {}
         self._new: list[str] = []
         self._bad_documents = 0
@@ -196,16 +199,26 @@ class DealerConnectStream(LazyRawFetch):
                 if nxt is not None:
                     pending.append(self._submit(pool, nxt, nxt in gone))
                 yield from self._chunks(read)
-        if self._failed and not self._summaries:
-            # Nothing read and queries failing: the credentials' roles or the dataset, not one
-            # table. The run fails, so nothing of the day is committed; the client has retried
-            # what BigQuery marks transient, so the step is not.
+        if not self._summaries and not self._empty and (self._failed or self._vanished):
+            # No table answered: the account's roles or the dataset, not a table or a dealer.
+            # The run fails, so nothing of the day is committed.
+            # A step retry is worth it only when a failure may pass (a 5xx, a time-out).
             raise dg.Failure(
-                f"{self.source_name}: the query of every table failed for {self._day}, the "
-                f"first: {self._first_error}; check the credentials' roles and the dataset, then "
-                "rerun the partition",
-                allow_retries=False,
+                f"{self.source_name}: {self._nothing_answered()}", allow_retries=self._transient
             )
+
+    def _nothing_answered(self) -> str:
+        if self._failed:
+            return (
+                f"the query of every table failed for {self._day}, the first: "
+                f"{self._first_error}; check the credentials' roles and the dataset, then rerun "
+                "the partition"
+            )
+        return (
+            f"none of the {len(self._vanished)} tables read on a recent day is in "
+            f"{self._dataset} on {self._day}, and no other table was read; check the dataset's "
+            "name and the credentials' roles, then rerun the partition"
+        )
 
     def _submit(self, pool: ThreadPoolExecutor, table: str, gone: bool) -> Future[TableRead]:
         if gone:
@@ -228,6 +241,7 @@ class DealerConnectStream(LazyRawFetch):
             if read.missing == "failed":
                 self._failed.append(read.table)
                 self._first_error = self._first_error or read.error
+                self._transient = self._transient or read.transient
                 reason = (
                     f"{read.error}; its rows of a recent day, if any, are carried forward "
                     "downstream, and a rerun of the partition reads it again"
@@ -322,33 +336,38 @@ class DealerConnectStream(LazyRawFetch):
         except exceptions.NotFound as exc:
             return self._not_found(table, f"NotFound: {_message(exc)}")
         except exceptions.GoogleAPIError as exc:
-            return self._failure(table, f"{type(exc).__name__}: {_message(exc)}")
+            passing = isinstance(exc, exceptions.ServerError | exceptions.TooManyRequests)
+            return self._failure(table, f"{type(exc).__name__}: {_message(exc)}", passing)
         except TimeoutError:
-            return self._failure(table, f"no answer within {self._timeout_s:g} s")
+            return self._failure(table, f"no answer within {self._timeout_s:g} s", True)
         except UnreadableCell as exc:
             return self._failure(table, f"the answer holds a value its schema does not read: {exc}")
         if read == 0 and self._kind != "sales" and table in self._known:
             return TableRead(table, [], 0, 0, missing="empty")
         return TableRead(table, pages, total, bad)
 
-    def _failure(self, table: str, cause: str) -> TableRead:
+    def _failure(self, table: str, cause: str, transient: bool = False) -> TableRead:
         error = f"the query of {self._dataset}.{table} for {self._day} failed ({cause})"
-        return TableRead(table, [], 0, 0, missing="failed", error=error)
+        return TableRead(table, [], 0, 0, missing="failed", error=error, transient=transient)
 
     def _not_found(self, table: str, cause: str) -> TableRead:
-        """A table dropped since it was listed is gone; a 404 of anything else (the query's
-        job, while its pages are read) is a failed query."""
+        """A dealer's table dropped since it was listed is gone; a 404 of anything else (the
+        query's job, while its pages are read) or of the code guides is a failed query."""
         from google.api_core import exceptions
 
+        if self._kind == CODE_GUIDES:
+            return self._failure(table, cause)  # one table, not a dealer's: never offboarded
         try:
-            self._client.get_table(f"{self._client.project}.{self._dataset}.{table}")
+            self._client.get_table(
+                f"{self._client.project}.{self._dataset}.{table}", timeout=self._timeout_s
+            )
         except exceptions.NotFound:
             return TableRead(
                 table, [], 0, 0, missing="vanished" if table in self._known else "dropped"
             )
-        except exceptions.GoogleAPIError:
+        except Exception:  # the table's state is unknown: the 404 stands, a failed query
             pass
-        return self._failure(table, cause)
+        return self._failure(table, cause, True)  # a new query gets a new job
 
     def completeness_result(self) -> dg.AssetCheckResult:
         return written_completeness(self.source_name, self._tally, self.consumed)

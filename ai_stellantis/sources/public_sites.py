@@ -38,24 +38,25 @@ DEALERS = PageLayout(records=("dealer",), key="dealerCode")
 """A brand's dealer locator page: its dealers, or a page of them."""
 
 
-def _succeeded(outcome: Any, errors: Any) -> bool:
+def _succeeded(outcome: Any, errors: Any, records: Any) -> bool:
     """Whether an answer's outcome (`result.result`, `status`) says it succeeded: `SUCCESS` in
-    any case, or no outcome at all and no errors (keys may be missing)."""
+    any case; or, as keys may be missing, no outcome at all, no errors and its list of records."""
     if outcome is None:
-        return not errors
+        return not errors and isinstance(records, list)
     return isinstance(outcome, str) and outcome.strip().upper() == "SUCCESS"
 
 
-def _result_data(data: Any) -> Mapping[str, Any]:
-    """The `result.data` object of an inventory-style answer, or a retryable failure (the
-    client's error names the page)."""
+def _result_data(data: Any, records: str) -> Mapping[str, Any]:
+    """The `result.data` object of an inventory-style answer whose list of records is under
+    `records`, or a retryable failure (the client's error names the page)."""
     result = data.get("result") if isinstance(data, dict) else None
     if not isinstance(result, dict):
         raise RetryableResponse("the answer has no `result` object")
-    errors = result.get("errors")
-    if not _succeeded(result.get("result"), errors):
-        raise RetryableResponse(f"result {result.get('result')!r}, errors {errors or []!r}")
     payload = result.get("data")
+    listed = payload.get(records) if isinstance(payload, dict) else None
+    errors = result.get("errors")
+    if not _succeeded(result.get("result"), errors, listed):
+        raise RetryableResponse(f"result {result.get('result')!r}, errors {errors or []!r}")
     if not isinstance(payload, dict):
         raise RetryableResponse("the answer has no `result.data` object")
     return payload
@@ -108,7 +109,7 @@ class InventoryCode:
         return f"public_inventory page {page} of {self.key}"
 
     def validate(self, data: Any) -> None:
-        _result_data(data)
+        _result_data(data, "vehicles")
 
     def read(self, data: Any) -> PageContent:
         return INVENTORY.read(data)
@@ -151,7 +152,7 @@ class ModelYearCodes(_WholeBrandList):
         return f"public_model_year_codes of {self.key}"
 
     def validate(self, data: Any) -> None:
-        codes = _result_data(data).get("modelYearCodes")
+        codes = _result_data(data, "modelYearCodes").get("modelYearCodes")
         if not isinstance(codes, list):
             raise RetryableResponse("no `modelYearCodes` list")
 
@@ -184,7 +185,9 @@ class DealerLocator(_WholeBrandList):
         return f"public_dealers page {page} of {self.key}"
 
     def validate(self, data: Any) -> None:
-        if not isinstance(data, dict) or not _succeeded(data.get("status"), data.get("error")):
+        if not isinstance(data, dict) or not _succeeded(
+            data.get("status"), data.get("error"), data.get("dealer")
+        ):
             status = data.get("status") if isinstance(data, dict) else type(data).__name__
             error = data.get("error") if isinstance(data, dict) else None
             raise RetryableResponse(f"status {status!r}, error {error!r}")

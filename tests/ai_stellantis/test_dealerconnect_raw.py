@@ -194,22 +194,50 @@ def test_a_failing_query_is_a_failed_page_naming_the_table_and_the_rest_is_store
     assert stored(data_dir, "dealerconnect_sales")["_fetch_error"].null_count() == sales.height
 
 
-def test_when_every_query_fails_the_run_fails_and_commits_nothing(
+def test_when_no_table_answers_the_run_fails_and_commits_nothing(
     data_dir: Path, standin: DealerConnectHandle
 ) -> None:
-    """Every table failing is the account or the dataset, not a table: the run fails."""
+    """Every query failing, or every table read on a recent day gone with nothing else read,
+    is the account or the dataset, not a table or a dealer: the run fails, naming why."""
     codes = standin.truth(DAY).dealer_codes()
-    standin.set_state(faults=",".join(f"query_error:sales_{c}" for c in codes))
-    result = materialize_day(KEYS[1:2], DAY.isoformat(), raise_on_error=False)
-    assert not result.success
-    [failure] = result.get_step_failure_events()
-    error = failure.step_failure_data.error
-    assert error is not None
-    assert "the query of every table failed" in error.message
-    assert f"dealerconnect.sales_{codes[0]}" in error.message
-    catalog = load_catalog(data_dir)
-    name = "stellantis_raw.dealerconnect_sales"
-    assert not catalog.table_exists(name) or stored(data_dir, "dealerconnect_sales").height == 0
+    assert materialize_day(KEYS[:2], DAY.isoformat()).success
+    next_day = DAY + dt.timedelta(days=1)
+    job = defs().resolve_job_def("stellantis_daily")
+
+    def failure(key: str, faults: str) -> str:
+        standin.set_state(date=next_day, faults=faults)
+        result = job.execute_in_process(
+            partition_key=next_day.isoformat(),
+            asset_selection=[dg.AssetKey.from_user_string(key)],
+            raise_on_error=False,
+        )
+        assert not result.success
+        [failed] = result.get_step_failure_events()
+        error = failed.step_failure_data.error
+        assert error is not None
+        # A refused query or a table gone is not retried: the next try would be answered alike.
+        assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+        return error.message
+
+    message = failure(KEYS[1], ",".join(f"query_error:sales_{c}" for c in codes))
+    assert "the query of every table failed" in message
+    assert f"dealerconnect.sales_{codes[0]}" in message
+    message = failure(KEYS[0], ",".join(f"vanish:inventory_{c}" for c in codes))
+    assert f"none of the {len(codes)} tables read on a recent day is in dealerconnect" in message
+    for name in ("dealerconnect_inventory", "dealerconnect_sales"):
+        assert stored(data_dir, name, next_day).height == 0
+
+    # A table answered with no rows is an answer: the failed one is named, the day stored.
+    standin.set_state(
+        date=next_day, faults=f"unread:inventory_{codes[0]},query_error:inventory_{codes[1]}"
+    )
+    result = materialize_day(KEYS[:1], next_day.isoformat())
+    [check] = result.get_asset_check_evaluations()
+    assert check.severity == dg.AssetCheckSeverity.ERROR
+    assert set(check.metadata["unobserved_sub_resources"].value) == {
+        f"inventory_{codes[0]}",
+        f"inventory_{codes[1]}",
+    }
 
 
 def test_timestamps_sent_as_seconds_read_as_the_same_rows(

@@ -233,5 +233,6 @@ def test_a_lower_case_vin_brand_and_attribute_names_in_another_case_read_alike()
     assert got.rejected.height == 0
     first = got.rows.row(0, named=True)
     assert first["vin"] == shouting["vin"].strip().upper()
+    assert first["maker_code"] == first["vin"][:3] and first["vin_matches_brand"] is True
     assert first["brand_corrected"] is False
     assert (first["drive"], first["doors"], first["real_trim"]) == ("4WD", 4, "Willys")

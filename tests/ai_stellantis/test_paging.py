@@ -221,6 +221,8 @@ def test_an_answer_succeeds_in_any_case_or_without_an_outcome_and_fails_with_err
         assert _outcome(code, {"result": {"result": outcome, "data": data}})[0] == "read"
     assert _outcome(code, {"result": {"data": data}})[0] == "read"
     assert _outcome(code, {"result": {"errors": [], "data": data}})[0] == "read"
+    # Without an outcome, an answer without its list of records is no answer.
+    assert _outcome(code, {"result": {"message": "down", "data": {}}})[0] == "retry"
     failures: list[dict[str, Any]] = [{"result": "FAILURE", "data": data}, {"errors": ["busy"]}]
     for failed in failures:
         assert _outcome(code, {"result": {**failed, "data": data}})[0] == "retry"
@@ -229,7 +231,11 @@ def test_an_answer_succeeds_in_any_case_or_without_an_outcome_and_fails_with_err
     taken: list[dict[str, Any]] = [{"status": "success", "dealer": dealers}, {"dealer": dealers}]
     for page in taken:
         locator.validate(page)
-    refused: list[dict[str, Any]] = [{"status": "FAILURE", "error": "down"}, {"error": "down"}]
+    refused: list[dict[str, Any]] = [
+        {"status": "FAILURE", "error": "down"},
+        {"error": "down", "dealer": dealers},
+        {"message": "down"},
+    ]
     for page in refused:
         try:
             locator.validate(page)
@@ -245,4 +251,5 @@ def test_the_total_is_totalcount_in_either_spelling_else_the_exact_match_count()
     assert total({"totalcount": 12, "exactMatchCount": 11}) == 12
     assert total({"totalCount": "1,204", "exactMatchCount": 11}) == 1204
     assert total({"exactMatchCount": "11"}) == 11
+    assert total({"totalcount": "", "exactMatchCount": 11}) == 11  # empty text is null
     assert total({}) is None
