@@ -171,7 +171,9 @@ def _distinct(records: pl.LazyFrame, alike: list[str]) -> pl.LazyFrame:
 
 
 def _reported_total(plan: EntityPlan) -> pl.Expr:
+    # A negative total reports nothing (a `-1` for unknown), as the raw tier reads it.
     totals = [int_expr(navigate(pl.col(PAGE), path)) for path in plan.totals]
+    totals = [pl.when(total >= 0).then(total) for total in totals]
     return (pl.coalesce(totals) if totals else pl.lit(None, pl.Int64)).alias("reported_total")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import string
 from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -67,6 +68,29 @@ def text_rule(text: str | None) -> str | None:
         return None
     text = text.strip(WHITESPACE)
     return None if not text or _looks_structured(text) else text
+
+
+_TO_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+_TO_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def ascii_upper(text: str) -> str:
+    """`text` with its ASCII letters in upper case and every other character as it is: Python's
+    and Polars' Unicode case tables differ between their versions, ASCII's do not."""
+    return text.translate(_TO_UPPER)
+
+
+def ascii_upper_expr(expr: pl.Expr) -> pl.Expr:
+    return expr.str.replace_many(list(string.ascii_lowercase), list(string.ascii_uppercase))
+
+
+def ascii_lower(text: str) -> str:
+    """`text` with its ASCII letters in lower case (see `ascii_upper`)."""
+    return text.translate(_TO_LOWER)
+
+
+def ascii_lower_expr(expr: pl.Expr) -> pl.Expr:
+    return expr.str.replace_many(list(string.ascii_uppercase), list(string.ascii_lowercase))
 
 
 def text_expr(expr: pl.Expr) -> pl.Expr:

@@ -10,15 +10,22 @@ import polars as pl
 from pydantic import BaseModel
 
 from ai_core.transform.coerce import Stepwise, Transform
-from ai_core.transform.scalars import WHITESPACE, as_text, flag_expr, flag_rule
+from ai_core.transform.scalars import (
+    WHITESPACE,
+    as_text,
+    ascii_lower,
+    ascii_lower_expr,
+    flag_expr,
+    flag_rule,
+)
 
 
 def _name_rule(text: str) -> str:
-    return text.strip(WHITESPACE).lower()
+    return ascii_lower(text.strip(WHITESPACE))
 
 
 def _name_expr(expr: pl.Expr) -> pl.Expr:
-    return expr.str.strip_chars(WHITESPACE).str.to_lowercase()
+    return ascii_lower_expr(expr.str.strip_chars(WHITESPACE))
 
 
 class Pick(Transform):
@@ -26,7 +33,8 @@ class Pick(Transform):
 
     Flattens name/value lists into columns: `Pick("typeDesc", "Drive", "value")` reads the value
     of the `Drive` entry of `[{"typeDesc": "Drive", "value": "4WD"}, ...]`. Names are compared
-    trimmed and in lower case: servers differ in how they write the same name (`DRIVE`).
+    trimmed and with ASCII letters in lower case: servers differ in how they write the same name
+    (`DRIVE`).
     """
 
     def __init__(self, where: str, equals: str, take: str) -> None:

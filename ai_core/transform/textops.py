@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from ai_core.transform.coerce import Stepwise, Transform
-from ai_core.transform.scalars import as_text, text_expr, text_rule
+from ai_core.transform.scalars import as_text, ascii_upper, ascii_upper_expr, text_expr, text_rule
 
 
 class Slice(Stepwise):
@@ -49,14 +49,15 @@ class Slice(Stepwise):
 
 
 class Upper(Stepwise):
-    """The text in upper case, for identifiers that are case-insensitive (a VIN)."""
+    """The text with its ASCII letters in upper case, for identifiers that are case-insensitive
+    (a VIN); other characters stay as sent, so a pattern after it still refuses them."""
 
     def python(self, value: Any) -> str | None:
         text = text_rule(as_text(value))
-        return text.upper() if text is not None else None
+        return ascii_upper(text) if text is not None else None
 
     def steps(self) -> tuple[Callable[[pl.Expr], pl.Expr], ...]:
-        return (lambda expr: text_expr(expr).str.to_uppercase(),)
+        return (lambda expr: ascii_upper_expr(text_expr(expr)),)
 
     def decode_dtype(self, inner: pl.DataType | None) -> pl.DataType:
         return pl.String()

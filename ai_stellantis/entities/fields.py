@@ -16,6 +16,7 @@ import polars as pl
 
 from ai_core.http.redact import REDACTED
 from ai_core.transform import Derived, Fallback, Matches, OnlyMatch, RegexGroup, Slice, Text, Upper
+from ai_core.transform.scalars import ascii_lower, ascii_lower_expr
 from ai_stellantis.brands import BRANDS
 
 BRAND_NAMES: dict[str, str] = {b.domain: b.name for b in BRANDS}
@@ -38,8 +39,8 @@ WMI_BRANDS: dict[str, str] = {
 
 VIN_PATTERN = r"^[A-HJ-NPR-Z0-9]{17}$"
 Vin = Annotated[Text, Upper(), Matches(VIN_PATTERN)]
-"""A VIN, read in upper case as VINs are case-insensitive; text of another form rejects the
-record."""
+"""A VIN, its ASCII letters read in upper case as VINs are case-insensitive; text of another
+form rejects the record."""
 CPP_PATTERN = r"^2[0-9][A-Z]$"
 IMAGE_BRAND_PATTERN = r"(?:^|&)brand=([^&]*)"
 
@@ -94,13 +95,12 @@ def brand_from_domain(published: str | None = "published_brand") -> Derived:
 BRAND_CORRECTED = Derived(
     lambda record, provenance: (
         domain_of(provenance) in BRAND_NAMES
-        and (record.published_brand or "").lower() != (record.brand or "").lower()
+        and ascii_lower(record.published_brand or "") != ascii_lower(record.brand or "")
     ),
     DOMAIN.is_in(list(BRAND_NAMES))
-    & pl.col("published_brand")
-    .str.to_lowercase()
-    .fill_null("")
-    .ne(pl.col("brand").str.to_lowercase().fill_null("")),
+    & ascii_lower_expr(pl.col("published_brand").fill_null("")).ne(
+        ascii_lower_expr(pl.col("brand").fill_null(""))
+    ),
     doc="the published brand is not the brand of the site, in any case (or is missing)",
 )
 

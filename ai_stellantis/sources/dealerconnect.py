@@ -13,7 +13,7 @@ check warns of it as gone (a dealer offboarded) rather than failing as for a pag
 fetch. So is such an inventory or code-guide table with no rows for the day, and that fails the
 check: a dealer always has stock, so an empty day means its portal was not read. A sales table
 with no rows is a day without sales. A table whose query fails is a failed page naming the error,
-and the other tables are stored; a day on which no table answers fails the run.
+and the other tables are stored; a day on which no query answers fails the run.
 """
 
 from __future__ import annotations
@@ -199,25 +199,20 @@ class DealerConnectStream(LazyRawFetch):
                 if nxt is not None:
                     pending.append(self._submit(pool, nxt, nxt in gone))
                 yield from self._chunks(read)
-        if not self._summaries and not self._empty and (self._failed or self._vanished):
-            # No table answered: the account's roles or the dataset, not a table or a dealer.
-            # The run fails, so nothing of the day is committed.
+        if self._failed and not self._summaries and not self._empty:
+            # No query answered: the account's roles or the dataset, not a table. The run
+            # fails, so nothing of the day is committed. (Tables gone with nothing else read
+            # are dealers offboarded, as a one-dealer dataset's last day is: they warn.)
             # A step retry is worth it only when a failure may pass (a 5xx, a time-out).
             raise dg.Failure(
                 f"{self.source_name}: {self._nothing_answered()}", allow_retries=self._transient
             )
 
     def _nothing_answered(self) -> str:
-        if self._failed:
-            return (
-                f"the query of every table failed for {self._day}, the first: "
-                f"{self._first_error}; check the credentials' roles and the dataset, then rerun "
-                "the partition"
-            )
         return (
-            f"none of the {len(self._vanished)} tables read on a recent day is in "
-            f"{self._dataset} on {self._day}, and no other table was read; check the dataset's "
-            "name and the credentials' roles, then rerun the partition"
+            f"no query answered for {self._day}: {len(self._failed)} failed, the first: "
+            f"{self._first_error}; check the credentials' roles and the dataset, then rerun the "
+            "partition"
         )
 
     def _submit(self, pool: ThreadPoolExecutor, table: str, gone: bool) -> Future[TableRead]:
@@ -336,7 +331,10 @@ class DealerConnectStream(LazyRawFetch):
         except exceptions.NotFound as exc:
             return self._not_found(table, f"NotFound: {_message(exc)}")
         except exceptions.GoogleAPIError as exc:
-            passing = isinstance(exc, exceptions.ServerError | exceptions.TooManyRequests)
+            # The client gives up retrying a 5xx, a 429 or a time-out with a `RetryError`.
+            passing = isinstance(
+                exc, exceptions.ServerError | exceptions.TooManyRequests | exceptions.RetryError
+            )
             return self._failure(table, f"{type(exc).__name__}: {_message(exc)}", passing)
         except TimeoutError:
             return self._failure(table, f"no answer within {self._timeout_s:g} s", True)
@@ -354,14 +352,17 @@ class DealerConnectStream(LazyRawFetch):
         """A dealer's table dropped since it was listed is gone; a 404 of anything else (the
         query's job, while its pages are read) or of the code guides is a failed query."""
         from google.api_core import exceptions
+        from google.cloud import bigquery
 
-        if self._kind == CODE_GUIDES:
-            return self._failure(table, cause)  # one table, not a dealer's: never offboarded
         try:
             self._client.get_table(
-                f"{self._client.project}.{self._dataset}.{table}", timeout=self._timeout_s
+                f"{self._client.project}.{self._dataset}.{table}",
+                retry=bigquery.DEFAULT_RETRY.with_timeout(self._timeout_s),
+                timeout=self._timeout_s,
             )
         except exceptions.NotFound:
+            if self._kind == CODE_GUIDES:  # one table, no dealer's: never offboarded
+                return self._failure(table, f"{cause}; the table is not in the dataset")
             return TableRead(
                 table, [], 0, 0, missing="vanished" if table in self._known else "dropped"
             )
@@ -418,7 +419,7 @@ def _pages(rows: Any) -> Iterator[Sequence[Any]]:
             # The client converts each cell as it is read, for example a TIMESTAMP from the
             # integer microseconds it asked for.
             items = list(page)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             raise UnreadableCell(f"{type(exc).__name__}: {str(exc)[:200]}") from None
         yield items
     if not seen:

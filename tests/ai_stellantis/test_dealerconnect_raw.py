@@ -194,11 +194,11 @@ def test_a_failing_query_is_a_failed_page_naming_the_table_and_the_rest_is_store
     assert stored(data_dir, "dealerconnect_sales")["_fetch_error"].null_count() == sales.height
 
 
-def test_when_no_table_answers_the_run_fails_and_commits_nothing(
+def test_when_no_query_answers_the_run_fails_and_commits_nothing(
     data_dir: Path, standin: DealerConnectHandle
 ) -> None:
-    """Every query failing, or every table read on a recent day gone with nothing else read,
-    is the account or the dataset, not a table or a dealer: the run fails, naming why."""
+    """Every query failing is the account or the dataset, not a table: the run fails, naming
+    why; every table gone is dealers offboarded, and warns."""
     codes = standin.truth(DAY).dealer_codes()
     assert materialize_day(KEYS[:2], DAY.isoformat()).success
     next_day = DAY + dt.timedelta(days=1)
@@ -215,17 +215,21 @@ def test_when_no_table_answers_the_run_fails_and_commits_nothing(
         [failed] = result.get_step_failure_events()
         error = failed.step_failure_data.error
         assert error is not None
-        # A refused query or a table gone is not retried: the next try would be answered alike.
+        # A refused query is not retried: the next try would be answered alike.
         assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
         return error.message
 
     message = failure(KEYS[1], ",".join(f"query_error:sales_{c}" for c in codes))
-    assert "the query of every table failed" in message
+    assert f"no query answered for {next_day}: {len(codes)} failed, the first:" in message
     assert f"dealerconnect.sales_{codes[0]}" in message
-    message = failure(KEYS[0], ",".join(f"vanish:inventory_{c}" for c in codes))
-    assert f"none of the {len(codes)} tables read on a recent day is in dealerconnect" in message
-    for name in ("dealerconnect_inventory", "dealerconnect_sales"):
-        assert stored(data_dir, name, next_day).height == 0
+    assert stored(data_dir, "dealerconnect_sales", next_day).height == 0
+
+    # Every dealer gone, as a one-dealer dataset's last dealer goes: carried, and a warning.
+    standin.set_state(date=next_day, faults=",".join(f"vanish:inventory_{c}" for c in codes))
+    result = materialize_day(KEYS[:1], next_day.isoformat())
+    [check] = result.get_asset_check_evaluations()
+    assert check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["gone_sub_resources"].value == [f"inventory_{c}" for c in codes]
 
     # A table answered with no rows is an answer: the failed one is named, the day stored.
     standin.set_state(

@@ -234,5 +234,11 @@ def test_a_lower_case_vin_brand_and_attribute_names_in_another_case_read_alike()
     first = got.rows.row(0, named=True)
     assert first["vin"] == shouting["vin"].strip().upper()
     assert first["maker_code"] == first["vin"][:3] and first["vin_matches_brand"] is True
+    # Only ASCII letters change case: a long s is no S, and its VIN is refused on both paths.
+    odd = {**plain, "vin": "ſ" + plain["vin"][1:]}
+    raw = raw_rows([("jeep.com/IUJ202610", 1, inventory_body([odd], 1))])
+    got = EXTRACTORS[InventoryVehicle].extract(raw)
+    assert_same(got, oracle_extraction(InventoryVehicle, raw), InventoryVehicle)
+    assert got.rows.height == 0 and got.rejected.height == 1
     assert first["brand_corrected"] is False
     assert (first["drive"], first["doors"], first["real_trim"]) == ("4WD", 4, "Willys")
