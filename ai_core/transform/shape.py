@@ -3,6 +3,7 @@ not, from an object; lists of nested models."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -10,22 +11,16 @@ import polars as pl
 from pydantic import BaseModel
 
 from ai_core.transform.coerce import Stepwise, Transform
-from ai_core.transform.scalars import (
-    WHITESPACE,
-    as_text,
-    ascii_lower,
-    ascii_lower_expr,
-    flag_expr,
-    flag_rule,
-)
+from ai_core.transform.scalars import as_text, flag_expr, flag_rule
+
+_SPACE = "[ \t\r\n]*"
+"""JSON whitespace as `Text` trims it, as a regex both Python's and Polars' engines read."""
 
 
-def _name_rule(text: str) -> str:
-    return ascii_lower(text.strip(WHITESPACE))
-
-
-def _name_expr(expr: pl.Expr) -> pl.Expr:
-    return ascii_lower_expr(expr.str.strip_chars(WHITESPACE))
+def _name_pattern(name: str) -> str:
+    """A regex of `name` alone between any spaces, its meta characters escaped for both."""
+    literal = "".join("\\" + c if c in "\\.^$|?*+()[]{}" else c for c in name)
+    return f"{_SPACE}{literal}{_SPACE}"
 
 
 class Pick(Transform):
@@ -33,8 +28,8 @@ class Pick(Transform):
 
     Flattens name/value lists into columns: `Pick("typeDesc", "Drive", "value")` reads the value
     of the `Drive` entry of `[{"typeDesc": "Drive", "value": "4WD"}, ...]`. Names are compared
-    trimmed and with ASCII letters in lower case: servers differ in how they write the same name
-    (`DRIVE`).
+    trimmed and with ASCII letters in any case, as servers differ in how they write the same
+    name (`DRIVE`).
     """
 
     def __init__(self, where: str, equals: str, take: str) -> None:
@@ -43,7 +38,7 @@ class Pick(Transform):
         self.where = where
         self.equals = equals
         self.take = take
-        self._name = _name_rule(equals)
+        self._name = _name_pattern(equals)
 
     def python(self, value: Any) -> Any:
         if not isinstance(value, list):
@@ -52,16 +47,16 @@ class Pick(Transform):
             if not isinstance(element, dict):
                 continue
             name = as_text(element.get(self.where))
-            if name is not None and _name_rule(name) == self._name:
+            if name is not None and re.fullmatch(self._name, name, re.IGNORECASE | re.ASCII):
                 return element.get(self.take)
         return None
 
     def polars(self, expr: pl.Expr) -> pl.Expr:
         element = pl.element()
-        name = _name_expr(element.struct.field(self.where))
-        return expr.list.eval(
-            element.filter(name == self._name).struct.field(self.take)
-        ).list.first()
+        # Case-insensitive for ASCII only (`-u`), as Python's `re.ASCII`: the two engines'
+        # Unicode case tables differ.
+        named = element.struct.field(self.where).str.contains(f"(?i-u)^{self._name}$")
+        return expr.list.eval(element.filter(named).struct.field(self.take)).list.first()
 
     def decode_dtype(self, inner: pl.DataType | None) -> pl.DataType:
         if inner is None:

@@ -269,7 +269,7 @@ class InventoryVehicle(Vehicle):
     ext_image_url: Annotated[str | None, fields.image_url("ext_image")] = None
     int_image_url: Annotated[str | None, fields.image_url("int_image")] = None
     image_brand: Annotated[Text, fields.IMAGE_BRAND] = None
-    # Later annotations apply first: the VIN is read in upper case, as `vin` is, then cut.
-    maker_code: Annotated[Text, fields.MAKER_CODE, Upper()] = None
+    # Later annotations apply first: cut from the VIN, then in upper case, as `vin` is read.
+    maker_code: Annotated[Text, Upper(), fields.MAKER_CODE] = None
     vin_matches_brand: Annotated[bool | None, fields.VIN_MATCHES_BRAND] = None
     image_brand_matches: Annotated[bool | None, fields.IMAGE_BRAND_MATCHES] = None

@@ -141,3 +141,30 @@ def test_as_text_spells_floats_as_polars_decodes_them(value: float) -> None:
     body = orjson.dumps({"v": value})
     decoded = pl.read_ndjson(io.BytesIO(body), schema={"v": pl.String})["v"][0]
     assert as_text(value) == decoded
+
+
+NAMES = ["Real Trim", " real trim\n", "REAL TRIM", "realtrim", "Real  Trim", "Real Trim.",
+         "Drıve", "ſeats", "\u212aey", "Real Trim\x0b", "", None, 7, "(Real) Trim?"]  # fmt: skip
+
+
+@pytest.mark.parametrize("equals", ["Real Trim", "Drive", "Seats", "Key", "(Real) Trim?"])
+def test_pick_compares_names_trimmed_in_any_ascii_case_alike_on_both_paths(equals: str) -> None:
+    from ai_core.transform import Pick
+
+    pick = Pick("typeDesc", equals, "value")
+    lists = [[{"typeDesc": name, "value": str(i)}] for i, name in enumerate(NAMES)]
+    frame = pl.DataFrame({"a": lists}, schema={"a": pick.decode_dtype(pl.String())})
+    got = frame.select(pick.polars(pl.col("a"))).to_series().to_list()
+    assert got == [pick.python(v) for v in lists]
+    if equals == "Real Trim":
+        assert [n for n, v in zip(NAMES, got, strict=True) if v is not None] == NAMES[:3]
+
+
+@given(st.lists(st.text(max_size=4), max_size=20))
+@settings(max_examples=200, deadline=None)
+def test_upper_changes_ascii_letters_alike_on_both_paths(texts: list[str]) -> None:
+    from ai_core.transform import Upper
+
+    upper = Upper()
+    got = pl.Series(texts, dtype=pl.String).to_frame("t").select(upper.polars(pl.col("t")))
+    assert got.to_series().to_list() == [upper.python(t) for t in texts]
