@@ -104,7 +104,8 @@ def oracle_extraction(entity: type[Entity], raw: Frame) -> Extraction:
         if entity.reports_unknown_keys:
             unknown_paths_in_value(page, plan.page_dtype, ignored, unknown)
         totals = (INT.python(value_at(page, path)) for path in plan.totals)
-        fact["reported_total"] = next((t for t in totals if t is not None), None)
+        # A negative total reports nothing (a `-1` for unknown), as the raw tier reads it.
+        fact["reported_total"] = next((t for t in totals if t is not None and t >= 0), None)
         for index, view in enumerate(record_views(page, plan.records.levels)):
             fact["records"] += 1
             if not plan.reads_records:

@@ -38,7 +38,7 @@ class Pick(Transform):
         self.where = where
         self.equals = equals
         self.take = take
-        self._name = _name_pattern(equals)
+        self._name = _name_pattern(equals.strip(" \t\r\n"))
 
     def python(self, value: Any) -> Any:
         if not isinstance(value, list):

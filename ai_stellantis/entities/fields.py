@@ -101,7 +101,8 @@ BRAND_CORRECTED = Derived(
     & ascii_lower_expr(pl.col("published_brand").fill_null("")).ne(
         ascii_lower_expr(pl.col("brand").fill_null(""))
     ),
-    doc="the published brand is not the brand of the site, in any case (or is missing)",
+    doc="the published brand is not the brand of the site, its ASCII letters in any case (or is "
+    "missing)",
 )
 
 

@@ -57,7 +57,8 @@ class Vehicle(Entity):
     published_brand: Text = None
     """The brand as the site published it."""
     brand_corrected: bool | None = None
-    """True when `brand` is not the brand the site published, in any case (or none was)."""
+    """True when `brand` is not the brand the site published, its ASCII letters in any case (or
+    none was)."""
     model_year: Int = None
     """Model year, for example 2027."""
     model_year_code: Text = None

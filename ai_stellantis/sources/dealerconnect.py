@@ -13,7 +13,7 @@ check warns of it as gone (a dealer offboarded) rather than failing as for a pag
 fetch. So is such an inventory or code-guide table with no rows for the day, and that fails the
 check: a dealer always has stock, so an empty day means its portal was not read. A sales table
 with no rows is a day without sales. A table whose query fails is a failed page naming the error,
-and the other tables are stored; a day on which no query answers fails the run.
+and the other tables are stored; a day whose queries failed with none answered fails the run.
 """
 
 from __future__ import annotations
@@ -293,6 +293,7 @@ class DealerConnectStream(LazyRawFetch):
     def _read(self, table: str) -> TableRead:
         from google.api_core import exceptions
         from google.cloud import bigquery
+        from google.cloud.bigquery import retry
 
         project = self._client.project
         sql = day_query(project, self._dataset, table)
@@ -309,6 +310,10 @@ class DealerConnectStream(LazyRawFetch):
                 page_size=self._page_rows,
                 api_timeout=self._timeout_s,
                 wait_timeout=self._timeout_s,
+                # The client's own retries last ten minutes a call and forty a query: an outage
+                # fails the table within a few time-outs instead, and the step is retried.
+                retry=retry.DEFAULT_RETRY.with_timeout(2 * self._timeout_s),
+                job_retry=retry.DEFAULT_JOB_RETRY.with_timeout(4 * self._timeout_s),
             )
             total = int(rows.total_rows or 0)
             pages: list[RawPage] = []
@@ -419,7 +424,7 @@ def _pages(rows: Any) -> Iterator[Sequence[Any]]:
             # The client converts each cell as it is read, for example a TIMESTAMP from the
             # integer microseconds it asked for.
             items = list(page)
-        except (ValueError, TypeError, OverflowError) as exc:
+        except (ValueError, TypeError, ArithmeticError, AttributeError) as exc:
             raise UnreadableCell(f"{type(exc).__name__}: {str(exc)[:200]}") from None
         yield items
     if not seen:
@@ -436,4 +441,7 @@ def cell_json(value: object) -> str:
 
 
 def _message(exc: exceptions.GoogleAPIError) -> str:
-    return str(getattr(exc, "message", "") or exc).splitlines()[0][:300]
+    text = str(getattr(exc, "message", "") or exc).splitlines()[0][:300]
+    # The client's retries end in a `RetryError` whose own text is only its deadline.
+    cause = getattr(exc, "cause", None)
+    return f"{text}, after {type(cause).__name__}: {_message(cause)}" if cause else text

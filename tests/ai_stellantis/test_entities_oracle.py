@@ -242,3 +242,20 @@ def test_a_lower_case_vin_brand_and_attribute_names_in_another_case_read_alike()
     assert got.rows.height == 0 and got.rejected.height == 1
     assert first["brand_corrected"] is False
     assert (first["drive"], first["doors"], first["real_trim"]) == ("4WD", 4, "Willys")
+
+
+def test_a_negative_total_reports_nothing_on_both_paths() -> None:
+    rng = random.Random(9)
+    records = [vehicle(rng, BY_DOMAIN["jeep.com"], "IUJ202610") for _ in range(2)]
+    pages = []
+    for number, metadata in enumerate(
+        ({"totalcount": -1}, {"totalcount": "-1", "exactMatchCount": 2}, {"totalCount": 2}),
+        start=1,
+    ):
+        page = orjson.loads(inventory_body(records, 2))
+        page["result"]["data"]["metadata"] = metadata
+        pages.append(("jeep.com/IUJ202610", number, orjson.dumps(page)))
+    raw = raw_rows(pages)
+    got = EXTRACTORS[InventoryVehicle].extract(raw)
+    assert_same(got, oracle_extraction(InventoryVehicle, raw), InventoryVehicle)
+    assert got.pages["reported_total"].to_list() == [None, 2, 2]
