@@ -192,7 +192,7 @@ def written_completeness(
 
 
 def _check_result(
-    table: pl.DataFrame, rule: CompletenessRule, gone: frozenset[str] = frozenset()
+    table: pl.DataFrame, rule: CompletenessRule, gone: frozenset[str]
 ) -> dg.AssetCheckResult:
     needs_total = rule.reports_total
     # A listing that moved while paged counts records sold after they were seen and records

@@ -11,16 +11,14 @@ import polars as pl
 from pydantic import BaseModel
 
 from ai_core.transform.coerce import Stepwise, Transform
-from ai_core.transform.scalars import as_text, flag_expr, flag_rule
-
-_SPACE = "[ \t\r\n]*"
-"""JSON whitespace as `Text` trims it, as a regex both Python's and Polars' engines read."""
+from ai_core.transform.scalars import WHITESPACE, as_text, flag_expr, flag_rule
 
 
 def _name_pattern(name: str) -> str:
-    """A regex of `name` alone between any spaces, its meta characters escaped for both."""
-    literal = "".join("\\" + c if c in "\\.^$|?*+()[]{}" else c for c in name)
-    return f"{_SPACE}{literal}{_SPACE}"
+    """A regex of `name` alone between the whitespace `Text` trims, escaped as `re.escape` does
+    for both Python's and Polars' engines (as `decode.key_pattern` is)."""
+    space = f"[{WHITESPACE}]*"
+    return f"{space}{re.escape(name.strip(WHITESPACE))}{space}"
 
 
 class Pick(Transform):
@@ -38,7 +36,7 @@ class Pick(Transform):
         self.where = where
         self.equals = equals
         self.take = take
-        self._name = _name_pattern(equals.strip(" \t\r\n"))
+        self._name = _name_pattern(equals)
 
     def python(self, value: Any) -> Any:
         if not isinstance(value, list):

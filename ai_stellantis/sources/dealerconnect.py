@@ -357,12 +357,12 @@ class DealerConnectStream(LazyRawFetch):
         """A dealer's table dropped since it was listed is gone; a 404 of anything else (the
         query's job, while its pages are read) or of the code guides is a failed query."""
         from google.api_core import exceptions
-        from google.cloud import bigquery
+        from google.cloud.bigquery import retry
 
         try:
             self._client.get_table(
                 f"{self._client.project}.{self._dataset}.{table}",
-                retry=bigquery.DEFAULT_RETRY.with_timeout(self._timeout_s),
+                retry=retry.DEFAULT_RETRY.with_timeout(self._timeout_s),
                 timeout=self._timeout_s,
             )
         except exceptions.NotFound:
