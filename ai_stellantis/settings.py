@@ -46,6 +46,11 @@ class StellantisApiResource(dg.ConfigurableResource):
     inventory_retry_backoff: float = Field(
         default=_HTTP.retry_backoff_s, ge=0, description="Seconds, doubled per retry, with jitter."
     )
+    inventory_max_throttled: float = Field(
+        default=_HTTP.max_throttled_s,
+        gt=0,
+        description="Seconds a site may answer nothing but 429 before its pages fail.",
+    )
     inventory_max_per_model: int | None = Field(
         default=None, ge=1, description="Vehicles read per model-year code; unset: all of them."
     )
@@ -73,5 +78,6 @@ class StellantisApiResource(dg.ConfigurableResource):
             timeout_s=self.inventory_timeout,
             max_retries=self.inventory_max_retries,
             retry_backoff_s=self.inventory_retry_backoff,
+            max_throttled_s=self.inventory_max_throttled,
             workers=self.inventory_pages_workers,
         )

@@ -6,10 +6,11 @@ only while a request is on the wire; backoff waits hold no slot, so one throttle
 idle a worker that another page could use. The only sleeps are those waits.
 
 A 429 says the client, not the page, went too fast: every request to that host waits out the
-pause it asks for (its `Retry-After`, or the backoff), and a page's 429s do not use up its
-retries, only its deadline, so a rate-limited day slows down instead of losing pages. Once a
-host has answered nothing but 429 for longer than a page's deadline, its pages fail instead of
-waiting, each pause letting one round of pages ask whether it has recovered.
+pause it asks for (its `Retry-After`, or the backoff), and a page's 429s use up neither its
+retries nor its deadline, so a rate-limited day slows down instead of losing pages. While a
+host answers nothing but 429, one request a pause asks whether it has recovered and the others
+wait for its answer, as a rate limiter that counts refused requests needs. Once that has gone on
+for `max_throttled_s`, the host's pages fail instead of waiting, the probe still asking.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import datetime as dt
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
@@ -66,6 +68,8 @@ class AsyncHttpClient:
         self._hosts: set[str] = set()  # hosts asked for directly; redirects may stay on them
         self._paused_until: dict[str, float] = {}  # host -> when its requests may go again
         self._throttled: dict[str, _Throttled] = {}  # hosts whose last answer was a 429
+        self.last_429_at = 0.0
+        """When a 429 last came (`time.monotonic()`): a throttled host is answering, not stalled."""
 
     async def __aenter__(self) -> Self:
         if self._http is not None:
@@ -119,8 +123,8 @@ class AsyncHttpClient:
         http, slots = self._open_parts()
         cfg = self.config
         query = dict(params) if params else {}
-        call = _Call(label, query, request_url(url, query), time.perf_counter(), shape)
         deadline = asyncio.timeout(cfg.page_deadline_s)
+        call = _Call(label, query, request_url(url, query), time.perf_counter(), deadline, shape)
         try:
             async with deadline:
                 return await self._tries(http, slots, validate, call)
@@ -129,8 +133,6 @@ class AsyncHttpClient:
                 raise
             self.stats.failures += 1
             last = f"; last: {call.last.detail}" if call.last is not None else ""
-            if self._paused_until.get(call.url.host, 0.0) > time.monotonic():
-                last += f"; requests to {call.url.host} were waiting out a 429"
             raise FetchError.exhausted(
                 label=label,
                 url=str(call.url),
@@ -156,9 +158,7 @@ class AsyncHttpClient:
                 request = http.build_request("GET", call.url, headers=self._headers.next_headers())
                 host = request.url.host
                 self._hosts.add(host)
-                outcome = await self._attempt(
-                    http, slots, request, host, validate, call.shape, label, attempts
-                )
+                outcome = await self._attempt(http, slots, request, host, validate, call)
                 # Any other answer ends the host's streak; a failure with no answer does not.
                 if self._throttled and outcome.status not in (None, 429):
                     self._throttled.pop(host, None)
@@ -187,7 +187,8 @@ class AsyncHttpClient:
                         host,
                         wait_s,
                     )
-                    await asyncio.sleep(wait_s)
+                    with _deadline_stopped(call):
+                        await asyncio.sleep(wait_s)
                     continue
                 if attempts - throttled > cfg.max_retries:
                     raise FetchError.exhausted(
@@ -224,13 +225,12 @@ class AsyncHttpClient:
         request: httpx.Request,
         host: str,
         validate: Validator | None,
-        shape: type | None,
-        label: str | None,
-        attempts: int,
+        call: _Call,
     ) -> _Received | Transient:
         cfg = self.config
+        label, attempts = call.label, call.attempts
         status: int | None = None
-        await self._take_slot(slots, request, host, label, attempts)
+        probe = await self._take_slot(slots, request, host, call)
         try:
             sent = time.perf_counter()
             try:
@@ -271,7 +271,11 @@ class AsyncHttpClient:
                 self.stats.observe_attempt(time.perf_counter() - sent, status)
         finally:
             slots.release()
-        return self._interpret(response, body, validate, shape, label, attempts)
+            if probe is not None:
+                # The pages waiting on it run only once the caller, with no wait in between, has
+                # taken its answer: a new pause, or the end of the host's streak.
+                probe.answered()
+        return self._interpret(response, body, validate, call.shape, label, attempts)
 
     async def _read_capped(
         self, response: httpx.Response, label: str | None, attempts: int
@@ -357,44 +361,58 @@ class AsyncHttpClient:
         )
 
     async def _take_slot(
-        self,
-        slots: asyncio.Semaphore,
-        request: httpx.Request,
-        host: str,
-        label: str | None,
-        attempts: int,
-    ) -> None:
-        """Take a worker slot while `host` is not paused: a request queued for a slot when a 429
-        paused its host would otherwise go out during the pause. The caller releases it."""
+        self, slots: asyncio.Semaphore, request: httpx.Request, host: str, call: _Call
+    ) -> _Throttled | None:
+        """Take a worker slot once `host` may be asked: a request queued for a slot when a 429
+        paused its host would otherwise go out during the pause. While the host is throttled,
+        only one request at a time goes out, its probe, returned so its answer wakes the others.
+        The caller releases the slot."""
         while True:
-            if self._paused_until:
-                if self._paused_until.get(host, 0.0) > time.monotonic():
-                    # Throttled out and paused: the page fails without asking (see below).
-                    self._refuse_when_throttled_out(host, request, label, attempts)
-                await self._wait_out_pause(host)
+            if self._paused_until or self._throttled:
+                await self._wait_turn(host, request, call)
             await slots.acquire()
-            if host not in self._paused_until:
-                return
+            streak = self._throttled.get(host)
+            if host not in self._paused_until and (streak is None or not streak.probing):
+                if streak is not None:
+                    streak.probing = True
+                return streak
             slots.release()
+
+    async def _wait_turn(self, host: str, request: httpx.Request, call: _Call) -> None:
+        """Wait while `host` is paused or its probe is out, without spending the page's deadline:
+        the host's own `max_throttled_s` bounds the wait."""
+        with _deadline_stopped(call):
+            while True:
+                until = self._paused_until.get(host)
+                if until is not None:
+                    left = until - time.monotonic()
+                    if left > 0:
+                        self._refuse_when_throttled_out(host, request, call.label, call.attempts)
+                        await asyncio.sleep(left)
+                        continue
+                    del self._paused_until[host]
+                streak = self._throttled.get(host)
+                if streak is None or not streak.probing:
+                    return
+                await streak.turn.wait()
 
     def _refuse_when_throttled_out(
         self, host: str, request: httpx.Request, label: str | None, attempts: int
     ) -> None:
-        """Fail the page once `host` has answered nothing but 429 for longer than a page's
-        deadline: waiting on, every page of the day would wait out its whole deadline. Until the
-        host answers otherwise, a page fails while the host is paused, and one that asks between
-        pauses is the host's probe."""
+        """Fail the page once `host` has answered nothing but 429 for `max_throttled_s`: a
+        permanent block must not hold the day. Until the host answers otherwise, a page fails
+        while the host is paused, and the one that asks between pauses is the host's probe."""
         streak = self._throttled.get(host)
         if streak is None:
             return
         throttled_s = time.monotonic() - streak.since
-        if throttled_s > self.config.page_deadline_s:
+        if throttled_s > self.config.max_throttled_s:
             raise FetchError.exhausted(
                 label=label,
                 url=str(request.url),
                 attempts=attempts,
                 cause=f"HTTP 429: {host} has answered nothing but 429 for {throttled_s:.0f} s, "
-                "longer than a page's deadline",
+                f"past max_throttled_s ({self.config.max_throttled_s:g} s)",
                 status=429,
             )
 
@@ -403,8 +421,10 @@ class AsyncHttpClient:
         host is paused answers a request sent before the pause: it waits the pause out with the
         others (or the longer `Retry-After` it asks). One that comes after grows the host's
         streak, and with it the backoff, whichever pages ask."""
-        now = time.monotonic()
-        streak = self._throttled.setdefault(host, _Throttled(now))
+        now = self.last_429_at = time.monotonic()
+        streak = self._throttled.get(host)
+        if streak is None:
+            streak = self._throttled[host] = _Throttled(now)
         left = self._paused_until.get(host, 0.0) - now
         if left > 0:
             asked = min(outcome.retry_after_s or 0.0, self.config.retry_after_cap_s)
@@ -419,15 +439,6 @@ class AsyncHttpClient:
         """Hold every request to `host` for `wait_s` from now (a longer pause stands)."""
         until = time.monotonic() + wait_s
         self._paused_until[host] = max(until, self._paused_until.get(host, until))
-
-    async def _wait_out_pause(self, host: str) -> None:
-        """Wait until `host` is no longer paused, however often the pause grows meanwhile."""
-        while (until := self._paused_until.get(host)) is not None:
-            left = until - time.monotonic()
-            if left <= 0:
-                del self._paused_until[host]
-                return
-            await asyncio.sleep(left)
 
     def _wait_before_retry(self, attempts: int, outcome: Transient) -> float:
         cfg = self.config
@@ -458,12 +469,20 @@ class _Received:
 
 @dataclass(slots=True)
 class _Throttled:
-    """A host's rounds of 429 since its last other answer (each a pause sat out), and when the
-    first came."""
+    """A host's rounds of 429 since its last other answer (each a pause sat out), when the
+    first came, and whether its probe is out."""
 
     since: float
     answers: int = 0
     """429s that came with the host not paused: each began a pause."""
+    probing: bool = False
+    turn: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when the probe out now has its answer; the next probe waits on a new one."""
+
+    def answered(self) -> None:
+        self.probing = False
+        self.turn.set()
+        self.turn = asyncio.Event()
 
 
 @dataclass(slots=True)
@@ -474,6 +493,7 @@ class _Call:
     query: dict[str, str | int]
     url: httpx.URL
     started: float
+    deadline: asyncio.Timeout
     shape: type | None = None
     attempts: int = 0
     last: Transient | None = None
@@ -521,3 +541,21 @@ class _CrossHostRedirect(Exception):
     def __init__(self, host: str) -> None:
         super().__init__(host)
         self.host = host
+
+
+@contextmanager
+def _deadline_stopped(call: _Call) -> Iterator[None]:
+    """Stop the page's deadline for the block's length: waiting out its host's 429s is not the
+    page's fault, and `max_throttled_s` bounds that wait."""
+    deadline = call.deadline
+    when = deadline.when()
+    if when is None:
+        yield
+        return
+    left = when - asyncio.get_running_loop().time()
+    deadline.reschedule(None)
+    try:
+        yield
+    finally:
+        if not deadline.expired():
+            deadline.reschedule(asyncio.get_running_loop().time() + left)

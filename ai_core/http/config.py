@@ -3,6 +3,7 @@
 How long a page can hold the fetch: each connect, read and write waits at most `timeout_s` and a
 whole try at most twice that (a body trickling in); a page's tries and the backoff waits between
 them end at `page_deadline_s`, after which the page is recorded as missing and the day goes on.
+Waiting out a host's 429s spends no deadline: `max_throttled_s` bounds a rate-limit block.
 `stall_s` is the watchdog over the whole fetch: when requests are in flight and no page has
 finished, well or badly, for that long, every page not yet finished is recorded as missing. None
 of these depends on the number of pages, so a long healthy fetch is never cut short.
@@ -69,4 +70,10 @@ class HttpClientConfig(BaseModel):
         default=60.0,
         ge=0,
         description="Longest `Retry-After` wait honoured; longer ones are cut to it.",
+    )
+    max_throttled_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="How long a host may answer nothing but 429 before its pages fail; until "
+        "then they wait, without spending their deadline.",
     )

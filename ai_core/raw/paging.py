@@ -17,7 +17,8 @@ of one sub-resource.
 A page that still fails once the client gives up on it (its retries or its deadline spent) does
 not stop the day: it becomes a page with `error` set and an empty body, in its place, and the
 other pages go on. A page 1 that fails leaves its sub-resource with that one page. A watchdog
-gives up when requests are in flight and none has finished for `stall_s`: every page in flight,
+gives up when requests are in flight and none has finished for `stall_s` (a host answering
+429 is not stalled: the client bounds a rate-limit block itself): every page in flight,
 queued or planned becomes a failed page, up to `NOT_ASKED_ROWS` planned pages a sub-resource,
 the last of which names any past them. A reporter hands a `FetchProgress` to `on_progress`
 every `progress_every_s`.
@@ -774,7 +775,9 @@ async def fetch_paged(
             if on_progress is not None and now - reported >= progress_every_s:
                 reported = now
                 on_progress(snapshot())
-            if stall_s is not None and in_flight and now - last_progress > stall_s:
+            # A throttled host is answering (429s), not stalled; `max_throttled_s` bounds it.
+            quiet_since = max(last_progress, client.last_429_at)
+            if stall_s is not None and in_flight and now - quiet_since > stall_s:
                 async with changed:
                     give_up(f"no page of the fetch finished within {stall_s:g} s (stalled)")
                     changed.notify_all()

@@ -58,6 +58,7 @@ def stellantis_env(
         max_page_size=500,
         max_dealers_per_page=5000,
         schema_drift=0.0,
+        blocked_until=None,
     )
     home = tmp_path / "dagster_home"
     home.mkdir()

@@ -166,6 +166,32 @@ def test_the_watchdog_gives_up_on_a_stalled_fetch_and_progress_is_reported(
     assert "pages known" in last.describe()
 
 
+def test_a_rate_limit_block_past_every_deadline_loses_no_page(stellantis_env: UpstreamEnv) -> None:
+    """A site answering nothing but 429 for longer than a page's deadline and the watchdog, but
+    not `max_throttled_s`: the pages wait, one request a pause asks, and every page comes in."""
+    settings, truth, codes = _jeep(stellantis_env, min_pages=2)
+    codes = codes[:3]
+    config = settings.http().model_copy(
+        update={"page_deadline_s": 1.0, "stall_s": 1.5, "workers": 4, "max_throttled_s": 60}
+    )
+    block_s = 4.0
+    stellantis_env.upstream.set_state(
+        latency=0.05, blocked_until=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=block_s)
+    )
+    started = time.monotonic()
+    results = asyncio.run(_collect_with(settings, codes, config, []))
+    assert time.monotonic() - started >= block_s - 0.5
+
+    assert [key for key, page in _pages(results).items() if page.error is not None] == []
+    expected = dict(truth.codes.select("code", "count").iter_rows())
+    finals = [r.summary for r in results if r.summary is not None]
+    assert [s.records for s in finals] == [expected[c] for c in codes]
+    # The block's Retry-After is 1 s: the first round (one page 1 a code), then one probe a
+    # second. Each page asking after each pause would be about four a second.
+    blocked = stellantis_env.upstream.stats()["faults"]["block"]
+    assert len(codes) < blocked <= len(codes) + block_s + 2
+
+
 def _outcome(sub: InventoryCode, data: Any) -> tuple[str, Any]:
     """What the raw tier makes of a page: the retryable failure `validate` names, or `read`'s."""
     try:

@@ -58,7 +58,7 @@ def test_dg_list_env_lists_every_variable_the_location_reads() -> None:
     assert out.returncode == 0, out.stderr[-2000:]
     listed = {line.split("│")[1].strip() for line in out.stdout.splitlines() if "│" in line}
     assert set(templated()) | SECRETS <= listed
-    assert len(templated()) == 15
+    assert len(templated()) == 16
     # Every templated variable is declared, so `dg check yaml --validate-requirements` agrees.
     assert set(templated()) | SECRETS == set(_document()["requirements"]["env"])
 
@@ -96,6 +96,7 @@ def test_a_run_uses_the_variables_set(unset: pytest.MonkeyPatch, tmp_path: Path)
         "STELLANTIS_INVENTORY_PAGES_WORKERS": "4",
         "STELLANTIS_INVENTORY_TIMEOUT": "2.5",
         "STELLANTIS_INVENTORY_RETRY_BACKOFF": "0.25",
+        "STELLANTIS_INVENTORY_MAX_THROTTLED": "90",
         "STELLANTIS_INVENTORY_MAX_PER_MODEL": "120",
         "STELLANTIS_BIGQUERY_TIMEOUT": "7.5",
         "STELLANTIS_BIGQUERY_WORKERS": "3",
@@ -130,6 +131,7 @@ def test_a_run_uses_the_variables_set(unset: pytest.MonkeyPatch, tmp_path: Path)
         0.25,
         HttpClientConfig().max_retries,
     )
+    assert http.max_throttled_s == 90
     bigquery: DealerConnectBigQuery = seen["bigquery"]
     assert (bigquery.project, bigquery.timeout, bigquery.workers) == ("other", 7.5, 3)
     assert seen["iceberg"].data_dir == str(tmp_path / "data")

@@ -68,7 +68,13 @@ def server() -> Iterator[UpstreamHandle]:
 def upstream(server: UpstreamHandle) -> UpstreamHandle:
     """The session server serving DAY without faults or latency."""
     server.set_state(
-        date=DAY, faults="", latency=0.0, evening=False, stall_seconds=90.0, schema_drift=0.0
+        date=DAY,
+        faults="",
+        latency=0.0,
+        evening=False,
+        stall_seconds=90.0,
+        schema_drift=0.0,
+        blocked_until=None,
     )
     return server
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 
@@ -90,6 +91,21 @@ def test_reset_breaks_the_connection_mid_body(
     with pytest.raises(httpx.TransportError):
         _inventory(client, upstream)
     assert _faults(upstream)["reset"] == before + 1
+
+
+def test_a_block_answers_every_site_request_429_until_it_lifts(
+    upstream: UpstreamHandle, client: httpx.Client
+) -> None:
+    before = _faults(upstream).get("block", 0)
+    until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1.5)
+    upstream.set_state(blocked_until=until)
+    for domain in ("jeep.com", "ramtrucks.com"):
+        answer = client.get(upstream.url(domain) + DEALERS, params=dealer_params("J"))
+        assert (answer.status_code, answer.headers["retry-after"]) == (429, "1")
+    assert _faults(upstream)["block"] == before + 2
+    time.sleep(max(0.0, (until - dt.datetime.now(dt.UTC)).total_seconds()) + 0.1)
+    assert _inventory(client, upstream).status_code == 200
+    assert _faults(upstream)["block"] == before + 2
 
 
 def test_stall_holds_the_answer(upstream: UpstreamHandle) -> None:

@@ -2,7 +2,7 @@
 
 `GET health`, `GET stats`, `GET state`, `POST state` (JSON object of changes: `date`, `faults`,
 `latency`, `jitter`, `evening`, `stall_seconds`, `max_page_size`, `max_dealers_per_page`,
-`schema_drift`),
+`schema_drift`, `blocked_until`),
 `POST truth` (`{"out": DIR, "zip", "radius", "page_size"}`, writes the served day's ground truth
 as parquet).
 """

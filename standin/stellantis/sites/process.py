@@ -89,12 +89,13 @@ class UpstreamHandle:
 
     def set_state(self, **changes: Any) -> dict[str, Any]:
         """Change the served `date`, `faults`, pacing, `stall_seconds`, `max_page_size`,
-        `max_dealers_per_page` or `schema_drift` now.
+        `max_dealers_per_page`, `schema_drift` or `blocked_until` now.
 
         A new date is built before this returns; new faults start with fresh pinned counts.
         """
-        if isinstance(changes.get("date"), dt.date):
-            changes["date"] = changes["date"].isoformat()
+        for key in ("date", "blocked_until"):
+            if isinstance(changes.get(key), dt.date):  # a datetime is a date too
+                changes[key] = changes[key].isoformat()
         if "faults" in changes and not isinstance(changes["faults"], str):
             # Lists and mappings travel as the canonical string; strings are checked server-side.
             changes["faults"] = str(FaultSpec.parse(changes["faults"]))

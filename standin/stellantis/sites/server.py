@@ -155,6 +155,11 @@ class UpstreamServer:
         self, brand: BrandSpec, endpoint: str, request: Request, writer: asyncio.StreamWriter
     ) -> bool:
         domain = brand.domain
+        if self.state.blocked_until is not None and self.state.blocked():
+            self._count("block")
+            blocked = Response(429, b"Too Many Requests", "text/plain", [("Retry-After", "1")])
+            await self._send(writer, blocked, request.keep_alive)
+            return request.keep_alive
         code, page = endpoints.target(endpoint, request.query)
         fault = self.injector.decide(domain, endpoint, code, page)
         if fault == "stall":

@@ -31,6 +31,13 @@ class ServedState(BaseModel):
     """Dealers a locator page at most, whatever `resultsPerPage` asks (5,000 observed)."""
     schema_drift: float = Field(default=0.0, ge=0.0, le=1.0)
     """Share of successful answers served with the contract's schema drift (`schema_drift`)."""
+    blocked_until: dt.datetime | None = None
+    """Until then every site request answers 429 with `Retry-After: 1`, as a rate limiter's block
+    does; counted as the fault `block`."""
+
+    def blocked(self) -> bool:
+        until = self.blocked_until
+        return until is not None and dt.datetime.now(dt.UTC) < until
 
     @field_validator("faults", mode="before")
     @classmethod

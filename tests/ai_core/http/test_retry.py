@@ -146,23 +146,56 @@ def test_a_rate_limited_fetch_slows_down_and_loses_no_page(
         assert not [a for a in fault_server.arrivals if first + 0.3 < a.at < first + 0.95]
 
 
-def test_a_page_throttled_past_its_deadline_is_reported_as_such(
+def test_a_page_throttled_past_max_throttled_s_is_reported_as_such(
     fault_server: FaultServer,
 ) -> None:
     fault_server.always("/p", Fault.status_code(429, "1"))
-    config = FAST.model_copy(update={"page_deadline_s": 2.5})
+    # The page's own deadline passes long before: waiting out 429s does not spend it.
+    config = FAST.model_copy(update={"page_deadline_s": 0.5, "max_throttled_s": 2.5})
+    started = time.monotonic()
     with pytest.raises(FetchError) as caught:
         asyncio.run(fetch_once(fault_server, "/p", config))
+    assert time.monotonic() - started >= 2.5
     message = str(caught.value)
-    assert "page deadline of 2.5 s; last: HTTP 429" in message
-    assert f"requests to {fault_server.host} were waiting out a 429" in message
-    assert 2 <= caught.value.attempts <= 4  # a try a second, past the three retries' count
+    assert f"HTTP 429: {fault_server.host} has answered nothing but 429 for 3 s" in message
+    assert "past max_throttled_s (2.5 s)" in message
+    assert caught.value.attempts == 4  # a try a second, past the three retries' count
+
+
+def test_a_block_past_the_page_deadline_loses_no_page_and_one_request_a_pause_asks(
+    fault_server: FaultServer,
+) -> None:
+    fault_server.limit_rate(0.001, "0.25")  # nothing but 429, each asking for a 0.25 s pause
+    config = FAST.model_copy(update={"page_deadline_s": 0.5, "workers": 8})
+
+    async def go() -> list[Any]:
+        async with AsyncHttpClient(config) as client:
+
+            async def lift() -> None:
+                await asyncio.sleep(2.0)
+                fault_server.limit_rate(1000)
+
+            lifted = asyncio.create_task(lift())
+            urls = [fault_server.url(f"/page/{n}") for n in range(40)]
+            pages = await asyncio.gather(*(client.get_json(u) for u in urls))
+            await lifted
+            return list(pages)
+
+    pages = asyncio.run(go())
+    assert [p.status for p in pages] == [200] * 40
+    refused = [a.at for a in fault_server.arrivals if a.throttled]
+    # The first round, all eight workers' requests at once, then one probe a pause: never two
+    # requests within one pause (each page asking after each pause would be eight).
+    first_round, probes = refused[:8], refused[8:]
+    assert first_round[-1] - first_round[0] < 0.2
+    assert 4 <= len(probes) <= 9
+    assert min(b - a for a, b in zip([first_round[-1], *probes], probes, strict=False)) >= 0.2
 
 
 def test_a_retry_after_of_0_waits_the_backoff_instead(fault_server: FaultServer) -> None:
     fault_server.always("/p", Fault.status_code(429, "0"))
     config = FAST.model_copy(
-        update={"page_deadline_s": 1.5, "retry_backoff_s": 0.2, "max_backoff_s": 5}
+        update={"max_throttled_s": 1.5, "retry_backoff_s": 0.2, "max_backoff_s": 5}
     )
     with pytest.raises(FetchError):
         asyncio.run(fetch_once(fault_server, "/p", config))
@@ -170,12 +203,12 @@ def test_a_retry_after_of_0_waits_the_backoff_instead(fault_server: FaultServer)
     assert fault_server.requests < 20
 
 
-def test_a_host_that_answers_only_429_fails_its_pages_once_a_deadline_has_passed(
+def test_a_host_that_answers_only_429_fails_its_pages_once_max_throttled_s_has_passed(
     fault_server: FaultServer,
 ) -> None:
     fault_server.limit_rate(0.001)  # nothing but 429
     config = FAST.model_copy(
-        update={"page_deadline_s": 1.0, "retry_backoff_s": 0.05, "max_backoff_s": 0.4}
+        update={"max_throttled_s": 1.0, "retry_backoff_s": 0.05, "max_backoff_s": 0.4}
     )
 
     async def go() -> tuple[list[BaseException | Any], float, int, Any]:
@@ -203,12 +236,12 @@ def test_a_host_that_answers_only_429_fails_its_pages_once_a_deadline_has_passed
 
     outcomes, elapsed, asked, after = asyncio.run(go())
     assert all(isinstance(o, FetchError) for o in outcomes)
-    # Waiting on, each of a worker's hundred pages would wait out its 1 s deadline; asking
-    # each once, 200 requests. Paused, pages fail without asking; a pause lets a round ask.
+    # Waiting on, each of a worker's hundred pages would wait out the 1 s; asking each once,
+    # 200 requests. Paused, pages fail without asking, and one probe a pause asks.
     assert elapsed < 10
     gave_up = [o for o in outcomes if "answered nothing but 429" in str(o)]
     assert len(gave_up) >= 190
-    assert asked < 120
+    assert asked < 30
     assert after.status == 200
 
 
