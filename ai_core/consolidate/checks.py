@@ -203,9 +203,11 @@ def discrepancies(
     id_column: str,
     limit: int = SAMPLE_LIMIT,
     tolerances: Mapping[str, float] | None = None,
+    prefixes: Mapping[str, int] | None = None,
 ) -> DiscrepancyFacts:
     """Entities whose sources give different non-null values for one of `fields`; for a field
-    with a tolerance, values further apart than it.
+    with a tolerance, values further apart than it; for one with a prefix, values that differ
+    in their first that many characters.
 
     Each source speaks once per entity (its preferred row), so only disagreement between
     sources counts. `ordered` is the rows in precedence order (`in_precedence_order`); `ids`
@@ -222,6 +224,7 @@ def discrepancies(
         .agg(pl.col(f).first(ignore_nulls=True) for f in present)
     )
     tolerance = tolerances or {}
+    prefix = prefixes or {}
 
     def disagree(f: str) -> pl.Expr:
         if f in tolerance:
@@ -230,6 +233,8 @@ def discrepancies(
             # compares to the cent, without float rounding.
             limit = pl.lit(Decimal(str(tolerance[f])))
             return (spread > limit).fill_null(False).cast(pl.UInt32) + 1
+        if f in prefix:
+            return pl.col(f).str.slice(0, prefix[f]).drop_nulls().n_unique()
         return pl.col(f).drop_nulls().n_unique()
 
     distinct = per_source.group_by(GROUP).agg(disagree(f).alias(f) for f in present)

@@ -160,6 +160,7 @@ class ConsolidationStream(PartitionOutput):
             entity.discrepancy_fields,
             entity.id_column,
             tolerances=entity.discrepancy_tolerance,
+            prefixes=entity.discrepancy_prefix,
         )
         state: pl.DataFrame | None = None
         gone: pl.DataFrame | None = None

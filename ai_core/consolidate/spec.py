@@ -214,6 +214,11 @@ class EntitySpec(BaseModel):
         default_factory=dict,
         description="Numeric discrepancy fields whose sources may differ by up to this much.",
     )
+    discrepancy_prefix: dict[str, int] = Field(
+        default_factory=dict,
+        description="Text discrepancy fields compared on their first this many characters "
+        "(a ZIP+4 against its 5-digit ZIP).",
+    )
     history: HistorySpec | None = None
 
     @model_validator(mode="after")
@@ -233,6 +238,19 @@ class EntitySpec(BaseModel):
         names = [g.name for g in self.source_groups]
         if len(set(names)) != len(names):
             raise ValueError(f"{where}: source group names repeat ({names}); make them unique")
+        for rule_name, rule_fields in (
+            ("discrepancy_tolerance", self.discrepancy_tolerance),
+            ("discrepancy_prefix", self.discrepancy_prefix),
+        ):
+            if unknown := sorted(set(rule_fields) - set(self.discrepancy_fields)):
+                raise ValueError(
+                    f"{where}: {rule_name} names {unknown}, not in discrepancy_fields "
+                    f"({self.discrepancy_fields}); list them there too"
+                )
+        if both := sorted(set(self.discrepancy_tolerance) & set(self.discrepancy_prefix)):
+            raise ValueError(f"{where}: {both} has both a tolerance and a prefix; keep one")
+        if short := sorted(f for f, n in self.discrepancy_prefix.items() if n < 1):
+            raise ValueError(f"{where}: discrepancy_prefix of {short} is under 1 character")
         for field, rule in self.merge.fields.items():
             if rule.by and rule.policy != "most_recent":
                 raise ValueError(

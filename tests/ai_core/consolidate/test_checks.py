@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import dagster as dg
 import polars as pl
+import pytest
+from pydantic import ValidationError
 
 from ai_core.consolidate import LookupTable, consolidate, integrity
 from ai_core.consolidate.check_results import discrepancy_check_result, integrity_check_result
@@ -98,6 +101,49 @@ def test_discrepancies_count_sources_that_disagree_not_rows_within_one_source() 
     }
     check = discrepancy_check_result(found)
     assert (check.passed, check.metadata["disagreeing.price"].value) == (False, 1)
+
+
+def test_a_prefix_compares_text_on_its_first_characters() -> None:
+    spec = vehicle_spec(discrepancy_fields=["status"], discrepancy_prefix={"status": 5})
+    public = frame(
+        [
+            {"vin": "A", "status": "10001-2345"},
+            {"vin": "B", "status": "10001-2345"},
+            {"vin": "C", "status": "10001"},
+        ]
+    )
+    dealer = frame(
+        [
+            {"vin": "A", "status": "10001"},
+            {"vin": "B", "status": "10002-2345"},
+            {"vin": "C", "status": "10001-9999"},
+        ]
+    )
+    result = consolidate(spec, DAY, inputs(spec, {"public": public, "dealer": dealer}), "acme/US/v")
+    assert result.discrepancies.counts == {"status": 1}
+    ids = dict(result.frame.select("vin", "vehicle_id").iter_rows())
+    assert result.discrepancies.samples.rows() == [
+        (ids["B"], "status", "dealer=10002-2345; public=10001-2345")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        ({"discrepancy_prefix": {"vin": 5}}, "discrepancy_prefix names ['vin'], not in"),
+        ({"discrepancy_tolerance": {"vin": 1}}, "discrepancy_tolerance names ['vin'], not in"),
+        ({"discrepancy_prefix": {"price": 0}}, "discrepancy_prefix of ['price'] is under 1"),
+        (
+            {"discrepancy_prefix": {"price": 2}, "discrepancy_tolerance": {"price": 1}},
+            "['price'] has both a tolerance and a prefix",
+        ),
+    ],
+)
+def test_a_discrepancy_rule_for_a_field_not_compared_is_refused(
+    rules: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        vehicle_spec(discrepancy_fields=["price"], **rules)
 
 
 def test_discrepancy_samples_stop_at_fifty() -> None:
