@@ -7,10 +7,11 @@ idle a worker that another page could use. The only sleeps are those waits.
 
 A 429 says the client, not the page, went too fast: every request to that host waits out the
 pause it asks for (its `Retry-After`, or the backoff), and a page's 429s use up neither its
-retries nor its deadline, so a rate-limited day slows down instead of losing pages. While a
-host answers nothing but 429, one request a pause asks whether it has recovered and the others
-wait for its answer, as a rate limiter that counts refused requests needs. Once that has gone on
-for `max_throttled_s`, the host's pages fail instead of waiting, the probe still asking.
+retries nor its deadline, so a rate-limited day slows down instead of losing pages. Once a host
+answers 429 again after a pause (a block, not one request too many), one request a pause asks
+whether it has recovered and the others wait for its answer, as a rate limiter that counts
+refused requests needs. Once the host has answered nothing but 429 for `max_throttled_s`, its
+pages fail instead of waiting, the probe still asking.
 """
 
 from __future__ import annotations
@@ -364,18 +365,21 @@ class AsyncHttpClient:
         self, slots: asyncio.Semaphore, request: httpx.Request, host: str, call: _Call
     ) -> _Throttled | None:
         """Take a worker slot once `host` may be asked: a request queued for a slot when a 429
-        paused its host would otherwise go out during the pause. While the host is throttled,
-        only one request at a time goes out, its probe, returned so its answer wakes the others.
-        The caller releases the slot."""
+        paused its host would otherwise go out during the pause. While the host is blocked, only
+        one request at a time goes out, its probe, returned so its answer wakes the others. The
+        caller releases the slot."""
         while True:
             if self._paused_until or self._throttled:
                 await self._wait_turn(host, request, call)
             await slots.acquire()
             streak = self._throttled.get(host)
             if host not in self._paused_until and (streak is None or not streak.probing):
-                if streak is not None:
+                # After one pause every waiting page asks, as a lone 429 costs no more than its
+                # pause; after two, the host is blocked and one asks for all.
+                if streak is not None and streak.answers > 1:
                     streak.probing = True
-                return streak
+                    return streak
+                return None
             slots.release()
 
     async def _wait_turn(self, host: str, request: httpx.Request, call: _Call) -> None:
