@@ -146,6 +146,9 @@ class Entity(BaseModel):
     repeated_records: ClassVar[bool] = False
     """True for entities whose records repeat through the day (the dealer of every vehicle):
     identical records are then typed once per slice of pages, and the copies only counted."""
+    newest_by: ClassVar[str | None] = None
+    """A column saying when the upstream read the record (DealerConnect's `fetched_at`): of a
+    key's versions the newest by it is kept, ahead of the rule's page order (see `keys`)."""
     keyless_records_lost: ClassVar[bool] = True
     """False for entities read off fields of another entity's records (the dealer a vehicle
     names): a record whose only fault is a missing key field (a vehicle that names no dealer)

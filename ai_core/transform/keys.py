@@ -6,10 +6,12 @@ conflict. The row kept is decided by one deterministic rule, for duplicates and 
 
     latest `_fetched_at`, then highest `_page_number`, then highest `_snapshot_hash`
 
-so a rerun over the same raw partition keeps the same rows. For an entity whose records repeat
-across the day's parents (`repeated_records`: a package on many vehicles), the rule first keeps
-the row with the most fields filled (`_filled`), so one copy's empty value does not hide another
-copy's value. Conflicts are reported with the columns that differ, at most `SAMPLE_LIMIT` keys.
+so a rerun over the same raw partition keeps the same rows. For an entity whose records say
+when the upstream read them (`newest_by`: a dealer portal read twice in a day), the rule first
+keeps the newest by that column; for one whose records repeat across the day's parents
+(`repeated_records`: a package on many vehicles), the row with the most fields filled
+(`_filled`), so one copy's empty value does not hide another copy's value. Conflicts are
+reported with the columns that differ, at most `SAMPLE_LIMIT` keys.
 """
 
 from __future__ import annotations
@@ -61,8 +63,10 @@ def filled(hashed: Sequence[str]) -> pl.Expr:
     return pl.sum_horizontal(pl.col(c).is_not_null() for c in hashed).cast(pl.UInt32).alias(FILLED)
 
 
-def _preference(key: Sequence[str], most_filled: bool) -> tuple[list[str], list[bool]]:
-    order = [FILLED] if most_filled else []
+def _preference(
+    key: Sequence[str], most_filled: bool, newest: str | None
+) -> tuple[list[str], list[bool]]:
+    order = [*([newest] if newest else []), *([FILLED] if most_filled else [])]
     columns = [*key, *order, "_fetched_at", "_page_number", HASH_COLUMN]
     return columns, [False] * len(key) + [True] * (len(columns) - len(key))
 
@@ -161,11 +165,18 @@ class KeyChoice:
     """The keys seen with more than one hash."""
 
 
-def choose_rows(rows: pl.DataFrame, key: Sequence[str], *, most_filled: bool = False) -> KeyChoice:
+def choose_rows(
+    rows: pl.DataFrame,
+    key: Sequence[str],
+    *,
+    most_filled: bool = False,
+    newest: str | None = None,
+) -> KeyChoice:
     """Apply the rule to rows that carry at least the key, provenance and hash columns (and
-    `FILLED` with `most_filled`, for an entity whose most filled row comes first)."""
+    `FILLED` with `most_filled`, for an entity whose most filled row comes first, and the
+    `newest` column, for one whose newest row by it comes first)."""
     key = list(key)
-    columns, descending = _preference(key, most_filled)
+    columns, descending = _preference(key, most_filled, newest)
     distinct = collapse_identical(rows, key).sort(columns, descending=descending, nulls_last=True)
     kept = distinct.unique(subset=key, keep="first", maintain_order=True)
     conflicted = (
@@ -196,10 +207,12 @@ def conflict_samples(
     return _conflict_samples(rows, kept, key, hashed, versions.select(key))
 
 
-def resolve_key_groups(rows: pl.DataFrame, key: Sequence[str], hashed: Sequence[str]) -> KeyGroups:
-    """Collapse identical rows, resolve conflicts by the rule (the most filled row first when
-    the rows carry `FILLED`), and report what was dropped."""
-    choice = choose_rows(rows, key, most_filled=FILLED in rows.columns)
+def resolve_key_groups(
+    rows: pl.DataFrame, key: Sequence[str], hashed: Sequence[str], newest: str | None = None
+) -> KeyGroups:
+    """Collapse identical rows, resolve conflicts by the rule (the newest by `newest` first,
+    then the most filled when the rows carry `FILLED`), and report what was dropped."""
+    choice = choose_rows(rows, key, most_filled=FILLED in rows.columns, newest=newest)
     samples = (
         _conflict_samples(rows, choice.kept, list(key), hashed, choice.conflicted)
         if choice.conflicts

@@ -113,7 +113,10 @@ class TransformedPartition(PartitionOutput):
         self._unreadable: dict[str, int] = {}
         self._unreadable_samples = UNREADABLE_EMPTY
         schema = extractor.schema
+        newest = extractor.plan.entity.newest_by
+        self._newest = newest if newest not in self.key else None
         narrow = [*self.key, "_sub_resource", "_page_number", "_fetched_at", HASH_COLUMN]
+        self._narrow_columns = narrow = narrow + ([self._newest] if self._newest else [])
         # A record repeated across the day's parents keeps its most filled copy (see `keys`).
         self._filled = (
             [filled(extractor.plan.hashed)] if extractor.plan.entity.repeated_records else []
@@ -179,11 +182,7 @@ class TransformedPartition(PartitionOutput):
         rows = collapse_identical(extraction.rows, self.key)
         self._batch_duplicates += extraction.collapsed + extraction.rows.height - rows.height
         narrow = rows.select(
-            *self.key,
-            "_sub_resource",
-            "_page_number",
-            "_fetched_at",
-            HASH_COLUMN,
+            *self._narrow_columns,
             *self._filled,
             pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW),
             pl.lit(index, pl.UInt32).alias(BATCH),
@@ -239,7 +238,10 @@ class TransformedPartition(PartitionOutput):
                 .select(DRIFT_SCHEMA.names())
             )
         choice = self._choice = choose_rows(
-            self._narrow, self.key, most_filled=self.extractor.plan.entity.repeated_records
+            self._narrow,
+            self.key,
+            most_filled=self.extractor.plan.entity.repeated_records,
+            newest=self._newest,
         )
         if choice.conflicts:
             self._conflict_samples = self._sample_conflicts(choice, staged)

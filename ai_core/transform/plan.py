@@ -272,6 +272,8 @@ def entity_plan(entity: type[Entity]) -> EntityPlan:
     missing = [k for k in entity.entity_key if k not in entity.model_fields]
     if not entity.entity_key or missing:
         raise TypeError(f"{entity.__name__}: entity_key {entity.entity_key!r} names no columns")
+    if entity.newest_by is not None and entity.newest_by not in entity.model_fields:
+        raise TypeError(f"{entity.__name__}: newest_by {entity.newest_by!r} names no column")
     depth = len(entity.records.levels)
     plans = column_plans(entity, depth)
     # Build the page shape from the innermost records outwards.

@@ -143,6 +143,8 @@ class DealerConnectVehicle(DealerVehicle):
     )
     records: ClassVar[Records | None] = ROWS
     totals: ClassVar[tuple[tuple[str, ...], ...]] = TOTALS
+    # A portal read twice in a day gives two rows of a unit: the later read is the unit now.
+    newest_by: ClassVar[str | None] = "fetched_at"
     ignored_keys: ClassVar[tuple[str, ...]] = (
         "table",
         "page",

@@ -273,6 +273,31 @@ def test_an_order_number_a_dealer_uses_twice_is_reported(
     assert vehicles.select(key).unique().height == truth.select(key).unique().height
 
 
+def test_a_portal_read_twice_in_a_day_keeps_each_units_later_read(
+    data_dir: Path, standin: DealerConnectHandle
+) -> None:
+    once = standin.truth(DAY).inventory()
+    code = once.group_by("dealer_code").len().sort("len", "dealer_code").row(-1)[0]
+    standin.set_state(date=DAY, faults=f"read_twice:inventory_{code}")
+    result = materialize_day(RAW[:1] + TRANSFORMED[:1], DAY.isoformat())
+    assert result.success
+    raw = table(data_dir, "stellantis_raw.dealerconnect_inventory")
+    bodies = raw.filter(pl.col("_sub_resource") == f"inventory_{code}")["_response_body"]
+    units = once.filter(pl.col("dealer_code") == code).height
+    assert units > 5 and sum(b.count('"order_number"') for b in bodies) == 2 * units
+
+    vehicles = table(data_dir, "stellantis_transformed.dealerconnect_vehicles")
+    assert vehicles.height == once.height
+    read_twice = vehicles.filter(pl.col("dealer_code") == code)
+    # Every unit once, as the later read has it, whichever page and hash each read landed on.
+    assert read_twice.height == units
+    assert read_twice["status"].unique().to_list() == ["IN_STOCK"]
+    later = once["fetched_at"].max() + dt.timedelta(hours=3)  # type: ignore[operator]
+    assert read_twice["fetched_at"].dt.replace_time_zone(None).unique().to_list() == [later]
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert checks["discrepancies"].metadata["count.key conflicts"].value == units
+
+
 def test_a_column_tables_add_is_named_and_the_rows_stay_as_they_were(
     data_dir: Path, standin: DealerConnectHandle
 ) -> None:

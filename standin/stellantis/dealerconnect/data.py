@@ -156,10 +156,15 @@ class DealerConnectWorld:
         return self._public[day]
 
     def day_tables(
-        self, day: dt.date, bad_poc_share: float = 0.0, reused_orders: frozenset[str] = frozenset()
+        self,
+        day: dt.date,
+        bad_poc_share: float = 0.0,
+        reused_orders: frozenset[str] = frozenset(),
+        read_twice: frozenset[str] = frozenset(),
     ) -> DayTables:
-        """Every table's rows fetched on `day`; `bad_poc_share` of POCs arrive cut short, and the
-        last row of each table in `reused_orders` repeats its first row's order number."""
+        """Every table's rows fetched on `day`; `bad_poc_share` of POCs arrive cut short, the
+        last row of each table in `reused_orders` repeats its first row's order number, and each
+        table in `read_twice` holds a second read of the portal 3 h later, every unit IN_STOCK."""
         today = self.public_vehicles(day)
         yesterday = self.public_vehicles(day - dt.timedelta(days=1))
         dn = day_number(day)
@@ -212,6 +217,15 @@ class DealerConnectWorld:
             if frame.height > 1:
                 orders = frame["order_number"].scatter(frame.height - 1, frame["order_number"][0])
                 result.tables[name] = frame.with_columns(orders)
+        for name in read_twice & result.tables.keys():
+            first = result.tables[name]
+            again = first.with_columns(
+                fetched_at=pl.col("fetched_at") + dt.timedelta(hours=3),
+                blob_id=pl.col("blob_id") + "-2",
+                status=pl.lit("IN_STOCK"),
+            )
+            # The later read first: a reader keeping a key's last row in table order is wrong.
+            result.tables[name] = pl.concat([again, first])
         result.tables["code_guides"] = self.code_guides(day)
         return result
 

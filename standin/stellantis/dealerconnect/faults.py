@@ -10,6 +10,7 @@
 | `slow_page:1.5` | every result page after the first is answered 1.5 s late |
 | `bad_poc:0.05` | that share of POCs is cut short (not JSON), as a failed parse leaves it |
 | `reuse_order:inventory_31022` | the table's last row repeats its first row's order number |
+| `read_twice:inventory_31022` | a second read 3 h later: every unit twice, then IN_STOCK |
 | `seconds_timestamps:inventory_31022` | its TIMESTAMPs come in seconds, `formatOptions` ignored |
 | `view:inventory_31022` | the table is listed as a VIEW |
 | `new_column:sales_31022` | its rows and schema carry a column the contract lacks (`NEW_COLUMN`) |
@@ -26,6 +27,7 @@ KINDS = (
     "backend_error",
     "lost_job",
     "reuse_order",
+    "read_twice",
     "seconds_timestamps",
     "view",
     "new_column",
@@ -50,6 +52,7 @@ class Faults:
     backend_errors: frozenset[str] = frozenset()
     lost_jobs: frozenset[str] = frozenset()
     reused_orders: frozenset[str] = frozenset()
+    read_twice: frozenset[str] = frozenset()
     seconds_timestamps: frozenset[str] = frozenset()
     views: frozenset[str] = frozenset()
     new_columns: frozenset[str] = frozenset()
@@ -65,6 +68,7 @@ class Faults:
             "backend_error": set(),
             "lost_job": set(),
             "reuse_order": set(),
+            "read_twice": set(),
             "seconds_timestamps": set(),
             "view": set(),
             "new_column": set(),
@@ -96,6 +100,7 @@ class Faults:
             frozenset(tables["backend_error"]),
             frozenset(tables["lost_job"]),
             frozenset(tables["reuse_order"]),
+            frozenset(tables["read_twice"]),
             frozenset(tables["seconds_timestamps"]),
             frozenset(tables["view"]),
             frozenset(tables["new_column"]),

@@ -74,7 +74,9 @@ class DealerConnectHandle:
         if self._world is None:
             self._world = DealerConnectWorld(self.seed, self.scope)
         spoilt = Faults.parse(faults)
-        return self._world.day_tables(day, spoilt.bad_poc_share, spoilt.reused_orders)
+        return self._world.day_tables(
+            day, spoilt.bad_poc_share, spoilt.reused_orders, spoilt.read_twice
+        )
 
 
 @contextlib.contextmanager

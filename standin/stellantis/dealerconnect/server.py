@@ -93,7 +93,9 @@ class DealerConnectBackend:
         self.requests: Counter[str] = Counter()
         self.faults = Faults()
         self.day = day
-        self._loaded: dict[dt.date, tuple[float, frozenset[str], frozenset[str]]] = {}
+        self._loaded: dict[
+            dt.date, tuple[float, frozenset[str], frozenset[str], frozenset[str]]
+        ] = {}
         self._failed_once: set[tuple[dt.date, str]] = set()
         self.set_state(day.isoformat(), faults)
 
@@ -122,6 +124,7 @@ class DealerConnectBackend:
                 "slow_page_s": self.faults.slow_page_s,
                 "bad_poc_share": self.faults.bad_poc_share,
                 "reused_orders": sorted(self.faults.reused_orders),
+                "read_twice": sorted(self.faults.read_twice),
                 "seconds_timestamps": sorted(self.faults.seconds_timestamps),
                 "views": sorted(self.faults.views),
                 "new_columns": sorted(self.faults.new_columns),
@@ -131,7 +134,7 @@ class DealerConnectBackend:
 
     def _load(self, day: dt.date) -> None:
         """Replace the day's rows of every table, creating tables on their first day."""
-        spoilt = (self.faults.bad_poc_share, self.faults.reused_orders)
+        spoilt = (self.faults.bad_poc_share, self.faults.reused_orders, self.faults.read_twice)
         if self._loaded.get(day) == (*spoilt, self.faults.unread):
             return
         for name, frame in self.world.day_tables(day, *spoilt).tables.items():

@@ -65,7 +65,7 @@ def run(path: str, source: Path, batch_pages: int) -> None:
     frame = pl.concat(rows)
     extracted = time.perf_counter() - started
     plan = extractor.plan
-    groups = resolve_key_groups(frame, plan.key, plan.hashed)
+    groups = resolve_key_groups(frame, plan.key, plan.hashed, plan.entity.newest_by)
     total = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(

@@ -84,3 +84,21 @@ def test_conflict_samples_stop_at_fifty() -> None:
     assert groups.conflicts == 80
     assert groups.conflict_samples.height == 50
     assert groups.rows[HASH_COLUMN].n_unique() == 1
+
+
+def test_a_conflict_keeps_the_newest_by_the_records_own_time_ahead_of_the_page_order() -> None:
+    # A's version on page 9 was fetched later, but the upstream read the page 1 one later.
+    read = [T0 + dt.timedelta(hours=3), T0 + dt.timedelta(hours=1), T0, None]
+    data = rows(
+        ("A", 0, 1, 10.0, ["x"]),
+        ("A", 5, 9, 11.0, ["x"]),
+        ("B", 0, 1, 5.0, ["y"]),
+        ("B", 0, 2, 6.0, ["y"]),
+    ).with_columns(read_at=pl.Series(read, dtype=pl.Datetime("us", "UTC")))
+    groups = resolve_key_groups(data, ["vin"], ["price", "options"], newest="read_at")
+    # B's page 2 copy has no time of its own: the one with a time is newer.
+    assert groups.rows.select("vin", "price").rows() == [("A", 10.0), ("B", 5.0)]
+    assert resolve_key_groups(data, ["vin"], ["price", "options"]).rows["price"].to_list() == [
+        11.0,
+        6.0,
+    ]
