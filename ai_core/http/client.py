@@ -160,9 +160,6 @@ class AsyncHttpClient:
                 host = request.url.host
                 self._hosts.add(host)
                 outcome = await self._attempt(http, slots, request, host, validate, call)
-                # Any other answer ends the host's streak; a failure with no answer does not.
-                if self._throttled and outcome.status not in (None, 429):
-                    self._throttled.pop(host, None)
                 if isinstance(outcome, _Received):
                     return JsonResponse(
                         url=outcome.url,
@@ -272,6 +269,11 @@ class AsyncHttpClient:
                 self.stats.observe_attempt(time.perf_counter() - sent, status)
         finally:
             slots.release()
+            # A host's streak lasts while its answers are 429: any other end of a request (an
+            # answer, a time-out, a reset) ends it, so a host that stops answering is not probed
+            # one request at a time.
+            if self._throttled and status != 429:
+                self._throttled.pop(host, None)
             if probe is not None:
                 # The pages waiting on it run only once the caller, with no wait in between, has
                 # taken its answer: a new pause, or the end of the host's streak.
@@ -398,6 +400,7 @@ class AsyncHttpClient:
                 streak = self._throttled.get(host)
                 if streak is None or not streak.probing:
                     return
+                self._refuse_when_throttled_out(host, request, call.label, call.attempts)
                 await streak.turn.wait()
 
     def _refuse_when_throttled_out(

@@ -5,8 +5,9 @@ whole try at most twice that (a body trickling in); a page's tries and the backo
 them end at `page_deadline_s`, after which the page is recorded as missing and the day goes on.
 Waiting out a host's 429s spends no deadline: `max_throttled_s` bounds a rate-limit block.
 `stall_s` is the watchdog over the whole fetch: when requests are in flight and no page has
-finished, well or badly, for that long, every page not yet finished is recorded as missing. None
-of these depends on the number of pages, so a long healthy fetch is never cut short.
+finished, well or badly, nor a 429 come, for that long, every page not yet finished is recorded
+as missing. None of these depends on the number of pages, so a long healthy fetch is never cut
+short.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ class HttpClientConfig(BaseModel):
     page_deadline_s: float = Field(
         default=120.0,
         gt=0,
-        description="Bound on one page across all its tries and backoff waits.",
+        description="Bound on one page across all its tries and backoff waits; waits out a "
+        "host's 429s are bounded by max_throttled_s instead.",
     )
     stall_s: float = Field(
         default=180.0,
         gt=0,
-        description="A fetch with requests in flight and no page finished for this long stops.",
+        description="A fetch with requests in flight, no page finished and no 429 answered for "
+        "this long stops.",
     )
     max_retries: int = Field(
         default=3,

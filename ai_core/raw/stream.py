@@ -63,8 +63,9 @@ class RawFetchStream(LazyRawFetch):
         self._chunks = 0
 
     def fetch(self) -> Iterator[pa.Table]:
-        # No bound on the whole fetch, which grows with the pages: each page has its deadline
-        # and the fetch a watchdog on progress (`HttpClientConfig.stall_s`).
+        # No bound on the whole fetch, which grows with the pages: each page has its deadline,
+        # a rate-limit block its own bound, and the fetch a watchdog on progress
+        # (`HttpClientConfig`).
         for result in iterate_in_thread(self._produce, maxsize=1, name=self.source_name):
             if result.summary is not None:
                 self._summaries.append(result.summary)

@@ -10,7 +10,7 @@ import httpx
 import orjson
 import pytest
 
-from standin.stellantis.sites.process import UpstreamHandle
+from standin.stellantis.sites.process import UpstreamError, UpstreamHandle
 from standin.stellantis.sites.truth import GroundTruth
 from tests.standin.conftest import (
     DEALERS,
@@ -103,6 +103,8 @@ def test_a_block_answers_every_site_request_429_until_it_lifts(
         answer = client.get(upstream.url(domain) + DEALERS, params=dealer_params("J"))
         assert (answer.status_code, answer.headers["retry-after"]) == (429, "1")
     assert _faults(upstream)["block"] == before + 2
+    with pytest.raises(UpstreamError, match="blocked_until"):  # a time without its zone
+        upstream.set_state(blocked_until=until.replace(tzinfo=None))
     time.sleep(max(0.0, (until - dt.datetime.now(dt.UTC)).total_seconds()) + 0.1)
     assert _inventory(client, upstream).status_code == 200
     assert _faults(upstream)["block"] == before + 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from standin.stellantis.sites.faults import FaultSpec
 
@@ -31,7 +31,7 @@ class ServedState(BaseModel):
     """Dealers a locator page at most, whatever `resultsPerPage` asks (5,000 observed)."""
     schema_drift: float = Field(default=0.0, ge=0.0, le=1.0)
     """Share of successful answers served with the contract's schema drift (`schema_drift`)."""
-    blocked_until: dt.datetime | None = None
+    blocked_until: AwareDatetime | None = None
     """Until then every site request answers 429 with `Retry-After: 1`, as a rate limiter's block
     does; counted as the fault `block`."""
 
