@@ -6,12 +6,13 @@ only while a request is on the wire; backoff waits hold no slot, so one throttle
 idle a worker that another page could use. The only sleeps are those waits.
 
 A 429 says the client, not the page, went too fast: every request to that host waits out the
-pause it asks for (its `Retry-After`, or the backoff), and a page's 429s use up neither its
-retries nor its deadline, so a rate-limited day slows down instead of losing pages. Once a host
-answers 429 again after a pause (a block, not one request too many), one request a pause asks
-whether it has recovered and the others wait for its answer, as a rate limiter that counts
-refused requests needs. Once the host has answered nothing but 429 for `max_throttled_s`, its
-pages fail instead of waiting, the probe still asking.
+pause it asks for (its `Retry-After`, or the backoff), and a page's waits for 429s use up
+neither its retries nor its deadline, so a rate-limited day slows down instead of losing pages.
+Once a host answers 429 again after a pause (a block, not one request too many), one request a
+pause asks whether it has recovered and the others wait for its answer, as a rate limiter that
+counts refused requests needs. Once the host has answered nothing but 429 for `max_throttled_s`,
+its pages fail instead of waiting, the probe still asking; any other end of a request (an
+answer, a time-out) ends the block.
 """
 
 from __future__ import annotations
@@ -229,6 +230,7 @@ class AsyncHttpClient:
         label, attempts = call.label, call.attempts
         status: int | None = None
         probe = await self._take_slot(slots, request, host, call)
+        cancelled = False
         try:
             sent = time.perf_counter()
             try:
@@ -267,12 +269,15 @@ class AsyncHttpClient:
                 return transient
             finally:
                 self.stats.observe_attempt(time.perf_counter() - sent, status)
+        except asyncio.CancelledError:
+            cancelled = True  # the page's deadline or the fetch ended it: the host said nothing
+            raise
         finally:
             slots.release()
             # A host's streak lasts while its answers are 429: any other end of a request (an
             # answer, a time-out, a reset) ends it, so a host that stops answering is not probed
             # one request at a time.
-            if self._throttled and status != 429:
+            if self._throttled and status != 429 and not cancelled:
                 self._throttled.pop(host, None)
             if probe is not None:
                 # The pages waiting on it run only once the caller, with no wait in between, has

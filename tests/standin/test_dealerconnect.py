@@ -14,7 +14,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
 from standin.stellantis.dealerconnect.data import UNIT_VIN_AGE, DealerConnectWorld
-from standin.stellantis.dealerconnect.faults import NEW_COLUMN
+from standin.stellantis.dealerconnect.faults import NEW_COLUMN, Faults, FaultSpecError
 from standin.stellantis.dealerconnect.process import DealerConnectHandle, serve_dealerconnect
 from standin.stellantis.sites.truth import ground_truth
 
@@ -132,6 +132,22 @@ def test_a_reused_order_number_is_served_as_asked(
     assert served.height == want.height
     assert served["order_number"].n_unique() == want.height - 1
     assert sorted(served["order_number"]) == sorted(want["order_number"])
+
+
+def test_a_portal_read_twice_is_served_as_asked(
+    client: bigquery.Client, standin: DealerConnectHandle
+) -> None:
+    code = standin.truth(DAY).dealer_codes()[0]
+    fault = f"read_twice:inventory_{code}"
+    standin.set_state(faults=fault)
+    served = read(client, f"inventory_{code}")
+    once = standin.truth(DAY).tables[f"inventory_{code}"]
+    assert served.height == standin.truth(DAY, fault).tables[f"inventory_{code}"].height
+    assert served.height == 2 * once.height
+    later = served.filter(pl.col("fetched_at") == pl.col("fetched_at").max())
+    assert later.height == once.height and later["status"].unique().to_list() == ["IN_STOCK"]
+    with pytest.raises(FaultSpecError, match="only an inventory_ table"):
+        Faults.parse(f"read_twice:sales_{code}")
 
 
 def test_sales_are_the_vehicles_that_left_the_public_feed(

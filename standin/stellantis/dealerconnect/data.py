@@ -224,8 +224,7 @@ class DealerConnectWorld:
                 blob_id=pl.col("blob_id") + "-2",
                 status=pl.lit("IN_STOCK"),
             )
-            # The later read first: a reader keeping a key's last row in table order is wrong.
-            result.tables[name] = pl.concat([again, first])
+            result.tables[name] = pl.concat([first, again])
         result.tables["code_guides"] = self.code_guides(day)
         return result
 

@@ -82,6 +82,8 @@ class Faults:
                 raise FaultSpecError(
                     f"fault {item!r} is not one of {', '.join(k + ':ARG' for k in KINDS)}"
                 )
+            if kind == "read_twice" and not argument.startswith("inventory_"):
+                raise FaultSpecError(f"fault {item!r}: only an inventory_ table is read twice")
             if kind in tables:
                 tables[kind].add(argument)
                 continue

@@ -70,7 +70,8 @@ class DealerConnectHandle:
         self._call("POST", body)
 
     def truth(self, day: dt.date, faults: str = "") -> DayTables:
-        """The rows a fault-free read of `day` returns (POCs spoilt as `faults` says)."""
+        """The rows a read of `day` returns with `faults`' POCs spoilt, orders reused and
+        portals read twice (the other faults change no row)."""
         if self._world is None:
             self._world = DealerConnectWorld(self.seed, self.scope)
         spoilt = Faults.parse(faults)

@@ -125,6 +125,12 @@ def test_a_prefix_compares_text_on_its_first_characters() -> None:
     assert result.discrepancies.samples.rows() == [
         (ids["B"], "status", "dealer=10002-2345; public=10001-2345")
     ]
+    # A number compares by its digits: a prefix on a column that is not text still loads and runs.
+    spec = vehicle_spec(discrepancy_fields=["price"], discrepancy_prefix={"price": 2})
+    public = frame([{"vin": "A", "price": 1000}, {"vin": "B", "price": 1000}])
+    dealer = frame([{"vin": "A", "price": 1099}, {"vin": "B", "price": 1100}])
+    result = consolidate(spec, DAY, inputs(spec, {"public": public, "dealer": dealer}), "acme/US/v")
+    assert result.discrepancies.counts == {"price": 1}
 
 
 @pytest.mark.parametrize(
