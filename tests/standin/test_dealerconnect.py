@@ -121,14 +121,20 @@ def test_order_numbers_are_each_dealers_own(standin: DealerConnectHandle) -> Non
     assert again["order_number"].to_list() == inventory["order_number"].to_list()
 
 
+def served_with(
+    kind: str, client: bigquery.Client, standin: DealerConnectHandle
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The first dealer's inventory served with fault `kind`, its truth with it and without."""
+    table = f"inventory_{standin.truth(DAY).dealer_codes()[0]}"
+    standin.set_state(faults=f"{kind}:{table}")
+    want = standin.truth(DAY, f"{kind}:{table}").tables[table]
+    return read(client, table), want, standin.truth(DAY).tables[table]
+
+
 def test_a_reused_order_number_is_served_as_asked(
     client: bigquery.Client, standin: DealerConnectHandle
 ) -> None:
-    code = standin.truth(DAY).dealer_codes()[0]
-    fault = f"reuse_order:inventory_{code}"
-    standin.set_state(faults=fault)
-    served = read(client, f"inventory_{code}")
-    want = standin.truth(DAY, fault).tables[f"inventory_{code}"]
+    served, want, _ = served_with("reuse_order", client, standin)
     assert served.height == want.height
     assert served["order_number"].n_unique() == want.height - 1
     assert sorted(served["order_number"]) == sorted(want["order_number"])
@@ -137,17 +143,12 @@ def test_a_reused_order_number_is_served_as_asked(
 def test_a_portal_read_twice_is_served_as_asked(
     client: bigquery.Client, standin: DealerConnectHandle
 ) -> None:
-    code = standin.truth(DAY).dealer_codes()[0]
-    fault = f"read_twice:inventory_{code}"
-    standin.set_state(faults=fault)
-    served = read(client, f"inventory_{code}")
-    once = standin.truth(DAY).tables[f"inventory_{code}"]
-    assert served.height == standin.truth(DAY, fault).tables[f"inventory_{code}"].height
-    assert served.height == 2 * once.height
+    served, want, once = served_with("read_twice", client, standin)
+    assert served.height == want.height == 2 * once.height
     later = served.filter(pl.col("fetched_at") == pl.col("fetched_at").max())
     assert later.height == once.height and later["status"].unique().to_list() == ["IN_STOCK"]
     with pytest.raises(FaultSpecError, match="only an inventory_ table"):
-        Faults.parse(f"read_twice:sales_{code}")
+        Faults.parse("read_twice:sales_31022")
 
 
 def test_sales_are_the_vehicles_that_left_the_public_feed(
