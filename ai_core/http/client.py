@@ -135,6 +135,8 @@ class AsyncHttpClient:
                 raise
             self.stats.failures += 1
             last = f"; last: {call.last.detail}" if call.last is not None else ""
+            if call.throttled_s >= 1:
+                last += f"; besides {call.throttled_s:.0f} s waiting out 429s"
             raise FetchError.exhausted(
                 label=label,
                 url=str(call.url),
@@ -509,6 +511,8 @@ class _Call:
     shape: type | None = None
     attempts: int = 0
     last: Transient | None = None
+    throttled_s: float = 0.0
+    """Time spent waiting out its host's 429s, which its deadline does not count."""
 
 
 def request_url(url: str, params: Mapping[str, str | int]) -> httpx.URL:
@@ -564,10 +568,13 @@ def _deadline_stopped(call: _Call) -> Iterator[None]:
     if when is None:
         yield
         return
-    left = when - asyncio.get_running_loop().time()
+    loop = asyncio.get_running_loop()
+    stopped = loop.time()
     deadline.reschedule(None)
     try:
         yield
     finally:
+        now = loop.time()
+        call.throttled_s += now - stopped
         if not deadline.expired():
-            deadline.reschedule(asyncio.get_running_loop().time() + left)
+            deadline.reschedule(when + now - stopped)

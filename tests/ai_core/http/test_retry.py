@@ -165,6 +165,20 @@ def test_a_page_throttled_past_max_throttled_s_is_reported_as_such(
     assert 4 <= caught.value.attempts <= 5  # a try a second, past the three retries' count
 
 
+def test_a_deadline_passed_after_a_429_says_how_long_the_page_waited_it_out(
+    fault_server: FaultServer,
+) -> None:
+    fault_server.script("/p", Fault.status_code(429, "1"), Fault.stall(5))
+    config = FAST.model_copy(update={"page_deadline_s": 0.5, "timeout_s": 4})
+    started = time.monotonic()
+    with pytest.raises(FetchError) as caught:
+        asyncio.run(fetch_once(fault_server, "/p", config))
+    assert time.monotonic() - started >= 1.5  # the wait, then the whole deadline
+    assert "page deadline of 0.5 s; last: HTTP 429; besides 1 s waiting out 429s" in str(
+        caught.value
+    )
+
+
 def test_a_block_past_the_page_deadline_loses_no_page_and_one_request_a_pause_asks(
     fault_server: FaultServer,
 ) -> None:
