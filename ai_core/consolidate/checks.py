@@ -234,7 +234,8 @@ def discrepancies(
             limit = pl.lit(Decimal(str(tolerance[f])))
             return (spread > limit).fill_null(False).cast(pl.UInt32) + 1
         if f in prefix:
-            return pl.col(f).cast(pl.String).str.slice(0, prefix[f]).drop_nulls().n_unique()
+            text = _as_text(f, per_source.schema[f])
+            return text.str.slice(0, prefix[f]).drop_nulls().n_unique()
         return pl.col(f).drop_nulls().n_unique()
 
     distinct = per_source.group_by(GROUP).agg(disagree(f).alias(f) for f in present)

@@ -216,8 +216,8 @@ class EntitySpec(BaseModel):
     )
     discrepancy_prefix: dict[str, int] = Field(
         default_factory=dict,
-        description="Text discrepancy fields compared on their first this many characters "
-        "(a ZIP+4 against its 5-digit ZIP).",
+        description="Discrepancy fields compared on the first this many characters of their "
+        "text (a ZIP+4 against its 5-digit ZIP).",
     )
     history: HistorySpec | None = None
 

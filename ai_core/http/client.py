@@ -12,7 +12,7 @@ Once a host answers 429 again after a pause (a block, not one request too many),
 pause asks whether it has recovered and the others wait for its answer, as a rate limiter that
 counts refused requests needs. Once the host has answered nothing but 429 for `max_throttled_s`,
 its pages fail instead of waiting, the probe still asking; any other end of a request (an
-answer, a time-out) ends the block.
+answer, its own time-out) ends the block, not one cancelled by its page's deadline.
 """
 
 from __future__ import annotations
@@ -277,9 +277,9 @@ class AsyncHttpClient:
         finally:
             slots.release()
             # A host's streak lasts while its answers are 429: any other end of a request (an
-            # answer, a time-out, a reset) ends it, so a host that stops answering is not probed
-            # one request at a time.
-            if self._throttled and status != 429 and not cancelled:
+            # answer, its own time-out, a reset) ends it, so a host that stops answering is not
+            # probed one request at a time; a request cancelled before an answer says nothing.
+            if self._throttled and status != 429 and (status is not None or not cancelled):
                 self._throttled.pop(host, None)
             if probe is not None:
                 # The pages waiting on it run only once the caller, with no wait in between, has
@@ -425,8 +425,8 @@ class AsyncHttpClient:
                 label=label,
                 url=str(request.url),
                 attempts=attempts,
-                cause=f"HTTP 429: {host} has answered nothing but 429 for {throttled_s:.0f} s, "
-                f"past max_throttled_s ({self.config.max_throttled_s:g} s)",
+                cause=f"HTTP 429: {host} has been throttled for {throttled_s:.0f} s, past "
+                f"max_throttled_s ({self.config.max_throttled_s:g} s)",
                 status=429,
             )
 

@@ -162,9 +162,7 @@ class KeyChoice:
     conflicts: int
     conflict_rows: int
     conflicted: pl.DataFrame
-    """The keys seen with more than one hash (in their newest read, with `newest`)."""
-    superseded: int = 0
-    """Versions an older read of their key left (with `newest`): neither lost nor a conflict."""
+    """The keys seen with more than one hash."""
 
 
 def choose_rows(
@@ -181,23 +179,16 @@ def choose_rows(
     columns, descending = _preference(key, most_filled, newest)
     distinct = collapse_identical(rows, key).sort(columns, descending=descending, nulls_last=True)
     kept = distinct.unique(subset=key, keep="first", maintain_order=True)
-    current = distinct.filter(newest_read(key, newest)) if newest else distinct
     conflicted = (
-        current.group_by(key).agg(pl.len().alias("versions")).filter(pl.col("versions") > 1)
+        distinct.group_by(key).agg(pl.len().alias("versions")).filter(pl.col("versions") > 1)
     )
     return KeyChoice(
         kept=kept,
         duplicates=rows.height - distinct.height,
         conflicts=conflicted.height,
-        conflict_rows=current.height - kept.height,
+        conflict_rows=distinct.height - kept.height,
         conflicted=conflicted.select(key).sort(key),
-        superseded=distinct.height - current.height,
     )
-
-
-def newest_read(key: Sequence[str], newest: str) -> pl.Expr:
-    """Rows of their key's newest read by `newest` (every row of a key that has no read time)."""
-    return pl.col(newest).eq_missing(pl.col(newest).max().over(key))
 
 
 def conflict_samples(

@@ -52,7 +52,6 @@ from ai_core.transform.keys import (
     collapse_identical,
     conflict_samples,
     filled,
-    newest_read,
 )
 from ai_core.transform.schema import HASH_COLUMN
 
@@ -260,8 +259,6 @@ class TransformedPartition(PartitionOutput):
         """The conflicted keys' differing columns, read back from the staged rows of a few keys."""
         sampled = choice.conflicted.head(SAMPLE_LIMIT)
         where = self._narrow.join(sampled, on=self.key, how="semi")
-        if self._newest:
-            where = where.filter(newest_read(self.key, self._newest))
         rows = pl.DataFrame(staged.rows(_by_batch(where)))
         return conflict_samples(rows, choice.kept, self.key, self.extractor.plan.hashed)
 
@@ -279,9 +276,7 @@ class TransformedPartition(PartitionOutput):
         rejected = (
             pl.concat([self._rejected, self._keyless]) if self._keyless_lost() else self._rejected
         )
-        # A key read twice (`newest_by`) is two records of the upstream's count, one per read.
-        reads = [*self.key, self._newest] if self._newest else self.key
-        counts = sub_resource_counts(self._pages, self._narrow, rejected, reads)
+        counts = sub_resource_counts(self._pages, self._narrow, rejected, self.key)
         # A part the raw day could not fetch is short by the upstream's fault, which the raw
         # asset's completeness check reports; here it is only named.
         unobserved = self._day.unobserved
@@ -349,7 +344,6 @@ class TransformedPartition(PartitionOutput):
             "rows_written": choice.kept.height,
             "duplicates_collapsed": self._batch_duplicates + choice.duplicates,
             "key_conflicts": choice.conflicts,
-            "superseded_rows": choice.superseded,
             "unknown_keys": self._unknown.height,
             "unobserved_sub_resources": self.unobserved[:200],
             "extract_seconds": round(self.timings.extract_s, 3),

@@ -221,7 +221,8 @@ class DealerConnectWorld:
             first = result.tables[name]
             again = first.with_columns(
                 fetched_at=pl.col("fetched_at") + dt.timedelta(hours=3),
-                blob_id=pl.col("blob_id") + "-2",
+                # Sorting first by blob id, the later read is on the earlier result pages.
+                blob_id=pl.lit("again-") + pl.col("blob_id"),
                 status=pl.lit("IN_STOCK"),
             )
             result.tables[name] = pl.concat([first, again])

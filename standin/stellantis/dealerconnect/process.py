@@ -70,8 +70,8 @@ class DealerConnectHandle:
         self._call("POST", body)
 
     def truth(self, day: dt.date, faults: str = "") -> DayTables:
-        """The rows a read of `day` returns with `faults`' POCs spoilt, orders reused and
-        portals read twice (the other faults change no row)."""
+        """The rows of `day` with `faults`' POCs spoilt, orders reused and portals read twice
+        (tables emptied, removed or given a column are left as they are)."""
         if self._world is None:
             self._world = DealerConnectWorld(self.seed, self.scope)
         spoilt = Faults.parse(faults)
