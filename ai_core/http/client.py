@@ -272,7 +272,7 @@ class AsyncHttpClient:
             finally:
                 self.stats.observe_attempt(time.perf_counter() - sent, status)
         except asyncio.CancelledError:
-            cancelled = True  # the page's deadline or the fetch ended it: the host said nothing
+            cancelled = True  # the page's deadline or the end of the fetch, not the host
             raise
         finally:
             slots.release()
