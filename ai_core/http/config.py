@@ -30,8 +30,8 @@ class HttpClientConfig(BaseModel):
     page_deadline_s: float = Field(
         default=120.0,
         gt=0,
-        description="Bound on one page across all its tries and backoff waits; waits out a "
-        "host's 429s are bounded by max_throttled_s instead.",
+        description="Bound on one page across all its tries and backoff waits; waiting out a "
+        "host's 429s is bounded by max_throttled_s instead.",
     )
     stall_s: float = Field(
         default=180.0,
