@@ -378,7 +378,9 @@ class AsyncHttpClient:
         one request at a time goes out, its probe, returned so its answer wakes the others. The
         caller releases the slot."""
         while True:
-            if self._paused_until or self._throttled:
+            # Only this host's own state: a pause left over from another host must not send
+            # every later request down the waiting path.
+            if host in self._paused_until or host in self._throttled:
                 await self._wait_turn(host, request, call)
             await slots.acquire()
             streak = self._throttled.get(host)
