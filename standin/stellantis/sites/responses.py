@@ -73,5 +73,11 @@ def cdn_error_page(status: int = 200) -> Response:
     return Response(status, body.encode(), "text/html")
 
 
+def too_many_requests(retry_after: str | None = None) -> Response:
+    """A rate limiter's 429, with `Retry-After` when given."""
+    headers = [("Retry-After", retry_after)] if retry_after is not None else []
+    return Response(429, b"Too Many Requests", "text/plain", headers)
+
+
 def plain_error(status: int, message: str) -> Response:
     return Response(status, orjson.dumps({"error": message}), "application/json")

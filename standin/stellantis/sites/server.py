@@ -157,8 +157,7 @@ class UpstreamServer:
         domain = brand.domain
         if self.state.blocked_until is not None and self.state.blocked():
             self._count("block")
-            blocked = Response(429, b"Too Many Requests", "text/plain", [("Retry-After", "1")])
-            await self._send(writer, blocked, request.keep_alive)
+            await self._send(writer, responses.too_many_requests("1"), request.keep_alive)
             return request.keep_alive
         code, page = endpoints.target(endpoint, request.query)
         fault = self.injector.decide(domain, endpoint, code, page)
@@ -226,8 +225,8 @@ class UpstreamServer:
         Transport faults (stall, truncated, reset) are applied by the caller to this answer.
         """
         if fault in ("429", "429_retry_after"):
-            headers = [("Retry-After", "1")] if fault == "429_retry_after" else []
-            return Response(429, b"Too Many Requests", "text/plain", headers), True, None
+            retry_after = "1" if fault == "429_retry_after" else None
+            return responses.too_many_requests(retry_after), True, None
         if fault == "5xx":
             status = (500, 502, 503, 504)[int(self.injector.random() * 4)]
             return responses.plain_error(status, "upstream error"), True, None
