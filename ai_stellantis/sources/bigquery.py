@@ -17,8 +17,9 @@ import binascii
 import contextlib
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable, Iterator
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
@@ -51,14 +52,48 @@ def service_account_credentials(text: str) -> Credentials:
 
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+SECONDS_BELOW = 10**11
+"""A whole number under this is seconds (up to the year 5138), not microseconds (which would be
+the first 28 hours of 1970)."""
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+
+
+def timestamp_cell(text: str) -> dt.datetime:
+    """A TIMESTAMP cell in any form a server of BigQuery's API sends: integer microseconds (what
+    the client asks for with `formatOptions.useInt64Timestamp`), seconds (`"1.7951508E9"`,
+    `"1795150800.5"`, `"1795150800"`, BigQuery's answer to a client that does not ask), or ISO
+    8601 text (`"2026-11-20T08:00:00Z"`, `"2026-11-20 08:00:00 UTC"`), read as UTC without a zone.
+    """
+    value = text.strip()
+    try:
+        if _WHOLE.fullmatch(value):
+            number = int(value)
+            micros = number * 1_000_000 if abs(number) < SECONDS_BELOW else number
+        else:
+            try:
+                micros = int((Decimal(value) * 1_000_000).to_integral_value())
+            except InvalidOperation:
+                return _iso_timestamp(value)
+        return EPOCH + dt.timedelta(microseconds=micros)
+    except (ArithmeticError, ValueError):
+        raise ValueError(
+            f"{text[:40]!r} is not a timestamp (microseconds, seconds or ISO 8601)"
+        ) from None
+
+
+def _iso_timestamp(value: str) -> dt.datetime:
+    if value.endswith(" UTC"):
+        value = value[: -len(" UTC")] + "+00:00"
+    stamp = dt.datetime.fromisoformat(value)
+    return stamp.replace(tzinfo=dt.UTC) if stamp.tzinfo is None else stamp.astimezone(dt.UTC)
 
 
 @functools.cache
-def read_timestamps_in_seconds_too() -> None:
-    """Let the client read a TIMESTAMP cell sent as seconds (`"1.7951508E9"`) as well as the
-    integer microseconds it asks for (`formatOptions.useInt64Timestamp`): BigQuery answers
-    seconds to a client that does not ask, and some servers of its API ignore the option. The
-    client has no hook for its cell parsers, so its TIMESTAMP parser is wrapped, once."""
+def read_timestamps_in_every_form() -> None:
+    """Let the client read a TIMESTAMP cell in any form `timestamp_cell` reads, not only the
+    integer microseconds it asks for: BigQuery answers seconds to a client that does not ask, and
+    some servers of its API ignore the option. The client has no hook for its cell parsers, so its
+    TIMESTAMP parser is wrapped, once."""
     from google.cloud.bigquery import _helpers
 
     parser: Any = getattr(_helpers, "CELL_DATA_PARSER", None)
@@ -67,14 +102,8 @@ def read_timestamps_in_seconds_too() -> None:
         return  # another client version: its own parser stands, and a seconds cell fails
 
     def timestamp_to_py(value: Any, field: Any) -> Any:
-        try:
-            return strict(value, field)
-        except ValueError:
-            try:
-                micros = int((Decimal(value) * 1_000_000).to_integral_value())
-                return EPOCH + dt.timedelta(microseconds=micros)
-            except (ArithmeticError, TypeError, ValueError):
-                raise ValueError(f"{value!r} is neither microseconds nor seconds") from None
+        # The client's own parser decides what a null is (an error on a REQUIRED column).
+        return timestamp_cell(value) if isinstance(value, str) else strict(value, field)
 
     parser.timestamp_to_py = timestamp_to_py
 
@@ -114,7 +143,7 @@ class DealerConnectBigQuery(dg.ConfigurableResource):
         elif self.endpoint:
             credentials = AnonymousCredentials()
         options = ClientOptions(api_endpoint=self.endpoint) if self.endpoint else None
-        read_timestamps_in_seconds_too()
+        read_timestamps_in_every_form()
         client = bigquery.Client(
             project=self.project,
             location=self.location,

@@ -16,7 +16,11 @@ import pytest
 from ai_core.iceberg.catalog import load_catalog
 from ai_core.transform.embedded import document_error
 from ai_stellantis.definitions import defs
-from ai_stellantis.sources.bigquery import DealerConnectBigQuery, read_timestamps_in_seconds_too
+from ai_stellantis.sources.bigquery import (
+    DealerConnectBigQuery,
+    read_timestamps_in_every_form,
+    timestamp_cell,
+)
 from ai_stellantis.sources.dealerconnect import (
     cell_json,
     day_query,
@@ -244,32 +248,47 @@ def test_when_no_query_answers_the_run_fails_and_commits_nothing(
     }
 
 
-def test_timestamps_sent_as_seconds_read_as_the_same_rows(
-    data_dir: Path, standin: DealerConnectHandle
+@pytest.mark.parametrize("form", ["seconds_timestamps", "iso_timestamps"])
+def test_timestamps_sent_in_another_form_read_as_the_same_rows(
+    data_dir: Path, standin: DealerConnectHandle, form: str
 ) -> None:
-    # A server that ignores `formatOptions.useInt64Timestamp` answers seconds, as BigQuery
-    # does to a client that does not ask for microseconds.
+    # A server that ignores `formatOptions.useInt64Timestamp` answers whole seconds (which the
+    # client alone reads as microseconds, in 1970) or ISO 8601 text.
     assert materialize_day(KEYS[:1], DAY.isoformat()).success
     want = stored_rows(data_dir, "dealerconnect_inventory")
     code = standin.truth(DAY).dealer_codes()[0]
-    standin.set_state(faults=f"seconds_timestamps:inventory_{code}")
+    standin.set_state(faults=f"{form}:inventory_{code}")
     result = materialize_day(KEYS[:1], DAY.isoformat())
     assert result.success
     assert all(c.passed for c in result.get_asset_check_evaluations())
     assert stored_rows(data_dir, "dealerconnect_inventory").equals(want)
 
 
-def test_a_timestamp_cell_reads_as_microseconds_or_seconds() -> None:
+def test_a_timestamp_cell_reads_in_every_form_a_server_sends() -> None:
     from google.cloud.bigquery import SchemaField
     from google.cloud.bigquery._helpers import CELL_DATA_PARSER
 
-    read_timestamps_in_seconds_too()
+    read_timestamps_in_every_form()
     field = SchemaField("fetched_at", "TIMESTAMP")
     want = dt.datetime(2026, 11, 20, 8, 0, 0, 123456, tzinfo=dt.UTC)
-    for cell in ("1795161600123456", "1795161600.123456", "1.795161600123456E9"):
+    for cell in (
+        "1795161600123456",
+        "1795161600.123456",
+        "1.795161600123456E9",
+        "2026-11-20T08:00:00.123456Z",
+        "2026-11-20 08:00:00.123456 UTC",
+        "2026-11-20T03:00:00.123456-05:00",
+        "2026-11-20T08:00:00.123456",
+    ):
         assert CELL_DATA_PARSER.to_py(cell, field) == want, cell
-    with pytest.raises(ValueError, match="neither microseconds nor seconds"):
-        CELL_DATA_PARSER.to_py("yesterday", field)
+    whole = want.replace(microsecond=0)
+    for cell in ("1795161600", "1795161600000000", "1.7951616E9", "2026-11-20T08:00:00Z"):
+        assert timestamp_cell(cell) == whole, cell
+    assert timestamp_cell("0") == timestamp_cell("-0") == dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    assert CELL_DATA_PARSER.to_py(None, field) is None
+    for cell in ("yesterday", "NaN", "Infinity", "1e400", "", "2026-13-01T00:00:00Z"):
+        with pytest.raises(ValueError, match="is not a timestamp"):
+            CELL_DATA_PARSER.to_py(cell, field)
 
 
 def test_a_table_not_read_on_a_recent_day_is_named_new(

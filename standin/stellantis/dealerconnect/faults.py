@@ -12,6 +12,8 @@
 | `reuse_order:inventory_31022` | the table's last row repeats its first row's order number |
 | `read_twice:inventory_31022` | a second read 3 h later: every unit twice, then IN_STOCK |
 | `seconds_timestamps:inventory_31022` | its TIMESTAMPs come in seconds, `formatOptions` ignored |
+| `iso_timestamps:inventory_31022` | its TIMESTAMPs come as ISO 8601 text, `formatOptions` ignored |
+| `pending_vins:inventory_31022` | its units without a VIN come with `PENDING` instead of null |
 | `view:inventory_31022` | the table is listed as a VIEW |
 | `new_column:sales_31022` | its rows and schema carry a column the contract lacks (`NEW_COLUMN`) |
 """
@@ -29,12 +31,17 @@ KINDS = (
     "reuse_order",
     "read_twice",
     "seconds_timestamps",
+    "iso_timestamps",
+    "pending_vins",
     "view",
     "new_column",
     "slow_page",
     "bad_poc",
 )
 
+
+PENDING_VIN = "PENDING"
+"""What `pending_vins` sends for a unit without a VIN."""
 
 NEW_COLUMN = ("loader_version", "2.4")
 """The column `new_column` adds, and its value on every row: schema drift in a table."""
@@ -54,6 +61,8 @@ class Faults:
     reused_orders: frozenset[str] = frozenset()
     read_twice: frozenset[str] = frozenset()
     seconds_timestamps: frozenset[str] = frozenset()
+    iso_timestamps: frozenset[str] = frozenset()
+    pending_vins: frozenset[str] = frozenset()
     views: frozenset[str] = frozenset()
     new_columns: frozenset[str] = frozenset()
     slow_page_s: float = 0.0
@@ -70,6 +79,8 @@ class Faults:
             "reuse_order": set(),
             "read_twice": set(),
             "seconds_timestamps": set(),
+            "iso_timestamps": set(),
+            "pending_vins": set(),
             "view": set(),
             "new_column": set(),
         }
@@ -104,6 +115,8 @@ class Faults:
             frozenset(tables["reuse_order"]),
             frozenset(tables["read_twice"]),
             frozenset(tables["seconds_timestamps"]),
+            frozenset(tables["iso_timestamps"]),
+            frozenset(tables["pending_vins"]),
             frozenset(tables["view"]),
             frozenset(tables["new_column"]),
             slow,

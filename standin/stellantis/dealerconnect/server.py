@@ -26,9 +26,10 @@ from urllib.parse import parse_qs, urlsplit
 import duckdb
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from standin.stellantis.dealerconnect.data import DealerConnectWorld
-from standin.stellantis.dealerconnect.faults import NEW_COLUMN, Faults, FaultSpecError
+from standin.stellantis.dealerconnect.faults import NEW_COLUMN, PENDING_VIN, Faults, FaultSpecError
 
 API = "/bigquery/v2/projects/"
 DEFAULT_PAGE_ROWS = 500
@@ -126,6 +127,8 @@ class DealerConnectBackend:
                 "reused_orders": sorted(self.faults.reused_orders),
                 "read_twice": sorted(self.faults.read_twice),
                 "seconds_timestamps": sorted(self.faults.seconds_timestamps),
+                "iso_timestamps": sorted(self.faults.iso_timestamps),
+                "pending_vins": sorted(self.faults.pending_vins),
                 "views": sorted(self.faults.views),
                 "new_columns": sorted(self.faults.new_columns),
             },
@@ -214,9 +217,13 @@ class DealerConnectBackend:
             raise ApiError(400, "invalid", "the request has no query")
         if body.get("useLegacySql"):
             raise ApiError(400, "invalidQuery", "legacy SQL is not served; set useLegacySql false")
-        int64_timestamps = _int64_timestamps(body) and not any(
-            m.group(3) in self.faults.seconds_timestamps for m in _TABLE_REF.finditer(sql)
-        )
+        tables = {m.group(3) for m in _TABLE_REF.finditer(sql)}
+        if tables & self.faults.iso_timestamps:
+            timestamps = "iso"
+        elif tables & self.faults.seconds_timestamps or not _int64_timestamps(body):
+            timestamps = "seconds"
+        else:
+            timestamps = "micros"
         with self.lock:
             translated = _TABLE_REF.sub(lambda m: self._resolve(project, m), sql)
             params = _parameters(body.get("queryParameters") or [])
@@ -224,8 +231,10 @@ class DealerConnectBackend:
                 result = self.db.sql(_PARAM.sub(r"$\1", translated), params=params).to_arrow_table()
             except duckdb.Error as exc:
                 raise ApiError(400, "invalidQuery", f"Query error: {exc}") from None
-        if any(m.group(3) in self.faults.new_columns for m in _TABLE_REF.finditer(sql)):
+        if tables & self.faults.new_columns:
             result = _with_new_column(result)
+        if tables & self.faults.pending_vins:
+            result = _with_pending_vins(result)
         # Rows are built from the query's own Arrow result, outside the lock, so concurrent
         # queries wait only for the shared connection.
         job = Job(
@@ -233,7 +242,7 @@ class DealerConnectBackend:
             body.get("jobId") or f"job_{uuid.uuid4().hex}",
             sql,
             _fields(_arrow_schema(result)),
-            _rows(result, int64_timestamps=int64_timestamps),
+            _rows(result, timestamps=timestamps),
             int(time.time() * 1000),
         )
         with self.lock:
@@ -374,6 +383,14 @@ def _with_new_column(table: pa.Table) -> pa.Table:
     return table.append_column(name, pa.array([value] * table.num_rows, pa.string()))
 
 
+def _with_pending_vins(table: pa.Table) -> pa.Table:
+    """The table with `PENDING` for every null VIN, as a portal may write a unit not yet built."""
+    index = table.schema.get_field_index("vin")
+    if index < 0:
+        return table
+    return table.set_column(index, "vin", pc.fill_null(table.column(index), PENDING_VIN))
+
+
 def _arrow_schema(table: pa.Table | pa.RecordBatchReader) -> pa.Schema:
     return table.schema
 
@@ -396,12 +413,11 @@ def _fields(schema: pa.Schema) -> list[dict[str, str]]:
     return [{"name": f.name, "type": _bq_type(f.type), "mode": "NULLABLE"} for f in schema]
 
 
-def _rows(
-    result: pa.Table | pa.RecordBatchReader, *, int64_timestamps: bool
-) -> list[dict[str, Any]]:
-    """Rows in BigQuery's wire form: `{"f": [{"v": "text"}, ...]}`, every value a string."""
+def _rows(result: pa.Table | pa.RecordBatchReader, *, timestamps: str) -> list[dict[str, Any]]:
+    """Rows in BigQuery's wire form: `{"f": [{"v": "text"}, ...]}`, every value a string, and
+    TIMESTAMPs in `micros`, `seconds` or `iso` form."""
     table = result.read_all() if isinstance(result, pa.RecordBatchReader) else result
-    encoders = [_encoder(f.type, int64_timestamps) for f in table.schema]
+    encoders = [_encoder(f.type, timestamps) for f in table.schema]
     columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
     return [
         {
@@ -414,13 +430,19 @@ def _rows(
     ]
 
 
-def _encoder(kind: pa.DataType, int64_timestamps: bool) -> Any:
+def _encoder(kind: pa.DataType, timestamps: str) -> Any:
     if pa.types.is_timestamp(kind):
 
         def stamp(value: dt.datetime) -> str:
             aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+            if timestamps == "iso":
+                return aware.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
             micros = round(aware.timestamp() * 1_000_000)
-            return str(micros) if int64_timestamps else f"{micros / 1_000_000:.6f}"
+            if timestamps == "micros":
+                return str(micros)
+            # Seconds, whole ones without a fraction, as a server may write them.
+            whole, fraction = divmod(micros, 1_000_000)
+            return f"{micros / 1_000_000:.6f}" if fraction else str(whole)
 
         return stamp
     if pa.types.is_date(kind):
