@@ -73,8 +73,9 @@ class DealerVehicle(Entity):
 
     order_number: Text = None
     """The dealer's own order number of the unit; with `dealer_code`, the key."""
-    vin: fields.Vin = None
-    """Vehicle identification number, 17 characters; null until the unit is built or assigned."""
+    vin: fields.OptionalVin = None
+    """Vehicle identification number, 17 characters; null until the unit is built or assigned,
+    and where the portal sends something else (a placeholder, counted as unreadable)."""
     dealer_code: Text = None
     """Code of the dealer whose stock holds the unit (the suffix of its DealerConnect table)."""
     status: Text = None
@@ -167,8 +168,9 @@ class Sale(Entity):
 
     order_number: Text = None
     """The dealer's order number of the sold unit; with `dealer_code`, the key."""
-    vin: fields.Vin = None
-    """Vehicle identification number, 17 characters."""
+    vin: fields.OptionalVin = None
+    """Vehicle identification number, 17 characters; null where the portal sends something else
+    (counted as unreadable)."""
     dealer_code: Text = None
     """Code of the selling dealer (the suffix of its DealerConnect table)."""
     sale_date: Date = None

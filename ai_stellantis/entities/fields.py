@@ -15,8 +15,25 @@ from typing import Annotated, Any
 import polars as pl
 
 from ai_core.http.redact import REDACTED
-from ai_core.transform import Derived, Fallback, Matches, OnlyMatch, RegexGroup, Slice, Text, Upper
-from ai_core.transform.scalars import ascii_lower, ascii_lower_expr
+from ai_core.transform import (
+    Coercer,
+    Derived,
+    Fallback,
+    Matches,
+    OnlyMatch,
+    RegexGroup,
+    Slice,
+    Text,
+    Upper,
+)
+from ai_core.transform.scalars import (
+    ascii_lower,
+    ascii_lower_expr,
+    ascii_upper,
+    ascii_upper_expr,
+    text_expr,
+    text_rule,
+)
 from ai_stellantis.brands import BRANDS
 
 BRAND_NAMES: dict[str, str] = {b.domain: b.name for b in BRANDS}
@@ -41,6 +58,31 @@ VIN_PATTERN = r"^[A-HJ-NPR-Z0-9]{17}$"
 Vin = Annotated[Text, Upper(), Matches(VIN_PATTERN)]
 """A VIN, its ASCII letters read in upper case as VINs are case-insensitive; text of another
 form rejects the record."""
+
+
+def _vin_or_null(text: str | None) -> str | None:
+    value = text_rule(text)
+    if value is None:
+        return None
+    value = ascii_upper(value)
+    return value if re.search(VIN_PATTERN, value) else None
+
+
+OptionalVin = Annotated[
+    str | None,
+    Coercer(
+        "vin",
+        _vin_or_null,
+        (
+            lambda expr: ascii_upper_expr(text_expr(expr)),
+            lambda upper: pl.when(upper.str.contains(VIN_PATTERN)).then(upper),
+        ),
+        pl.String(),
+    ),
+]
+"""A VIN on a record keyed by something else (a dealer's order number), read as `Vin` is; text of
+another form (a placeholder such as `PENDING`) reads as null and is counted as unreadable, and
+the record is kept."""
 CPP_PATTERN = r"^2[0-9][A-Z]$"
 IMAGE_BRAND_PATTERN = r"(?:^|&)brand=([^&]*)"
 

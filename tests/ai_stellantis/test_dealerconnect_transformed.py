@@ -141,6 +141,25 @@ def test_a_unit_whose_poc_is_no_document_says_why() -> None:
         assert units["msrp"].to_list() == [Decimal("48170.00"), None, None, None, None]
 
 
+def test_a_vin_that_is_not_one_is_null_and_counted_and_its_unit_kept() -> None:
+    vins = [" 1c4hjxen5rw123456 ", "PENDING", "", None, "1C4-SHORT", "   "]
+    rows = [{"order_number": f"A{i}", "vin": v, "poc": "{}"} for i, v in enumerate(vins)]
+    body = orjson.dumps({"table": "inventory_31022", "page": 1, "total_rows": 6, "rows": rows})
+    raw = raw_rows([("inventory_31022", 1, body)], url="bigquery://project/dealerconnect/{domain}")
+    batch = expand_batch(
+        pa.RecordBatch.from_struct_array(raw.to_struct_array().combine_chunks()), ["poc"]
+    )
+    # A unit is keyed by its order number: a placeholder VIN costs the VIN, not the unit.
+    want = ["1C4HJXEN5RW123456", None, None, None, None, None]
+    extraction = compile_extractor(DealerConnectVehicle).extract(batch)
+    assert extraction.rows.sort("order_number")["vin"].to_list() == want
+    assert extraction.rejected.height == 0
+    assert extraction.unreadable == {"vin": 2}
+    assert sorted(extraction.unreadable_samples["value"].to_list()) == ["1C4-SHORT", "PENDING"]
+    slow = oracle_extract(DealerConnectVehicle, batch).sort("order_number")
+    assert slow["vin"].to_list() == want
+
+
 def test_a_column_a_sales_table_adds_is_reported_and_the_rest_of_the_poc_is_not() -> None:
     poc = {
         "modelYear": "2026", "modelCode": "JLJL74", "cpp": "22W", "llp": "2TW",
@@ -302,6 +321,31 @@ def test_a_portal_read_twice_in_a_day_keeps_each_units_later_read(
     assert (
         f"inventory_{code}: {units} distinct of {2 * units}" in integrity.metadata["samples"].value
     )
+
+
+def test_units_without_a_vin_sent_as_pending_are_the_same_rows_reported(
+    data_dir: Path, standin: DealerConnectHandle
+) -> None:
+    standin.set_state(date=DAY, faults="")
+    assert materialize_day(RAW[:1] + TRANSFORMED[:1], DAY.isoformat()).success
+    name = "stellantis_transformed.dealerconnect_vehicles"
+    want = table(data_dir, name).drop("_snapshot_hash", "_fetched_at")
+    code = want.filter(pl.col("vin").is_null())["dealer_code"].min()
+    pending = want.filter((pl.col("dealer_code") == code) & pl.col("vin").is_null()).height
+    assert pending > 0
+
+    standin.set_state(date=DAY, faults=f"pending_vins:inventory_{code}")
+    result = materialize_day(RAW[:1] + TRANSFORMED[:1], DAY.isoformat())
+    assert result.success
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert checks["integrity"].passed
+    found = checks["discrepancies"]
+    assert found.passed is False
+    assert found.metadata["count.unreadable vin"].value == pending
+    assert "PENDING" in found.metadata["samples"].value
+    got = table(data_dir, name).select(want.columns)
+    key = ["dealer_code", "order_number"]
+    assert got.sort(key).equals(want.sort(key))
 
 
 def test_a_column_tables_add_is_named_and_the_rows_stay_as_they_were(
