@@ -276,6 +276,14 @@ def entity_plan(entity: type[Entity]) -> EntityPlan:
         raise TypeError(f"{entity.__name__}: newest_by {entity.newest_by!r} names no column")
     depth = len(entity.records.levels)
     plans = column_plans(entity, depth)
+    if entity.newest_by is not None:
+        [newest] = [c.dtype for c in plans if c.name == entity.newest_by]
+        # Text would sort as text: `2026-11-20T09:00+05:00` before `2026-11-20T08:00Z`.
+        if not (newest.is_temporal() or newest.is_numeric()):
+            raise TypeError(
+                f"{entity.__name__}: newest_by {entity.newest_by!r} is {newest}; it must be a "
+                "time or a number, which sort by what they mean"
+            )
     # Build the page shape from the innermost records outwards.
     inner: DType | None = None
     for level in range(depth, 0, -1):

@@ -247,3 +247,22 @@ def test_a_declaration_error_names_the_class_and_field() -> None:
 
     with pytest.raises(TypeError, match=r"Checked\.id: a Fallback is for a read column without"):
         compile_extractor(Checked)
+
+    class ReadAt(Entity):
+        entity_key = ("id",)
+        records = Records("items")
+        newest_by = "read_at"
+        id: Text = None
+        read_at: Text = None
+
+    with pytest.raises(TypeError, match="ReadAt: newest_by 'read_at' is String; it must be a time"):
+        compile_extractor(ReadAt)
+
+    class Missing(Entity):
+        entity_key = ("id",)
+        records = Records("items")
+        newest_by = "read_at"
+        id: Text = None
+
+    with pytest.raises(TypeError, match="Missing: newest_by 'read_at' names no column"):
+        compile_extractor(Missing)
