@@ -25,9 +25,17 @@ FLOAT_RE = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 DATE_ISO_RE = r"^([1-9][0-9]{3})-([0-9]{2})-([0-9]{2})([T ].*)?$"
 DATE_US_RE = r"^([0-9]{1,2})/([0-9]{1,2})/([1-9][0-9]{3})$"
 TIMESTAMP_RE = (
-    r"^([1-9][0-9]{3})-([0-9]{2})-([0-9]{2})[T ]([01][0-9]|2[0-3]):([0-5][0-9])"
-    r"(?::([0-5][0-9])(?:\.[0-9]+)?)?(Z|[+-](?:0[0-9]|1[0-4]):?[0-5][0-9])?$"
+    r"^([1-9][0-9]{3})-([0-9]{2})-([0-9]{2})(?:[T ]([01][0-9]|2[0-3]):([0-5][0-9])"
+    r"(?::([0-5][0-9])(?:\.[0-9]+)?)?(Z|[+-](?:0[0-9]|1[0-4]):?[0-5][0-9])?)?$"
 )
+"""An ISO 8601 date, with an optional time and offset."""
+US_TIMESTAMP_RE = (
+    r"^([0-9]{1,2})/([0-9]{1,2})/([1-9][0-9]{3})(?:[ T]([0-9]{1,2}):([0-5][0-9])"
+    r"(?::([0-5][0-9])(?:\.[0-9]+)?)?(?: ?([AaPp][Mm]))?)?$"
+)
+"""A US date (month, day, year) with an optional 24- or 12-hour time."""
+EPOCH_RE = r"^([1-9][0-9]{8,9}|[1-9][0-9]{11,12})$"
+"""Unix time in seconds or milliseconds, between 1973 and 2286."""
 NO_TEXT_RE = r"^[ \t\r\n]*(?s:\{.*\}|\[.*\])?[ \t\r\n]*$"
 """What `text_rule` makes null: blank text, or text that is (or spells) a JSON object or array
 once trimmed, which is how Polars renders an object or array read as text."""
@@ -235,17 +243,30 @@ def date_expr(expr: pl.Expr) -> pl.Expr:
 
 
 def timestamp_rule(text: str | None) -> dt.datetime | None:
-    """ISO 8601 date and time to the second (fractions dropped), in UTC: `Z` or no offset is UTC,
-    an offset is applied. Impossible times are null."""
+    """A time to the second (fractions dropped), in UTC, from ISO 8601 (`Z` or no offset is UTC,
+    an offset is applied), a US date and time (no offset: UTC) or Unix time; a date alone is its
+    midnight. Impossible times are null."""
     if text is None:
         return None
-    m = re.fullmatch(TIMESTAMP_RE, text.strip(WHITESPACE))
-    if m is None:
+    text = text.strip(WHITESPACE)
+    zone = None
+    if m := re.fullmatch(TIMESTAMP_RE, text):
+        year, month, day, hour, minute, second, zone = m.groups()
+    elif m := re.fullmatch(US_TIMESTAMP_RE, text):
+        month, day, year, hour, minute, second, meridiem = m.groups()
+        if hour is not None:
+            hour = _hour_of_day(int(hour), meridiem)
+            if hour is None:
+                return None
+    elif m := re.fullmatch(EPOCH_RE, text):
+        digits = m.group(1)
+        seconds = int(digits) if len(digits) <= 10 else int(digits) // 1000
+        return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=seconds)
+    else:
         return None
-    year, month, day, hour, minute, second, zone = m.groups()
     try:
         naive = dt.datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second or 0)
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
         )
     except ValueError:
         return None
@@ -259,28 +280,51 @@ def timestamp_rule(text: str | None) -> dt.datetime | None:
         return None
 
 
+def _hour_of_day(hour: int, meridiem: str | None) -> int | None:
+    """A US time's hour on the 24-hour clock: 1-12 with AM or PM (12 AM is 0), else 0-23."""
+    if meridiem is None:
+        return hour if hour <= 23 else None
+    if not 1 <= hour <= 12:
+        return None
+    return hour % 12 + (12 if meridiem.upper() == "PM" else 0)
+
+
 def timestamp_parts(expr: pl.Expr) -> pl.Expr:
-    return expr.str.strip_chars(WHITESPACE).str.extract_groups(TIMESTAMP_RE)
+    text = expr.str.strip_chars(WHITESPACE)
+    # The other forms' patterns run only on text that may be one of them: most is ISO.
+    return pl.struct(
+        text.str.extract_groups(TIMESTAMP_RE).alias("iso"),
+        pl.when(text.str.contains("/", literal=True))
+        .then(text)
+        .str.extract_groups(US_TIMESTAMP_RE)
+        .alias("us"),
+        pl.when(text.str.len_bytes().is_between(9, 13))
+        .then(text)
+        .str.extract(EPOCH_RE, 1)
+        .alias("unix"),
+    )
+
+
+def _naive(*parts: pl.Expr) -> pl.Expr:
+    """A time from its year, month, day, hour, minute and second as text; null if impossible."""
+    year, month, day, hour, minute, second = parts
+    sep = pl.lit
+    stamp = pl.concat_str(
+        year, sep("-"), month, sep("-"), day, sep(" "), hour, sep(":"), minute, sep(":"), second
+    )
+    return stamp.str.to_datetime("%Y-%m-%d %H:%M:%S", time_unit="us", strict=False)
 
 
 def timestamp_from_parts(parts: pl.Expr) -> pl.Expr:
-    def part(i: int) -> pl.Expr:
-        return parts.struct.field(str(i))
+    iso, us, unix = parts.struct.field("iso"), parts.struct.field("us"), parts.struct.field("unix")
 
-    naive = pl.concat_str(
-        part(1),
-        pl.lit("-"),
-        part(2),
-        pl.lit("-"),
-        part(3),
-        pl.lit(" "),
-        part(4),
-        pl.lit(":"),
-        part(5),
-        pl.lit(":"),
-        part(6).fill_null("00"),
-    ).str.to_datetime("%Y-%m-%d %H:%M:%S", time_unit="us", strict=False)
-    zone = part(7).fill_null("Z")
+    def field(struct: pl.Expr, i: int) -> pl.Expr:
+        return struct.struct.field(str(i))
+
+    # Each form is built on its own, so the common ISO text is never copied into another column.
+    clock = [field(iso, i).fill_null("00") for i in (4, 5, 6)]
+    naive = _naive(field(iso, 1), field(iso, 2), field(iso, 3), *clock)
+    zone = field(iso, 7).fill_null("Z")
     digits = zone.str.slice(1).str.replace(":", "", literal=True)
     minutes = (
         digits.str.slice(0, 2).cast(pl.Int64, strict=False) * 60
@@ -288,8 +332,34 @@ def timestamp_from_parts(parts: pl.Expr) -> pl.Expr:
     ) * pl.when(zone.str.starts_with("-")).then(-1).otherwise(1)
     offset = pl.when(zone == "Z").then(0).otherwise(minutes)
     utc = naive - pl.duration(minutes=offset)
+
+    hour = field(us, 4).cast(pl.Int64, strict=False)
+    meridiem = field(us, 7).str.to_uppercase()
+    # An impossible hour is null, and so the whole time; no time at all is midnight.
+    hour_of_day = (
+        pl.when(hour.is_null())
+        .then(0)
+        .when(meridiem.is_null())
+        .then(pl.when(hour <= 23).then(hour))
+        .when(hour.is_between(1, 12))
+        .then(hour % 12 + pl.when(meridiem == "PM").then(12).otherwise(0))
+    )
+    clock = [
+        hour_of_day.cast(pl.String).str.zfill(2),
+        field(us, 5).fill_null("00"),
+        field(us, 6).fill_null("00"),
+    ]
+    us_time = _naive(field(us, 3), field(us, 1).str.zfill(2), field(us, 2).str.zfill(2), *clock)
+
+    seconds = (
+        pl.when(unix.str.len_bytes() <= 10)
+        .then(unix.cast(pl.Int64))
+        .otherwise(unix.cast(pl.Int64) // 1000)
+    )
     # Python's datetime stops at year 9999; an offset that crosses it is no time either.
-    return pl.when(utc.dt.year() <= 9999).then(utc).dt.replace_time_zone("UTC")
+    return pl.coalesce(
+        pl.when(utc.dt.year() <= 9999).then(utc), us_time, pl.from_epoch(seconds, time_unit="s")
+    ).dt.replace_time_zone("UTC")
 
 
 def timestamp_expr(expr: pl.Expr) -> pl.Expr:

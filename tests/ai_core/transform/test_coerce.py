@@ -72,6 +72,17 @@ UTC = dt.UTC
         (TIMESTAMP, "2026-11-20 10:15", dt.datetime(2026, 11, 20, 10, 15, tzinfo=UTC)),
         (TIMESTAMP, "2026-11-20T10:15:30-05:00", dt.datetime(2026, 11, 20, 15, 15, 30, tzinfo=UTC)),
         (TIMESTAMP, "2026-11-20T24:00:00Z", None),
+        (TIMESTAMP, "2026-11-20", dt.datetime(2026, 11, 20, tzinfo=UTC)),
+        (TIMESTAMP, "11/20/2026", dt.datetime(2026, 11, 20, tzinfo=UTC)),
+        (TIMESTAMP, "11/20/2026 22:15", dt.datetime(2026, 11, 20, 22, 15, tzinfo=UTC)),
+        (TIMESTAMP, "11/20/2026 10:15:30 PM", dt.datetime(2026, 11, 20, 22, 15, 30, tzinfo=UTC)),
+        (TIMESTAMP, "11/20/2026 12:05am", dt.datetime(2026, 11, 20, 0, 5, tzinfo=UTC)),
+        (TIMESTAMP, "11/20/2026 13:00 PM", None),
+        (TIMESTAMP, "2/30/2026", None),
+        (TIMESTAMP, 1795161600, dt.datetime(2026, 11, 20, 8, tzinfo=UTC)),
+        (TIMESTAMP, "1795161600123", dt.datetime(2026, 11, 20, 8, tzinfo=UTC)),
+        (TIMESTAMP, 12345, None),
+        (TIMESTAMP, 1795161600.5, None),
     ],
 )
 def test_readings(coercer: Coercer, raw: Any, value: Any) -> None:
@@ -125,6 +136,16 @@ TEXTS = st.one_of(
     st.datetimes().map(lambda d: d.isoformat(sep=" ")),
     st.datetimes().map(lambda d: d.strftime("%m/%d/%Y")),
     NUMBERS.map(str),
+    st.builds(
+        "{}/{}/{} {}:{:02d}{}".format,
+        st.integers(0, 13),
+        st.integers(0, 32),
+        st.integers(999, 10000),
+        st.integers(0, 25),
+        st.integers(0, 61),
+        st.sampled_from(["", " AM", "pm", ":59", ":60 PM", ".5", " XM"]),
+    ),
+    st.integers(10**8 - 1, 10**13).map(str),
 )
 VALUES = st.one_of(st.none(), st.booleans(), NUMBERS, TEXTS, st.just({"k": 1}), st.just([1]))
 
