@@ -147,8 +147,9 @@ class Entity(BaseModel):
     """True for entities whose records repeat through the day (the dealer of every vehicle):
     identical records are then typed once per slice of pages, and the copies only counted."""
     newest_by: ClassVar[str | None] = None
-    """A column saying when the upstream read the record (DealerConnect's `fetched_at`): of a
-    key's versions the newest by it is kept, ahead of the rule's page order (see `keys`). The
+    """A column saying when the upstream read the record (DealerConnect's `fetched_at`), a
+    date, a timestamp or a number: of a key's versions the newest by it is kept, ahead of the
+    rule's page order (see `keys`). The
     other versions are still conflicts and the key still one record: a read time cannot tell a
     unit read twice from two units sharing a key, so neither hides the other."""
     keyless_records_lost: ClassVar[bool] = True

@@ -91,10 +91,10 @@ class Extraction:
     missing_keys: frozenset[str] | None = None
     collapsed: int = 0
     unreadable: dict[str, int] = field(default_factory=dict)
-    """Per column read straight from the record into a type other than text (not picked from
-    a list, nor inside a nested list): the accepted records, every copy counted, that sent it
-    a value the type cannot read (a date in an unknown format, a price of `N/A`), stored as
-    null."""
+    """Per column read straight from the record by a coercer other than plain text (not picked
+    from a list, nor inside a nested list): the accepted records, every copy counted, that sent
+    it a value the coercer cannot read (a date in an unknown format, a price of `N/A`, a VIN of
+    `PENDING`), stored as null."""
     unreadable_samples: pl.DataFrame = field(default_factory=lambda: UNREADABLE_EMPTY)
     """Up to `UNREADABLE_SAMPLES` of them a column: where, and the value as sent."""
 
@@ -113,7 +113,8 @@ class SliceRows:
 
 
 def checks_readable(column: ColumnPlan) -> bool:
-    """A column read straight into a type other than text, whose value can fail to parse."""
+    """A column read straight by a coercer other than plain text (a number, a date, a VIN),
+    whose value can fail to read."""
     if column.derived is not None or column.fallback is not None or len(column.transforms) != 1:
         return False
     coercer = column.transforms[0]

@@ -279,10 +279,10 @@ def entity_plan(entity: type[Entity]) -> EntityPlan:
     if entity.newest_by is not None:
         [newest] = [c.dtype for c in plans if c.name == entity.newest_by]
         # Text would sort as text: `2026-11-20T09:00+05:00` before `2026-11-20T08:00Z`.
-        if not (newest.is_temporal() or newest.is_numeric()):
+        if not (isinstance(newest, pl.Datetime | pl.Date) or newest.is_numeric()):
             raise TypeError(
                 f"{entity.__name__}: newest_by {entity.newest_by!r} is {newest}; it must be a "
-                "time or a number, which sort by what they mean"
+                "date, a timestamp or a number, which sort by what they mean"
             )
     # Build the page shape from the innermost records outwards.
     inner: DType | None = None

@@ -65,7 +65,7 @@ def _vin_or_null(text: str | None) -> str | None:
     if value is None:
         return None
     value = ascii_upper(value)
-    return value if re.search(VIN_PATTERN, value) else None
+    return value if re.fullmatch(VIN_PATTERN, value) else None
 
 
 OptionalVin = Annotated[

@@ -19,7 +19,7 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Callable, Iterator
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
@@ -52,28 +52,32 @@ def service_account_credentials(text: str) -> Credentials:
 
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-SECONDS_BELOW = 10**11
-"""A whole number under this is seconds (up to the year 5138), not microseconds (which would be
-the first 28 hours of 1970)."""
+SECONDS_RANGE = (-62_135_596_800, 253_402_300_799)
+"""Whole numbers in this range are read as seconds (year 1 to 9999); outside it, as
+microseconds. Only microseconds from 1969-12-31 06:44 to 1970-01-03 22:23 are misread so."""
 _WHOLE = re.compile(r"[+-]?[0-9]+")
 
 
 def timestamp_cell(text: str) -> dt.datetime:
     """A TIMESTAMP cell in any form a server of BigQuery's API sends: integer microseconds (what
-    the client asks for with `formatOptions.useInt64Timestamp`), seconds (`"1.7951508E9"`,
-    `"1795150800.5"`, `"1795150800"`, BigQuery's answer to a client that does not ask), or ISO
-    8601 text (`"2026-11-20T08:00:00Z"`, `"2026-11-20 08:00:00 UTC"`), read as UTC without a zone.
+    the client asks for with `formatOptions.useInt64Timestamp`), seconds with a fraction or an
+    exponent (`"1.7951508E9"`, BigQuery's answer to a client that does not ask), whole seconds
+    (`"1795150800"`, see `SECONDS_RANGE`), or ISO 8601 text (`"2026-11-20T08:00:00Z"`,
+    `"2026-11-20 08:00:00 UTC"`, read as UTC without a zone). Digits past the microsecond are
+    dropped, as the ISO reading drops them.
     """
     value = text.strip()
     try:
         if _WHOLE.fullmatch(value):
             number = int(value)
-            micros = number * 1_000_000 if abs(number) < SECONDS_BELOW else number
+            low, high = SECONDS_RANGE
+            micros = number * 1_000_000 if low <= number <= high else number
         else:
             try:
-                micros = int((Decimal(value) * 1_000_000).to_integral_value())
+                seconds = Decimal(value)
             except InvalidOperation:
                 return _iso_timestamp(value)
+            micros = int((seconds * 1_000_000).to_integral_value(rounding=ROUND_FLOOR))
         return EPOCH + dt.timedelta(microseconds=micros)
     except (ArithmeticError, ValueError):
         raise ValueError(
@@ -82,8 +86,9 @@ def timestamp_cell(text: str) -> dt.datetime:
 
 
 def _iso_timestamp(value: str) -> dt.datetime:
-    if value.endswith(" UTC"):
-        value = value[: -len(" UTC")] + "+00:00"
+    value = value.upper()  # RFC 3339 allows `t` and `z`
+    if value.endswith("UTC"):
+        value = value[:-3].rstrip() + "+00:00"
     stamp = dt.datetime.fromisoformat(value)
     return stamp.replace(tzinfo=dt.UTC) if stamp.tzinfo is None else stamp.astimezone(dt.UTC)
 
@@ -93,17 +98,22 @@ def read_timestamps_in_every_form() -> None:
     """Let the client read a TIMESTAMP cell in any form `timestamp_cell` reads, not only the
     integer microseconds it asks for: BigQuery answers seconds to a client that does not ask, and
     some servers of its API ignore the option. The client has no hook for its cell parsers, so its
-    TIMESTAMP parser is wrapped, once."""
-    from google.cloud.bigquery import _helpers
+    TIMESTAMP parser is wrapped, once; a picosecond column is left to it (kept as text)."""
+    from google.cloud.bigquery import _helpers, enums
 
     parser: Any = getattr(_helpers, "CELL_DATA_PARSER", None)
     strict: Callable[[Any, Any], Any] | None = getattr(parser, "timestamp_to_py", None)
     if strict is None:
-        return  # another client version: its own parser stands, and a seconds cell fails
+        return  # another client version: its own parser stands, and other forms fail
+    picosecond = getattr(getattr(enums, "TimestampPrecision", None), "PICOSECOND", None)
 
     def timestamp_to_py(value: Any, field: Any) -> Any:
         # The client's own parser decides what a null is (an error on a REQUIRED column).
-        return timestamp_cell(value) if isinstance(value, str) else strict(value, field)
+        if value is None or isinstance(value, bool):
+            return strict(value, field)
+        if picosecond is not None and getattr(field, "timestamp_precision", None) == picosecond:
+            return strict(value, field)
+        return timestamp_cell(str(value))
 
     parser.timestamp_to_py = timestamp_to_py
 

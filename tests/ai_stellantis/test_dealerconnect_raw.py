@@ -252,8 +252,8 @@ def test_when_no_query_answers_the_run_fails_and_commits_nothing(
 def test_timestamps_sent_in_another_form_read_as_the_same_rows(
     data_dir: Path, standin: DealerConnectHandle, form: str
 ) -> None:
-    # A server that ignores `formatOptions.useInt64Timestamp` answers whole seconds (which the
-    # client alone reads as microseconds, in 1970) or ISO 8601 text.
+    # A server that ignores `formatOptions.useInt64Timestamp` answers seconds, as BigQuery does
+    # a client that does not ask, or ISO 8601 text.
     assert materialize_day(KEYS[:1], DAY.isoformat()).success
     want = stored_rows(data_dir, "dealerconnect_inventory")
     code = standin.truth(DAY).dealer_codes()[0]
@@ -267,6 +267,7 @@ def test_timestamps_sent_in_another_form_read_as_the_same_rows(
 def test_a_timestamp_cell_reads_in_every_form_a_server_sends() -> None:
     from google.cloud.bigquery import SchemaField
     from google.cloud.bigquery._helpers import CELL_DATA_PARSER
+    from google.cloud.bigquery.enums import TimestampPrecision
 
     read_timestamps_in_every_form()
     field = SchemaField("fetched_at", "TIMESTAMP")
@@ -275,20 +276,35 @@ def test_a_timestamp_cell_reads_in_every_form_a_server_sends() -> None:
         "1795161600123456",
         "1795161600.123456",
         "1.795161600123456E9",
+        "1.7951616001234569E9",  # past the microsecond: dropped, as in ISO text
         "2026-11-20T08:00:00.123456Z",
+        "2026-11-20t08:00:00.123456z",
         "2026-11-20 08:00:00.123456 UTC",
-        "2026-11-20T03:00:00.123456-05:00",
+        "2026-11-20 08:00:00.123456UTC",
+        "2026-11-20T03:00:00.1234569-05:00",
         "2026-11-20T08:00:00.123456",
+        1795161600123456,
+        1795161600.123456,
     ):
         assert CELL_DATA_PARSER.to_py(cell, field) == want, cell
     whole = want.replace(microsecond=0)
-    for cell in ("1795161600", "1795161600000000", "1.7951616E9", "2026-11-20T08:00:00Z"):
-        assert timestamp_cell(cell) == whole, cell
+    for cell in ("1795161600", "+1795161600", "1795161600000000", "1.7951616E9", 1795161600):
+        assert CELL_DATA_PARSER.to_py(cell, field) == whole, cell
+    # Whole numbers are seconds from year 1 to 9999, microseconds beyond.
+    last = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
+    assert timestamp_cell("253402300799") == last
+    assert timestamp_cell("253402300800") == dt.datetime(1970, 1, 3, 22, 23, 22, 300800, dt.UTC)
+    assert timestamp_cell("-62135596800") == dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+    assert timestamp_cell("-62135596801") == dt.datetime(1969, 12, 31, 6, 44, 24, 403199, dt.UTC)
     assert timestamp_cell("0") == timestamp_cell("-0") == dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     assert CELL_DATA_PARSER.to_py(None, field) is None
     for cell in ("yesterday", "NaN", "Infinity", "1e400", "", "2026-13-01T00:00:00Z"):
         with pytest.raises(ValueError, match="is not a timestamp"):
             CELL_DATA_PARSER.to_py(cell, field)
+    # A picosecond column is the client's own: kept as the text sent.
+    fine = SchemaField("at", "TIMESTAMP", timestamp_precision=TimestampPrecision.PICOSECOND)
+    text = "2026-11-20T08:00:00.123456789012Z"
+    assert CELL_DATA_PARSER.to_py(text, fine) == text
 
 
 def test_a_table_not_read_on_a_recent_day_is_named_new(

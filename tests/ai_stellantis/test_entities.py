@@ -11,6 +11,8 @@ import polars as pl
 import pyarrow as pa
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ai_core.iceberg.stats import ColumnCounts
 from ai_core.raw.result import RawPage, make_raw_row_frame
@@ -34,7 +36,7 @@ from ai_stellantis.entities import (
     InventoryVehicle,
     LocatorDealer,
 )
-from ai_stellantis.entities.fields import CPP
+from ai_stellantis.entities.fields import CPP, OptionalVin
 from standin.stellantis.sites.catalog import BY_DOMAIN as SPECS
 from standin.stellantis.sites.responses import dealer_list, inventory_page, model_year_codes
 from standin.stellantis.sites.truth import ground_truth
@@ -241,6 +243,23 @@ def test_a_malformed_vin_is_rejected() -> None:
     extraction = compile_extractor(InventoryVehicle).extract(raw)
     assert extraction.rows.height == 0
     assert extraction.rejected["reason"].to_list() == ["vin does not match ^[A-HJ-NPR-Z0-9]{17}$"]
+
+
+VIN_TEXTS = st.one_of(
+    st.text(alphabet="1C4HJXEN5RWioq -\n\t\u00a0\u0131\u017f\uff21", max_size=20),
+    st.text(alphabet="0123456789ABCDEFGHJKLMNPRSTUVWXYZabcdefghjklmnprstuvwxyz", min_size=17,
+            max_size=17).map(lambda v: f" {v}\t"),
+    st.sampled_from(["PENDING", "N/A", "", "[]", '{"a": 1}', VIN, VIN.lower()]),
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), VIN_TEXTS), min_size=1, max_size=20))
+def test_a_vin_that_may_be_null_reads_alike_on_both_paths(values: list[str | None]) -> None:
+    coercer = OptionalVin.__metadata__[0]
+    frame = pl.DataFrame({"v": values}, schema={"v": pl.String})
+    got = frame.select(coercer.polars(pl.col("v"))).to_series().to_list()
+    assert got == [coercer.python(v) for v in values]
 
 
 def test_options_and_packages_become_features_per_model_year_code() -> None:

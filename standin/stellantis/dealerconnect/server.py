@@ -18,9 +18,10 @@ import time
 import uuid
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
+from decimal import Decimal
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 import duckdb
@@ -38,6 +39,10 @@ LOCATION = "US"
 _TABLE_REF = re.compile(r"`(?:([\w-]+)\.)?(\w+)\.(\w+)`")
 _PARAM = re.compile(r"@(\w+)")
 _BQ_TYPES = {"DATE": "DATE", "TIMESTAMP": "TIMESTAMP", "INT64": "INT64", "INTEGER": "INT64"}
+
+TimestampForm = Literal["micros", "seconds", "iso"]
+"""How TIMESTAMP cells are written: the integer microseconds the client asks for, seconds, or
+ISO 8601 text."""
 
 
 class ApiError(Exception):
@@ -218,6 +223,7 @@ class DealerConnectBackend:
         if body.get("useLegacySql"):
             raise ApiError(400, "invalidQuery", "legacy SQL is not served; set useLegacySql false")
         tables = {m.group(3) for m in _TABLE_REF.finditer(sql)}
+        timestamps: TimestampForm
         if tables & self.faults.iso_timestamps:
             timestamps = "iso"
         elif tables & self.faults.seconds_timestamps or not _int64_timestamps(body):
@@ -413,7 +419,9 @@ def _fields(schema: pa.Schema) -> list[dict[str, str]]:
     return [{"name": f.name, "type": _bq_type(f.type), "mode": "NULLABLE"} for f in schema]
 
 
-def _rows(result: pa.Table | pa.RecordBatchReader, *, timestamps: str) -> list[dict[str, Any]]:
+def _rows(
+    result: pa.Table | pa.RecordBatchReader, *, timestamps: TimestampForm
+) -> list[dict[str, Any]]:
     """Rows in BigQuery's wire form: `{"f": [{"v": "text"}, ...]}`, every value a string, and
     TIMESTAMPs in `micros`, `seconds` or `iso` form."""
     table = result.read_all() if isinstance(result, pa.RecordBatchReader) else result
@@ -430,7 +438,7 @@ def _rows(result: pa.Table | pa.RecordBatchReader, *, timestamps: str) -> list[d
     ]
 
 
-def _encoder(kind: pa.DataType, timestamps: str) -> Any:
+def _encoder(kind: pa.DataType, timestamps: TimestampForm) -> Any:
     if pa.types.is_timestamp(kind):
 
         def stamp(value: dt.datetime) -> str:
@@ -440,9 +448,9 @@ def _encoder(kind: pa.DataType, timestamps: str) -> Any:
             micros = round(aware.timestamp() * 1_000_000)
             if timestamps == "micros":
                 return str(micros)
-            # Seconds, whole ones without a fraction, as a server may write them.
-            whole, fraction = divmod(micros, 1_000_000)
-            return f"{micros / 1_000_000:.6f}" if fraction else str(whole)
+            # Seconds as BigQuery writes them: the shortest digits, in E notation.
+            seconds = (Decimal(micros) / 1_000_000).normalize()
+            return format(seconds, "E").replace("E+", "E")
 
         return stamp
     if pa.types.is_date(kind):

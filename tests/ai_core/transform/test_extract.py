@@ -255,7 +255,9 @@ def test_a_declaration_error_names_the_class_and_field() -> None:
         id: Text = None
         read_at: Text = None
 
-    with pytest.raises(TypeError, match="ReadAt: newest_by 'read_at' is String; it must be a time"):
+    with pytest.raises(
+        TypeError, match="ReadAt: newest_by 'read_at' is String; it must be a date, a"
+    ):
         compile_extractor(ReadAt)
 
     class Missing(Entity):
