@@ -35,10 +35,8 @@ from ai_core.transform.scalars import (
     money_rule,
     text_expr,
     text_rule,
-    timestamp_from_parts,
-    timestamp_parts,
-    timestamp_rule,
 )
+from ai_core.transform.timestamps import timestamp_from_parts, timestamp_parts, timestamp_rule
 
 
 class Transform:

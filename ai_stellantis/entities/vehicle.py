@@ -195,7 +195,8 @@ class Vehicle(Entity):
     days_in_inventory: Int = None
     """Days the dealer has had the vehicle, as the site reports it."""
     last_updated: Timestamp = None
-    """When the site last updated the listing, UTC."""
+    """When the site last updated the listing, UTC; a time sent without an offset is taken as
+    UTC."""
 
 
 class InventoryPackage(Package):

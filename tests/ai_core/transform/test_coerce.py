@@ -82,6 +82,8 @@ UTC = dt.UTC
         (TIMESTAMP, 1795161600, dt.datetime(2026, 11, 20, 8, tzinfo=UTC)),
         (TIMESTAMP, "1795161600123", dt.datetime(2026, 11, 20, 8, tzinfo=UTC)),
         (TIMESTAMP, 12345, None),
+        (TIMESTAMP, 179516160, None),
+        (TIMESTAMP, "202611201015", None),
         (TIMESTAMP, 1795161600.5, None),
     ],
 )
