@@ -260,11 +260,8 @@ def test_a_declaration_error_names_the_class_and_field() -> None:
     ):
         compile_extractor(ReadAt)
 
-    class Missing(Entity):
-        entity_key = ("id",)
-        records = Records("items")
-        newest_by = "read_at"
-        id: Text = None
+    class Elsewhere(ReadAt):
+        newest_by = "seen_at"
 
-    with pytest.raises(TypeError, match="Missing: newest_by 'read_at' names no column"):
-        compile_extractor(Missing)
+    with pytest.raises(TypeError, match="Elsewhere: newest_by 'seen_at' names no column"):
+        compile_extractor(Elsewhere)
