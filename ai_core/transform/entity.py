@@ -149,9 +149,9 @@ class Entity(BaseModel):
     newest_by: ClassVar[str | None] = None
     """A column saying when the upstream read the record (DealerConnect's `fetched_at`), a
     date, a timestamp or a number: of a key's versions the newest by it is kept, ahead of the
-    rule's page order (see `keys`). The
-    other versions are still conflicts and the key still one record: a read time cannot tell a
-    unit read twice from two units sharing a key, so neither hides the other."""
+    rule's page order (see `keys`). The other versions are still conflicts and the key still
+    one record: a read time cannot tell a unit read twice from two units sharing a key, so
+    neither hides the other."""
     keyless_records_lost: ClassVar[bool] = True
     """False for entities read off fields of another entity's records (the dealer a vehicle
     names): a record whose only fault is a missing key field (a vehicle that names no dealer)
