@@ -1,7 +1,8 @@
 """Coercers: how a raw JSON value becomes a typed column, written twice and kept equal.
 
-A coercer pairs a rule of `ai_core.transform.scalars` (Python, on the value rendered as text) with
-its Polars expression (on the decoded text column), and is a Pydantic annotation: in a field's
+A coercer pairs a rule (Python, on the value rendered as text: `ai_core.transform.scalars`,
+`ai_core.transform.timestamps`, or a code location's own, such as its VIN) with its Polars
+expression (on the decoded text column), and is a Pydantic annotation: in a field's
 `Annotated` metadata it is the before-validator of the per-record path and, for the extractor,
 the expression. The semantic types at the bottom (`Text`, `Money`, `Flag`...) are what entity
 declarations use.

@@ -113,7 +113,10 @@ def read_timestamps_in_every_form() -> None:
             return strict(value, field)
         if picosecond is not None and getattr(field, "timestamp_precision", None) == picosecond:
             return strict(value, field)
-        return timestamp_cell(str(value))
+        try:
+            return timestamp_cell(str(value))
+        except ValueError as exc:
+            raise ValueError(f"TIMESTAMP column {getattr(field, 'name', '?')}: {exc}") from None
 
     parser.timestamp_to_py = timestamp_to_py
 
