@@ -115,15 +115,21 @@ class TransformedPartition(PartitionOutput):
         schema = extractor.schema
         newest = extractor.plan.entity.newest_by
         self._newest = newest if newest not in self.key else None
-        narrow = [*self.key, "_sub_resource", "_page_number", "_fetched_at", HASH_COLUMN]
-        self._narrow_columns = narrow = narrow + ([self._newest] if self._newest else [])
+        self._narrow_columns = [
+            *self.key,
+            "_sub_resource",
+            "_page_number",
+            "_fetched_at",
+            HASH_COLUMN,
+            *([self._newest] if self._newest else []),
+        ]
         # A record repeated across the day's parents keeps its most filled copy (see `keys`).
         self._filled = (
             [filled(extractor.plan.hashed)] if extractor.plan.entity.repeated_records else []
         )
         self._narrow = pl.DataFrame(
             schema={
-                **{c: schema[c] for c in narrow},
+                **{c: schema[c] for c in self._narrow_columns},
                 **({FILLED: pl.UInt32} if self._filled else {}),
                 ROW: pl.UInt32,
                 BATCH: pl.UInt32,

@@ -26,14 +26,7 @@ from ai_core.transform import (
     Text,
     Upper,
 )
-from ai_core.transform.scalars import (
-    ascii_lower,
-    ascii_lower_expr,
-    ascii_upper,
-    ascii_upper_expr,
-    text_expr,
-    text_rule,
-)
+from ai_core.transform.scalars import ascii_lower, ascii_lower_expr
 from ai_stellantis.brands import BRANDS
 
 BRAND_NAMES: dict[str, str] = {b.domain: b.name for b in BRANDS}
@@ -60,12 +53,12 @@ Vin = Annotated[Text, Upper(), Matches(VIN_PATTERN)]
 form rejects the record."""
 
 
+_UPPER = Upper()
+
+
 def _vin_or_null(text: str | None) -> str | None:
-    value = text_rule(text)
-    if value is None:
-        return None
-    value = ascii_upper(value)
-    return value if re.fullmatch(VIN_PATTERN, value) else None
+    value = _UPPER.python(text)
+    return value if value is not None and re.fullmatch(VIN_PATTERN, value) else None
 
 
 OptionalVin = Annotated[
@@ -73,10 +66,7 @@ OptionalVin = Annotated[
     Coercer(
         "vin",
         _vin_or_null,
-        (
-            lambda expr: ascii_upper_expr(text_expr(expr)),
-            lambda upper: pl.when(upper.str.contains(VIN_PATTERN)).then(upper),
-        ),
+        (*_UPPER.steps(), lambda upper: pl.when(upper.str.contains(VIN_PATTERN)).then(upper)),
         pl.String(),
     ),
 ]

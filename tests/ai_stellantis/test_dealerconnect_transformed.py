@@ -79,6 +79,18 @@ def table(data_dir: Path, name: str) -> pl.DataFrame:
     return frame
 
 
+def table_pages(*tables: tuple[str, list[dict[str, object]]]) -> pa.RecordBatch:
+    """One raw page for each (table, rows), its POCs decoded as the transform reads them."""
+    pages = [
+        (name, 1, orjson.dumps({"table": name, "page": 1, "total_rows": len(rows), "rows": rows}))
+        for name, rows in tables
+    ]
+    raw = raw_rows(pages, url="bigquery://project/dealerconnect/{domain}")
+    return expand_batch(
+        pa.RecordBatch.from_struct_array(raw.to_struct_array().combine_chunks()), ["poc"]
+    )
+
+
 def test_embedded_documents_are_decoded_and_bad_ones_kept_as_errors() -> None:
     pocs = ['{"a": 1}', '{"a": ', None, "[]", "null", '"N/A"', "123", {"b": 2}, [1]]
     body = orjson.dumps({"rows": [{"poc": p, "other": "[]"} for p in pocs]})
@@ -104,14 +116,8 @@ def test_embedded_documents_are_decoded_and_bad_ones_kept_as_errors() -> None:
 
 def test_the_dealer_code_is_all_of_the_table_name_after_its_kind() -> None:
     row = {"order_number": "A1B2C3", "vin": None, "model_code": "JLJL74", "poc": '{"cpp": "22W"}'}
-    pages = [
-        (table, 1, orjson.dumps({"table": table, "page": 1, "total_rows": 1, "rows": [row]}))
-        for table in ("inventory_AB_12", "inventory_68302-B", "inventory_31022")
-    ]
-    raw = raw_rows(pages, url="bigquery://project/dealerconnect/{domain}")
-    batch = expand_batch(
-        pa.RecordBatch.from_struct_array(raw.to_struct_array().combine_chunks()), ["poc"]
-    )
+    tables = ("inventory_AB_12", "inventory_68302-B", "inventory_31022")
+    batch = table_pages(*((table, [row]) for table in tables))
     fast = compile_extractor(DealerConnectVehicle)(batch)
     slow = oracle_extract(DealerConnectVehicle, batch)
     assert fast["dealer_code"].to_list() == ["AB_12", "68302-B", "31022"]
@@ -121,11 +127,7 @@ def test_the_dealer_code_is_all_of_the_table_name_after_its_kind() -> None:
 def test_a_unit_whose_poc_is_no_document_says_why() -> None:
     pocs = ['{"price": {"msrp": "$48,170"}}', "[]", None, "null", '{"price": ']
     rows = [{"order_number": f"A{i}", "vin": None, "poc": p} for i, p in enumerate(pocs)]
-    body = orjson.dumps({"table": "inventory_31022", "page": 1, "total_rows": 5, "rows": rows})
-    raw = raw_rows([("inventory_31022", 1, body)], url="bigquery://project/dealerconnect/{domain}")
-    batch = expand_batch(
-        pa.RecordBatch.from_struct_array(raw.to_struct_array().combine_chunks()), ["poc"]
-    )
+    batch = table_pages(("inventory_31022", rows))
     for extract in (
         compile_extractor(DealerConnectVehicle),
         partial(oracle_extract, DealerConnectVehicle),
@@ -144,11 +146,7 @@ def test_a_unit_whose_poc_is_no_document_says_why() -> None:
 def test_a_vin_that_is_not_one_is_null_and_counted_and_its_unit_kept() -> None:
     vins = [" 1c4hjxen5rw123456 ", "PENDING", "", None, "1C4-SHORT", "   "]
     rows = [{"order_number": f"A{i}", "vin": v, "poc": "{}"} for i, v in enumerate(vins)]
-    body = orjson.dumps({"table": "inventory_31022", "page": 1, "total_rows": 6, "rows": rows})
-    raw = raw_rows([("inventory_31022", 1, body)], url="bigquery://project/dealerconnect/{domain}")
-    batch = expand_batch(
-        pa.RecordBatch.from_struct_array(raw.to_struct_array().combine_chunks()), ["poc"]
-    )
+    batch = table_pages(("inventory_31022", rows))
     # A unit is keyed by its order number: a placeholder VIN costs the VIN, not the unit.
     want = ["1C4HJXEN5RW123456", None, None, None, None, None]
     extraction = compile_extractor(DealerConnectVehicle).extract(batch)
@@ -177,12 +175,7 @@ def test_a_column_a_sales_table_adds_is_reported_and_the_rest_of_the_poc_is_not(
     }  # fmt: skip
 
     def unknown(sale: dict[str, object], document: dict[str, object]) -> dict[str, int]:
-        rows = [sale | {"poc": orjson.dumps(document).decode()}]
-        body = orjson.dumps({"table": "sales_31022", "page": 1, "total_rows": 1, "rows": rows})
-        raw = raw_rows([("sales_31022", 1, body)], url="bigquery://p/dealerconnect/{domain}")
-        batch = expand_batch(
-            pa.RecordBatch.from_struct_array(raw.to_struct_array().combine_chunks()), ["poc"]
-        )
+        batch = table_pages(("sales_31022", [sale | {"poc": orjson.dumps(document).decode()}]))
         keys = compile_extractor(DealerConnectSale).extract(batch).unknown_keys
         return dict(keys.iter_rows())
 

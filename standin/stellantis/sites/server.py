@@ -155,7 +155,7 @@ class UpstreamServer:
         self, brand: BrandSpec, endpoint: str, request: Request, writer: asyncio.StreamWriter
     ) -> bool:
         domain = brand.domain
-        if self.state.blocked_until is not None and self.state.blocked():
+        if self.state.blocked():
             self._count("block")
             await self._send(writer, responses.too_many_requests("1"), request.keep_alive)
             return request.keep_alive
