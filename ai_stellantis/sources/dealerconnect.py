@@ -14,6 +14,8 @@ fetch. So is such an inventory or code-guide table with no rows for the day, and
 check: a dealer always has stock, so an empty day means its portal was not read. A sales table
 with no rows is a day without sales. A table whose query fails is a failed page naming the error,
 and the other tables are stored; a day whose queries failed with none answered fails the run.
+So does a dataset not found, when listed or while its tables are read: its tables are not gone
+one dealer at a time, and nothing of the day is committed.
 """
 
 from __future__ import annotations
@@ -82,11 +84,19 @@ def select_dealer_tables(listed: Iterable[tuple[str, str | None]], kind: TableKi
     return DealerTables(sorted(tables), skipped)
 
 
-def dealer_tables(client: bigquery.Client, dataset: str, kind: TableKind) -> DealerTables:
+def dealer_tables(
+    client: bigquery.Client, dataset: str, kind: TableKind, timeout_s: float
+) -> DealerTables:
     """The dataset's tables of one kind; code guides are one table."""
+    from google.cloud.bigquery import retry
+
     if kind == CODE_GUIDES:
         return DealerTables([CODE_GUIDES], {})
-    listed = client.list_tables(f"{client.project}.{dataset}")
+    listed = client.list_tables(
+        f"{client.project}.{dataset}",
+        retry=retry.DEFAULT_RETRY.with_timeout(2 * timeout_s),
+        timeout=timeout_s,
+    )
     return select_dealer_tables(((t.table_id, t.table_type) for t in listed), kind)
 
 
@@ -173,9 +183,11 @@ class DealerConnectStream(LazyRawFetch):
         self._skipped: dict[str, str] = {}
         self._new: list[str] = []
         self._bad_documents = 0
+        self._dataset_lost: str | None = None
+        """Why the dataset is known gone mid-run; set by a query's thread, read by `fetch`."""
 
     def fetch(self) -> Iterator[pa.Table]:
-        found = dealer_tables(self._client, self._dataset, self._kind)
+        found = self._listing()
         self._skipped = found.skipped
         if found.skipped and self._log is not None:
             named = "; ".join(f"{name} ({why})" for name, why in sorted(found.skipped.items()))
@@ -195,6 +207,13 @@ class DealerConnectStream(LazyRawFetch):
                     break
             while pending:
                 read = pending.pop(0).result()
+                if self._dataset_lost is not None:
+                    raise dg.Failure(
+                        f"{self.source_name}: the dataset {self._dataset} was dropped while its "
+                        f"tables were read for {self._day} ({self._dataset_lost}); "
+                        "nothing of the day is committed: rerun the partition once it is back",
+                        allow_retries=False,
+                    )
                 nxt = next(ahead, None)
                 if nxt is not None:
                     pending.append(self._submit(pool, nxt, nxt in gone))
@@ -207,6 +226,20 @@ class DealerConnectStream(LazyRawFetch):
             raise dg.Failure(
                 f"{self.source_name}: {self._nothing_answered()}", allow_retries=self._transient
             )
+
+    def _listing(self) -> DealerTables:
+        """The day's tables; a dataset not found fails the run unretried, as a retry would."""
+        from google.api_core import exceptions
+
+        try:
+            return dealer_tables(self._client, self._dataset, self._kind, self._timeout_s)
+        except exceptions.NotFound as exc:
+            raise dg.Failure(
+                f"{self.source_name}: the dataset {self._client.project}.{self._dataset} is not "
+                f"found ({_message(exc)}); check the component's `dataset` and "
+                "STELLANTIS_GCP_PROJECT, then rerun the partition",
+                allow_retries=False,
+            ) from None
 
     def _nothing_answered(self) -> str:
         return (
@@ -368,6 +401,20 @@ class DealerConnectStream(LazyRawFetch):
         except exceptions.NotFound:
             if self._kind == CODE_GUIDES:  # one table, no dealer's: never offboarded
                 return self._failure(table, f"{cause}; the table is not in the dataset")
+            if self._dataset_lost is None:
+                try:
+                    self._client.get_dataset(
+                        f"{self._client.project}.{self._dataset}",
+                        retry=retry.DEFAULT_RETRY.with_timeout(self._timeout_s),
+                        timeout=self._timeout_s,
+                    )
+                except exceptions.NotFound:
+                    # Every table of a dropped dataset is gone: no dealer is offboarded by it.
+                    self._dataset_lost = f"{cause}; the dataset itself is gone"
+                except Exception:  # whether the dataset is there is unknown: so is the table
+                    return self._failure(table, cause, True)
+            if self._dataset_lost is not None:
+                return self._failure(table, self._dataset_lost)
             return TableRead(
                 table, [], 0, 0, missing="vanished" if table in self._known else "dropped"
             )

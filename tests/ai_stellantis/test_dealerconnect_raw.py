@@ -307,6 +307,54 @@ def test_a_timestamp_cell_reads_in_every_form_a_server_sends() -> None:
     assert CELL_DATA_PARSER.to_py(text, fine) == text
 
 
+def test_a_dataset_dropped_during_the_run_fails_it_rather_than_offboarding_every_dealer(
+    data_dir: Path, standin: DealerConnectHandle
+) -> None:
+    """Tables answering 404 because their dataset is gone are not dealers leaving: the run fails
+    naming the dataset and commits nothing; the next run fails at the listing; once the dataset
+    is back a rerun stores the whole day."""
+    assert materialize_day(KEYS[:1], DAY.isoformat()).success
+    next_day = DAY + dt.timedelta(days=1)
+    codes = standin.truth(next_day).dealer_codes()
+    assert len(codes) > 1
+
+    def failure() -> str:
+        result = materialize_day(KEYS[:1], next_day.isoformat(), raise_on_error=False)
+        assert not result.success
+        [failed] = result.get_step_failure_events()
+        error = failed.step_failure_data.error
+        assert error is not None
+        # Not retried: a retry would be answered alike until the dataset is back.
+        assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+        assert stored(data_dir, "dealerconnect_inventory", next_day).height == 0
+        return error.message
+
+    standin.set_state(date=next_day, faults="drop_dataset:1")  # the first query is answered
+    message = failure()
+    assert (
+        "stellantis/raw/dealerconnect_inventory: the dataset dealerconnect was dropped while "
+        f"its tables were read for {next_day} (NotFound: "
+    ) in message
+    assert (
+        "Not found: Dataset ai-app-stellantis:dealerconnect was not found in location US; the "
+        "dataset itself is gone); nothing of the day is committed"
+    ) in message
+    assert standin.state()["requests"]["datasets.get"] >= 1
+
+    message = failure()  # the faults are kept: the dataset is still gone
+    assert "the dataset ai-app-stellantis.dealerconnect is not found (GET " in message
+    assert (
+        "Not found: Dataset ai-app-stellantis:dealerconnect was not found in location US); check "
+        "the component's `dataset` and STELLANTIS_GCP_PROJECT, then rerun the partition"
+    ) in message
+
+    standin.set_state(date=next_day, faults="")
+    assert materialize_day(KEYS[:1], next_day.isoformat()).success
+    day = stored(data_dir, "dealerconnect_inventory", next_day)
+    assert day["_fetch_error"].null_count() == day.height
+    assert set(day["_sub_resource"]) == {f"inventory_{c}" for c in codes}
+
+
 def test_a_table_not_read_on_a_recent_day_is_named_new(
     data_dir: Path, standin: DealerConnectHandle
 ) -> None:

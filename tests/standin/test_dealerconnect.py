@@ -151,6 +151,29 @@ def test_a_portal_read_twice_is_served_as_asked(
         Faults.parse("read_twice:sales_31022")
 
 
+def test_a_dataset_dropped_after_some_queries_answers_404_everywhere(
+    client: bigquery.Client, standin: DealerConnectHandle
+) -> None:
+    table = f"inventory_{standin.truth(DAY).dealer_codes()[0]}"
+    standin.set_state(faults="drop_dataset:1")
+    assert client.get_dataset(f"{PROJECT}.dealerconnect").location == "US"
+    assert read(client, table).height > 0
+    gone = f"Not found: Dataset {PROJECT}:dealerconnect was not found in location US"
+    for call in (
+        lambda: read(client, table),
+        lambda: client.get_table(f"{PROJECT}.dealerconnect.{table}"),
+        lambda: client.get_dataset(f"{PROJECT}.dealerconnect"),
+        lambda: list(client.list_tables(f"{PROJECT}.dealerconnect")),
+    ):
+        with pytest.raises(exceptions.NotFound, match=gone):
+            call()
+    standin.set_state(faults="")  # setting the faults again restores it
+    assert read(client, table).height > 0
+    for spec in ("drop_dataset:1.5", "drop_dataset:-1"):
+        with pytest.raises(FaultSpecError, match="needs a whole number of queries"):
+            Faults.parse(spec)
+
+
 def test_sales_are_the_vehicles_that_left_the_public_feed(
     client: bigquery.Client, standin: DealerConnectHandle
 ) -> None:

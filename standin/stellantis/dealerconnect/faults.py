@@ -7,6 +7,7 @@
 | `query_error:sales_38941` | every query of the table answers 400 invalidQuery |
 | `backend_error:inventory_46860` | the first query of the table answers 503 backendError |
 | `lost_job:inventory_46860` | its result pages after the first answer 404 notFound (the job) |
+| `drop_dataset:3` | the dataset is dropped after its 3rd query: every call then answers 404 |
 | `slow_page:1.5` | every result page after the first is answered 1.5 s late |
 | `bad_poc:0.05` | that share of POCs is cut short (not JSON), as a failed parse leaves it |
 | `reuse_order:inventory_31022` | the table's last row repeats its first row's order number |
@@ -37,6 +38,7 @@ KINDS = (
     "new_column",
     "slow_page",
     "bad_poc",
+    "drop_dataset",
 )
 
 
@@ -67,6 +69,7 @@ class Faults:
     new_columns: frozenset[str] = frozenset()
     slow_page_s: float = 0.0
     bad_poc_share: float = 0.0
+    drop_dataset_after: int | None = None
 
     @classmethod
     def parse(cls, spec: str) -> Faults:
@@ -85,6 +88,7 @@ class Faults:
             "new_column": set(),
         }
         slow, bad = 0.0, 0.0
+        drop: int | None = None
         for item in (part.strip() for part in spec.split(",")):
             if not item:
                 continue
@@ -104,8 +108,12 @@ class Faults:
                 raise FaultSpecError(f"fault {item!r} needs a number after the colon") from None
             if kind == "slow_page":
                 slow = number
-            else:
+            elif kind == "bad_poc":
                 bad = number
+            elif number.is_integer() and number >= 0:
+                drop = int(number)
+            else:
+                raise FaultSpecError(f"fault {item!r} needs a whole number of queries")
         return cls(
             frozenset(tables["vanish"]),
             frozenset(tables["unread"]),
@@ -121,4 +129,5 @@ class Faults:
             frozenset(tables["new_column"]),
             slow,
             bad,
+            drop,
         )

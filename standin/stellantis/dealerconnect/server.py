@@ -1,7 +1,8 @@
 """The BigQuery REST API, as far as `google-cloud-bigquery` uses it to list tables and query.
 
 Routes (under `/bigquery/v2`): `GET projects/P/datasets/D/tables` (tables.list, paged),
-`GET projects/P/datasets/D/tables/T` (tables.get), `POST projects/P/queries` (jobs.query),
+`GET projects/P/datasets/D/tables/T` (tables.get), `GET projects/P/datasets/D` (datasets.get),
+`POST projects/P/queries` (jobs.query),
 `GET projects/P/queries/J` (jobs.getQueryResults, paged), `POST projects/P/jobs` (jobs.insert) and
 `GET projects/P/jobs/J` (jobs.get). A query is run in DuckDB when it arrives: its named parameters
 (`@day`) are bound as DuckDB parameters, and its table references (`` `P.D.T` `` or `` `D.T` ``)
@@ -103,6 +104,8 @@ class DealerConnectBackend:
             dt.date, tuple[float, frozenset[str], frozenset[str], frozenset[str]]
         ] = {}
         self._failed_once: set[tuple[dt.date, str]] = set()
+        self._queries = 0
+        """Queries since the faults were set, for `drop_dataset`."""
         self.set_state(day.isoformat(), faults)
 
     # -- served state -------------------------------------------------------------------------
@@ -111,6 +114,7 @@ class DealerConnectBackend:
         with self.lock:
             if faults is not None:
                 self.faults = Faults.parse(faults)
+                self._queries = 0
             if date is not None:
                 self.day = dt.date.fromisoformat(date)
             self._load(self.day)
@@ -128,6 +132,7 @@ class DealerConnectBackend:
                 "backend_errors": sorted(self.faults.backend_errors),
                 "lost_jobs": sorted(self.faults.lost_jobs),
                 "slow_page_s": self.faults.slow_page_s,
+                "drop_dataset_after": self.faults.drop_dataset_after,
                 "bad_poc_share": self.faults.bad_poc_share,
                 "reused_orders": sorted(self.faults.reused_orders),
                 "read_twice": sorted(self.faults.read_twice),
@@ -231,6 +236,7 @@ class DealerConnectBackend:
         else:
             timestamps = "micros"
         with self.lock:
+            self._queries += 1
             translated = _TABLE_REF.sub(lambda m: self._resolve(project, m), sql)
             params = _parameters(body.get("queryParameters") or [])
             try:
@@ -317,9 +323,25 @@ class DealerConnectBackend:
 
     # -- helpers ------------------------------------------------------------------------------
 
+    def get_dataset(self, project: str, dataset: str) -> dict[str, Any]:
+        self._require_dataset(project, dataset)
+        return {
+            "kind": "bigquery#dataset",
+            "id": f"{project}:{dataset}",
+            "datasetReference": {"projectId": project, "datasetId": dataset},
+            "location": LOCATION,
+        }
+
     def _require_dataset(self, project: str, dataset: str) -> None:
-        if dataset != self.dataset:
-            raise ApiError(404, "notFound", f"Not found: Dataset {project}:{dataset}")
+        dropped = self.faults.drop_dataset_after
+        with self.lock:
+            gone = dropped is not None and self._queries > dropped
+        if dataset != self.dataset or gone:
+            raise ApiError(
+                404,
+                "notFound",
+                f"Not found: Dataset {project}:{dataset} was not found in location {LOCATION}",
+            )
 
     def _require_table(self, project: str, table: str) -> None:
         if table not in self.tables():
@@ -520,6 +542,9 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "GET" and tables and len(rest) == 3:
             backend.count("tables.list")
             return backend.list_tables(project, rest[1], query)
+        if method == "GET" and len(rest) == 2 and rest[0] == "datasets":
+            backend.count("datasets.get")
+            return backend.get_dataset(project, rest[1])
         if method == "GET" and tables and len(rest) == 4:
             backend.count("tables.get")
             return backend.get_table(project, rest[1], rest[3])
