@@ -16,6 +16,8 @@ DEFAULT_PAGE_SIZE = 200
 """Vehicles asked for a page: a page costs the sites more the more it carries, but less per
 vehicle, up to their cap of 500; benchmarks/README.md has the measurement."""
 _HTTP = HttpClientConfig()
+_LONGEST_TIMEOUT = (_HTTP.stall_s - max(_HTTP.retry_after_cap_s, _HTTP.max_backoff_s)) / 2
+"""A longer time-out would let a throttled site's probe outlast the fetch's stall watchdog."""
 
 
 class StellantisApiResource(dg.ConfigurableResource):
@@ -36,7 +38,10 @@ class StellantisApiResource(dg.ConfigurableResource):
         default=_HTTP.workers, ge=1, le=64, description="Requests in flight at once."
     )
     inventory_timeout: float = Field(
-        default=_HTTP.timeout_s, gt=0, description="Seconds per connect, read or write."
+        default=_HTTP.timeout_s,
+        gt=0,
+        lt=_LONGEST_TIMEOUT,
+        description="Seconds per connect, read or write.",
     )
     inventory_max_retries: int = Field(
         default=_HTTP.max_retries,

@@ -7,12 +7,14 @@ Waiting out a host's 429s spends no deadline: `max_throttled_s` bounds a rate-li
 `stall_s` is the watchdog over the whole fetch: when requests are in flight and no page has
 finished, well or badly, nor a 429 come, for that long, every page not yet finished is recorded
 as missing. None of these depends on the number of pages, so a long healthy fetch is never cut
-short.
+short; `stall_s` must outlast the longest quiet such a fetch has (see `_stall_outlasts_waits`).
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MIB = 1024 * 1024
 
@@ -80,3 +82,18 @@ class HttpClientConfig(BaseModel):
         description="How long a host may answer nothing but 429 before its pages fail; until "
         "then they wait, without spending their deadline.",
     )
+
+    @model_validator(mode="after")
+    def _stall_outlasts_waits(self) -> Self:
+        """A healthy fetch can go a page's deadline without a page finishing, and a throttled
+        host the longest wait honoured plus a whole try between two 429s; a watchdog shorter
+        than either would give up on a fetch that is still working."""
+        between_429s = max(self.retry_after_cap_s, self.max_backoff_s) + 2 * self.timeout_s
+        if self.stall_s <= max(self.page_deadline_s, between_429s):
+            raise ValueError(
+                f"stall_s ({self.stall_s:g} s) must be longer than page_deadline_s "
+                f"({self.page_deadline_s:g} s) and than a throttled host's longest wait between "
+                f"two 429s, max(retry_after_cap_s, max_backoff_s) + 2 × timeout_s "
+                f"({between_429s:g} s): raise stall_s or lower the others"
+            )
+        return self

@@ -164,6 +164,12 @@ def test_a_bad_value_fails_naming_its_variable(unset: pytest.MonkeyPatch) -> Non
         unset.delenv(name)
     text = load_error(unset, STELLANTIS_BIGQUERY_WORKERS="0")
     assert "workers = '0' (from $STELLANTIS_BIGQUERY_WORKERS)" in text
+    unset.delenv("STELLANTIS_BIGQUERY_WORKERS")
+    # A time-out past which a throttled site's probe would outlast the stall watchdog.
+    text = load_error(unset, STELLANTIS_INVENTORY_TIMEOUT="60")
+    assert "inventory_timeout = '60' (from $STELLANTIS_INVENTORY_TIMEOUT)" in text
+    assert "less than 60" in text
+    assert StellantisApiResource(inventory_timeout=59.5).http().timeout_s == 59.5
 
 
 def test_secrets_are_wired_by_name_and_never_held(unset: pytest.MonkeyPatch) -> None:
