@@ -88,14 +88,16 @@ class ConsolidatedComponent(dg.Component, dg.Model, dg.Resolvable):
             if chosen is None:
                 inputs.append(SourceInput(group, None, None))
                 continue
-            window = [d for d in available if chosen - dt.timedelta(group.history_days) <= d]
-            unobserved = catalog.unobserved(group.source, [*window, day])
+            # The window is the consolidated day's, whichever day of it the source last wrote.
+            earliest = day - dt.timedelta(group.history_days)
+            window = [d for d in available if earliest <= d <= chosen]
+            unobserved = catalog.unobserved(group.source, window)
             frame = catalog.scan_partition(group.source, chosen)
             missing = unobserved.get(chosen, frozenset())
             carried = tuple(
                 CarriedRows(earlier, self._carried(catalog, group, entity, earlier, parts, frame))
                 for earlier, parts in latest_observations(
-                    chosen, missing, available, unobserved, group.history_days
+                    chosen, missing, available, unobserved, earliest
                 ).items()
             )
             if group.key_from is not None:
@@ -174,7 +176,8 @@ class ConsolidatedComponent(dg.Component, dg.Model, dg.Resolvable):
         if entity.history is not None:
             key = self.asset_key(entity)
             written = catalog.partition_dates(key)
-            properties = history_stamp(previous_day(day, written), catalog.day_writes(key))
+            before = previous_day(day, written)
+            properties = history_stamp(before, catalog.day_writes(key, [before] if before else []))
             later = later_days(day, written)
             if later:
                 context.log.warning(
@@ -209,7 +212,7 @@ class ConsolidatedComponent(dg.Component, dg.Model, dg.Resolvable):
         raw day failed: a first day with the upstream down, say); a source not written for the
         day is left to the engine's error, which asks to materialise it."""
         sources = [g.source for g in entity.source_groups]
-        if not all(day in catalog.day_writes(s) for s in sources):
+        if not all(day in catalog.day_writes(s, [day]) for s in sources):
             return
         raise NoSourceDataError(
             f"{self.asset_key(entity).to_user_string()} {day}: every source was written for the "

@@ -28,8 +28,9 @@ def stale_days(writes: Mapping[dt.date, DayWrite], written: list[dt.date]) -> li
     """Days whose recorded history no longer matches the latest write of the day before them.
 
     `written` are the days holding rows (those a day's history reads); days written before stamps
-    were recorded carry none and are left alone, and so are days whose previous day's write has
-    since been expired by the table upkeep: there is nothing left to compare their stamp with.
+    were recorded carry none and are left alone, and so are days whose previous day has no write
+    record (its snapshot expired by an upkeep that did not keep it): there is nothing left to
+    compare their stamp with. Upkeep keeps each day's record (`reader.day_writes`).
     """
     days = sorted(written)
     stale = []

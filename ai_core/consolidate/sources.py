@@ -56,11 +56,12 @@ def latest_observations(
     unobserved_today: frozenset[str],
     available: Iterable[dt.date],
     unobserved_by_day: dict[dt.date, frozenset[str]],
-    history_days: int,
+    earliest: dt.date,
 ) -> dict[dt.date, frozenset[str]]:
-    """For each earlier day within `history_days`, the parts unobserved today whose latest
-    observation it holds (a day observes a part when its write did not record it as missing)."""
-    earliest = day - dt.timedelta(days=history_days)
+    """For each day from `earliest` to before `day` (the source's day standing in for the
+    consolidated one), the parts `day` did not observe whose latest observation it holds (a day
+    observes a part when its write did not record it as missing). `earliest` is counted from
+    the consolidated day, so a source that skipped days carries no older rows for it."""
     wanted = set(unobserved_today)
     chosen: dict[dt.date, frozenset[str]] = {}
     for earlier in sorted((d for d in available if earliest <= d < day), reverse=True):

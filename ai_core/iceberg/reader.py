@@ -31,18 +31,14 @@ class MissingPartitionError(LookupError):
     """A day was asked for that has never been written to the table."""
 
 
+DAY_RECORD_PREFIX = "ai.day."
+"""Table property prefix under which upkeep keeps a day's write record (`ai.day.2026-11-20`)
+when it expires the snapshot holding it: a rerun of an old day still needs what it recorded."""
+
+
 def written_dates(table: Table) -> set[dt.date]:
-    """Days holding data, plus days written empty (recorded in retained snapshot summaries)."""
-    days = set(partition_dates(table))
-    for snapshot in table.snapshots():
-        recorded = (
-            snapshot.summary.additional_properties.get(PARTITION_DATE_PROPERTY)
-            if snapshot.summary
-            else None
-        )
-        if recorded:
-            days.add(dt.date.fromisoformat(recorded))
-    return days
+    """Days holding data, plus days written empty (recorded with their writes)."""
+    return set(partition_dates(table)) | set(day_writes(table))
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,21 +49,51 @@ class DayWrite:
     properties: Mapping[str, str]
 
 
-def day_writes(table: Table) -> dict[dt.date, DayWrite]:
-    """Per day, the latest retained snapshot that wrote it (newest write wins)."""
+def day_writes(table: Table, dates: Sequence[dt.date] | None = None) -> dict[dt.date, DayWrite]:
+    """Per day (of `dates`, or every day), the latest snapshot that wrote it (newest write
+    wins), from the retained snapshots or, once upkeep has expired it, the table's record."""
     found: dict[dt.date, DayWrite] = {}
+    properties = table.properties
+    keys = (
+        [k for k in properties if k.startswith(DAY_RECORD_PREFIX)]
+        if dates is None
+        else [f"{DAY_RECORD_PREFIX}{d.isoformat()}" for d in dates]
+    )
+    for key in keys:
+        if key in properties:
+            record = json.loads(properties[key])
+            kept = dt.date.fromisoformat(key.removeprefix(DAY_RECORD_PREFIX))
+            found[kept] = DayWrite(int(record["snapshot_id"]), record["properties"])
+    wanted = None if dates is None else {d.isoformat() for d in dates}
+    # Every retained snapshot is newer than every expired one, so it overrides a record.
     for snapshot in sorted(table.snapshots(), key=lambda s: s.sequence_number or 0):
         props = snapshot.summary.additional_properties if snapshot.summary else {}
         day = props.get(PARTITION_DATE_PROPERTY)
-        if day:
+        if day and (wanted is None or day in wanted):
             found[dt.date.fromisoformat(day)] = DayWrite(snapshot.snapshot_id, dict(props))
     return found
+
+
+def day_records(table: Table, snapshot_ids: set[int]) -> dict[str, str]:
+    """The table properties keeping the write record of each day whose latest write is one of
+    `snapshot_ids` (about to be expired): its snapshot id and the `ai.` properties it recorded."""
+    return {
+        f"{DAY_RECORD_PREFIX}{day.isoformat()}": json.dumps(
+            {
+                "snapshot_id": write.snapshot_id,
+                "properties": {k: v for k, v in write.properties.items() if k.startswith("ai.")},
+            },
+            sort_keys=True,
+        )
+        for day, write in day_writes(table).items()
+        if write.snapshot_id in snapshot_ids
+    }
 
 
 def unobserved_parts(table: Table, dates: Sequence[dt.date]) -> dict[dt.date, frozenset[str]]:
     """Per day, the sub-resources its latest write recorded as not fully observed (days whose
     latest write recorded none, or that were never written, are absent)."""
-    writes = day_writes(table)
+    writes = day_writes(table, dates)
     found: dict[dt.date, frozenset[str]] = {}
     for day in dates:
         write = writes.get(day)

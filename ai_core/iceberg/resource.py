@@ -45,10 +45,13 @@ class IcebergCatalogResource(IcebergCatalogConfig):
         table = self.table(asset_key)
         return [] if table is None else tables.partition_dates(table)
 
-    def day_writes(self, asset_key: AssetKeyLike) -> dict[dt.date, reader.DayWrite]:
-        """Per day, the latest write's snapshot and recorded properties."""
+    def day_writes(
+        self, asset_key: AssetKeyLike, dates: Sequence[dt.date] | None = None
+    ) -> dict[dt.date, reader.DayWrite]:
+        """Per day (of `dates`, or every day), the latest write's snapshot and recorded
+        properties."""
         table = self.table(asset_key)
-        return {} if table is None else reader.day_writes(table)
+        return {} if table is None else reader.day_writes(table, dates)
 
     def unobserved(
         self, asset_key: AssetKeyLike, dates: Sequence[dt.date]

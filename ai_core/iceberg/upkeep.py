@@ -7,6 +7,10 @@ does not reference, once it is older than a grace period, so a write in flight i
 On an object store, a writer killed mid-file leaves an incomplete multipart upload instead,
 which no listing shows: the bucket's lifecycle rule must abort those (README, "S3 warehouse").
 A data file counts as referenced while a remaining snapshot still lists it as live.
+
+What a day's write recorded in its snapshot's summary (`ai.partition-date`, `ai.unobserved`,
+`ai.history-from`) is needed for as long as the day may be rerun or repaired: before its
+snapshot expires, it is kept as a table property (`reader.day_records`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from dataclasses import dataclass
 
 import pyarrow.fs as pafs
 from pyiceberg.table import Table
+
+from ai_core.iceberg.reader import day_records
 
 DEFAULT_RETENTION_DAYS = 7.0
 DEFAULT_GRACE_DAYS = 1.0
@@ -51,17 +57,30 @@ def _bare(path: str) -> str:
 
 
 def expire_snapshots(table: Table, retention: dt.timedelta) -> int:
-    """Drop snapshots older than `retention` but never a branch or tag head; how many went."""
+    """Drop snapshots older than `retention` but never a branch or tag head; how many went.
+    The day records they hold are kept as table properties first."""
     cutoff = dt.datetime.now(dt.UTC) - retention
     heads = {ref.snapshot_id for ref in table.metadata.refs.values()}
     cutoff_ms = int(cutoff.timestamp() * 1000)
+    expiring = {
+        s.snapshot_id
+        for s in table.metadata.snapshots
+        if s.timestamp_ms < cutoff_ms and s.snapshot_id not in heads
+    }
     # A commit with nothing to expire would still write a new metadata file.
-    if not any(
-        s.timestamp_ms < cutoff_ms and s.snapshot_id not in heads for s in table.metadata.snapshots
-    ):
+    if not expiring:
         return 0
+    records = day_records(table, expiring)
+    if records:
+        with table.transaction() as transaction:
+            transaction.set_properties(records)
+    # Exactly the snapshots whose records were kept: a write landing meanwhile may have made
+    # an older one expirable, and its record is kept at the next upkeep.
+    heads = {ref.snapshot_id for ref in table.metadata.refs.values()}
+    ids = [i for i in expiring if i not in heads and table.metadata.snapshot_by_id(i) is not None]
     before = len(table.metadata.snapshots)
-    table.maintenance.expire_snapshots().older_than(cutoff).commit()
+    if ids:
+        table.maintenance.expire_snapshots().by_ids(ids).commit()
     table.refresh()
     return before - len(table.metadata.snapshots)
 

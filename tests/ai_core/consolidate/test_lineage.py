@@ -28,9 +28,9 @@ def test_a_rewritten_day_makes_the_next_one_stale() -> None:
     assert stale_days(writes, DAYS) == [DAYS[2]]
 
 
-def test_a_day_whose_previous_write_was_expired_is_not_stale() -> None:
-    # The weekly upkeep expires the snapshots of the oldest days; the first day still retained
-    # recorded a write that no longer exists, which says nothing about its history.
+def test_a_day_whose_previous_write_has_no_record_is_not_stale() -> None:
+    # A table whose oldest snapshots were expired without keeping their records: the first day
+    # still recorded names a write that no longer exists, which says nothing about its history.
     writes = written_in_order([1, 2, 3, 4])
     del writes[DAYS[0]], writes[DAYS[1]]
     assert writes[DAYS[2]].properties[HISTORY_FROM_PROPERTY] == f"{DAYS[1]}:2"

@@ -12,10 +12,16 @@ import dagster as dg
 from pyiceberg.table import Table
 
 from ai_core.iceberg.catalog import load_catalog
-from ai_core.iceberg.reader import arrow_table
+from ai_core.iceberg.reader import (
+    DayWrite,
+    arrow_table,
+    day_writes,
+    require_dates,
+    unobserved_parts,
+)
 from ai_core.iceberg.resource import IcebergCatalogResource
 from ai_core.iceberg.upkeep import stored_files, upkeep
-from ai_core.iceberg.writer import write_partition
+from ai_core.iceberg.writer import unobserved_property, write_partition
 from ai_core.upkeep import UPKEEP_JOB, build_upkeep_defs
 from tests.ai_core.iceberg.writer_proc import SCHEMA, TABLE, chunked_rows, day_rows, start_writer
 from tests.catalogs import embedded_backend
@@ -146,6 +152,58 @@ def test_retention_keeps_recent_snapshots_and_grace_keeps_young_files(tmp_path: 
     # Every snapshot still reads: the first one still holds the first version of its day.
     assert table.scan(snapshot_id=first_snapshot).to_arrow().num_rows == 5
     assert arrow_table(table, None).num_rows == first_day
+
+
+def test_what_each_day_recorded_outlives_the_snapshots_upkeep_expires(tmp_path: Path) -> None:
+    """A day's unobserved parts, a day written empty and the snapshot of each day's latest write
+    are what reruns and the history repair read; upkeep keeps them as table properties."""
+    catalog = load_catalog(tmp_path)
+    write_partition(catalog, TABLE, DAYS[0], [day_rows(DAYS[0], 0, 3, "a")], schema_hint=SCHEMA)
+    write_partition(
+        catalog,
+        TABLE,
+        DAYS[1],
+        [day_rows(DAYS[1], 0, 2, "a")],
+        snapshot_properties=unobserved_property(["dealer/7"]),
+    )
+    write_partition(catalog, TABLE, DAYS[2], [])  # written empty
+    write_partition(catalog, TABLE, DAYS[0], [day_rows(DAYS[0], 0, 4, "b")])  # a rerun
+    table = catalog.load_table(TABLE)
+    before = day_writes(table)
+    assert set(before) == set(DAYS)
+
+    assert upkeep(table, TABLE, retention=dt.timedelta(0)).snapshots_expired == 3
+    table = catalog.load_table(TABLE)
+    assert len(table.metadata.snapshots) == 1  # the rerun of the first day, the head
+    after = day_writes(table)
+    assert {d: w.snapshot_id for d, w in after.items()} == {
+        d: w.snapshot_id for d, w in before.items()
+    }
+
+    def recorded(write: DayWrite) -> dict[str, str]:
+        return {k: v for k, v in write.properties.items() if k.startswith("ai.")}
+
+    assert {d: recorded(w) for d, w in after.items()} == {d: recorded(w) for d, w in before.items()}
+    assert unobserved_parts(table, [DAYS[1], DAYS[2]]) == {DAYS[1]: frozenset({"dealer/7"})}
+    assert set(day_writes(table, [DAYS[1]])) == {DAYS[1]}
+    require_dates(table, DAYS)  # the empty day is still a day written
+
+    # A later write of a day wins over its kept record, and is kept in turn.
+    write_partition(catalog, TABLE, DAYS[1], [day_rows(DAYS[1], 0, 2, "c")])
+    table = catalog.load_table(TABLE)
+    rerun = table.current_snapshot()
+    assert rerun is not None
+    assert unobserved_parts(table, [DAYS[1]]) == {}
+    assert day_writes(table)[DAYS[1]].snapshot_id == rerun.snapshot_id
+    write_partition(catalog, TABLE, DAYS[2], [])
+    upkeep(table, TABLE, retention=dt.timedelta(0))  # a view loaded before that last write
+    table = catalog.load_table(TABLE)
+    assert day_writes(table)[DAYS[1]].snapshot_id == rerun.snapshot_id
+    upkeep(table, TABLE, retention=dt.timedelta(0))
+    table = catalog.load_table(TABLE)
+    assert table.metadata.snapshot_by_id(rerun.snapshot_id) is None
+    assert day_writes(table)[DAYS[1]].snapshot_id == rerun.snapshot_id
+    assert unobserved_parts(table, DAYS) == {}
 
 
 def _snapshot_files(table: Table, snapshot_id: int) -> list[str]:
