@@ -150,12 +150,24 @@ class CompletenessTally:
                 pl.col("keys").n_unique().alias("distinct_records"),
             )
         )
-        failed = pl.col("_fetch_error").is_not_null()
+        # A page that failed and was fetched again later in the day (the listing moved) counts
+        # as fetched.
+        fetched = pages.filter(pl.col("_fetch_error").is_null()).select(
+            "_sub_resource", "_page_number"
+        )
+        pages = pages.join(
+            fetched.unique().with_columns(pl.lit(True).alias("_fetched_again")),
+            on=["_sub_resource", "_page_number"],
+            how="left",
+            nulls_equal=False,
+            maintain_order="left",
+        )
+        failed = pl.col("_fetch_error").is_not_null() & pl.col("_fetched_again").is_null()
         per_page = pages.group_by("_sub_resource").agg(
             pl.len().alias("pages"),
             failed.sum().cast(pl.Int64).alias("failed_pages"),
             pl.col("_page_number").filter(failed).sort().alias("failed_page_numbers"),
-            pl.col("_fetch_error").drop_nulls().first().alias("first_error"),
+            pl.col("_fetch_error").filter(failed).first().alias("first_error"),
         )
         return (
             per_page.join(keys, on="_sub_resource", how="left")

@@ -609,6 +609,8 @@ async def fetch_paged(
             prog.count(queued.page, response, content)
             prog.pages_again += 1
             prog.blank_unconfirmed.discard(queued.page)
+            # Its failed first copy stays stored; the check and downstream read it as fetched.
+            prog.failed.pop(queued.page, None)
         settle(j)
 
     def on_page(j: int, page: int, response: JsonResponse) -> None:

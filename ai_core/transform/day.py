@@ -89,8 +89,15 @@ class TransformedDay:
         self._lead: TransformedPartition | None = None
         self._spill: _Spill | None = None
         self._read = False
-        self.unobserved: set[str] = set()
-        """Sub-resources with a page that could not be fetched, known once the day is read."""
+        # (sub-resource, page number) of the pages that failed, and of those fetched.
+        self._failed: set[tuple[str, int | None]] = set()
+        self._fetched: set[tuple[str, int | None]] = set()
+
+    @property
+    def unobserved(self) -> set[str]:
+        """Sub-resources with a page that could not be fetched, known once the day is read; a
+        page fetched again later in the day (the listing moved) is observed."""
+        return {sub for sub, page in self._failed if (sub, page) not in self._fetched}
 
     def partition(self, label: str, extractor: Extractor) -> TransformedPartition:
         if self._lead is not None:
@@ -194,15 +201,29 @@ class TransformedDay:
                 yield arrow
                 continue
             errors = arrow.column("_fetch_error")
+            numbered = "_page_number" in arrow.schema.names
+            pages = arrow.select(
+                ["_sub_resource", "_page_number"] if numbered else ["_sub_resource"]
+            )
             if errors.null_count == arrow.num_rows:
+                if numbered:
+                    self._fetched.update(_pairs(pages, numbered))
                 yield arrow
                 continue
             failed = pc.is_valid(errors)
-            subs = pc.unique(pc.filter(arrow.column("_sub_resource"), failed))
-            self.unobserved.update(str(s) for s in subs.to_pylist())
+            self._failed.update(_pairs(pages.filter(failed), numbered))
+            if numbered:
+                self._fetched.update(_pairs(pages.filter(pc.invert(failed)), numbered))
             kept = arrow.filter(pc.invert(failed))
             if kept.num_rows:
                 yield kept
+
+
+def _pairs(pages: pa.Table, numbered: bool) -> Iterator[tuple[str, int | None]]:
+    """(sub-resource, page number) of each row; the number is None on a day stored without."""
+    subs = pages.column("_sub_resource").to_pylist()
+    numbers = pages.column("_page_number").to_pylist() if numbered else [None] * len(subs)
+    return zip(subs, numbers, strict=True)
 
 
 __all__ = ["ExtractionError", "RawBatches", "TransformedDay"]

@@ -3,6 +3,7 @@
 import datetime as dt
 from collections.abc import Callable
 
+import dagster as dg
 import orjson
 import pytest
 from hypothesis import given, settings
@@ -191,3 +192,22 @@ def test_a_page_not_of_its_shape_is_parsed_whole() -> None:
     page = {"result": {"meta": None, "items": [{"sku": "A"}, 7]}}
     shaped, problem = parse_json(orjson.dumps(page), LISTING.shape())
     assert problem is None and shaped == page
+
+
+def test_a_failed_page_fetched_again_later_in_the_day_counts_as_fetched() -> None:
+    when = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+    body = orjson.dumps({"result": {"meta": {"totalCount": 2}, "items": [{"sku": "A"}]}})
+    second = orjson.dumps({"result": {"meta": {"totalCount": 2}, "items": [{"sku": "B"}]}})
+    lost = RawPage(2, "http://127.0.0.1/x", {}, 503, b"", when, "HTTP 503 after 2 attempts")
+
+    def check(pages: list[RawPage]) -> dg.AssetCheckResult:
+        tally = CompletenessTally(LISTING.completeness())
+        tally.add(RawFetchResult("shop/1", pages).to_arrow(dt.date(2026, 11, 20)))
+        return tally.check_result()
+
+    ok = RawPage(1, "http://127.0.0.1/x", {}, 200, body, when)
+    again = RawPage(2, "http://127.0.0.1/x", {}, 200, second, when)
+    assert check([ok, lost, again]).passed
+    failed = check([ok, lost, RawPage(1, "http://127.0.0.1/x", {}, 200, second, when)])
+    assert not failed.passed
+    assert "pages 2 not fetched: HTTP 503 after 2 attempts" in str(failed.metadata)

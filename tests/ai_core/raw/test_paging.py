@@ -624,6 +624,32 @@ def test_a_sale_that_empties_page_2_of_a_server_serving_fewer_than_asked_is_foun
     assert "bolts-003" in set(iter_skus([p.body.decode() for r in results for p in r.pages]))
 
 
+def test_a_page_that_failed_and_answers_when_fetched_again_is_not_missing() -> None:
+    # The last bolt sells as page 1 is answered and another as page 4 is: the totals move on
+    # both sides of page 3, which fails for good in the first pass and answers in the second.
+    with ShopServer({"bolts": 14}, failing={("bolts", 3)}) as shop:
+        shop.sells.update({("bolts", 1): "bolts-014", ("bolts", 4): "bolts-013"})
+
+        def back_after_the_first_pass(category: str, page: int) -> None:
+            if page == 5:
+                shop.failing.clear()
+
+        shop.on_answer = back_after_the_first_pass
+        results = fetch(categories(shop, "bolts"), workers=1)
+
+    pages = [(p.page_number, p.error is not None) for r in results for p in r.pages]
+    # The failed first copy stays stored, in its place; its second copy comes with the rest.
+    assert pages == [(1, False), (2, False), (3, True), (4, False), (5, False)] + [
+        (n, False) for n in range(1, 6)
+    ]
+    assert set(iter_skus([p.body.decode() for r in results for p in r.pages])) == set(
+        skus("bolts", 12)
+    )
+    summary = results[-1].summary
+    assert summary is not None
+    assert (summary.failed_pages, summary.failures, summary.pages_again) == (0, (), 5)
+
+
 def test_a_second_copy_that_fails_is_dropped_and_the_first_stands(shop: ShopServer) -> None:
     shop.sells[("bolts", 2)] = "bolts-002"
 

@@ -9,18 +9,20 @@ from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 import pytest
 from pyiceberg.catalog import Catalog
 
 from ai_core.iceberg.catalog import load_catalog
 from ai_core.iceberg.reader import arrow_table
 from ai_core.iceberg.writer import write_partition
+from ai_core.raw.result import RawPage, make_raw_row_frame
 from ai_core.transform import compile_extractor, oracle_extraction
 from ai_core.transform.batching import GROUP_BYTES
 from ai_core.transform.day import TransformedDay
 from ai_core.transform.partition import TransformedPartition
 from tests.ai_core.transform.agree import assert_same
-from tests.ai_core.transform.payloads import raw_rows
+from tests.ai_core.transform.payloads import FETCHED, raw_rows
 from tests.ai_core.transform.toy import (
     NamedWidgetName,
     RepeatedWidgetName,
@@ -88,6 +90,26 @@ def test_keys_seen_again_in_later_groups_keep_one_row(catalog: Catalog) -> None:
     # Keys are counted per sub-resource against what it reported: AAA003 counts in A and B.
     integrity = partition.integrity()
     assert (integrity.distinct_keys, integrity.short_sub_resources) == (6, 0)
+
+
+def test_a_page_fetched_again_after_failing_leaves_its_sub_resource_observed(
+    catalog: Catalog,
+) -> None:
+    url = "https://shop.example/widgets"
+    lost = RawPage(2, url, {}, 503, b"", FETCHED, "HTTP 503 after 2 attempts")
+    first = RawPage(1, url, {}, 200, page([widget("AAA001")], total=2), FETCHED)
+    again = RawPage(2, url, {}, 200, page([widget("AAA002")], total=2), FETCHED)
+    raw = pa.concat_tables(
+        [
+            make_raw_row_frame(DAY, A, [first, lost]),
+            make_raw_row_frame(DAY, B, [first, lost]),
+            make_raw_row_frame(DAY, A, [again]),
+        ]
+    ).to_batches(max_chunksize=1)
+    partition = TransformedDay(raw, group_bytes=1).partition(TABLE, compile_extractor(ShopWidget))
+    write_partition(catalog, TABLE, DAY, partition.chunks(), rows_to_drop=partition.rows_to_drop)
+    assert partition.unobserved == [B]
+    assert partition.integrity().distinct_keys == 2
 
 
 def test_a_day_without_raw_batches_still_creates_the_table(catalog: Catalog) -> None:
