@@ -40,12 +40,10 @@ WMI_BRANDS: dict[str, str] = {
     "3C4": "JX",
     "3C6": "R",
     "3C7": "R",
-    "ZAC": "JDX",
-    "ZAR": "Y",
-    "ZFA": "X",
-    "ZFB": "XR",
 }
-"""Brand letters that build vehicles under each maker code (WMI), as far as it is known."""
+"""Brand letters that build vehicles under each maker code (WMI), as far as it is known. The
+Italian plants' codes (`ZAC`, `ZAR`, `ZFA`, `ZFB`) build several brands, which the sites do not
+say, so they are left unknown."""
 
 VIN_PATTERN = r"^[A-HJ-NPR-Z0-9]{17}$"
 Vin = Annotated[Text, Upper(), Matches(VIN_PATTERN)]

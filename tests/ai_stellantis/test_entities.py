@@ -184,6 +184,15 @@ def test_evidence_of_another_brand_is_flagged_not_fatal() -> None:
     assert row["image_brand_matches"] is False
 
 
+def test_an_italian_plants_maker_code_says_nothing_of_the_brand() -> None:
+    # ZAC, ZAR and ZFB are Italian-built vehicles of several brands: no VIN of them is flagged.
+    for domain in ("jeep.com", "dodge.com", "fiatusa.com", "alfaromeousa.com"):
+        for wmi in ("ZAC", "ZAR", "ZFB"):
+            row = one_vehicle(domain, vin=wmi + VIN[3:]).row(0, named=True)
+            assert (row["maker_code"], row["vin_matches_brand"]) == (wmi, None), (domain, wmi)
+    assert one_vehicle("jeep.com", vin="1C6" + VIN[3:])["vin_matches_brand"].to_list() == [False]
+
+
 def test_a_site_of_an_unknown_brand_gives_no_image_url_and_a_warning() -> None:
     rows = one_vehicle("toyota.com", brand="Toyota", extImage="brand=T", intImage=None)
     row = rows.row(0, named=True)
