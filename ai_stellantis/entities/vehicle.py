@@ -254,6 +254,8 @@ class InventoryVehicle(Vehicle):
         "image of an unknown brand": fields.UNKNOWN_BRAND_IMAGE,
         "VIN maker code of another brand": pl.col("vin_matches_brand").not_(),
         "image renderer asked for another brand": pl.col("image_brand_matches").not_(),
+        # Every vehicle has exactly one: none or several of its form is a spelling to learn.
+        "no CPP among the options": pl.col("cpp").is_null(),
     }
 
     brand: Annotated[str | None, fields.brand_from_domain()] = None

@@ -217,7 +217,11 @@ def test_a_site_of_an_unknown_brand_gives_no_image_url_and_a_warning() -> None:
     ],
 )
 def test_the_cpp_is_the_one_option_of_its_form(options: list[str] | None, cpp: str | None) -> None:
-    assert one_vehicle(options=options)["cpp"].to_list() == [cpp]
+    rows = one_vehicle(options=options)
+    assert rows["cpp"].to_list() == [cpp]
+    # A vehicle without one is counted, so a spelling the rule does not know shows.
+    rule = InventoryVehicle.discrepancies["no CPP among the options"]
+    assert rows.select(rule).to_series().to_list() == [cpp is None]
 
 
 def test_the_cpp_rule_agrees_on_the_per_record_path() -> None:
