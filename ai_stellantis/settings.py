@@ -7,7 +7,7 @@ HTTP fields default to the shared client's defaults (`ai_core.http.config.HttpCl
 from __future__ import annotations
 
 import dagster as dg
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from ai_core.http.config import HttpClientConfig
 from ai_stellantis.brands import BRANDS, Brand, resolve_brands
@@ -16,8 +16,6 @@ DEFAULT_PAGE_SIZE = 200
 """Vehicles asked for a page: a page costs the sites more the more it carries, but less per
 vehicle, up to their cap of 500; benchmarks/README.md has the measurement."""
 _HTTP = HttpClientConfig()
-_LONGEST_TIMEOUT = (_HTTP.stall_s - max(_HTTP.retry_after_cap_s, _HTTP.max_backoff_s)) / 2
-"""A longer time-out would let a throttled site's probe outlast the fetch's stall watchdog."""
 
 
 class StellantisApiResource(dg.ConfigurableResource):
@@ -40,7 +38,6 @@ class StellantisApiResource(dg.ConfigurableResource):
     inventory_timeout: float = Field(
         default=_HTTP.timeout_s,
         gt=0,
-        lt=_LONGEST_TIMEOUT,
         description="Seconds per connect, read or write.",
     )
     inventory_max_retries: int = Field(
@@ -65,6 +62,18 @@ class StellantisApiResource(dg.ConfigurableResource):
         le=500,
         description="Vehicles asked for a page (the sites cap it).",
     )
+
+    @field_validator("inventory_timeout")
+    @classmethod
+    def _watchdog_outlasts_a_try(cls, value: float) -> float:
+        try:
+            HttpClientConfig(timeout_s=value)
+        except ValidationError:
+            raise ValueError(
+                f"{value:g} s is too long: a throttled site's probe could then outlast the "
+                f"fetch's stall watchdog ({_HTTP.stall_s:g} s), which would give up on it"
+            ) from None
+        return value
 
     @field_validator("brands")
     @classmethod

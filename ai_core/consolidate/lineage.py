@@ -30,7 +30,8 @@ def stale_days(writes: Mapping[dt.date, DayWrite], written: list[dt.date]) -> li
     `written` are the days holding rows (those a day's history reads); days written before stamps
     were recorded carry none and are left alone, and so are days whose previous day has no write
     record (its snapshot expired by an upkeep that did not keep it): there is nothing left to
-    compare their stamp with. Upkeep keeps each day's record (`reader.day_writes`).
+    compare their stamp with. Upkeep keeps each day's record (`upkeep.expire_snapshots`), and
+    `reader.day_writes` reads it back.
     """
     days = sorted(written)
     stale = []

@@ -78,11 +78,10 @@ def expire_snapshots(table: Table, retention: dt.timedelta) -> int:
     # an older one expirable, and its record is kept at the next upkeep.
     heads = {ref.snapshot_id for ref in table.metadata.refs.values()}
     ids = [i for i in expiring if i not in heads and table.metadata.snapshot_by_id(i) is not None]
-    before = len(table.metadata.snapshots)
     if ids:
         table.maintenance.expire_snapshots().by_ids(ids).commit()
     table.refresh()
-    return before - len(table.metadata.snapshots)
+    return len(ids)
 
 
 def referenced_files(table: Table) -> set[str]:

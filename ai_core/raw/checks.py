@@ -156,13 +156,13 @@ class CompletenessTally:
             "_sub_resource", "_page_number"
         )
         pages = pages.join(
-            fetched.unique().with_columns(pl.lit(True).alias("_fetched_again")),
+            fetched.unique().with_columns(pl.lit(True).alias("_has_fetched_copy")),
             on=["_sub_resource", "_page_number"],
             how="left",
             nulls_equal=False,
             maintain_order="left",
         )
-        failed = pl.col("_fetch_error").is_not_null() & pl.col("_fetched_again").is_null()
+        failed = pl.col("_fetch_error").is_not_null() & pl.col("_has_fetched_copy").is_null()
         per_page = pages.group_by("_sub_resource").agg(
             pl.len().alias("pages"),
             failed.sum().cast(pl.Int64).alias("failed_pages"),

@@ -47,9 +47,10 @@ only records of page 1 (a server that ignores the page number) or fail with a st
 there is no such page (`NO_SUCH_PAGE`: a search backend refusing offsets past its deepest), past
 the pages then in flight or queued. A page of new records answered after such pages shows they
 were not the end: the pass goes on to its plan, and the ones that answered are fetched again with
-the pages where the listing moved (failed ones stay failed). When one is not, or its new copy
-does not arrive, the summary names it (`blank_unconfirmed`). The completeness check then weighs
-what was served against the total.
+the pages where the listing moved (failed ones stay failed, unless the listing moved around
+them: a failed page whose copy fetched again arrives counts as fetched). When one is not, or
+its new copy does not arrive, the summary names it (`blank_unconfirmed`). The completeness
+check then weighs what was served against the total.
 
 A whole list (a page that reports no total) ends at its first page that is not full. A page 1
 short of the size asked may have been cut by the server, so page 2 is asked too, where the
@@ -288,6 +289,8 @@ class _Progress:
     """Copies fetched again that arrived and read."""
     again_failed: int = 0
     """Copies fetched again that did not: their pages' first copies stand."""
+    recovered: int = 0
+    """Pages failed in the first pass whose copy fetched again arrived: no longer `failed`."""
     unsettled: list[int] = field(default_factory=list)
     """Boundaries left unsettled (see `boundaries`) once no more pages could be fetched again."""
     whole: bool = False
@@ -385,6 +388,7 @@ class _Progress:
             served_page_size=self.served_page_size,
             pages_again=self.pages_again,
             pages_again_failed=self.again_failed,
+            pages_recovered=self.recovered,
             unsettled_boundaries=tuple(self.unsettled),
             blank_unconfirmed=tuple(sorted(self.blank_unconfirmed)),
             end_unconfirmed=self.end_unconfirmed,
@@ -610,7 +614,8 @@ async def fetch_paged(
             prog.pages_again += 1
             prog.blank_unconfirmed.discard(queued.page)
             # Its failed first copy stays stored; the check and downstream read it as fetched.
-            prog.failed.pop(queued.page, None)
+            if prog.failed.pop(queued.page, None) is not None:
+                prog.recovered += 1
         settle(j)
 
     def on_page(j: int, page: int, response: JsonResponse) -> None:
@@ -753,7 +758,11 @@ async def fetch_paged(
     def snapshot() -> FetchProgress:
         return FetchProgress(
             pages_done=sum(
-                len(p.failed) + p.fetched + p.again_failed + (p.end_unconfirmed is not None)
+                len(p.failed)
+                + p.recovered
+                + p.fetched
+                + p.again_failed
+                + (p.end_unconfirmed is not None)
                 for p in progress
             ),
             pages_known=sum(

@@ -86,6 +86,9 @@ class SubResourceSummary:
     """Copies of pages fetched again, and kept, because their totals said the listing moved."""
     pages_again_failed: int = 0
     """Copies fetched again that did not arrive or read: the first copies stand."""
+    pages_recovered: int = 0
+    """Pages that failed in the first pass and whose copy fetched again arrived: their failed
+    copies are stored too, and are not counted in `failed_pages`."""
     unsettled_boundaries: tuple[int, ...] = ()
     """Pages whose copies and the next page's still reported no total in common once no more
     could be fetched again: a record at each such boundary may be missing."""

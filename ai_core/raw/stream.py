@@ -190,6 +190,7 @@ class RawFetchStream(LazyRawFetch):
             # Copies fetched again because their totals said the listing moved while paged.
             "pages_again": sum(s.pages_again for s in self._summaries),
             "pages_again_failed": sum(s.pages_again_failed for s in self._summaries),
+            "pages_recovered": sum(s.pages_recovered for s in self._summaries),
             "unsettled_sub_resources": [
                 s.sub_resource for s in self._summaries if s.unsettled_boundaries
             ][:200],

@@ -41,9 +41,9 @@ WMI_BRANDS: dict[str, str] = {
     "3C6": "R",
     "3C7": "R",
 }
-"""Brand letters that build vehicles under each maker code (WMI), as far as it is known. The
-Italian plants' codes (`ZAC`, `ZAR`, `ZFA`, `ZFB`) build several brands, which the sites do not
-say, so they are left unknown."""
+"""Brand letters that build vehicles under each maker code (WMI), as far as it is known. Of the
+Italian plants' codes (`ZAC`, `ZAR`, `ZFA`, `ZFB`) the sites say only that they are Italian-built,
+not which brands each builds, so they are left unknown."""
 
 VIN_PATTERN = r"^[A-HJ-NPR-Z0-9]{17}$"
 Vin = Annotated[Text, Upper(), Matches(VIN_PATTERN)]

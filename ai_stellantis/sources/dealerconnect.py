@@ -209,8 +209,9 @@ class DealerConnectStream(LazyRawFetch):
                 read = pending.pop(0).result()
                 if self._dataset_lost is not None:
                     raise dg.Failure(
-                        f"{self.source_name}: the dataset {self._dataset} was dropped while its "
-                        f"tables were read for {self._day} ({self._dataset_lost}); "
+                        f"{self.source_name}: the dataset {self._client.project}.{self._dataset} "
+                        f"was dropped while its tables were read for {self._day} "
+                        f"({self._dataset_lost}); "
                         "nothing of the day is committed: rerun the partition once it is back",
                         allow_retries=False,
                     )
@@ -228,7 +229,8 @@ class DealerConnectStream(LazyRawFetch):
             )
 
     def _listing(self) -> DealerTables:
-        """The day's tables; a dataset not found fails the run unretried, as a retry would."""
+        """The day's tables. A dataset not found fails the run without a retry, which would
+        find it missing too."""
         from google.api_core import exceptions
 
         try:
@@ -411,8 +413,12 @@ class DealerConnectStream(LazyRawFetch):
                 except exceptions.NotFound:
                     # Every table of a dropped dataset is gone: no dealer is offboarded by it.
                     self._dataset_lost = f"{cause}; the dataset itself is gone"
-                except Exception:  # whether the dataset is there is unknown: so is the table
-                    return self._failure(table, cause, True)
+                except Exception as exc:  # the dataset's state is unknown, and so the table's
+                    text = _message(exc) if isinstance(exc, exceptions.GoogleAPIError) else exc
+                    why = f"{type(exc).__name__}: {str(text)[:300]}"
+                    return self._failure(
+                        table, f"{cause}; asking for the dataset failed ({why})", True
+                    )
             if self._dataset_lost is not None:
                 return self._failure(table, self._dataset_lost)
             return TableRead(

@@ -332,8 +332,8 @@ def test_a_dataset_dropped_during_the_run_fails_it_rather_than_offboarding_every
     standin.set_state(date=next_day, faults="drop_dataset:1")  # the first query is answered
     message = failure()
     assert (
-        "stellantis/raw/dealerconnect_inventory: the dataset dealerconnect was dropped while "
-        f"its tables were read for {next_day} (NotFound: "
+        "stellantis/raw/dealerconnect_inventory: the dataset ai-app-stellantis.dealerconnect was "
+        f"dropped while its tables were read for {next_day} (NotFound: "
     ) in message
     assert (
         "Not found: Dataset ai-app-stellantis:dealerconnect was not found in location US; the "
@@ -353,6 +353,43 @@ def test_a_dataset_dropped_during_the_run_fails_it_rather_than_offboarding_every
     day = stored(data_dir, "dealerconnect_inventory", next_day)
     assert day["_fetch_error"].null_count() == day.height
     assert set(day["_sub_resource"]) == {f"inventory_{c}" for c in codes}
+
+
+def test_a_table_dropped_between_the_listing_and_its_query(
+    data_dir: Path, standin: DealerConnectHandle
+) -> None:
+    """Listed, then gone when queried: skipped when no recent day read it, carried forward when
+    one did, and a failed query when whether the dataset is there cannot be told."""
+    days = [DAY + dt.timedelta(days=n) for n in range(3)]
+    code = sorted(set.intersection(*(set(standin.truth(d).dealer_codes()) for d in days)))[0]
+    table = f"inventory_{code}"
+
+    def read(day: dt.date, faults: str) -> dict[str, object]:
+        standin.set_state(date=day, faults=faults)
+        result = materialize_day(KEYS[:1], day.isoformat())
+        assert result.success
+        [done] = result.asset_materializations_for_node("stellantis__raw__dealerconnect_inventory")
+        return {k: v.value for k, v in done.metadata.items()}
+
+    first = read(days[0], f"dropped:{table}")
+    assert first["skipped_tables"] == {table: "dropped between the listing and its query"}
+    assert first["vanished_tables"] == first["failed_tables"] == []
+    assert read(days[1], "")["new_tables"] == [table]
+
+    gone = read(days[2], f"dropped:{table}")
+    assert gone["vanished_tables"] == [table]
+    [error] = stored(data_dir, "dealerconnect_inventory", days[2]).filter(
+        pl.col("_sub_resource") == table
+    )["_fetch_error"]
+    assert f"dealerconnect.{table} is not in the dataset on {days[2]}" in error
+
+    unknown = read(days[2], f"dropped:{table},dataset_error:403")
+    assert unknown["failed_tables"] == [table] and unknown["vanished_tables"] == []
+    [error] = stored(data_dir, "dealerconnect_inventory", days[2]).filter(
+        pl.col("_sub_resource") == table
+    )["_fetch_error"]
+    assert f"the query of dealerconnect.{table} for {days[2]} failed (NotFound: " in error
+    assert "; asking for the dataset failed (Forbidden: " in error
 
 
 def test_a_table_not_read_on_a_recent_day_is_named_new(

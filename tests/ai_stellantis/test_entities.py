@@ -185,9 +185,9 @@ def test_evidence_of_another_brand_is_flagged_not_fatal() -> None:
 
 
 def test_an_italian_plants_maker_code_says_nothing_of_the_brand() -> None:
-    # ZAC, ZAR and ZFB are Italian-built vehicles of several brands: no VIN of them is flagged.
+    # The sites say only that these are Italian-built: no VIN of them is flagged.
     for domain in ("jeep.com", "dodge.com", "fiatusa.com", "alfaromeousa.com"):
-        for wmi in ("ZAC", "ZAR", "ZFB"):
+        for wmi in ("ZAC", "ZAR", "ZFA", "ZFB"):
             row = one_vehicle(domain, vin=wmi + VIN[3:]).row(0, named=True)
             assert (row["maker_code"], row["vin_matches_brand"]) == (wmi, None), (domain, wmi)
     assert one_vehicle("jeep.com", vin="1C6" + VIN[3:])["vin_matches_brand"].to_list() == [False]

@@ -174,6 +174,22 @@ def test_a_dataset_dropped_after_some_queries_answers_404_everywhere(
             Faults.parse(spec)
 
 
+def test_a_table_dropped_after_the_listing_and_a_dataset_that_cannot_be_asked_for(
+    client: bigquery.Client, standin: DealerConnectHandle
+) -> None:
+    table = f"inventory_{standin.truth(DAY).dealer_codes()[0]}"
+    standin.set_state(faults=f"dropped:{table},dataset_error:403")
+    assert table in [t.table_id for t in client.list_tables(f"{PROJECT}.dealerconnect")]
+    with pytest.raises(exceptions.NotFound, match=f"Table {PROJECT}:dealerconnect.{table}"):
+        read(client, table)
+    with pytest.raises(exceptions.NotFound):
+        client.get_table(f"{PROJECT}.dealerconnect.{table}")
+    with pytest.raises(exceptions.Forbidden, match="Error 403 asking for dealerconnect"):
+        client.get_dataset(f"{PROJECT}.dealerconnect")
+    with pytest.raises(FaultSpecError, match="needs an HTTP error status"):
+        Faults.parse("dataset_error:200")
+
+
 def test_sales_are_the_vehicles_that_left_the_public_feed(
     client: bigquery.Client, standin: DealerConnectHandle
 ) -> None:

@@ -7,7 +7,9 @@
 | `query_error:sales_38941` | every query of the table answers 400 invalidQuery |
 | `backend_error:inventory_46860` | the first query of the table answers 503 backendError |
 | `lost_job:inventory_46860` | its result pages after the first answer 404 notFound (the job) |
-| `drop_dataset:3` | the dataset is dropped after its 3rd query: every call then answers 404 |
+| `dropped:inventory_31022` | the table is listed, then answers 404 notFound when queried or asked for |
+| `dataset_error:503` | asking for the dataset (datasets.get) answers that status |
+| `drop_dataset:3` | the dataset is dropped after its 3rd query: each call naming it answers 404 |
 | `slow_page:1.5` | every result page after the first is answered 1.5 s late |
 | `bad_poc:0.05` | that share of POCs is cut short (not JSON), as a failed parse leaves it |
 | `reuse_order:inventory_31022` | the table's last row repeats its first row's order number |
@@ -39,6 +41,8 @@ KINDS = (
     "slow_page",
     "bad_poc",
     "drop_dataset",
+    "dropped",
+    "dataset_error",
 )
 
 
@@ -70,6 +74,8 @@ class Faults:
     slow_page_s: float = 0.0
     bad_poc_share: float = 0.0
     drop_dataset_after: int | None = None
+    dropped: frozenset[str] = frozenset()
+    dataset_error: int | None = None
 
     @classmethod
     def parse(cls, spec: str) -> Faults:
@@ -86,9 +92,11 @@ class Faults:
             "pending_vins": set(),
             "view": set(),
             "new_column": set(),
+            "dropped": set(),
         }
         slow, bad = 0.0, 0.0
         drop: int | None = None
+        dataset_error: int | None = None
         for item in (part.strip() for part in spec.split(",")):
             if not item:
                 continue
@@ -110,6 +118,10 @@ class Faults:
                 slow = number
             elif kind == "bad_poc":
                 bad = number
+            elif kind == "dataset_error":
+                if not (number.is_integer() and 400 <= number <= 599):
+                    raise FaultSpecError(f"fault {item!r} needs an HTTP error status")
+                dataset_error = int(number)
             elif number.is_integer() and number >= 0:
                 drop = int(number)
             else:
@@ -130,4 +142,6 @@ class Faults:
             slow,
             bad,
             drop,
+            frozenset(tables["dropped"]),
+            dataset_error,
         )

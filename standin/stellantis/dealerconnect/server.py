@@ -133,6 +133,8 @@ class DealerConnectBackend:
                 "lost_jobs": sorted(self.faults.lost_jobs),
                 "slow_page_s": self.faults.slow_page_s,
                 "drop_dataset_after": self.faults.drop_dataset_after,
+                "dropped": sorted(self.faults.dropped),
+                "dataset_error": self.faults.dataset_error,
                 "bad_poc_share": self.faults.bad_poc_share,
                 "reused_orders": sorted(self.faults.reused_orders),
                 "read_twice": sorted(self.faults.read_twice),
@@ -202,6 +204,19 @@ class DealerConnectBackend:
         if start + size < len(names):
             answer["nextPageToken"] = str(start + size)
         return answer
+
+    def get_dataset(self, project: str, dataset: str) -> dict[str, Any]:
+        if self.faults.dataset_error is not None:
+            status = self.faults.dataset_error
+            reason = "backendError" if status >= 500 else "accessDenied"
+            raise ApiError(status, reason, f"Error {status} asking for {dataset}")
+        self._require_dataset(project, dataset)
+        return {
+            "kind": "bigquery#dataset",
+            "id": f"{project}:{dataset}",
+            "datasetReference": {"projectId": project, "datasetId": dataset},
+            "location": LOCATION,
+        }
 
     def get_table(self, project: str, dataset: str, table: str) -> dict[str, Any]:
         self._require_dataset(project, dataset)
@@ -323,15 +338,6 @@ class DealerConnectBackend:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def get_dataset(self, project: str, dataset: str) -> dict[str, Any]:
-        self._require_dataset(project, dataset)
-        return {
-            "kind": "bigquery#dataset",
-            "id": f"{project}:{dataset}",
-            "datasetReference": {"projectId": project, "datasetId": dataset},
-            "location": LOCATION,
-        }
-
     def _require_dataset(self, project: str, dataset: str) -> None:
         dropped = self.faults.drop_dataset_after
         with self.lock:
@@ -344,7 +350,7 @@ class DealerConnectBackend:
             )
 
     def _require_table(self, project: str, table: str) -> None:
-        if table not in self.tables():
+        if table not in self.tables() or table in self.faults.dropped:
             raise ApiError(
                 404,
                 "notFound",

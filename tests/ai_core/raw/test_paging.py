@@ -648,6 +648,8 @@ def test_a_page_that_failed_and_answers_when_fetched_again_is_not_missing() -> N
     summary = results[-1].summary
     assert summary is not None
     assert (summary.failed_pages, summary.failures, summary.pages_again) == (0, (), 5)
+    # Ten copies stored: nine that answered and the failed one its later copy stands for.
+    assert (summary.pages, summary.pages_recovered) == (9, 1)
 
 
 def test_a_second_copy_that_fails_is_dropped_and_the_first_stands(shop: ShopServer) -> None:
