@@ -394,22 +394,16 @@ class DealerConnectStream(LazyRawFetch):
         from google.api_core import exceptions
         from google.cloud.bigquery import retry
 
+        dataset = f"{self._client.project}.{self._dataset}"
+        bounded = retry.DEFAULT_RETRY.with_timeout(self._timeout_s)
         try:
-            self._client.get_table(
-                f"{self._client.project}.{self._dataset}.{table}",
-                retry=retry.DEFAULT_RETRY.with_timeout(self._timeout_s),
-                timeout=self._timeout_s,
-            )
+            self._client.get_table(f"{dataset}.{table}", retry=bounded, timeout=self._timeout_s)
         except exceptions.NotFound:
             if self._kind == CODE_GUIDES:  # one table, no dealer's: never offboarded
                 return self._failure(table, f"{cause}; the table is not in the dataset")
             if self._dataset_lost is None:
                 try:
-                    self._client.get_dataset(
-                        f"{self._client.project}.{self._dataset}",
-                        retry=retry.DEFAULT_RETRY.with_timeout(self._timeout_s),
-                        timeout=self._timeout_s,
-                    )
+                    self._client.get_dataset(dataset, retry=bounded, timeout=self._timeout_s)
                 except exceptions.NotFound:
                     # Every table of a dropped dataset is gone: no dealer is offboarded by it.
                     self._dataset_lost = f"{cause}; the dataset itself is gone"

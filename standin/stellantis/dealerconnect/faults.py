@@ -7,7 +7,7 @@
 | `query_error:sales_38941` | every query of the table answers 400 invalidQuery |
 | `backend_error:inventory_46860` | the first query of the table answers 503 backendError |
 | `lost_job:inventory_46860` | its result pages after the first answer 404 notFound (the job) |
-| `dropped:inventory_31022` | the table is listed, then answers 404 notFound when queried or asked for |
+| `dropped:inventory_31022` | the table is listed, then answers 404 notFound when queried |
 | `dataset_error:503` | asking for the dataset (datasets.get) answers that status |
 | `drop_dataset:3` | the dataset is dropped after its 3rd query: each call naming it answers 404 |
 | `slow_page:1.5` | every result page after the first is answered 1.5 s late |
