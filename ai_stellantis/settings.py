@@ -36,9 +36,7 @@ class StellantisApiResource(dg.ConfigurableResource):
         default=_HTTP.workers, ge=1, le=64, description="Requests in flight at once."
     )
     inventory_timeout: float = Field(
-        default=_HTTP.timeout_s,
-        gt=0,
-        description="Seconds per connect, read or write.",
+        default=_HTTP.timeout_s, gt=0, description="Seconds per connect, read or write."
     )
     inventory_max_retries: int = Field(
         default=_HTTP.max_retries,
@@ -70,8 +68,9 @@ class StellantisApiResource(dg.ConfigurableResource):
             HttpClientConfig(timeout_s=value)
         except ValidationError:
             raise ValueError(
-                f"{value:g} s is too long: a throttled site's probe could then outlast the "
-                f"fetch's stall watchdog ({_HTTP.stall_s:g} s), which would give up on it"
+                f"{value:g} s is too long: a throttled site's probe (a Retry-After of up to "
+                f"{_HTTP.retry_after_cap_s:g} s, then a try of up to twice the time-out) could "
+                f"outlast the fetch's stall watchdog ({_HTTP.stall_s:g} s); lower it"
             ) from None
         return value
 

@@ -254,8 +254,9 @@ class InventoryVehicle(Vehicle):
         "image of an unknown brand": fields.UNKNOWN_BRAND_IMAGE,
         "VIN maker code of another brand": pl.col("vin_matches_brand").not_(),
         "image renderer asked for another brand": pl.col("image_brand_matches").not_(),
-        # Every vehicle has exactly one: none or several of its form is a spelling to learn.
-        "no CPP among the options": pl.col("cpp").is_null(),
+        # Every vehicle has exactly one: options without one (or with several) may be a
+        # spelling the CPP rule does not know. Options missing altogether are column drift's.
+        "no CPP among the options": (pl.col("options").list.len() > 0) & pl.col("cpp").is_null(),
     }
 
     brand: Annotated[str | None, fields.brand_from_domain()] = None

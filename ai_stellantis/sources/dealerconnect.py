@@ -410,8 +410,12 @@ class DealerConnectStream(LazyRawFetch):
                 except Exception as exc:  # the dataset's state is unknown, and so the table's
                     text = _message(exc) if isinstance(exc, exceptions.GoogleAPIError) else exc
                     why = f"{type(exc).__name__}: {str(text)[:300]}"
+                    # Refused (a role the account lacks) is not worth a retry; the rest may pass.
+                    refused = isinstance(exc, exceptions.ClientError) and not isinstance(
+                        exc, exceptions.TooManyRequests
+                    )
                     return self._failure(
-                        table, f"{cause}; asking for the dataset failed ({why})", True
+                        table, f"{cause}; asking for the dataset failed ({why})", not refused
                     )
             if self._dataset_lost is not None:
                 return self._failure(table, self._dataset_lost)

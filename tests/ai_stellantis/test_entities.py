@@ -205,23 +205,26 @@ def test_a_site_of_an_unknown_brand_gives_no_image_url_and_a_warning() -> None:
 
 
 @pytest.mark.parametrize(
-    ("options", "cpp"),
+    ("options", "cpp", "counted"),
     [
-        (["22W", "2TW", "PAU"], "22W"),
-        (["2TW", "PAU"], None),
-        (["22W", "23B"], None),
-        (["22W", "2TW", " 22W"], "22W"),  # listed twice, still one package
-        (["22W", "22W", "23B"], None),
-        ([" 21E "], "21E"),
-        (None, None),
+        (["22W", "2TW", "PAU"], "22W", False),
+        (["2TW", "PAU"], None, True),
+        (["22W", "23B"], None, True),
+        (["22W", "2TW", " 22W"], "22W", False),  # listed twice, still one package
+        (["22W", "22W", "23B"], None, True),
+        ([" 21E "], "21E", False),
+        ([], None, False),
+        (None, None, None),
     ],
 )
-def test_the_cpp_is_the_one_option_of_its_form(options: list[str] | None, cpp: str | None) -> None:
+def test_the_cpp_is_the_one_option_of_its_form(
+    options: list[str] | None, cpp: str | None, counted: bool | None
+) -> None:
     rows = one_vehicle(options=options)
     assert rows["cpp"].to_list() == [cpp]
-    # A vehicle without one is counted, so a spelling the rule does not know shows.
+    # Options without one are counted, so a spelling the rule does not know shows.
     rule = InventoryVehicle.discrepancies["no CPP among the options"]
-    assert rows.select(rule).to_series().to_list() == [cpp is None]
+    assert rows.select(rule).to_series().to_list() == [counted]
 
 
 def test_the_cpp_rule_agrees_on_the_per_record_path() -> None:

@@ -168,7 +168,8 @@ def test_a_bad_value_fails_naming_its_variable(unset: pytest.MonkeyPatch) -> Non
     # A time-out past which a throttled site's probe would outlast the stall watchdog.
     text = load_error(unset, STELLANTIS_INVENTORY_TIMEOUT="60")
     assert "inventory_timeout = '60' (from $STELLANTIS_INVENTORY_TIMEOUT)" in text
-    assert "60 s is too long: a throttled site's probe could then outlast" in text
+    assert "60 s is too long: a throttled site's probe (a Retry-After of up to 60 s" in text
+    assert "could outlast the fetch's stall watchdog (180 s); lower it" in text
     assert StellantisApiResource(inventory_timeout=59.5).http().timeout_s == 59.5
 
 

@@ -186,8 +186,9 @@ def test_a_table_dropped_after_the_listing_and_a_dataset_that_cannot_be_asked_fo
         client.get_table(f"{PROJECT}.dealerconnect.{table}")
     with pytest.raises(exceptions.Forbidden, match="Error 403 asking for dealerconnect"):
         client.get_dataset(f"{PROJECT}.dealerconnect")
-    with pytest.raises(FaultSpecError, match="needs an HTTP error status"):
-        Faults.parse("dataset_error:200")
+    for status in ("200", "599", "500.5"):
+        with pytest.raises(FaultSpecError, match="needs one of the statuses"):
+            Faults.parse(f"dataset_error:{status}")
 
 
 def test_sales_are_the_vehicles_that_left_the_public_feed(

@@ -8,7 +8,7 @@
 | `backend_error:inventory_46860` | the first query of the table answers 503 backendError |
 | `lost_job:inventory_46860` | its result pages after the first answer 404 notFound (the job) |
 | `dropped:inventory_31022` | the table is listed, then answers 404 notFound when queried |
-| `dataset_error:503` | asking for the dataset (datasets.get) answers that status |
+| `dataset_error:403` | datasets.get answers that status (one of `DATASET_ERRORS`) |
 | `drop_dataset:3` | the dataset is dropped after its 3rd query: each call naming it answers 404 |
 | `slow_page:1.5` | every result page after the first is answered 1.5 s late |
 | `bad_poc:0.05` | that share of POCs is cut short (not JSON), as a failed parse leaves it |
@@ -45,6 +45,15 @@ KINDS = (
     "dataset_error",
 )
 
+
+DATASET_ERRORS = {
+    400: "invalid",
+    403: "accessDenied",
+    429: "rateLimitExceeded",
+    503: "backendError",
+}
+"""The statuses `dataset_error` answers, with BigQuery's reason for each; the client retries the
+last two until its call's deadline."""
 
 PENDING_VIN = "PENDING"
 """What `pending_vins` sends for a unit without a VIN."""
@@ -119,8 +128,10 @@ class Faults:
             elif kind == "bad_poc":
                 bad = number
             elif kind == "dataset_error":
-                if not (number.is_integer() and 400 <= number <= 599):
-                    raise FaultSpecError(f"fault {item!r} needs an HTTP error status")
+                if number not in DATASET_ERRORS:
+                    raise FaultSpecError(
+                        f"fault {item!r} needs one of the statuses {sorted(DATASET_ERRORS)}"
+                    )
                 dataset_error = int(number)
             elif number.is_integer() and number >= 0:
                 drop = int(number)

@@ -31,7 +31,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from standin.stellantis.dealerconnect.data import DealerConnectWorld
-from standin.stellantis.dealerconnect.faults import NEW_COLUMN, PENDING_VIN, Faults, FaultSpecError
+from standin.stellantis.dealerconnect.faults import (
+    DATASET_ERRORS,
+    NEW_COLUMN,
+    PENDING_VIN,
+    Faults,
+    FaultSpecError,
+)
 
 API = "/bigquery/v2/projects/"
 DEFAULT_PAGE_ROWS = 500
@@ -208,7 +214,7 @@ class DealerConnectBackend:
     def get_dataset(self, project: str, dataset: str) -> dict[str, Any]:
         if self.faults.dataset_error is not None:
             status = self.faults.dataset_error
-            reason = "backendError" if status >= 500 else "accessDenied"
+            reason = DATASET_ERRORS[status]
             raise ApiError(status, reason, f"Error {status} asking for {dataset}")
         self._require_dataset(project, dataset)
         return {
