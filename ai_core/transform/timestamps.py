@@ -31,7 +31,6 @@ US_RE = (
 UNIX_RE = r"^(?P<unix>[1-9][0-9]{9}|[1-9][0-9]{12})$"
 """Ten digits are seconds, thirteen milliseconds; shorter numbers are too early to be a listing's
 time, and compact dates (`202611201015`) would read as one."""
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def timestamp_rule(text: str | None) -> dt.datetime | None:
@@ -51,7 +50,7 @@ def timestamp_rule(text: str | None) -> dt.datetime | None:
     elif m := re.fullmatch(UNIX_RE, text):
         digits = m["unix"]
         seconds = int(digits) if len(digits) == 10 else int(digits) // 1000
-        return EPOCH + dt.timedelta(seconds=seconds)
+        return dt.datetime.fromtimestamp(seconds, dt.UTC)
     else:
         return None
     try:
