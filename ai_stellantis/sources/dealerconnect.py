@@ -23,7 +23,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -42,7 +42,6 @@ from ai_core.transform.embedded import document_error
 
 if TYPE_CHECKING:
     # Imported where a query runs: the location loads this module in every process.
-    from google.api_core import exceptions
     from google.cloud import bigquery
 
 TableKind = Literal["inventory", "sales", "code_guides"]
@@ -392,31 +391,14 @@ class DealerConnectStream(LazyRawFetch):
         """A dealer's table dropped since it was listed is gone; a 404 of anything else (the
         query's job, while its pages are read) or of the code guides is a failed query."""
         from google.api_core import exceptions
-        from google.cloud.bigquery import retry
 
-        dataset = f"{self._client.project}.{self._dataset}"
-        bounded = retry.DEFAULT_RETRY.with_timeout(self._timeout_s)
         try:
-            self._client.get_table(f"{dataset}.{table}", retry=bounded, timeout=self._timeout_s)
+            self._ask(self._client.get_table, f"{self._dataset}.{table}")
         except exceptions.NotFound:
             if self._kind == CODE_GUIDES:  # one table, no dealer's: never offboarded
                 return self._failure(table, f"{cause}; the table is not in the dataset")
-            if self._dataset_lost is None:
-                try:
-                    self._client.get_dataset(dataset, retry=bounded, timeout=self._timeout_s)
-                except exceptions.NotFound:
-                    # Every table of a dropped dataset is gone: no dealer is offboarded by it.
-                    self._dataset_lost = f"{cause}; the dataset itself is gone"
-                except Exception as exc:  # the dataset's state is unknown, and so the table's
-                    text = _message(exc) if isinstance(exc, exceptions.GoogleAPIError) else exc
-                    why = f"{type(exc).__name__}: {str(text)[:300]}"
-                    # Refused (a role the account lacks) is not worth a retry; the rest may pass.
-                    refused = isinstance(exc, exceptions.ClientError) and not isinstance(
-                        exc, exceptions.TooManyRequests
-                    )
-                    return self._failure(
-                        table, f"{cause}; asking for the dataset failed ({why})", not refused
-                    )
+            if self._dataset_lost is None and (unknown := self._ask_for_dataset(table, cause)):
+                return unknown
             if self._dataset_lost is not None:
                 return self._failure(table, self._dataset_lost)
             return TableRead(
@@ -425,6 +407,38 @@ class DealerConnectStream(LazyRawFetch):
         except Exception:  # the table's state is unknown: the 404 stands, a failed query
             pass
         return self._failure(table, cause, True)  # a new query gets a new job
+
+    def _ask_for_dataset(self, table: str, cause: str) -> TableRead | None:
+        """After `table` answered 404, whether its dataset is there: gone, that is recorded (every
+        table of a dropped dataset is gone, and no dealer is offboarded by it); not known, the
+        table is a failed query naming why; there, None."""
+        from google.api_core import exceptions
+
+        try:
+            self._ask(self._client.get_dataset, self._dataset)
+        except exceptions.NotFound:
+            self._dataset_lost = f"{cause}; the dataset itself is gone"
+        except Exception as exc:
+            why = f"{type(exc).__name__}: {_message(exc)}"
+            # Refused (a role the account lacks) is not worth a retry; the rest may pass.
+            refused = isinstance(exc, exceptions.ClientError) and not isinstance(
+                exc, exceptions.TooManyRequests
+            )
+            return self._failure(
+                table, f"{cause}; asking for the dataset failed ({why})", not refused
+            )
+        return None
+
+    def _ask(self, get: Callable[..., object], name: str) -> None:
+        """Ask for a table or the dataset, `name` within the project, as long as one query's
+        call may take."""
+        from google.cloud.bigquery import retry
+
+        get(
+            f"{self._client.project}.{name}",
+            retry=retry.DEFAULT_RETRY.with_timeout(self._timeout_s),
+            timeout=self._timeout_s,
+        )
 
     def completeness_result(self) -> dg.AssetCheckResult:
         return written_completeness(self.source_name, self._tally, self.consumed)
@@ -491,8 +505,8 @@ def cell_json(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not stored in a raw page")
 
 
-def _message(exc: exceptions.GoogleAPIError) -> str:
-    text = str(getattr(exc, "message", "") or exc).splitlines()[0][:300]
+def _message(exc: BaseException) -> str:
+    text = (str(getattr(exc, "message", "") or exc).splitlines() or [""])[0][:300]
     # The client's retries end in a `RetryError` whose own text is only its deadline.
     cause = getattr(exc, "cause", None)
     return f"{text}, after {type(cause).__name__}: {_message(cause)}" if cause else text
