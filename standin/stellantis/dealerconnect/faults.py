@@ -133,10 +133,10 @@ class Faults:
                         f"fault {item!r} needs one of the statuses {sorted(DATASET_ERRORS)}"
                     )
                 dataset_error = int(number)
-            elif number.is_integer() and number >= 0:
+            elif kind == "drop_dataset":
+                if not (number.is_integer() and number >= 0):
+                    raise FaultSpecError(f"fault {item!r} needs a whole number of queries")
                 drop = int(number)
-            else:
-                raise FaultSpecError(f"fault {item!r} needs a whole number of queries")
         return cls(
             frozenset(tables["vanish"]),
             frozenset(tables["unread"]),
