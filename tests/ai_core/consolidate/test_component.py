@@ -12,8 +12,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from ai_core.consolidate import ConsolidatedComponent
-from ai_core.iceberg.io_manager import IcebergIOManager
 from ai_core.iceberg.resource import IcebergCatalogResource
+from tests.ai_core.consolidate.runs import component_assets, materialize
 
 YAML = """
 oem: acme
@@ -62,12 +62,8 @@ def catalog(tmp_path: Path) -> IcebergCatalogResource:
     return IcebergCatalogResource(catalog_name="consolidate-test", data_dir=str(tmp_path))
 
 
-def _defs(component: ConsolidatedComponent) -> dg.Definitions:
-    return component.build_defs(dg.ComponentTree.for_test().load_context)
-
-
 def test_builds_one_asset_per_entity_with_both_checks(component: ConsolidatedComponent) -> None:
-    assets = {a.key: a for a in _defs(component).assets or [] if isinstance(a, dg.AssetsDefinition)}
+    assets = {a.key: a for a in component_assets(component)}
     vehicles = dg.AssetKey(["acme", "consolidated", "vehicles"])
     dealers = dg.AssetKey(["acme", "consolidated", "dealers"])
     assert set(assets) == {vehicles, dealers}
@@ -126,21 +122,6 @@ def _write(catalog: IcebergCatalogResource, table: str, day: dt.date, rows: list
     catalog.write_partition(f"acme/transformed/{table}", day, [frame])
 
 
-def _materialize(
-    component: ConsolidatedComponent, catalog: IcebergCatalogResource, day: dt.date
-) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        [a for a in _defs(component).assets or [] if isinstance(a, dg.AssetsDefinition)],
-        partition_key=day.isoformat(),
-        resources={
-            "iceberg": catalog,
-            "iceberg_io_manager": IcebergIOManager(
-                catalog_name=catalog.catalog_name, data_dir=catalog.data_dir
-            ),
-        },
-    )
-
-
 def _vehicles(catalog: IcebergCatalogResource, day: dt.date) -> dict[str, dict]:
     frame = catalog.scan_partition("acme/consolidated/vehicles", day).collect()
     return {r["vin"]: r for r in frame.iter_rows(named=True)}
@@ -175,7 +156,7 @@ def test_days_with_gap_fill_history_links_and_checks(
         [{"vin": "A", "dealer_code": "D1"}, {"vin": "B", "dealer_code": "D2"}],
     )
 
-    first = _materialize(component, catalog, DAY1)
+    first = materialize(component, catalog, DAY1)
     assert first.success
     checks = {(e.asset_key.path[-1], e.check_name): e for e in first.get_asset_check_evaluations()}
     assert checks[("vehicles", "integrity")].passed is False
@@ -197,7 +178,7 @@ def test_days_with_gap_fill_history_links_and_checks(
     assert day1["C"]["dealer_id"] is None
 
     # Day 2: the public vehicle feed failed; its day-1 rows fill the gap and say so.
-    assert _materialize(component, catalog, DAY2).success
+    assert materialize(component, catalog, DAY2).success
     day2 = _vehicles(catalog, DAY2)
     assert set(day2) == {"A", "B", "C"}
     assert (
@@ -209,7 +190,7 @@ def test_days_with_gap_fill_history_links_and_checks(
     assert (day2["A"]["_winner"], day2["A"]["last_seen"]) == ("public", DAY2)
 
     # Day 3: C is gone; dealers come from day 2 (no dealer rows today).
-    assert _materialize(component, catalog, DAY3).success
+    assert materialize(component, catalog, DAY3).success
     day3 = _vehicles(catalog, DAY3)
     assert (day3["C"]["active"], day3["C"]["sold_date"], day3["C"]["first_seen"]) == (
         False,
@@ -225,7 +206,7 @@ def test_days_with_gap_fill_history_links_and_checks(
 
     # Running a day again gives the same table.
     before = catalog.scan_partition("acme/consolidated/vehicles", DAY3).collect()
-    assert _materialize(component, catalog, DAY3).success
+    assert materialize(component, catalog, DAY3).success
     after = catalog.scan_partition("acme/consolidated/vehicles", DAY3).collect()
     assert_frame_equal(before.sort("vehicle_id"), after.sort("vehicle_id"))
 
@@ -234,16 +215,11 @@ def test_a_day_every_source_wrote_empty_says_so(
     component: ConsolidatedComponent, catalog: IcebergCatalogResource
 ) -> None:
     _write(catalog, "public_dealers", DAY1, [])
-    result = dg.materialize(
-        [a for a in _defs(component).assets or [] if isinstance(a, dg.AssetsDefinition)],
+    result = materialize(
+        component,
+        catalog,
+        DAY1,
         selection=[dg.AssetKey(["acme", "consolidated", "dealers"])],
-        partition_key=DAY1.isoformat(),
-        resources={
-            "iceberg": catalog,
-            "iceberg_io_manager": IcebergIOManager(
-                catalog_name=catalog.catalog_name, data_dir=catalog.data_dir
-            ),
-        },
         raise_on_error=False,
     )
     assert not result.success

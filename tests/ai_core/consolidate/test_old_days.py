@@ -5,16 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import dagster as dg
 import polars as pl
 import pytest
 
 from ai_core.consolidate import ConsolidatedComponent
 from ai_core.consolidate.lineage import stale_days
-from ai_core.iceberg.io_manager import IcebergIOManager
 from ai_core.iceberg.resource import IcebergCatalogResource
 from ai_core.iceberg.upkeep import upkeep
 from ai_core.iceberg.writer import unobserved_property
+from tests.ai_core.consolidate.runs import materialize
 
 YAML = """
 oem: acme
@@ -57,22 +56,6 @@ def write(catalog: IcebergCatalogResource, on: dt.date, dealers: str, unobserved
     )
     properties = unobserved_property(unobserved) if unobserved else None
     catalog.write_partition(SOURCE, on, [frame], snapshot_properties=properties)
-
-
-def materialize(
-    component: ConsolidatedComponent, catalog: IcebergCatalogResource, on: dt.date
-) -> dg.ExecuteInProcessResult:
-    defs = component.build_defs(dg.ComponentTree.for_test().load_context)
-    return dg.materialize(
-        [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)],
-        partition_key=on.isoformat(),
-        resources={
-            "iceberg": catalog,
-            "iceberg_io_manager": IcebergIOManager(
-                catalog_name=catalog.catalog_name, data_dir=catalog.data_dir
-            ),
-        },
-    )
 
 
 def vehicle(catalog: IcebergCatalogResource, on: dt.date, vin: str) -> dict[str, object]:
