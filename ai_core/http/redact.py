@@ -34,6 +34,14 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+def redact_text(text: str) -> str:
+    """`text` (an error message, a mapping's repr) with each URL in it through `redact_url`."""
+    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group()), text)
+
+
 def redact_params(params: Mapping[str, str | int]) -> dict[str, str | int]:
     """Query parameters with secret-looking values replaced by `***`."""
     return {k: REDACTED if is_secret_param(k) else v for k, v in params.items()}

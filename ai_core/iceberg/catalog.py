@@ -18,14 +18,16 @@ Postgres, REST and object-store configurations.
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 from pyiceberg.catalog import Catalog
 from pyiceberg.catalog import load_catalog as load_pyiceberg_catalog
 from pyiceberg.utils.config import Config
+
+from ai_core.http.redact import REDACTED, is_secret_param, redact_text
 
 DEFAULT_CATALOG_NAME = "default"
 DATA_DIR_ENV = "AI_DATA_DIR"
@@ -80,11 +82,15 @@ def load_catalog(
     try:
         return _open_racing(name, merged)
     except Exception as exc:
-        shown = {k: _redact(v) for k, v in merged.items() if not _is_secret(k)}
+        shown = {k: redact_text(v) for k, v in merged.items() if not _is_secret(k)}
+        # Not chained: Dagster stores a cause's message, and a driver's may quote the URI whole
+        # or, where it parses a password holding `@` otherwise, a piece of it as the host.
+        cause = _without(redact_text(str(exc)), _secrets(merged))
         raise RuntimeError(
-            f"could not open the Iceberg catalog {name!r} with {shown}: {exc}; check "
-            "`.pyiceberg.yaml`, PYICEBERG_CATALOG__* variables or the catalog_properties"
-        ) from exc
+            f"could not open the Iceberg catalog {name!r} with {shown}: "
+            f"{type(exc).__name__}: {cause}; check `.pyiceberg.yaml`, "
+            "PYICEBERG_CATALOG__* variables or the catalog_properties"
+        ) from None
 
 
 CREATE_ATTEMPTS = 5
@@ -109,13 +115,34 @@ def lost_creation_race(exc: BaseException) -> bool:
     return "already exists" in text or "unique constraint" in text or "duplicate key" in text
 
 
-_URI_PASSWORD = re.compile(r"(://[^:/@]+:)[^@]+@")
+def _secrets(properties: Mapping[str, str]) -> set[str]:
+    """The credentials among catalog properties: secret properties' values, URI passwords and
+    secret query values, and the pieces of a password between its `@`s."""
+    found: set[str] = set()
+    for key, value in properties.items():
+        if _is_secret(key):
+            found.add(value)
+            continue
+        if "://" not in value:
+            continue
+        parts = urlsplit(value)
+        if "@" in parts.netloc:
+            password = parts.netloc.rsplit("@", 1)[0].partition(":")[2]
+            found.update((password, *password.split("@")))
+        found.update(v for k, v in parse_qsl(parts.query) if is_secret_param(k))
+    return {s for s in found if len(s) >= MIN_SECRET_CHARS}
 
 
-def _redact(value: str) -> str:
-    return _URI_PASSWORD.sub(r"\1***@", value)
+MIN_SECRET_CHARS = 3
+"""Shorter pieces are not replaced: `***` for every `a` would hide the message, not a secret."""
+
+
+def _without(text: str, secrets: set[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
 
 
 def _is_secret(key: str) -> bool:
-    lowered = key.lower()
-    return any(word in lowered for word in ("secret", "password", "credential", "token", "key"))
+    """A property holding a credential: named like one, or a header sent to a REST catalog."""
+    return key.lower().startswith("header.") or is_secret_param(key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import traceback
 from pathlib import Path
 
 import dagster as dg
@@ -111,3 +112,28 @@ def test_resource_uses_its_data_dir_and_lists_days(tmp_path: Path) -> None:
     frame = resource.scan_partition("ns/t", DAY).collect()
     assert frame["seq"].to_list() == [0, 1, 2]
     assert (tmp_path / "catalog.db").exists()
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [
+        # libpq takes the password as a query parameter; a password may hold an unencoded `@`.
+        {"type": "sql", "uri": "postgresql+psycopg2://ingest@127.0.0.1:1/lake?password=hunter2"},
+        {"type": "sql", "uri": "postgresql+psycopg2://ingest:p@ss-hunter2@127.0.0.1:1/lake"},
+        {"type": "rest", "uri": "http://127.0.0.1:1/", "header.Authorization": "Bearer hunter2"},
+        {"type": "rest", "uri": "http://127.0.0.1:1/", "token": "hunter2"},
+        # A URI that does not parse: SQLAlchemy quotes it whole in its error.
+        {"type": "sql", "uri": "postgresql+psycopg2://ingest:hunter2@127.0.0.1:port/lake"},
+    ],
+)
+def test_a_catalog_that_does_not_open_names_it_without_its_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, properties: dict[str, str]
+) -> None:
+    monkeypatch.setenv("PYICEBERG_HOME", str(tmp_path))
+    with pytest.raises(RuntimeError, match="could not open the Iceberg catalog 'lake'") as caught:
+        load_catalog(name="lake", properties={**properties, "warehouse": tmp_path.as_uri()})
+    error = caught.value
+    assert "127.0.0.1" in str(error)  # where it failed is still said
+    assert error.__cause__ is None and error.__suppress_context__
+    shown = "".join(traceback.format_exception(error))
+    assert "hunter2" not in shown
