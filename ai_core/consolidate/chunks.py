@@ -41,6 +41,13 @@ class ChunkPlan:
         )
         return {k: parts.get((k,), frame.clear()) for k in range(self.count)}
 
+    def split_groups(self, frame: pl.DataFrame) -> dict[int, pl.DataFrame]:
+        """`frame`'s rows (keyed by `_group`) by the chunk of their group, one frame a chunk."""
+        parts = frame.join(self.groups, on=GROUP).partition_by(
+            CHUNK, as_dict=True, include_key=False
+        )
+        return {k: parts.get((k,), frame.clear()) for k in range(self.count)}
+
     def departed_by_chunk(self) -> dict[int, pl.DataFrame]:
         """The departed rows of each chunk that has any."""
         if self.departed is None or self.departed.is_empty():

@@ -150,8 +150,14 @@ class ConsolidationStream(PartitionOutput):
         narrow = with_aligned(narrow, match_groups(narrow, entity.merge.match_on, self._where))
         self._rows = in_precedence_order(narrow)
         keys = self._key_pass(namespace)
+        group_fields = [f for group in self._key_groups() for f in group]
+        pairs = keys.select(GROUP, *(pl.col(f).alias(_PAIR + f) for f in group_fields))
+        merged_ids = pl.Series(entity.id_column, [], pl.String)
         if previous is not None:
-            keys = keep_previous_ids(keys, previous, entity.merge.match_on, entity.id_column)
+            keys, merged_ids = keep_previous_ids(
+                keys, previous, entity.merge.match_on, entity.id_column
+            )
+        self.merged_ids = merged_ids.len()
         self._usage = source_usage(inputs, self._rows, keys)
         ids = keys.select(GROUP, entity.id_column)
         self.discrepancies = discrepancies(
@@ -169,7 +175,7 @@ class ConsolidationStream(PartitionOutput):
             gone = departed(
                 previous,
                 state,
-                ids[entity.id_column],
+                pl.concat([ids[entity.id_column].cast(pl.String), merged_ids]),
                 day,
                 entity.id_column,
                 entity.history.retain_sold_days,
@@ -180,6 +186,7 @@ class ConsolidationStream(PartitionOutput):
         # Each chunk joins and carries only its own rows of the previous day, not the day's;
         # each part is let go once its chunk is built.
         self._states = None if state is None else plan.split(state, entity.id_column)
+        self._pairs = plan.split_groups(pairs.drop_nulls()) if group_fields else {}
         self._gone = plan.departed_by_chunk()
         self._routes = routes(self._rows, entity.merge.match_on, plan.groups)
         self._rows = self._rows.clear()
@@ -193,6 +200,11 @@ class ConsolidationStream(PartitionOutput):
         wanted = {*keys, *recency, *entity.discrepancy_fields, *PROVENANCE_INPUT}
         return [c for c in self._template.columns if c in wanted]
 
+    def _key_groups(self) -> list[Sequence[str]]:
+        """The key alternatives of several fields (`[dealer_code, order_number]`) present."""
+        fields = set(self._fields) & set(self.entity.key_columns)
+        return [a for a in self.entity.key_alternatives if len(a) > 1 and set(a) <= fields]
+
     def _key_pass(self, namespace: str) -> pl.DataFrame:
         """Per group: merged key fields, id and winner, from the key columns only.
 
@@ -203,7 +215,7 @@ class ConsolidationStream(PartitionOutput):
         entity = self.entity
         keys = [f for f in entity.key_columns if f in self._fields]
         policies = {f: entity.merge.policy(f) for f in keys}
-        groups = [a for a in entity.key_alternatives if len(a) > 1 and set(a) <= set(keys)]
+        groups = self._key_groups()
         policies |= {f: FieldPolicy(policy="priority") for a in groups for f in a}
         recency = {p.by for p in policies.values() if p.by} - set(keys)
         narrow = self._rows.select(GROUP, *PROVENANCE_INPUT, *keys, *recency)
@@ -235,6 +247,9 @@ class ConsolidationStream(PartitionOutput):
             "active_rows": facts.active_rows if facts.active_rows is not None else facts.rows,
             "discrepancies": self.discrepancies.total,
             "chunks": self._n_chunks,
+            # Previous entities found today as part of another (a listing and a dealer's unit
+            # joined by the unit's VIN): their ids end without a sale.
+            **({"merged_ids": self.merged_ids} if self.merged_ids else {}),
             **(
                 {"later_days_to_rebuild": [d.isoformat() for d in self.later_days]}
                 if self.later_days
@@ -289,6 +304,8 @@ class ConsolidationStream(PartitionOutput):
         entity = self.entity
         rows = in_precedence_order(spill.read(k))
         merged = merge_groups(rows, self._fields, self._merge, self._where)
+        if self._pairs:
+            merged = self._apart_from_their_pair(merged, self._pairs.pop(k))
         ids = chunk_ids(self._ids, self._chunk_size, k)
         merged = merged.join(ids, on=GROUP, how="left").drop(GROUP)
         if entity.foreign_keys:
@@ -312,6 +329,24 @@ class ConsolidationStream(PartitionOutput):
         if sales is not None:
             frame = with_observed_sales(frame, self._sales, sales)
         return frame.sort(entity.id_column, nulls_last=True, maintain_order=True)
+
+    def _apart_from_their_pair(self, merged: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+        """Where a group of key fields, merged field by field, disagrees with the pair the id
+        was built from (the site's dealer over the portal's), the fields that only agree with
+        the pair are left null: the portal's order number is no order of the site's dealer, and
+        kept beside it would name another dealer's unit to sales and to the next day's ids."""
+        merged = merged.join(pairs, on=GROUP, how="left", maintain_order="left")
+        cleared: list[pl.Expr] = []
+        for group in self._key_groups():
+            disagrees = pl.any_horizontal(pl.col(f) != pl.col(_PAIR + f) for f in group)
+            cleared += [
+                pl.when(disagrees & (pl.col(f) == pl.col(_PAIR + f)))
+                .then(None)
+                .otherwise(pl.col(f))
+                .alias(f)
+                for f in group
+            ]
+        return merged.with_columns(cleared).drop(c for c in pairs.columns if c != GROUP)
 
     def _columns(self) -> list[pl.Expr | str]:
         entity = self.entity
@@ -350,16 +385,19 @@ def keep_previous_ids(
     previous: pl.LazyFrame | pl.DataFrame,
     match_on: Sequence[Sequence[str]],
     id_column: str,
-) -> pl.DataFrame:
-    """Entities that match one of the previous day's by any match key keep that entity's id.
+) -> tuple[pl.DataFrame, pl.Series]:
+    """Entities that match one of the previous day's by any match key keep that entity's id;
+    also the previous ids matched today but kept by no entity (merged into another).
 
     An id is computed from the key fields, so without this it would change when a key field
     gains a value (a public vehicle gaining a dealer's order number) or when the key's
-    definition changes: history would then read one vehicle sold and another new. The first
-    match key that finds a previous entity wins. A previous entity that today's data splits in
-    two (two dealers' units once merged by their shared order number) gives its id to one of
-    them only, the one found by the earlier match key (then the lesser computed id); the other
-    keeps its computed id, so ids stay unique.
+    definition changes: history would then read one vehicle sold and another new. A previous
+    entity whose id is the one the entity's own keys compute wins; else the first match key
+    that finds one. An entity matching two previous ones (a listing and a dealer's unit, once
+    its VIN joins them) keeps one id; the other is merged, present rather than sold. A previous
+    entity that today's data splits in two (two dealers' units once merged by their shared
+    order number) gives its id to one of them only, the one found by the earlier match key
+    (then the lesser computed id); the other keeps its computed id, so ids stay unique.
     """
     lazy = previous.lazy()
     names = set(lazy.collect_schema().names())
@@ -380,28 +418,39 @@ def keep_previous_ids(
             .get_column(_PREVIOUS_ID)
         )
         hits.append(hit.alias(f"{_PREVIOUS_ID}{len(hits)}"))
+    none = pl.Series(id_column, [], pl.String)
     if not hits or all(h.null_count() == h.len() for h in hits):
-        return keys
+        return keys, none
     computed = pl.col(id_column).cast(pl.String)
     names_found = [h.name for h in hits]
+    own = pl.any_horizontal(pl.col(n) == computed for n in names_found)
     claims = (
         keys.select(computed)
         .with_columns(hits)
         .select(
             id_column,
-            pl.coalesce(names_found).alias(_PREVIOUS_ID),
-            pl.coalesce(
-                pl.when(pl.col(n).is_not_null()).then(i) for i, n in enumerate(names_found)
-            ).alias(_RANK),
+            pl.when(own).then(computed).otherwise(pl.coalesce(names_found)).alias(_PREVIOUS_ID),
+            pl.when(own)
+            .then(-1)
+            .otherwise(
+                pl.coalesce(
+                    pl.when(pl.col(n).is_not_null()).then(i) for i, n in enumerate(names_found)
+                )
+            )
+            .alias(_RANK),
         )
         .with_row_index(_ROW)
         .sort(_RANK, id_column, nulls_last=True)
     )
     first = pl.col(_PREVIOUS_ID).is_first_distinct() | pl.col(_PREVIOUS_ID).is_null()
     kept = claims.select(_ROW, pl.when(first).then(pl.col(_PREVIOUS_ID))).sort(_ROW)
-    return keys.with_columns(pl.coalesce(kept[_PREVIOUS_ID], computed).alias(id_column))
+    keys = keys.with_columns(pl.coalesce(kept[_PREVIOUS_ID], computed).alias(id_column))
+    matched = pl.concat(hits).drop_nulls().unique()
+    merged = matched.filter(~matched.is_in(keys[id_column].cast(pl.String).implode()))
+    return keys, merged.alias(id_column)
 
 
+_PAIR = "__pair_"
 _PREVIOUS_ID = "__previous_id"
 _RANK = "__match_key"
 _ROW = "__row"

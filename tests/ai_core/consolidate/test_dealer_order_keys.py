@@ -67,15 +67,47 @@ def test_two_dealers_sharing_an_order_number_are_two_vehicles() -> None:
 
 def test_the_id_pairs_the_order_number_with_the_dealer_of_the_same_row() -> None:
     # The public site lists the unit at another dealer and wins the dealer_code field; the id
-    # still hashes the dealer that owns the order number.
+    # still hashes the dealer that owns the order number, and the row does not show that order
+    # number beside the site's dealer, where it would name another unit.
     out = run(
         [{"vin": "V1", "dealer_code": "20000", "price": 1}],
         [{"vin": "V1", "dealer_code": "10001", "order_number": "002516"}],
     )
-    assert out.select("dealer_code", "order_number").row(0) == ("20000", "002516")
+    assert out.select("dealer_code", "order_number").row(0) == ("20000", None)
     assert out["vehicle_id"].to_list() == [
         expected_id(("dealer_code", "10001"), ("order_number", "002516"))
     ]
+
+
+def test_a_sale_of_the_site_dealers_own_order_number_is_not_this_vehicles() -> None:
+    # Dealer 20000 lists V1, which dealer 10001's portal holds as its order 002516; dealer
+    # 20000 sells its own unit 002516. The listing stays unsold; the other unit is sold.
+    history = {
+        "retain_sold_days": 3,
+        "sales": {
+            "source": "acme/transformed/sales",
+            "date_field": "sale_date",
+            "match_on": [["dealer_code", "order_number"], ["vin"]],
+        },
+    }
+    entity = spec(history=history)
+    frames = {
+        "public": frame([{"vin": "V1", "dealer_code": "20000"}]),
+        "dealer": frame(
+            [
+                {"vin": "V1", "dealer_code": "10001", "order_number": "002516"},
+                {"vin": "V2", "dealer_code": "20000", "order_number": "002516"},
+            ]
+        ),
+    }
+    sales = pl.DataFrame(
+        {"dealer_code": ["20000"], "order_number": ["002516"], "vin": ["V2"], "sale_date": [DAY]}
+    )
+    result = consolidate(
+        entity, DAY, inputs(entity, frames, day=DAY), NAMESPACE, None, None, sales=sales
+    )
+    sold = dict(result.frame.select("vin", "sold_date").iter_rows())
+    assert sold == {"V1": None, "V2": DAY}
 
 
 def test_a_dealer_code_without_an_order_number_falls_to_the_vin() -> None:
@@ -93,6 +125,34 @@ def test_a_unit_keeps_its_id_when_its_vin_appears() -> None:
         day=DAY + dt.timedelta(days=1),
     )
     assert later.filter(pl.col("active"))["vehicle_id"].to_list() == first["vehicle_id"].to_list()
+
+
+def test_a_listing_joined_by_its_units_vin_keeps_the_units_id_and_nothing_is_sold() -> None:
+    # The site lists the VIN before the dealer's portal gives it to the unit: two vehicles,
+    # then one. The unit's id is the one its keys compute; the listing's is merged, not sold.
+    listing = {"vin": "V1", "dealer_code": "10001"}
+    unit = {"dealer_code": "10001", "order_number": "002516"}
+    first = run([listing], [unit])
+    assert first.height == 2
+    later = run([listing], [unit | {"vin": "V1"}], previous=first, day=DAY + dt.timedelta(days=1))
+    unit_id = expected_id(("dealer_code", "10001"), ("order_number", "002516"))
+    assert later.select("vehicle_id", "active", "sold_date").rows() == [(unit_id, True, None)]
+
+
+def test_a_unit_whose_vin_is_lost_for_a_day_keeps_its_id_and_the_listing_gets_its_own() -> None:
+    # One vehicle in both sources; then the portal gives no VIN (a placeholder), so the listing
+    # and the unit no longer match: two vehicles with distinct ids, neither sold.
+    listing = {"vin": "V1", "dealer_code": "10001"}
+    unit = {"dealer_code": "10001", "order_number": "002516"}
+    unit_id = expected_id(("dealer_code", "10001"), ("order_number", "002516"))
+    first = run([listing], [unit | {"vin": "V1"}])
+    assert first["vehicle_id"].to_list() == [unit_id]
+    apart = run([listing], [unit], previous=first, day=DAY + dt.timedelta(days=1))
+    assert sorted(apart.select("vehicle_id", "active", "sold_date").rows()) == sorted(
+        [(unit_id, True, None), (expected_id(("vin", "V1")), True, None)]
+    )
+    again = run([listing], [unit | {"vin": "V1"}], previous=apart, day=DAY + dt.timedelta(days=2))
+    assert again.select("vehicle_id", "active", "sold_date").rows() == [(unit_id, True, None)]
 
 
 def old_id(order_number: str) -> str:
@@ -151,8 +211,9 @@ def test_keep_previous_ids_gives_a_previous_id_once() -> None:
             "vehicle_id": ["old", "older"],
         }
     )
-    got = keep_previous_ids(keys, previous, MATCH, "vehicle_id")
+    got, merged = keep_previous_ids(keys, previous, MATCH, "vehicle_id")
     assert got["vehicle_id"].to_list() == ["old", "a", "older"]
+    assert merged.to_list() == []
 
 
 @pytest.mark.parametrize(
