@@ -147,7 +147,9 @@ class CompletenessTally:
             .group_by("_sub_resource")
             .agg(
                 pl.len().alias("records"),
-                pl.col("keys").n_unique().alias("distinct_records"),
+                (pl.len() if self.rule.keys_may_repeat else pl.col("keys").n_unique()).alias(
+                    "distinct_records"
+                ),
             )
         )
         # A page that failed and was fetched again later in the day (the listing moved) counts

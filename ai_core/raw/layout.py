@@ -97,6 +97,10 @@ class CompletenessRule(BaseModel):
     empty_is_complete: bool = False
     """A sub-resource answered in full with no records is complete, not suspect: a dealer's
     day without a sale."""
+    keys_may_repeat: bool = False
+    """Records are counted, not their distinct keys: for a source whose pages never overlap (a
+    query's result, read once), where two records may truly share a key (two sales on one
+    document). A listing that moves while paged repeats records, so its keys are counted."""
     may_sell_out_below: int = 3
     """A sub-resource its list gave fewer records than this (a model-year code with a vehicle or
     two left) may have sold them all by its fetch: answering a total of 0 with none, it fails the

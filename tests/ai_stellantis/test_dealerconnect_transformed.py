@@ -395,3 +395,23 @@ def test_the_contracts_poc_keys_are_those_the_unit_reads_or_ignores() -> None:
     ignored = {k.removeprefix(prefix) for k in DealerConnectVehicle.ignored_keys if prefix in k}
     assert (set(poc) | ignored) - {"_error", "_text"} == set(POC_KEYS)
     assert set(fields(poc["price"])) == set(POC_PRICES)
+
+
+def test_sales_sharing_one_document_are_all_counted_and_all_kept(
+    data_dir: Path, standin: DealerConnectHandle
+) -> None:
+    # The contract does not say a document holds one row: a sales report may list several.
+    truth = standin.truth(DAY).sales()
+    code = truth.group_by("dealer_code").len().sort("len", "dealer_code").row(-1)[0]
+    sold = truth.filter(pl.col("dealer_code") == code).height
+    assert sold > 1
+    standin.set_state(date=DAY, faults=f"one_document:sales_{code}")
+    result = materialize_day(RAW[1:2] + TRANSFORMED[2:3], DAY.isoformat())
+    assert result.success
+    checks = {(c.asset_key.path[1], c.check_name): c for c in result.get_asset_check_evaluations()}
+    raw = checks[("raw", "completeness")]
+    assert raw.passed, raw.metadata
+    assert raw.metadata["distinct_records"].value == truth.height
+    sales = table(data_dir, "stellantis_transformed.dealerconnect_sales")
+    assert sales.filter(pl.col("dealer_code") == code).height == sold
+    assert checks[("transformed", "integrity")].passed

@@ -161,10 +161,12 @@ class DealerConnectWorld:
         bad_poc_share: float = 0.0,
         reused_orders: frozenset[str] = frozenset(),
         read_twice: frozenset[str] = frozenset(),
+        one_document: frozenset[str] = frozenset(),
     ) -> DayTables:
         """Every table's rows fetched on `day`; `bad_poc_share` of POCs arrive cut short, the
-        last row of each table in `reused_orders` repeats its first row's order number, and each
-        table in `read_twice` holds a second read of the portal 3 h later, every unit IN_STOCK."""
+        last row of each table in `reused_orders` repeats its first row's order number, each
+        table in `read_twice` holds a second read of the portal 3 h later, every unit IN_STOCK,
+        and every row of a table in `one_document` carries its first row's blob id."""
         today = self.public_vehicles(day)
         yesterday = self.public_vehicles(day - dt.timedelta(days=1))
         dn = day_number(day)
@@ -226,6 +228,10 @@ class DealerConnectWorld:
                 status=pl.lit("IN_STOCK"),
             )
             result.tables[name] = pl.concat([first, again])
+        for name in one_document & result.tables.keys():
+            frame = result.tables[name]
+            if frame.height:
+                result.tables[name] = frame.with_columns(blob_id=pl.lit(frame["blob_id"][0]))
         result.tables["code_guides"] = self.code_guides(day)
         return result
 

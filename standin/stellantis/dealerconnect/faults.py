@@ -14,6 +14,7 @@
 | `bad_poc:0.05` | that share of POCs is cut short (not JSON), as a failed parse leaves it |
 | `reuse_order:inventory_31022` | the table's last row repeats its first row's order number |
 | `read_twice:inventory_31022` | a second read 3 h later: every unit twice, then IN_STOCK |
+| `one_document:sales_31022` | every row of the table carries its first row's `blob_id` |
 | `seconds_timestamps:inventory_31022` | its TIMESTAMPs come in seconds, `formatOptions` ignored |
 | `iso_timestamps:inventory_31022` | its TIMESTAMPs come as ISO 8601 text, `formatOptions` ignored |
 | `pending_vins:inventory_31022` | its units without a VIN come with `PENDING` instead of null |
@@ -33,6 +34,7 @@ KINDS = (
     "lost_job",
     "reuse_order",
     "read_twice",
+    "one_document",
     "seconds_timestamps",
     "iso_timestamps",
     "pending_vins",
@@ -85,6 +87,7 @@ class Faults:
     drop_dataset_after: int | None = None
     dropped: frozenset[str] = frozenset()
     dataset_error: int | None = None
+    one_document: frozenset[str] = frozenset()
 
     @classmethod
     def parse(cls, spec: str) -> Faults:
@@ -102,6 +105,7 @@ class Faults:
             "view": set(),
             "new_column": set(),
             "dropped": set(),
+            "one_document": set(),
         }
         slow, bad = 0.0, 0.0
         drop: int | None = None
@@ -155,4 +159,5 @@ class Faults:
             drop,
             frozenset(tables["dropped"]),
             dataset_error,
+            frozenset(tables["one_document"]),
         )

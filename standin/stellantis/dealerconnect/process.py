@@ -70,13 +70,17 @@ class DealerConnectHandle:
         self._call("POST", body)
 
     def truth(self, day: dt.date, faults: str = "") -> DayTables:
-        """The rows of `day` with `faults`' POCs spoilt, orders reused and portals read twice
-        (tables emptied, removed or given a column are left as they are)."""
+        """The rows of `day` with `faults`' POCs spoilt, orders reused, portals read twice and
+        documents shared (tables emptied, removed or given a column are left as they are)."""
         if self._world is None:
             self._world = DealerConnectWorld(self.seed, self.scope)
         spoilt = Faults.parse(faults)
         return self._world.day_tables(
-            day, spoilt.bad_poc_share, spoilt.reused_orders, spoilt.read_twice
+            day,
+            spoilt.bad_poc_share,
+            spoilt.reused_orders,
+            spoilt.read_twice,
+            spoilt.one_document,
         )
 
 

@@ -106,9 +106,7 @@ class DealerConnectBackend:
         self.requests: Counter[str] = Counter()
         self.faults = Faults()
         self.day = day
-        self._loaded: dict[
-            dt.date, tuple[float, frozenset[str], frozenset[str], frozenset[str]]
-        ] = {}
+        self._loaded: dict[dt.date, tuple[float | frozenset[str], ...]] = {}
         self._failed_once: set[tuple[dt.date, str]] = set()
         self._queries = 0
         """Queries since the faults were set, for `drop_dataset`."""
@@ -144,6 +142,7 @@ class DealerConnectBackend:
                 "bad_poc_share": self.faults.bad_poc_share,
                 "reused_orders": sorted(self.faults.reused_orders),
                 "read_twice": sorted(self.faults.read_twice),
+                "one_document": sorted(self.faults.one_document),
                 "seconds_timestamps": sorted(self.faults.seconds_timestamps),
                 "iso_timestamps": sorted(self.faults.iso_timestamps),
                 "pending_vins": sorted(self.faults.pending_vins),
@@ -155,7 +154,12 @@ class DealerConnectBackend:
 
     def _load(self, day: dt.date) -> None:
         """Replace the day's rows of every table, creating tables on their first day."""
-        spoilt = (self.faults.bad_poc_share, self.faults.reused_orders, self.faults.read_twice)
+        spoilt = (
+            self.faults.bad_poc_share,
+            self.faults.reused_orders,
+            self.faults.read_twice,
+            self.faults.one_document,
+        )
         if self._loaded.get(day) == (*spoilt, self.faults.unread):
             return
         for name, frame in self.world.day_tables(day, *spoilt).tables.items():
