@@ -13,6 +13,10 @@ When nothing is configured for the name, an embedded catalog is used: SQLite at
 Pick the catalog per deployment with the resource's `catalog_name`; extra properties in its
 `catalog_properties` override the file and variables. The README's "Production paths" shows
 Postgres, REST and object-store configurations.
+
+Every wait for a catalog server is bounded (`bounded`): pyiceberg's REST client and libpq wait
+for an answer as long as the server keeps the connection, so a server that stops answering would
+hold a step, its pool slot and the runs queued behind it, with nothing failing to alert on.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pyiceberg.catalog import Catalog
+from pyiceberg.catalog import PY_CATALOG_IMPL, Catalog
 from pyiceberg.catalog import load_catalog as load_pyiceberg_catalog
+from pyiceberg.exceptions import NotInstalledError
 from pyiceberg.utils.config import Config
 
 from ai_core.http.redact import REDACTED, is_secret_param, redact_text
@@ -32,6 +37,12 @@ from ai_core.http.redact import REDACTED, is_secret_param, redact_text
 DEFAULT_CATALOG_NAME = "default"
 DATA_DIR_ENV = "AI_DATA_DIR"
 DEFAULT_DATA_DIR = ".data"
+REQUEST_TIMEOUT_S = 60.0
+"""Seconds a catalog server may take over one request or statement: a commit's take a fraction of
+a second, and a concurrent writer holds its row lock for no longer."""
+TIMEOUT_PROPERTY = "ai.request-timeout-s"
+"""Where `BoundedRestCatalog` finds its time-out among the catalog's properties."""
+CONNECT_TIMEOUT_S = 10
 
 
 def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
@@ -70,27 +81,78 @@ def load_catalog(
     *,
     name: str = DEFAULT_CATALOG_NAME,
     properties: Mapping[str, str] | None = None,
+    timeout_s: float = REQUEST_TIMEOUT_S,
 ) -> Catalog:
     """The catalog called `name` if pyiceberg configuration names it, else the embedded one.
 
-    `properties` override whatever the configuration says (and complete the embedded default).
+    `properties` override whatever the configuration says (and complete the embedded default);
+    a server's answers are waited for `timeout_s` at most, unless they set bounds of their own.
     """
     base = configured_catalog_properties(name)
     if base is None:
         base = embedded_catalog_properties(data_dir)
     merged = {**base, **(properties or {})}
     try:
-        return _open_racing(name, merged)
+        return _open_racing(name, bounded(merged, timeout_s))
     except Exception as exc:
         shown = {k: redact_text(v) for k, v in merged.items() if not _is_secret(k)}
         # Not chained: Dagster stores a cause's message, and a driver's may quote the URI whole
         # or, where it parses a password holding `@` otherwise, a piece of it as the host.
         cause = _without(redact_text(str(exc)), _secrets(merged))
+        if isinstance(exc, NotInstalledError) and urlsplit(merged.get("uri", "")).scheme in (
+            "postgresql",
+            "postgres",
+        ):
+            cause += (
+                "; a bare postgresql:// asks SQLAlchemy for psycopg 3: name the installed "
+                "driver, postgresql+psycopg2://"
+            )
         raise RuntimeError(
             f"could not open the Iceberg catalog {name!r} with {shown}: "
             f"{type(exc).__name__}: {cause}; check `.pyiceberg.yaml`, "
             "PYICEBERG_CATALOG__* variables or the catalog_properties"
         ) from None
+
+
+def bounded(properties: Mapping[str, str], timeout_s: float) -> dict[str, str]:
+    """`properties` with a bound on every wait for the catalog's server that they leave open: a
+    REST catalog is opened as a `BoundedRestCatalog` (`ai_core.iceberg.rest`); a Postgres URI gains
+    libpq's time-outs (to connect, for unacknowledged data, for a statement) and keepalives, each
+    unless it sets it."""
+    out = dict(properties)
+    if _is_rest(out):
+        out.setdefault(TIMEOUT_PROPERTY, f"{timeout_s:g}")
+    elif out.get("type") in ("sql", None) and out.get("uri", "").startswith("postgres"):
+        out["uri"] = _libpq_bounded(out["uri"], timeout_s)
+    return out
+
+
+def _is_rest(properties: Mapping[str, str]) -> bool:
+    kind = properties.get("type")
+    uri = properties.get("uri", "")
+    return PY_CATALOG_IMPL not in properties and (
+        kind == "rest" or (kind is None and uri.startswith(("http://", "https://")))
+    )
+
+
+def _libpq_bounded(uri: str, timeout_s: float) -> str:
+    parts = urlsplit(uri)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    milliseconds = str(round(timeout_s * 1000))
+    for name, value in (
+        ("connect_timeout", str(max(2, round(min(CONNECT_TIMEOUT_S, timeout_s))))),
+        # A connection whose packets stop arriving fails rather than waits for the OS's hours.
+        ("keepalives", "1"),
+        ("keepalives_idle", "30"),
+        ("keepalives_interval", "10"),
+        ("keepalives_count", "3"),
+        ("tcp_user_timeout", milliseconds),
+    ):
+        query.setdefault(name, value)
+    options = query.get("options", "")
+    if "statement_timeout" not in options:
+        query["options"] = f"{options} -c statement_timeout={milliseconds}".strip()
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 CREATE_ATTEMPTS = 5
@@ -101,6 +163,11 @@ def _open_racing(name: str, properties: Mapping[str, str]) -> Catalog:
     process does so at the same moment one of them sees "already exists": open again."""
     for attempt in range(1, CREATE_ATTEMPTS + 1):
         try:
+            if _is_rest(properties):
+                # Imported here: only a REST catalog needs it (and `requests`).
+                from ai_core.iceberg.rest import BoundedRestCatalog
+
+                return BoundedRestCatalog(name, **properties)
             return load_pyiceberg_catalog(name, **properties)
         except Exception as exc:
             if attempt == CREATE_ATTEMPTS or not lost_creation_race(exc):

@@ -6,7 +6,7 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 from pyiceberg.catalog import Catalog
 
-from ai_core.iceberg.catalog import DEFAULT_CATALOG_NAME, load_catalog
+from ai_core.iceberg.catalog import DEFAULT_CATALOG_NAME, REQUEST_TIMEOUT_S, load_catalog
 from ai_core.iceberg.commit import DEFAULT_MAX_ATTEMPTS
 
 
@@ -26,6 +26,12 @@ class IcebergCatalogConfig(dg.ConfigurableResource):
         default_factory=dict,
         description="Extra catalog properties; they override the pyiceberg configuration",
     )
+    request_timeout_s: float = Field(
+        default=REQUEST_TIMEOUT_S,
+        gt=0,
+        description="Seconds a catalog server (REST, Postgres) may take over one request or "
+        "statement; the catalog's own properties may set tighter bounds",
+    )
     max_commit_attempts: int = Field(
         default=DEFAULT_MAX_ATTEMPTS,
         description="Commits of one partition tried before giving up to concurrent writers",
@@ -37,6 +43,9 @@ class IcebergCatalogConfig(dg.ConfigurableResource):
         """The catalog, opened on first use (so the environment is read then, not at import)."""
         if self._catalog is None:
             self._catalog = load_catalog(
-                self.data_dir, name=self.catalog_name, properties=self.catalog_properties
+                self.data_dir,
+                name=self.catalog_name,
+                properties=self.catalog_properties,
+                timeout_s=self.request_timeout_s,
             )
         return self._catalog

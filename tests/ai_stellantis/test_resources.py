@@ -58,7 +58,7 @@ def test_dg_list_env_lists_every_variable_the_location_reads() -> None:
     assert out.returncode == 0, out.stderr[-2000:]
     listed = {line.split("│")[1].strip() for line in out.stdout.splitlines() if "│" in line}
     assert set(templated()) | SECRETS <= listed
-    assert len(templated()) == 16
+    assert len(templated()) == 17
     # Every templated variable is declared, so `dg check yaml --validate-requirements` agrees.
     assert set(templated()) | SECRETS == set(_document()["requirements"]["env"])
 
@@ -102,6 +102,7 @@ def test_a_run_uses_the_variables_set(unset: pytest.MonkeyPatch, tmp_path: Path)
         "STELLANTIS_BIGQUERY_WORKERS": "3",
         "STELLANTIS_GCP_PROJECT": "other",
         "AI_DATA_DIR": str(tmp_path / "data"),
+        "AI_CATALOG_TIMEOUT": "45",
     }
     for name, value in values.items():
         unset.setenv(name, value)
@@ -135,6 +136,7 @@ def test_a_run_uses_the_variables_set(unset: pytest.MonkeyPatch, tmp_path: Path)
     bigquery: DealerConnectBigQuery = seen["bigquery"]
     assert (bigquery.project, bigquery.timeout, bigquery.workers) == ("other", 7.5, 3)
     assert seen["iceberg"].data_dir == str(tmp_path / "data")
+    assert seen["iceberg"].request_timeout_s == 45
 
 
 def load_error(monkeypatch: pytest.MonkeyPatch, **values: str) -> str:

@@ -137,3 +137,12 @@ def test_a_catalog_that_does_not_open_names_it_without_its_credentials(
     assert error.__cause__ is None and error.__suppress_context__
     shown = "".join(traceback.format_exception(error))
     assert "hunter2" not in shown
+
+
+def test_a_bare_postgresql_uri_is_told_to_name_its_driver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYICEBERG_HOME", str(tmp_path))
+    uri = "postgresql://ingest:pw@127.0.0.1:1/lake"
+    with pytest.raises(RuntimeError, match=r"name the installed driver, postgresql\+psycopg2://"):
+        load_catalog(name="lake", properties={"type": "sql", "uri": uri})
