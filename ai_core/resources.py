@@ -14,6 +14,7 @@ Dagster when a run starts and shown by name only.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -31,6 +32,7 @@ def from_yaml(resource_type: type[R]) -> dg.Resolver:
     """Resolves a YAML mapping of `resource_type`'s fields to templated values into the resource."""
 
     def resolve(context: dg.ResolutionContext, raw: Mapping[str, Any] | None) -> R:
+        _refuse_unknown(resource_type, raw or {})
         given: dict[str, Any] = {}
         for name, value in (raw or {}).items():
             resolved = context.resolve_value(value)
@@ -45,6 +47,23 @@ def from_yaml(resource_type: type[R]) -> dg.Resolver:
             raise ValueError(_explain(resource_type, exc, raw or {}, given)) from None
 
     return dg.Resolver(resolve, model_field_type=dict[str, Any], inject_before_resolve=False)
+
+
+def _refuse_unknown(resource_type: type[R], raw: Mapping[str, Any]) -> None:
+    """A mistyped field would otherwise leave its setting at the default, its variable unread."""
+    fields = sorted(resource_type.model_fields)
+    unknown = [str(name) for name in raw if name not in resource_type.model_fields]
+    if not unknown:
+        return
+    problems = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, fields, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        problems.append(f"{name}{hint}")
+    raise ValueError(
+        f"{resource_type.__name__} has no field {', '.join(problems)}; its fields are "
+        f"{', '.join(fields)}"
+    )
 
 
 def _explain(

@@ -6,8 +6,10 @@ HTTP fields default to the shared client's defaults (`ai_core.http.config.HttpCl
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import dagster as dg
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from ai_core.http.config import HttpClientConfig
 from ai_stellantis.brands import BRANDS, Brand, resolve_brands
@@ -21,12 +23,14 @@ _HTTP = HttpClientConfig()
 class StellantisApiResource(dg.ConfigurableResource):
     """Everything the Stellantis raw sources need to know about where and how to fetch."""
 
-    base_url_template: str = Field(
-        default="https://www.{domain}", description="The sites; a local stand-in's URL in tests."
-    )
     brands: str = Field(
         default=",".join(b.domain for b in BRANDS),
         description="Brand domains or names, comma-separated.",
+    )
+    base_url_template: str = Field(
+        default="https://www.{domain}",
+        description="The sites, `{domain}` standing for each brand's; a local stand-in's URL in "
+        "tests.",
     )
     inventory_zip: str = Field(default="66952", description="Search centre: the contiguous US's.")
     inventory_radius: int = Field(
@@ -78,6 +82,22 @@ class StellantisApiResource(dg.ConfigurableResource):
     @classmethod
     def _known_brands(cls, value: str) -> str:
         resolve_brands(value)  # an unknown or empty list fails when the location loads
+        return value
+
+    @field_validator("base_url_template")
+    @classmethod
+    def _a_site_per_brand(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            url = urlsplit(value.format(domain=BRANDS[0].domain))
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"the only placeholder it may hold is {{domain}}, not {exc}") from None
+        if url.scheme not in ("http", "https") or not url.netloc:
+            raise ValueError("it is not an http(s) URL with a host")
+        brands = info.data.get("brands")
+        # Without the placeholder every brand would be fetched from one site: one brand's data
+        # stored under each brand's name, every check passing.
+        if "{domain}" not in value and brands is not None and len(resolve_brands(brands)) > 1:
+            raise ValueError("it has no {domain}, so every brand would be read from one site")
         return value
 
     def base_url(self, brand: Brand) -> str:

@@ -46,6 +46,17 @@ def test_a_bad_value_names_the_field_and_its_variable(monkeypatch: pytest.Monkey
         resolve({"timeout": "{{ env.SHOP_TIMEOUT }}"})
 
 
+def test_a_mistyped_field_fails_naming_it_and_the_closest_field(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Unset or not, a mistyped field would leave its setting at the default without a word.
+    monkeypatch.delenv("SHOP_CODE", raising=False)
+    with pytest.raises(ValueError, match=r"Shop has no field kode \(did you mean code\?\)"):
+        resolve({"kode": "{{ env.SHOP_CODE }}", "timeout": "3"})
+    with pytest.raises(ValueError, match=r"no field zzz; its fields are code, tags, timeout"):
+        resolve({"zzz": "1"})
+
+
 def test_a_required_variable_unset_fails_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SHOP_NONE", raising=False)
     with pytest.raises(Exception, match="SHOP_NONE is not set"):

@@ -173,6 +173,29 @@ def test_a_bad_value_fails_naming_its_variable(unset: pytest.MonkeyPatch) -> Non
     assert "60 s is too long: a throttled site's probe (a Retry-After of up to 60 s" in text
     assert "could outlast the fetch's stall watchdog (180 s); lower it" in text
     assert StellantisApiResource(inventory_timeout=59.5).http().timeout_s == 59.5
+    unset.delenv("STELLANTIS_INVENTORY_TIMEOUT")
+
+
+@pytest.mark.parametrize(
+    ("template", "says"),
+    [
+        ("http://127.0.0.1:9/{dom}", "the only placeholder it may hold is {domain}, not 'dom'"),
+        ("127.0.0.1:9/{domain}", "it is not an http(s) URL with a host"),
+        # Six brands from one site: one brand's pages stored under every brand's name.
+        ("http://127.0.0.1:9/jeep.com", "it has no {domain}, so every brand would be read"),
+    ],
+)
+def test_a_site_template_that_cannot_name_each_brands_site_fails_the_load(
+    unset: pytest.MonkeyPatch, template: str, says: str
+) -> None:
+    text = load_error(unset, STELLANTIS_BASE_URL_TEMPLATE=template)
+    assert f"base_url_template = '{template}' (from $STELLANTIS_BASE_URL_TEMPLATE)" in text
+    assert says in text
+
+
+def test_one_brand_may_be_read_from_a_site_without_the_placeholder() -> None:
+    api = StellantisApiResource(brands="jeep", base_url_template="http://127.0.0.1:9/jeep/")
+    assert api.base_url(api.selected_brands()[0]) == "http://127.0.0.1:9/jeep"
 
 
 def test_secrets_are_wired_by_name_and_never_held(unset: pytest.MonkeyPatch) -> None:
