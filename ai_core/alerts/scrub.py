@@ -1,4 +1,5 @@
-"""Secrets kept out of alerts: values under secret-looking names, and credentials inside URLs."""
+"""Secrets kept out of alerts: values under secret-looking names, credentials inside URLs, and
+HTTP credentials (`Authorization`, bearer tokens, cookies) quoted in free text."""
 
 from __future__ import annotations
 
@@ -13,23 +14,45 @@ SECRET_NAME_RE = re.compile(
     r"|cookie|credentials?|dsn|private[_-]?key)(?:$|[^a-z0-9])",
     re.IGNORECASE,
 )
+# A lower-case letter or digit followed by a capital starts a camelCase word (`accessToken`).
+CAMEL_WORD_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 URL_USERINFO_RE = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 SECRET_PARAM_RE = re.compile(
     r"(?P<name>[?&;](?:[a-z0-9_.-]*(?:token|key|secret|password|passwd|signature|sig|auth)"
     r"[a-z0-9_.-]*)=)[^&#\s]*",
     re.IGNORECASE,
 )
+# The scheme (`Basic`, `Bearer`) is kept: it tells a reader which credential was wrong.
+AUTH_HEADER_RE = re.compile(
+    r"(?P<name>\b(?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?(?:[a-z]+\s+(?=[^\s'\",;]))?)"
+    r"[^\s'\",;]+",
+    re.IGNORECASE,
+)
+BEARER_RE = re.compile(r"(?P<name>\bbearer\s+)[a-z0-9._~+/-]+=*", re.IGNORECASE)
+# A cookie header's value runs to the end of its line (or its quote), `;` separating cookies.
+COOKIE_RE = re.compile(
+    r"(?P<name>\b(?:set-)?cookie['\"]?\s*[:=]\s*['\"]?)[^\r\n'\"]+", re.IGNORECASE
+)
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a value under `name` (snake, kebab or camel case) is a secret's."""
+    return SECRET_NAME_RE.search(CAMEL_WORD_RE.sub("_", name)) is not None
 
 
 def scrub_text(text: str) -> str:
-    """`text` with URL user-info and secret-looking query parameters replaced."""
+    """`text` with URL user-info, secret-looking query parameters, `Authorization` and `Cookie`
+    header values and bearer tokens replaced."""
     text = URL_USERINFO_RE.sub(rf"\g<scheme>{REDACTED}@", text)
-    return SECRET_PARAM_RE.sub(rf"\g<name>{REDACTED}", text)
+    text = SECRET_PARAM_RE.sub(rf"\g<name>{REDACTED}", text)
+    for pattern in (AUTH_HEADER_RE, BEARER_RE, COOKIE_RE):
+        text = pattern.sub(rf"\g<name>{REDACTED}", text)
+    return text
 
 
 def scrub_value(name: str, value: Any) -> Any:
     """A JSON-safe copy of `value`, redacted wholly when `name` looks like a secret's."""
-    if SECRET_NAME_RE.search(name):
+    if is_secret_name(name):
         return REDACTED
     if isinstance(value, str):
         return scrub_text(value)

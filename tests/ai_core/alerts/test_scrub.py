@@ -1,4 +1,5 @@
-"""Secrets never reach an alert: secret-looking names and credentials inside URLs are redacted."""
+"""Secrets never reach an alert: secret-looking names, credentials inside URLs and HTTP
+credentials quoted in text are redacted."""
 
 from __future__ import annotations
 
@@ -9,13 +10,29 @@ from ai_core.alerts.scrub import REDACTED, scrub_text, scrub_value
 
 @pytest.mark.parametrize(
     "name",
-    ["api_token", "password", "client_secret", "X-Auth", "Authorization", "api-key", "dsn"],
+    [
+        "api_token",
+        "password",
+        "client_secret",
+        "X-Auth",
+        "Authorization",
+        "api-key",
+        "dsn",
+        "accessToken",
+        "clientSecret",
+        "authToken",
+        "APIKey",
+        "refresh_Token",
+    ],
 )
 def test_values_under_secret_names_are_redacted(name: str) -> None:
     assert scrub_value(name, "hunter2") == REDACTED
 
 
-@pytest.mark.parametrize("name", ["passed_rows", "author", "tokenizer", "samples", "pages"])
+@pytest.mark.parametrize(
+    "name",
+    ["passed_rows", "author", "tokenizer", "samples", "pages", "authorName", "tokenizerVersion"],
+)
 def test_ordinary_names_keep_their_values(name: str) -> None:
     assert scrub_value(name, 12) == 12
 
@@ -26,6 +43,44 @@ def test_credentials_inside_urls_are_redacted_and_the_rest_kept() -> None:
         f"GET https://{REDACTED}@api.example.test/v1?page=2&access_token={REDACTED}"
         f"&sig={REDACTED}#f failed"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "scrubbed"),
+    [
+        (
+            "401 for GET /v1 with Authorization: Bearer eyJhbGciOi.eyJzdWIi.c2ln-_x",
+            f"401 for GET /v1 with Authorization: Bearer {REDACTED}",
+        ),
+        ("authorization=Basic dXNlcjpodW50ZXIy; retry", f"authorization=Basic {REDACTED}; retry"),
+        ("Proxy-Authorization: hunter2", f"Proxy-Authorization: {REDACTED}"),
+        (
+            "headers {'Authorization': 'Bearer abc', 'Accept': 'application/json'}",
+            f"headers {{'Authorization': 'Bearer {REDACTED}', 'Accept': 'application/json'}}",
+        ),
+        ("the client sent bearer abc+/= twice", f"the client sent bearer {REDACTED} twice"),
+        (
+            "Cookie: session=abc; theme=dark\nnext line kept",
+            f"Cookie: {REDACTED}\nnext line kept",
+        ),
+        ("{'Set-Cookie': 'sid=1; Path=/', 'n': 2}", f"{{'Set-Cookie': '{REDACTED}', 'n': 2}}"),
+    ],
+)
+def test_http_credentials_in_free_text_are_redacted(text: str, scrubbed: str) -> None:
+    assert scrub_text(text) == scrubbed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "authorization failed for user svc",
+        "the Authorization header is missing",
+        "cookie consent banner changed",
+        "3 cookies: none stored",
+    ],
+)
+def test_prose_about_credentials_is_kept(text: str) -> None:
+    assert scrub_text(text) == text
 
 
 def test_nested_values_are_scrubbed_and_made_json_safe() -> None:
