@@ -1,30 +1,74 @@
-"""The check evaluations logged since a cursor, read from the instance's check-execution records.
+"""The check evaluations a tick of the check sensor handles, read from check-execution records.
 
 Their ids are one sequence across the whole instance on every storage, where event storage ids
 are not: the default SQLite storage numbers each run's events on their own. An execution is
-recorded when its check is planned and completed when it is evaluated, so a tick stops before the
-first execution still planned in a run that is running; one that stays planned because its run
-ended is passed over.
+recorded when its run is created (planned) and completed when its check is evaluated. One still
+planned in a run that has not finished waits, without holding back the executions after it; one
+left planned by a run that ended, or for longer than `HOLD_S`, is passed over.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
+from pydantic import BaseModel
 
 PLANNED = "PLANNED"
+# A run still unfinished a day after planning its checks was most likely killed or lost (its
+# status stays STARTED when its process dies), so its checks will never be evaluated.
+HOLD_S = 24 * 3600
+
+
+class CheckCursor(BaseModel):
+    """Every execution id up to `after` is handled, and so is each id in `done`."""
+
+    after: int = 0
+    done: list[int] = []
+
+    @classmethod
+    def parse(cls, text: str | None) -> CheckCursor | None:
+        """The cursor stored by a tick, or None before the first; a plain id (the cursor of
+        earlier versions, which handled every id up to it) reads as `after`."""
+        if not text:
+            return None
+        if text.strip().isdigit():
+            return cls(after=int(text))
+        return cls.model_validate_json(text)
+
+    def advance(self, handled: Iterable[int], pending: Iterable[int], highest: int) -> CheckCursor:
+        """The cursor once `handled` are, with `pending` left for a later tick."""
+        done = set(self.done).union(handled)
+        waiting = set(pending)
+        after = min(waiting) - 1 if waiting else max(self.after, highest, *done)
+        return CheckCursor(after=after, done=sorted(i for i in done if i > after))
 
 
 @dataclass(frozen=True)
 class Evaluated:
-    """One completed execution: its id (the cursor), run and evaluation."""
+    """One completed execution: its id, run and evaluation."""
 
     id: int
     run_id: str
     evaluation: dg.AssetCheckEvaluation | None
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a tick found above its cursor: the evaluations to handle, in id order."""
+
+    evaluated: list[Evaluated]
+    # Planned in a run that ended without evaluating them, or held past HOLD_S.
+    passed_over: list[int]
+    # Planned in a run past HOLD_S and still not finished, among `passed_over`.
+    overdue: list[int]
+    # Planned in runs not finished yet (queued or going).
+    waiting: list[int]
+    # The first id left unread because `evaluated` is full, if any.
+    unread: int | None
+    highest: int
 
 
 def oem_check_keys(repository: dg.RepositoryDefinition, oem: str) -> list[dg.AssetCheckKey]:
@@ -58,28 +102,46 @@ def _evaluation(record: Any) -> dg.AssetCheckEvaluation | None:
     return data if isinstance(data, dg.AssetCheckEvaluation) else None
 
 
-def evaluated_since(
+def find_evaluations(
     instance: dg.DagsterInstance,
     keys: Sequence[dg.AssetCheckKey],
-    after_id: int,
+    cursor: CheckCursor,
+    *,
     after_time: float,
+    now: float,
     limit: int,
-) -> list[Evaluated]:
-    """Up to `limit` completed executions after `after_id`, oldest first."""
-    pending = sorted(
-        (r for key in keys for r in _since(instance, key, after_id, after_time, limit)),
+) -> Found:
+    """Up to `limit` completed executions above `cursor` and not yet done, oldest first, with
+    the planned ones passed over or waiting among them."""
+    records = sorted(
+        (r for key in keys for r in _since(instance, key, cursor.after, after_time, limit)),
         key=lambda r: r.id,
     )
+    done = set(cursor.done)
     finished: dict[str, bool] = {}
-    out: list[Evaluated] = []
-    for record in pending:
-        if len(out) == limit:
-            break
-        if record.status.value == PLANNED:
-            if record.run_id not in finished:
-                run = instance.get_run_by_id(record.run_id)
-                finished[record.run_id] = run is None or run.is_finished
-            if not finished[record.run_id]:
+    evaluated: list[Evaluated] = []
+    passed_over: list[int] = []
+    overdue: list[int] = []
+    waiting: list[int] = []
+    unread: int | None = None
+    for record in records:
+        if record.id in done:
+            continue
+        if record.status.value != PLANNED:
+            if len(evaluated) == limit:
+                unread = record.id
                 break
-        out.append(Evaluated(record.id, record.run_id, _evaluation(record)))
-    return out
+            evaluated.append(Evaluated(record.id, record.run_id, _evaluation(record)))
+            continue
+        if record.run_id not in finished:
+            run = instance.get_run_by_id(record.run_id)
+            finished[record.run_id] = run is None or run.is_finished
+        if finished[record.run_id]:
+            passed_over.append(record.id)
+        elif now - record.create_timestamp > HOLD_S:
+            passed_over.append(record.id)
+            overdue.append(record.id)
+        else:
+            waiting.append(record.id)
+    highest = max((r.id for r in records), default=cursor.after)
+    return Found(evaluated, passed_over, overdue, waiting, unread, highest)

@@ -17,7 +17,14 @@ from ai_core.alerts.events import (
     check_failure_event,
     run_failure_event,
 )
-from ai_core.alerts.executions import Evaluated, evaluated_since, oem_check_keys
+from ai_core.alerts.executions import (
+    HOLD_S,
+    CheckCursor,
+    Evaluated,
+    Found,
+    find_evaluations,
+    oem_check_keys,
+)
 from ai_core.alerts.resource import SentryResource
 
 CHECK_SENSOR = "asset_check_sentry_sensor"
@@ -55,9 +62,34 @@ def _failed_check_events(
     ]
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _checks_summary(found: Found, failed: int) -> str:
+    """What a tick of the check sensor did, for its skip message."""
+    if found.evaluated:
+        parts = [
+            f"sent {_count(failed, 'failed check')} of {_count(len(found.evaluated), 'evaluation')}"
+        ]
+    else:
+        parts = ["no check evaluations since the last tick"]
+    if found.waiting:
+        parts.append(
+            f"waiting on runs not finished yet: {_count(len(found.waiting), 'planned check')}"
+        )
+    if found.overdue:
+        parts.append(
+            f"passed over {_count(len(found.overdue), 'planned check')} of runs unfinished after "
+            f"{HOLD_S // 3600} hours"
+        )
+    more = " (more wait for the next tick)" if found.unread is not None else ""
+    return "; ".join(parts) + more
+
+
 def build_asset_check_sentry_sensor(oem: str) -> dg.SensorDefinition:
-    """Every `INTERVAL_S`, sends the failed check evaluations of the OEM's assets logged since
-    its cursor (a check-execution id), taking at most `EVENTS_PER_TICK` evaluations a tick."""
+    """Every `INTERVAL_S`, sends the failed check evaluations of the OEM's assets not sent yet,
+    taking at most `EVENTS_PER_TICK` evaluations a tick. Its cursor is a `CheckCursor`."""
 
     @dg.sensor(
         name=CHECK_SENSOR,
@@ -71,22 +103,29 @@ def build_asset_check_sentry_sensor(oem: str) -> dg.SensorDefinition:
             return dg.SkipReason("SENTRY_DSN is not set: failed checks are not sent to Sentry")
         if context.repository_def is None:
             raise dg.Failure(f"{CHECK_SENSOR} needs its code location's definitions")
-        evaluated = evaluated_since(
+        now = time.time()
+        cursor = CheckCursor.parse(context.cursor)
+        found = find_evaluations(
             context.instance,
             oem_check_keys(context.repository_def, oem),
-            after_id=int(context.cursor or 0),
-            after_time=0.0 if context.cursor else time.time() - FIRST_TICK_LOOKBACK_S,
+            cursor or CheckCursor(),
+            after_time=0.0 if cursor else now - FIRST_TICK_LOOKBACK_S,
+            now=now,
             limit=EVENTS_PER_TICK,
         )
-        if not evaluated:
-            return dg.SkipReason("no check evaluations since the last tick")
-        events = _failed_check_events(evaluated, context.instance, oem)
+        if found.overdue:
+            context.log.warning(
+                f"passed over check executions {found.overdue}: their runs are unfinished "
+                f"{HOLD_S // 3600} hours after planning them"
+            )
+        events = _failed_check_events(found.evaluated, context.instance, oem)
         sentry.send(events)
-        context.update_cursor(str(evaluated[-1].id))
-        more = " (more wait for the next tick)" if len(evaluated) == EVENTS_PER_TICK else ""
-        return dg.SkipReason(
-            f"sent {len(events)} failed checks of {len(evaluated)} evaluations{more}"
-        )
+        pending = [*found.waiting, *([] if found.unread is None else [found.unread])]
+        handled = [e.id for e in found.evaluated] + found.passed_over
+        if cursor is not None or handled or pending:
+            advanced = (cursor or CheckCursor()).advance(handled, pending, found.highest)
+            context.update_cursor(advanced.model_dump_json())
+        return dg.SkipReason(_checks_summary(found, len(events)))
 
     return _sensor
 

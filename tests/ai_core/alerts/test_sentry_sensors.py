@@ -4,12 +4,16 @@ events received by a Sentry endpoint on 127.0.0.1."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
 import pytest
+import time_machine
 
+from ai_core.alerts.executions import HOLD_S, CheckCursor
 from ai_core.alerts.resource import SENTRY_DSN_ENV, SentryResource
 from ai_core.alerts.sensors import (
     CHECK_SENSOR,
@@ -124,6 +128,38 @@ def tick(
     return sensor.evaluate_tick(context)
 
 
+def low_water(cursor: str | None) -> int:
+    """The check sensor cursor's low-water mark."""
+    parsed = CheckCursor.parse(cursor)
+    assert parsed is not None
+    return parsed.after
+
+
+def execution_ids(instance: dg.DagsterInstance, assets_def: dg.AssetsDefinition) -> list[int]:
+    """The ids of the executions of `assets_def`'s checks, oldest first."""
+    storage = instance.event_log_storage
+    return sorted(
+        record.id
+        for spec in assets_def.check_specs
+        for record in storage.get_asset_check_execution_history(spec.key, limit=100)
+    )
+
+
+@contextmanager
+def slow_run_going(instance: dg.DagsterInstance) -> Iterator[None]:
+    """A run of `slow` that has planned its check and waits in its step until the block ends."""
+    GATE.clear()
+    STARTED.clear()
+    running = threading.Thread(target=lambda: dg.materialize([slow], instance=instance))
+    running.start()
+    try:
+        assert STARTED.wait(120)
+        yield
+    finally:
+        GATE.set()
+        running.join(120)
+
+
 def test_core_defs_run_both_sensors_by_default() -> None:
     defs = dg.Definitions.merge(
         build_core_defs(OEM), dg.Definitions(resources={"iceberg": IcebergCatalogResource()})
@@ -177,7 +213,7 @@ def test_failed_checks_are_sent_once_with_their_tags_and_metadata(
     third = tick(sensor, instance, sentry, cursor=first.cursor)
     assert len(receiver.events) == 4
     assert {e["tags"]["partition_date"] for e in receiver.events[2:]} == {"2026-11-21"}
-    assert int(third.cursor) > int(first.cursor)
+    assert low_water(third.cursor) > low_water(first.cursor)
 
 
 def test_more_than_a_tick_of_failures_continue_on_the_next_tick(
@@ -260,29 +296,75 @@ def test_the_dsn_comes_from_the_environment(
     assert sorted(e["tags"]["check_name"] for e in receiver.events) == ["completeness", "drift"]
 
 
-def test_a_check_still_running_holds_back_later_ones_until_it_is_evaluated(
+def test_a_run_still_going_does_not_hold_back_later_runs_checks(
     instance: dg.DagsterInstance, receiver: SentryReceiver
 ) -> None:
     sensor = build_asset_check_sentry_sensor(OEM)
     sentry = SentryResource(dsn=receiver.dsn)
-    GATE.clear()
-    STARTED.clear()
-    running = threading.Thread(target=lambda: dg.materialize([slow], instance=instance))
-    running.start()
-    try:
-        assert STARTED.wait(120)
+    with slow_run_going(instance):
         dg.materialize([listings], instance=instance, partition_key=DAY)
-        held = tick(sensor, instance, sentry)
-        # The slow check was planned first: sending the later ones now would move the cursor
-        # past it, and its failure would never be sent.
-        assert receiver.events == []
-        assert held.cursor is None
-    finally:
-        GATE.set()
-        running.join(120)
-    tick(sensor, instance, sentry, cursor=held.cursor)
+        first = tick(sensor, instance, sentry)
+        assert sorted(e["tags"]["check_name"] for e in receiver.events) == ["completeness", "drift"]
+        assert first.skip_message == (
+            "sent 2 failed checks of 3 evaluations; waiting on runs not finished yet: 1 planned "
+            "check"
+        )
+        # The slow check was planned first: the cursor stays below it, and what came after it
+        # is remembered as done.
+        (slow_id,) = execution_ids(instance, slow)
+        cursor = CheckCursor.parse(first.cursor)
+        assert cursor == CheckCursor(after=slow_id - 1, done=execution_ids(instance, listings))
+        second = tick(sensor, instance, sentry, cursor=first.cursor)
+        assert len(receiver.events) == 2
+        assert second.skip_message == (
+            "no check evaluations since the last tick; waiting on runs not finished yet: 1 "
+            "planned check"
+        )
+    third = tick(sensor, instance, sentry, cursor=second.cursor)
     assert sorted(e["tags"]["check_name"] for e in receiver.events) == [
         "completeness",
         "drift",
         "slow_check",
     ]
+    assert third.skip_message == "sent 1 failed check of 1 evaluation"
+    assert CheckCursor.parse(third.cursor) == CheckCursor(
+        after=max(execution_ids(instance, listings))
+    )
+
+
+def test_a_run_that_never_finishes_is_passed_over_after_the_hold(
+    instance: dg.DagsterInstance, receiver: SentryReceiver
+) -> None:
+    sensor = build_asset_check_sentry_sensor(OEM)
+    sentry = SentryResource(dsn=receiver.dsn)
+    with slow_run_going(instance):
+        held = tick(sensor, instance, sentry)
+        (slow_id,) = execution_ids(instance, slow)
+        assert CheckCursor.parse(held.cursor) == CheckCursor(after=slow_id - 1)
+        # A day on, the run is still STARTED, as a run whose process was killed stays.
+        with time_machine.travel(time.time() + HOLD_S + 60, tick=True):
+            late = tick(sensor, instance, sentry, cursor=held.cursor)
+    assert late.skip_message == (
+        "no check evaluations since the last tick; passed over 1 planned check of runs "
+        "unfinished after 24 hours"
+    )
+    assert CheckCursor.parse(late.cursor) == CheckCursor(after=slow_id)
+    assert receiver.events == []
+
+
+def test_a_plain_id_cursor_of_earlier_versions_still_works(
+    instance: dg.DagsterInstance, receiver: SentryReceiver
+) -> None:
+    sensor = build_asset_check_sentry_sensor(OEM)
+    dg.materialize([listings], instance=instance, partition_key=DAY)
+    # Earlier versions stored the id of the last execution they handled.
+    legacy = str(max(execution_ids(instance, listings)))
+    dg.materialize([listings], instance=instance, partition_key="2026-11-21")
+    result = tick(sensor, instance, SentryResource(dsn=receiver.dsn), cursor=legacy)
+    assert sorted(
+        (e["tags"]["partition_date"], e["tags"]["check_name"]) for e in receiver.events
+    ) == [
+        ("2026-11-21", "completeness"),
+        ("2026-11-21", "drift"),
+    ]
+    assert low_water(result.cursor) == max(execution_ids(instance, listings))
