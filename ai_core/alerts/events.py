@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -15,12 +16,20 @@ if TYPE_CHECKING:
 
 PARTITION_TAG = "dagster/partition"
 Level = Literal["warning", "error"]
+# Sentry keeps one event per id, so an event sent again after a failed tick is not a second one.
+EVENT_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://ai-core/alerts")
+
+
+def event_id(*identity: str) -> str:
+    """The Sentry event id of the alert about `identity`, the same on every tick."""
+    return uuid.uuid5(EVENT_ID_NAMESPACE, "\n".join(identity)).hex
 
 
 @dataclass(frozen=True)
 class AlertEvent:
     """One Sentry event: a message at a level, searchable tags and detailed extra."""
 
+    event_id: str
     message: str
     level: Level
     tags: dict[str, str]
@@ -29,6 +38,7 @@ class AlertEvent:
 
     def as_sentry(self) -> Event:
         event: Event = {
+            "event_id": self.event_id,
             "message": self.message,
             "level": self.level,
             "logger": "dagster",
@@ -49,7 +59,12 @@ def metadata_values(metadata: Mapping[str, dg.MetadataValue]) -> dict[str, Any]:
 
 
 def check_failure_event(
-    evaluation: dg.AssetCheckEvaluation, *, oem: str, run_id: str, partition: str | None
+    evaluation: dg.AssetCheckEvaluation,
+    *,
+    oem: str,
+    run_id: str,
+    execution_id: int,
+    partition: str | None,
 ) -> AlertEvent:
     """A failed check: `warning` for a WARN check, `error` for an ERROR one."""
     severity = evaluation.severity.value
@@ -64,6 +79,7 @@ def check_failure_event(
     if evaluation.description:
         extra["description"] = scrub_text(evaluation.description)
     return AlertEvent(
+        event_id=event_id(run_id, evaluation.asset_check_key.to_user_string(), str(execution_id)),
         message=f"Dagster asset check failure: {evaluation.check_name} on {asset} ({severity})",
         level=level,
         tags={
@@ -83,6 +99,7 @@ def run_failure_event(run: dg.DagsterRun, messages: Sequence[str], *, oem: str) 
     error = scrub_text("\n".join(messages))
     headline = scrub_text(messages[-1].splitlines()[0]) if messages else "the run failed"
     return AlertEvent(
+        event_id=event_id(run.run_id, dg.DagsterRunStatus.FAILURE.value),
         message=f"Dagster run failure: {run.job_name} ({partition or 'unpartitioned'}): {headline}",
         level="error",
         tags={"oem": oem, "job_name": run.job_name, "partition_date": partition or ""},

@@ -25,7 +25,7 @@ from ai_core.alerts.executions import (
     find_evaluations,
     oem_check_keys,
 )
-from ai_core.alerts.resource import SentryResource
+from ai_core.alerts.resource import Delivery, SentryResource
 
 CHECK_SENSOR = "asset_check_sentry_sensor"
 RUN_FAILURE_SENSOR = "run_failure_sentry_sensor"
@@ -37,12 +37,10 @@ FIRST_TICK_LOOKBACK_S = 24 * 3600
 
 
 def _failed_check_events(
-    evaluated: list[Evaluated], instance: dg.DagsterInstance, oem: str
+    failed: list[Evaluated], instance: dg.DagsterInstance, oem: str
 ) -> list[AlertEvent]:
-    failed = [
-        (e.evaluation, e.run_id) for e in evaluated if e.evaluation and not e.evaluation.passed
-    ]
-    run_ids = sorted({run_id for _, run_id in failed})
+    """The alert of each of `failed`, in order."""
+    run_ids = sorted({e.run_id for e in failed})
     partitions = (
         {
             run.run_id: run.tags.get(PARTITION_TAG)
@@ -53,12 +51,14 @@ def _failed_check_events(
     )
     return [
         check_failure_event(
-            evaluation,
+            e.evaluation,
             oem=oem,
-            run_id=run_id,
-            partition=evaluation.partition or partitions.get(run_id),
+            run_id=e.run_id,
+            execution_id=e.id,
+            partition=e.evaluation.partition or partitions.get(e.run_id),
         )
-        for evaluation, run_id in failed
+        for e in failed
+        if e.evaluation
     ]
 
 
@@ -66,14 +66,22 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def _checks_summary(found: Found, failed: int) -> str:
+def _not_delivered(sent: int, delivery: Delivery) -> str:
+    """How many of `sent` alerts did not reach Sentry, and why."""
+    missed = _count(sent - delivery.delivered, "alert")
+    return f"{missed} not delivered ({delivery.failure}), sent again on the next tick"
+
+
+def _checks_summary(found: Found, failed: int, delivery: Delivery) -> str:
     """What a tick of the check sensor did, for its skip message."""
-    if found.evaluated:
-        parts = [
-            f"sent {_count(failed, 'failed check')} of {_count(len(found.evaluated), 'evaluation')}"
-        ]
-    else:
+    evaluations = _count(len(found.evaluated), "evaluation")
+    if not found.evaluated:
         parts = ["no check evaluations since the last tick"]
+    elif delivery.delivered == failed:
+        parts = [f"sent {_count(failed, 'failed check')} of {evaluations}"]
+    else:
+        parts = [f"sent {delivery.delivered} of {_count(failed, 'failed check')} of {evaluations}"]
+        parts.append(_not_delivered(failed, delivery))
     if found.waiting:
         parts.append(
             f"waiting on runs not finished yet: {_count(len(found.waiting), 'planned check')}"
@@ -89,7 +97,8 @@ def _checks_summary(found: Found, failed: int) -> str:
 
 def build_asset_check_sentry_sensor(oem: str) -> dg.SensorDefinition:
     """Every `INTERVAL_S`, sends the failed check evaluations of the OEM's assets not sent yet,
-    taking at most `EVENTS_PER_TICK` evaluations a tick. Its cursor is a `CheckCursor`."""
+    taking at most `EVENTS_PER_TICK` evaluations a tick. Its cursor is a `CheckCursor`; an
+    evaluation whose alert Sentry did not accept is taken again on the next tick."""
 
     @dg.sensor(
         name=CHECK_SENSOR,
@@ -118,14 +127,17 @@ def build_asset_check_sentry_sensor(oem: str) -> dg.SensorDefinition:
                 f"passed over check executions {found.overdue}: their runs are unfinished "
                 f"{HOLD_S // 3600} hours after planning them"
             )
-        events = _failed_check_events(found.evaluated, context.instance, oem)
-        sentry.send(events)
-        pending = [*found.waiting, *([] if found.unread is None else [found.unread])]
-        handled = [e.id for e in found.evaluated] + found.passed_over
+        failed = [e for e in found.evaluated if e.evaluation and not e.evaluation.passed]
+        delivery = sentry.send(_failed_check_events(failed, context.instance, oem))
+        if delivery.delivered < len(failed):
+            context.log.warning(f"failed checks: {_not_delivered(len(failed), delivery)}")
+        undelivered = {e.id for e in failed[delivery.delivered :]}
+        handled = [e.id for e in found.evaluated if e.id not in undelivered] + found.passed_over
+        pending = [*found.waiting, *undelivered, *([] if found.unread is None else [found.unread])]
         if cursor is not None or handled or pending:
             advanced = (cursor or CheckCursor()).advance(handled, pending, found.highest)
             context.update_cursor(advanced.model_dump_json())
-        return dg.SkipReason(_checks_summary(found, len(events)))
+        return dg.SkipReason(_checks_summary(found, len(failed), delivery))
 
     return _sensor
 
@@ -147,6 +159,8 @@ def build_run_failure_sentry_sensor(oem: str) -> dg.SensorDefinition:
                 error = error.cause
             if error is not None:
                 messages.append(f"{step_event.step_key}: {error.message.strip()}")
-        sentry.send([run_failure_event(context.dagster_run, messages, oem=oem)])
+        delivery = sentry.send([run_failure_event(context.dagster_run, messages, oem=oem)])
+        if delivery.failure:
+            context.log.warning(f"the run failure was not delivered: {delivery.failure}")
 
     return _sensor

@@ -9,6 +9,8 @@ import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+PUBLIC_KEY = "publickey"
+
 
 def parse_envelope(body: bytes) -> list[tuple[dict[str, Any], bytes]]:
     """The (item header, payload) pairs of a Sentry envelope."""
@@ -27,12 +29,16 @@ def parse_envelope(body: bytes) -> list[tuple[dict[str, Any], bytes]]:
 
 
 class SentryReceiver:
-    """`with SentryReceiver() as r:` serves until the block ends; `r.dsn` points at it."""
+    """`with SentryReceiver() as r:` serves until the block ends; `r.dsn` points at it.
+    `r.events` holds the events it accepted, `r.refused` those it answered with an error."""
 
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
+        self.refused: list[dict[str, Any]] = []
         self.requests = 0
         self._lock = threading.Lock()
+        self._refusal: int | None = None
+        self._accept_first = 0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -43,8 +49,8 @@ class SentryReceiver:
                     body = gzip.decompress(body)
                 elif encoding == "deflate":
                     body = zlib.decompress(body)
-                receiver._keep(self.path, body)
-                self.send_response(200)
+                auth = self.headers.get("X-Sentry-Auth", "")
+                self.send_response(receiver._keep(self.path, auth, body))
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
                 self.wfile.write(b"{}")
@@ -58,16 +64,33 @@ class SentryReceiver:
     @property
     def dsn(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://publickey@{host}:{port}/42"
+        return f"http://{PUBLIC_KEY}@{host}:{port}/42"
 
-    def _keep(self, path: str, body: bytes) -> None:
+    def refuse(self, status: int = 503, after: int = 0) -> None:
+        """Answer `status` to every envelope once `after` more have been accepted."""
+        with self._lock:
+            self._refusal, self._accept_first = status, after
+
+    def accept(self) -> None:
+        """Accept every envelope again."""
+        with self._lock:
+            self._refusal = None
+
+    def _keep(self, path: str, auth: str, body: bytes) -> int:
+        """The status answered to a POST of `body` to `path`."""
         with self._lock:
             self.requests += 1
+            if f"sentry_key={PUBLIC_KEY}" not in auth:
+                return 401
             if not path.endswith("/envelope/"):
-                return
-            for header, payload in parse_envelope(body):
-                if header.get("type") == "event":
-                    self.events.append(json.loads(payload))
+                return 200
+            events = [json.loads(p) for h, p in parse_envelope(body) if h.get("type") == "event"]
+            if self._refusal is not None and self._accept_first == 0:
+                self.refused.extend(events)
+                return self._refusal
+            self._accept_first = max(0, self._accept_first - 1)
+            self.events.extend(events)
+            return 200
 
     def __enter__(self) -> SentryReceiver:
         self._thread.start()

@@ -13,8 +13,9 @@ import dagster as dg
 import pytest
 import time_machine
 
+from ai_core.alerts.events import AlertEvent, event_id
 from ai_core.alerts.executions import HOLD_S, CheckCursor
-from ai_core.alerts.resource import SENTRY_DSN_ENV, SentryResource
+from ai_core.alerts.resource import SENTRY_DSN_ENV, Delivery, SentryResource
 from ai_core.alerts.sensors import (
     CHECK_SENSOR,
     EVENTS_PER_TICK,
@@ -24,7 +25,7 @@ from ai_core.alerts.sensors import (
 )
 from ai_core.defs import build_core_defs
 from ai_core.iceberg.resource import IcebergCatalogResource
-from tests.ai_core.alerts.sentry_receiver import SentryReceiver
+from tests.ai_core.alerts.sentry_receiver import PUBLIC_KEY, SentryReceiver
 
 OEM = "acme"
 DAY = "2026-11-20"
@@ -368,3 +369,50 @@ def test_a_plain_id_cursor_of_earlier_versions_still_works(
         ("2026-11-21", "drift"),
     ]
     assert low_water(result.cursor) == max(execution_ids(instance, listings))
+
+
+def test_checks_sentry_refuses_are_sent_again_on_the_next_tick(
+    instance: dg.DagsterInstance, receiver: SentryReceiver
+) -> None:
+    sensor = build_asset_check_sentry_sensor(OEM)
+    sentry = SentryResource(dsn=receiver.dsn)
+    dg.materialize([listings], instance=instance, partition_key=DAY)
+    receiver.refuse(503, after=1)
+    first = tick(sensor, instance, sentry)
+    assert len(receiver.events) == 1
+    assert first.skip_message == (
+        "sent 1 of 2 failed checks of 3 evaluations; 1 alert not delivered (Sentry answered "
+        "503 Service Unavailable), sent again on the next tick"
+    )
+    assert PUBLIC_KEY not in first.skip_message
+
+    receiver.accept()
+    second = tick(sensor, instance, sentry, cursor=first.cursor)
+    assert sorted(e["tags"]["check_name"] for e in receiver.events) == ["completeness", "drift"]
+    assert second.skip_message == "sent 1 failed check of 1 evaluation"
+    # Sent again under the id it was refused with, so Sentry would keep one even had it
+    # stored the first.
+    (refused,) = receiver.refused
+    assert refused["event_id"] == receiver.events[1]["event_id"]
+    assert refused["message"] == receiver.events[1]["message"]
+    third = tick(sensor, instance, sentry, cursor=second.cursor)
+    assert third.skip_message == "no check evaluations since the last tick"
+    assert len({e["event_id"] for e in receiver.events}) == len(receiver.events) == 2
+
+
+def test_an_unreachable_sentry_is_named_without_the_dsn_key() -> None:
+    with SentryReceiver() as gone:
+        dsn = gone.dsn.replace(PUBLIC_KEY, "s3cretkey")
+    event = AlertEvent(event_id=event_id("probe"), message="probe", level="error", tags={})
+    delivery = SentryResource(dsn=dsn, timeout_s=5).send([event, event])
+    assert delivery.delivered == 0
+    assert delivery.failure is not None
+    assert delivery.failure.startswith("Sentry could not be reached: ConnectError")
+    assert "s3cretkey" not in delivery.failure
+
+
+def test_a_dsn_sentry_does_not_know_delivers_nothing(receiver: SentryReceiver) -> None:
+    event = AlertEvent(event_id=event_id("probe"), message="probe", level="error", tags={})
+    dsn = receiver.dsn.replace(PUBLIC_KEY, "wrongkey")
+    assert SentryResource(dsn=dsn).send([event]) == Delivery(0, "Sentry answered 401 Unauthorized")
+    assert receiver.events == []
