@@ -26,6 +26,13 @@ from ai_core.alerts.executions import (
     oem_check_keys,
 )
 from ai_core.alerts.resource import Delivery, SentryResource
+from ai_core.alerts.run_ends import (
+    RunEnds,
+    in_sensors_location,
+    read_cursor,
+    run_ends_since,
+    what_went_wrong,
+)
 
 CHECK_SENSOR = "asset_check_sentry_sensor"
 RUN_FAILURE_SENSOR = "run_failure_sentry_sensor"
@@ -142,25 +149,56 @@ def build_asset_check_sentry_sensor(oem: str) -> dg.SensorDefinition:
     return _sensor
 
 
-def build_run_failure_sentry_sensor(oem: str) -> dg.SensorDefinition:
-    """Sends each failed run of the code location, with its job, partition and error."""
+def _runs_summary(found: RunEnds, alerts: int, delivery: Delivery) -> str:
+    """What a tick of the run failure sensor did, for its skip message."""
+    if not alerts:
+        parts = ["no failed runs of the code location since the last tick"]
+    elif delivery.delivered == alerts:
+        parts = [f"sent {_count(alerts, 'failed run')}"]
+    else:
+        parts = [f"sent {delivery.delivered} of {_count(alerts, 'failed run')}"]
+        parts.append(_not_delivered(alerts, delivery))
+    more = " (more wait for the next tick)" if found.more else ""
+    return "; ".join(parts) + more
 
-    @dg.run_failure_sensor(
+
+def build_run_failure_sentry_sensor(oem: str) -> dg.SensorDefinition:
+    """Every `INTERVAL_S`, sends each failed run of the code location, with its job, partition
+    and error, taking at most `EVENTS_PER_TICK` a tick. Its cursor is the storage id of the last
+    run status change handled; a run whose alert Sentry did not accept is taken again on the
+    next tick, which Dagster's own run failure sensor, moving past a run whatever its function
+    did, could not do."""
+
+    @dg.sensor(
         name=RUN_FAILURE_SENSOR,
+        minimum_interval_seconds=INTERVAL_S,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Sends every failed {oem} run to Sentry as an error.",
     )
-    def _sensor(context: dg.RunFailureSensorContext, sentry: SentryResource) -> None:
-        messages = [context.failure_event.message or "the run failed"]
-        for step_event in context.get_step_failure_events():
-            error = step_event.step_failure_data.error
-            # Dagster wraps what the step raised; its innermost cause says what went wrong.
-            while error is not None and error.cause is not None:
-                error = error.cause
-            if error is not None:
-                messages.append(f"{step_event.step_key}: {error.message.strip()}")
-        delivery = sentry.send([run_failure_event(context.dagster_run, messages, oem=oem)])
-        if delivery.failure:
-            context.log.warning(f"the run failure was not delivered: {delivery.failure}")
+    def _sensor(context: dg.SensorEvaluationContext, sentry: SentryResource) -> dg.SkipReason:
+        if sentry.resolved_dsn() is None:
+            return dg.SkipReason("SENTRY_DSN is not set: failed runs are not sent to Sentry")
+        after_id = read_cursor(context.cursor)
+        found = run_ends_since(
+            context.instance,
+            after_id=after_id,
+            after_time=None if after_id is not None else time.time() - FIRST_TICK_LOOKBACK_S,
+            limit=EVENTS_PER_TICK,
+        )
+        ours = [end for end in found.ends if in_sensors_location(context, end.run)]
+        delivery = sentry.send(
+            [
+                run_failure_event(end.run, what_went_wrong(context.instance, end), oem=oem)
+                for end in ours
+            ]
+        )
+        if delivery.delivered < len(ours):
+            context.log.warning(f"failed runs: {_not_delivered(len(ours), delivery)}")
+        # The cursor stops before the first run whose alert was not delivered.
+        stop = ours[delivery.delivered].storage_id if delivery.delivered < len(ours) else None
+        handled = [i for i in found.ids if stop is None or i < stop]
+        if handled:
+            context.update_cursor(str(handled[-1]))
+        return dg.SkipReason(_runs_summary(found, len(ours), delivery))
 
     return _sensor

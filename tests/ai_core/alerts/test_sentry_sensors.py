@@ -146,6 +146,13 @@ def execution_ids(instance: dg.DagsterInstance, assets_def: dg.AssetsDefinition)
     )
 
 
+def failure_storage_id(instance: dg.DagsterInstance, run_id: str) -> int:
+    """The storage id of `run_id`'s failure among the instance's run status changes."""
+    changes = instance.fetch_run_status_changes(dg.DagsterEventType.RUN_FAILURE, limit=100)
+    (storage_id,) = [r.storage_id for r in changes.records if r.run_id == run_id]
+    return storage_id
+
+
 @contextmanager
 def slow_run_going(instance: dg.DagsterInstance) -> Iterator[None]:
     """A run of `slow` that has planned its check and waits in its step until the block ends."""
@@ -242,12 +249,16 @@ def test_a_failed_run_is_sent_with_job_partition_and_error(
     sensor = build_run_failure_sentry_sensor(OEM)
     sentry = SentryResource(dsn=receiver.dsn)
     defs = dg.Definitions(assets=[boom], sensors=[sensor])
-    # A run status sensor's first tick marks where it starts watching, as under the daemon.
     start = tick(sensor, instance, sentry, definitions=defs)
+    assert start.skip_message == "no failed runs of the code location since the last tick"
+    assert start.cursor is None
     result = dg.materialize([boom], instance=instance, partition_key=DAY, raise_on_error=False)
     assert not result.success
 
-    after = tick(sensor, instance, sentry, cursor=start.cursor, definitions=defs)
+    # With no cursor yet, the tick looks back a day.
+    after = tick(sensor, instance, sentry, definitions=defs)
+    assert after.skip_message == "sent 1 failed run"
+    assert after.cursor == str(failure_storage_id(instance, result.run_id))
     assert len(receiver.events) == 1
     event = receiver.events[0]
     assert event["level"] == "error"
@@ -261,8 +272,9 @@ def test_a_failed_run_is_sent_with_job_partition_and_error(
     assert "https://[redacted]@api.example.test/v1" in event["extra"]["error"]
     assert "hunter2" not in str(event)
 
-    tick(sensor, instance, sentry, cursor=after.cursor, definitions=defs)
+    again = tick(sensor, instance, sentry, cursor=after.cursor, definitions=defs)
     assert len(receiver.events) == 1
+    assert again.cursor == after.cursor
 
 
 def test_without_a_dsn_nothing_is_sent(
@@ -278,9 +290,10 @@ def test_without_a_dsn_nothing_is_sent(
 
     sensor = build_run_failure_sentry_sensor(OEM)
     defs = dg.Definitions(assets=[boom], sensors=[sensor])
-    start = tick(sensor, instance, sentry, definitions=defs)
     dg.materialize([boom], instance=instance, partition_key=DAY, raise_on_error=False)
-    tick(sensor, instance, sentry, cursor=start.cursor, definitions=defs)
+    runs = tick(sensor, instance, sentry, definitions=defs)
+    assert runs.skip_message == "SENTRY_DSN is not set: failed runs are not sent to Sentry"
+    assert runs.cursor is None
     assert receiver.requests == 0
 
 
@@ -416,3 +429,53 @@ def test_a_dsn_sentry_does_not_know_delivers_nothing(receiver: SentryReceiver) -
     dsn = receiver.dsn.replace(PUBLIC_KEY, "wrongkey")
     assert SentryResource(dsn=dsn).send([event]) == Delivery(0, "Sentry answered 401 Unauthorized")
     assert receiver.events == []
+
+
+def test_a_failed_run_sentry_refuses_is_sent_again_on_the_next_tick(
+    instance: dg.DagsterInstance, receiver: SentryReceiver
+) -> None:
+    sensor = build_run_failure_sentry_sensor(OEM)
+    sentry = SentryResource(dsn=receiver.dsn)
+    defs = dg.Definitions(assets=[boom], sensors=[sensor])
+    first = dg.materialize([boom], instance=instance, partition_key=DAY, raise_on_error=False)
+    second = dg.materialize(
+        [boom], instance=instance, partition_key="2026-11-21", raise_on_error=False
+    )
+    receiver.refuse(503, after=1)
+    refused = tick(sensor, instance, sentry, definitions=defs)
+    assert refused.skip_message == (
+        "sent 1 of 2 failed runs; 1 alert not delivered (Sentry answered 503 Service "
+        "Unavailable), sent again on the next tick"
+    )
+    # The cursor stops after the run that was delivered.
+    assert refused.cursor == str(failure_storage_id(instance, first.run_id))
+
+    receiver.accept()
+    resent = tick(sensor, instance, sentry, cursor=refused.cursor, definitions=defs)
+    assert resent.skip_message == "sent 1 failed run"
+    assert [e["extra"]["run_id"] for e in receiver.events] == [first.run_id, second.run_id]
+    assert [e["event_id"] for e in receiver.refused] == [receiver.events[1]["event_id"]]
+    tick(sensor, instance, sentry, cursor=resent.cursor, definitions=defs)
+    assert len({e["event_id"] for e in receiver.events}) == len(receiver.events) == 2
+
+
+def test_the_cursor_of_dagsters_run_failure_sensor_is_read_on(
+    instance: dg.DagsterInstance, receiver: SentryReceiver
+) -> None:
+    # Earlier versions were a `dg.run_failure_sensor` of the same name, whose cursor the
+    # instance keeps.
+    @dg.run_failure_sensor(name=RUN_FAILURE_SENSOR)
+    def earlier(context: dg.RunFailureSensorContext) -> None:
+        pass
+
+    sentry = SentryResource(dsn=receiver.dsn)
+    dg.materialize([boom], instance=instance, partition_key=DAY, raise_on_error=False)
+    left = tick(earlier, instance, sentry, definitions=dg.Definitions(sensors=[earlier]))
+    assert left.cursor is not None
+    new = dg.materialize(
+        [boom], instance=instance, partition_key="2026-11-21", raise_on_error=False
+    )
+    sensor = build_run_failure_sentry_sensor(OEM)
+    defs = dg.Definitions(assets=[boom], sensors=[sensor])
+    tick(sensor, instance, sentry, cursor=left.cursor, definitions=defs)
+    assert [e["extra"]["run_id"] for e in receiver.events] == [new.run_id]
