@@ -116,11 +116,19 @@ def _innermost(error: Error | None) -> str | None:
 
 
 def what_went_wrong(instance: dg.DagsterInstance, end: RunEnd) -> list[str]:
-    """The end event's message, then the cause of each failed step."""
+    """The end event's message, the cause of the run's error, then each failed step's."""
+    steps = [
+        (step.step_key, _innermost(step.step_failure_data.error))
+        for step in (
+            entry.get_dagster_event()
+            for entry in instance.all_logs(end.run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+        )
+    ]
+    failure = end.event.job_failure_data
+    cause = _innermost(failure.error if failure else None)
     messages = [end.event.message or "the run failed"]
-    for entry in instance.all_logs(end.run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
-        step = entry.get_dagster_event()
-        cause = _innermost(step.step_failure_data.error)
-        if cause is not None:
-            messages.append(f"{step.step_key}: {cause}")
+    # A run that failed in a step carries that step's error as its own: it is said once.
+    if cause is not None and cause not in {step_cause for _, step_cause in steps}:
+        messages.append(cause)
+    messages.extend(f"{key}: {step_cause}" for key, step_cause in steps if step_cause)
     return messages

@@ -88,6 +88,16 @@ def boom() -> None:
     raise RuntimeError("upstream answered 503 for https://svc:hunter2@api.example.test/v1")
 
 
+class Catalog(dg.ConfigurableResource):
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        raise RuntimeError("catalog unreachable at https://svc:hunter2@catalog.example.test")
+
+
+@dg.asset(key=[OEM, "raw", "needs_catalog"])
+def needs_catalog(catalog: Catalog) -> None:
+    pass
+
+
 @pytest.fixture
 def instance() -> Iterator[dg.DagsterInstance]:
     with dg.instance_for_test() as instance:
@@ -270,6 +280,8 @@ def test_a_failed_run_is_sent_with_job_partition_and_error(
     assert event["extra"]["run_id"] == result.run_id
     assert "RuntimeError: upstream answered 503" in event["message"]
     assert "https://[redacted]@api.example.test/v1" in event["extra"]["error"]
+    # The run's error is its step's: said once.
+    assert event["extra"]["error"].count("upstream answered 503") == 1
     assert "hunter2" not in str(event)
 
     again = tick(sensor, instance, sentry, cursor=after.cursor, definitions=defs)
@@ -479,3 +491,22 @@ def test_the_cursor_of_dagsters_run_failure_sensor_is_read_on(
     defs = dg.Definitions(assets=[boom], sensors=[sensor])
     tick(sensor, instance, sentry, cursor=left.cursor, definitions=defs)
     assert [e["extra"]["run_id"] for e in receiver.events] == [new.run_id]
+
+
+def test_a_run_that_fails_before_its_steps_is_sent_with_its_cause(
+    instance: dg.DagsterInstance, receiver: SentryReceiver
+) -> None:
+    sensor = build_run_failure_sentry_sensor(OEM)
+    defs = dg.Definitions(sensors=[sensor])
+    result = dg.materialize(
+        [needs_catalog], instance=instance, resources={"catalog": Catalog()}, raise_on_error=False
+    )
+    assert not result.success
+    tick(sensor, instance, SentryResource(dsn=receiver.dsn), definitions=defs)
+    (event,) = receiver.events
+    cause = "RuntimeError: catalog unreachable at https://[redacted]@catalog.example.test"
+    assert event["message"] == (
+        f"Dagster run failure: {result.dagster_run.job_name} (unpartitioned): {cause}"
+    )
+    assert event["extra"]["error"].splitlines()[-1] == cause
+    assert "hunter2" not in str(event)
