@@ -1,4 +1,5 @@
-"""Alert events: what a failed check or a failed run tells Sentry, secrets removed."""
+"""Alert events: what a failed check, or a failed or canceled run, tells Sentry, secrets
+removed."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     from sentry_sdk.types import Event
 
 PARTITION_TAG = "dagster/partition"
+# Set on a failed run, when the instance retries runs, to whether Dagster will retry it.
+WILL_RETRY_TAG = "dagster/will_retry"
 Level = Literal["warning", "error"]
 # Sentry keeps one event per id, so an event sent again after a failed tick is not a second one.
 EVENT_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://ai-core/alerts")
@@ -93,21 +96,36 @@ def check_failure_event(
     )
 
 
-def run_failure_event(run: dg.DagsterRun, messages: Sequence[str], *, oem: str) -> AlertEvent:
-    """A failed run with its job, partition and errors: the run's, then each failed step's."""
+def run_end_event(
+    run: dg.DagsterRun, messages: Sequence[str], *, canceled: bool, oem: str
+) -> AlertEvent:
+    """A failed or canceled run with its job, partition and what went wrong, the most telling
+    message last: `error` for a failure, `warning` for a cancellation or a failure that Dagster
+    retries. Each kind is an issue of its own in Sentry, so a retried failure does not stand
+    for the final one."""
     partition = run.tags.get(PARTITION_TAG)
+    status = dg.DagsterRunStatus.CANCELED if canceled else dg.DagsterRunStatus.FAILURE
+    retried = not canceled and run.tags.get(WILL_RETRY_TAG) == "true"
+    level: Level = "warning" if canceled or retried else "error"
+    if canceled:
+        title, kind = "Dagster run canceled", "dagster-run-canceled"
+    elif retried:
+        title, kind = "Dagster run failure (Dagster retries it)", "dagster-run-retried"
+    else:
+        title, kind = "Dagster run failure", "dagster-run-failure"
     error = scrub_text("\n".join(messages))
-    headline = scrub_text(messages[-1].splitlines()[0]) if messages else "the run failed"
+    headline = scrub_text(messages[-1].splitlines()[0]) if messages else status.value.lower()
     return AlertEvent(
-        event_id=event_id(run.run_id, dg.DagsterRunStatus.FAILURE.value),
-        message=f"Dagster run failure: {run.job_name} ({partition or 'unpartitioned'}): {headline}",
-        level="error",
+        event_id=event_id(run.run_id, status.value),
+        message=f"{title}: {run.job_name} ({partition or 'unpartitioned'}): {headline}",
+        level=level,
         tags={"oem": oem, "job_name": run.job_name, "partition_date": partition or ""},
         extra={
             "run_id": run.run_id,
             "job_name": run.job_name,
             "partition_date": partition,
+            "run_status": status.value,
             "error": error,
         },
-        fingerprint=["dagster-run-failure", run.job_name],
+        fingerprint=[kind, run.job_name],
     )

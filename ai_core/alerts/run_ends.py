@@ -1,4 +1,5 @@
-"""The runs that failed since a cursor, read from the instance's run status changes.
+"""The runs that failed or were canceled since a cursor, read from the instance's run status
+changes, and what their events say went wrong.
 
 Their storage ids are one sequence across the instance on every storage (the default SQLite
 storage keeps these changes in its index shard), so one id is the run failure sensor's cursor.
@@ -13,7 +14,10 @@ from typing import Literal, Protocol
 import dagster as dg
 
 EndEvent = Literal[dg.DagsterEventType.RUN_FAILURE, dg.DagsterEventType.RUN_CANCELED]
-END_EVENTS: tuple[EndEvent, ...] = (dg.DagsterEventType.RUN_FAILURE,)
+END_EVENTS: tuple[EndEvent, ...] = (
+    dg.DagsterEventType.RUN_FAILURE,
+    dg.DagsterEventType.RUN_CANCELED,
+)
 
 
 class Error(Protocol):
@@ -33,6 +37,10 @@ class RunEnd:
     storage_id: int
     run: dg.DagsterRun
     event: dg.DagsterEvent
+
+    @property
+    def canceled(self) -> bool:
+        return self.event.event_type == dg.DagsterEventType.RUN_CANCELED
 
 
 @dataclass(frozen=True)
@@ -87,14 +95,13 @@ def run_ends_since(
         if records
         else {}
     )
+    kept = records[:limit]
     ends = [
         RunEnd(r.storage_id, runs[r.run_id], r.event_log_entry.get_dagster_event())
-        for r in records[:limit]
+        for r in kept
         if r.run_id in runs
     ]
-    return RunEnds(
-        [r.storage_id for r in records[:limit]], ends, more=bool(full) or len(records) > limit
-    )
+    return RunEnds([r.storage_id for r in kept], ends, more=bool(full) or len(records) > limit)
 
 
 def in_sensors_location(context: dg.SensorEvaluationContext, run: dg.DagsterRun) -> bool:
@@ -115,20 +122,31 @@ def _innermost(error: Error | None) -> str | None:
     return error.message.strip() if error is not None else None
 
 
+def _events(
+    instance: dg.DagsterInstance, run_id: str, of_type: dg.DagsterEventType
+) -> list[dg.DagsterEvent]:
+    return [entry.get_dagster_event() for entry in instance.all_logs(run_id, of_type=of_type)]
+
+
 def what_went_wrong(instance: dg.DagsterInstance, end: RunEnd) -> list[str]:
-    """The end event's message, the cause of the run's error, then each failed step's."""
-    steps = [
-        (step.step_key, _innermost(step.step_failure_data.error))
-        for step in (
-            entry.get_dagster_event()
-            for entry in instance.all_logs(end.run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
-        )
-    ]
+    """What a run's events say went wrong, the most telling last: for a failure, the failure's
+    message, the cause of the run's error, then each failed step's; for a cancellation, why
+    it was asked for (an operator, the queue, a run monitor's max_runtime), then the message
+    of its cancellation."""
+    run_id = end.run.run_id
+    if end.canceled:
+        asked = _events(instance, run_id, dg.DagsterEventType.RUN_CANCELING)
+        return [e.message for e in asked if e.message] + [end.event.message or "canceled"]
+    step_causes = {
+        event.step_key: cause
+        for event in _events(instance, run_id, dg.DagsterEventType.STEP_FAILURE)
+        if (cause := _innermost(event.step_failure_data.error))
+    }
     failure = end.event.job_failure_data
     cause = _innermost(failure.error if failure else None)
     messages = [end.event.message or "the run failed"]
     # A run that failed in a step carries that step's error as its own: it is said once.
-    if cause is not None and cause not in {step_cause for _, step_cause in steps}:
+    if cause is not None and cause not in step_causes.values():
         messages.append(cause)
-    messages.extend(f"{key}: {step_cause}" for key, step_cause in steps if step_cause)
+    messages.extend(f"{step}: {step_cause}" for step, step_cause in step_causes.items())
     return messages

@@ -1,8 +1,8 @@
-"""The two Sentry sensors: failed asset checks from the event log, and failed runs.
+"""The two Sentry sensors: failed asset checks, and failed or canceled runs.
 
 Both are built per OEM, so one instance shared by several code locations (as in Dagster+) sends
 each event once, tagged with the OEM that owns it: the check sensor keeps to asset keys under the
-OEM's prefix, and a run failure sensor only sees runs of its own code location.
+OEM's prefix, and the run sensor only sees runs of its own code location.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from ai_core.alerts.events import (
     PARTITION_TAG,
     AlertEvent,
     check_failure_event,
-    run_failure_event,
+    run_end_event,
 )
 from ai_core.alerts.executions import (
     HOLD_S,
@@ -152,32 +152,35 @@ def build_asset_check_sentry_sensor(oem: str) -> dg.SensorDefinition:
 def _runs_summary(found: RunEnds, alerts: int, delivery: Delivery) -> str:
     """What a tick of the run failure sensor did, for its skip message."""
     if not alerts:
-        parts = ["no failed runs of the code location since the last tick"]
+        parts = ["no failed or canceled runs of the code location since the last tick"]
     elif delivery.delivered == alerts:
-        parts = [f"sent {_count(alerts, 'failed run')}"]
+        parts = [f"sent {_count(alerts, 'failed or canceled run')}"]
     else:
-        parts = [f"sent {delivery.delivered} of {_count(alerts, 'failed run')}"]
+        parts = [f"sent {delivery.delivered} of {_count(alerts, 'failed or canceled run')}"]
         parts.append(_not_delivered(alerts, delivery))
     more = " (more wait for the next tick)" if found.more else ""
     return "; ".join(parts) + more
 
 
 def build_run_failure_sentry_sensor(oem: str) -> dg.SensorDefinition:
-    """Every `INTERVAL_S`, sends each failed run of the code location, with its job, partition
-    and error, taking at most `EVENTS_PER_TICK` a tick. Its cursor is the storage id of the last
-    run status change handled; a run whose alert Sentry did not accept is taken again on the
-    next tick, which Dagster's own run failure sensor, moving past a run whatever its function
-    did, could not do."""
+    """Every `INTERVAL_S`, sends each failed or canceled run of the code location, with its job,
+    partition and what went wrong, taking at most `EVENTS_PER_TICK` a tick. Its cursor is the
+    storage id of the last run status change handled; a run whose alert Sentry did not accept
+    is taken again on the next tick, which Dagster's own run failure sensor, moving past a run
+    whatever its function did, could not do."""
 
     @dg.sensor(
         name=RUN_FAILURE_SENSOR,
         minimum_interval_seconds=INTERVAL_S,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description=f"Sends every failed {oem} run to Sentry as an error.",
+        description=f"Sends every failed or canceled {oem} run to Sentry (a failure as error; "
+        "a cancellation, or a failure Dagster retries, as warning).",
     )
     def _sensor(context: dg.SensorEvaluationContext, sentry: SentryResource) -> dg.SkipReason:
         if sentry.resolved_dsn() is None:
-            return dg.SkipReason("SENTRY_DSN is not set: failed runs are not sent to Sentry")
+            return dg.SkipReason(
+                "SENTRY_DSN is not set: failed and canceled runs are not sent to Sentry"
+            )
         after_id = read_cursor(context.cursor)
         found = run_ends_since(
             context.instance,
@@ -188,12 +191,17 @@ def build_run_failure_sentry_sensor(oem: str) -> dg.SensorDefinition:
         ours = [end for end in found.ends if in_sensors_location(context, end.run)]
         delivery = sentry.send(
             [
-                run_failure_event(end.run, what_went_wrong(context.instance, end), oem=oem)
+                run_end_event(
+                    end.run,
+                    what_went_wrong(context.instance, end),
+                    canceled=end.canceled,
+                    oem=oem,
+                )
                 for end in ours
             ]
         )
         if delivery.delivered < len(ours):
-            context.log.warning(f"failed runs: {_not_delivered(len(ours), delivery)}")
+            context.log.warning(f"failed or canceled runs: {_not_delivered(len(ours), delivery)}")
         # The cursor stops before the first run whose alert was not delivered.
         stop = ours[delivery.delivered].storage_id if delivery.delivered < len(ours) else None
         handled = [i for i in found.ids if stop is None or i < stop]

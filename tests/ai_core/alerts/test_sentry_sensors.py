@@ -13,7 +13,7 @@ import dagster as dg
 import pytest
 import time_machine
 
-from ai_core.alerts.events import AlertEvent, event_id
+from ai_core.alerts.events import PARTITION_TAG, WILL_RETRY_TAG, AlertEvent, event_id
 from ai_core.alerts.executions import HOLD_S, CheckCursor
 from ai_core.alerts.resource import SENTRY_DSN_ENV, Delivery, SentryResource
 from ai_core.alerts.sensors import (
@@ -260,14 +260,16 @@ def test_a_failed_run_is_sent_with_job_partition_and_error(
     sentry = SentryResource(dsn=receiver.dsn)
     defs = dg.Definitions(assets=[boom], sensors=[sensor])
     start = tick(sensor, instance, sentry, definitions=defs)
-    assert start.skip_message == "no failed runs of the code location since the last tick"
+    assert (
+        start.skip_message == "no failed or canceled runs of the code location since the last tick"
+    )
     assert start.cursor is None
     result = dg.materialize([boom], instance=instance, partition_key=DAY, raise_on_error=False)
     assert not result.success
 
     # With no cursor yet, the tick looks back a day.
     after = tick(sensor, instance, sentry, definitions=defs)
-    assert after.skip_message == "sent 1 failed run"
+    assert after.skip_message == "sent 1 failed or canceled run"
     assert after.cursor == str(failure_storage_id(instance, result.run_id))
     assert len(receiver.events) == 1
     event = receiver.events[0]
@@ -304,7 +306,10 @@ def test_without_a_dsn_nothing_is_sent(
     defs = dg.Definitions(assets=[boom], sensors=[sensor])
     dg.materialize([boom], instance=instance, partition_key=DAY, raise_on_error=False)
     runs = tick(sensor, instance, sentry, definitions=defs)
-    assert runs.skip_message == "SENTRY_DSN is not set: failed runs are not sent to Sentry"
+    assert (
+        runs.skip_message
+        == "SENTRY_DSN is not set: failed and canceled runs are not sent to Sentry"
+    )
     assert runs.cursor is None
     assert receiver.requests == 0
 
@@ -456,15 +461,15 @@ def test_a_failed_run_sentry_refuses_is_sent_again_on_the_next_tick(
     receiver.refuse(503, after=1)
     refused = tick(sensor, instance, sentry, definitions=defs)
     assert refused.skip_message == (
-        "sent 1 of 2 failed runs; 1 alert not delivered (Sentry answered 503 Service "
-        "Unavailable), sent again on the next tick"
+        "sent 1 of 2 failed or canceled runs; 1 alert not delivered (Sentry answered 503 "
+        "Service Unavailable), sent again on the next tick"
     )
     # The cursor stops after the run that was delivered.
     assert refused.cursor == str(failure_storage_id(instance, first.run_id))
 
     receiver.accept()
     resent = tick(sensor, instance, sentry, cursor=refused.cursor, definitions=defs)
-    assert resent.skip_message == "sent 1 failed run"
+    assert resent.skip_message == "sent 1 failed or canceled run"
     assert [e["extra"]["run_id"] for e in receiver.events] == [first.run_id, second.run_id]
     assert [e["event_id"] for e in receiver.refused] == [receiver.events[1]["event_id"]]
     tick(sensor, instance, sentry, cursor=resent.cursor, definitions=defs)
@@ -510,3 +515,48 @@ def test_a_run_that_fails_before_its_steps_is_sent_with_its_cause(
     )
     assert event["extra"]["error"].splitlines()[-1] == cause
     assert "hunter2" not in str(event)
+
+
+def test_a_canceled_run_is_sent_as_a_warning_with_why_it_was_canceled(
+    instance: dg.DagsterInstance, receiver: SentryReceiver
+) -> None:
+    sensor = build_run_failure_sentry_sensor(OEM)
+    defs = dg.Definitions(assets=[boom], sensors=[sensor])
+    run = instance.create_run_for_job(
+        job_def=defs.resolve_implicit_global_asset_job_def(), tags={PARTITION_TAG: DAY}
+    )
+    # What Dagster's run queue does to a queued run an operator cancels.
+    instance.report_run_canceling(run, message="Canceling run from the queue.")
+    instance.report_run_canceled(run)
+    result = tick(sensor, instance, SentryResource(dsn=receiver.dsn), definitions=defs)
+    assert result.skip_message == "sent 1 failed or canceled run"
+    (event,) = receiver.events
+    canceled = "This run has been marked as canceled from outside the execution context."
+    assert event["level"] == "warning"
+    assert event["message"] == f"Dagster run canceled: {run.job_name} ({DAY}): {canceled}"
+    assert event["extra"]["error"] == f"Canceling run from the queue.\n{canceled}"
+    assert event["extra"]["run_status"] == "CANCELED"
+    assert event["fingerprint"] == ["dagster-run-canceled", run.job_name]
+
+
+def test_a_failure_dagster_retries_is_sent_as_a_warning(receiver: SentryReceiver) -> None:
+    sensor = build_run_failure_sentry_sensor(OEM)
+    defs = dg.Definitions(assets=[boom], sensors=[sensor])
+    with dg.instance_for_test(overrides={"run_retries": {"enabled": True}}) as instance:
+        result = dg.materialize(
+            [boom],
+            instance=instance,
+            partition_key=DAY,
+            raise_on_error=False,
+            tags={"dagster/max_retries": "1"},
+        )
+        assert instance.get_run_by_id(result.run_id).tags[WILL_RETRY_TAG] == "true"
+        tick(sensor, instance, SentryResource(dsn=receiver.dsn), definitions=defs)
+    (event,) = receiver.events
+    assert event["level"] == "warning"
+    assert event["message"] == (
+        f"Dagster run failure (Dagster retries it): {result.dagster_run.job_name} ({DAY}): "
+        "acme__raw__boom: RuntimeError: upstream answered 503 for "
+        "https://[redacted]@api.example.test/v1"
+    )
+    assert event["fingerprint"] == ["dagster-run-retried", result.dagster_run.job_name]
