@@ -79,16 +79,24 @@ def _not_delivered(sent: int, delivery: Delivery) -> str:
     return f"{missed} not delivered ({delivery.failure}), sent again on the next tick"
 
 
+def _sent(alerts: int, noun: str, delivery: Delivery, among: str = "") -> list[str]:
+    """How many of `alerts` alerts were sent and, when not all, why the rest were not."""
+    if delivery.delivered == alerts:
+        return [f"sent {_count(alerts, noun)}{among}"]
+    return [
+        f"sent {delivery.delivered} of {_count(alerts, noun)}{among}",
+        _not_delivered(alerts, delivery),
+    ]
+
+
 def _checks_summary(found: Found, failed: int, delivery: Delivery) -> str:
     """What a tick of the check sensor did, for its skip message."""
     evaluations = _count(len(found.evaluated), "evaluation")
-    if not found.evaluated:
-        parts = ["no check evaluations since the last tick"]
-    elif delivery.delivered == failed:
-        parts = [f"sent {_count(failed, 'failed check')} of {evaluations}"]
-    else:
-        parts = [f"sent {delivery.delivered} of {_count(failed, 'failed check')} of {evaluations}"]
-        parts.append(_not_delivered(failed, delivery))
+    parts = (
+        _sent(failed, "failed check", delivery, f" of {evaluations}")
+        if found.evaluated
+        else ["no check evaluations since the last tick"]
+    )
     if found.waiting:
         parts.append(
             f"waiting on runs not finished yet: {_count(len(found.waiting), 'planned check')}"
@@ -151,13 +159,11 @@ def build_asset_check_sentry_sensor(oem: str) -> dg.SensorDefinition:
 
 def _runs_summary(found: RunEnds, alerts: int, delivery: Delivery) -> str:
     """What a tick of the run failure sensor did, for its skip message."""
-    if not alerts:
-        parts = ["no failed or canceled runs of the code location since the last tick"]
-    elif delivery.delivered == alerts:
-        parts = [f"sent {_count(alerts, 'failed or canceled run')}"]
-    else:
-        parts = [f"sent {delivery.delivered} of {_count(alerts, 'failed or canceled run')}"]
-        parts.append(_not_delivered(alerts, delivery))
+    parts = (
+        _sent(alerts, "failed or canceled run", delivery)
+        if alerts
+        else ["no failed or canceled runs of the code location since the last tick"]
+    )
     more = " (more wait for the next tick)" if found.more else ""
     return "; ".join(parts) + more
 
