@@ -14,23 +14,27 @@ Pick the catalog per deployment with the resource's `catalog_name`; extra proper
 `catalog_properties` override the file and variables. The README's "Production paths" shows
 Postgres, REST and object-store configurations.
 
-Every wait for a catalog server is bounded (`bounded`): pyiceberg's REST client and libpq wait
-for an answer as long as the server keeps the connection, so a server that stops answering would
-hold a step, its pool slot and the runs queued behind it, with nothing failing to alert on.
+Waits for a catalog server are bounded (`bounded`): pyiceberg's REST client and libpq wait for
+an answer as long as the server keeps the connection, so a server that stops answering would
+hold a step, its pool slot and the runs queued behind it, with nothing failing to alert on. The
+README's "Production paths" names the two waits no setting here reaches.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from pyiceberg.catalog import PY_CATALOG_IMPL, Catalog
 from pyiceberg.catalog import load_catalog as load_pyiceberg_catalog
 from pyiceberg.exceptions import NotInstalledError
 from pyiceberg.utils.config import Config
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from ai_core.http.redact import REDACTED, is_secret_param, redact_text
 
@@ -95,10 +99,14 @@ def load_catalog(
     try:
         return _open_racing(name, bounded(merged, timeout_s))
     except Exception as exc:
-        shown = {k: redact_text(v) for k, v in merged.items() if not _is_secret(k)}
-        # Not chained: Dagster stores a cause's message, and a driver's may quote the URI whole
-        # or, where it parses a password holding `@` otherwise, a piece of it as the host.
-        cause = _without(redact_text(str(exc)), _secrets(merged))
+        # Each known credential is replaced wherever it shows: a password holding `/`, `?` or
+        # `#` is no URL's user-info to a URL reader, and a driver may quote a piece of one.
+        secrets = _secrets(merged)
+        shown = {
+            k: _without(redact_text(v), secrets) for k, v in merged.items() if not _is_secret(k)
+        }
+        # Not chained: Dagster stores a cause's message, and a driver's may quote the URI whole.
+        cause = _without(redact_text(str(exc)), secrets)
         if isinstance(exc, NotInstalledError) and urlsplit(merged.get("uri", "")).scheme in (
             "postgresql",
             "postgres",
@@ -136,23 +144,25 @@ def _is_rest(properties: Mapping[str, str]) -> bool:
 
 
 def _libpq_bounded(uri: str, timeout_s: float) -> str:
-    parts = urlsplit(uri)
-    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    # Read as the catalog's engine reads it: a password may hold `/`, `?` or `#` unencoded, and
+    # a query may name several hosts.
+    url = make_url(uri)
     milliseconds = str(round(timeout_s * 1000))
-    for name, value in (
-        ("connect_timeout", str(max(2, round(min(CONNECT_TIMEOUT_S, timeout_s))))),
+    wanted = {
+        "connect_timeout": str(max(2, round(min(CONNECT_TIMEOUT_S, timeout_s)))),
         # A connection whose packets stop arriving fails rather than waits for the OS's hours.
-        ("keepalives", "1"),
-        ("keepalives_idle", "30"),
-        ("keepalives_interval", "10"),
-        ("keepalives_count", "3"),
-        ("tcp_user_timeout", milliseconds),
-    ):
-        query.setdefault(name, value)
-    options = query.get("options", "")
+        "keepalives": "1",
+        "keepalives_idle": "30",
+        "keepalives_interval": "10",
+        "keepalives_count": "3",
+        "tcp_user_timeout": milliseconds,
+    }
+    added = {name: value for name, value in wanted.items() if name not in url.query}
+    given = url.query.get("options", "")
+    options = " ".join(given) if isinstance(given, tuple) else given
     if "statement_timeout" not in options:
-        query["options"] = f"{options} -c statement_timeout={milliseconds}".strip()
-    return urlunsplit(parts._replace(query=urlencode(query)))
+        added["options"] = f"{options} -c statement_timeout={milliseconds}".strip()
+    return url.update_query_dict(added).render_as_string(hide_password=False)
 
 
 CREATE_ATTEMPTS = 5
@@ -164,7 +174,7 @@ def _open_racing(name: str, properties: Mapping[str, str]) -> Catalog:
     for attempt in range(1, CREATE_ATTEMPTS + 1):
         try:
             if _is_rest(properties):
-                # Imported here: only a REST catalog needs it (and `requests`).
+                # Imported here: it imports this module, and only a REST catalog needs it.
                 from ai_core.iceberg.rest import BoundedRestCatalog
 
                 return BoundedRestCatalog(name, **properties)
@@ -193,8 +203,10 @@ def _secrets(properties: Mapping[str, str]) -> set[str]:
         if "://" not in value:
             continue
         parts = urlsplit(value)
-        if "@" in parts.netloc:
-            password = parts.netloc.rsplit("@", 1)[0].partition(":")[2]
+        passwords = [parts.netloc.rsplit("@", 1)[0].partition(":")[2]] if "@" in value else []
+        with contextlib.suppress(ArgumentError, ValueError):
+            passwords.append(make_url(value).password or "")  # as a SQL engine reads the URI
+        for password in passwords:
             found.update((password, *password.split("@")))
         found.update(v for k, v in parse_qsl(parts.query) if is_secret_param(k))
     return {s for s in found if len(s) >= MIN_SECRET_CHARS}

@@ -15,11 +15,14 @@ from ai_core.iceberg.catalog import REQUEST_TIMEOUT_S, TIMEOUT_PROPERTY
 
 
 class BoundedRestCatalog(RestCatalog):
-    """Each request of the catalog's session, the configuration asked for at opening included,
-    waits `ai.request-timeout-s` at most to connect and between bytes of the answer."""
+    """Each request of the catalog's sessions waits `ai.request-timeout-s` at most to connect
+    and between bytes of the answer: the configuration asked for at opening, and the token a
+    `credential` is exchanged for, included."""
 
-    def _create_session(self) -> Session:
-        session = super()._create_session()
+    def _config_headers(self, session: Session) -> None:
+        # The first thing pyiceberg does to a new session, before its auth manager asks it for
+        # a token, so every request the session sends is bounded.
+        super()._config_headers(session)
         timeout = float(self.properties.get(TIMEOUT_PROPERTY, REQUEST_TIMEOUT_S))
         send = session.request
 
@@ -29,4 +32,3 @@ class BoundedRestCatalog(RestCatalog):
             return send(method, url, **kwargs)
 
         session.request = request  # type: ignore[method-assign, assignment]
-        return session

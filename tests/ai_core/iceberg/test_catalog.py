@@ -120,6 +120,10 @@ def test_resource_uses_its_data_dir_and_lists_days(tmp_path: Path) -> None:
         # libpq takes the password as a query parameter; a password may hold an unencoded `@`.
         {"type": "sql", "uri": "postgresql+psycopg2://ingest@127.0.0.1:1/lake?password=hunter2"},
         {"type": "sql", "uri": "postgresql+psycopg2://ingest:p@ss-hunter2@127.0.0.1:1/lake"},
+        # SQLAlchemy takes `/`, `?` and `#` in a password unencoded; URL readers do not.
+        {"type": "sql", "uri": "postgresql+psycopg2://ingest:ab/hunter2@127.0.0.1:1/lake"},
+        {"type": "sql", "uri": "postgresql+psycopg2://ingest:ab?hunter2@127.0.0.1:1/lake"},
+        {"type": "sql", "uri": "postgresql+psycopg2://ingest:ab#hunter2@127.0.0.1:1/lake"},
         {"type": "rest", "uri": "http://127.0.0.1:1/", "header.Authorization": "Bearer hunter2"},
         {"type": "rest", "uri": "http://127.0.0.1:1/", "token": "hunter2"},
         # A URI that does not parse: SQLAlchemy quotes it whole in its error.

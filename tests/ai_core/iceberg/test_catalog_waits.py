@@ -13,8 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import psycopg2
 import pytest
+from sqlalchemy.engine import make_url
 
-from ai_core.iceberg.catalog import TIMEOUT_PROPERTY, load_catalog
+from ai_core.iceberg.catalog import TIMEOUT_PROPERTY, bounded, load_catalog
 from ai_core.iceberg.resource import IcebergCatalogResource
 from ai_core.iceberg.rest import BoundedRestCatalog
 from tests.ai_core.iceberg.writer_proc import day_rows
@@ -49,15 +50,20 @@ def silent_port() -> Iterator[int]:
     server.close()
 
 
+@pytest.mark.parametrize(
+    "login",
+    # The token a credential is exchanged for is asked for through the catalog's session too.
+    [{}, {"credential": "client:secret"}],
+)
 def test_a_rest_catalog_that_never_answers_fails_within_the_time_out(
-    silent_port: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    silent_port: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, login: dict[str, str]
 ) -> None:
     monkeypatch.setenv("PYICEBERG_HOME", str(tmp_path))
     started = time.monotonic()
     with pytest.raises(RuntimeError, match="could not open the Iceberg catalog 'lake'") as caught:
         load_catalog(
             name="lake",
-            properties={"type": "rest", "uri": f"http://127.0.0.1:{silent_port}/"},
+            properties={"type": "rest", "uri": f"http://127.0.0.1:{silent_port}/", **login},
             timeout_s=1.5,
         )
     assert time.monotonic() - started < 10
@@ -86,6 +92,14 @@ def test_the_bounds_are_added_to_a_postgres_uri_unless_it_sets_its_own(
     assert query["tcp_user_timeout"] == ["3000"]
     assert query["options"] == ["-c statement_timeout=3000"]
     assert query["keepalives"] == ["1"]
+
+
+def test_a_postgres_uri_keeps_its_password_and_every_host_through_the_bounds() -> None:
+    uri = "postgresql+psycopg2://ingest:a/b?c#d@/lake?host=db-a:5432&host=db-b:5432"
+    url = make_url(bounded({"type": "sql", "uri": uri}, 3)["uri"])
+    assert url.password == "a/b?c#d"
+    assert url.query["host"] == ("db-a:5432", "db-b:5432")
+    assert url.query["options"] == "-c statement_timeout=3000"
 
 
 def test_a_commit_waiting_on_a_row_lock_fails_within_the_time_out(
