@@ -129,3 +129,26 @@ def run_end_event(
         },
         fingerprint=[kind, run.job_name],
     )
+
+
+def run_unfinished_event(
+    run: dg.DagsterRun, checks: Sequence[str], hours: int, *, oem: str
+) -> AlertEvent:
+    """A run started more than `hours` ago and not finished, whose `checks` were never
+    evaluated: most likely killed without Dagster knowing, so no failure will be sent."""
+    partition = run.tags.get(PARTITION_TAG)
+    return AlertEvent(
+        event_id=event_id(run.run_id, "unfinished"),
+        message=f"Dagster run unfinished: {run.job_name} ({partition or 'unpartitioned'}): "
+        f"started over {hours} hours ago, {len(checks)} checks never evaluated",
+        level="warning",
+        tags={"oem": oem, "job_name": run.job_name, "partition_date": partition or ""},
+        extra={
+            "run_id": run.run_id,
+            "job_name": run.job_name,
+            "partition_date": partition,
+            "run_status": run.status.value,
+            "checks": list(checks),
+        },
+        fingerprint=["dagster-run-unfinished", run.job_name],
+    )

@@ -4,7 +4,8 @@ Their ids are one sequence across the whole instance on every storage, where eve
 are not: the default SQLite storage numbers each run's events on their own. An execution is
 recorded when its run is created (planned) and completed when its check is evaluated. One still
 planned in a run that has not finished waits, without holding back the executions after it; one
-left planned by a run that ended, or for longer than `HOLD_S`, is passed over.
+left planned by a run that had ended when the tick began is passed over, and one of a run
+started more than `HOLD_S` ago and not finished is overdue: the sensor alerts that run once.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import dagster as dg
 from pydantic import BaseModel
 
 PLANNED = "PLANNED"
-# A run still unfinished a day after planning its checks was most likely killed or lost (its
-# status stays STARTED when its process dies), so its checks will never be evaluated.
+# A run still unfinished a day after it started was most likely killed or lost (its status stays
+# STARTED when its process dies without run monitoring), so its checks will never be evaluated.
 HOLD_S = 24 * 3600
 
 
@@ -56,14 +57,23 @@ class Evaluated:
 
 
 @dataclass(frozen=True)
+class Overdue:
+    """A check still planned by a run started more than `HOLD_S` ago and not finished."""
+
+    id: int
+    run_id: str
+    key: dg.AssetCheckKey
+
+
+@dataclass(frozen=True)
 class Found:
     """What a tick found above its cursor: the evaluations to handle, in id order."""
 
     evaluated: list[Evaluated]
-    # Planned in a run that ended without evaluating them, or held past HOLD_S.
+    # Planned in a run that ended without evaluating them.
     passed_over: list[int]
-    # Planned in a run past HOLD_S and still not finished, among `passed_over`.
-    overdue: list[int]
+    # Planned in a run started more than HOLD_S ago and not finished, apart from `passed_over`.
+    overdue: list[Overdue]
     # Planned in runs not finished yet (queued or going).
     waiting: list[int]
     # The first id left unread because `evaluated` is full, if any.
@@ -102,6 +112,25 @@ def _evaluation(record: Any) -> dg.AssetCheckEvaluation | None:
     return data if isinstance(data, dg.AssetCheckEvaluation) else None
 
 
+def _ended_before(run: Any, now: float) -> bool:
+    """Whether the run (a `RunRecord`, or None once deleted) had ended before `now`, when the
+    tick began reading: then a check it left planned will never be evaluated. One that ended
+    since may have evaluated it after the read, so it waits for the next tick."""
+    if run is None:
+        return True
+    if not run.dagster_run.is_finished:
+        return False
+    return run.end_time is None or run.end_time < now
+
+
+def _running_since(run: Any, now: float) -> float:
+    """Seconds the run has been started and unfinished; 0 while it waits to start (a backfill's
+    queued runs may wait days, their checks still to come)."""
+    if run is None or run.dagster_run.status != dg.DagsterRunStatus.STARTED:
+        return 0.0
+    return now - run.start_time if run.start_time is not None else 0.0
+
+
 def find_evaluations(
     instance: dg.DagsterInstance,
     keys: Sequence[dg.AssetCheckKey],
@@ -118,10 +147,10 @@ def find_evaluations(
         key=lambda r: r.id,
     )
     done = set(cursor.done)
-    finished: dict[str, bool] = {}
+    runs: dict[str, Any] = {}
     evaluated: list[Evaluated] = []
     passed_over: list[int] = []
-    overdue: list[int] = []
+    overdue: list[Overdue] = []
     waiting: list[int] = []
     unread: int | None = None
     for record in records:
@@ -133,14 +162,13 @@ def find_evaluations(
                 break
             evaluated.append(Evaluated(record.id, record.run_id, _evaluation(record)))
             continue
-        if record.run_id not in finished:
-            run = instance.get_run_by_id(record.run_id)
-            finished[record.run_id] = run is None or run.is_finished
-        if finished[record.run_id]:
+        if record.run_id not in runs:
+            runs[record.run_id] = instance.get_run_record_by_id(record.run_id)
+        run = runs[record.run_id]
+        if _ended_before(run, now):
             passed_over.append(record.id)
-        elif now - record.create_timestamp > HOLD_S:
-            passed_over.append(record.id)
-            overdue.append(record.id)
+        elif _running_since(run, now) > HOLD_S:
+            overdue.append(Overdue(record.id, record.run_id, record.key))
         else:
             waiting.append(record.id)
     highest = max((r.id for r in records), default=cursor.after)

@@ -5,6 +5,7 @@ the location."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,10 +19,17 @@ SENTRY_DSN_ENV = "SENTRY_DSN"
 
 @dataclass(frozen=True)
 class Delivery:
-    """How many events, in order, Sentry accepted, and why the next one was not."""
+    """How many events, in order, were dealt with (accepted, or refused for good), and why the
+    next one was not; `refused` says which Sentry will never take, and why."""
 
     delivered: int
     failure: str | None = None
+    refused: tuple[str, ...] = ()
+
+
+SEND_BUDGET_S = 40.0
+"""Seconds a tick spends sending: Dagster gives a sensor's evaluation 60, and a tick cut short
+there saves no cursor, so its first alerts would be sent again on every tick after."""
 
 
 class SentryResource(dg.ConfigurableResource):
@@ -35,9 +43,11 @@ class SentryResource(dg.ConfigurableResource):
         """The DSN in use, or None when alerts are off."""
         return (self.dsn or "").strip() or None
 
-    def send(self, events: Sequence[AlertEvent]) -> Delivery:
-        """Send `events` in order, waiting for each answer, and stop at the first Sentry does not
-        accept: the next would most likely fare the same, each try waiting up to `timeout_s`."""
+    def send(self, events: Sequence[AlertEvent], budget_s: float = SEND_BUDGET_S) -> Delivery:
+        """Send `events` in order, waiting for each answer, within `budget_s`. An event Sentry
+        refuses for good (too large, malformed) is passed, so it cannot hold back the others;
+        at any other failure (unreachable, throttled, an unknown key) sending stops there: the
+        next would most likely fare the same, each try waiting up to `timeout_s`."""
         dsn = self.resolved_dsn()
         if dsn is None:
             return Delivery(0, f"{SENTRY_DSN_ENV} is not set")
@@ -57,12 +67,21 @@ class SentryResource(dg.ConfigurableResource):
             default_integrations=False,
             auto_enabling_integrations=False,
         )
+        deadline = time.monotonic() + budget_s
+        refused: list[str] = []
         try:
-            for delivered, event in enumerate(events):
+            for done, event in enumerate(events):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return Delivery(done, "the tick's time for sending ran out", tuple(refused))
+                transport.timeout_s = min(self.timeout_s, left)
                 if client.capture_event(event.as_sentry()) is None:
-                    return Delivery(delivered, "the Sentry SDK discarded the event")
-                if transport.failure is not None:
-                    return Delivery(delivered, transport.failure)
+                    return Delivery(done, "the Sentry SDK discarded the event", tuple(refused))
+                if transport.failure is None:
+                    continue
+                if not transport.refused_for_good:
+                    return Delivery(done, transport.failure, tuple(refused))
+                refused.append(f"{event.message}: {transport.failure}")
         finally:
             client.close()
-        return Delivery(len(events))
+        return Delivery(len(events), None, tuple(refused))

@@ -13,6 +13,8 @@ from typing import Literal, Protocol
 
 import dagster as dg
 
+from ai_core.alerts.events import WILL_RETRY_TAG
+
 EndEvent = Literal[dg.DagsterEventType.RUN_FAILURE, dg.DagsterEventType.RUN_CANCELED]
 END_EVENTS: tuple[EndEvent, ...] = (
     dg.DagsterEventType.RUN_FAILURE,
@@ -37,6 +39,7 @@ class RunEnd:
     storage_id: int
     run: dg.DagsterRun
     event: dg.DagsterEvent
+    timestamp: float
 
     @property
     def canceled(self) -> bool:
@@ -97,7 +100,12 @@ def run_ends_since(
     )
     kept = records[:limit]
     ends = [
-        RunEnd(r.storage_id, runs[r.run_id], r.event_log_entry.get_dagster_event())
+        RunEnd(
+            r.storage_id,
+            runs[r.run_id],
+            r.event_log_entry.get_dagster_event(),
+            r.event_log_entry.timestamp,
+        )
         for r in kept
         if r.run_id in runs
     ]
@@ -150,3 +158,19 @@ def what_went_wrong(instance: dg.DagsterInstance, end: RunEnd) -> list[str]:
         messages.append(cause)
     messages.extend(f"{step}: {step_cause}" for step, step_cause in step_causes.items())
     return messages
+
+
+RETRY_DECISION_S = 300.0
+"""How long a failure is waited on for Dagster to tag whether it retries the run: it tags it
+right after storing the failure, so only a process that died in between leaves it untagged."""
+
+
+def retry_undecided(instance: dg.DagsterInstance, end: RunEnd, now: float) -> bool:
+    """Whether `end` is a failure Dagster has not yet said it retries or not, on an instance
+    that retries runs: sent now, a failure to be retried would read as final."""
+    return (
+        not end.canceled
+        and instance.run_retries_enabled
+        and WILL_RETRY_TAG not in end.run.tags
+        and now - end.timestamp < RETRY_DECISION_S
+    )

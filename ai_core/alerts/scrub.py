@@ -18,13 +18,14 @@ SECRET_NAME_RE = re.compile(
 CAMEL_WORD_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 URL_USERINFO_RE = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 SECRET_PARAM_RE = re.compile(
-    r"(?P<name>[?&;](?:[a-z0-9_.-]*(?:token|key|secret|password|passwd|signature|sig|auth)"
+    r"(?P<name>[?&;](?:[a-z0-9_.-]*(?:token|key|secret|pass|signature|sig|auth|credential)"
     r"[a-z0-9_.-]*)=)[^&#\s]*",
     re.IGNORECASE,
 )
 # The scheme (`Basic`, `Bearer`) is kept: it tells a reader which credential was wrong.
 AUTH_HEADER_RE = re.compile(
-    r"(?P<name>\b(?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?(?:[a-z]+\s+(?=[^\s'\",;]))?)"
+    r"(?P<name>\b(?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?"
+    r"(?:(?:basic|bearer|digest|negotiate|token|aws4-hmac-sha256)\s+)?)"
     r"[^\s'\",;]+",
     re.IGNORECASE,
 )

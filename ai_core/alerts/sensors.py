@@ -16,12 +16,14 @@ from ai_core.alerts.events import (
     AlertEvent,
     check_failure_event,
     run_end_event,
+    run_unfinished_event,
 )
 from ai_core.alerts.executions import (
     HOLD_S,
     CheckCursor,
     Evaluated,
     Found,
+    Overdue,
     find_evaluations,
     oem_check_keys,
 )
@@ -30,6 +32,7 @@ from ai_core.alerts.run_ends import (
     RunEnds,
     in_sensors_location,
     read_cursor,
+    retry_undecided,
     run_ends_since,
     what_went_wrong,
 )
@@ -43,34 +46,54 @@ INTERVAL_S = 60
 FIRST_TICK_LOOKBACK_S = 24 * 3600
 
 
-def _failed_check_events(
-    failed: list[Evaluated], instance: dg.DagsterInstance, oem: str
-) -> list[AlertEvent]:
-    """The alert of each of `failed`, in order."""
-    run_ids = sorted({e.run_id for e in failed})
-    partitions = (
-        {
-            run.run_id: run.tags.get(PARTITION_TAG)
-            for run in instance.get_runs(filters=dg.RunsFilter(run_ids=run_ids))
-        }
+def _check_alerts(
+    failed: list[Evaluated], overdue: list[Overdue], instance: dg.DagsterInstance, oem: str
+) -> list[tuple[AlertEvent, list[int]]]:
+    """The alert of each of `failed`, in order, then one of each run of `overdue`: each with
+    the check executions it stands for."""
+    run_ids = sorted({e.run_id for e in failed} | {o.run_id for o in overdue})
+    runs = (
+        {run.run_id: run for run in instance.get_runs(filters=dg.RunsFilter(run_ids=run_ids))}
         if run_ids
         else {}
     )
-    return [
-        check_failure_event(
-            e.evaluation,
-            oem=oem,
-            run_id=e.run_id,
-            execution_id=e.id,
-            partition=e.evaluation.partition or partitions.get(e.run_id),
+    alerts = [
+        (
+            check_failure_event(
+                e.evaluation,
+                oem=oem,
+                run_id=e.run_id,
+                execution_id=e.id,
+                partition=e.evaluation.partition
+                or (runs[e.run_id].tags.get(PARTITION_TAG) if e.run_id in runs else None),
+            ),
+            [e.id],
         )
         for e in failed
         if e.evaluation
     ]
+    by_run: dict[str, list[Overdue]] = {}
+    for o in overdue:
+        by_run.setdefault(o.run_id, []).append(o)
+    for run_id, checks in by_run.items():
+        names = [o.key.to_user_string() for o in checks]
+        ids = [o.id for o in checks]
+        if run_id in runs:
+            alerts.append((run_unfinished_event(runs[run_id], names, HOLD_S // 3600, oem=oem), ids))
+    return alerts
 
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _log_delivery(
+    context: dg.SensorEvaluationContext, what: str, alerts: int, delivery: Delivery
+) -> None:
+    for refusal in delivery.refused:
+        context.log.warning(f"{what}: Sentry refused an alert for good, passed: {refusal}")
+    if delivery.delivered < alerts:
+        context.log.warning(f"{what}: {_not_delivered(alerts, delivery)}")
 
 
 def _not_delivered(sent: int, delivery: Delivery) -> str:
@@ -89,12 +112,12 @@ def _sent(alerts: int, noun: str, delivery: Delivery, among: str = "") -> list[s
     ]
 
 
-def _checks_summary(found: Found, failed: int, delivery: Delivery) -> str:
+def _checks_summary(found: Found, alerts: int, delivery: Delivery) -> str:
     """What a tick of the check sensor did, for its skip message."""
     evaluations = _count(len(found.evaluated), "evaluation")
     parts = (
-        _sent(failed, "failed check", delivery, f" of {evaluations}")
-        if found.evaluated
+        _sent(alerts, "alert", delivery, f" for {evaluations}")
+        if found.evaluated or found.overdue
         else ["no check evaluations since the last tick"]
     )
     if found.waiting:
@@ -103,9 +126,11 @@ def _checks_summary(found: Found, failed: int, delivery: Delivery) -> str:
         )
     if found.overdue:
         parts.append(
-            f"passed over {_count(len(found.overdue), 'planned check')} of runs unfinished after "
-            f"{HOLD_S // 3600} hours"
+            f"{_count(len(found.overdue), 'planned check')} of runs started over "
+            f"{HOLD_S // 3600} hours ago and unfinished, alerted as unfinished"
         )
+    if delivery.refused:
+        parts.append(f"Sentry refused {len(delivery.refused)} of them for good")
     more = " (more wait for the next tick)" if found.unread is not None else ""
     return "; ".join(parts) + more
 
@@ -137,34 +162,36 @@ def build_asset_check_sentry_sensor(oem: str) -> dg.SensorDefinition:
             now=now,
             limit=EVENTS_PER_TICK,
         )
-        if found.overdue:
-            context.log.warning(
-                f"passed over check executions {found.overdue}: their runs are unfinished "
-                f"{HOLD_S // 3600} hours after planning them"
-            )
         failed = [e for e in found.evaluated if e.evaluation and not e.evaluation.passed]
-        delivery = sentry.send(_failed_check_events(failed, context.instance, oem))
-        if delivery.delivered < len(failed):
-            context.log.warning(f"failed checks: {_not_delivered(len(failed), delivery)}")
-        undelivered = {e.id for e in failed[delivery.delivered :]}
-        handled = [e.id for e in found.evaluated if e.id not in undelivered] + found.passed_over
+        alerts = _check_alerts(failed, found.overdue, context.instance, oem)
+        delivery = sentry.send([event for event, _ in alerts])
+        _log_delivery(context, "failed checks", len(alerts), delivery)
+        undelivered = {i for _, ids in alerts[delivery.delivered :] for i in ids}
+        overdue = [o.id for o in found.overdue]
+        handled = [
+            i for i in [e.id for e in found.evaluated] + overdue if i not in undelivered
+        ] + found.passed_over
         pending = [*found.waiting, *undelivered, *([] if found.unread is None else [found.unread])]
         if cursor is not None or handled or pending:
             advanced = (cursor or CheckCursor()).advance(handled, pending, found.highest)
             context.update_cursor(advanced.model_dump_json())
-        return dg.SkipReason(_checks_summary(found, len(failed), delivery))
+        return dg.SkipReason(_checks_summary(found, len(alerts), delivery))
 
     return _sensor
 
 
-def _runs_summary(found: RunEnds, alerts: int, delivery: Delivery) -> str:
+def _runs_summary(found: RunEnds, alerts: int, delivery: Delivery, undecided: int) -> str:
     """What a tick of the run failure sensor did, for its skip message."""
     parts = (
         _sent(alerts, "failed or canceled run", delivery)
         if alerts
         else ["no failed or canceled runs of the code location since the last tick"]
     )
-    more = " (more wait for the next tick)" if found.more else ""
+    if delivery.refused:
+        parts.append(f"Sentry refused {len(delivery.refused)} of them for good")
+    if undecided:
+        parts.append(f"{_count(undecided, 'failed run')} waiting for Dagster to decide its retry")
+    more = " (more wait for the next tick)" if found.more or undecided else ""
     return "; ".join(parts) + more
 
 
@@ -195,6 +222,10 @@ def build_run_failure_sentry_sensor(oem: str) -> dg.SensorDefinition:
             limit=EVENTS_PER_TICK,
         )
         ours = [end for end in found.ends if in_sensors_location(context, end.run)]
+        now = time.time()
+        undecided = [end for end in ours if retry_undecided(context.instance, end, now)]
+        if undecided:
+            ours = [end for end in ours if end.storage_id < undecided[0].storage_id]
         delivery = sentry.send(
             [
                 run_end_event(
@@ -206,13 +237,13 @@ def build_run_failure_sentry_sensor(oem: str) -> dg.SensorDefinition:
                 for end in ours
             ]
         )
-        if delivery.delivered < len(ours):
-            context.log.warning(f"failed or canceled runs: {_not_delivered(len(ours), delivery)}")
-        # The cursor stops before the first run whose alert was not delivered.
-        stop = ours[delivery.delivered].storage_id if delivery.delivered < len(ours) else None
-        handled = [i for i in found.ids if stop is None or i < stop]
+        _log_delivery(context, "failed or canceled runs", len(ours), delivery)
+        # The cursor stops before the first run whose alert was not delivered, or whose retry
+        # Dagster has yet to decide.
+        stops = [end.storage_id for end in ours[delivery.delivered :] + undecided[:1]]
+        handled = [i for i in found.ids if not stops or i < stops[0]]
         if handled:
             context.update_cursor(str(handled[-1]))
-        return dg.SkipReason(_runs_summary(found, len(ours), delivery))
+        return dg.SkipReason(_runs_summary(found, len(ours), delivery, len(undecided)))
 
     return _sensor

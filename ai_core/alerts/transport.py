@@ -16,22 +16,30 @@ from sentry_sdk.transport import Transport
 
 from ai_core.alerts.scrub import REDACTED, scrub_text
 
+REFUSED_FOR_GOOD = frozenset({400, 413})
+"""What Sentry answers an envelope it will never take (malformed, too large): sending it again
+cannot help. An unknown key (401, 403) is the deployment's to fix, and then every alert counts."""
+
 
 class EnvelopePoster(Transport):
     """Posts envelopes to the DSN's project, waiting `timeout_s` at most for each answer;
-    `failure` says why the last one was not accepted, None when it was."""
+    `failure` says why the last one was not accepted, None when it was, and `refused_for_good`
+    whether sending it again is pointless."""
 
     def __init__(self, dsn: str, timeout_s: float) -> None:
         super().__init__({"dsn": dsn})
         assert self.parsed_dsn is not None
         self._auth = self.parsed_dsn.to_auth(f"sentry.python/{sentry_sdk.VERSION}")
-        self._http = httpx.Client(timeout=timeout_s)
+        self._http = httpx.Client()
+        self.timeout_s = timeout_s
         self.failure: str | None = None
+        self.refused_for_good = False
 
     def capture_envelope(self, envelope: Envelope) -> None:
         body = io.BytesIO()
         envelope.serialize_into(body)
         self.failure = None
+        self.refused_for_good = False
         try:
             response = self._http.post(
                 self._auth.get_api_url(EndpointType.ENVELOPE),
@@ -40,6 +48,7 @@ class EnvelopePoster(Transport):
                     "X-Sentry-Auth": self._auth.to_header(),
                     "Content-Type": "application/x-sentry-envelope",
                 },
+                timeout=self.timeout_s,
             )
         except httpx.HTTPError as error:
             self.failure = self._redact(f"Sentry could not be reached: {_describe(error)}")
@@ -48,6 +57,7 @@ class EnvelopePoster(Transport):
             # Sentry names what it refused in this header (a rate limit, a disabled project).
             reason = response.headers.get("X-Sentry-Error") or response.reason_phrase
             self.failure = self._redact(f"Sentry answered {response.status_code} {reason}")
+            self.refused_for_good = response.status_code in REFUSED_FOR_GOOD
 
     def kill(self) -> None:
         self._http.close()

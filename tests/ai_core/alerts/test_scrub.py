@@ -54,6 +54,12 @@ def test_credentials_inside_urls_are_redacted_and_the_rest_kept() -> None:
         ),
         ("authorization=Basic dXNlcjpodW50ZXIy; retry", f"authorization=Basic {REDACTED}; retry"),
         ("Proxy-Authorization: hunter2", f"Proxy-Authorization: {REDACTED}"),
+        # A token of letters alone is no scheme: it goes, and the next word stays.
+        ("Authorization: abcdefXYZ refused", f"Authorization: {REDACTED} refused"),
+        (
+            "GET /x?credential=c1&pass=p1&zip=1",
+            f"GET /x?credential={REDACTED}&pass={REDACTED}&zip=1",
+        ),
         (
             "headers {'Authorization': 'Bearer abc', 'Accept': 'application/json'}",
             f"headers {{'Authorization': 'Bearer {REDACTED}', 'Accept': 'application/json'}}",

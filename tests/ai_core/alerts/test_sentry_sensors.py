@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -14,8 +15,9 @@ import pytest
 import time_machine
 
 from ai_core.alerts.events import PARTITION_TAG, WILL_RETRY_TAG, AlertEvent, event_id
-from ai_core.alerts.executions import HOLD_S, CheckCursor
+from ai_core.alerts.executions import HOLD_S, CheckCursor, find_evaluations
 from ai_core.alerts.resource import SENTRY_DSN_ENV, Delivery, SentryResource
+from ai_core.alerts.run_ends import RETRY_DECISION_S
 from ai_core.alerts.sensors import (
     CHECK_SENSOR,
     EVENTS_PER_TICK,
@@ -337,8 +339,7 @@ def test_a_run_still_going_does_not_hold_back_later_runs_checks(
         first = tick(sensor, instance, sentry)
         assert sorted(e["tags"]["check_name"] for e in receiver.events) == ["completeness", "drift"]
         assert first.skip_message == (
-            "sent 2 failed checks of 3 evaluations; waiting on runs not finished yet: 1 planned "
-            "check"
+            "sent 2 alerts for 3 evaluations; waiting on runs not finished yet: 1 planned check"
         )
         # The slow check was planned first: the cursor stays below it, and what came after it
         # is remembered as done.
@@ -357,13 +358,13 @@ def test_a_run_still_going_does_not_hold_back_later_runs_checks(
         "drift",
         "slow_check",
     ]
-    assert third.skip_message == "sent 1 failed check of 1 evaluation"
+    assert third.skip_message == "sent 1 alert for 1 evaluation"
     assert CheckCursor.parse(third.cursor) == CheckCursor(
         after=max(execution_ids(instance, listings))
     )
 
 
-def test_a_run_that_never_finishes_is_passed_over_after_the_hold(
+def test_a_run_that_never_finishes_is_alerted_as_unfinished_after_the_hold(
     instance: dg.DagsterInstance, receiver: SentryReceiver
 ) -> None:
     sensor = build_asset_check_sentry_sensor(OEM)
@@ -375,12 +376,70 @@ def test_a_run_that_never_finishes_is_passed_over_after_the_hold(
         # A day on, the run is still STARTED, as a run whose process was killed stays.
         with time_machine.travel(time.time() + HOLD_S + 60, tick=True):
             late = tick(sensor, instance, sentry, cursor=held.cursor)
+            again = tick(sensor, instance, sentry, cursor=late.cursor)
+        (run,) = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
     assert late.skip_message == (
-        "no check evaluations since the last tick; passed over 1 planned check of runs "
-        "unfinished after 24 hours"
+        "sent 1 alert for 0 evaluations; 1 planned check of runs started over 24 hours ago and "
+        "unfinished, alerted as unfinished"
     )
     assert CheckCursor.parse(late.cursor) == CheckCursor(after=slow_id)
+    assert again.skip_message == "no check evaluations since the last tick"
+    (event,) = receiver.events
+    assert event["level"] == "warning"
+    assert event["message"] == (
+        f"Dagster run unfinished: {run.job_name} (unpartitioned): started over 24 hours ago, "
+        "1 checks never evaluated"
+    )
+    assert event["extra"]["checks"] == [str(SLOW_KEY.to_user_string()) + ":slow_check"]
+
+
+def test_a_run_waiting_to_start_holds_its_checks_however_long_it_waits(
+    instance: dg.DagsterInstance, receiver: SentryReceiver
+) -> None:
+    # A backfill's runs may wait days behind a pool; their checks are still to come.
+    run = instance.create_run_for_job(
+        dg.define_asset_job("queued", [slow]).resolve(asset_graph=CHECKED.resolve_asset_graph())
+    )
+    sensor = build_asset_check_sentry_sensor(OEM)
+    sentry = SentryResource(dsn=receiver.dsn)
+    first = tick(sensor, instance, sentry)
+    with time_machine.travel(time.time() + 3 * HOLD_S, tick=True):
+        later = tick(sensor, instance, sentry, cursor=first.cursor)
+    assert run.status == dg.DagsterRunStatus.NOT_STARTED
+    assert later.skip_message == (
+        "no check evaluations since the last tick; waiting on runs not finished yet: 1 planned "
+        "check"
+    )
     assert receiver.events == []
+
+
+BROKEN_KEY = dg.AssetKey([OEM, "raw", "broken"])
+
+
+@dg.asset(key=BROKEN_KEY, check_specs=[dg.AssetCheckSpec("never", asset=BROKEN_KEY)])
+def broken() -> Iterator[Any]:
+    raise RuntimeError("the step fails before its check")
+    yield
+
+
+def test_a_check_of_a_run_that_ended_after_the_tick_began_waits_a_tick(
+    instance: dg.DagsterInstance,
+) -> None:
+    # The records are read after the tick's clock starts: a run ending meanwhile may have
+    # evaluated a check read as planned, so only a run ended before then is passed over.
+    result = dg.materialize([broken], instance=instance, raise_on_error=False)
+    record = instance.get_run_record_by_id(result.run_id)
+    assert record is not None and record.end_time is not None
+    keys = [dg.AssetCheckKey(BROKEN_KEY, "never")]
+    (planned,) = execution_ids(instance, broken)
+    before = find_evaluations(
+        instance, keys, CheckCursor(), after_time=0.0, now=record.end_time - 1, limit=10
+    )
+    after = find_evaluations(
+        instance, keys, CheckCursor(), after_time=0.0, now=record.end_time + 1, limit=10
+    )
+    assert (before.waiting, before.passed_over) == ([planned], [])
+    assert (after.waiting, after.passed_over) == ([], [planned])
 
 
 def test_a_plain_id_cursor_of_earlier_versions_still_works(
@@ -411,7 +470,7 @@ def test_checks_sentry_refuses_are_sent_again_on_the_next_tick(
     first = tick(sensor, instance, sentry)
     assert len(receiver.events) == 1
     assert first.skip_message == (
-        "sent 1 of 2 failed checks of 3 evaluations; 1 alert not delivered (Sentry answered "
+        "sent 1 of 2 alerts for 3 evaluations; 1 alert not delivered (Sentry answered "
         "503 Service Unavailable), sent again on the next tick"
     )
     assert PUBLIC_KEY not in first.skip_message
@@ -419,7 +478,7 @@ def test_checks_sentry_refuses_are_sent_again_on_the_next_tick(
     receiver.accept()
     second = tick(sensor, instance, sentry, cursor=first.cursor)
     assert sorted(e["tags"]["check_name"] for e in receiver.events) == ["completeness", "drift"]
-    assert second.skip_message == "sent 1 failed check of 1 evaluation"
+    assert second.skip_message == "sent 1 alert for 1 evaluation"
     # Sent again under the id it was refused with, so Sentry would keep one even had it
     # stored the first.
     (refused,) = receiver.refused
@@ -428,6 +487,33 @@ def test_checks_sentry_refuses_are_sent_again_on_the_next_tick(
     third = tick(sensor, instance, sentry, cursor=second.cursor)
     assert third.skip_message == "no check evaluations since the last tick"
     assert len({e["event_id"] for e in receiver.events}) == len(receiver.events) == 2
+
+
+def test_alerts_sentry_refuses_for_good_do_not_hold_back_the_others(
+    instance: dg.DagsterInstance, receiver: SentryReceiver
+) -> None:
+    # Too large, say: sending it again every tick would hold every later alert behind it.
+    sensor = build_asset_check_sentry_sensor(OEM)
+    sentry = SentryResource(dsn=receiver.dsn)
+    dg.materialize([listings], instance=instance, partition_key=DAY)
+    receiver.refuse(413)
+    first = tick(sensor, instance, sentry)
+    assert len(receiver.refused) == 2 and receiver.events == []
+    assert first.skip_message == (
+        "sent 2 alerts for 3 evaluations; Sentry refused 2 of them for good"
+    )
+    receiver.accept()
+    dg.materialize([listings], instance=instance, partition_key="2026-11-21")
+    second = tick(sensor, instance, sentry, cursor=first.cursor)
+    assert second.skip_message == "sent 2 alerts for 3 evaluations"
+    assert {e["tags"]["partition_date"] for e in receiver.events} == {"2026-11-21"}
+
+
+def test_sending_stops_when_the_ticks_time_runs_out(receiver: SentryReceiver) -> None:
+    event = AlertEvent(event_id=event_id("probe"), message="probe", level="error", tags={})
+    delivery = SentryResource(dsn=receiver.dsn).send([event, event], budget_s=0)
+    assert delivery == Delivery(0, "the tick's time for sending ran out")
+    assert receiver.events == []
 
 
 def test_an_unreachable_sentry_is_named_without_the_dsn_key() -> None:
@@ -560,3 +646,31 @@ def test_a_failure_dagster_retries_is_sent_as_a_warning(receiver: SentryReceiver
         "https://[redacted]@api.example.test/v1"
     )
     assert event["fingerprint"] == ["dagster-run-retried", result.dagster_run.job_name]
+
+
+def test_a_failure_not_yet_tagged_with_its_retry_waits_then_goes_as_final(
+    receiver: SentryReceiver, tmp_path: Path
+) -> None:
+    # Dagster tags a failed run with whether it retries it just after storing the failure; a
+    # tick in between waits rather than send a failure to be retried as final. Here the run
+    # failed on an instance that does not retry, and the sensor reads it on one that does.
+    sensor = build_run_failure_sentry_sensor(OEM)
+    defs = dg.Definitions(assets=[boom], sensors=[sensor])
+    sentry = SentryResource(dsn=receiver.dsn)
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        start = tick(sensor, instance, sentry, definitions=defs)
+        result = dg.materialize([boom], instance=instance, partition_key=DAY, raise_on_error=False)
+    retries = {"run_retries": {"enabled": True}}
+    with dg.instance_for_test(temp_dir=str(tmp_path), overrides=retries) as instance:
+        assert WILL_RETRY_TAG not in instance.get_run_by_id(result.run_id).tags
+        waited = tick(sensor, instance, sentry, cursor=start.cursor, definitions=defs)
+        assert waited.skip_message == (
+            "no failed or canceled runs of the code location since the last tick; 1 failed run "
+            "waiting for Dagster to decide its retry (more wait for the next tick)"
+        )
+        assert receiver.events == [] and waited.cursor in (None, start.cursor)
+        with time_machine.travel(time.time() + RETRY_DECISION_S + 60, tick=True):
+            sent = tick(sensor, instance, sentry, cursor=waited.cursor, definitions=defs)
+    assert sent.skip_message == "sent 1 failed or canceled run"
+    (event,) = receiver.events
+    assert event["level"] == "error" and event["extra"]["run_id"] == result.run_id
