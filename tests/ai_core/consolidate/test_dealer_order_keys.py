@@ -16,7 +16,7 @@ import pytest
 from pydantic import ValidationError
 
 from ai_core.consolidate import EntitySpec, consolidate
-from ai_core.consolidate.engine import keep_previous_ids
+from ai_core.consolidate.engine import ConsolidationStream, keep_previous_ids
 from tests.ai_core.consolidate.frames import DAY, frame, inputs, vehicle_spec
 
 NAMESPACE = "acme/US/vehicles"
@@ -134,9 +134,18 @@ def test_a_listing_joined_by_its_units_vin_keeps_the_units_id_and_nothing_is_sol
     unit = {"dealer_code": "10001", "order_number": "002516"}
     first = run([listing], [unit])
     assert first.height == 2
-    later = run([listing], [unit | {"vin": "V1"}], previous=first, day=DAY + dt.timedelta(days=1))
+    later_day = DAY + dt.timedelta(days=1)
+    later = run([listing], [unit | {"vin": "V1"}], previous=first, day=later_day)
     unit_id = expected_id(("dealer_code", "10001"), ("order_number", "002516"))
     assert later.select("vehicle_id", "active", "sold_date").rows() == [(unit_id, True, None)]
+    # The materialization counts the listing's id as merged.
+    entity = spec()
+    frames = {"public": frame([listing]), "dealer": frame([unit | {"vin": "V1"}])}
+    stream = ConsolidationStream(
+        entity, later_day, inputs(entity, frames, day=later_day), NAMESPACE, None, first
+    )
+    assert sum(chunk.height for chunk in stream.chunks()) == 1
+    assert stream.output_metadata()["merged_ids"] == 1
 
 
 def test_a_unit_whose_vin_is_lost_for_a_day_keeps_its_id_and_the_listing_gets_its_own() -> None:
