@@ -131,16 +131,15 @@ def run_end_event(
     )
 
 
-def run_unfinished_event(
-    run: dg.DagsterRun, checks: Sequence[str], hours: int, *, oem: str
-) -> AlertEvent:
-    """A run started more than `hours` ago and not finished, whose `checks` were never
-    evaluated: most likely killed without Dagster knowing, so no failure will be sent."""
+def run_unfinished_event(run: dg.DagsterRun, checks: Sequence[str], *, oem: str) -> AlertEvent:
+    """A run left unfinished for longer than a run takes (started a day ago, or created a week
+    ago), whose `checks` were never evaluated: most likely killed or stuck without Dagster
+    knowing, so no failure will be sent."""
     partition = run.tags.get(PARTITION_TAG)
     return AlertEvent(
         event_id=event_id(run.run_id, "unfinished"),
         message=f"Dagster run unfinished: {run.job_name} ({partition or 'unpartitioned'}): "
-        f"started over {hours} hours ago, {len(checks)} checks never evaluated",
+        f"still {run.status.value}, {len(checks)} checks never evaluated",
         level="warning",
         tags={"oem": oem, "job_name": run.job_name, "partition_date": partition or ""},
         extra={

@@ -5,7 +5,8 @@ are not: the default SQLite storage numbers each run's events on their own. An e
 recorded when its run is created (planned) and completed when its check is evaluated. One still
 planned in a run that has not finished waits, without holding back the executions after it; one
 left planned by a run that had ended when the tick began is passed over, and one of a run
-started more than `HOLD_S` ago and not finished is overdue: the sensor alerts that run once.
+started more than `HOLD_S` ago (or created more than `STALE_S` ago) and not finished is
+overdue: the sensor alerts that run once, and a check it evaluates later is not sent.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ PLANNED = "PLANNED"
 # A run still unfinished a day after it started was most likely killed or lost (its status stays
 # STARTED when its process dies without run monitoring), so its checks will never be evaluated.
 HOLD_S = 24 * 3600
+# Any unfinished run a week after its creation, whatever its status: one stuck starting or
+# canceling, or never launched, would otherwise keep every later check id in the cursor.
+STALE_S = 7 * 24 * 3600
 
 
 class CheckCursor(BaseModel):
@@ -58,7 +62,8 @@ class Evaluated:
 
 @dataclass(frozen=True)
 class Overdue:
-    """A check still planned by a run started more than `HOLD_S` ago and not finished."""
+    """A check still planned by a run started more than `HOLD_S` ago, or created more than
+    `STALE_S` ago, and not finished."""
 
     id: int
     run_id: str
@@ -72,7 +77,7 @@ class Found:
     evaluated: list[Evaluated]
     # Planned in a run that ended without evaluating them.
     passed_over: list[int]
-    # Planned in a run started more than HOLD_S ago and not finished, apart from `passed_over`.
+    # Planned in a run unfinished past HOLD_S or STALE_S, apart from `passed_over`.
     overdue: list[Overdue]
     # Planned in runs not finished yet (queued or going).
     waiting: list[int]
@@ -167,7 +172,7 @@ def find_evaluations(
         run = runs[record.run_id]
         if _ended_before(run, now):
             passed_over.append(record.id)
-        elif _running_since(run, now) > HOLD_S:
+        elif _running_since(run, now) > HOLD_S or now - record.create_timestamp > STALE_S:
             overdue.append(Overdue(record.id, record.run_id, record.key))
         else:
             waiting.append(record.id)

@@ -27,9 +27,10 @@ class Delivery:
     refused: tuple[str, ...] = ()
 
 
-SEND_BUDGET_S = 40.0
-"""Seconds a tick spends sending: Dagster gives a sensor's evaluation 60, and a tick cut short
-there saves no cursor, so its first alerts would be sent again on every tick after."""
+SEND_BUDGET_S = 20.0
+"""Seconds a tick starts sending in: Dagster gives a sensor's evaluation 60, and a tick cut
+short there saves no cursor, so its first alerts would be sent again on every tick after. The
+last try may still take its connect, write and read waits of up to `timeout_s` each."""
 
 
 class SentryResource(dg.ConfigurableResource):

@@ -22,11 +22,12 @@ SECRET_PARAM_RE = re.compile(
     r"[a-z0-9_.-]*)=)[^&#\s]*",
     re.IGNORECASE,
 )
-# The scheme (`Basic`, `Bearer`) is kept: it tells a reader which credential was wrong.
+# A known scheme (`Basic`, `Bearer`) is kept, as it tells a reader which credential was wrong;
+# the rest of the value goes, to the end of its line, quote or `;`, whatever its scheme's shape.
 AUTH_HEADER_RE = re.compile(
     r"(?P<name>\b(?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?"
-    r"(?:(?:basic|bearer|digest|negotiate|token|aws4-hmac-sha256)\s+)?)"
-    r"[^\s'\",;]+",
+    r"(?:(?:basic|bearer|digest|negotiate|token)\s+)?)"
+    r"[^\r\n'\";]+",
     re.IGNORECASE,
 )
 BEARER_RE = re.compile(r"(?P<name>\bbearer\s+)[a-z0-9._~+/-]+=*", re.IGNORECASE)

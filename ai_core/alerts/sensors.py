@@ -19,7 +19,6 @@ from ai_core.alerts.events import (
     run_unfinished_event,
 )
 from ai_core.alerts.executions import (
-    HOLD_S,
     CheckCursor,
     Evaluated,
     Found,
@@ -79,7 +78,7 @@ def _check_alerts(
         names = [o.key.to_user_string() for o in checks]
         ids = [o.id for o in checks]
         if run_id in runs:
-            alerts.append((run_unfinished_event(runs[run_id], names, HOLD_S // 3600, oem=oem), ids))
+            alerts.append((run_unfinished_event(runs[run_id], names, oem=oem), ids))
     return alerts
 
 
@@ -126,8 +125,8 @@ def _checks_summary(found: Found, alerts: int, delivery: Delivery) -> str:
         )
     if found.overdue:
         parts.append(
-            f"{_count(len(found.overdue), 'planned check')} of runs started over "
-            f"{HOLD_S // 3600} hours ago and unfinished, alerted as unfinished"
+            f"{_count(len(found.overdue), 'planned check')} of runs left unfinished, alerted as "
+            "unfinished"
         )
     if delivery.refused:
         parts.append(f"Sentry refused {len(delivery.refused)} of them for good")

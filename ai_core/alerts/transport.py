@@ -17,8 +17,9 @@ from sentry_sdk.transport import Transport
 from ai_core.alerts.scrub import REDACTED, scrub_text
 
 REFUSED_FOR_GOOD = frozenset({400, 413})
-"""What Sentry answers an envelope it will never take (malformed, too large): sending it again
-cannot help. An unknown key (401, 403) is the deployment's to fix, and then every alert counts."""
+"""What Sentry answers an envelope it will never take (malformed, too large), saying why in
+`X-Sentry-Error`: sending it again cannot help. The same status from a proxy in the way, or an
+unknown key (401, 403), is the deployment's to fix, and then every alert counts."""
 
 
 class EnvelopePoster(Transport):
@@ -57,7 +58,9 @@ class EnvelopePoster(Transport):
             # Sentry names what it refused in this header (a rate limit, a disabled project).
             reason = response.headers.get("X-Sentry-Error") or response.reason_phrase
             self.failure = self._redact(f"Sentry answered {response.status_code} {reason}")
-            self.refused_for_good = response.status_code in REFUSED_FOR_GOOD
+            self.refused_for_good = (
+                response.status_code in REFUSED_FOR_GOOD and "X-Sentry-Error" in response.headers
+            )
 
     def kill(self) -> None:
         self._http.close()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -194,7 +195,7 @@ def lost_creation_race(exc: BaseException) -> bool:
 
 def _secrets(properties: Mapping[str, str]) -> set[str]:
     """The credentials among catalog properties: secret properties' values, URI passwords and
-    secret query values, and the pieces of a password between its `@`s."""
+    secret query values, and the pieces of a password between its `@`, `:`, `/`, `?` or `#`."""
     found: set[str] = set()
     for key, value in properties.items():
         if _is_secret(key):
@@ -207,7 +208,8 @@ def _secrets(properties: Mapping[str, str]) -> set[str]:
         with contextlib.suppress(ArgumentError, ValueError):
             passwords.append(make_url(value).password or "")  # as a SQL engine reads the URI
         for password in passwords:
-            found.update((password, *password.split("@")))
+            # A driver that parses the URI otherwise may quote any piece of it as a host or port.
+            found.update((password, *re.split(r"[@:/?#]", password)))
         found.update(v for k, v in parse_qsl(parts.query) if is_secret_param(k))
     return {s for s in found if len(s) >= MIN_SECRET_CHARS}
 

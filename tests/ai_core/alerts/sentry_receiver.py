@@ -38,6 +38,7 @@ class SentryReceiver:
         self.requests = 0
         self._lock = threading.Lock()
         self._refusal: int | None = None
+        self._reason: str | None = None
         self._accept_first = 0
         receiver = self
 
@@ -50,7 +51,10 @@ class SentryReceiver:
                 elif encoding == "deflate":
                     body = zlib.decompress(body)
                 auth = self.headers.get("X-Sentry-Auth", "")
-                self.send_response(receiver._keep(self.path, auth, body))
+                status = receiver._keep(self.path, auth, body)
+                self.send_response(status)
+                if status != 200 and receiver._reason is not None:
+                    self.send_header("X-Sentry-Error", receiver._reason)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
                 self.wfile.write(b"{}")
@@ -66,10 +70,11 @@ class SentryReceiver:
         host, port = self._server.server_address[:2]
         return f"http://{PUBLIC_KEY}@{host}:{port}/42"
 
-    def refuse(self, status: int = 503, after: int = 0) -> None:
-        """Answer `status` to every envelope once `after` more have been accepted."""
+    def refuse(self, status: int = 503, after: int = 0, reason: str | None = None) -> None:
+        """Answer `status` to every envelope once `after` more have been accepted, saying
+        `reason` in `X-Sentry-Error` as Sentry does (None: as a proxy in the way would, not)."""
         with self._lock:
-            self._refusal, self._accept_first = status, after
+            self._refusal, self._accept_first, self._reason = status, after, reason
 
     def accept(self) -> None:
         """Accept every envelope again."""

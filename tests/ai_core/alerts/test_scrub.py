@@ -54,8 +54,13 @@ def test_credentials_inside_urls_are_redacted_and_the_rest_kept() -> None:
         ),
         ("authorization=Basic dXNlcjpodW50ZXIy; retry", f"authorization=Basic {REDACTED}; retry"),
         ("Proxy-Authorization: hunter2", f"Proxy-Authorization: {REDACTED}"),
-        # A token of letters alone is no scheme: it goes, and the next word stays.
-        ("Authorization: abcdefXYZ refused", f"Authorization: {REDACTED} refused"),
+        # A token of letters alone, or after a scheme of another shape, goes with the rest.
+        ("Authorization: abcdefXYZ refused", f"Authorization: {REDACTED}"),
+        ("Authorization: ApiKey s3cr3tvalue123", f"Authorization: {REDACTED}"),
+        (
+            "Authorization: AWS4-HMAC-SHA256 Credential=AK/x, SignedHeaders=host, Signature=abc",
+            f"Authorization: {REDACTED}",
+        ),
         (
             "GET /x?credential=c1&pass=p1&zip=1",
             f"GET /x?credential={REDACTED}&pass={REDACTED}&zip=1",

@@ -15,7 +15,7 @@ import pytest
 import time_machine
 
 from ai_core.alerts.events import PARTITION_TAG, WILL_RETRY_TAG, AlertEvent, event_id
-from ai_core.alerts.executions import HOLD_S, CheckCursor, find_evaluations
+from ai_core.alerts.executions import HOLD_S, STALE_S, CheckCursor, find_evaluations
 from ai_core.alerts.resource import SENTRY_DSN_ENV, Delivery, SentryResource
 from ai_core.alerts.run_ends import RETRY_DECISION_S
 from ai_core.alerts.sensors import (
@@ -379,21 +379,21 @@ def test_a_run_that_never_finishes_is_alerted_as_unfinished_after_the_hold(
             again = tick(sensor, instance, sentry, cursor=late.cursor)
         (run,) = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
     assert late.skip_message == (
-        "sent 1 alert for 0 evaluations; 1 planned check of runs started over 24 hours ago and "
-        "unfinished, alerted as unfinished"
+        "sent 1 alert for 0 evaluations; 1 planned check of runs left unfinished, alerted as "
+        "unfinished"
     )
     assert CheckCursor.parse(late.cursor) == CheckCursor(after=slow_id)
     assert again.skip_message == "no check evaluations since the last tick"
     (event,) = receiver.events
     assert event["level"] == "warning"
     assert event["message"] == (
-        f"Dagster run unfinished: {run.job_name} (unpartitioned): started over 24 hours ago, "
-        "1 checks never evaluated"
+        f"Dagster run unfinished: {run.job_name} (unpartitioned): still STARTED, 1 checks never "
+        "evaluated"
     )
     assert event["extra"]["checks"] == [str(SLOW_KEY.to_user_string()) + ":slow_check"]
 
 
-def test_a_run_waiting_to_start_holds_its_checks_however_long_it_waits(
+def test_a_run_waiting_to_start_holds_its_checks_until_a_week_on(
     instance: dg.DagsterInstance, receiver: SentryReceiver
 ) -> None:
     # A backfill's runs may wait days behind a pool; their checks are still to come.
@@ -411,6 +411,12 @@ def test_a_run_waiting_to_start_holds_its_checks_however_long_it_waits(
         "check"
     )
     assert receiver.events == []
+    # A week on, a run never launched (or stuck starting) no longer keeps the cursor back.
+    with time_machine.travel(time.time() + STALE_S + 60, tick=True):
+        stale = tick(sensor, instance, sentry, cursor=later.cursor)
+    (event,) = receiver.events
+    assert event["message"].endswith(": still NOT_STARTED, 1 checks never evaluated")
+    assert CheckCursor.parse(stale.cursor) == CheckCursor(after=max(execution_ids(instance, slow)))
 
 
 BROKEN_KEY = dg.AssetKey([OEM, "raw", "broken"])
@@ -496,7 +502,7 @@ def test_alerts_sentry_refuses_for_good_do_not_hold_back_the_others(
     sensor = build_asset_check_sentry_sensor(OEM)
     sentry = SentryResource(dsn=receiver.dsn)
     dg.materialize([listings], instance=instance, partition_key=DAY)
-    receiver.refuse(413)
+    receiver.refuse(413, reason="envelope exceeded size limits")
     first = tick(sensor, instance, sentry)
     assert len(receiver.refused) == 2 and receiver.events == []
     assert first.skip_message == (
@@ -507,6 +513,24 @@ def test_alerts_sentry_refuses_for_good_do_not_hold_back_the_others(
     second = tick(sensor, instance, sentry, cursor=first.cursor)
     assert second.skip_message == "sent 2 alerts for 3 evaluations"
     assert {e["tags"]["partition_date"] for e in receiver.events} == {"2026-11-21"}
+
+
+def test_a_400_not_from_sentry_keeps_the_alerts_for_the_next_tick(
+    instance: dg.DagsterInstance, receiver: SentryReceiver
+) -> None:
+    # A proxy in the way answers 400 to every request, without Sentry's X-Sentry-Error.
+    sensor = build_asset_check_sentry_sensor(OEM)
+    sentry = SentryResource(dsn=receiver.dsn)
+    dg.materialize([listings], instance=instance, partition_key=DAY)
+    receiver.refuse(400)
+    first = tick(sensor, instance, sentry)
+    assert first.skip_message == (
+        "sent 0 of 2 alerts for 3 evaluations; 2 alerts not delivered (Sentry answered 400 Bad "
+        "Request), sent again on the next tick"
+    )
+    receiver.accept()
+    tick(sensor, instance, sentry, cursor=first.cursor)
+    assert sorted(e["tags"]["check_name"] for e in receiver.events) == ["completeness", "drift"]
 
 
 def test_sending_stops_when_the_ticks_time_runs_out(receiver: SentryReceiver) -> None:

@@ -122,6 +122,8 @@ def test_resource_uses_its_data_dir_and_lists_days(tmp_path: Path) -> None:
         {"type": "sql", "uri": "postgresql+psycopg2://ingest:p@ss-hunter2@127.0.0.1:1/lake"},
         # SQLAlchemy takes `/`, `?` and `#` in a password unencoded; URL readers do not.
         {"type": "sql", "uri": "postgresql+psycopg2://ingest:ab/hunter2@127.0.0.1:1/lake"},
+        # A driver may quote a piece after the password's `:` as a port.
+        {"type": "sql", "uri": "postgresql+psycopg2://ingest:Tr0ub4dor@x:hunter2@127.0.0.1:1/lake"},
         {"type": "sql", "uri": "postgresql+psycopg2://ingest:ab?hunter2@127.0.0.1:1/lake"},
         {"type": "sql", "uri": "postgresql+psycopg2://ingest:ab#hunter2@127.0.0.1:1/lake"},
         {"type": "rest", "uri": "http://127.0.0.1:1/", "header.Authorization": "Bearer hunter2"},
