@@ -139,7 +139,8 @@ def run_unfinished_event(run: dg.DagsterRun, checks: Sequence[str], *, oem: str)
     return AlertEvent(
         event_id=event_id(run.run_id, "unfinished"),
         message=f"Dagster run unfinished: {run.job_name} ({partition or 'unpartitioned'}): "
-        f"still {run.status.value}, {len(checks)} checks never evaluated",
+        f"{'ended' if run.is_finished else 'still'} {run.status.value}, {len(checks)} checks "
+        "never evaluated",
         level="warning",
         tags={"oem": oem, "job_name": run.job_name, "partition_date": partition or ""},
         extra={

@@ -46,9 +46,10 @@ class SentryResource(dg.ConfigurableResource):
 
     def send(self, events: Sequence[AlertEvent], budget_s: float = SEND_BUDGET_S) -> Delivery:
         """Send `events` in order, waiting for each answer, within `budget_s`. An event Sentry
-        refuses for good (too large, malformed) is passed, so it cannot hold back the others;
-        at any other failure (unreachable, throttled, an unknown key) sending stops there: the
-        next would most likely fare the same, each try waiting up to `timeout_s`."""
+        refuses for good is passed, so it cannot hold back the others: one too large (413), or
+        one refused as bad (400) when the next is accepted; two 400s running are a proxy in the
+        way. At any other failure (unreachable, throttled, an unknown key) sending stops there:
+        the next would most likely fare the same, each try waiting up to `timeout_s`."""
         dsn = self.resolved_dsn()
         if dsn is None:
             return Delivery(0, f"{SENTRY_DSN_ENV} is not set")
@@ -56,7 +57,7 @@ class SentryResource(dg.ConfigurableResource):
             return Delivery(0)
         import sentry_sdk
 
-        from ai_core.alerts.transport import EnvelopePoster
+        from ai_core.alerts.transport import TOO_LARGE, EnvelopePoster
 
         transport = EnvelopePoster(dsn, self.timeout_s)
         # A client of our own, not `sentry_sdk.init`: the process's global hub belongs to
@@ -70,19 +71,31 @@ class SentryResource(dg.ConfigurableResource):
         )
         deadline = time.monotonic() + budget_s
         refused: list[str] = []
+        bad: tuple[int, str] | None = None  # a 400 waiting for the next event's answer
         try:
             for done, event in enumerate(events):
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    return Delivery(done, "the tick's time for sending ran out", tuple(refused))
+                    stop, why = bad or (done, "the tick's time for sending ran out")
+                    return Delivery(stop, why, tuple(refused))
                 transport.timeout_s = min(self.timeout_s, left)
                 if client.capture_event(event.as_sentry()) is None:
-                    return Delivery(done, "the Sentry SDK discarded the event", tuple(refused))
-                if transport.failure is None:
+                    stop, why = bad or (done, "the Sentry SDK discarded the event")
+                    return Delivery(stop, why, tuple(refused))
+                failure = transport.failure
+                if failure is not None and transport.status == 400 and bad is None:
+                    bad = (done, failure)
                     continue
-                if not transport.refused_for_good:
-                    return Delivery(done, transport.failure, tuple(refused))
-                refused.append(f"{event.message}: {transport.failure}")
+                if failure is not None and transport.status != TOO_LARGE:
+                    stop, why = bad or (done, failure)
+                    return Delivery(stop, why, tuple(refused))
+                if bad is not None:
+                    refused.append(f"{events[bad[0]].message}: {bad[1]}")
+                    bad = None
+                if failure is not None:
+                    refused.append(f"{event.message}: {failure}")
         finally:
             client.close()
+        if bad is not None:
+            return Delivery(bad[0], bad[1], tuple(refused))
         return Delivery(len(events), None, tuple(refused))

@@ -22,14 +22,17 @@ SECRET_PARAM_RE = re.compile(
     r"[a-z0-9_.-]*)=)[^&#\s]*",
     re.IGNORECASE,
 )
-# A known scheme (`Basic`, `Bearer`) is kept, as it tells a reader which credential was wrong;
-# the rest of the value goes, to the end of its line, quote or `;`, whatever its scheme's shape.
+# An Authorization header's value: quoted (to its closing quote, an escaped quote as in JSON
+# text included) or bare (to the end of its line or `;`). Not a query parameter's, which
+# `SECRET_PARAM_RE` redacts without the rest of the line.
 AUTH_HEADER_RE = re.compile(
-    r"(?P<name>\b(?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?"
-    r"(?:(?:basic|bearer|digest|negotiate|token)\s+)?)"
-    r"[^\r\n'\";]+",
+    r"(?<![?&])(?P<name>\b(?:proxy-)?authorization\\?['\"]?\s*[:=,]\s*)"
+    r"(?P<value>(?P<quote>\\?['\"])(?:(?!(?P=quote)).)*(?P=quote)?|[^\r\n;]+)",
     re.IGNORECASE,
 )
+# A single-token scheme keeps its name and what follows the token (`got 401 Unauthorized`): it
+# tells a reader which credential was refused. Any other value goes whole.
+SINGLE_TOKEN_RE = re.compile(r"(?P<scheme>(?:basic|bearer|negotiate)\s+)\S+", re.IGNORECASE)
 BEARER_RE = re.compile(r"(?P<name>\bbearer\s+)[a-z0-9._~+/-]+=*", re.IGNORECASE)
 # A cookie header's value runs to the end of its line (or its quote), `;` separating cookies.
 COOKIE_RE = re.compile(
@@ -47,9 +50,20 @@ def scrub_text(text: str) -> str:
     header values and bearer tokens replaced."""
     text = URL_USERINFO_RE.sub(rf"\g<scheme>{REDACTED}@", text)
     text = SECRET_PARAM_RE.sub(rf"\g<name>{REDACTED}", text)
-    for pattern in (AUTH_HEADER_RE, BEARER_RE, COOKIE_RE):
+    text = AUTH_HEADER_RE.sub(_authorization, text)
+    for pattern in (BEARER_RE, COOKIE_RE):
         text = pattern.sub(rf"\g<name>{REDACTED}", text)
     return text
+
+
+def _authorization(match: re.Match[str]) -> str:
+    value, quote = match["value"], match["quote"] or ""
+    inner = value[len(quote) :]
+    closing = quote if quote and inner.endswith(quote) else ""
+    inner = inner[: len(inner) - len(closing)]
+    single = SINGLE_TOKEN_RE.match(inner)
+    kept = f"{single['scheme']}{REDACTED}{inner[single.end() :]}" if single else REDACTED
+    return f"{match['name']}{quote}{kept}{closing}"
 
 
 def scrub_value(name: str, value: Any) -> Any:

@@ -16,16 +16,17 @@ from sentry_sdk.transport import Transport
 
 from ai_core.alerts.scrub import REDACTED, scrub_text
 
-REFUSED_FOR_GOOD = frozenset({400, 413})
-"""What Sentry answers an envelope it will never take (malformed, too large), saying why in
-`X-Sentry-Error`: sending it again cannot help. The same status from a proxy in the way, or an
-unknown key (401, 403), is the deployment's to fix, and then every alert counts."""
+TOO_LARGE = 413
+"""An envelope too large for Sentry, or for a proxy in front of it: sending it again cannot help.
+A 400 may be Sentry refusing that one envelope or a proxy refusing everything, which only the
+next envelope's answer tells (`SentryResource.send`); an unknown key (401, 403) is the
+deployment's to fix, and then every alert counts."""
 
 
 class EnvelopePoster(Transport):
     """Posts envelopes to the DSN's project, waiting `timeout_s` at most for each answer;
-    `failure` says why the last one was not accepted, None when it was, and `refused_for_good`
-    whether sending it again is pointless."""
+    `failure` says why the last one was not accepted, None when it was, and `status` what
+    Sentry answered (None when it did not)."""
 
     def __init__(self, dsn: str, timeout_s: float) -> None:
         super().__init__({"dsn": dsn})
@@ -34,13 +35,13 @@ class EnvelopePoster(Transport):
         self._http = httpx.Client()
         self.timeout_s = timeout_s
         self.failure: str | None = None
-        self.refused_for_good = False
+        self.status: int | None = None
 
     def capture_envelope(self, envelope: Envelope) -> None:
         body = io.BytesIO()
         envelope.serialize_into(body)
         self.failure = None
-        self.refused_for_good = False
+        self.status = None
         try:
             response = self._http.post(
                 self._auth.get_api_url(EndpointType.ENVELOPE),
@@ -58,9 +59,7 @@ class EnvelopePoster(Transport):
             # Sentry names what it refused in this header (a rate limit, a disabled project).
             reason = response.headers.get("X-Sentry-Error") or response.reason_phrase
             self.failure = self._redact(f"Sentry answered {response.status_code} {reason}")
-            self.refused_for_good = (
-                response.status_code in REFUSED_FOR_GOOD and "X-Sentry-Error" in response.headers
-            )
+        self.status = response.status_code
 
     def kill(self) -> None:
         self._http.close()

@@ -208,14 +208,18 @@ def _secrets(properties: Mapping[str, str]) -> set[str]:
         with contextlib.suppress(ArgumentError, ValueError):
             passwords.append(make_url(value).password or "")  # as a SQL engine reads the URI
         for password in passwords:
-            # A driver that parses the URI otherwise may quote any piece of it as a host or port.
-            found.update((password, *re.split(r"[@:/?#]", password)))
+            found.add(password)
+            # A driver that parses the URI otherwise may quote a piece of it as a host or port;
+            # short pieces would also hide the message's own hosts and words.
+            pieces = re.split(r"[@:/?#]", password)
+            found.update(piece for piece in pieces if len(piece) >= MIN_PIECE_CHARS)
         found.update(v for k, v in parse_qsl(parts.query) if is_secret_param(k))
     return {s for s in found if len(s) >= MIN_SECRET_CHARS}
 
 
 MIN_SECRET_CHARS = 3
-"""Shorter pieces are not replaced: `***` for every `a` would hide the message, not a secret."""
+"""Shorter secrets are not replaced: `***` for every `a` would hide the message, not a secret."""
+MIN_PIECE_CHARS = 6
 
 
 def _without(text: str, secrets: set[str]) -> str:

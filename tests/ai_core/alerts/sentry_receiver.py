@@ -39,6 +39,7 @@ class SentryReceiver:
         self._lock = threading.Lock()
         self._refusal: int | None = None
         self._reason: str | None = None
+        self._times = -1
         self._accept_first = 0
         receiver = self
 
@@ -70,11 +71,14 @@ class SentryReceiver:
         host, port = self._server.server_address[:2]
         return f"http://{PUBLIC_KEY}@{host}:{port}/42"
 
-    def refuse(self, status: int = 503, after: int = 0, reason: str | None = None) -> None:
-        """Answer `status` to every envelope once `after` more have been accepted, saying
-        `reason` in `X-Sentry-Error` as Sentry does (None: as a proxy in the way would, not)."""
+    def refuse(
+        self, status: int = 503, after: int = 0, reason: str | None = None, times: int = -1
+    ) -> None:
+        """Answer `status` to every envelope once `after` more have been accepted (to `times`
+        envelopes, then accept again; -1: all), saying `reason` in `X-Sentry-Error`."""
         with self._lock:
             self._refusal, self._accept_first, self._reason = status, after, reason
+            self._times = times
 
     def accept(self) -> None:
         """Accept every envelope again."""
@@ -90,7 +94,8 @@ class SentryReceiver:
             if not path.endswith("/envelope/"):
                 return 200
             events = [json.loads(p) for h, p in parse_envelope(body) if h.get("type") == "event"]
-            if self._refusal is not None and self._accept_first == 0:
+            if self._refusal is not None and self._accept_first == 0 and self._times != 0:
+                self._times -= 1
                 self.refused.extend(events)
                 return self._refusal
             self._accept_first = max(0, self._accept_first - 1)

@@ -61,6 +61,20 @@ def test_credentials_inside_urls_are_redacted_and_the_rest_kept() -> None:
             "Authorization: AWS4-HMAC-SHA256 Credential=AK/x, SignedHeaders=host, Signature=abc",
             f"Authorization: {REDACTED}",
         ),
+        # Quotes inside a value, JSON's escaped quotes, a pair's comma.
+        ('Authorization: Token token="s3cr3tTOKEN"', f"Authorization: {REDACTED}"),
+        ('{\\"Authorization\\": \\"ApiKey k3y\\"}', f'{{\\"Authorization\\": \\"{REDACTED}\\"}}'),
+        ("('authorization', 'ApiKey k3y')", f"('authorization', '{REDACTED}')"),
+        # The rest of the line stays: after a single token, and after a query parameter.
+        ("Bearer x got 401 Unauthorized", f"Bearer {REDACTED} got 401 Unauthorized"),
+        (
+            "Authorization: Bearer x got 401 Unauthorized",
+            f"Authorization: Bearer {REDACTED} got 401 Unauthorized",
+        ),
+        (
+            "GET /x?authorization=abc&page=2 returned 500",
+            f"GET /x?authorization={REDACTED}&page=2 returned 500",
+        ),
         (
             "GET /x?credential=c1&pass=p1&zip=1",
             f"GET /x?credential={REDACTED}&pass={REDACTED}&zip=1",

@@ -384,6 +384,9 @@ def test_a_run_that_never_finishes_is_alerted_as_unfinished_after_the_hold(
     )
     assert CheckCursor.parse(late.cursor) == CheckCursor(after=slow_id)
     assert again.skip_message == "no check evaluations since the last tick"
+    # The run ended after all, its check failed: the run was alerted as unfinished instead.
+    ended = tick(sensor, instance, sentry, cursor=again.cursor)
+    assert ended.skip_message == "no check evaluations since the last tick"
     (event,) = receiver.events
     assert event["level"] == "warning"
     assert event["message"] == (
@@ -502,7 +505,7 @@ def test_alerts_sentry_refuses_for_good_do_not_hold_back_the_others(
     sensor = build_asset_check_sentry_sensor(OEM)
     sentry = SentryResource(dsn=receiver.dsn)
     dg.materialize([listings], instance=instance, partition_key=DAY)
-    receiver.refuse(413, reason="envelope exceeded size limits")
+    receiver.refuse(413)
     first = tick(sensor, instance, sentry)
     assert len(receiver.refused) == 2 and receiver.events == []
     assert first.skip_message == (
@@ -531,6 +534,24 @@ def test_a_400_not_from_sentry_keeps_the_alerts_for_the_next_tick(
     receiver.accept()
     tick(sensor, instance, sentry, cursor=first.cursor)
     assert sorted(e["tags"]["check_name"] for e in receiver.events) == ["completeness", "drift"]
+
+
+def test_a_400_for_one_event_is_passed_once_the_next_is_accepted(
+    instance: dg.DagsterInstance, receiver: SentryReceiver
+) -> None:
+    # Sentry refusing one envelope as bad: the next one's answer tells it from a proxy.
+    sensor = build_asset_check_sentry_sensor(OEM)
+    sentry = SentryResource(dsn=receiver.dsn)
+    dg.materialize([listings], instance=instance, partition_key=DAY)
+    receiver.refuse(400, reason="invalid event", times=1)
+    first = tick(sensor, instance, sentry)
+    assert first.skip_message == (
+        "sent 2 alerts for 3 evaluations; Sentry refused 1 of them for good"
+    )
+    assert len(receiver.refused) == 1 and len(receiver.events) == 1
+    second = tick(sensor, instance, sentry, cursor=first.cursor)
+    assert second.skip_message == "no check evaluations since the last tick"
+    assert len(receiver.refused) == 1 and len(receiver.events) == 1
 
 
 def test_sending_stops_when_the_ticks_time_runs_out(receiver: SentryReceiver) -> None:
