@@ -469,14 +469,22 @@ def test_a_plain_id_cursor_of_earlier_versions_still_works(
     assert low_water(result.cursor) == max(execution_ids(instance, listings))
 
 
-def test_checks_sentry_refuses_are_sent_again_on_the_next_tick(
-    instance: dg.DagsterInstance, receiver: SentryReceiver
-) -> None:
+def day_sent_while_refused(
+    instance: dg.DagsterInstance, receiver: SentryReceiver, status: int, **refusal: Any
+) -> tuple[dg.SensorDefinition, SentryResource, Any]:
+    """A day's failed checks sent while the receiver refuses `status` (see `refuse`): the check
+    sensor, its resource and the tick."""
     sensor = build_asset_check_sentry_sensor(OEM)
     sentry = SentryResource(dsn=receiver.dsn)
     dg.materialize([listings], instance=instance, partition_key=DAY)
-    receiver.refuse(503, after=1)
-    first = tick(sensor, instance, sentry)
+    receiver.refuse(status, **refusal)
+    return sensor, sentry, tick(sensor, instance, sentry)
+
+
+def test_checks_sentry_refuses_are_sent_again_on_the_next_tick(
+    instance: dg.DagsterInstance, receiver: SentryReceiver
+) -> None:
+    sensor, sentry, first = day_sent_while_refused(instance, receiver, 503, after=1)
     assert len(receiver.events) == 1
     assert first.skip_message == (
         "sent 1 of 2 alerts for 3 evaluations; 1 alert not delivered (Sentry answered "
@@ -502,11 +510,7 @@ def test_alerts_sentry_refuses_for_good_do_not_hold_back_the_others(
     instance: dg.DagsterInstance, receiver: SentryReceiver
 ) -> None:
     # Too large, say: sending it again every tick would hold every later alert behind it.
-    sensor = build_asset_check_sentry_sensor(OEM)
-    sentry = SentryResource(dsn=receiver.dsn)
-    dg.materialize([listings], instance=instance, partition_key=DAY)
-    receiver.refuse(413)
-    first = tick(sensor, instance, sentry)
+    sensor, sentry, first = day_sent_while_refused(instance, receiver, 413)
     assert len(receiver.refused) == 2 and receiver.events == []
     assert first.skip_message == (
         "sent 2 alerts for 3 evaluations; Sentry refused 2 of them for good"
@@ -521,12 +525,8 @@ def test_alerts_sentry_refuses_for_good_do_not_hold_back_the_others(
 def test_a_400_not_from_sentry_keeps_the_alerts_for_the_next_tick(
     instance: dg.DagsterInstance, receiver: SentryReceiver
 ) -> None:
-    # A proxy in the way answers 400 to every request, without Sentry's X-Sentry-Error.
-    sensor = build_asset_check_sentry_sensor(OEM)
-    sentry = SentryResource(dsn=receiver.dsn)
-    dg.materialize([listings], instance=instance, partition_key=DAY)
-    receiver.refuse(400)
-    first = tick(sensor, instance, sentry)
+    # A proxy in the way answers 400 to every request.
+    sensor, sentry, first = day_sent_while_refused(instance, receiver, 400)
     assert first.skip_message == (
         "sent 0 of 2 alerts for 3 evaluations; 2 alerts not delivered (Sentry answered 400 Bad "
         "Request), sent again on the next tick"
@@ -540,11 +540,9 @@ def test_a_400_for_one_event_is_passed_once_the_next_is_accepted(
     instance: dg.DagsterInstance, receiver: SentryReceiver
 ) -> None:
     # Sentry refusing one envelope as bad: the next one's answer tells it from a proxy.
-    sensor = build_asset_check_sentry_sensor(OEM)
-    sentry = SentryResource(dsn=receiver.dsn)
-    dg.materialize([listings], instance=instance, partition_key=DAY)
-    receiver.refuse(400, reason="invalid event", times=1)
-    first = tick(sensor, instance, sentry)
+    sensor, sentry, first = day_sent_while_refused(
+        instance, receiver, 400, reason="invalid event", times=1
+    )
     assert first.skip_message == (
         "sent 2 alerts for 3 evaluations; Sentry refused 1 of them for good"
     )
