@@ -103,7 +103,6 @@ def run_end_event(
     message last: `error` for a failure, `warning` for a cancellation or a failure that Dagster
     retries. Each kind is an issue of its own in Sentry, so a retried failure does not stand
     for the final one."""
-    partition = run.tags.get(PARTITION_TAG)
     status = dg.DagsterRunStatus.CANCELED if canceled else dg.DagsterRunStatus.FAILURE
     retried = not canceled and run.tags.get(WILL_RETRY_TAG) == "true"
     level: Level = "warning" if canceled or retried else "error"
@@ -113,21 +112,17 @@ def run_end_event(
         title, kind = "Dagster run failure (Dagster retries it)", "dagster-run-retried"
     else:
         title, kind = "Dagster run failure", "dagster-run-failure"
-    error = scrub_text("\n".join(messages))
     headline = scrub_text(messages[-1].splitlines()[0]) if messages else status.value.lower()
-    return AlertEvent(
-        event_id=event_id(run.run_id, status.value),
-        message=f"{title}: {run.job_name} ({partition or 'unpartitioned'}): {headline}",
+    return _run_event(
+        run,
+        oem=oem,
+        identity=status.value,
+        title=title,
+        detail=headline,
         level=level,
-        tags={"oem": oem, "job_name": run.job_name, "partition_date": partition or ""},
-        extra={
-            "run_id": run.run_id,
-            "job_name": run.job_name,
-            "partition_date": partition,
-            "run_status": status.value,
-            "error": error,
-        },
-        fingerprint=[kind, run.job_name],
+        kind=kind,
+        status=status,
+        error=scrub_text("\n".join(messages)),
     )
 
 
@@ -135,20 +130,46 @@ def run_unfinished_event(run: dg.DagsterRun, checks: Sequence[str], *, oem: str)
     """A run left unfinished for longer than a run takes (started a day ago, or created a week
     ago), whose `checks` were never evaluated: most likely killed or stuck without Dagster
     knowing, so no failure will be sent."""
+    state = "ended" if run.is_finished else "still"
+    return _run_event(
+        run,
+        oem=oem,
+        identity="unfinished",
+        title="Dagster run unfinished",
+        detail=f"{state} {run.status.value}, {len(checks)} checks never evaluated",
+        level="warning",
+        kind="dagster-run-unfinished",
+        status=run.status,
+        checks=list(checks),
+    )
+
+
+def _run_event(
+    run: dg.DagsterRun,
+    *,
+    oem: str,
+    identity: str,
+    title: str,
+    detail: str,
+    level: Level,
+    kind: str,
+    status: dg.DagsterRunStatus,
+    **extra: Any,
+) -> AlertEvent:
+    """An alert about `run`, `<title>: <job> (<partition>): <detail>`, tagged with its job and
+    partition, an issue per `kind` and job, its id the same for the same `identity`."""
     partition = run.tags.get(PARTITION_TAG)
     return AlertEvent(
-        event_id=event_id(run.run_id, "unfinished"),
-        message=f"Dagster run unfinished: {run.job_name} ({partition or 'unpartitioned'}): "
-        f"{'ended' if run.is_finished else 'still'} {run.status.value}, {len(checks)} checks "
-        "never evaluated",
-        level="warning",
+        event_id=event_id(run.run_id, identity),
+        message=f"{title}: {run.job_name} ({partition or 'unpartitioned'}): {detail}",
+        level=level,
         tags={"oem": oem, "job_name": run.job_name, "partition_date": partition or ""},
         extra={
             "run_id": run.run_id,
             "job_name": run.job_name,
             "partition_date": partition,
-            "run_status": run.status.value,
-            "checks": list(checks),
+            "run_status": status.value,
+            **extra,
         },
-        fingerprint=["dagster-run-unfinished", run.job_name],
+        fingerprint=[kind, run.job_name],
     )

@@ -102,13 +102,18 @@ def _not_delivered(sent: int, delivery: Delivery) -> str:
 
 
 def _sent(alerts: int, noun: str, delivery: Delivery, among: str = "") -> list[str]:
-    """How many of `alerts` alerts were sent and, when not all, why the rest were not."""
+    """How many of `alerts` alerts were sent; when not all, why the rest were not; and how many
+    Sentry refused for good."""
     if delivery.delivered == alerts:
-        return [f"sent {_count(alerts, noun)}{among}"]
-    return [
-        f"sent {delivery.delivered} of {_count(alerts, noun)}{among}",
-        _not_delivered(alerts, delivery),
-    ]
+        parts = [f"sent {_count(alerts, noun)}{among}"]
+    else:
+        parts = [
+            f"sent {delivery.delivered} of {_count(alerts, noun)}{among}",
+            _not_delivered(alerts, delivery),
+        ]
+    if delivery.refused:
+        parts.append(f"Sentry refused {len(delivery.refused)} of them for good")
+    return parts
 
 
 def _checks_summary(found: Found, alerts: int, delivery: Delivery) -> str:
@@ -128,8 +133,6 @@ def _checks_summary(found: Found, alerts: int, delivery: Delivery) -> str:
             f"{_count(len(found.overdue), 'planned check')} of runs left unfinished, alerted as "
             "unfinished"
         )
-    if delivery.refused:
-        parts.append(f"Sentry refused {len(delivery.refused)} of them for good")
     more = " (more wait for the next tick)" if found.unread is not None else ""
     return "; ".join(parts) + more
 
@@ -186,8 +189,6 @@ def _runs_summary(found: RunEnds, alerts: int, delivery: Delivery, undecided: in
         if alerts
         else ["no failed or canceled runs of the code location since the last tick"]
     )
-    if delivery.refused:
-        parts.append(f"Sentry refused {len(delivery.refused)} of them for good")
     if undecided:
         parts.append(f"{_count(undecided, 'failed run')} waiting for Dagster to decide its retry")
     more = " (more wait for the next tick)" if found.more or undecided else ""
