@@ -136,6 +136,9 @@ class ConsolidationStream(PartitionOutput):
             template = template.with_columns(pl.lit(None, pl.String).alias(f) for f in absent)
         self._template = template
         self._fields = [c for c in template.columns if c not in PROVENANCE_INPUT]
+        present_keys = set(self._fields) & set(entity.key_columns)
+        # The key alternatives of several fields (`[dealer_code, order_number]`) present today.
+        self._groups = [a for a in entity.key_alternatives if len(a) > 1 and set(a) <= present_keys]
         self._merge = entity.merge
         if any(i.frame is None for i in inputs):
             # A field only an absent source provides has no policy to run today, rather than
@@ -150,7 +153,7 @@ class ConsolidationStream(PartitionOutput):
         narrow = with_aligned(narrow, match_groups(narrow, entity.merge.match_on, self._where))
         self._rows = in_precedence_order(narrow)
         keys = self._key_pass(namespace)
-        group_fields = [f for group in self._key_groups() for f in group]
+        group_fields = [f for group in self._groups for f in group]
         pairs = keys.select(GROUP, *(pl.col(f).alias(_PAIR + f) for f in group_fields))
         merged_ids = pl.Series(entity.id_column, [], pl.String)
         if previous is not None:
@@ -200,11 +203,6 @@ class ConsolidationStream(PartitionOutput):
         wanted = {*keys, *recency, *entity.discrepancy_fields, *PROVENANCE_INPUT}
         return [c for c in self._template.columns if c in wanted]
 
-    def _key_groups(self) -> list[Sequence[str]]:
-        """The key alternatives of several fields (`[dealer_code, order_number]`) present."""
-        fields = set(self._fields) & set(self.entity.key_columns)
-        return [a for a in self.entity.key_alternatives if len(a) > 1 and set(a) <= fields]
-
     def _key_pass(self, namespace: str) -> pl.DataFrame:
         """Per group: merged key fields, id and winner, from the key columns only.
 
@@ -215,7 +213,7 @@ class ConsolidationStream(PartitionOutput):
         entity = self.entity
         keys = [f for f in entity.key_columns if f in self._fields]
         policies = {f: entity.merge.policy(f) for f in keys}
-        groups = self._key_groups()
+        groups = self._groups
         policies |= {f: FieldPolicy(policy="priority") for a in groups for f in a}
         recency = {p.by for p in policies.values() if p.by} - set(keys)
         narrow = self._rows.select(GROUP, *PROVENANCE_INPUT, *keys, *recency)
@@ -337,7 +335,7 @@ class ConsolidationStream(PartitionOutput):
         kept beside it would name another dealer's unit to sales and to the next day's ids."""
         merged = merged.join(pairs, on=GROUP, how="left", maintain_order="left")
         cleared: list[pl.Expr] = []
-        for group in self._key_groups():
+        for group in self._groups:
             disagrees = pl.any_horizontal(pl.col(f) != pl.col(_PAIR + f) for f in group)
             cleared += [
                 pl.when(disagrees & (pl.col(f) == pl.col(_PAIR + f)))
